@@ -1,0 +1,35 @@
+# LAVA in Rust: developer entry points. `make help` lists them.
+#
+# One shared target dir, and `cargo test -p CRATE` while iterating: the machine has 2 cores.
+
+CARGO ?= cargo
+LAB ?= $(CURDIR)/.lava
+BIN := $(CURDIR)/target/debug
+
+.PHONY: help build run lab-stop test check fmt clippy
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+build: ## build every binary (debug)
+	$(CARGO) build --workspace --bins
+
+run: build ## a private lab in ./.lava: PostgreSQL, schema, the examples loaded, and what it holds
+	@LAB="$(LAB)" BIN="$(BIN)" EXAMPLES="$(CURDIR)/examples" sh tools/run-lab
+
+lab-stop: ## stop the private lab's PostgreSQL (its data stays in ./.lava)
+	@$(BIN)/lava-lab pg-stop "$(LAB)"
+
+test: ## the whole test suite (a private PostgreSQL is started by the tests themselves)
+	$(CARGO) test --workspace
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+clippy: ## lint with warnings as errors
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+check: ## what CI checks: formatting, lints, tests
+	$(CARGO) fmt --all --check
+	$(MAKE) clippy
+	$(MAKE) test

@@ -1,0 +1,13 @@
+//! `lava-common`: the types and formats every LAVA component shares.
+//!
+//! Architecture invariant: this crate does no network or database I/O. States, IDs, settings,
+//! device config parsing and the fixture format live here so that the server, the dispatcher
+//! and the tools agree on them by construction.
+
+pub mod conf;
+pub mod device_file;
+pub mod fixture;
+pub mod ids;
+pub mod settings;
+pub mod state;
+pub mod token;

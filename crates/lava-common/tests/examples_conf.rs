@@ -1,0 +1,141 @@
+//! The shipped example device and device-type configs: each parses, each device layers on its
+//! type, and the values the dispatcher will use come out as intended.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use lava_common::conf::{ConfFile, DeviceConfig};
+
+/// `examples/` has the layout of `/etc/lava-dispatcher`, so it serves as `dispatcher_etc`.
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// Every `*.conf` under `examples/DIR`, sorted.
+fn confs(dir: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(examples().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+const NETWORK: &str = "-nographic -no-reboot -net nic,model=virtio -net user";
+const PDU: &str = "/usr/bin/pduclient --daemon localhost --hostname pdu --command";
+
+/// (device file stem, [(key, interpolated value)]).
+fn expected() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let qemu_common = |ty: &'static str, host: &'static str| {
+        vec![
+            ("device_type", ty.to_owned()),
+            ("hostname", host.to_owned()),
+            ("client_type", "qemu".to_owned()),
+            ("qemu_binary", "qemu-system-x86_64".to_owned()),
+            ("login_prompt", "login:".to_owned()),
+            ("username", "root".to_owned()),
+        ]
+    };
+    let mut kvm = qemu_common("kvm", "kvm01");
+    kvm.push(("qemu_accel", "kvm:tcg".to_owned()));
+    kvm.push((
+        "qemu_options",
+        format!("-machine accel=kvm:tcg -m 512 {NETWORK}"),
+    ));
+    let mut qemu = qemu_common("qemu", "qemu01");
+    qemu.push(("qemu_accel", "tcg".to_owned()));
+    qemu.push((
+        "qemu_options",
+        format!("-accel tcg -m 512 -smp 1 {NETWORK}"),
+    ));
+    let board = vec![
+        ("device_type", "mx53loco".to_owned()),
+        ("hostname", "board01".to_owned()),
+        ("client_type", "bootloader".to_owned()),
+        ("connection_command", "telnet localhost 4006".to_owned()),
+        ("hard_reset_command", format!("{PDU} reboot --port 05")),
+        ("power_off_cmd", format!("{PDU} off --port 05")),
+        ("power_on_cmd", format!("{PDU} on --port 05")),
+        ("bootloader_prompt", "=>".to_owned()),
+        (
+            "interrupt_boot_prompt",
+            "Hit any key to stop autoboot".to_owned(),
+        ),
+        ("interrupt_boot_command", String::new()),
+        (
+            "boot_cmds",
+            [
+                "setenv autoload no",
+                "setenv bootargs console=ttymxc0,115200 root=/dev/mmcblk0p2 rootwait ro",
+                "fatload mmc 0:1 0x70800000 uImage",
+                "bootm 0x70800000",
+            ]
+            .join("\n"),
+        ),
+        ("image_boot_msg", "Starting kernel".to_owned()),
+        ("login_prompt", "login:".to_owned()),
+        ("username", "root".to_owned()),
+        ("password", String::new()),
+    ];
+    vec![("board01", board), ("kvm", kvm), ("qemu01", qemu)]
+}
+
+#[test]
+fn every_example_conf_parses() {
+    let types = confs("device-types");
+    let devices = confs("devices");
+    assert_eq!(types.len(), 3, "{types:?}");
+    assert_eq!(devices.len(), 3, "{devices:?}");
+    for path in types.iter().chain(&devices) {
+        let file = ConfFile::read(path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!file.entries().is_empty(), "{}", path.display());
+    }
+}
+
+#[test]
+fn every_device_conf_layers_on_its_type() {
+    let etc = examples();
+    let want = expected();
+    let stems: Vec<String> = confs("devices")
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(stems, want.iter().map(|(s, _)| *s).collect::<Vec<_>>());
+    for (stem, values) in want {
+        let config = DeviceConfig::load(&etc, stem).unwrap_or_else(|e| panic!("{e}"));
+        let ty = config.raw("device_type").unwrap().to_owned();
+        assert_eq!(
+            config.layers(),
+            [
+                etc.join("device-types").join(format!("{ty}.conf")),
+                etc.join("devices").join(format!("{stem}.conf")),
+            ]
+        );
+        let map = config.to_map().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.unknown_keys(),
+            Vec::<&str>::new(),
+            "{stem}: unknown keys"
+        );
+        for (key, value) in &values {
+            let got = config.get(key).unwrap();
+            assert_eq!(got.as_deref(), Some(value.as_str()), "{stem}: {key}");
+        }
+        // Nothing set that the table above does not check.
+        let mut keys: Vec<&str> = map.iter().map(|(k, _)| k.as_str()).collect();
+        let mut checked: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        checked.sort_unstable();
+        assert_eq!(keys, checked, "{stem}");
+    }
+}
+
+#[test]
+fn kvm_type_conf_keeps_the_accel_reference_raw() {
+    let ty = ConfFile::read(examples().join("device-types/kvm.conf")).unwrap();
+    assert_eq!(
+        ty.get("qemu_options").unwrap(),
+        format!("-machine accel=%(qemu_accel)s -m 512 {NETWORK}")
+    );
+}

@@ -1,0 +1,124 @@
+//! Device types.
+
+use lava_common::fixture::{DeviceTypeRecord, HealthDenominator};
+use tokio_postgres::{GenericClient, Row};
+
+use crate::Error;
+
+/// A device type with the number of its devices (retired ones not counted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceType {
+    /// The stored fields.
+    pub info: DeviceTypeRecord,
+    /// How many non-retired devices have this type.
+    pub devices: i64,
+}
+
+const SELECT: &str = "SELECT t.name, t.description, t.health_check_job, t.health_frequency,
+        t.health_denominator, t.disable_health_check, t.display,
+        (SELECT count(*) FROM devices d WHERE d.device_type = t.name AND d.health <> 'retired') AS devices
+    FROM device_types t";
+
+fn from_row(row: &Row) -> Result<DeviceType, Error> {
+    Ok(DeviceType {
+        info: DeviceTypeRecord {
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            health_check_job: row.try_get("health_check_job")?,
+            health_frequency: row.try_get("health_frequency")?,
+            health_denominator: row.try_get::<_, HealthDenominator>("health_denominator")?,
+            disable_health_check: row.try_get("disable_health_check")?,
+            display: row.try_get("display")?,
+        },
+        devices: row.try_get("devices")?,
+    })
+}
+
+/// Every device type, by name.
+pub async fn list(c: &impl GenericClient) -> Result<Vec<DeviceType>, Error> {
+    let rows = c.query(&format!("{SELECT} ORDER BY t.name"), &[]).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One device type, if it exists.
+pub async fn get(c: &impl GenericClient, name: &str) -> Result<Option<DeviceType>, Error> {
+    let row = c
+        .query_opt(&format!("{SELECT} WHERE t.name = $1"), &[&name])
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Inserts a device type, or updates every field of an existing one (fixture loading).
+pub async fn upsert(c: &impl GenericClient, t: &DeviceTypeRecord) -> Result<(), Error> {
+    c.execute(
+        "INSERT INTO device_types (name, description, health_check_job, health_frequency,
+                health_denominator, disable_health_check, display)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description,
+            health_check_job = EXCLUDED.health_check_job,
+            health_frequency = EXCLUDED.health_frequency,
+            health_denominator = EXCLUDED.health_denominator,
+            disable_health_check = EXCLUDED.disable_health_check,
+            display = EXCLUDED.display",
+        &[
+            &t.name,
+            &t.description,
+            &t.health_check_job,
+            &t.health_frequency,
+            &t.health_denominator,
+            &t.disable_health_check,
+            &t.display,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds a device type with default settings; fails if it exists.
+pub async fn add(c: &impl GenericClient, name: &str, description: &str) -> Result<(), Error> {
+    let n = c
+        .execute(
+            "INSERT INTO device_types (name, description) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&name, &description],
+        )
+        .await?;
+    if n == 0 {
+        return Err(Error::AlreadyExists {
+            what: "device type",
+            key: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Adds a device type with default settings unless it exists; returns whether it was added.
+pub async fn ensure(c: &impl GenericClient, name: &str) -> Result<bool, Error> {
+    let n = c
+        .execute(
+            "INSERT INTO device_types (name) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&name],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Sets (or with `None` clears) the type's health check job definition.
+pub async fn set_health_check(
+    c: &impl GenericClient,
+    name: &str,
+    job: Option<&str>,
+) -> Result<(), Error> {
+    let n = c
+        .execute(
+            "UPDATE device_types SET health_check_job = $2 WHERE name = $1",
+            &[&name, &job],
+        )
+        .await?;
+    if n == 0 {
+        return Err(Error::NotFound {
+            what: "device type",
+            key: name.to_string(),
+        });
+    }
+    Ok(())
+}

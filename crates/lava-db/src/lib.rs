@@ -1,0 +1,25 @@
+//! `lava-db`: the only crate in the workspace that contains SQL.
+//!
+//! It owns the schema (refinery migrations under `migrations/`), the connection pool, and one
+//! module of query functions per table or aggregate. Every query function takes a
+//! [`tokio_postgres::GenericClient`], so callers can pass a pooled client or a transaction and
+//! decide themselves what must happen atomically. Columns are named in every query and read
+//! by name; state changes name the state they expect, so a lost race shows as zero rows.
+
+mod error;
+mod pool;
+
+pub mod device_types;
+pub mod devices;
+pub mod fixtures;
+pub mod streams;
+pub mod tokens;
+pub mod transitions;
+pub mod users;
+pub mod workers;
+
+pub use error::Error;
+pub use pool::{Pool, connect, migrate, pool};
+
+/// Re-exported so callers need no direct dependency to name clients and transactions.
+pub use tokio_postgres::{Client, GenericClient, Transaction};

@@ -1,0 +1,81 @@
+//! API tokens of users, stored as hashes.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+
+use crate::Error;
+
+/// A token's metadata (never the secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    /// The database id, used to remove it.
+    pub id: i64,
+    /// Its owner.
+    pub username: String,
+    /// Free text.
+    pub description: String,
+    /// When it was made.
+    pub created: DateTime<Utc>,
+    /// When it was last used.
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+/// Stores a token hash for a user; returns the token's id.
+pub async fn add(
+    c: &impl GenericClient,
+    username: &str,
+    description: &str,
+    token_hash: &str,
+) -> Result<i64, Error> {
+    let user_id = crate::users::id_of(c, username)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "user",
+            key: username.to_string(),
+        })?;
+    let row = c
+        .query_one(
+            "INSERT INTO api_tokens (user_id, description, token_hash) VALUES ($1, $2, $3)
+             RETURNING id",
+            &[&user_id, &description, &token_hash],
+        )
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Every token, or those of one user, oldest first.
+pub async fn list(c: &impl GenericClient, username: Option<&str>) -> Result<Vec<ApiToken>, Error> {
+    let rows = c
+        .query(
+            "SELECT t.id, u.username, t.description, t.created, t.last_used
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE $1::text IS NULL OR u.username = $1 ORDER BY t.id",
+            &[&username],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApiToken {
+                id: r.try_get("id")?,
+                username: r.try_get("username")?,
+                description: r.try_get("description")?,
+                created: r.try_get("created")?,
+                last_used: r.try_get("last_used")?,
+            })
+        })
+        .collect()
+}
+
+/// Removes a token by id.
+pub async fn remove(c: &impl GenericClient, id: i64) -> Result<(), Error> {
+    let n = c
+        .execute("DELETE FROM api_tokens WHERE id = $1", &[&id])
+        .await?;
+    if n == 0 {
+        return Err(Error::NotFound {
+            what: "token",
+            key: id.to_string(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The transition tables: every state and health change, with its reason.
+
+use chrono::{DateTime, Utc};
+use lava_common::state::{DeviceHealth, DeviceState};
+use tokio_postgres::GenericClient;
+
+use crate::Error;
+
+/// One change of a device to record.
+#[derive(Debug, Clone)]
+pub struct DeviceChange<'a> {
+    /// The device.
+    pub device: &'a str,
+    /// Old and new state.
+    pub state: (DeviceState, DeviceState),
+    /// Old and new health.
+    pub health: (DeviceHealth, DeviceHealth),
+    /// The job involved, if any.
+    pub job: Option<i64>,
+    /// The user who made the change, if a person did.
+    pub actor: Option<i64>,
+    /// Why.
+    pub reason: &'a str,
+}
+
+/// A recorded device transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceTransition {
+    /// When.
+    pub created: DateTime<Utc>,
+    /// Old and new state.
+    pub state: (DeviceState, DeviceState),
+    /// Old and new health.
+    pub health: (DeviceHealth, DeviceHealth),
+    /// The user's name, if a person made the change.
+    pub actor: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Records a device transition.
+pub async fn record_device(c: &impl GenericClient, t: &DeviceChange<'_>) -> Result<(), Error> {
+    c.execute(
+        "INSERT INTO device_transitions (device, old_state, new_state, old_health, new_health,
+            job_id, actor_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &t.device,
+            &t.state.0,
+            &t.state.1,
+            &t.health.0,
+            &t.health.1,
+            &t.job,
+            &t.actor,
+            &t.reason,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A device's transitions, newest first.
+pub async fn device_history(
+    c: &impl GenericClient,
+    device: &str,
+    limit: i64,
+) -> Result<Vec<DeviceTransition>, Error> {
+    let rows = c
+        .query(
+            "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, u.username,
+                    t.reason
+             FROM device_transitions t LEFT JOIN users u ON u.id = t.actor_id
+             WHERE t.device = $1 ORDER BY t.id DESC LIMIT $2",
+            &[&device, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceTransition {
+                created: r.try_get("created")?,
+                state: (r.try_get("old_state")?, r.try_get("new_state")?),
+                health: (r.try_get("old_health")?, r.try_get("new_health")?),
+                actor: r.try_get("username")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}

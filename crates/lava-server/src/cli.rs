@@ -1,0 +1,262 @@
+//! The command line of `lava-server`, and of `add_device.py` (the same binary by another name).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// LAVA server: administration commands (and, in later releases, the web app and scheduler).
+#[derive(Debug, Parser)]
+#[command(name = "lava-server", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Administration commands: database, fixtures, devices, users, tokens, workers.
+    #[command(subcommand)]
+    Manage(Manage),
+}
+
+/// `lava-server manage …`.
+#[derive(Debug, Subcommand)]
+pub enum Manage {
+    /// Create or upgrade the database schema (safe to run again).
+    Migrate,
+    /// Load fixtures: JSON lists of {model, pk, fields} records, all in one transaction.
+    Loaddata {
+        /// Fixture files (LAVA's model and field names).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the database as a fixture (JSON) on standard output.
+    Dumpdata {
+        /// Models to dump, e.g. lava_scheduler_app.device (default: all).
+        #[arg(value_name = "MODEL")]
+        models: Vec<String>,
+        /// Indent the JSON by this many spaces.
+        #[arg(long, value_name = "N")]
+        indent: Option<usize>,
+    },
+    /// Add a device of a known type: database row and /etc/lava-dispatcher/devices/NAME.conf.
+    AddDevice(AddDevice),
+    /// Device types.
+    #[command(subcommand, name = "device-types")]
+    DeviceTypes(DeviceTypes),
+    /// Devices.
+    #[command(subcommand)]
+    Devices(Devices),
+    /// Bundle streams (where results are filed).
+    #[command(subcommand)]
+    Streams(Streams),
+    /// User accounts.
+    #[command(subcommand)]
+    Users(Users),
+    /// API tokens of users (for REST and lavacli).
+    #[command(subcommand)]
+    Tokens(Tokens),
+    /// Workers (hosts running lava-dispatcher).
+    #[command(subcommand)]
+    Workers(Workers),
+}
+
+/// Arguments of `add-device` / `add_device.py`, named as the seed names them.
+#[derive(Debug, Clone, Args)]
+pub struct AddDevice {
+    /// The device type; /etc/lava-dispatcher/device-types/TYPE.conf must exist.
+    #[arg(value_name = "TYPE")]
+    pub device_type: String,
+    /// The new device's hostname.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// ser2net telnet port: adds connection_command = telnet localhost PORT.
+    #[arg(short = 't', long = "telnetport", value_name = "PORT")]
+    pub telnet_port: Option<u16>,
+    /// PDU port: adds hard_reset_command and power_off_cmd using pduclient.
+    #[arg(short = 'p', long = "pduport", value_name = "PDUPORT")]
+    pub pdu_port: Option<u16>,
+    /// Create the /anonymous/lab-health/ bundle stream if no stream exists.
+    #[arg(short = 'b', long = "bundlestream")]
+    pub bundle_stream: bool,
+    /// Print what would be done and change nothing.
+    #[arg(short = 's', long = "simulate")]
+    pub simulate: bool,
+}
+
+/// `add_device.py TYPE NAME …`: the seed's helper name for `manage add-device`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "add_device.py",
+    version,
+    about = "Add a device of a known type to this LAVA instance (database row and device config file)"
+)]
+pub struct AddDeviceCli {
+    /// The arguments.
+    #[command(flatten)]
+    pub args: AddDevice,
+}
+
+/// Output format of list and show commands.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Format {
+    /// Print JSON instead of one tab-separated record per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `manage device-types …`.
+#[derive(Debug, Subcommand)]
+pub enum DeviceTypes {
+    /// List device types: name, devices, health check set (yes/no).
+    List(Format),
+    /// Add a device type.
+    Add {
+        /// Its name.
+        name: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Show one device type, with its health check job.
+    Show {
+        /// Its name.
+        name: String,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Set the type's health check job from a file (the seed's kvm-health.json).
+    SetHealthCheck {
+        /// The device type.
+        #[arg(value_name = "TYPE")]
+        name: String,
+        /// The job definition (JSON or YAML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// `manage devices …`.
+#[derive(Debug, Subcommand)]
+pub enum Devices {
+    /// List devices: hostname, type, state, health, worker (retired ones with --all).
+    List {
+        /// Include retired devices.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Show one device, with its recent health changes.
+    Show {
+        /// Its hostname.
+        name: String,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Change a device's health (good, unknown, looping, bad, maintenance, retired).
+    SetHealth {
+        /// Its hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// The new health.
+        health: String,
+        /// Why (recorded with the change).
+        #[arg(long, required = true)]
+        reason: String,
+    },
+}
+
+/// `manage streams …`.
+#[derive(Debug, Subcommand)]
+pub enum Streams {
+    /// List bundle streams: pathname, bundles, public, anonymous.
+    List(Format),
+    /// Add a bundle stream, e.g. /anonymous/lab-health/.
+    Add {
+        /// The pathname (starts and ends with /).
+        pathname: String,
+        /// Display name (default: the last path element).
+        #[arg(long)]
+        name: Option<String>,
+        /// Owner's username.
+        #[arg(long)]
+        user: Option<String>,
+        /// Readable only by its owner.
+        #[arg(long)]
+        private: bool,
+    },
+}
+
+/// `manage users …`.
+#[derive(Debug, Subcommand)]
+pub enum Users {
+    /// Add a user.
+    Add {
+        /// The login name.
+        name: String,
+        /// E-mail address.
+        #[arg(long, default_value = "")]
+        email: String,
+        /// May use the admin interface.
+        #[arg(long)]
+        staff: bool,
+        /// Has every permission (implies --staff).
+        #[arg(long)]
+        superuser: bool,
+        /// Read the password from standard input (first line); without it the user has no
+        /// password login and uses API tokens only.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users: username, email, staff, superuser, active.
+    List(Format),
+}
+
+/// `manage tokens …`.
+#[derive(Debug, Subcommand)]
+pub enum Tokens {
+    /// Create an API token for a user and print it (it is shown only this once).
+    Add {
+        /// The owner.
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List tokens (never their secrets): id, user, created, last used, description.
+    List {
+        /// Only this user's tokens.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Remove a token by id.
+    Rm {
+        /// The token's id, from `tokens list`.
+        id: i64,
+    },
+}
+
+/// `manage workers …`.
+#[derive(Debug, Subcommand)]
+pub enum Workers {
+    /// List workers: hostname, state, health, devices, last seen.
+    List(Format),
+    /// Add a worker and print its token (shown only this once).
+    Add {
+        /// The worker's hostname.
+        name: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}

@@ -1,0 +1,87 @@
+//! `manage devices …`.
+
+use anyhow::Context as _;
+use lava_common::state::DeviceHealth;
+use serde_json::json;
+
+use super::Ctx;
+use super::output::{or_dash, print_object, print_rows};
+use crate::cli::Devices;
+
+/// Runs one `devices` subcommand.
+pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
+    let mut client = ctx.client().await?;
+    match command {
+        Devices::List { all, format } => {
+            let rows: Vec<_> = lava_db::devices::list(&client)
+                .await?
+                .into_iter()
+                .filter(|d| all || d.health != DeviceHealth::Retired)
+                .map(|d| {
+                    let line = vec![
+                        d.hostname.clone(),
+                        d.device_type.clone(),
+                        d.state.to_string(),
+                        d.health.to_string(),
+                        or_dash(d.worker_host.as_deref()),
+                    ];
+                    let value = json!({
+                        "hostname": d.hostname,
+                        "device_type": d.device_type,
+                        "state": d.state,
+                        "health": d.health,
+                        "worker": d.worker_host,
+                        "current_job": d.current_job,
+                    });
+                    (line, value)
+                })
+                .collect();
+            print_rows(format.json, &rows)
+        }
+        Devices::Show { name, format } => {
+            let d = lava_db::devices::get(&client, &name)
+                .await?
+                .with_context(|| format!("device '{name}' was not found"))?;
+            let history = lava_db::devices::health_history(&client, &name, 10).await?;
+            let history: Vec<String> = history
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {} -> {} by {}: {}",
+                        t.created.format("%Y-%m-%d %H:%M:%S"),
+                        t.health.0,
+                        t.health.1,
+                        t.actor.as_deref().unwrap_or("lava"),
+                        t.reason
+                    )
+                })
+                .collect();
+            let config = ctx.settings.device_conf(&name);
+            let value = json!({
+                "hostname": d.hostname,
+                "device_type": d.device_type,
+                "description": d.description,
+                "tags": d.tags.join(", "),
+                "state": d.state,
+                "health": d.health,
+                "worker": d.worker_host,
+                "current_job": d.current_job,
+                "config": if config.is_file() { Some(config.display().to_string()) } else { None },
+                "health_history": history.join("\n"),
+            });
+            print_object(format.json, &value)
+        }
+        Devices::SetHealth {
+            name,
+            health,
+            reason,
+        } => {
+            let health: DeviceHealth = health.parse()?;
+            let tx = client.transaction().await?;
+            let old = lava_db::devices::set_health(&tx, &name, health, &reason, None).await?;
+            tx.commit().await?;
+            println!("device '{name}': {old} -> {health}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `manage workers …`.
+
+use lava_common::ids::check_name;
+use serde_json::json;
+
+use super::Ctx;
+use super::output::{or_dash, print_rows};
+use crate::cli::Workers;
+
+/// Runs one `workers` subcommand.
+pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {
+    let client = ctx.client().await?;
+    match command {
+        Workers::List(format) => {
+            let rows: Vec<_> = lava_db::workers::list(&client)
+                .await?
+                .into_iter()
+                .map(|w| {
+                    let seen = w.last_ping.map(|t| t.to_rfc3339());
+                    let line = vec![
+                        w.hostname.clone(),
+                        w.state.to_string(),
+                        w.health.to_string(),
+                        w.devices.to_string(),
+                        or_dash(seen.as_deref()),
+                    ];
+                    let value = json!({
+                        "hostname": w.hostname,
+                        "state": w.state,
+                        "health": w.health,
+                        "devices": w.devices,
+                        "last_ping": seen,
+                        "job_limit": w.job_limit,
+                        "has_token": w.has_token,
+                    });
+                    (line, value)
+                })
+                .collect();
+            print_rows(format.json, &rows)
+        }
+        Workers::Add { name, description } => {
+            check_name("worker", &name)?;
+            let token = lava_common::token::generate();
+            lava_db::workers::add(
+                &client,
+                &name,
+                &description,
+                &lava_common::token::hash(&token),
+            )
+            .await?;
+            eprintln!("added worker '{name}'; its token (shown only this once) is:");
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
