@@ -1,0 +1,86 @@
+//! `lava-lab`: a private PostgreSQL cluster for `make run` and manual testing.
+//!
+//! `pg-start DIR` leaves the server running and prints the database URL, the only thing this
+//! program writes to stdout, so `URL=$(lava-lab pg-start .lava)` works in a Makefile.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lava_testkit::{ClusterPaths, PgCluster};
+
+/// Run a private PostgreSQL cluster for LAVA development.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Start (or reuse) the cluster under DIR/pg, create the database and print its URL.
+    ///
+    /// Data lives in DIR/pg/data, the socket in DIR/pg/sock, the log in DIR/pg/postgres.log.
+    /// The server keeps running after this command exits; stop it with `pg-stop`.
+    #[command(name = "pg-start")]
+    Start {
+        /// The directory holding the cluster (created if missing).
+        dir: PathBuf,
+        /// The database to create if missing.
+        #[arg(long, default_value = "lava")]
+        database: String,
+    },
+    /// Stop the cluster under DIR/pg; succeeds if it is not running.
+    #[command(name = "pg-stop")]
+    Stop {
+        /// The directory holding the cluster.
+        dir: PathBuf,
+    },
+    /// Print the URL of the database on the cluster under DIR/pg.
+    #[command(name = "pg-url")]
+    Url {
+        /// The directory holding the cluster.
+        dir: PathBuf,
+        /// The database name.
+        #[arg(long, default_value = "lava")]
+        database: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Cmd::Start { dir, database } => pg_start(&dir.join("pg"), &database),
+        Cmd::Stop { dir } => {
+            let dir = dir.join("pg");
+            let stopped = PgCluster::stop_dir(&dir)
+                .with_context(|| format!("cannot stop the cluster in {}", dir.display()))?;
+            let what = if stopped { "stopped" } else { "not running:" };
+            eprintln!("{what} {}", dir.display());
+            Ok(())
+        }
+        Cmd::Url { dir, database } => {
+            println!("{}", ClusterPaths::new(&dir.join("pg"))?.url(&database));
+            Ok(())
+        }
+    }
+}
+
+fn pg_start(dir: &Path, database: &str) -> anyhow::Result<()> {
+    eprintln!("starting postgresql in {}", dir.display());
+    let cluster = PgCluster::start(dir)
+        .with_context(|| format!("cannot start the cluster in {}", dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // On failure the cluster is dropped, which stops a server we started.
+    let created = runtime
+        .block_on(cluster.ensure_database(database))
+        .with_context(|| format!("cannot create database {database}"))?;
+    if created {
+        eprintln!("created database {database}");
+    }
+    println!("{}", cluster.url(database));
+    cluster.detach();
+    Ok(())
+}

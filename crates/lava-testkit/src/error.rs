@@ -1,0 +1,97 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// Errors from starting clusters and creating test databases.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No PostgreSQL server binaries were found.
+    #[error(
+        "no postgresql server binaries (initdb, pg_ctl, postgres) in {searched}; \
+         install postgresql or set LAVA_PG_BINDIR"
+    )]
+    NoPostgres {
+        /// Where we looked.
+        searched: String,
+    },
+    /// A file system operation failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What we tried ("create directory", "chown", …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command could not be started at all.
+    #[error("cannot run {command}: {source}")]
+    Spawn {
+        /// The program and its arguments.
+        command: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command ran and failed.
+    #[error("{command} failed ({status}):\n{output}")]
+    Command {
+        /// The program and its arguments.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The tail of its output, or of the server log.
+        output: String,
+    },
+    /// The socket path would not fit into `sockaddr_un`.
+    #[error(
+        "unix socket path {path}/.s.PGSQL.5432 is {len} bytes, longer than the {max} the kernel \
+         accepts; use a shorter directory"
+    )]
+    SocketPathTooLong {
+        /// The socket directory.
+        path: PathBuf,
+        /// The length of the socket file's path.
+        len: usize,
+        /// The longest accepted path.
+        max: usize,
+    },
+    /// The user that runs the server cannot reach the cluster directory.
+    #[error(
+        "{path} is not reachable by user {user} (uid {uid}), who runs postgresql because initdb \
+         refuses root; put the cluster under a directory every user may traverse, such as /tmp"
+    )]
+    Unreachable {
+        /// The cluster directory.
+        path: PathBuf,
+        /// The user's name.
+        user: String,
+        /// The user's uid.
+        uid: u32,
+    },
+    /// The per-process shared cluster failed to start (earlier, in another test).
+    #[error("the shared test cluster failed to start: {0}")]
+    SharedCluster(String),
+    /// Connecting or migrating through `lava-db` failed.
+    #[error(transparent)]
+    Db(#[from] lava_db::Error),
+    /// A statement failed.
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+}
+
+impl Error {
+    /// Wraps an I/O error with the action and the path it concerned.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! `lava-testkit`: fixtures for tests and `make run`.
+//!
+//! [`PgCluster`] runs a private PostgreSQL server from the Debian binaries, listening only on a
+//! unix socket in a directory of ours; [`test_db`] gives each test its own migrated database on
+//! a cluster shared by the test process. As root (CI) the server runs as `nobody`, because
+//! `initdb` and `postgres` refuse root. A watchdog process stops servers whose owner died
+//! without stopping them, so a killed test run leaves no server behind.
+
+mod admin;
+mod cluster;
+mod command;
+mod error;
+mod paths;
+mod pgbin;
+mod testdb;
+mod user;
+mod watchdog;
+
+pub use cluster::PgCluster;
+pub use error::Error;
+pub use paths::ClusterPaths;
+pub use pgbin::pg_bindir;
+pub use testdb::{TestDb, test_db};
