@@ -193,12 +193,12 @@ impl Settings {
 
     /// `/etc/lava-dispatcher/devices/NAME.conf`.
     pub fn device_conf(&self, name: &str) -> PathBuf {
-        self.devices_dir().join(format!("{name}.conf"))
+        crate::conf::device_path(&self.dispatcher_etc, name)
     }
 
     /// `/etc/lava-dispatcher/device-types/TYPE.conf`.
     pub fn device_type_conf(&self, device_type: &str) -> PathBuf {
-        self.device_types_dir().join(format!("{device_type}.conf"))
+        crate::conf::device_type_path(&self.dispatcher_etc, device_type)
     }
 
     /// `/usr/share/lava-server/templates`.

@@ -26,22 +26,13 @@ pub fn device_type_path(dispatcher_etc: &Path, name: &str) -> PathBuf {
         .join(format!("{name}.conf"))
 }
 
-/// Checks that `name` is a plain file stem, so that a name from a database row or a config
-/// value cannot point outside its directory or at a hidden file.
+/// Checks that `name` is a plain file stem (the rules of [`crate::ids::check_name`]), so that
+/// a name from a database row or a config value cannot point outside its directory.
 pub fn check_name(what: &'static str, name: &str) -> Result<(), ConfError> {
-    let reason = if name.is_empty() {
-        "it is empty"
-    } else if name.contains(['/', '\0']) {
-        "it contains '/' or a NUL byte"
-    } else if name.starts_with('.') {
-        "it starts with '.'"
-    } else {
-        return Ok(());
-    };
-    Err(ConfError::BadName {
+    crate::ids::check_name(what, name).map_err(|e| ConfError::BadName {
         what,
         name: name.to_owned(),
-        reason,
+        reason: e.why,
     })
 }
 
@@ -164,12 +155,12 @@ mod tests {
             ),
             (
                 "sneaky",
-                "invalid device type name \"../devices/sneaky\": it contains '/' or a NUL byte"
+                "invalid device type name \"../devices/sneaky\": it must start with a letter or digit"
                     .to_owned(),
             ),
             (
                 "../x",
-                "invalid device name \"../x\": it contains '/' or a NUL byte".to_owned(),
+                "invalid device name \"../x\": it must start with a letter or digit".to_owned(),
             ),
             ("", "invalid device name \"\": it is empty".to_owned()),
         ];
