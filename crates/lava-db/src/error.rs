@@ -7,7 +7,7 @@ pub enum Error {
     #[error("invalid database url: {0}")]
     Url(#[source] tokio_postgres::Error),
     /// A query or connection failed.
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The pool could not hand out a connection.
     #[error("database pool error: {0}")]
@@ -43,4 +43,28 @@ pub enum Error {
     /// A value is not acceptable to the data model.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The server's own message (and detail) when there is one: tokio-postgres only says
+/// "db error" in its Display, which tells an admin nothing.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut msg = db.message().to_string();
+        if let Some(detail) = db.detail() {
+            msg.push_str(": ");
+            msg.push_str(detail);
+        }
+        if let Some(c) = db.constraint() {
+            msg.push_str(&format!(" (constraint {c})"));
+        }
+        return msg;
+    }
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
 }

@@ -1,0 +1,123 @@
+//! The schema against the Rust types: every enum label, and state changes that lose a race.
+
+use lava_common::fixture::{DeviceRecord, HealthDenominator};
+use lava_common::state::{
+    DeviceHealth, DeviceState, JobHealth, JobState, TestResult, WorkerHealth, WorkerState,
+};
+use lava_testkit::test_db;
+
+/// Sends every value of `T` through PostgreSQL as `pg_type` and back.
+async fn round_trip<T>(client: &lava_db::Client, pg_type: &str, all: &[T])
+where
+    T: postgres_types::ToSql
+        + for<'a> postgres_types::FromSql<'a>
+        + PartialEq
+        + std::fmt::Debug
+        + Sync,
+{
+    let sql = format!("SELECT $1::{pg_type} AS v");
+    for v in all {
+        let row = client
+            .query_one(&sql, &[v])
+            .await
+            .unwrap_or_else(|e| panic!("{v:?}: {e}"));
+        assert_eq!(&row.get::<_, T>("v"), v);
+    }
+    // Same number of labels: a label added on one side only fails here.
+    let n: i64 = client
+        .query_one(
+            &format!("SELECT count(*) AS n FROM unnest(enum_range(NULL::{pg_type}))"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(n as usize, all.len(), "{pg_type}");
+}
+
+#[tokio::test]
+async fn every_state_enum_matches_its_postgres_type() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    round_trip(&c, "device_state", DeviceState::ALL).await;
+    round_trip(&c, "device_health", DeviceHealth::ALL).await;
+    round_trip(&c, "job_state", JobState::ALL).await;
+    round_trip(&c, "job_health", JobHealth::ALL).await;
+    round_trip(&c, "worker_state", WorkerState::ALL).await;
+    round_trip(&c, "worker_health", WorkerHealth::ALL).await;
+    round_trip(&c, "test_result", TestResult::ALL).await;
+    round_trip(
+        &c,
+        "health_denominator",
+        &[HealthDenominator::Hours, HealthDenominator::Jobs],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent() {
+    let db = test_db().await.unwrap();
+    let mut c = db.client().await.unwrap();
+    assert!(lava_db::migrate(&mut c).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn health_changes_are_recorded_and_races_refused() {
+    let db = test_db().await.unwrap();
+    let mut c = db.client().await.unwrap();
+    lava_db::device_types::add(&c, "kvm", "").await.unwrap();
+    let d = DeviceRecord {
+        hostname: "kvm01".into(),
+        device_type: "kvm".into(),
+        description: String::new(),
+        tags: vec![],
+        state: DeviceState::Idle,
+        health: DeviceHealth::Unknown,
+        worker_host: None,
+    };
+    lava_db::devices::add(&c, &d).await.unwrap();
+    assert!(matches!(
+        lava_db::devices::add(&c, &d).await,
+        Err(lava_db::Error::AlreadyExists { what: "device", .. })
+    ));
+
+    // Two transactions read the same health; the second update finds it changed.
+    let tx = c.transaction().await.unwrap();
+    let old = lava_db::devices::set_health(&tx, "kvm01", DeviceHealth::Good, "check passed", None)
+        .await
+        .unwrap();
+    assert_eq!(old, DeviceHealth::Unknown);
+    tx.commit().await.unwrap();
+    let n = c
+        .execute(
+            "UPDATE devices SET health = 'bad' WHERE hostname = 'kvm01' AND health = 'unknown'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        n, 0,
+        "an update naming the old health loses the race visibly"
+    );
+
+    let history = lava_db::devices::health_history(&c, "kvm01", 10)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        history[0].health,
+        (DeviceHealth::Unknown, DeviceHealth::Good)
+    );
+    assert_eq!(history[0].reason, "check passed");
+
+    // A device with a job is never idle: the schema refuses the contradiction.
+    let err = c
+        .execute(
+            "UPDATE devices SET state = 'running' WHERE hostname = 'kvm01'",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    let err = lava_db::Error::from(err).to_string();
+    assert!(err.contains("violates check constraint"), "{err}");
+}
