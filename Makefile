@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help build run lab-stop test check fmt clippy
+.PHONY: help build run lab-stop test check fmt clippy test-image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ lab-stop: ## stop the private lab's PostgreSQL (its data stays in ./.lava)
 
 test: ## the whole test suite (a private PostgreSQL is started by the tests themselves)
 	$(CARGO) test --workspace
+
+test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
+	sh share/create-kvm-image --output target/lava-images
 
 fmt: ## format the code
 	$(CARGO) fmt --all

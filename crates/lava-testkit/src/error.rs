@@ -70,6 +70,29 @@ pub enum Error {
         /// The user's uid.
         uid: u32,
     },
+    /// Another process held the lock on the test image's directory for too long.
+    #[error(
+        "waited {waited:?} for {path}, the lock of another build of the test image; remove it \
+         if no create-kvm-image runs"
+    )]
+    ImageLock {
+        /// The lock directory.
+        path: PathBuf,
+        /// How long we waited.
+        waited: std::time::Duration,
+    },
+    /// A daemon of the fake board lab exited or did not become ready in time.
+    #[error("{what} did not start: {reason}; its log {log}:\n{output}")]
+    NotReady {
+        /// The daemon ("ser2net", "pdudaemon", …).
+        what: String,
+        /// Why we gave up: its exit status, or the timeout.
+        reason: String,
+        /// Its log file.
+        log: PathBuf,
+        /// The log's content.
+        output: String,
+    },
     /// The per-process shared cluster failed to start (earlier, in another test).
     #[error("the shared test cluster failed to start: {0}")]
     SharedCluster(String),

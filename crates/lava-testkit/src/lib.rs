@@ -7,17 +7,21 @@
 //! without stopping them, so a killed test run leaves no server behind.
 
 mod admin;
+mod board;
 mod cluster;
 mod command;
 mod error;
+mod image;
 mod paths;
 mod pgbin;
 mod testdb;
 mod user;
 mod watchdog;
 
+pub use board::{FakeBoard, PDU_HOSTNAME, PDU_PORT, REBOOT_DELAY_SECS};
 pub use cluster::PgCluster;
 pub use error::Error;
+pub use image::{TestImage, test_image};
 pub use paths::ClusterPaths;
 pub use pgbin::pg_bindir;
 pub use testdb::{TestDb, test_db};

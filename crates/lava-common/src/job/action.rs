@@ -1,0 +1,268 @@
+//! The actions of a job plan: deploy, boot, test and (seed-era) submit results.
+//!
+//! Both formats map onto these types. Image names follow LAVA: a seed-era
+//! `deploy_linaro_image` becomes one image named `image` (QEMU's `{DISK_IMAGE}`),
+//! `deploy_linaro_kernel` becomes `kernel`, `ramdisk` and `dtb`. YAML's `initrd` plays the
+//! same role as JSON's `ramdisk`; [`Deploy::ramdisk`] finds either.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::plan::opt_secs;
+
+/// One step of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// What the step does.
+    pub kind: ActionKind,
+    /// This step's own timeout, overriding the job's action default.
+    #[serde(with = "opt_secs")]
+    pub timeout: Option<Duration>,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Fetch images and make them available to the device.
+    Deploy(Deploy),
+    /// Power on and boot to a shell.
+    Boot(Boot),
+    /// Run test definitions in the booted shell.
+    Test(Test),
+    /// File the results into a bundle stream (seed-era JSON only).
+    SubmitResults(SubmitResults),
+}
+
+/// A deploy action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deploy {
+    /// Where the images go.
+    pub to: DeployTo,
+    /// The images by name (`kernel`, `initrd`, `image`, …), in document order.
+    pub images: Vec<(String, Image)>,
+}
+
+impl Deploy {
+    /// The image with this name, if deployed.
+    pub fn image(&self, name: &str) -> Option<&Image> {
+        self.images.iter().find(|(n, _)| n == name).map(|(_, i)| i)
+    }
+
+    /// The initial ramdisk: YAML's `initrd` or seed-era JSON's `ramdisk`.
+    pub fn ramdisk(&self) -> Option<&Image> {
+        self.image("initrd").or_else(|| self.image("ramdisk"))
+    }
+}
+
+/// Where a deploy puts its images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployTo {
+    /// Files on the worker (QEMU reads them directly); seed-era kernel deploys use this too.
+    Tmpfs,
+    /// Files served over TFTP to a bootloader.
+    Tftp,
+    /// A whole disk image (seed-era `deploy_linaro_image`).
+    Image,
+}
+
+/// One image to deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// Where to fetch it (`http://`, `https://`, `file://`).
+    pub url: String,
+    /// How it is compressed; `None` when not compressed.
+    pub compression: Option<Compression>,
+    /// A checksum to verify after download.
+    pub checksum: Option<Checksum>,
+    /// QEMU arguments with LAVA's `{kernel}`/`{initrd}`/`{rootfs}` placeholders.
+    pub image_arg: Option<String>,
+}
+
+/// How an image is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// gzip.
+    Gz,
+    /// xz.
+    Xz,
+    /// bzip2.
+    Bz2,
+    /// zstd.
+    Zstd,
+}
+
+/// An expected checksum of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checksum {
+    /// The hash function.
+    pub algorithm: ChecksumAlgorithm,
+    /// The expected digest, lowercase hex.
+    pub hex: String,
+}
+
+/// A hash function for image checksums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumAlgorithm {
+    /// MD5 (`md5sum`).
+    Md5,
+    /// SHA-256 (`sha256sum`).
+    Sha256,
+    /// SHA-512 (`sha512sum`).
+    Sha512,
+}
+
+impl ChecksumAlgorithm {
+    /// The job key naming this algorithm and the length of its hex digest.
+    pub const KEYS: [(&'static str, ChecksumAlgorithm, usize); 3] = [
+        ("md5sum", ChecksumAlgorithm::Md5, 32),
+        ("sha256sum", ChecksumAlgorithm::Sha256, 64),
+        ("sha512sum", ChecksumAlgorithm::Sha512, 128),
+    ];
+}
+
+/// A boot action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Boot {
+    /// How to boot.
+    pub method: BootMethod,
+    /// Bootloader commands; a single entry may name a device command set (YAML `commands: ramdisk`).
+    pub commands: Vec<String>,
+    /// Extra options (seed-era `boot_linaro_image.options`, appended to the QEMU command).
+    pub options: Vec<String>,
+    /// Regular expressions for the shell prompt after boot.
+    pub prompts: Vec<String>,
+    /// How to log in, when the target asks.
+    pub auto_login: Option<AutoLogin>,
+}
+
+/// How a boot action boots the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BootMethod {
+    /// Start QEMU on the worker.
+    Qemu,
+    /// Interrupt U-Boot and send boot commands.
+    UBoot,
+    /// Power on and wait for the prompt.
+    Minimal,
+    /// Seed-era `boot_linaro_image`: the device's `client_type` decides.
+    Device,
+}
+
+impl BootMethod {
+    /// The YAML `method` names we support, in the order error messages list them.
+    pub const SUPPORTED: [(&'static str, BootMethod); 3] = [
+        ("qemu", BootMethod::Qemu),
+        ("u-boot", BootMethod::UBoot),
+        ("minimal", BootMethod::Minimal),
+    ];
+}
+
+/// Automatic login after boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoLogin {
+    /// Regular expression for the login prompt.
+    pub login_prompt: String,
+    /// The user to log in as.
+    pub username: String,
+    /// Regular expression for the password prompt, if one is asked.
+    pub password_prompt: Option<String>,
+    /// The password, if one is asked.
+    pub password: Option<String>,
+    /// Commands to run right after logging in.
+    pub login_commands: Vec<String>,
+}
+
+/// A test action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Test {
+    /// The test definitions, run in order.
+    pub definitions: Vec<TestDefinition>,
+}
+
+/// One test definition to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestDefinition {
+    /// The name results are filed under.
+    pub name: String,
+    /// Where the definition comes from.
+    pub source: TestSource,
+    /// Parameters exported to the test as environment variables.
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// Where a test definition comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestSource {
+    /// A file in a git repository.
+    Git {
+        /// The repository URL.
+        repository: String,
+        /// The definition's path inside the repository.
+        path: String,
+        /// A branch, tag or commit; the default branch when `None`.
+        revision: Option<String>,
+    },
+    /// A definition file fetched from a URL.
+    Url {
+        /// The file's URL.
+        url: String,
+    },
+    /// A definition written in the job itself (`metadata`, `run`, `parse`).
+    Inline {
+        /// The definition mapping, as JSON.
+        definition: Value,
+    },
+}
+
+/// Where to file results (seed-era `submit_results`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitResults {
+    /// The server's XML-RPC URL.
+    pub server: String,
+    /// The bundle stream pathname, like `/anonymous/lab-health/`.
+    pub stream: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(url: &str) -> Image {
+        Image {
+            url: url.into(),
+            compression: None,
+            checksum: None,
+            image_arg: None,
+        }
+    }
+
+    #[test]
+    fn ramdisk_finds_initrd_or_ramdisk() {
+        let yaml = Deploy {
+            to: DeployTo::Tmpfs,
+            images: vec![("initrd".into(), image("file:///i"))],
+        };
+        let json = Deploy {
+            to: DeployTo::Tmpfs,
+            images: vec![("ramdisk".into(), image("file:///r"))],
+        };
+        assert_eq!(yaml.ramdisk().unwrap().url, "file:///i");
+        assert_eq!(json.ramdisk().unwrap().url, "file:///r");
+        assert!(json.image("kernel").is_none());
+    }
+
+    #[test]
+    fn boot_method_serializes_with_lava_names() {
+        let v = serde_json::to_value(BootMethod::UBoot).unwrap();
+        assert_eq!(v, serde_json::json!("u-boot"));
+    }
+}

@@ -1,0 +1,171 @@
+//! The job log: `output.yaml` in LAVA's line format, optionally echoed to stdout.
+//!
+//! Every part of a job (console reader, actions, power) writes through one [`JobLog`], which
+//! is cheap to clone; lines are written whole under a lock, so they never interleave.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use lava_common::log::{Level, LogLine, Message, Value, now_dt};
+
+struct Inner {
+    file: BufWriter<File>,
+    echo: bool,
+    lines: u64,
+    error: Option<std::io::Error>,
+}
+
+/// A shared handle on one job's log.
+#[derive(Clone)]
+pub struct JobLog {
+    inner: Arc<Mutex<Inner>>,
+    path: PathBuf,
+}
+
+impl JobLog {
+    /// Creates (truncates) the log file; `echo` also copies every line to stdout.
+    pub fn create(path: &Path, echo: bool) -> std::io::Result<JobLog> {
+        let file = File::create(path)?;
+        Ok(JobLog {
+            inner: Arc::new(Mutex::new(Inner {
+                file: BufWriter::with_capacity(256 * 1024, file),
+                echo,
+                lines: 0,
+                error: None,
+            })),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The log file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one line. A write error is kept and reported by [`JobLog::finish`]: the job
+    /// goes on (its device must still be powered off), but it cannot end complete.
+    pub fn write(&self, line: &LogLine) {
+        let text = line.to_line();
+        let mut inner = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Err(e) = inner.file.write_all(text.as_bytes())
+            && inner.error.is_none()
+        {
+            inner.error = Some(e);
+        }
+        inner.lines += 1;
+        if inner.echo {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+        }
+    }
+
+    /// Writes a text line at `lvl`.
+    pub fn text(&self, lvl: Level, msg: impl Into<String>) {
+        self.write(&LogLine::text(now_dt(), lvl, msg));
+    }
+
+    /// An `info` line.
+    pub fn info(&self, msg: impl Into<String>) {
+        self.text(Level::Info, msg);
+    }
+
+    /// A `debug` line.
+    pub fn debug(&self, msg: impl Into<String>) {
+        self.text(Level::Debug, msg);
+    }
+
+    /// A `warning` line.
+    pub fn warning(&self, msg: impl Into<String>) {
+        self.text(Level::Warning, msg);
+    }
+
+    /// An `error` line.
+    pub fn error(&self, msg: impl Into<String>) {
+        self.text(Level::Error, msg);
+    }
+
+    /// An `exception` line.
+    pub fn exception(&self, msg: impl Into<String>) {
+        self.text(Level::Exception, msg);
+    }
+
+    /// A `target` line: one line of console output.
+    pub fn target(&self, msg: impl Into<String>) {
+        self.text(Level::Target, msg);
+    }
+
+    /// An `input` line: text sent to the device.
+    pub fn input(&self, msg: impl Into<String>) {
+        self.text(Level::Input, msg);
+    }
+
+    /// A `results` line.
+    pub fn results(&self, fields: BTreeMap<String, Value>) {
+        self.write(&LogLine {
+            dt: now_dt(),
+            lvl: Level::Results,
+            msg: Message::Map(fields),
+            ns: None,
+        });
+    }
+
+    /// How many lines were written.
+    pub fn lines(&self) -> u64 {
+        self.inner.lock().map(|g| g.lines).unwrap_or(0)
+    }
+
+    /// Flushes the file and the stdout copy.
+    pub fn flush(&self) -> std::io::Result<()> {
+        let mut inner = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if inner.echo {
+            let _ = std::io::stdout().flush();
+        }
+        inner.file.flush()
+    }
+
+    /// Flushes and returns the first write error, if any happened.
+    pub fn finish(&self) -> std::io::Result<()> {
+        self.flush()?;
+        let mut inner = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        inner.file.get_ref().sync_data()?;
+        match inner.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_lava_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = JobLog::create(&dir.path().join("output.yaml"), false).unwrap();
+        log.info("start: 0 validate");
+        log.input("root\n");
+        log.finish().unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].ends_with(r#""lvl": "info", "msg": "start: 0 validate"}"#), "{text}");
+        assert!(lines[1].ends_with(r#""lvl": "input", "msg": "root\n"}"#), "{text}");
+        for l in lines {
+            lava_common::log::parse_line(l).unwrap();
+        }
+        assert_eq!(log.lines(), 2);
+    }
+}
