@@ -77,7 +77,10 @@ pub fn scan_line(line: &str) -> Vec<Scan> {
                 rest = &from[end + 1..];
             }
             None => {
-                out.push(Scan::Malformed { text: from.to_string(), why: "no closing '>'" });
+                out.push(Scan::Malformed {
+                    text: from.to_string(),
+                    why: "no closing '>'",
+                });
                 break;
             }
         }
@@ -86,7 +89,10 @@ pub fn scan_line(line: &str) -> Vec<Scan> {
 }
 
 fn malformed(inner: &str, why: &'static str) -> Scan {
-    Scan::Malformed { text: format!("<{inner}>"), why }
+    Scan::Malformed {
+        text: format!("<{inner}>"),
+        why,
+    }
 }
 
 /// Parses the text between `<` and `>`.
@@ -145,10 +151,18 @@ fn test_case(inner: &str, args: &[&str]) -> Scan {
     if case.is_empty() {
         return malformed(inner, "empty TEST_CASE_ID");
     }
-    if measurement.as_deref().is_some_and(|m| m.parse::<f64>().is_err()) {
+    if measurement
+        .as_deref()
+        .is_some_and(|m| m.parse::<f64>().is_err())
+    {
         return malformed(inner, "MEASUREMENT is not a number");
     }
-    Scan::Signal(Signal::TestCase { case, result, measurement, units })
+    Scan::Signal(Signal::TestCase {
+        case,
+        result,
+        measurement,
+        units,
+    })
 }
 
 #[cfg(test)]
@@ -168,14 +182,26 @@ mod tests {
         let cases = [
             (
                 "<LAVA_SIGNAL_STARTRUN 0_smoke 213_1.1>",
-                s(Signal::StartRun { definition: "0_smoke".into(), uuid: "213_1.1".into() }),
+                s(Signal::StartRun {
+                    definition: "0_smoke".into(),
+                    uuid: "213_1.1".into(),
+                }),
             ),
             (
                 "<LAVA_SIGNAL_ENDRUN 0_smoke 213_1.1>",
-                s(Signal::EndRun { definition: "0_smoke".into(), uuid: "213_1.1".into() }),
+                s(Signal::EndRun {
+                    definition: "0_smoke".into(),
+                    uuid: "213_1.1".into(),
+                }),
             ),
-            ("<LAVA_SIGNAL_STARTTC uname>", s(Signal::StartTc("uname".into()))),
-            ("<LAVA_SIGNAL_ENDTC uname>", s(Signal::EndTc("uname".into()))),
+            (
+                "<LAVA_SIGNAL_STARTTC uname>",
+                s(Signal::StartTc("uname".into())),
+            ),
+            (
+                "<LAVA_SIGNAL_ENDTC uname>",
+                s(Signal::EndTc("uname".into())),
+            ),
             (
                 "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=uname RESULT=pass>",
                 s(Signal::TestCase {
@@ -194,14 +220,24 @@ mod tests {
                     units: Some("ms".into()),
                 }),
             ),
-            ("<LAVA_SIGNAL_TESTSET START net>", s(Signal::TestSetStart("net".into()))),
+            (
+                "<LAVA_SIGNAL_TESTSET START net>",
+                s(Signal::TestSetStart("net".into())),
+            ),
             ("<LAVA_SIGNAL_TESTSET STOP>", s(Signal::TestSetStop)),
-            ("<LAVA_SIGNAL_TESTRAISE disk full>", s(Signal::TestRaise("disk full".into()))),
+            (
+                "<LAVA_SIGNAL_TESTRAISE disk full>",
+                s(Signal::TestRaise("disk full".into())),
+            ),
             ("<LAVA_TEST_RUNNER EXIT>", s(Signal::RunnerExit)),
         ];
         for (line, expected) in cases {
             assert_eq!(one(line), expected, "{line}");
-            assert_eq!(one(&format!("+ echo x {line} y")), expected, "embedded: {line}");
+            assert_eq!(
+                one(&format!("+ echo x {line} y")),
+                expected,
+                "embedded: {line}"
+            );
         }
         assert!(scan_line("plain console output").is_empty());
     }

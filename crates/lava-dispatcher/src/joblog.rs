@@ -161,8 +161,14 @@ mod tests {
         let text = std::fs::read_to_string(log.path()).unwrap();
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].ends_with(r#""lvl": "info", "msg": "start: 0 validate"}"#), "{text}");
-        assert!(lines[1].ends_with(r#""lvl": "input", "msg": "root\n"}"#), "{text}");
+        assert!(
+            lines[0].ends_with(r#""lvl": "info", "msg": "start: 0 validate"}"#),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with(r#""lvl": "input", "msg": "root\n"}"#),
+            "{text}"
+        );
         for l in lines {
             lava_common::log::parse_line(l).unwrap();
         }

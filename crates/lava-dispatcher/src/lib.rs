@@ -1,10 +1,14 @@
 //! The LAVA dispatcher: the part that touches devices.
 //!
-//! `connection` runs console commands under a pseudo-terminal with an expect engine,
-//! `joblog` writes `output.yaml`, `power` runs power commands and speaks pdudaemon's API.
-//! The worker daemon joins later. Architecture invariant: this crate never links `lava-db`;
-//! a worker host needs no database access.
+//! `job` runs one job (its actions under their timeouts, then finalize); `actions` holds
+//! deploy, boot and login; `testshell` sends and follows test definitions; `connection`
+//! runs console commands under a pseudo-terminal with an expect engine; `joblog` writes
+//! `output.yaml`; `power` runs power commands and speaks pdudaemon's API. Architecture
+//! invariant: this crate never links `lava-db`; a worker host needs no database access.
 
+pub mod actions;
 pub mod connection;
+pub mod job;
 pub mod joblog;
 pub mod power;
+pub mod testshell;

@@ -57,29 +57,34 @@ impl DeviceConfig {
     /// Merges `layers`, lowest first (defaults, device type, device).
     pub fn layered(layers: &[&ConfFile]) -> DeviceConfig {
         let mut config = DeviceConfig {
-            layers: layers.iter().map(|l| l.path().to_owned()).collect(),
+            layers: Vec::new(),
             entries: Vec::new(),
             index: HashMap::new(),
         };
         for layer in layers {
-            for entry in layer.entries() {
-                let merged = Merged {
-                    key: entry.key().to_owned(),
-                    value: entry.value().to_owned(),
-                    at: Location::new(layer.path(), entry.line()),
-                };
-                match config.index.get(entry.key()) {
-                    Some(&i) => config.entries[i] = merged,
-                    None => {
-                        config
-                            .index
-                            .insert(merged.key.clone(), config.entries.len());
-                        config.entries.push(merged);
-                    }
+            config.overlay(layer);
+        }
+        config
+    }
+
+    /// Merges one more layer on top (for example settings from the environment, such as
+    /// `LAVA_QEMU_ACCEL`), before interpolation, so `%(key)s` references see the new values.
+    pub fn overlay(&mut self, layer: &ConfFile) {
+        self.layers.push(layer.path().to_owned());
+        for entry in layer.entries() {
+            let merged = Merged {
+                key: entry.key().to_owned(),
+                value: entry.value().to_owned(),
+                at: Location::new(layer.path(), entry.line()),
+            };
+            match self.index.get(entry.key()) {
+                Some(&i) => self.entries[i] = merged,
+                None => {
+                    self.index.insert(merged.key.clone(), self.entries.len());
+                    self.entries.push(merged);
                 }
             }
         }
-        config
     }
 
     /// The files merged, lowest layer first.

@@ -18,6 +18,7 @@ mod json;
 mod node;
 mod plan;
 mod reader;
+mod testdef;
 mod yaml;
 mod yaml_actions;
 mod yaml_test;
@@ -29,6 +30,7 @@ pub use action::{
 pub use error::JobError;
 pub use json::parse_json;
 pub use plan::{DEFAULT_PRIORITY, JobPlan, SourceFormat, Timeouts, Visibility};
+pub use testdef::{TestDefinitionFile, parse_testdef_value, parse_testdef_yaml};
 pub use yaml::parse_yaml;
 
 /// Parse a job in either format: JSON when the first non-blank character is `{`, else YAML.

@@ -129,7 +129,12 @@ pub struct LogLine {
 impl LogLine {
     /// A text line at `lvl`, stamped with `dt`.
     pub fn text(dt: impl Into<String>, lvl: Level, msg: impl Into<String>) -> LogLine {
-        LogLine { dt: dt.into(), lvl, msg: Message::Text(msg.into()), ns: None }
+        LogLine {
+            dt: dt.into(),
+            lvl,
+            msg: Message::Text(msg.into()),
+            ns: None,
+        }
     }
 
     /// The line as written to `output.yaml`, newline included.
@@ -236,7 +241,10 @@ mod tests {
     fn dates() {
         let t = |s, ns| chrono::DateTime::from_timestamp(s, ns).unwrap();
         assert_eq!(format_dt(t(0, 0)), "1970-01-01T00:00:00.000000");
-        assert_eq!(format_dt(t(951_782_400, 5_000)), "2000-02-29T00:00:00.000005");
+        assert_eq!(
+            format_dt(t(951_782_400, 5_000)),
+            "2000-02-29T00:00:00.000005"
+        );
         assert_eq!(now_dt().len(), 26);
     }
 }

@@ -39,7 +39,11 @@ impl<'a> Reader<'a> {
     }
 
     fn expect(&mut self, token: &str, why: &'static str) -> Result<(), ParseLogError> {
-        if self.eat(token) { Ok(()) } else { self.fail(why) }
+        if self.eat(token) {
+            Ok(())
+        } else {
+            self.fail(why)
+        }
     }
 
     fn string(&mut self) -> Result<String, ParseLogError> {
@@ -130,16 +134,29 @@ pub fn parse_line(line: &str) -> Result<LogLine, ParseLogError> {
     };
     let dt = text(map.remove("dt"), "no \"dt\" string")?;
     let lvl = text(map.remove("lvl"), "no \"lvl\" string")?;
-    let lvl = Level::from_name(&lvl).ok_or(ParseLogError { at: 0, why: "unknown level" })?;
+    let lvl = Level::from_name(&lvl).ok_or(ParseLogError {
+        at: 0,
+        why: "unknown level",
+    })?;
     let msg = match map.remove("msg") {
         Some(Value::Str(s)) => Message::Text(s),
         Some(Value::Map(m)) => Message::Map(m),
-        _ => return Err(ParseLogError { at: 0, why: "no \"msg\" string or mapping" }),
+        _ => {
+            return Err(ParseLogError {
+                at: 0,
+                why: "no \"msg\" string or mapping",
+            });
+        }
     };
     let ns = match map.remove("ns") {
         None => None,
         Some(Value::Str(s)) => Some(s),
-        Some(_) => return Err(ParseLogError { at: 0, why: "\"ns\" is not a string" }),
+        Some(_) => {
+            return Err(ParseLogError {
+                at: 0,
+                why: "\"ns\" is not a string",
+            });
+        }
     };
     Ok(LogLine { dt, lvl, msg, ns })
 }
@@ -169,7 +186,12 @@ mod tests {
 
     #[test]
     fn rejects_other_text() {
-        for bad in ["", "- {}", "{\"dt\": \"x\"}", "- {\"dt\": \"x\", \"lvl\": \"nope\", \"msg\": \"\"}"] {
+        for bad in [
+            "",
+            "- {}",
+            "{\"dt\": \"x\"}",
+            "- {\"dt\": \"x\", \"lvl\": \"nope\", \"msg\": \"\"}",
+        ] {
             assert!(parse_line(bad).is_err(), "{bad}");
         }
     }

@@ -41,7 +41,9 @@ pub enum ConnectionError {
         tail: String,
     },
     /// The console closed while waiting (the command exited or the connection was lost).
-    #[error("connection '{command}' closed ({why}) while waiting for {patterns} (last output: {tail:?})")]
+    #[error(
+        "connection '{command}' closed ({why}) while waiting for {patterns} (last output: {tail:?})"
+    )]
     Closed {
         /// The command line.
         command: String,
@@ -103,7 +105,9 @@ impl Connection {
         let to_io = |e: pty_process::Error| std::io::Error::other(e.to_string());
         let (pty, pts) = pty_process::open().map_err(to_io).map_err(spawn_err)?;
         // Wide, so programs that format for the terminal do not wrap our markers.
-        pty.resize(pty_process::Size::new(50, 1000)).map_err(to_io).map_err(spawn_err)?;
+        pty.resize(pty_process::Size::new(50, 1000))
+            .map_err(to_io)
+            .map_err(spawn_err)?;
         let child = pty_process::Command::new("/bin/sh")
             .arg("-c")
             .arg(format!("exec {command_line}"))
@@ -114,9 +118,15 @@ impl Connection {
         let (read, writer) = pty.into_split();
         let window = Arc::new(Mutex::new(Window::default()));
         let (wake_tx, wake) = watch::channel(0u64);
-        let feed = Feed { window: window.clone(), wake: wake_tx };
+        let feed = Feed {
+            window: window.clone(),
+            wake: wake_tx,
+        };
         let reader = tokio::spawn(reader::run(read, log.clone(), feed));
-        log.debug(format!("connected: {command_line} (pid {})", pid.unwrap_or(0)));
+        log.debug(format!(
+            "connected: {command_line} (pid {})",
+            pid.unwrap_or(0)
+        ));
         Ok(Connection {
             command: command_line.to_string(),
             child,
@@ -160,7 +170,13 @@ impl Connection {
         timeout: Duration,
     ) -> Result<Match, ConnectionError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let names = || patterns.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>().join(" or ");
+        let names = || {
+            patterns
+                .iter()
+                .map(|p| format!("'{}'", p.as_str()))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
         loop {
             self.wake.borrow_and_update();
             {
@@ -188,7 +204,10 @@ impl Connection {
                     });
                 }
             }
-            if tokio::time::timeout_at(deadline, self.wake.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, self.wake.changed())
+                .await
+                .is_err()
+            {
                 let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
                 return Err(ConnectionError::Timeout {
                     patterns: names(),
@@ -202,9 +221,15 @@ impl Connection {
     /// Sends `text` as it is (logged as an `input` line first).
     pub async fn send(&mut self, text: &str) -> Result<(), ConnectionError> {
         self.log.input(text);
-        let write_err = |e| ConnectionError::Write { command: self.command.clone(), source: e };
+        let write_err = |e| ConnectionError::Write {
+            command: self.command.clone(),
+            source: e,
+        };
         if self.char_delay.is_zero() {
-            self.writer.write_all(text.as_bytes()).await.map_err(write_err)?;
+            self.writer
+                .write_all(text.as_bytes())
+                .await
+                .map_err(write_err)?;
         } else {
             let mut buf = [0u8; 4];
             for c in text.chars() {

@@ -61,7 +61,10 @@ pub(crate) struct LineSplitter {
 
 impl LineSplitter {
     pub(crate) fn new(log: JobLog) -> LineSplitter {
-        LineSplitter { partial: Vec::new(), log }
+        LineSplitter {
+            partial: Vec::new(),
+            log,
+        }
     }
 
     /// Logs every complete line in `data` and keeps the rest.

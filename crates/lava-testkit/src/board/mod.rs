@@ -52,10 +52,11 @@ impl FakeBoard {
                 "create temporary directory in",
                 std::env::temp_dir(),
             ))?;
+        let [telnet_port, pdu_http_port] = process::free_ports()?;
         // From here on, an early return drops `board`, which kills what already runs.
         let mut board = Self {
-            telnet_port: process::free_port()?,
-            pdu_http_port: process::free_port()?,
+            telnet_port,
+            pdu_http_port,
             daemons: Vec::new(),
             dir,
         };

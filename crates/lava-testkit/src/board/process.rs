@@ -12,14 +12,21 @@ use crate::command::describe;
 /// How long a daemon may take to become ready (pdudaemon takes about 0.5 s).
 pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A loopback TCP port that was free a moment ago (the kernel's pick, released again).
-pub(crate) fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(Error::io("bind a loopback port for", "127.0.0.1:0"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(Error::io("read the address of", "127.0.0.1:0"))?;
-    Ok(addr.port())
+/// `N` distinct loopback TCP ports that were free a moment ago (the kernel's picks, all
+/// held at once so none comes twice, then released for the daemons).
+pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N], Error> {
+    let mut held = Vec::with_capacity(N);
+    let mut ports = [0; N];
+    for port in &mut ports {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .map_err(Error::io("bind a loopback port for", "127.0.0.1:0"))?;
+        *port = listener
+            .local_addr()
+            .map_err(Error::io("read the address of", "127.0.0.1:0"))?
+            .port();
+        held.push(listener);
+    }
+    Ok(ports)
 }
 
 /// Starts `cmd` with stdin from /dev/null and stdout and stderr appended to `log`.

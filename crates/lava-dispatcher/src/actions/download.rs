@@ -1,0 +1,201 @@
+//! Fetching images: `file://` and `http(s)://`, with progress in the log, checksum checks, a
+//! cache keyed by URL and checksum, and gz/xz decompression into the job's directory.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use lava_common::job::{Checksum, ChecksumAlgorithm, Compression, Image};
+use sha2::Digest as _;
+
+use crate::job::{Ctx, Failure};
+
+/// The cache file name for a URL and checksum.
+fn cache_key(image: &Image) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(image.url.as_bytes());
+    if let Some(c) = &image.checksum {
+        h.update(b"\0");
+        h.update(c.hex.to_ascii_lowercase().as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex digest of a file.
+fn digest(path: &Path, algorithm: ChecksumAlgorithm) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    macro_rules! hash_with {
+        ($h:expr) => {{
+            let mut h = $h;
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        }};
+    }
+    Ok(match algorithm {
+        ChecksumAlgorithm::Md5 => hash_with!(md5::Md5::new()),
+        ChecksumAlgorithm::Sha256 => hash_with!(sha2::Sha256::new()),
+        ChecksumAlgorithm::Sha512 => hash_with!(sha2::Sha512::new()),
+    })
+}
+
+fn verify(action: &str, path: &Path, url: &str, c: &Checksum) -> Result<(), Failure> {
+    let got = digest(path, c.algorithm)
+        .map_err(|e| Failure::infra(action, format!("cannot read {}: {e}", path.display())))?;
+    if got.eq_ignore_ascii_case(&c.hex) {
+        Ok(())
+    } else {
+        Err(Failure::job(
+            action,
+            format!(
+                "checksum mismatch for {url}: expected {:?} {}, got {got}",
+                c.algorithm, c.hex
+            ),
+        ))
+    }
+}
+
+/// Downloads `url` to `dest` over HTTP, logging progress.
+async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(), Failure> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| Failure::infra(action, format!("cannot make an HTTP client: {e}")))?;
+    let mut resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| Failure::infra(action, format!("cannot download {url}: {e}")))?;
+    if !resp.status().is_success() {
+        return Err(Failure::job(
+            action,
+            format!("cannot download {url}: HTTP {}", resp.status()),
+        ));
+    }
+    let total = resp.content_length();
+    let mut file = std::fs::File::create(dest)
+        .map_err(|e| Failure::infra(action, format!("cannot create {}: {e}", dest.display())))?;
+    let (mut done, mut last) = (0u64, Instant::now());
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Failure::infra(action, format!("download of {url} broke off: {e}")))?
+    {
+        file.write_all(&chunk)
+            .map_err(|e| Failure::infra(action, format!("cannot write {}: {e}", dest.display())))?;
+        done += chunk.len() as u64;
+        if last.elapsed() > Duration::from_secs(5) {
+            last = Instant::now();
+            match total {
+                Some(t) if t > 0 => ctx.log.debug(format!(
+                    "progress {}% ({done} of {t} bytes)",
+                    done * 100 / t
+                )),
+                _ => ctx.log.debug(format!("progress {done} bytes")),
+            }
+        }
+    }
+    ctx.log.debug(format!("downloaded {done} bytes from {url}"));
+    Ok(())
+}
+
+/// Makes the image available in the job directory as `role` and returns its path.
+pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result<PathBuf, Failure> {
+    let url = image.url.as_str();
+    ctx.log.info(format!("downloading {url} ({role})"));
+    let source: PathBuf = if let Some(path) = url.strip_prefix("file://") {
+        let p = PathBuf::from(path);
+        if !p.is_file() {
+            return Err(Failure::job(
+                action,
+                format!("cannot download {url}: {path} does not exist"),
+            ));
+        }
+        p
+    } else if url.starts_with("http://") || url.starts_with("https://") {
+        std::fs::create_dir_all(&ctx.cache_dir).map_err(|e| {
+            Failure::infra(
+                action,
+                format!("cannot create {}: {e}", ctx.cache_dir.display()),
+            )
+        })?;
+        let cached = ctx.cache_dir.join(cache_key(image));
+        let usable = cached.is_file()
+            && image
+                .checksum
+                .as_ref()
+                .is_none_or(|c| verify(action, &cached, url, c).is_ok());
+        if usable {
+            ctx.log.info(format!("using the cached copy of {url}"));
+        } else {
+            let partial = cached.with_extension("part");
+            http_get(ctx, action, url, &partial).await?;
+            std::fs::rename(&partial, &cached).map_err(|e| {
+                Failure::infra(
+                    action,
+                    format!("cannot move {} into the cache: {e}", partial.display()),
+                )
+            })?;
+        }
+        cached
+    } else {
+        return Err(Failure::job(
+            action,
+            format!("unsupported URL '{url}': use file://, http:// or https://"),
+        ));
+    };
+    if let Some(c) = &image.checksum {
+        verify(action, &source, url, c)?;
+        ctx.log
+            .debug(format!("{:?} checksum of {url} matches", c.algorithm));
+    }
+    let name = url
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(role);
+    let dest_dir = ctx.workdir.join(role);
+    std::fs::create_dir_all(&dest_dir).map_err(|e| {
+        Failure::infra(action, format!("cannot create {}: {e}", dest_dir.display()))
+    })?;
+    let unpack = |suffix: &str| name.strip_suffix(suffix).unwrap_or(name).to_string();
+    let (dest, compression) = match image.compression {
+        Some(Compression::Gz) => (dest_dir.join(unpack(".gz")), Some(Compression::Gz)),
+        Some(Compression::Xz) => (dest_dir.join(unpack(".xz")), Some(Compression::Xz)),
+        Some(other) => {
+            return Err(Failure::job(
+                action,
+                format!("{url}: {other:?} compression is not supported (use gz or xz)"),
+            ));
+        }
+        None => (dest_dir.join(name), None),
+    };
+    let io = |e: std::io::Error| {
+        Failure::infra(
+            action,
+            format!("cannot unpack {url} to {}: {e}", dest.display()),
+        )
+    };
+    match compression {
+        None => {
+            std::fs::copy(&source, &dest).map_err(io)?;
+        }
+        Some(c) => {
+            let input = std::fs::File::open(&source).map_err(io)?;
+            let mut out = std::fs::File::create(&dest).map_err(io)?;
+            let mut reader: Box<dyn std::io::Read> = match c {
+                Compression::Gz => Box::new(flate2::read::GzDecoder::new(input)),
+                _ => Box::new(xz2::read::XzDecoder::new(input)),
+            };
+            std::io::copy(&mut reader, &mut out)
+                .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")))?;
+        }
+    }
+    Ok(dest)
+}

@@ -1,0 +1,152 @@
+//! `lava-dispatch`: runs one job on one device, here and now, as the seed-era tool did.
+//!
+//! The log goes to `OUTPUT/output.yaml` and to stdout. Exit status: 0 complete, 1
+//! incomplete, 2 bad arguments or job definition, 3 canceled (SIGTERM/SIGINT).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use lava_common::conf::{ConfFile, DeviceConfig, device_type_path};
+use lava_common::settings::Settings;
+use lava_dispatcher::job::{self, JobOptions};
+use lava_dispatcher::joblog::JobLog;
+
+/// Run one LAVA job (seed-era JSON or LAVA YAML) on a device, locally.
+#[derive(Debug, Parser)]
+#[command(name = "lava-dispatch", version)]
+struct Args {
+    /// The device's configuration file; its type is read from `../device-types/` next to it
+    /// when that exists, else from /etc/lava-dispatcher/device-types/.
+    #[arg(long, value_name = "FILE.conf", conflicts_with = "device_name")]
+    device: Option<PathBuf>,
+    /// A device configured in /etc/lava-dispatcher/devices/NAME.conf.
+    #[arg(long, value_name = "NAME")]
+    device_name: Option<String>,
+    /// Where output.yaml (and the job's working files) go.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    output_dir: PathBuf,
+    /// The job id used on the target (/lava-ID) and in the log.
+    #[arg(long, default_value = "local")]
+    job_id: String,
+    /// Do not copy the log to stdout.
+    #[arg(long)]
+    quiet: bool,
+    /// The job definition (JSON or YAML).
+    #[arg(value_name = "JOB")]
+    job: PathBuf,
+}
+
+/// The directory whose `device-types/` holds the type of a device file given by path.
+fn dispatcher_etc_for(device_file: &Path, settings: &Settings) -> anyhow::Result<PathBuf> {
+    let conf = ConfFile::read(device_file)?;
+    let dt = conf.get("device_type").unwrap_or_default().to_string();
+    if let Some(beside) = device_file.parent().and_then(Path::parent)
+        && device_type_path(beside, &dt).is_file()
+    {
+        return Ok(beside.to_path_buf());
+    }
+    Ok(settings.dispatcher_etc.clone())
+}
+
+fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceConfig> {
+    let mut device = match (&args.device, &args.device_name) {
+        (Some(file), _) => DeviceConfig::load_file(&dispatcher_etc_for(file, settings)?, file)?,
+        (None, Some(name)) => DeviceConfig::load(&settings.dispatcher_etc, name)?,
+        (None, None) => bail!("name the device with --device FILE.conf or --device-name NAME"),
+    };
+    // LAVA_QEMU_ACCEL=tcg forces emulation where /dev/kvm exists but is unusable.
+    if let Ok(accel) = std::env::var("LAVA_QEMU_ACCEL")
+        && !accel.is_empty()
+    {
+        let mut layer = ConfFile::new("LAVA_QEMU_ACCEL (environment)");
+        layer.set("qemu_accel", &accel)?;
+        device.overlay(&layer);
+    }
+    for key in device.unknown_keys() {
+        tracing::debug!(key, "device setting not used by this dispatcher");
+    }
+    Ok(device)
+}
+
+async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load()?;
+    let device = load_device(&args, &settings)?;
+    let text = std::fs::read_to_string(&args.job)
+        .with_context(|| format!("cannot read {}", args.job.display()))?;
+    let plan = match lava_common::job::parse_job(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("lava-dispatch: {}: {e}", args.job.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    std::fs::create_dir_all(&args.output_dir)
+        .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
+    let log_path = args.output_dir.join("output.yaml");
+    let log = JobLog::create(&log_path, !args.quiet)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let workdir = args.output_dir.join("work");
+    let cache_dir = match std::env::var_os("LAVA_DISPATCHER_CACHE") {
+        Some(d) => PathBuf::from(d),
+        None => settings.root.join("var/cache/lava-dispatcher"),
+    };
+    let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        let _ = cancel_tx.send(true);
+    });
+    let opts = JobOptions {
+        job_id: args.job_id.clone(),
+        device,
+        workdir: workdir.clone(),
+        cache_dir,
+    };
+    let outcome = job::run(&plan, opts, log.clone(), cancel).await;
+    let _ = std::fs::remove_dir_all(&workdir);
+    if let Err(e) = log.finish() {
+        eprintln!("lava-dispatch: cannot write {}: {e}", log_path.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LAVA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lava-dispatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("lava-dispatch: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! What the actions of one job share: the log, the device, downloaded images, the console.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lava_common::conf::DeviceConfig;
+use regex::bytes::Regex;
+use tokio::time::Instant;
+
+use super::failure::Failure;
+use crate::connection::{Connection, ConnectionError, Match};
+use crate::joblog::JobLog;
+
+/// The prompt the dispatcher sets on the target (`PS1`), so it never has to guess.
+pub const SHELL_PROMPT: &str = "LAVA-SHELL# ";
+
+/// The command that sets [`SHELL_PROMPT`]. The prompt is split by quotes so that the echo of
+/// the command itself cannot match the prompt.
+pub const SET_PROMPT: &str = "export PS1='LAVA''-SHELL# '";
+
+/// The state of a running job.
+pub struct Ctx {
+    /// The job log.
+    pub log: JobLog,
+    /// The device's layered configuration.
+    pub device: DeviceConfig,
+    /// The job id (`local` for a run by hand).
+    pub job_id: String,
+    /// The job's private directory for downloads and generated files.
+    pub workdir: PathBuf,
+    /// Where downloads are cached between jobs.
+    pub cache_dir: PathBuf,
+    /// Deployed images: role (`kernel`, `ramdisk`, `image`…) to local file.
+    pub images: BTreeMap<String, PathBuf>,
+    /// The deploy's `image_arg`s (YAML jobs), with `{role}` placeholders for the images.
+    pub image_args: Vec<String>,
+    /// The console, once a boot action has connected.
+    pub conn: Option<Connection>,
+    /// Whether the shell prompt has been set.
+    pub shell_ready: bool,
+    /// The current action's deadline.
+    pub deadline: Instant,
+    /// The longest a single wait may take.
+    pub connection_timeout: Option<Duration>,
+    /// Whether this job powered the device (so finalize powers it off).
+    pub powered: bool,
+    /// How many test definitions ran so far (their `N_` prefix).
+    pub definitions_run: usize,
+}
+
+impl Ctx {
+    /// An interpolated device setting.
+    pub fn conf(&self, action: &str, key: &str) -> Result<Option<String>, Failure> {
+        self.device
+            .get(key)
+            .map_err(|e| Failure::config(action, e.to_string()))
+    }
+
+    /// How long the next wait may take.
+    pub fn wait_limit(&self) -> Duration {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        match self.connection_timeout {
+            Some(c) => c.min(left),
+            None => left,
+        }
+    }
+
+    /// The console, or a job error naming `action` when no boot has connected one.
+    pub fn conn(&mut self, action: &str) -> Result<&mut Connection, Failure> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Failure::job(action, "no connection to the device: boot it first"))
+    }
+
+    /// Waits for one of `patterns` on the console.
+    pub async fn expect(&mut self, action: &str, patterns: &[Regex]) -> Result<Match, Failure> {
+        let limit = self.wait_limit();
+        let conn = self.conn(action)?;
+        conn.expect(patterns, limit)
+            .await
+            .map_err(|e| connection_failure(action, e))
+    }
+
+    /// Sends a line to the console.
+    pub async fn sendline(&mut self, action: &str, text: &str) -> Result<(), Failure> {
+        let conn = self.conn(action)?;
+        conn.sendline(text)
+            .await
+            .map_err(|e| connection_failure(action, e))
+    }
+
+    /// Runs a shell command on the target and returns its output (the shell must be ready).
+    pub async fn shell(&mut self, action: &str, command: &str) -> Result<String, Failure> {
+        self.sendline(action, command).await?;
+        let m = self.expect(action, &[prompt_regex()]).await?;
+        Ok(m.before)
+    }
+}
+
+/// The regex of [`SHELL_PROMPT`].
+pub fn prompt_regex() -> Regex {
+    Regex::new(&regex::escape(SHELL_PROMPT)).unwrap_or_else(|_| unreachable!("a literal"))
+}
+
+/// Compiles a prompt or pattern from a device config or job, naming it when it is invalid.
+pub fn pattern(action: &str, what: &str, text: &str) -> Result<Regex, Failure> {
+    Regex::new(text).map_err(|e| Failure::job(action, format!("invalid {what} '{text}': {e}")))
+}
+
+/// The failure for a console problem during `action`.
+pub fn connection_failure(action: &str, e: ConnectionError) -> Failure {
+    match e {
+        ConnectionError::Timeout { .. } => Failure::timeout(action, e.to_string()),
+        other => Failure::infra(action, other.to_string()),
+    }
+}

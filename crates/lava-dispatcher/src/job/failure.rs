@@ -1,0 +1,108 @@
+//! How a job fails: LAVA's error types, and the failure that ends a job.
+
+use std::fmt;
+
+/// LAVA's error types, as they appear in the final `job` result (`error_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    /// The lab's fault: a power command, a download, a lost connection.
+    Infrastructure,
+    /// The job's fault: a wrong prompt, a missing image in the definition.
+    Job,
+    /// The test asked to stop (`lava-test-raise`).
+    Test,
+    /// The device or job configuration is unusable.
+    Configuration,
+    /// Canceled by a user or the system.
+    Canceled,
+    /// An action or the job ran out of time.
+    Timeout,
+    /// A fault in the dispatcher itself.
+    Bug,
+}
+
+impl ErrorType {
+    /// The name LAVA writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::Infrastructure => "Infrastructure",
+            ErrorType::Job => "Job",
+            ErrorType::Test => "Test",
+            ErrorType::Configuration => "Configuration",
+            ErrorType::Canceled => "Canceled",
+            ErrorType::Timeout => "LAVATimeout",
+            ErrorType::Bug => "Bug",
+        }
+    }
+}
+
+impl fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error that ends a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {action}: {message}")]
+pub struct Failure {
+    /// Its type.
+    pub kind: ErrorType,
+    /// The action that failed (`boot-qemu`, `deploy`, …).
+    pub action: String,
+    /// What went wrong, naming the command, pattern or file at fault.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure of `kind` in `action`.
+    pub fn new(kind: ErrorType, action: &str, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            action: action.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// An infrastructure failure.
+    pub fn infra(action: &str, message: impl Into<String>) -> Failure {
+        Failure::new(ErrorType::Infrastructure, action, message)
+    }
+
+    /// A job (definition) failure.
+    pub fn job(action: &str, message: impl Into<String>) -> Failure {
+        Failure::new(ErrorType::Job, action, message)
+    }
+
+    /// A configuration failure.
+    pub fn config(action: &str, message: impl Into<String>) -> Failure {
+        Failure::new(ErrorType::Configuration, action, message)
+    }
+
+    /// A timeout.
+    pub fn timeout(action: &str, message: impl Into<String>) -> Failure {
+        Failure::new(ErrorType::Timeout, action, message)
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran to the end (failed test cases do not change this).
+    Complete,
+    /// It stopped on an error.
+    Incomplete(Failure),
+    /// It was canceled.
+    Canceled(String),
+}
+
+impl Outcome {
+    /// The process exit code of `lava-dispatch` for this outcome.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Complete => 0,
+            Outcome::Incomplete(_) => 1,
+            Outcome::Canceled(_) => 3,
+        }
+    }
+}

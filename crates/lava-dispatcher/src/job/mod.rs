@@ -1,0 +1,205 @@
+//! Running one job: the actions in order, each under its timeout, then the finalize step
+//! that always runs (console closed, device powered off, final `job` result logged).
+
+mod context;
+pub mod failure;
+
+pub use context::{Ctx, SET_PROMPT, SHELL_PROMPT, pattern, prompt_regex};
+pub use failure::{ErrorType, Failure, Outcome};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lava_common::conf::DeviceConfig;
+use lava_common::job::{ActionKind, JobPlan};
+use lava_common::log::Value;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::actions;
+use crate::joblog::JobLog;
+
+/// What a job run needs besides its plan.
+pub struct JobOptions {
+    /// The job id, for paths on the target (`/lava-ID`).
+    pub job_id: String,
+    /// The device's configuration.
+    pub device: DeviceConfig,
+    /// A private directory for this job's files.
+    pub workdir: PathBuf,
+    /// The download cache, shared between jobs.
+    pub cache_dir: PathBuf,
+}
+
+/// Formats a duration as LAVA does in action framing lines (`00:04:00`).
+fn hms(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// LAVA's name for an action, used in the log and in `timeouts.actions`.
+fn action_name(kind: &ActionKind, ctx: &Ctx) -> &'static str {
+    match kind {
+        ActionKind::Deploy(_) => "deployimages",
+        ActionKind::Boot(b) => actions::boot::action_name(b, ctx),
+        ActionKind::Test(_) => "lava-test-shell",
+        ActionKind::SubmitResults(_) => "submit-results",
+    }
+}
+
+fn default_timeout(kind: &ActionKind) -> Duration {
+    Duration::from_secs(match kind {
+        ActionKind::Deploy(_) | ActionKind::Boot(_) => 300,
+        ActionKind::Test(_) => 1800,
+        ActionKind::SubmitResults(_) => 120,
+    })
+}
+
+fn lava_result(
+    case: &str,
+    level: usize,
+    duration: Duration,
+    failure: Option<&Failure>,
+) -> BTreeMap<String, Value> {
+    let mut m = BTreeMap::new();
+    m.insert("case".into(), Value::from(case));
+    m.insert("definition".into(), Value::from("lava"));
+    m.insert(
+        "duration".into(),
+        Value::from(format!("{:.2}", duration.as_secs_f64())),
+    );
+    m.insert("level".into(), Value::from(level.to_string()));
+    m.insert("namespace".into(), Value::from("common"));
+    let result = if failure.is_some() { "fail" } else { "pass" };
+    m.insert("result".into(), Value::from(result));
+    if let Some(f) = failure {
+        let mut extra = BTreeMap::new();
+        extra.insert("fail".into(), Value::from(f.message.clone()));
+        m.insert("extra".into(), Value::Map(extra));
+    }
+    m
+}
+
+/// Runs the job to its end and returns how it ended. The log gets every step; `cancel`
+/// turning true stops the job (as SIGTERM does) through the same finalize path.
+pub async fn run(
+    plan: &JobPlan,
+    opts: JobOptions,
+    log: JobLog,
+    mut cancel: watch::Receiver<bool>,
+) -> Outcome {
+    log.info(format!(
+        "lava-dispatch (lava-rs {}) for job {}",
+        env!("CARGO_PKG_VERSION"),
+        opts.job_id
+    ));
+    log.info("start: 0 validate");
+    let job_deadline = Instant::now() + plan.timeouts.job;
+    let mut ctx = Ctx {
+        log: log.clone(),
+        device: opts.device,
+        job_id: opts.job_id,
+        workdir: opts.workdir,
+        cache_dir: opts.cache_dir,
+        images: BTreeMap::new(),
+        image_args: Vec::new(),
+        conn: None,
+        shell_ready: false,
+        deadline: job_deadline,
+        connection_timeout: plan.timeouts.connection,
+        powered: false,
+        definitions_run: 0,
+    };
+    let mut outcome = Outcome::Complete;
+    if let Err(f) = actions::validate(&ctx, plan) {
+        outcome = Outcome::Incomplete(f);
+    } else {
+        log.results(lava_result("validate", 0, Duration::ZERO, None));
+    }
+    for (i, action) in plan.actions.iter().enumerate() {
+        if outcome != Outcome::Complete {
+            break;
+        }
+        let name = action_name(&action.kind, &ctx);
+        let timeout = action
+            .timeout
+            .or_else(|| plan.timeouts.actions.get(name).copied())
+            .or(plan.timeouts.action)
+            .unwrap_or_else(|| default_timeout(&action.kind));
+        let level = i + 1;
+        log.info(format!(
+            "start: {level} {name} (timeout {}) [common]",
+            hms(timeout)
+        ));
+        let started = Instant::now();
+        let action_deadline = started + timeout;
+        ctx.deadline = action_deadline.min(job_deadline);
+        ctx.connection_timeout = plan
+            .timeouts
+            .connections
+            .get(name)
+            .copied()
+            .or(plan.timeouts.connection);
+        let deadline = ctx.deadline;
+        let result = tokio::select! {
+            r = tokio::time::timeout_at(deadline, actions::run(&mut ctx, name, &action.kind)) => match r {
+                Ok(r) => r,
+                Err(_) if deadline == job_deadline && job_deadline < action_deadline => Err(Failure::timeout(
+                    name,
+                    format!("job timed out after {} during {name}", hms(plan.timeouts.job)),
+                )),
+                Err(_) => Err(Failure::timeout(name, format!("{name} timed out after {}", hms(timeout)))),
+            },
+            _ = cancel.wait_for(|c| *c) => {
+                outcome = Outcome::Canceled(format!("canceled during {name}"));
+                log.error(format!("job canceled during {name}"));
+                break;
+            }
+        };
+        let took = started.elapsed();
+        match result {
+            Ok(()) => {
+                log.info(format!(
+                    "end: {level} {name} (duration {}) [common]",
+                    hms(took)
+                ));
+                log.results(lava_result(name, level, took, None));
+            }
+            Err(f) => {
+                log.exception(f.message.clone());
+                log.results(lava_result(name, level, took, Some(&f)));
+                outcome = Outcome::Incomplete(f);
+            }
+        }
+    }
+    if let Err(f) = actions::finalize(&mut ctx).await
+        && outcome == Outcome::Complete
+    {
+        outcome = Outcome::Incomplete(f);
+    }
+    let mut job = BTreeMap::new();
+    job.insert("case".to_string(), Value::from("job"));
+    job.insert("definition".to_string(), Value::from("lava"));
+    match &outcome {
+        Outcome::Complete => {
+            job.insert("result".into(), Value::from("pass"));
+        }
+        Outcome::Incomplete(f) => {
+            log.error(format!("{}: {}", f.kind, f.message));
+            job.insert("error_msg".into(), Value::from(f.message.clone()));
+            job.insert("error_type".into(), Value::from(f.kind.as_str()));
+            job.insert("result".into(), Value::from("fail"));
+        }
+        Outcome::Canceled(why) => {
+            job.insert("error_msg".into(), Value::from(why.clone()));
+            job.insert(
+                "error_type".into(),
+                Value::from(ErrorType::Canceled.as_str()),
+            );
+            job.insert("result".into(), Value::from("fail"));
+        }
+    }
+    log.results(job);
+    outcome
+}

@@ -1,0 +1,142 @@
+//! The files the test shell puts on the target: the `lava-test-*` helpers, one `run.sh` per
+//! test definition, and the runner.
+//!
+//! The helpers print LAVA's markers, but never contain a marker's literal text (they build
+//! it from `$L`), because the shell echoes what is typed when the files are transferred, and
+//! that echo must not look like a result.
+
+use std::collections::BTreeMap;
+
+use lava_common::job::TestDefinitionFile;
+
+/// `lava-test-case NAME --result R [--measurement M] [--units U]` or
+/// `lava-test-case NAME --shell COMMAND...`.
+pub const LAVA_TEST_CASE: &str = r#"#!/bin/sh
+# lava-test-case NAME --result pass|fail|skip|unknown [--measurement M] [--units U]
+# lava-test-case NAME --shell COMMAND...
+L=LAVA
+name="$1"
+if [ -z "$name" ] || [ $# -lt 2 ]; then
+    echo "usage: lava-test-case NAME --result RESULT | --shell COMMAND..." >&2
+    exit 1
+fi
+shift
+case "$1" in
+--shell)
+    shift
+    echo "<${L}_SIGNAL_STARTTC $name>"
+    "$@"
+    rc=$?
+    echo "<${L}_SIGNAL_ENDTC $name>"
+    if [ "$rc" -eq 0 ]; then result=pass; else result=fail; fi
+    echo "<${L}_SIGNAL_TESTCASE TEST_CASE_ID=$name RESULT=$result>"
+    ;;
+--result)
+    result="$2"
+    shift 2
+    measurement=
+    units=
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --measurement) measurement="$2"; shift 2 ;;
+        --units) units="$2"; shift 2 ;;
+        *) shift ;;
+        esac
+    done
+    extra=
+    [ -n "$units" ] && extra="$extra UNITS=$units"
+    [ -n "$measurement" ] && extra="$extra MEASUREMENT=$measurement"
+    echo "<${L}_SIGNAL_TESTCASE TEST_CASE_ID=$name RESULT=$result$extra>"
+    ;;
+*)
+    echo "lava-test-case: expected --result or --shell after the name" >&2
+    exit 1
+    ;;
+esac
+"#;
+
+/// `lava-test-set start NAME` / `lava-test-set stop`.
+pub const LAVA_TEST_SET: &str = r#"#!/bin/sh
+L=LAVA
+case "$1" in
+start) echo "<${L}_SIGNAL_TESTSET START $2>" ;;
+stop) echo "<${L}_SIGNAL_TESTSET STOP>" ;;
+*) echo "usage: lava-test-set start NAME | stop" >&2; exit 1 ;;
+esac
+"#;
+
+/// `lava-test-raise MESSAGE`: ends the job with a test error.
+pub const LAVA_TEST_RAISE: &str = r#"#!/bin/sh
+L=LAVA
+echo "<${L}_SIGNAL_TESTRAISE $*>"
+"#;
+
+/// Quotes a value for `sh`.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The runner: every definition's `run.sh` in order, then the end marker.
+pub fn runner(root: &str, ids: &[String]) -> String {
+    let mut s = String::from("#!/bin/sh\nL=LAVA\n");
+    for id in ids {
+        s.push_str(&format!("sh {root}/tests/{id}/run.sh\n"));
+    }
+    s.push_str("echo \"<${L}_TEST_RUNNER EXIT>\"\n");
+    s
+}
+
+/// One definition's `run.sh`: parameters, install steps, run steps, framed by the run
+/// markers.
+pub fn run_sh(
+    root: &str,
+    id: &str,
+    uuid: &str,
+    def: &TestDefinitionFile,
+    params: &BTreeMap<String, String>,
+) -> String {
+    let mut s = format!(
+        "#!/bin/sh\nL=LAVA\nexport PATH={root}/bin:$PATH\nexport TESTRUN_ID={id}\ncd {root}/tests/{id}\n"
+    );
+    let mut all = def.params.clone();
+    all.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (k, v) in &all {
+        s.push_str(&format!("export {k}={}\n", sh_quote(v)));
+    }
+    s.push_str(&format!("echo \"<${{L}}_SIGNAL_STARTRUN {id} {uuid}>\"\n"));
+    for step in def.install_steps.iter().chain(&def.run_steps) {
+        s.push_str(step);
+        s.push('\n');
+    }
+    s.push_str(&format!("echo \"<${{L}}_SIGNAL_ENDRUN {id} {uuid}>\"\n"));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_script_contains_a_literal_marker() {
+        let def = TestDefinitionFile {
+            name: "smoke".into(),
+            description: None,
+            install_steps: vec![],
+            run_steps: vec!["lava-test-case a --shell true".into()],
+            parse_pattern: None,
+            fixupdict: BTreeMap::new(),
+            params: BTreeMap::from([("X".to_string(), "it's".to_string())]),
+        };
+        let run = run_sh("/lava-1", "0_smoke", "1_0", &def, &BTreeMap::new());
+        assert!(run.contains("export X='it'\\''s'"), "{run}");
+        for text in [
+            LAVA_TEST_CASE,
+            LAVA_TEST_SET,
+            LAVA_TEST_RAISE,
+            &run,
+            &runner("/lava-1", &["0_smoke".into()]),
+        ] {
+            assert!(!text.contains("<LAVA_"), "{text}");
+        }
+    }
+}
