@@ -63,6 +63,11 @@ impl JobLog {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
         }
+        // Console output comes in floods and is flushed when the console goes quiet (see the
+        // reader); everything else is rare and worth seeing at once.
+        if line.lvl != Level::Target {
+            let _ = inner.file.flush();
+        }
     }
 
     /// Writes a text line at `lvl`.

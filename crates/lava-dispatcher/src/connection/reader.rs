@@ -117,6 +117,7 @@ where
         let why = match read {
             Err(_) => {
                 splitter.flush();
+                let _ = splitter.log.flush();
                 continue;
             }
             Ok(Ok(0)) => "end of output".to_string(),

@@ -57,9 +57,11 @@ impl Ctx {
             .map_err(|e| Failure::config(action, e.to_string()))
     }
 
-    /// How long the next wait may take.
+    /// How long the next wait may take: the connection timeout, or a little past the
+    /// action's deadline, so that the runner, which knows whether the job or the action ran
+    /// out of time, is the one that reports it.
     pub fn wait_limit(&self) -> Duration {
-        let left = self.deadline.saturating_duration_since(Instant::now());
+        let left = self.deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(1);
         match self.connection_timeout {
             Some(c) => c.min(left),
             None => left,
