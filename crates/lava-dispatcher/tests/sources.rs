@@ -1,0 +1,197 @@
+//! Where jobs get their images and test definitions: HTTP with a cache, gz decompression and
+//! checksums; git repositories given as local paths or file:// URLs; devices by name.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lava_testkit::test_image;
+use sha2::Digest as _;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Python's http.server on a free loopback port, killed on drop.
+struct Http {
+    child: Child,
+    port: u16,
+}
+
+impl Http {
+    fn serve(dir: &Path) -> Http {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("/usr/bin/python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "http.server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Http { child, port }
+    }
+}
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dispatch(root: &Path, args: &[&str], job: &Path, cache: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
+        .args(args)
+        .arg("--quiet")
+        .arg(job)
+        .env("LAVA_QEMU_ACCEL", "tcg")
+        .env("LAVA_ROOT", root)
+        .env("LAVA_DISPATCHER_CACHE", cache)
+        .output()
+        .unwrap()
+}
+
+fn install_kvm(root: &Path) {
+    let etc = root.join("etc/lava-dispatcher");
+    std::fs::create_dir_all(etc.join("device-types")).unwrap();
+    std::fs::create_dir_all(etc.join("devices")).unwrap();
+    std::fs::copy(workspace().join("examples/device-types/kvm.conf"), etc.join("device-types/kvm.conf")).unwrap();
+    std::fs::write(etc.join("devices/kvm01.conf"), "device_type = kvm\nhostname = kvm01\n").unwrap();
+}
+
+#[test]
+fn http_images_are_checked_decompressed_and_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    install_kvm(&root);
+    let img = test_image().unwrap();
+    let served = dir.path().join("www");
+    std::fs::create_dir_all(&served).unwrap();
+    // The kernel is served gzip-compressed; its checksum is that of the compressed file.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c {} > {}/vmlinuz.gz", img.kernel.display(), served.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::copy(&img.initramfs, served.join("initramfs.cpio.gz")).unwrap();
+    let sha = sha2::Sha256::digest(std::fs::read(served.join("vmlinuz.gz")).unwrap());
+    let sha: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    let http = Http::serve(&served);
+    let job = dir.path().join("job.yaml");
+    std::fs::write(
+        &job,
+        format!(
+            "job_name: http\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 3}}\n\
+             actions:\n- deploy:\n    to: tmpfs\n    images:\n\
+             \x20     kernel: {{url: 'http://127.0.0.1:{p}/vmlinuz.gz', compression: gz, sha256sum: '{sha}'}}\n\
+             \x20     ramdisk: {{url: 'http://127.0.0.1:{p}/initramfs.cpio.gz'}}\n\
+             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n",
+            p = http.port
+        ),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    for round in 0..2 {
+        let out_dir = dir.path().join(format!("out{round}"));
+        let out = dispatch(
+            &root,
+            &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()],
+            &job,
+            &cache,
+        );
+        assert_eq!(out.status.code(), Some(0), "round {round}: {}", text(&out.stderr));
+        let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
+        assert!(log.contains("the shell is ready"), "the decompressed kernel booted");
+        assert_eq!(log.contains("using the cached copy"), round == 1, "round {round}");
+    }
+    // A wrong checksum is caught even when the cache holds the file.
+    let bad = std::fs::read_to_string(&job).unwrap().replace(&sha, &"f".repeat(64));
+    std::fs::write(&job, bad).unwrap();
+    let out_dir = dir.path().join("out-bad");
+    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &cache);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(std::fs::read_to_string(out_dir.join("output.yaml")).unwrap().contains("checksum mismatch"));
+}
+
+#[test]
+fn git_test_definitions_from_a_file_url_with_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    install_kvm(&root);
+    let repo = dir.path().join("tests.git");
+    std::fs::create_dir_all(repo.join("scripts")).unwrap();
+    std::fs::write(
+        repo.join("smoke.yaml"),
+        "metadata:\n  format: Lava-Test Test Definition 1.0\n  name: from-git\nparams:\n  GREETING: hello\n\
+         run:\n  steps:\n  - sh ./scripts/check.sh\nparse:\n  pattern: '^check (?P<test_case_id>\\S+): (?P<result>OK|BAD)'\n  fixupdict:\n    OK: pass\n    BAD: fail\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("scripts/check.sh"), "echo \"check greeting: $([ \"$GREETING\" = hi ] && echo OK || echo BAD)\"\necho 'check uname: OK'\n").unwrap();
+    let git = |args: &[&str]| {
+        let st = Command::new("git").arg("-C").arg(&repo).args(args).output().unwrap();
+        assert!(st.status.success(), "git {args:?}: {}", text(&st.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "."]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tests"]);
+    let img = test_image().unwrap();
+    let job = dir.path().join("job.json");
+    std::fs::write(
+        &job,
+        format!(
+            r#"{{"job_name": "git", "device_type": "kvm", "timeout": 180, "actions": [
+                {{"command": "deploy_linaro_kernel", "parameters": {{"kernel": "file://{}", "ramdisk": "file://{}"}}}},
+                {{"command": "boot_linaro_image"}},
+                {{"command": "lava_test_shell", "parameters": {{"testdef_repos": [
+                    {{"git-repo": "file://{}", "testdef": "smoke.yaml", "parameters": {{"GREETING": "hi"}}}}]}}}}]}}"#,
+            img.kernel.display(),
+            img.initramfs.display(),
+            repo.display()
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &dir.path().join("cache"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
+    assert!(log.contains(r#""case": "greeting", "definition": "0_smoke", "result": "pass""#), "job parameters override params: {log}");
+    assert!(log.contains(r#""case": "uname", "definition": "0_smoke", "result": "pass""#), "{log}");
+}
+
+#[test]
+fn an_empty_job_completes_and_bad_arguments_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    install_kvm(&root);
+    let job = dir.path().join("empty.yaml");
+    std::fs::write(&job, "job_name: empty\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n").unwrap();
+    let out_dir = dir.path().join("out");
+    let cache = dir.path().join("cache");
+    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &cache);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let out = dispatch(&root, &["--device-name", "nosuch"], &job, &cache);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nosuch.conf"), "{}", text(&out.stderr));
+
+    std::fs::write(&job, "job_name: x\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions:\n- reboot: {}\n").unwrap();
+    let out = dispatch(&root, &["--device-name", "kvm01"], &job, &cache);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("line 7") && err.contains("actions[0]"), "{err}");
+
+    std::fs::write(&job, "job_name: x\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n").unwrap();
+    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &cache);
+    assert_eq!(out.status.code(), Some(1), "a job for another device type is refused");
+    assert!(std::fs::read_to_string(out_dir.join("output.yaml")).unwrap().contains("asks for device type 'qemu'"));
+}
