@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help build run lab-stop test check fmt clippy test-image
+.PHONY: help build run lab-stop test check fmt clippy test-image bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test: ## the whole test suite (a private PostgreSQL is started by the tests them
 
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
+
+bench: ## print performance figures (console throughput, dispatcher memory)
+	$(CARGO) bench -p lava-dispatcher --bench console
 
 fmt: ## format the code
 	$(CARGO) fmt --all

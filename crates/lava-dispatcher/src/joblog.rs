@@ -9,10 +9,11 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use lava_common::log::{Level, LogLine, Message, Value, now_dt};
+use lava_common::log::{Level, LogLine, Message, Value, append_text_line, now_dt};
 
 struct Inner {
     file: BufWriter<File>,
+    scratch: String,
     echo: bool,
     lines: u64,
     error: Option<std::io::Error>,
@@ -32,6 +33,7 @@ impl JobLog {
         Ok(JobLog {
             inner: Arc::new(Mutex::new(Inner {
                 file: BufWriter::with_capacity(256 * 1024, file),
+                scratch: String::new(),
                 echo,
                 lines: 0,
                 error: None,
@@ -68,6 +70,43 @@ impl JobLog {
         if line.lvl != Level::Target {
             let _ = inner.file.flush();
         }
+    }
+
+    /// Writes console lines (`target`), all stamped with one time and written under one
+    /// lock: the reader hands over every complete line of one read at once. Trailing `\r`s
+    /// are dropped and invalid UTF-8 is replaced.
+    pub fn targets<L: AsRef<[u8]>>(&self, lines: &[L]) {
+        if lines.is_empty() {
+            return;
+        }
+        let dt = now_dt();
+        let mut guard = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let inner = &mut *guard;
+        for line in lines {
+            let mut line = line.as_ref();
+            while let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            inner.scratch.clear();
+            append_text_line(
+                &mut inner.scratch,
+                &dt,
+                Level::Target,
+                &String::from_utf8_lossy(line),
+            );
+            if let Err(e) = inner.file.write_all(inner.scratch.as_bytes())
+                && inner.error.is_none()
+            {
+                inner.error = Some(e);
+            }
+            if inner.echo {
+                let _ = std::io::stdout().lock().write_all(inner.scratch.as_bytes());
+            }
+        }
+        inner.lines += lines.len() as u64;
     }
 
     /// Writes a text line at `lvl`.

@@ -9,7 +9,10 @@ use lava_testkit::test_image;
 use sha2::Digest as _;
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn text(b: &[u8]) -> String {
@@ -24,9 +27,20 @@ struct Http {
 
 impl Http {
     fn serve(dir: &Path) -> Http {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new("/usr/bin/python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+                "--directory",
+            ])
             .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -64,8 +78,16 @@ fn install_kvm(root: &Path) {
     let etc = root.join("etc/lava-dispatcher");
     std::fs::create_dir_all(etc.join("device-types")).unwrap();
     std::fs::create_dir_all(etc.join("devices")).unwrap();
-    std::fs::copy(workspace().join("examples/device-types/kvm.conf"), etc.join("device-types/kvm.conf")).unwrap();
-    std::fs::write(etc.join("devices/kvm01.conf"), "device_type = kvm\nhostname = kvm01\n").unwrap();
+    std::fs::copy(
+        workspace().join("examples/device-types/kvm.conf"),
+        etc.join("device-types/kvm.conf"),
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("devices/kvm01.conf"),
+        "device_type = kvm\nhostname = kvm01\n",
+    )
+    .unwrap();
 }
 
 #[test]
@@ -79,7 +101,11 @@ fn http_images_are_checked_decompressed_and_cached() {
     // The kernel is served gzip-compressed; its checksum is that of the compressed file.
     let status = Command::new("sh")
         .arg("-c")
-        .arg(format!("gzip -c {} > {}/vmlinuz.gz", img.kernel.display(), served.display()))
+        .arg(format!(
+            "gzip -c {} > {}/vmlinuz.gz",
+            img.kernel.display(),
+            served.display()
+        ))
         .status()
         .unwrap();
     assert!(status.success());
@@ -105,22 +131,55 @@ fn http_images_are_checked_decompressed_and_cached() {
         let out_dir = dir.path().join(format!("out{round}"));
         let out = dispatch(
             &root,
-            &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()],
+            &[
+                "--device-name",
+                "kvm01",
+                "--output-dir",
+                out_dir.to_str().unwrap(),
+            ],
             &job,
             &cache,
         );
-        assert_eq!(out.status.code(), Some(0), "round {round}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            text(&out.stderr)
+        );
         let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
-        assert!(log.contains("the shell is ready"), "the decompressed kernel booted");
-        assert_eq!(log.contains("using the cached copy"), round == 1, "round {round}");
+        assert!(
+            log.contains("the shell is ready"),
+            "the decompressed kernel booted"
+        );
+        assert_eq!(
+            log.contains("using the cached copy"),
+            round == 1,
+            "round {round}"
+        );
     }
     // A wrong checksum is caught even when the cache holds the file.
-    let bad = std::fs::read_to_string(&job).unwrap().replace(&sha, &"f".repeat(64));
+    let bad = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace(&sha, &"f".repeat(64));
     std::fs::write(&job, bad).unwrap();
     let out_dir = dir.path().join("out-bad");
-    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &cache);
+    let out = dispatch(
+        &root,
+        &[
+            "--device-name",
+            "kvm01",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        &job,
+        &cache,
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(std::fs::read_to_string(out_dir.join("output.yaml")).unwrap().contains("checksum mismatch"));
+    assert!(
+        std::fs::read_to_string(out_dir.join("output.yaml"))
+            .unwrap()
+            .contains("checksum mismatch")
+    );
 }
 
 #[test]
@@ -138,12 +197,25 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
     .unwrap();
     std::fs::write(repo.join("scripts/check.sh"), "echo \"check greeting: $([ \"$GREETING\" = hi ] && echo OK || echo BAD)\"\necho 'check uname: OK'\n").unwrap();
     let git = |args: &[&str]| {
-        let st = Command::new("git").arg("-C").arg(&repo).args(args).output().unwrap();
+        let st = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(st.status.success(), "git {args:?}: {}", text(&st.stderr));
     };
     git(&["init", "-q"]);
     git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "."]);
-    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tests"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "tests",
+    ]);
     let img = test_image().unwrap();
     let job = dir.path().join("job.json");
     std::fs::write(
@@ -161,11 +233,27 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
     )
     .unwrap();
     let out_dir = dir.path().join("out");
-    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &dir.path().join("cache"));
+    let out = dispatch(
+        &root,
+        &[
+            "--device-name",
+            "kvm01",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        &job,
+        &dir.path().join("cache"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
-    assert!(log.contains(r#""case": "greeting", "definition": "0_smoke", "result": "pass""#), "job parameters override params: {log}");
-    assert!(log.contains(r#""case": "uname", "definition": "0_smoke", "result": "pass""#), "{log}");
+    assert!(
+        log.contains(r#""case": "greeting", "definition": "0_smoke", "result": "pass""#),
+        "job parameters override params: {log}"
+    );
+    assert!(
+        log.contains(r#""case": "uname", "definition": "0_smoke", "result": "pass""#),
+        "{log}"
+    );
 }
 
 #[test]
@@ -177,21 +265,56 @@ fn an_empty_job_completes_and_bad_arguments_are_named() {
     std::fs::write(&job, "job_name: empty\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n").unwrap();
     let out_dir = dir.path().join("out");
     let cache = dir.path().join("cache");
-    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &cache);
+    let out = dispatch(
+        &root,
+        &[
+            "--device-name",
+            "kvm01",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        &job,
+        &cache,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     let out = dispatch(&root, &["--device-name", "nosuch"], &job, &cache);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("nosuch.conf"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nosuch.conf"),
+        "{}",
+        text(&out.stderr)
+    );
 
     std::fs::write(&job, "job_name: x\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions:\n- reboot: {}\n").unwrap();
     let out = dispatch(&root, &["--device-name", "kvm01"], &job, &cache);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("line 7") && err.contains("actions[0]"), "{err}");
+    assert!(
+        err.contains("line 7") && err.contains("actions[0]"),
+        "{err}"
+    );
 
     std::fs::write(&job, "job_name: x\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n").unwrap();
-    let out = dispatch(&root, &["--device-name", "kvm01", "--output-dir", out_dir.to_str().unwrap()], &job, &cache);
-    assert_eq!(out.status.code(), Some(1), "a job for another device type is refused");
-    assert!(std::fs::read_to_string(out_dir.join("output.yaml")).unwrap().contains("asks for device type 'qemu'"));
+    let out = dispatch(
+        &root,
+        &[
+            "--device-name",
+            "kvm01",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        &job,
+        &cache,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a job for another device type is refused"
+    );
+    assert!(
+        std::fs::read_to_string(out_dir.join("output.yaml"))
+            .unwrap()
+            .contains("asks for device type 'qemu'")
+    );
 }

@@ -21,7 +21,7 @@ pub const WINDOW: usize = 64 * 1024;
 /// Console output not yet consumed by a match, shared by the reader and the expect engine.
 #[derive(Debug, Default)]
 pub struct Window {
-    /// The unmatched output (at most [`WINDOW`] bytes: the oldest is dropped first).
+    /// The unmatched output (at most 2 × [`WINDOW`] bytes: the oldest is dropped first).
     pub data: Vec<u8>,
     /// Why the console closed, once it has.
     pub closed: Option<String>,
@@ -37,7 +37,9 @@ impl Feed {
     fn append(&self, bytes: &[u8]) {
         if let Ok(mut w) = self.window.lock() {
             w.data.extend_from_slice(bytes);
-            if w.data.len() > WINDOW {
+            // Compact only once the window is twice its size, so a flood of output costs
+            // one move per WINDOW bytes rather than one per read.
+            if w.data.len() > 2 * WINDOW {
                 let cut = w.data.len() - WINDOW;
                 w.data.drain(..cut);
             }
@@ -69,17 +71,18 @@ impl LineSplitter {
 
     /// Logs every complete line in `data` and keeps the rest.
     pub(crate) fn push(&mut self, data: &[u8]) {
+        let mut lines: Vec<std::borrow::Cow<'_, [u8]>> = Vec::new();
         let mut rest = data;
-        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
             if self.partial.is_empty() {
-                self.emit(&rest[..nl]);
+                lines.push(std::borrow::Cow::Borrowed(&rest[..nl]));
             } else {
                 self.partial.extend_from_slice(&rest[..nl]);
-                let line = std::mem::take(&mut self.partial);
-                self.emit(&line);
+                lines.push(std::borrow::Cow::Owned(std::mem::take(&mut self.partial)));
             }
             rest = &rest[nl + 1..];
         }
+        self.log.targets(&lines);
         self.partial.extend_from_slice(rest);
         // A line that never ends must not grow without bound.
         if self.partial.len() > 64 * 1024 {
@@ -96,11 +99,7 @@ impl LineSplitter {
     }
 
     fn emit(&self, line: &[u8]) {
-        let mut end = line.len();
-        while end > 0 && line[end - 1] == b'\r' {
-            end -= 1;
-        }
-        self.log.target(String::from_utf8_lossy(&line[..end]));
+        self.log.targets(&[line]);
     }
 }
 
