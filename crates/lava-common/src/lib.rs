@@ -14,3 +14,4 @@ pub mod settings;
 pub mod signals;
 pub mod state;
 pub mod token;
+pub mod worker_api;

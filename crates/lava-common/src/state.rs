@@ -159,6 +159,18 @@ state_enum! {
 }
 
 state_enum! {
+    /// Who may see a job.
+    JobVisibility, "job_visibility", "job visibility" {
+        /// Everyone, anonymous users included.
+        Public = "public" / "Public",
+        /// Its submitter only.
+        Personal = "personal" / "Personal",
+        /// Members of its viewing groups.
+        Group = "group" / "Group",
+    }
+}
+
+state_enum! {
     /// The result of one test case.
     TestResult, "test_result", "test result" {
         /// Passed.

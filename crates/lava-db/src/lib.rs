@@ -9,9 +9,16 @@
 mod error;
 mod pool;
 
+pub mod bundles;
 pub mod device_types;
 pub mod devices;
+pub mod finish;
 pub mod fixtures;
+pub mod jobs;
+pub mod logs;
+pub mod notify;
+pub mod results;
+pub mod scheduler;
 pub mod streams;
 pub mod tokens;
 pub mod transitions;
@@ -19,7 +26,10 @@ pub mod users;
 pub mod workers;
 
 pub use error::Error;
-pub use pool::{Pool, connect, migrate, pool};
+pub use pool::{
+    Notification, Pool, PooledClient, SCHEDULER_LOCK, connect, listen, migrate, pool,
+    try_advisory_lock,
+};
 
 /// Re-exported so callers need no direct dependency to name clients and transactions.
-pub use tokio_postgres::{Client, GenericClient, Transaction};
+pub use tokio_postgres::{Client, Error as PgError, GenericClient, Transaction};

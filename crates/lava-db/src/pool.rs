@@ -49,3 +49,69 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>,
         .map(|m| m.to_string())
         .collect())
 }
+
+/// A notification received on a LISTEN connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The channel.
+    pub channel: String,
+    /// The payload.
+    pub payload: String,
+}
+
+/// Opens a connection that LISTENs on `channels`. Notifications arrive on the returned
+/// receiver; it closes when the connection is lost (the caller reconnects).
+pub async fn listen(
+    url: &str,
+    channels: &[&str],
+) -> Result<
+    (
+        tokio_postgres::Client,
+        tokio::sync::mpsc::UnboundedReceiver<Notification>,
+    ),
+    Error,
+> {
+    use futures_util::StreamExt as _;
+    let (client, mut connection) = config(url)?.connect(tokio_postgres::NoTls).await?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                    let n = Notification {
+                        channel: n.channel().to_string(),
+                        payload: n.payload().to_string(),
+                    };
+                    if tx.send(n).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening connection closed");
+                    break;
+                }
+            }
+        }
+    });
+    for channel in channels {
+        client.batch_execute(&format!("LISTEN {channel}")).await?;
+    }
+    Ok((client, rx))
+}
+
+/// The advisory lock key the active scheduler holds ("LAVA" in ASCII).
+pub const SCHEDULER_LOCK: i64 = 0x4C41_5641;
+
+/// Tries to take a session-level advisory lock on this connection; it is held until the
+/// connection closes, so a scheduler that dies releases it at once.
+pub async fn try_advisory_lock(client: &tokio_postgres::Client, key: i64) -> Result<bool, Error> {
+    let row = client
+        .query_one("SELECT pg_try_advisory_lock($1) AS got", &[&key])
+        .await?;
+    Ok(row.try_get("got")?)
+}
+
+/// A connection from the [`Pool`] (derefs to a tokio-postgres client).
+pub type PooledClient = deadpool_postgres::Client;

@@ -79,3 +79,15 @@ pub async fn remove(c: &impl GenericClient, id: i64) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// The active user owning a token (by its hash), recording its use.
+pub async fn user_of(c: &impl GenericClient, token_hash: &str) -> Result<Option<i64>, Error> {
+    let row = c
+        .query_opt(
+            "UPDATE api_tokens t SET last_used = now() FROM users u
+             WHERE t.token_hash = $1 AND u.id = t.user_id AND u.is_active RETURNING u.id",
+            &[&token_hash],
+        )
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}

@@ -85,3 +85,24 @@ pub async fn device_history(
         })
         .collect()
 }
+
+/// Records a job transition.
+pub async fn record_job(
+    c: &impl GenericClient,
+    job: i64,
+    old: (lava_common::state::JobState, lava_common::state::JobHealth),
+    new: (lava_common::state::JobState, lava_common::state::JobHealth),
+    device: Option<&str>,
+    actor: Option<i64>,
+    reason: &str,
+) -> Result<(), Error> {
+    c.execute(
+        "INSERT INTO job_transitions (job_id, old_state, new_state, old_health, new_health, device,
+            actor_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &job, &old.0, &new.0, &old.1, &new.1, &device, &actor, &reason,
+        ],
+    )
+    .await?;
+    Ok(())
+}

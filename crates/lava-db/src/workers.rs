@@ -109,3 +109,113 @@ pub fn to_record(w: &Worker) -> WorkerRecord {
         job_limit: w.job_limit,
     }
 }
+
+/// The worker that owns a token (by its hash).
+pub async fn by_token(c: &impl GenericClient, token_hash: &str) -> Result<Option<Worker>, Error> {
+    let row = c
+        .query_opt(&format!("{SELECT} WHERE w.token_hash = $1"), &[&token_hash])
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records a heartbeat: last ping now, online, version. Returns the previous state, so the
+/// caller can tell a worker coming online (which records a transition and wakes the
+/// scheduler).
+pub async fn heartbeat(
+    c: &impl GenericClient,
+    hostname: &str,
+    version: &str,
+) -> Result<WorkerState, Error> {
+    let row = c
+        .query_one(
+            "UPDATE workers w SET last_ping = now(), state = 'online', version = $2
+             FROM (SELECT state FROM workers WHERE hostname = $1 FOR UPDATE) old
+             WHERE w.hostname = $1 RETURNING old.state AS old_state, w.health",
+            &[&hostname, &version],
+        )
+        .await?;
+    let old: WorkerState = row.try_get("old_state")?;
+    if old == WorkerState::Offline {
+        let health: WorkerHealth = row.try_get("health")?;
+        record(c, hostname, (old, WorkerState::Online), health, "heartbeat").await?;
+        crate::notify::send(
+            c,
+            crate::notify::SCHEDULER,
+            &format!("worker {hostname} online"),
+        )
+        .await?;
+    }
+    Ok(old)
+}
+
+/// Marks a worker offline (heartbeat timeout) and records why.
+pub async fn mark_offline(
+    c: &impl GenericClient,
+    hostname: &str,
+    reason: &str,
+) -> Result<(), Error> {
+    let row = c
+        .query_opt(
+            "UPDATE workers SET state = 'offline' WHERE hostname = $1 AND state = 'online' RETURNING health",
+            &[&hostname],
+        )
+        .await?;
+    if let Some(row) = row {
+        let health: WorkerHealth = row.try_get("health")?;
+        record(
+            c,
+            hostname,
+            (WorkerState::Online, WorkerState::Offline),
+            health,
+            reason,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn record(
+    c: &impl GenericClient,
+    hostname: &str,
+    state: (WorkerState, WorkerState),
+    health: WorkerHealth,
+    reason: &str,
+) -> Result<(), Error> {
+    c.execute(
+        "INSERT INTO worker_transitions (worker, old_state, new_state, old_health, new_health, reason)
+         VALUES ($1, $2, $3, $4, $4, $5)",
+        &[&hostname, &state.0, &state.1, &health, &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Attaches the devices a worker reports to it (moving them from another worker if their
+/// `.conf` file moved) and detaches those it no longer reports. Devices unknown to the
+/// database are returned, so the caller can warn about them.
+pub async fn attach_devices(
+    c: &impl GenericClient,
+    hostname: &str,
+    devices: &[String],
+) -> Result<Vec<String>, Error> {
+    c.execute(
+        "UPDATE devices SET worker_host = NULL
+         WHERE worker_host = $1 AND NOT (hostname = ANY($2)) AND state = 'idle'",
+        &[&hostname, &devices],
+    )
+    .await?;
+    c.execute(
+        "UPDATE devices SET worker_host = $1
+         WHERE hostname = ANY($2) AND worker_host IS DISTINCT FROM $1 AND state = 'idle'",
+        &[&hostname, &devices],
+    )
+    .await?;
+    let rows = c
+        .query(
+            "SELECT name FROM unnest($1::text[]) AS name
+             WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.hostname = name)",
+            &[&devices],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+}

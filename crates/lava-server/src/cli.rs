@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// LAVA server: administration commands (and, in later releases, the web app and scheduler).
+/// LAVA server: the web app and APIs, the scheduler, and the administration commands.
 #[derive(Debug, Parser)]
 #[command(name = "lava-server", version, propagate_version = true)]
 pub struct Cli {
@@ -19,6 +19,24 @@ pub enum Command {
     /// Administration commands: database, fixtures, devices, users, tokens, workers.
     #[command(subcommand)]
     Manage(Manage),
+    /// The web app and APIs (the lava-server-web service); Apache proxies to it.
+    Web {
+        /// Where to listen (default: web.listen from the settings, 127.0.0.1:8000).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// The scheduler (the lava-server service); a second instance waits as a hot standby.
+    Scheduler {
+        /// A worker silent for this many seconds is offline and its jobs end incomplete.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        worker_timeout: u64,
+        /// Cancel jobs queued for longer than this many hours.
+        #[arg(long, value_name = "HOURS")]
+        queue_timeout: Option<f64>,
+        /// Seconds between passes when nothing wakes the scheduler.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        interval: u64,
+    },
 }
 
 /// `lava-server manage …`.
@@ -41,6 +59,18 @@ pub enum Manage {
         #[arg(long, value_name = "N")]
         indent: Option<usize>,
     },
+    /// Submit a job (JSON or YAML) and print its id.
+    Submit {
+        /// The job definition.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The submitting user (default: none).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Jobs.
+    #[command(subcommand)]
+    Jobs(Jobs),
     /// Add a device of a known type: database row and /etc/lava-dispatcher/devices/NAME.conf.
     AddDevice(AddDevice),
     /// Device types.
@@ -258,5 +288,38 @@ pub enum Workers {
         /// Free text.
         #[arg(long, default_value = "")]
         description: String,
+    },
+}
+
+/// `manage jobs …`.
+#[derive(Debug, Subcommand)]
+pub enum Jobs {
+    /// List jobs, newest first: id, state, health, device, name.
+    List {
+        /// Only jobs in this state (submitted, scheduled, running, canceling, finished).
+        #[arg(long)]
+        state: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Show a job with its test case counts and log path.
+    Show {
+        /// The job id.
+        id: i64,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Cancel a job (queued: at once; scheduled or running: through its worker).
+    Cancel {
+        /// The job id.
+        id: i64,
+        /// Why (recorded).
+        #[arg(long, default_value = "canceled by an admin")]
+        reason: String,
     },
 }

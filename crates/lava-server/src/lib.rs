@@ -1,9 +1,14 @@
 //! `lava-server`: the server half of LAVA.
 //!
-//! For now this is the administration surface (`lava-server manage …` and the seed's
-//! `/usr/share/lava-server/add_device.py`); the web app and scheduler join it in later
-//! releases. The binary is thin: it parses arguments, sets up tracing, loads settings and
-//! calls [`manage::run`].
+//! `web` (the web app and the worker API), `scheduler`, and the administration surface
+//! (`manage`, also reached as the seed's `/usr/share/lava-server/add_device.py`). The binary
+//! is thin: it parses arguments, sets up tracing, loads settings and calls [`daemon::run`].
 
+pub mod bundles;
 pub mod cli;
+pub mod daemon;
+pub mod logstore;
 pub mod manage;
+pub mod scheduler;
+pub mod submit;
+pub mod web;

@@ -4,6 +4,7 @@ mod add_device;
 mod data;
 mod device_types;
 mod devices;
+mod jobs;
 mod output;
 mod people;
 mod workers;
@@ -53,6 +54,8 @@ pub async fn run(command: Manage, settings: &Settings) -> anyhow::Result<()> {
         Manage::Migrate => data::migrate(&ctx).await,
         Manage::Loaddata { files } => data::loaddata(&ctx, &files).await,
         Manage::Dumpdata { models, indent } => data::dumpdata(&ctx, &models, indent).await,
+        Manage::Submit { file, user } => jobs::submit(&ctx, &file, user.as_deref()).await,
+        Manage::Jobs(c) => jobs::run(&ctx, c).await,
         Manage::AddDevice(args) => add_device::run(&ctx, &args).await,
         Manage::DeviceTypes(c) => device_types::run(&ctx, c).await,
         Manage::Devices(c) => devices::run(&ctx, c).await,

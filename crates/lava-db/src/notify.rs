@@ -1,0 +1,18 @@
+//! LISTEN/NOTIFY channels: how the scheduler and the web app wake each other.
+
+use tokio_postgres::GenericClient;
+
+use crate::Error;
+
+/// Wakes the scheduler (payload: what happened, for the log).
+pub const SCHEDULER: &str = "lava_scheduler";
+
+/// Wakes a worker's pending long poll (payload: the worker's hostname).
+pub const WORKER: &str = "lava_worker";
+
+/// Sends a notification; it is delivered when the surrounding transaction commits.
+pub async fn send(c: &impl GenericClient, channel: &str, payload: &str) -> Result<(), Error> {
+    c.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+        .await?;
+    Ok(())
+}

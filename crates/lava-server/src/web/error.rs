@@ -1,0 +1,64 @@
+//! Errors of the web app's APIs, as HTTP responses with one JSON envelope.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// An API error: a status and a message that names the field or value at fault.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: serde_json::Value,
+}
+
+impl ApiError {
+    /// An error with `{"message": …}`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: serde_json::json!({ "message": message.into() }),
+        }
+    }
+
+    /// A response with a specific JSON body (409 with the server's line count, for example).
+    pub fn with_body(status: StatusCode, body: impl serde::Serialize) -> ApiError {
+        ApiError {
+            status,
+            body: serde_json::to_value(body).unwrap_or_default(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<lava_db::Error> for ApiError {
+    fn from(e: lava_db::Error) -> ApiError {
+        match &e {
+            lava_db::Error::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            lava_db::Error::Conflict(_) | lava_db::Error::AlreadyExists { .. } => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
+            _ => {
+                tracing::error!(error = %e, "database error");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<tokio_postgres_error::Error> for ApiError {
+    fn from(e: tokio_postgres_error::Error) -> ApiError {
+        ApiError::from(lava_db::Error::from(e))
+    }
+}
+
+/// tokio-postgres errors, through lava-db's re-export.
+mod tokio_postgres_error {
+    pub use lava_db::PgError as Error;
+}

@@ -1,0 +1,78 @@
+//! `lava-server web`: the HTTP side of the server (axum). The worker API lives here, and the
+//! REST submit path; Apache proxies `/` to it.
+
+pub mod error;
+pub mod rest;
+pub mod waiters;
+pub mod worker_api;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use lava_common::settings::Settings;
+
+use crate::logstore::LogStore;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database connections.
+    pub pool: lava_db::Pool,
+    /// Job logs.
+    pub logs: LogStore,
+    /// Long-poll wake-ups.
+    pub waiters: Arc<waiters::Waiters>,
+}
+
+impl AppState {
+    /// A pooled database connection.
+    pub async fn db(&self) -> Result<deadpool_client::Client, error::ApiError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| error::ApiError::from(lava_db::Error::from(e)))
+    }
+}
+
+/// The pool's client type.
+pub mod deadpool_client {
+    /// A pooled connection (derefs to a tokio-postgres client).
+    pub type Client = lava_db::PooledClient;
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest(lava_common::worker_api::PREFIX, worker_api::routes())
+        .merge(rest::routes())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    settings: &Settings,
+    listen: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let pool = lava_db::pool(&settings.database_url, 16)?;
+    let waiters = Arc::new(waiters::Waiters::default());
+    tokio::spawn(waiters::listen(
+        settings.database_url.clone(),
+        waiters.clone(),
+    ));
+    let state = AppState {
+        pool,
+        logs: LogStore::new(settings.jobs_dir()),
+        waiters,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%listen, "lava-server web listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! `/api/worker/v1/…`: the workers' side of the server (see `lava_common::worker_api`).
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use lava_common::state::{JobHealth, JobState};
+use lava_common::worker_api::{
+    Ack, FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, PollRequest, PollResponse, RunningJob,
+};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::logstore::LogError;
+
+/// The routes under the prefix.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/poll", post(poll))
+        .route("/jobs/{id}/started", post(started))
+        .route("/jobs/{id}/logs", post(logs))
+        .route("/jobs/{id}/finished", post(finished))
+}
+
+/// The longest a poll is held.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Checks the protocol header and the token; returns the worker's hostname.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let protocol = headers
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if protocol != PROTOCOL_VERSION.to_string() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "worker protocol '{protocol}' is not supported: this server speaks worker protocol {PROTOCOL_VERSION}; install a lava-dispatcher release that matches the server"
+            ),
+        ));
+    }
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Token "))
+        .unwrap_or("");
+    let c = state.db().await?;
+    match lava_db::workers::by_token(&**c, &lava_common::token::hash(token)).await? {
+        Some(w) => Ok(w.hostname),
+        None => {
+            tracing::warn!("a worker presented an unknown token");
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid worker token",
+            ))
+        }
+    }
+}
+
+/// What the worker must do now, from the database.
+async fn work_for(
+    state: &AppState,
+    worker: &str,
+    running: &[RunningJob],
+) -> Result<PollResponse, ApiError> {
+    let c = state.db().await?;
+    let mine = lava_db::jobs::of_worker(&**c, worker).await?;
+    let mut out = PollResponse::default();
+    for (id, device, job_state, definition, log_lines) in &mine {
+        let reported = running.iter().any(|r| r.id == *id);
+        match job_state {
+            JobState::Scheduled if !reported => out.start.push(JobStart {
+                id: *id,
+                device: device.clone(),
+                definition: definition.clone(),
+            }),
+            JobState::Canceling if reported => out.cancel.push(*id),
+            JobState::Canceling => {
+                // Canceled before the worker started it: it ends here.
+                let ending = lava_db::finish::Ending {
+                    health: JobHealth::Canceled,
+                    error_type: Some("Canceled"),
+                    comment: Some("canceled before it started"),
+                    reason: "canceled before the worker started it",
+                };
+                lava_db::finish::finish(&**c, *id, &ending).await?;
+            }
+            _ => {}
+        }
+        if reported {
+            out.log_lines.push(RunningJob {
+                id: *id,
+                log_lines: *log_lines as u64,
+            });
+        }
+    }
+    for r in running {
+        if !mine.iter().any(|(id, ..)| *id == r.id) {
+            out.forget.push(r.id);
+        }
+    }
+    Ok(out)
+}
+
+async fn poll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<PollRequest>,
+) -> Result<Json<PollResponse>, ApiError> {
+    let worker = authenticate(&state, &headers).await?;
+    let mut wake = state.waiters.subscribe(&worker);
+    {
+        let mut c = state.db().await?;
+        let client: &mut lava_db::Client = &mut c;
+        let tx = client.transaction().await?;
+        lava_db::workers::heartbeat(&tx, &worker, &req.version).await?;
+        let names: Vec<String> = req.devices.iter().map(|d| d.hostname.clone()).collect();
+        for unknown in lava_db::workers::attach_devices(&tx, &worker, &names).await? {
+            tracing::warn!(%worker, device = %unknown, "worker reports a device the database does not know (add it with add_device.py or loaddata)");
+        }
+        tx.commit().await?;
+    }
+    let first = work_for(&state, &worker, &req.running).await?;
+    if !first.start.is_empty()
+        || !first.cancel.is_empty()
+        || !first.forget.is_empty()
+        || req.wait_ms == 0
+    {
+        return Ok(Json(first));
+    }
+    let wait = Duration::from_millis(req.wait_ms).min(MAX_WAIT);
+    let _ = tokio::time::timeout(wait, wake.changed()).await;
+    Ok(Json(work_for(&state, &worker, &req.running).await?))
+}
+
+async fn started(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<Ack>, ApiError> {
+    let worker = authenticate(&state, &headers).await?;
+    let mut c = state.db().await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await?;
+    lava_db::jobs::mark_running(&tx, id, &worker).await?;
+    tx.commit().await?;
+    tracing::info!(job = id, %worker, "job running");
+    Ok(Json(Ack { ok: true }))
+}
+
+async fn owned(state: &AppState, worker: &str, id: i64) -> Result<(), ApiError> {
+    let c = state.db().await?;
+    match lava_db::jobs::get(&**c, id).await? {
+        Some(j) if j.worker.as_deref() == Some(worker) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("job {id} does not run on worker '{worker}'"),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("job {id} was not found"),
+        )),
+    }
+}
+
+async fn logs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(batch): Json<LogBatch>,
+) -> Result<Json<LogAck>, ApiError> {
+    let worker = authenticate(&state, &headers).await?;
+    owned(&state, &worker, id).await?;
+    let mut c = state.db().await?;
+    match state
+        .logs
+        .append(&mut c, id, batch.offset, &batch.lines)
+        .await
+    {
+        Ok(lines) => Ok(Json(LogAck { lines })),
+        Err(LogError::Gap { lines, .. }) => {
+            Err(ApiError::with_body(StatusCode::CONFLICT, LogAck { lines }))
+        }
+        Err(LogError::Partial) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            LogError::Partial.to_string(),
+        )),
+        Err(LogError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            tracing::error!(job = id, error = %e, "cannot store log lines");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ))
+        }
+    }
+}
+
+async fn finished(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(report): Json<JobFinished>,
+) -> Result<Json<Ack>, ApiError> {
+    let worker = authenticate(&state, &headers).await?;
+    owned(&state, &worker, id).await?;
+    let mut c = state.db().await?;
+    let have = lava_db::logs::end(&**c, id)
+        .await?
+        .map(|e| e.lines as u64)
+        .unwrap_or(0);
+    if have < report.log_lines {
+        return Err(ApiError::with_body(
+            StatusCode::CONFLICT,
+            LogAck { lines: have },
+        ));
+    }
+    let health = match report.health {
+        FinishedHealth::Complete => JobHealth::Complete,
+        FinishedHealth::Incomplete => JobHealth::Incomplete,
+        FinishedHealth::Canceled => JobHealth::Canceled,
+    };
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await?;
+    let reason = format!("reported by worker '{worker}'");
+    let ending = lava_db::finish::Ending {
+        health,
+        error_type: report.error_type.as_deref(),
+        comment: report.error_msg.as_deref(),
+        reason: &reason,
+    };
+    if lava_db::finish::finish(&tx, id, &ending).await? {
+        crate::bundles::file_results(&tx, id).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(job = id, %worker, ?health, "job finished");
+    Ok(Json(Ack { ok: true }))
+}

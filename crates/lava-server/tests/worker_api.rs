@@ -1,0 +1,352 @@
+//! The server's worker API against the real web app and scheduler processes, with the test
+//! playing the worker over HTTP (the real worker daemon has its own end-to-end test).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lava_common::worker_api::*;
+use lava_testkit::{TestDb, test_db};
+use serde_json::json;
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Server {
+    root: tempfile::TempDir,
+    db: TestDb,
+    url: String,
+    _daemons: Vec<Daemon>,
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+impl Server {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lava-server"));
+        c.args(args)
+            .env("LAVA_ROOT", self.root.path())
+            .env("LAVA_DATABASE_URL", self.db.url());
+        c
+    }
+
+    fn manage(&self, args: &[&str]) -> String {
+        let mut all = vec!["manage"];
+        all.extend_from_slice(args);
+        let out = self.cmd(&all).output().unwrap();
+        assert!(
+            out.status.success(),
+            "manage {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    async fn start() -> Server {
+        let db = test_db().await.unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = Server {
+            root,
+            db,
+            url: format!("http://127.0.0.1:{port}"),
+            _daemons: vec![],
+        };
+        s.manage(&["migrate"]);
+        s.manage(&[
+            "loaddata",
+            examples().join("models/kvm.json").to_str().unwrap(),
+        ]);
+        let web = s
+            .cmd(&["web", "--listen", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sched = s
+            .cmd(&["scheduler", "--interval", "1", "--worker-timeout", "5"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        s._daemons = vec![Daemon(web), Daemon(sched)];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the web app did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    fn submit(&self, job: &str) -> i64 {
+        let f = self.root.path().join("job.yaml");
+        std::fs::write(&f, job).unwrap();
+        self.manage(&["submit", f.to_str().unwrap()])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+struct Worker {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Worker {
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, T) {
+        let r = self
+            .http
+            .post(format!("{}{PREFIX}/{path}", self.base))
+            .header("authorization", format!("Token {}", self.token))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    async fn poll(&self, running: &[(i64, u64)], wait_ms: u64) -> PollResponse {
+        let running: Vec<_> = running
+            .iter()
+            .map(|(id, n)| json!({"id": id, "log_lines": n}))
+            .collect();
+        let body = json!({"version": "test", "devices": [{"hostname": "kvm01", "device_type": "kvm"}],
+                          "running": running, "wait_ms": wait_ms});
+        let (status, r) = self.post("poll", body).await;
+        assert_eq!(status, 200);
+        r
+    }
+}
+
+const EMPTY_JOB: &str = "job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+
+fn line(n: usize) -> String {
+    format!(
+        "- {{\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"info\", \"msg\": \"line {n}\"}}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_job_travels_through_the_worker_api() {
+    let s = Server::start().await;
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    // The first poll attaches kvm01 to w1 (its .conf lives there) and finds nothing to do.
+    let first = w.poll(&[], 0).await;
+    assert!(first.start.is_empty());
+    assert!(
+        s.manage(&["devices", "list"])
+            .contains("kvm01\tkvm\tidle\tunknown\tw1")
+    );
+
+    // A long poll returns as soon as the scheduler assigns the job.
+    let poller = tokio::spawn(async move {
+        let started = Instant::now();
+        let r = w.poll(&[], 20_000).await;
+        (w, r, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = s.submit(EMPTY_JOB);
+    let (w, r, waited) = poller.await.unwrap();
+    assert_eq!(r.start.len(), 1, "{r:?}");
+    assert_eq!(r.start[0].id, id);
+    assert_eq!(r.start[0].device, "kvm01");
+    assert!(
+        waited < Duration::from_secs(5),
+        "woken by the assignment, not the timeout: {waited:?}"
+    );
+
+    let (status, _): (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
+    assert_eq!(status, 200);
+    let batch: String = (0..3).map(line).collect();
+    let (status, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 0, "lines": batch}),
+        )
+        .await;
+    assert_eq!((status, ack.lines), (200, 3));
+    // The same batch again (a retry after a lost reply): nothing duplicated.
+    let (_, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 0, "lines": batch}),
+        )
+        .await;
+    assert_eq!(ack.lines, 3);
+    // Overlapping batch: only the new line is kept.
+    let overlap: String = (2..4).map(line).collect();
+    let (_, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 2, "lines": overlap}),
+        )
+        .await;
+    assert_eq!(ack.lines, 4);
+    // A gap is refused with where to resume.
+    let (status, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 9, "lines": line(9)}),
+        )
+        .await;
+    assert_eq!((status, ack.lines), (409, 4));
+    // Finishing with lines the server lacks is refused.
+    let (status, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/finished"),
+            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 5}),
+        )
+        .await;
+    assert_eq!((status, ack.lines), (409, 4));
+    let results = "- {\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"results\", \"msg\": {\"case\": \"uname\", \"definition\": \"0_smoke\", \"measurement\": ! \"1.5\", \"result\": \"pass\", \"units\": \"s\"}}\n";
+    let (_, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 4, "lines": results}),
+        )
+        .await;
+    assert_eq!(ack.lines, 5);
+    let (status, _): (u16, Ack) = w
+        .post(
+            &format!("jobs/{id}/finished"),
+            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 5}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let show = s.manage(&["jobs", "show", &id.to_string()]);
+    assert!(
+        show.contains("state: finished") && show.contains("health: complete"),
+        "{show}"
+    );
+    assert!(
+        show.contains("tests: 1 pass, 0 fail, 0 skip, 0 unknown"),
+        "{show}"
+    );
+    let log = std::fs::read_to_string(
+        s.root
+            .path()
+            .join(format!("var/lib/lava-server/jobs/{id}/output.yaml")),
+    )
+    .unwrap();
+    let expected: String = (0..4).map(line).collect::<String>() + results;
+    assert_eq!(log, expected, "every line once, in order");
+    assert!(
+        s.manage(&["devices", "list"])
+            .contains("kvm01\tkvm\tidle\tunknown\tw1")
+    );
+}
+
+#[tokio::test]
+async fn cancel_in_every_state_and_bad_credentials() {
+    let s = Server::start().await;
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token: token.clone(),
+    };
+
+    // Submitted: canceled at once (no worker has the device yet).
+    let queued = s.submit(EMPTY_JOB);
+    assert_eq!(
+        s.manage(&["jobs", "cancel", &queued.to_string()]),
+        format!("job {queued}: finished\n")
+    );
+    assert!(
+        s.manage(&["jobs", "show", &queued.to_string()])
+            .contains("health: canceled")
+    );
+
+    // Scheduled: canceled before the worker starts it.
+    w.poll(&[], 0).await;
+    let scheduled = s.submit(EMPTY_JOB);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s
+        .manage(&["jobs", "show", &scheduled.to_string()])
+        .contains("state: scheduled")
+    {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        s.manage(&["jobs", "cancel", &scheduled.to_string()]),
+        format!("job {scheduled}: canceling\n")
+    );
+    let r = w.poll(&[], 0).await;
+    assert!(r.start.is_empty(), "{r:?}");
+    assert!(
+        s.manage(&["jobs", "show", &scheduled.to_string()])
+            .contains("health: canceled")
+    );
+
+    // Running: the worker is told, stops it, reports it canceled.
+    let running = s.submit(EMPTY_JOB);
+    let r = w.poll(&[], 10_000).await;
+    assert_eq!(r.start.first().map(|j| j.id), Some(running), "{r:?}");
+    let _: (u16, Ack) = w.post(&format!("jobs/{running}/started"), json!({})).await;
+    s.manage(&["jobs", "cancel", &running.to_string()]);
+    let r = w.poll(&[(running, 0)], 10_000).await;
+    assert_eq!(r.cancel, [running]);
+    let (status, _): (u16, Ack) = w
+        .post(&format!("jobs/{running}/finished"), json!({"health": "canceled", "error_type": "Canceled", "error_msg": "canceled", "log_lines": 0}))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        s.manage(&["jobs", "show", &running.to_string()])
+            .contains("health: canceled")
+    );
+    assert!(s.manage(&["devices", "list"]).contains("kvm01\tkvm\tidle"));
+
+    // A wrong token is 401; another protocol is refused with a clear message.
+    let bad = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token: "nope".into(),
+    };
+    let (status, e): (u16, ApiError) = bad
+        .post(
+            "poll",
+            json!({"version": "x", "devices": [], "running": [], "wait_ms": 0}),
+        )
+        .await;
+    assert_eq!((status, e.message.as_str()), (401, "invalid worker token"));
+    let r = reqwest::Client::new()
+        .post(format!("{}{PREFIX}/poll", s.url))
+        .header("authorization", format!("Token {token}"))
+        .header(PROTOCOL_HEADER, "99")
+        .json(&json!({"version": "x", "devices": [], "running": [], "wait_ms": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let e: ApiError = r.json().await.unwrap();
+    assert!(
+        e.message.contains("worker protocol '99' is not supported"),
+        "{}",
+        e.message
+    );
+}
