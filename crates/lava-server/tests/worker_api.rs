@@ -350,3 +350,226 @@ async fn cancel_in_every_state_and_bad_credentials() {
         e.message
     );
 }
+
+async fn finish(w: &Worker, id: i64, health: &str) {
+    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
+    let error_type = if health == "incomplete" {
+        json!("Job")
+    } else {
+        json!(null)
+    };
+    let (status, _): (u16, Ack) = w
+        .post(
+            &format!("jobs/{id}/finished"),
+            json!({"health": health, "error_type": error_type, "error_msg": null, "log_lines": 0}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn health_checks_run_first_and_judge_the_device() {
+    let s = Server::start().await;
+    let hc = s.root.path().join("hc.yaml");
+    std::fs::write(
+        &hc,
+        EMPTY_JOB.replace("job_name: t", "job_name: kvm-health"),
+    )
+    .unwrap();
+    s.manage(&[
+        "device-types",
+        "set-health-check",
+        "kvm",
+        hc.to_str().unwrap(),
+    ]);
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    let job = s.submit(EMPTY_JOB);
+    // The device's health is unknown: its health check comes before the queued job.
+    w.poll(&[], 0).await;
+    let r = w.poll(&[], 10_000).await;
+    assert_eq!(r.start.len(), 1, "{r:?}");
+    let check = r.start[0].id;
+    assert_ne!(check, job);
+    assert!(
+        s.manage(&["jobs", "show", &check.to_string()])
+            .contains("health_check: true")
+    );
+    finish(&w, check, "complete").await;
+    assert!(
+        s.manage(&["devices", "list"]).contains("kvm01\tkvm\t")
+            && s.manage(&["devices", "show", "kvm01"])
+                .contains("health: good")
+    );
+    // Now the queued job.
+    let r = w.poll(&[], 10_000).await;
+    assert_eq!(r.start.first().map(|j| j.id), Some(job), "{r:?}");
+    finish(&w, job, "complete").await;
+    // A failed health check makes the device bad, and no job goes there.
+    s.manage(&[
+        "devices",
+        "set-health",
+        "kvm01",
+        "unknown",
+        "--reason",
+        "recheck",
+    ]);
+    let r = w.poll(&[], 10_000).await;
+    let check = r.start.first().map(|j| j.id).unwrap();
+    finish(&w, check, "incomplete").await;
+    assert!(
+        s.manage(&["devices", "show", "kvm01"])
+            .contains("health: bad")
+    );
+    s.submit(EMPTY_JOB);
+    let r = w.poll(&[], 1_500).await;
+    assert!(r.start.is_empty(), "no job on a bad device: {r:?}");
+    let history = s.manage(&["devices", "show", "kvm01"]);
+    assert!(
+        history.contains("unknown -> good by lava: health check job"),
+        "{history}"
+    );
+    assert!(
+        history.contains("unknown -> bad by lava: health check job"),
+        "{history}"
+    );
+}
+
+#[tokio::test]
+async fn priority_then_age_and_a_silent_worker_loses_its_jobs() {
+    let s = Server::start().await;
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    let low =
+        s.submit(&EMPTY_JOB.replace("visibility: public", "visibility: public\npriority: low"));
+    let high =
+        s.submit(&EMPTY_JOB.replace("visibility: public", "visibility: public\npriority: high"));
+    let medium = s.submit(EMPTY_JOB);
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let r = w.poll(&[], 10_000).await;
+        let id = r.start.first().map(|j| j.id).expect("a job");
+        order.push(id);
+        finish(&w, id, "complete").await;
+    }
+    assert_eq!(order, [high, medium, low]);
+
+    // The worker takes a job and goes silent: after the heartbeat timeout (5 s here) the job
+    // ends incomplete with the reason, and the device waits for a health check (unknown).
+    let lost = s.submit(EMPTY_JOB);
+    let r = w.poll(&[], 10_000).await;
+    assert_eq!(r.start.first().map(|j| j.id), Some(lost));
+    let _: (u16, Ack) = w.post(&format!("jobs/{lost}/started"), json!({})).await;
+    s.manage(&[
+        "devices",
+        "set-health",
+        "kvm01",
+        "good",
+        "--reason",
+        "known good",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let show = s.manage(&["jobs", "show", &lost.to_string()]);
+        if show.contains("state: finished") {
+            assert!(
+                show.contains("health: incomplete") && show.contains("error_type: Infrastructure"),
+                "{show}"
+            );
+            assert!(show.contains("worker 'w1' sent no heartbeat"), "{show}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the silent worker's job never ended: {show}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        s.manage(&["devices", "show", "kvm01"])
+            .contains("health: unknown")
+    );
+    assert!(s.manage(&["workers", "list"]).starts_with("w1\toffline"));
+}
+
+#[tokio::test]
+async fn a_standby_scheduler_takes_over_when_the_active_one_is_killed() {
+    let mut s = Server::start().await;
+    // Replace the test's scheduler by two that log where we can read them.
+    s._daemons.truncate(1);
+    let logs: Vec<PathBuf> = (0..2)
+        .map(|i| s.root.path().join(format!("sched{i}.log")))
+        .collect();
+    let mut scheds: Vec<Child> = logs
+        .iter()
+        .map(|l| {
+            s.cmd(&["scheduler", "--interval", "1"])
+                .stderr(std::fs::File::create(l).unwrap())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    w.poll(&[], 0).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let active = loop {
+        let found = logs.iter().position(|l| {
+            std::fs::read_to_string(l)
+                .unwrap_or_default()
+                .contains("active scheduler")
+        });
+        if let Some(i) = found {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "no scheduler became active");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let standby = 1 - active;
+    assert!(
+        std::fs::read_to_string(&logs[standby])
+            .unwrap()
+            .contains("standing by")
+    );
+    let first = s.submit(EMPTY_JOB);
+    let r = w.poll(&[], 10_000).await;
+    assert_eq!(r.start.first().map(|j| j.id), Some(first));
+    finish(&w, first, "complete").await;
+
+    scheds[active].kill().unwrap();
+    scheds[active].wait().unwrap();
+    let killed = Instant::now();
+    let second = s.submit(EMPTY_JOB);
+    let r = w.poll(&[], 15_000).await;
+    assert_eq!(
+        r.start.first().map(|j| j.id),
+        Some(second),
+        "the standby scheduled it"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(10),
+        "took over in {:?}",
+        killed.elapsed()
+    );
+    assert!(
+        std::fs::read_to_string(&logs[standby])
+            .unwrap()
+            .contains("active scheduler")
+    );
+    for mut c in scheds {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
