@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help build run lab-stop test check fmt clippy test-image bench
+.PHONY: help build run lab-stop test check fmt clippy test-image bench deb install-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,8 +26,11 @@ test: ## the whole test suite (a private PostgreSQL is started by the tests them
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
 
-bench: ## print performance figures (console throughput, dispatcher memory)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory)
 	$(CARGO) bench -p lava-dispatcher --bench console
+	$(CARGO) bench -p lava-server --bench runtime
+	$(CARGO) build -p lava-dev
+	sh debian/tests/bench-deb $(BIN)/lava-dev
 
 fmt: ## format the code
 	$(CARGO) fmt --all
@@ -39,3 +42,17 @@ check: ## what CI checks: formatting, lints, tests
 	$(CARGO) fmt --all --check
 	$(MAKE) clippy
 	$(MAKE) test
+
+# cargo-deb is pinned (crates/lava-dev/src/cargo_deb.rs, VERSION; a test keeps the two equal).
+CARGO_DEB_VERSION := 3.8.0
+
+deb: ## build every .deb (lava, lava-server, lava-dispatcher, lava-dev) into target/debian
+	@$(CARGO) deb --version 2>/dev/null | grep -qx 'cargo-deb $(CARGO_DEB_VERSION)' || \
+		$(CARGO) install cargo-deb --version =$(CARGO_DEB_VERSION) --locked
+	$(CARGO) build -p lava-dev
+	rm -rf target/debian
+	$(BIN)/lava-dev build --output $(CURDIR)/target/debian
+
+install-test: deb ## as root: install the .debs, enable the Apache site, check, upgrade, purge
+	REBUILD="$(BIN)/lava-dev build --output $(CURDIR)/target/debian/upgrade" \
+		sh debian/tests/install-test $(CURDIR)/target/debian

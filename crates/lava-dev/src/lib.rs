@@ -1,3 +1,24 @@
-//! `lava-dev`: the developer build tool (timestamped git-versioned `.deb` packages, the Apache
-//! site and device config rendering). Built by the packaging issue; the crate exists now so the
-//! workspace has its final shape.
+//! `lava-dev`: the developer build tool.
+//!
+//! It builds timestamped, git-versioned `.deb` packages of every component from the committed
+//! tree (`build`), and renders the Apache site and device configuration files from their
+//! templates (`render`). The library never prints: long steps report to a [`Listener`], and
+//! the binary decides how to show them.
+
+pub mod build;
+pub mod builddeps;
+pub mod cargo_deb;
+pub mod changelog;
+pub mod cli;
+pub mod control;
+mod error;
+pub mod git;
+pub mod man;
+pub mod manifest;
+pub mod metapkg;
+pub mod progress;
+pub mod render;
+pub mod version;
+
+pub use error::{Error, Result};
+pub use progress::Listener;

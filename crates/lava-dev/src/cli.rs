@@ -1,0 +1,121 @@
+//! The command line of `lava-dev` (clap), also the source of its man page.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// LAVA developer tools: build the Debian packages, render the Apache site and device configs.
+#[derive(Debug, Parser)]
+#[command(name = "lava-dev", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build .deb packages from the committed tree, with a git- and time-based version.
+    Build(BuildArgs),
+    /// Print the version a build would get now.
+    Version(SourceArgs),
+    /// Render a file from the project's templates.
+    #[command(subcommand)]
+    Render(Render),
+    /// Write the man pages of every packaged binary (used by the build).
+    Man(ManArgs),
+}
+
+/// Where the source tree is.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// A directory inside the git checkout to build.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub source: PathBuf,
+}
+
+/// `lava-dev build`.
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Packages to build: lava, lava-server, lava-dispatcher, lava-dev (default: all four).
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<String>,
+    /// Where the .deb files go (default: target/debian in the checkout).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// The build directory, kept between builds so they stay fast (default: target/lava-dev).
+    #[arg(long, value_name = "DIR")]
+    pub build_dir: Option<PathBuf>,
+    /// Build HEAD only, leaving uncommitted changes out (by default they are built and the
+    /// version is marked +dirty).
+    #[arg(long)]
+    pub head: bool,
+    /// The tree to build.
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+/// `lava-dev render …`.
+#[derive(Debug, Subcommand)]
+pub enum Render {
+    /// The Apache site (Apache 2.4, with the 2.2 equivalents in comments).
+    ApacheSite(ApacheSiteArgs),
+    /// A new device's config file, exactly as add_device.py writes it.
+    Device(DeviceArgs),
+}
+
+/// `lava-dev render apache-site`.
+#[derive(Debug, Clone, Args)]
+pub struct ApacheSiteArgs {
+    /// ServerName of the virtual host (default: none, any name).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Port of the virtual host.
+    #[arg(long, value_name = "PORT", default_value_t = 80)]
+    pub port: u16,
+    /// The web app's address that Apache proxies to.
+    #[arg(long, value_name = "ADDR", default_value = lava_common::settings::DEFAULT_LISTEN)]
+    pub upstream: String,
+    /// The shared data directory; static/ below it is served by Apache.
+    #[arg(long, value_name = "DIR", default_value = "/usr/share/lava-server")]
+    pub share: PathBuf,
+    /// The template (default: apache/lava-server.conf.tera in the checkout, else the
+    /// installed copy in /usr/share/lava-dev).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Where to write it ('-' for standard output).
+    #[arg(long, short, value_name = "FILE", default_value = crate::render::apache::SITE)]
+    pub output: PathBuf,
+}
+
+/// `lava-dev render device`.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// The device type.
+    #[arg(value_name = "TYPE")]
+    pub device_type: String,
+    /// The device's hostname.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// ser2net telnet port: adds connection_command = telnet localhost PORT.
+    #[arg(short = 't', long, value_name = "PORT")]
+    pub telnet_port: Option<u16>,
+    /// PDU port: adds hard_reset_command and power_off_cmd using pduclient.
+    #[arg(short = 'p', long, value_name = "PORT")]
+    pub pdu_port: Option<u16>,
+    /// Where to write it (default: standard output).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `lava-dev man`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Directory for the NAME.1.gz pages.
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Directory of the built binaries whose pages come from --help.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub bin_dir: PathBuf,
+}

@@ -1,0 +1,130 @@
+//! `lava-dispatcher`: the dispatcher host's daemon (`lava-dispatcher.service`).
+//!
+//! `lava-dispatcher worker --url URL --token TOKEN [--name NAME]` connects this host to a
+//! LAVA server: it reports the devices configured in /etc/lava-dispatcher/devices/, runs the
+//! jobs the server schedules on them with `lava-dispatch`, and streams their logs back.
+//! Exit status: 0 after a drain (SIGTERM, SIGINT) or a second signal, 1 on an error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use lava_common::settings::Settings;
+use lava_dispatcher::worker::{self, WorkerOptions, options};
+
+/// The LAVA dispatcher daemon.
+#[derive(Debug, Parser)]
+#[command(name = "lava-dispatcher", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the worker: poll the server, run its jobs on this host's devices, report back.
+    Worker(WorkerArgs),
+}
+
+/// The worker's command line, before validation.
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// The server's URL, where `lava-server web` listens (behind Apache or not), e.g.
+    /// http://127.0.0.1:8000.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The worker's token, printed once by `lava-server manage workers add NAME`.
+    #[arg(long, value_name = "TOKEN", env = options::TOKEN_ENV, hide_env_values = true)]
+    token: Option<String>,
+    /// A file whose first line is the token (re-read on SIGHUP); it wins over --token.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// The worker's name, as registered on the server [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Where job directories live [default: /var/lib/lava-dispatcher/worker, under LAVA_ROOT].
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// How long the server may hold a poll when there is nothing to do, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    poll_wait_ms: u64,
+    /// The `lava-dispatch` program [default: the one next to this program, else PATH's].
+    #[arg(long, value_name = "PATH")]
+    lava_dispatch: Option<PathBuf>,
+}
+
+impl WorkerArgs {
+    /// The validated options.
+    fn resolve(self, settings: &Settings) -> anyhow::Result<WorkerOptions> {
+        let token = match (&self.token, &self.token_file) {
+            (_, Some(file)) => options::read_token_file(file)?,
+            (Some(t), None) if !t.trim().is_empty() => t.trim().to_string(),
+            _ => bail!(
+                "no token: pass --token TOKEN, --token-file FILE or set {}; the token comes from `lava-server manage workers add NAME`",
+                options::TOKEN_ENV
+            ),
+        };
+        Ok(WorkerOptions {
+            url: self.url,
+            token,
+            token_file: self.token_file,
+            name: self.name.unwrap_or_else(options::default_name),
+            work_dir: self
+                .work_dir
+                .unwrap_or_else(|| options::default_work_dir(settings)),
+            poll_wait: Duration::from_millis(self.poll_wait_ms),
+            lava_dispatch: self
+                .lava_dispatch
+                .unwrap_or_else(options::default_lava_dispatch),
+        })
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    match cli.command {
+        Command::Worker(args) => {
+            let opts = args.resolve(&settings)?;
+            let exit = worker::run(opts, settings)
+                .await
+                .context("the worker stopped")?;
+            tracing::info!(?exit, "worker stopped");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LAVA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lava-dispatcher: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Jobs left running after a second signal belong to their own process groups; the
+    // runtime must not wait for their tasks.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lava-dispatcher: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The worker's validated options, and the defaults the command line falls back on.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lava_common::settings::Settings;
+
+use super::error::WorkerError;
+
+/// The environment variable that may hold the worker's token.
+pub const TOKEN_ENV: &str = "LAVA_WORKER_TOKEN";
+
+/// Everything `lava-dispatcher worker` was told, checked.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The server's base URL (`http://127.0.0.1:8000`).
+    pub url: String,
+    /// The worker's token.
+    pub token: String,
+    /// Where the token came from, when it was a file (re-read on SIGHUP).
+    pub token_file: Option<PathBuf>,
+    /// The worker's name, as registered with `lava-server manage workers add NAME`.
+    pub name: String,
+    /// Where job directories live (`WORK/jobs/ID`).
+    pub work_dir: PathBuf,
+    /// How long the server may hold a poll.
+    pub poll_wait: Duration,
+    /// The `lava-dispatch` program.
+    pub lava_dispatch: PathBuf,
+}
+
+/// Reads a token file: its first line, trimmed; an empty one is an error.
+pub fn read_token_file(path: &Path) -> Result<String, WorkerError> {
+    let text = std::fs::read_to_string(path).map_err(|e| WorkerError::io(path, e))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.is_empty() {
+        return Err(WorkerError::Token {
+            path: path.to_path_buf(),
+            reason: "the token file is empty".into(),
+        });
+    }
+    Ok(token)
+}
+
+/// The host's name, the worker's default name.
+pub fn default_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// `/var/lib/lava-dispatcher/worker`, below `LAVA_ROOT`.
+pub fn default_work_dir(settings: &Settings) -> PathBuf {
+    settings.root.join("var/lib/lava-dispatcher/worker")
+}
+
+/// The `lava-dispatch` installed next to the running program, else the one in `PATH`.
+pub fn default_lava_dispatch() -> PathBuf {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("lava-dispatch")));
+    match beside {
+        Some(p) if p.is_file() => p,
+        _ => PathBuf::from("lava-dispatch"),
+    }
+}

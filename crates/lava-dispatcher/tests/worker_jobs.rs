@@ -1,0 +1,445 @@
+//! The worker's job life cycle against real `lava-dispatch` runs, without HTTP: a recording
+//! [`Reporter`] stands where the server will be and behaves as it must (a batch that does
+//! not start where its copy ends is answered with its line count, as a 409 is).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lava_common::settings::Settings;
+use lava_common::worker_api::{
+    DeviceReport, FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, RunningJob,
+};
+use lava_dispatcher::worker::devices;
+use lava_dispatcher::worker::jobdir::JobDir;
+use lava_dispatcher::worker::jobs::{Done, Jobs};
+use lava_dispatcher::worker::process::LOST;
+use lava_dispatcher::worker::task::JobEnd;
+use lava_dispatcher::worker::{FinishReply, Reporter, WorkerError};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const TRIVIAL: &str = "job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+/// Waits on a console that never answers, until canceled (or its 60 s timeout).
+const SLOW: &str =
+    r#"{"device_type": "fakeboard", "timeout": 60, "actions": [{"command": "boot_linaro_image"}]}"#;
+
+struct Lab {
+    dir: tempfile::TempDir,
+    settings: Settings,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let etc = root.join("etc/lava-dispatcher");
+        std::fs::create_dir_all(etc.join("devices")).unwrap();
+        std::fs::create_dir_all(etc.join("device-types")).unwrap();
+        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        std::fs::copy(
+            ws.join("examples/device-types/kvm.conf"),
+            etc.join("device-types/kvm.conf"),
+        )
+        .unwrap();
+        let write = |rel: &str, text: &str| std::fs::write(etc.join(rel), text).unwrap();
+        write(
+            "devices/kvm01.conf",
+            "device_type = kvm\nhostname = kvm01\n",
+        );
+        write(
+            "device-types/fakeboard.conf",
+            "client_type = bootloader\ninterrupt_boot_prompt = Hit any key to stop autoboot\n\
+             bootloader_prompt = =>\nboot_cmds = boot\nlogin_prompt = login:\nusername = root\n",
+        );
+        write(
+            "devices/slow01.conf",
+            "device_type = fakeboard\nhostname = slow01\nconnection_command = sleep 600\n",
+        );
+        let r = root.to_str().unwrap().to_string();
+        let settings = Settings::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap();
+        Lab { dir, settings }
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn jobs(&self, rec: &Recorder) -> (Jobs<Recorder>, UnboundedReceiver<Done>) {
+        rec.0.lock().unwrap().work = self.work();
+        Jobs::new(
+            self.work(),
+            PathBuf::from(env!("CARGO_BIN_EXE_lava-dispatch")),
+            rec.clone(),
+        )
+    }
+
+    fn devices(&self) -> Vec<DeviceReport> {
+        devices::scan(&self.settings).devices
+    }
+}
+
+fn start(id: i64, device: &str, definition: &str) -> JobStart {
+    JobStart {
+        id,
+        device: device.into(),
+        definition: definition.into(),
+    }
+}
+
+/// What the "server" saw and holds.
+#[derive(Default)]
+struct Rec {
+    work: PathBuf,
+    started: Vec<i64>,
+    /// (offset, lines accepted) of every batch that was taken.
+    batches: Vec<(u64, u64)>,
+    /// Every offset sent, taken or not.
+    offsets: Vec<u64>,
+    held: HashMap<i64, Vec<String>>,
+    finished: Vec<(i64, JobFinished)>,
+    /// output.yaml as it was when the job finished.
+    file: HashMap<i64, String>,
+    /// Take at most this many lines of a batch.
+    max_take: Option<usize>,
+    /// Once the server holds `.0` lines, it "loses" all but `.1` and says so.
+    rewind: Option<(usize, usize)>,
+    /// The first `finished` finds only this many lines held.
+    short_at_finish: Option<usize>,
+}
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Rec>>);
+
+impl Reporter for Recorder {
+    async fn started(&self, job: i64) -> Result<(), WorkerError> {
+        self.0.lock().unwrap().started.push(job);
+        Ok(())
+    }
+
+    async fn logs(&self, job: i64, batch: &LogBatch) -> Result<LogAck, WorkerError> {
+        let mut r = self.0.lock().unwrap();
+        r.offsets.push(batch.offset);
+        let (max_take, rewind) = (r.max_take, r.rewind);
+        let held = r.held.entry(job).or_default();
+        if let Some((when, to)) = rewind
+            && held.len() >= when
+        {
+            held.truncate(to);
+            r.rewind = None;
+            return Ok(LogAck { lines: to as u64 });
+        }
+        if batch.offset != held.len() as u64 {
+            return Ok(LogAck {
+                lines: held.len() as u64,
+            });
+        }
+        let lines: Vec<String> = batch
+            .lines
+            .split_inclusive('\n')
+            .map(String::from)
+            .collect();
+        assert!(lines.iter().all(|l| l.ends_with('\n')), "whole lines only");
+        let take = lines.len().min(max_take.unwrap_or(usize::MAX));
+        held.extend(lines.into_iter().take(take));
+        let now = held.len() as u64;
+        r.batches.push((batch.offset, take as u64));
+        Ok(LogAck { lines: now })
+    }
+
+    async fn finished(&self, job: i64, f: &JobFinished) -> Result<FinishReply, WorkerError> {
+        let mut r = self.0.lock().unwrap();
+        let short = r.short_at_finish.take();
+        let held = r.held.entry(job).or_default();
+        if let Some(n) = short {
+            held.truncate(n);
+        }
+        if f.log_lines > held.len() as u64 {
+            return Ok(FinishReply::NeedLines(held.len() as u64));
+        }
+        let out = JobDir::new(&r.work, job).output();
+        let text = std::fs::read_to_string(out).unwrap_or_default();
+        r.file.insert(job, text);
+        r.finished.push((job, f.clone()));
+        Ok(FinishReply::Done)
+    }
+}
+
+impl Recorder {
+    fn held_text(&self, job: i64) -> String {
+        self.0
+            .lock()
+            .unwrap()
+            .held
+            .get(&job)
+            .cloned()
+            .unwrap_or_default()
+            .concat()
+    }
+}
+
+async fn next_done(rx: &mut UnboundedReceiver<Done>) -> (i64, JobFinished) {
+    let done = tokio::time::timeout(Duration::from_secs(90), rx.recv())
+        .await
+        .expect("the job did not end in time")
+        .unwrap();
+    match done {
+        (id, JobEnd::Reported(f)) => (id, f),
+        other => panic!("unexpected end {other:?}"),
+    }
+}
+
+/// Waits until the job's log has at least `n` lines.
+fn wait_for_lines(work: &Path, id: i64, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let out = JobDir::new(work, id).output();
+    while std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < n
+    {
+        assert!(Instant::now() < deadline, "the job log stayed short");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_is_reported_and_cleaned_up() {
+    let lab = Lab::new();
+    let rec = Recorder::default();
+    let (mut jobs, mut rx) = lab.jobs(&rec);
+    let started = Instant::now();
+    jobs.start(&start(7, "kvm01", TRIVIAL), &lab.settings, &lab.devices());
+    let (id, f) = next_done(&mut rx).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(id, 7);
+    assert_eq!(f.health, FinishedHealth::Complete, "{f:?}");
+    let r = rec.0.lock().unwrap();
+    assert_eq!(r.started, [7]);
+    let file = r.file[&7].clone();
+    assert_eq!(f.log_lines as usize, file.lines().count());
+    assert!(file.contains("\"case\": \"job\""));
+    drop(r);
+    assert_eq!(rec.held_text(7), file, "the server holds the log exactly");
+    assert!(
+        !JobDir::new(&lab.work(), 7).path.exists(),
+        "the job dir is removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_lost_lines_gets_exactly_the_missing_ones() {
+    let lab = Lab::new();
+    let rec = Recorder::default();
+    {
+        let mut r = rec.0.lock().unwrap();
+        r.max_take = Some(2);
+        r.rewind = Some((4, 1));
+    }
+    let (mut jobs, mut rx) = lab.jobs(&rec);
+    jobs.start(&start(8, "kvm01", TRIVIAL), &lab.settings, &lab.devices());
+    let (_, f) = next_done(&mut rx).await;
+    assert_eq!(f.health, FinishedHealth::Complete);
+    let r = rec.0.lock().unwrap();
+    let file = r.file[&8].clone();
+    let offsets = r.offsets.clone();
+    let batches = r.batches.clone();
+    drop(r);
+    assert_eq!(rec.held_text(8), file, "no duplicate, no gap");
+    // Two lines a batch: 0, 2, then the rewind to 1 answers the batch at 4; it resumes at 1.
+    assert_eq!(&offsets[..4], &[0, 2, 4, 1], "{offsets:?}");
+    for w in batches.windows(2) {
+        if w[1].0 != 1 {
+            assert_eq!(w[0].0 + w[0].1, w[1].0, "contiguous: {batches:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_refused_for_missing_lines_uploads_them_and_retries() {
+    let lab = Lab::new();
+    let rec = Recorder::default();
+    rec.0.lock().unwrap().short_at_finish = Some(3);
+    let (mut jobs, mut rx) = lab.jobs(&rec);
+    jobs.start(&start(9, "kvm01", TRIVIAL), &lab.settings, &lab.devices());
+    let (_, f) = next_done(&mut rx).await;
+    assert_eq!(f.health, FinishedHealth::Complete);
+    let file = rec.0.lock().unwrap().file[&9].clone();
+    assert_eq!(rec.held_text(9), file);
+    assert!(rec.0.lock().unwrap().offsets.contains(&3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_sends_sigterm_and_the_job_ends_canceled() {
+    let lab = Lab::new();
+    let rec = Recorder::default();
+    let (mut jobs, mut rx) = lab.jobs(&rec);
+    jobs.start(&start(10, "slow01", SLOW), &lab.settings, &lab.devices());
+    let work = lab.work();
+    tokio::task::spawn_blocking(move || wait_for_lines(&work, 10, 3))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    jobs.cancel(10);
+    // A second SIGTERM to the group (a user's, or another cancel) must not lose the status.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let pid = JobDir::new(&lab.work(), 10).read_pid().unwrap();
+    lava_dispatcher::worker::process::signal_group(pid, nix::sys::signal::Signal::SIGTERM);
+    let (_, f) = next_done(&mut rx).await;
+    assert!(t.elapsed() < Duration::from_secs(20));
+    assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
+    assert_eq!(f.error_type.as_deref(), Some("Canceled"));
+    assert!(rec.held_text(10).contains("start: finalize"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_starts_end_incomplete_with_the_reason() {
+    let lab = Lab::new();
+    let rec = Recorder::default();
+    let (mut jobs, mut rx) = lab.jobs(&rec);
+    jobs.start(&start(11, "nosuch", TRIVIAL), &lab.settings, &lab.devices());
+    let (_, f) = next_done(&mut rx).await;
+    assert_eq!(f.health, FinishedHealth::Incomplete);
+    let msg = f.error_msg.unwrap();
+    assert!(
+        msg.contains("'nosuch' is not configured") && msg.contains("nosuch.conf"),
+        "{msg}"
+    );
+    // A definition lava-dispatch refuses: it exits 2; the reason is its last stderr line.
+    jobs.start(
+        &start(12, "kvm01", "job_name: t\n"),
+        &lab.settings,
+        &lab.devices(),
+    );
+    let (_, f) = next_done(&mut rx).await;
+    assert_eq!(f.error_type.as_deref(), Some("Infrastructure"));
+    let msg = f.error_msg.unwrap();
+    assert!(
+        msg.starts_with("lava-dispatch exited with status 2: lava-dispatch: "),
+        "{msg}"
+    );
+    assert_eq!(
+        rec.0.lock().unwrap().started,
+        [12],
+        "no start reported for a job never run"
+    );
+}
+
+#[test]
+fn a_restarted_worker_reattaches_to_its_running_job() {
+    let lab = Lab::new();
+    let rec = Recorder::default();
+    let rt = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    // The first worker starts the job, uploads a little, and dies.
+    let first = rt();
+    first.block_on(async {
+        let (mut jobs, _rx) = lab.jobs(&rec);
+        jobs.start(&start(13, "slow01", SLOW), &lab.settings, &lab.devices());
+        let work = lab.work();
+        tokio::task::spawn_blocking(move || wait_for_lines(&work, 13, 3))
+            .await
+            .unwrap();
+        std::mem::forget(jobs);
+    });
+    drop(first);
+    let dir = JobDir::new(&lab.work(), 13);
+    let pid = dir.read_pid().unwrap();
+    assert!(lava_dispatcher::worker::process::is_job_process(pid, &dir));
+    // The second finds it, resumes from the server's count, and can cancel it.
+    rt().block_on(async {
+        let (mut jobs, mut rx) = lab.jobs(&rec);
+        assert_eq!(jobs.recover().unwrap(), 1);
+        let report = jobs.running_report();
+        assert_eq!(report[0].id, 13);
+        assert!(report[0].log_lines >= 3);
+        let server_has = rec.0.lock().unwrap().held.get(&13).map_or(0, Vec::len);
+        jobs.resume(&[RunningJob {
+            id: 13,
+            log_lines: server_has as u64,
+        }]);
+        jobs.cancel(13);
+        let (_, f) = next_done(&mut rx).await;
+        assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
+        let file = rec.0.lock().unwrap().file[&13].clone();
+        assert_eq!(
+            rec.held_text(13),
+            file,
+            "the log is whole across the restart"
+        );
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_that_ended_while_the_worker_was_away() {
+    let lab = Lab::new();
+    let rec = Recorder::default();
+    let (mut jobs, mut rx) = lab.jobs(&rec);
+    let gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    let mut gone = gone;
+    gone.wait().unwrap();
+    // Lost: the process is gone and left no exit status.
+    let (lost, _) = JobDir::create(&lab.work(), 20, "kvm01", TRIVIAL).unwrap();
+    std::fs::write(lost.pid_file(), format!("{gone_pid}\n")).unwrap();
+    // Ended incomplete: an exit status of 1 and the job result in the log.
+    let (ended, _) = JobDir::create(&lab.work(), 21, "kvm01", TRIVIAL).unwrap();
+    std::fs::write(ended.pid_file(), format!("{gone_pid}\n")).unwrap();
+    std::fs::write(ended.exit_file(), "1\n").unwrap();
+    std::fs::write(
+        ended.output(),
+        "- {\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"results\", \"msg\": {\"case\": \"job\", \"definition\": \"lava\", \"error_msg\": \"boot failed\", \"error_type\": \"Job\", \"result\": \"fail\"}}\n",
+    )
+    .unwrap();
+    assert_eq!(jobs.recover().unwrap(), 2);
+    jobs.resume(&[]);
+    let mut got = [next_done(&mut rx).await, next_done(&mut rx).await];
+    got.sort_by_key(|(id, _)| *id);
+    assert_eq!(got[0].1.error_type.as_deref(), Some("Infrastructure"));
+    assert_eq!(got[0].1.error_msg.as_deref(), Some(LOST));
+    assert_eq!(got[1].1.health, FinishedHealth::Incomplete);
+    assert_eq!(got[1].1.error_type.as_deref(), Some("Job"));
+    assert_eq!(got[1].1.error_msg.as_deref(), Some("boot failed"));
+    assert_eq!(got[1].1.log_lines, 1);
+    assert!(!ended.path.exists() && !lost.path.exists());
+}
+
+#[test]
+fn devices_come_from_the_conf_files_and_move_with_them() {
+    let lab = Lab::new();
+    let devices_dir = lab.settings.devices_dir();
+    std::fs::write(
+        devices_dir.join("broken.conf"),
+        "device_type = nosuchtype\n",
+    )
+    .unwrap();
+    std::fs::write(devices_dir.join("README"), "not a device\n").unwrap();
+    let scan = devices::scan(&lab.settings);
+    let names: Vec<_> = scan
+        .devices
+        .iter()
+        .map(|d| (d.hostname.as_str(), d.device_type.as_str()))
+        .collect();
+    assert_eq!(names, [("kvm01", "kvm"), ("slow01", "fakeboard")]);
+    assert_eq!(scan.invalid.len(), 1);
+    assert_eq!(scan.invalid[0].0, "broken.conf");
+    assert!(
+        scan.invalid[0].1.contains("nosuchtype"),
+        "{:?}",
+        scan.invalid
+    );
+    // Moving the file away moves the device at the next scan.
+    std::fs::rename(
+        devices_dir.join("kvm01.conf"),
+        lab.dir.path().join("kvm01.conf"),
+    )
+    .unwrap();
+    let scan = devices::scan(&lab.settings);
+    assert!(scan.devices.iter().all(|d| d.hostname != "kvm01"));
+}

@@ -1,0 +1,335 @@
+//! `make bench` for the server: scheduling passes over a big queue, submit-to-running
+//! latency and per-job overhead through real web and scheduler processes, log ingest through
+//! the worker API, and the daemons' idle memory. Prints figures; asserts nothing.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
+use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
+use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
+use serde_json::json;
+
+const EMPTY_JOB: &str = "job_name: b\ndevice_type: bench\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> Vec<String> {
+    let c = db.client().await.expect("db");
+    let t = DeviceTypeRecord {
+        name: "bench".into(),
+        description: String::new(),
+        health_check_job: None,
+        health_frequency: 24,
+        health_denominator: HealthDenominator::Hours,
+        disable_health_check: true,
+        display: true,
+    };
+    lava_db::device_types::upsert(&c, &t).await.expect("type");
+    let mut tokens = Vec::new();
+    for w in 0..workers {
+        let token = lava_common::token::generate();
+        lava_db::workers::add(&c, &format!("w{w}"), "", &lava_common::token::hash(&token))
+            .await
+            .expect("worker");
+        lava_db::workers::heartbeat(&c, &format!("w{w}"), "bench")
+            .await
+            .expect("ping");
+        tokens.push(token);
+    }
+    for d in 0..devices {
+        let rec = DeviceRecord {
+            hostname: format!("d{d:04}"),
+            device_type: "bench".into(),
+            description: String::new(),
+            tags: vec![],
+            state: DeviceState::Idle,
+            health: DeviceHealth::Good,
+            worker_host: Some(format!("w{}", d % workers)),
+        };
+        lava_db::devices::add(&c, &rec).await.expect("device");
+    }
+    tokens
+}
+
+async fn queue(db: &lava_testkit::TestDb, n: usize) {
+    let mut c = db.client().await.expect("db");
+    let tx = c.transaction().await.expect("tx");
+    let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
+    for i in 0..n {
+        let mut job = lava_server::submit::new_job(EMPTY_JOB, &plan, None, false);
+        job.priority = (i % 101) as i32;
+        job.visibility = JobVisibility::Public;
+        lava_db::jobs::insert(&tx, &job).await.expect("insert");
+    }
+    tx.commit().await.expect("commit");
+}
+
+async fn scheduling_pass() {
+    let db = lava_testkit::test_db().await.expect("db");
+    populate(&db, 1000, 10).await;
+    queue(&db, 10_000).await;
+    let opts = lava_server::scheduler::Options {
+        worker_timeout: Duration::from_secs(3600),
+        queue_timeout: None,
+    };
+    let mut c = db.client().await.expect("db");
+    let started = Instant::now();
+    let report = lava_server::scheduler::pass::run(&mut c, &opts)
+        .await
+        .expect("pass");
+    let full = started.elapsed();
+    let mut steady = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        lava_server::scheduler::pass::run(&mut c, &opts)
+            .await
+            .expect("pass");
+        steady.push(started.elapsed());
+    }
+    steady.sort();
+    println!(
+        "scheduling pass, 10,000 queued jobs and 1,000 idle devices: {} (assigned {}); steady pass with every device busy and 9,000 queued: {}",
+        ms(full),
+        report.assigned.len(),
+        ms(steady[2])
+    );
+}
+
+struct Daemon(Child);
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// A fake worker: polls for its devices, starts and finishes each job at once, and records
+/// when each job reached `started`; stops when all workers together have run `jobs`.
+async fn fake_worker(
+    base: String,
+    token: String,
+    devices: Vec<String>,
+    jobs: usize,
+    started: std::sync::Arc<std::sync::Mutex<Vec<(i64, Instant)>>>,
+) {
+    let http = reqwest::Client::new();
+    let post = |path: String, body: serde_json::Value| {
+        http.post(format!("{base}{PREFIX}/{path}"))
+            .header("authorization", format!("Token {token}"))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&body)
+            .send()
+    };
+    let devices: Vec<_> = devices
+        .iter()
+        .map(|d| json!({"hostname": d, "device_type": "bench"}))
+        .collect();
+    while started.lock().expect("lock").len() < jobs {
+        let r: PollResponse = post(
+            "poll".into(),
+            json!({"version": "bench", "devices": devices, "running": [], "wait_ms": 5000}),
+        )
+        .await
+        .expect("poll")
+        .json()
+        .await
+        .expect("poll body");
+        for job in r.start {
+            post(format!("jobs/{}/started", job.id), json!({}))
+                .await
+                .expect("started");
+            started.lock().expect("lock").push((job.id, Instant::now()));
+            post(
+                format!("jobs/{}/finished", job.id),
+                json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 0}),
+            )
+            .await
+            .expect("finished");
+        }
+    }
+}
+
+async fn through_the_daemons() {
+    let db = lava_testkit::test_db().await.expect("db");
+    let root = tempfile::tempdir().expect("root");
+    let tokens = populate(&db, 21, 2).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lava-server"))
+            .args(args)
+            .env("LAVA_ROOT", root.path())
+            .env("LAVA_DATABASE_URL", db.url())
+            .env("LAVA_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let web = Daemon(spawn(&["web", "--listen", &format!("127.0.0.1:{port}")]));
+    let sched = Daemon(spawn(&["scheduler", "--interval", "5"]));
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    println!(
+        "idle RSS: lava-server web {:.1} MiB, lava-server scheduler {:.1} MiB",
+        rss_mib(web.0.id()),
+        rss_mib(sched.0.id())
+    );
+
+    // 200 jobs on 20 devices (two workers of ten), submitted one at a time.
+    let started = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for (w, token) in tokens.iter().enumerate() {
+        let devices: Vec<String> = (0..20)
+            .filter(|d| d % 2 == w)
+            .map(|d| format!("d{d:04}"))
+            .collect();
+        workers.push(tokio::spawn(fake_worker(
+            base.clone(),
+            token.clone(),
+            devices,
+            200,
+            started.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let c = db.client().await.expect("db");
+    let mut submitted = Vec::new();
+    for _ in 0..200 {
+        let id = lava_server::submit::submit(&c, EMPTY_JOB, None)
+            .await
+            .expect("submit");
+        submitted.push((id, Instant::now()));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for w in workers {
+        w.await.expect("worker");
+    }
+    let starts = started.lock().expect("lock").clone();
+    let mut lat: Vec<Duration> = submitted
+        .iter()
+        .filter_map(|(id, at)| {
+            starts
+                .iter()
+                .find(|(j, _)| j == id)
+                .map(|(_, s)| s.saturating_duration_since(*at))
+        })
+        .collect();
+    lat.sort();
+    println!(
+        "submit-to-running over {} jobs on 20 devices: p50 {}, p95 {}",
+        lat.len(),
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.95))
+    );
+
+    // Back to back on one device (d0020 on w0): the time between one job's end and the next start.
+    queue_on(&db, 30).await;
+    let started = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let t0 = Instant::now();
+    fake_worker(
+        base.clone(),
+        tokens[0].clone(),
+        vec!["d0020".into()],
+        30,
+        started.clone(),
+    )
+    .await;
+    let per_job = t0.elapsed() / 30;
+    println!(
+        "back-to-back jobs on one device: {} per job (finish, schedule, poll, start)",
+        ms(per_job)
+    );
+
+    // Log ingest: 500,000 lines in batches of 5,000 through the worker API.
+    queue_on(&db, 1).await;
+    let mut r: PollResponse = PollResponse::default();
+    let http = reqwest::Client::new();
+    while r.start.is_empty() {
+        r = http
+            .post(format!("{base}{PREFIX}/poll"))
+            .header("authorization", format!("Token {}", tokens[0]))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&json!({"version": "bench", "devices": [{"hostname": "d0020", "device_type": "bench"}], "running": [], "wait_ms": 5000}))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("body");
+    }
+    let id = r.start[0].id;
+    let line = "- {\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"target\", \"msg\": \"[    1.234567] a console line of about a hundred bytes, as kernels print them....\"}\n";
+    let batch: String = line.repeat(5000);
+    let t0 = Instant::now();
+    for b in 0..100u64 {
+        let resp = http
+            .post(format!("{base}{PREFIX}/jobs/{id}/logs"))
+            .header("authorization", format!("Token {}", tokens[0]))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&json!({"offset": b * 5000, "lines": batch}))
+            .send()
+            .await
+            .expect("logs");
+        assert!(resp.status().is_success(), "{}", resp.status());
+    }
+    let took = t0.elapsed();
+    println!(
+        "log ingest through the worker API: {:.0} lines/s (500,000 lines of {} bytes in {:.2} s)",
+        500_000.0 / took.as_secs_f64(),
+        line.len(),
+        took.as_secs_f64()
+    );
+    drop(web);
+    drop(sched);
+}
+
+async fn queue_on(db: &lava_testkit::TestDb, n: usize) {
+    let c = db.client().await.expect("db");
+    let text = EMPTY_JOB.replace("device_type: bench", "device_type: bench\ntarget: d0020");
+    for _ in 0..n {
+        let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
+        let mut job = lava_server::submit::new_job(&text, &plan, None, false);
+        job.device = Some("d0020".into());
+        job.device_type = None;
+        lava_db::jobs::insert(&c, &job).await.expect("insert");
+    }
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        scheduling_pass().await;
+        through_the_daemons().await;
+    });
+}
