@@ -2,74 +2,14 @@
 //! with a QEMU device, one with the simulated serial board behind ser2net and pdudaemon),
 //! running 20 jobs of mixed priority and tags, then checking the records.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Daemon, Lab, bin, workspace};
 use lava_testkit::{FakeBoard, test_db, test_image};
-
-struct Daemon(Child);
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The workspace's binaries (`cargo test --workspace` builds them all).
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join(name)
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-struct Lab {
-    dir: tempfile::TempDir,
-    db_url: String,
-}
-
-impl Lab {
-    fn server(&self) -> Command {
-        let mut c = Command::new(bin("lava-server"));
-        c.env("LAVA_ROOT", self.dir.path().join("server"))
-            .env("LAVA_DATABASE_URL", &self.db_url);
-        c
-    }
-
-    fn manage(&self, args: &[&str]) -> String {
-        let out = self.server().arg("manage").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "manage {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
 
 const BOARD_TYPE: &str = "client_type = bootloader\ninterrupt_boot_prompt = Hit any key to stop autoboot\ninterrupt_boot_command =\nbootloader_prompt = =>\nboot_cmds = boot\nimage_boot_msg = Starting kernel\nlogin_prompt = login:\nusername = root\n";
 
