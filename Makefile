@@ -14,7 +14,7 @@ help: ## list the targets
 build: ## build every binary (debug)
 	$(CARGO) build --workspace --bins
 
-run: build ## a private lab in ./.lava: PostgreSQL, schema, the examples loaded, and what it holds
+run: build ## the whole lab in ./.lava: PostgreSQL, web app, scheduler, worker, example jobs run; Ctrl-C stops it
 	@LAB="$(LAB)" BIN="$(BIN)" EXAMPLES="$(CURDIR)/examples" sh tools/run-lab
 
 lab-stop: ## stop the private lab's PostgreSQL (its data stays in ./.lava)
