@@ -149,6 +149,33 @@ fn job_rss() {
     }
 }
 
+/// The worker daemon's memory while idle (its server unreachable, so it waits and retries).
+fn worker_rss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lava-dispatcher"))
+        .args([
+            "worker",
+            "--url",
+            "http://127.0.0.1:9",
+            "--name",
+            "bench",
+            "--token",
+            "x",
+        ])
+        .env("LAVA_ROOT", dir.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker");
+    std::thread::sleep(Duration::from_secs(2));
+    let rss = rss_kib(child.id()).unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "idle RSS: lava-dispatcher worker {:.1} MiB",
+        rss as f64 / 1024.0
+    );
+}
+
 fn main() {
     // `cargo bench` passes --bench; a plain `cargo test --benches` run passes nothing and
     // should stay quick.
@@ -158,4 +185,5 @@ fn main() {
     raw_pty();
     throughput();
     job_rss();
+    worker_rss();
 }

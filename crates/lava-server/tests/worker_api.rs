@@ -573,3 +573,87 @@ async fn a_standby_scheduler_takes_over_when_the_active_one_is_killed() {
         let _ = c.wait();
     }
 }
+
+#[tokio::test]
+async fn rest_submit_needs_a_user_token_and_names_the_problem() {
+    let s = Server::start().await;
+    s.manage(&["users", "add", "alice"]);
+    let token = s
+        .manage(&["tokens", "add", "--user", "alice"])
+        .trim()
+        .to_string();
+    let http = reqwest::Client::new();
+    let post = |auth: Option<String>, body: serde_json::Value| {
+        let mut r = http.post(format!("{}/api/v0.2/jobs/", s.url)).json(&body);
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.send()
+    };
+    let ok = post(
+        Some(format!("Token {token}")),
+        json!({"definition": EMPTY_JOB}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status().as_u16(), 201);
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(body["message"], "job(s) successfully submitted");
+    let id = body["job_ids"][0].as_i64().unwrap();
+    assert!(
+        s.manage(&["jobs", "show", &id.to_string()])
+            .contains("submitter: alice")
+    );
+
+    let anon = post(None, json!({"definition": EMPTY_JOB})).await.unwrap();
+    assert_eq!(anon.status().as_u16(), 403);
+    let bad = post(Some("Token nope".into()), json!({"definition": EMPTY_JOB}))
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 403);
+    assert_eq!(
+        bad.json::<serde_json::Value>().await.unwrap()["detail"],
+        "Invalid token."
+    );
+    let missing = post(Some(format!("Token {token}")), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.json::<serde_json::Value>().await.unwrap()["definition"][0],
+        "This field is required."
+    );
+    let broken = post(
+        Some(format!("Token {token}")),
+        json!({"definition": EMPTY_JOB.replace("timeouts:", "timeoutz:")}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken.status().as_u16(), 400);
+    let msg = broken.json::<serde_json::Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.starts_with("Problem with submitted job data:") && msg.contains("line"),
+        "{msg}"
+    );
+    let no_type = post(
+        Some(format!("Token {token}")),
+        json!({"definition": EMPTY_JOB.replace("device_type: kvm", "device_type: nosuch")}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        no_type.json::<serde_json::Value>().await.unwrap()["message"],
+        "Devices unavailable: Device type 'nosuch' is unavailable."
+    );
+    let v: serde_json::Value = http
+        .get(format!("{}/api/v0.2/system/version/", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["version"], "2023.01");
+}
