@@ -13,5 +13,6 @@ pub mod connection;
 pub mod job;
 pub mod joblog;
 pub mod power;
+pub mod startup;
 pub mod testshell;
 pub mod worker;

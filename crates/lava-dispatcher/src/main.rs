@@ -98,21 +98,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LAVA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    lava_dispatcher::startup::init_tracing("info");
+    let runtime = match lava_dispatcher::startup::runtime("lava-dispatcher") {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lava-dispatcher: cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

@@ -124,21 +124,11 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LAVA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    lava_dispatcher::startup::init_tracing("warn");
+    let runtime = match lava_dispatcher::startup::runtime("lava-dispatch") {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lava-dispatch: cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
