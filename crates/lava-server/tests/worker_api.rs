@@ -657,3 +657,64 @@ async fn rest_submit_needs_a_user_token_and_names_the_problem() {
         .unwrap();
     assert_eq!(v["version"], "2023.01");
 }
+
+#[tokio::test]
+async fn sighup_reloads_settings_and_keeps_the_old_ones_when_bad() {
+    let s = Server::start().await;
+    let log = s.root.path().join("sched-hup.log");
+    // The scheduler's own settings file, so the manage commands of the test keep theirs.
+    let settings = s.root.path().join("scheduler-settings.toml");
+    std::fs::write(&settings, "[web]\nlisten = \"127.0.0.1:8000\"\n").unwrap();
+    let sched = s
+        .cmd(&["scheduler", "--interval", "1"])
+        .env("LAVA_SETTINGS", &settings)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _sched = Daemon(sched);
+    let pid = _sched.0.id().to_string();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read().contains("scheduler") {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler never logged: {}",
+            read()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::write(&settings, "[web]\nlisten = 5\n").unwrap();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read().contains("keeping the previous settings") {
+        assert!(
+            Instant::now() < deadline,
+            "no reload error logged: {}",
+            read()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        read().contains("web.listen: expected a string"),
+        "{}",
+        read()
+    );
+    // Still scheduling with the old settings.
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    w.poll(&[], 0).await;
+    let id = s.submit(EMPTY_JOB);
+    let r = w.poll(&[], 10_000).await;
+    assert_eq!(r.start.first().map(|j| j.id), Some(id));
+    std::fs::write(&settings, "[web]\nlisten = \"127.0.0.1:8001\"\n").unwrap();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read().contains("settings reloaded") {
+        assert!(Instant::now() < deadline, "no reload logged: {}", read());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

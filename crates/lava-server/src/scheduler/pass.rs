@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use lava_common::job::parse_job;
 use lava_common::state::JobHealth;
+use tracing::Instrument as _;
 
 /// Scheduler tunables.
 #[derive(Debug, Clone)]
@@ -97,7 +98,13 @@ pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report,
         let Some(job) = lava_db::scheduler::best_job(&tx, &device).await? else {
             continue;
         };
-        if lava_db::jobs::assign(&tx, job, &device.hostname, &device.worker).await? {
+        let span =
+            tracing::info_span!("assign", job, device = %device.hostname, worker = %device.worker);
+        let assigned = lava_db::jobs::assign(&tx, job, &device.hostname, &device.worker)
+            .instrument(span.clone())
+            .await?;
+        if assigned {
+            span.in_scope(|| tracing::debug!("job scheduled"));
             *busy.entry(device.worker.clone()).or_default() += 1;
             report.assigned.push((job, device.hostname.clone()));
         }

@@ -166,6 +166,7 @@ async fn owned(state: &AppState, worker: &str, id: i64) -> Result<(), ApiError> 
     }
 }
 
+#[tracing::instrument(name = "logs", skip(state, headers, batch), fields(offset = batch.offset))]
 async fn logs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -199,6 +200,7 @@ async fn logs(
     }
 }
 
+#[tracing::instrument(name = "finished", skip(state, headers, report), fields(health = ?report.health))]
 async fn finished(
     State(state): State<AppState>,
     headers: HeaderMap,
