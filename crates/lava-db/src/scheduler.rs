@@ -156,3 +156,115 @@ pub async fn stale_jobs(c: &impl GenericClient, hours: f64) -> Result<Vec<i64>, 
         .await?;
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
+
+/// Assigns queued jobs to idle devices in one statement, for the common case: device types
+/// whose queued jobs name no tags and no device, on workers without a job limit. Within such
+/// a type the k-th best job (priority, then age) goes to the k-th device in the order the
+/// one-by-one pass uses, which is exactly what that pass would do, without a round trip per
+/// device. Everything else is left to [`idle_devices`] and [`best_job`]. Returns
+/// (job, device, worker) for each assignment; transitions are recorded and workers woken.
+pub async fn assign_plain(c: &impl GenericClient) -> Result<Vec<(i64, String, String)>, Error> {
+    let rows = c
+        .query(
+            "WITH plain_types AS (
+                SELECT t.name, t.health_check_job IS NULL OR t.disable_health_check AS unchecked
+                FROM device_types t
+                WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.state = 'submitted'
+                                    AND j.requested_device_type = t.name AND cardinality(j.tags) > 0)
+                  AND NOT EXISTS (SELECT 1 FROM jobs j JOIN devices x ON x.hostname = j.requested_device
+                                   WHERE j.state = 'submitted' AND x.device_type = t.name)
+            ),
+            locked_devices AS (
+                SELECT d.hostname, d.device_type, d.worker_host, d.health, d.tags
+                FROM devices d
+                JOIN plain_types t ON t.name = d.device_type
+                JOIN workers w ON w.hostname = d.worker_host
+                WHERE d.state = 'idle' AND w.state = 'online' AND w.health = 'active' AND w.job_limit = 0
+                  AND (d.health = 'good' OR (d.health = 'unknown' AND t.unchecked))
+                FOR UPDATE OF d SKIP LOCKED
+            ),
+            devs AS (
+                SELECT hostname, device_type, worker_host, health,
+                       row_number() OVER (PARTITION BY device_type
+                                          ORDER BY cardinality(tags) DESC, hostname) AS rn
+                FROM locked_devices
+            ),
+            ranked AS (
+                SELECT j.id, j.requested_device_type,
+                       row_number() OVER (PARTITION BY j.requested_device_type
+                                          ORDER BY j.priority DESC, j.submit_time, j.id) AS rn
+                FROM jobs j JOIN plain_types t ON t.name = j.requested_device_type
+                WHERE j.state = 'submitted' AND j.requested_device IS NULL
+            ),
+            wanted AS (
+                SELECT r.id, r.requested_device_type, r.rn
+                FROM ranked r
+                JOIN (SELECT device_type, count(*) AS n FROM devs GROUP BY device_type) free
+                  ON free.device_type = r.requested_device_type
+                WHERE r.rn <= free.n
+            ),
+            locked_jobs AS (
+                SELECT j.id FROM jobs j JOIN wanted w ON w.id = j.id
+                WHERE j.state = 'submitted'
+                FOR UPDATE OF j SKIP LOCKED
+            ),
+            queued AS (
+                SELECT w.id, w.requested_device_type,
+                       row_number() OVER (PARTITION BY w.requested_device_type ORDER BY w.rn) AS rn
+                FROM wanted w JOIN locked_jobs l ON l.id = w.id
+            ),
+            pairs AS (
+                SELECT q.id, d.hostname, d.worker_host, d.health
+                FROM devs d JOIN queued q ON q.requested_device_type = d.device_type AND q.rn = d.rn
+            ),
+            upd_jobs AS (
+                UPDATE jobs j SET state = 'scheduled', actual_device = p.hostname, worker_host = p.worker_host
+                FROM pairs p WHERE j.id = p.id AND j.state = 'submitted'
+                RETURNING j.id
+            ),
+            upd_devices AS (
+                UPDATE devices d SET state = 'reserved', current_job_id = p.id
+                FROM pairs p WHERE d.hostname = p.hostname AND d.state = 'idle'
+                RETURNING d.hostname
+            ),
+            job_log AS (
+                INSERT INTO job_transitions (job_id, old_state, new_state, old_health, new_health, device, reason)
+                SELECT p.id, 'submitted', 'scheduled', 'unknown', 'unknown', p.hostname, 'job ' || p.id || ' scheduled'
+                FROM pairs p
+            ),
+            device_log AS (
+                INSERT INTO device_transitions (device, old_state, new_state, old_health, new_health, job_id, reason)
+                SELECT p.hostname, 'idle', 'reserved', p.health, p.health, p.id, 'job ' || p.id || ' scheduled'
+                FROM pairs p
+            ),
+            woken AS (
+                SELECT pg_notify('lava_worker', w) FROM (SELECT DISTINCT worker_host AS w FROM pairs) ws
+            )
+            SELECT p.id, p.hostname, p.worker_host,
+                   (SELECT count(*) FROM upd_jobs) AS jobs, (SELECT count(*) FROM upd_devices) AS devices,
+                   (SELECT count(*) FROM woken) AS woken
+            FROM pairs p ORDER BY p.id",
+            &[],
+        )
+        .await?;
+    if let Some(r) = rows.first() {
+        let (jobs, devices): (i64, i64) = (r.try_get("jobs")?, r.try_get("devices")?);
+        if jobs != rows.len() as i64 || devices != rows.len() as i64 {
+            // Both sides are locked above, so this cannot happen; refuse rather than commit
+            // a job without its device.
+            return Err(Error::Conflict(format!(
+                "bulk assignment matched {} pairs but changed {jobs} jobs and {devices} devices",
+                rows.len()
+            )));
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("hostname")?,
+                r.try_get("worker_host")?,
+            ))
+        })
+        .collect()
+}

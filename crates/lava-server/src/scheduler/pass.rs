@@ -90,6 +90,10 @@ pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report,
             report.assigned.push((id, due.device.clone()));
         }
     }
+    for (job, device, worker) in lava_db::scheduler::assign_plain(&tx).await? {
+        tracing::debug!(job, %device, %worker, "job scheduled");
+        report.assigned.push((job, device));
+    }
     for device in lava_db::scheduler::idle_devices(&tx).await? {
         let held = busy.get(&device.worker).copied().unwrap_or(0) + device.busy_on_worker;
         if device.job_limit > 0 && held >= i64::from(device.job_limit) {
