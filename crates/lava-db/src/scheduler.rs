@@ -150,7 +150,7 @@ pub async fn stale_jobs(c: &impl GenericClient, hours: f64) -> Result<Vec<i64>, 
     let rows = c
         .query(
             "SELECT id FROM jobs WHERE state = 'submitted'
-               AND submit_time < now() - make_interval(secs => $1 * 3600) FOR UPDATE SKIP LOCKED",
+               AND submit_time < now() - make_interval(secs => $1::float8 * 3600) FOR UPDATE SKIP LOCKED",
             &[&hours],
         )
         .await?;

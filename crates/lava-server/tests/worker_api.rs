@@ -718,3 +718,158 @@ async fn sighup_reloads_settings_and_keeps_the_old_ones_when_bad() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn results_go_to_their_stream_and_an_unknown_stream_is_a_job_error() {
+    let s = Server::start().await;
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    w.poll(&[], 0).await;
+    let json_job = |stream: &str| {
+        format!(
+            r#"{{"device_type": "kvm", "timeout": 60, "actions": [{{"command": "submit_results", "parameters": {{"server": "http://localhost/RPC2/", "stream": "{stream}"}}}}]}}"#
+        )
+    };
+    for (stream, health) in [
+        ("/anonymous/lab-health/", "complete"),
+        ("/private/team/nosuch/", "incomplete"),
+    ] {
+        let id = s.submit(&json_job(stream));
+        let r = w.poll(&[], 10_000).await;
+        assert_eq!(r.start.first().map(|j| j.id), Some(id));
+        finish(&w, id, "complete").await;
+        let show = s.manage(&["jobs", "show", &id.to_string()]);
+        assert!(
+            show.contains(&format!("health: {health}")),
+            "{stream}: {show}"
+        );
+        if health == "incomplete" {
+            assert!(
+                show.contains("bundle stream /private/team/nosuch/ does not exist"),
+                "{show}"
+            );
+        } else {
+            assert!(show.contains("bundles: /anonymous/lab-health/ #"), "{show}");
+        }
+    }
+    // The anonymous stream was created on first use; nothing else was.
+    assert_eq!(s.manage(&["streams", "list"]).lines().count(), 1);
+}
+
+#[tokio::test]
+async fn stale_queued_jobs_are_canceled_by_the_queue_timeout() {
+    let mut s = Server::start().await;
+    s._daemons.truncate(1); // only this test's scheduler, with its queue timeout
+    let sched = s
+        .cmd(&["scheduler", "--interval", "1", "--queue-timeout", "0.0005"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _sched = Daemon(sched);
+    // No worker: the job can only wait, then be canceled (0.0005 h = 1.8 s).
+    let id = s.submit(EMPTY_JOB);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let show = s.manage(&["jobs", "show", &id.to_string()]);
+        if show.contains("health: canceled") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{show}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn any_slice_of_a_log_reads_from_the_nearest_index_entry() {
+    let s = Server::start().await;
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    w.poll(&[], 0).await;
+    let id = s.submit(EMPTY_JOB);
+    w.poll(&[], 10_000).await;
+    for b in 0..10usize {
+        let batch: String = (b * 100..(b + 1) * 100).map(line).collect();
+        let (status, _): (u16, LogAck) = w
+            .post(
+                &format!("jobs/{id}/logs"),
+                json!({"offset": b * 100, "lines": batch}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let store =
+        lava_server::logstore::LogStore::new(s.root.path().join("var/lib/lava-server/jobs"));
+    let c = s.db.client().await.unwrap();
+    let slice = store.read(&c, id, 250, Some(253)).await.unwrap().unwrap();
+    assert_eq!(
+        String::from_utf8(slice).unwrap(),
+        (250..253).map(line).collect::<String>()
+    );
+    let tail = store.read(&c, id, 998, None).await.unwrap().unwrap();
+    assert_eq!(
+        String::from_utf8(tail).unwrap(),
+        (998..1000).map(line).collect::<String>()
+    );
+    assert_eq!(store.read(&c, id, 1000, None).await.unwrap().unwrap(), b"");
+    assert_eq!(
+        store.read(&c, id + 1, 0, None).await.unwrap(),
+        None,
+        "no log yet"
+    );
+}
+
+#[tokio::test]
+async fn a_health_check_is_due_again_after_its_frequency_in_jobs() {
+    let s = Server::start().await;
+    let fixture = s.root.path().join("every2.json");
+    std::fs::write(
+        &fixture,
+        r#"[{"model": "lava_scheduler_app.devicetype", "pk": "kvm", "fields": {"health_frequency": 2, "health_denominator": 1}},
+            {"model": "lava_scheduler_app.device", "pk": "kvm01", "fields": {"device_type": "kvm", "health": 0}}]"#,
+    )
+    .unwrap();
+    s.manage(&["loaddata", fixture.to_str().unwrap()]);
+    let hc = s.root.path().join("hc.yaml");
+    std::fs::write(
+        &hc,
+        EMPTY_JOB.replace("job_name: t", "job_name: kvm-health"),
+    )
+    .unwrap();
+    s.manage(&[
+        "device-types",
+        "set-health-check",
+        "kvm",
+        hc.to_str().unwrap(),
+    ]);
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    w.poll(&[], 0).await;
+    let jobs: Vec<i64> = (0..3).map(|_| s.submit(EMPTY_JOB)).collect();
+    let mut ran = Vec::new();
+    while ran.len() < 4 {
+        let r = w.poll(&[], 10_000).await;
+        let Some(j) = r.start.first() else { continue };
+        ran.push(j.id);
+        finish(&w, j.id, "complete").await;
+    }
+    // The device was good with no check yet counted as due after 2 jobs: job, job, check, job.
+    assert_eq!(&ran[..2], &jobs[..2], "{ran:?}");
+    assert!(
+        s.manage(&["jobs", "show", &ran[2].to_string()])
+            .contains("health_check: true"),
+        "{ran:?}"
+    );
+    assert_eq!(ran[3], jobs[2]);
+}

@@ -46,7 +46,7 @@ pub async fn run(
             }
             Some(Ok(())) => return Ok(()),
             Some(Err(e)) => {
-                tracing::warn!(error = %e, "scheduler lost the database; retrying in {backoff:?}")
+                tracing::warn!(error = %e, "scheduling failed (database unreachable or refused a query); retrying in {backoff:?}")
             }
         }
         if pause(&mut stop, backoff).await {
