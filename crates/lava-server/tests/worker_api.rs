@@ -873,3 +873,52 @@ async fn a_health_check_is_due_again_after_its_frequency_in_jobs() {
     );
     assert_eq!(ran[3], jobs[2]);
 }
+
+#[tokio::test]
+async fn the_home_page_comes_from_templates_read_on_every_request() {
+    let s = Server::start().await;
+    let dir = s.root.path().join("usr/share/lava-server/templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    for t in ["base.html", "home.html"] {
+        std::fs::copy(examples().join("../templates").join(t), dir.join(t)).unwrap();
+    }
+    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: s.url.clone(),
+        token,
+    };
+    w.poll(&[], 0).await;
+    let get = || async { reqwest::get(format!("{}/", s.url)).await.unwrap() };
+    let page = get().await;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Lab summary") && html.contains("w1") && html.contains(">unknown<"),
+        "{html}"
+    );
+
+    // An edit shows on the next request, with no restart.
+    let home = std::fs::read_to_string(dir.join("home.html")).unwrap();
+    std::fs::write(
+        dir.join("home.html"),
+        home.replace("Lab summary", "Our lab today"),
+    )
+    .unwrap();
+    assert!(get().await.text().await.unwrap().contains("Our lab today"));
+
+    // A broken template is a page that names it, not a blank one.
+    std::fs::write(
+        dir.join("home.html"),
+        "{% extends \"base.html\" %}\n{% block content %}\n{% if %}\n{% endblock content %}\n",
+    )
+    .unwrap();
+    let page = get().await;
+    assert_eq!(page.status().as_u16(), 500);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Template error") && html.contains("home.html"),
+        "{html}"
+    );
+    assert!(html.contains("3:"), "names the line: {html}");
+}

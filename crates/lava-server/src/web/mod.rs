@@ -2,6 +2,7 @@
 //! REST submit path; Apache proxies `/` to it.
 
 pub mod error;
+pub mod pages;
 pub mod rest;
 pub mod waiters;
 pub mod worker_api;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub logs: LogStore,
     /// Long-poll wake-ups.
     pub waiters: Arc<waiters::Waiters>,
+    /// Where page templates are read from.
+    pub templates: std::path::PathBuf,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
         .merge(rest::routes())
+        .merge(pages::routes())
         .with_state(state)
 }
 
@@ -66,6 +70,7 @@ pub async fn serve(
         pool,
         logs: LogStore::new(settings.jobs_dir()),
         waiters,
+        templates: settings.templates_dir(),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
