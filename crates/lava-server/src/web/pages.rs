@@ -2,7 +2,7 @@
 //! path) on every request, so an edited template shows on the next refresh with no restart,
 //! as the seed promises. A broken template gives a page that names it and says why.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use axum::Router;
 use axum::extract::State;
@@ -38,7 +38,7 @@ fn escape(s: &str) -> String {
 }
 
 /// Renders `name` with `context` from the templates directory.
-pub fn render(dir: &PathBuf, name: &str, context: &serde_json::Value) -> Response {
+pub fn render(dir: &Path, name: &str, context: &serde_json::Value) -> Response {
     let glob = format!("{}/**/*.html", dir.display());
     let result = tera::Tera::new(&glob).and_then(|t| {
         let ctx = tera::Context::from_value(context.clone())?;
