@@ -93,14 +93,12 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => settings.root.join("var/cache/lava-dispatcher"),
     };
     let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    // The handlers are installed here, before the job starts, so a SIGTERM at any moment
+    // cancels through finalize rather than killing the process outright.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return;
-        };
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
