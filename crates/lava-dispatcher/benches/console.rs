@@ -97,20 +97,9 @@ fn job_rss() {
     };
     let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().expect("tempdir");
-    let job = std::fs::read_to_string(ws.join("examples/health-checks/kvm-health.json"))
-        .expect("health check")
-        .replace(
-            "file:///var/lib/lava-server/images/vmlinuz",
-            &format!("file://{}", img.kernel.display()),
-        )
-        .replace(
-            "file:///var/lib/lava-server/images/initramfs.cpio.gz",
-            &format!("file://{}", img.initramfs.display()),
-        )
-        .replace(
-            "file:///usr/share/lava-server/",
-            &format!("file://{}/share/", ws.display()),
-        );
+    let job = img
+        .example_job("health-checks/kvm-health.json")
+        .expect("health check");
     let job_path = dir.path().join("job.json");
     std::fs::write(&job_path, job).expect("job");
     let started = Instant::now();

@@ -155,38 +155,19 @@ fn text(b: &[u8]) -> String {
 /// The kvm health check with its image locations set to the built test image, as the seed
 /// tells admins to "set a usable location".
 fn kvm_health_job(run: &Run) -> PathBuf {
-    let img = test_image().unwrap();
-    let ws = workspace();
-    let job = std::fs::read_to_string(ws.join("examples/health-checks/kvm-health.json"))
+    let job = test_image()
         .unwrap()
-        .replace(
-            "file:///var/lib/lava-server/images/vmlinuz",
-            &format!("file://{}", img.kernel.display()),
-        )
-        .replace(
-            "file:///var/lib/lava-server/images/initramfs.cpio.gz",
-            &format!("file://{}", img.initramfs.display()),
-        )
-        .replace(
-            "file:///usr/share/lava-server/",
-            &format!("file://{}/share/", ws.display()),
-        );
+        .example_job("health-checks/kvm-health.json")
+        .unwrap();
     run.write("kvm-health.json", &job)
 }
 
 /// LAVA 2023's qemu job, unchanged but for its image locations.
 fn qemu_yaml_job(run: &Run) -> PathBuf {
-    let img = test_image().unwrap();
-    let job = std::fs::read_to_string(workspace().join("examples/jobs/qemu-smoke.yaml"))
+    let job = test_image()
         .unwrap()
-        .replace(
-            "file:///srv/lava-images/vmlinuz-generic",
-            &format!("file://{}", img.kernel.display()),
-        )
-        .replace(
-            "file:///srv/lava-images/initrd-generic.img",
-            &format!("file://{}", img.initramfs.display()),
-        );
+        .example_job("jobs/qemu-smoke.yaml")
+        .unwrap();
     run.write("qemu-smoke.yaml", &job)
 }
 

@@ -41,20 +41,7 @@ fn twenty_jobs_through_two_schedulers_and_two_workers() {
             {"model": "lava_scheduler_app.device", "pk": "board01", "fields": {"device_type": "fakeboard", "health": 1, "tags": ["serial"]}}]"#,
     );
     lab.manage(&["loaddata", fixture.to_str().unwrap()]);
-    let kvm_check = std::fs::read_to_string(ws.join("examples/health-checks/kvm-health.json"))
-        .unwrap()
-        .replace(
-            "file:///var/lib/lava-server/images/vmlinuz",
-            &format!("file://{}", img.kernel.display()),
-        )
-        .replace(
-            "file:///var/lib/lava-server/images/initramfs.cpio.gz",
-            &format!("file://{}", img.initramfs.display()),
-        )
-        .replace(
-            "file:///usr/share/lava-server/",
-            &format!("file://{}/share/", ws.display()),
-        );
+    let kvm_check = img.example_job("health-checks/kvm-health.json").unwrap();
     let kvm_check = lab.write("kvm-health.json", &kvm_check);
     lab.manage(&[
         "device-types",

@@ -52,6 +52,31 @@ impl TestImage {
         .args(["-append", "console=ttyS0 panic=-1"]);
         cmd
     }
+
+    /// `text` (a job from `examples/`) with its image and test definition locations set to
+    /// this image and the workspace's `share/`, as the seed tells admins to "set a usable
+    /// location". Covers the kvm health check's and LAVA 2023's qemu job's locations.
+    pub fn point_at(&self, text: &str) -> String {
+        let kernel = format!("file://{}", self.kernel.display());
+        let initramfs = format!("file://{}", self.initramfs.display());
+        text.replace("file:///var/lib/lava-server/images/vmlinuz", &kernel)
+            .replace(
+                "file:///var/lib/lava-server/images/initramfs.cpio.gz",
+                &initramfs,
+            )
+            .replace("file:///srv/lava-images/vmlinuz-generic", &kernel)
+            .replace("file:///srv/lava-images/initrd-generic.img", &initramfs)
+            .replace(
+                "file:///usr/share/lava-server/",
+                &format!("file://{}/share/", workspace_root().display()),
+            )
+    }
+
+    /// An example job from `examples/` (path relative to it), pointed at this image.
+    pub fn example_job(&self, rel: &str) -> std::io::Result<String> {
+        let text = std::fs::read_to_string(workspace_root().join("examples").join(rel))?;
+        Ok(self.point_at(&text))
+    }
 }
 
 /// The workspace root: this crate lives in `<root>/crates/lava-testkit`.
