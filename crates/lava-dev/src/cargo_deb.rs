@@ -75,17 +75,7 @@ impl Assemble<'_> {
             cmd.env(k, v);
         }
         let command = format!("cargo deb -p {} --deb-version {}", self.krate, self.version);
-        let out = cmd.output().map_err(|error| Error::Spawn {
-            command: command.clone(),
-            error,
-        })?;
-        if !out.status.success() {
-            return Err(Error::Command {
-                command,
-                status: out.status,
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
+        let out = crate::command::output(&mut cmd, &command)?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let path = stdout
             .lines()

@@ -126,16 +126,5 @@ fn git(dir: &Path, args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Result<S
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let out = cmd.output().map_err(|error| Error::Spawn {
-        command: command.clone(),
-        error,
-    })?;
-    if !out.status.success() {
-        return Err(Error::Command {
-            command: format!("{command} (in {})", dir.display()),
-            status: out.status,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::command::stdout(&mut cmd, &format!("{command} (in {})", dir.display()))
 }

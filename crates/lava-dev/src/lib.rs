@@ -10,6 +10,7 @@ pub mod builddeps;
 pub mod cargo_deb;
 pub mod changelog;
 pub mod cli;
+mod command;
 pub mod control;
 mod error;
 pub mod git;

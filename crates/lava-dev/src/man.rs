@@ -80,21 +80,7 @@ fn walk(
 
 fn run_help(bin: &Path) -> Result<String> {
     let command = format!("{} --help", bin.display());
-    let out = Command::new(bin)
-        .arg("--help")
-        .output()
-        .map_err(|error| Error::Spawn {
-            command: command.clone(),
-            error,
-        })?;
-    if !out.status.success() {
-        return Err(Error::Command {
-            command,
-            status: out.status,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::command::stdout(Command::new(bin).arg("--help"), &command)
 }
 
 /// A roff page from clap's `--help` text: the first line is the synopsis, the `Usage:` line

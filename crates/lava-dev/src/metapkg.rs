@@ -86,23 +86,14 @@ impl MetaPackage<'_> {
         set_tree_times(stage, self.time)?;
         let deb = output.join(format!("{}_{}_all.deb", self.name, self.version));
         let command = format!("dpkg-deb --build {}", stage.display());
-        let out = Command::new("dpkg-deb")
-            .args(["--root-owner-group", "-Zxz", "--build"])
-            .arg(stage)
-            .arg(&deb)
-            .env("SOURCE_DATE_EPOCH", self.time.to_string())
-            .output()
-            .map_err(|error| Error::Spawn {
-                command: command.clone(),
-                error,
-            })?;
-        if !out.status.success() {
-            return Err(Error::Command {
-                command,
-                status: out.status,
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
+        crate::command::output(
+            Command::new("dpkg-deb")
+                .args(["--root-owner-group", "-Zxz", "--build"])
+                .arg(stage)
+                .arg(&deb)
+                .env("SOURCE_DATE_EPOCH", self.time.to_string()),
+            &command,
+        )?;
         Ok(deb)
     }
 }
