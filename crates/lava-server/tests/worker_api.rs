@@ -88,6 +88,16 @@ impl Server {
         s
     }
 
+    /// Registers a worker and plays it.
+    fn worker(&self, name: &str) -> Worker {
+        let token = self.manage(&["workers", "add", name]).trim().to_string();
+        Worker {
+            http: reqwest::Client::new(),
+            base: self.url.clone(),
+            token,
+        }
+    }
+
     fn submit(&self, job: &str) -> i64 {
         let f = self.root.path().join("job.yaml");
         std::fs::write(&f, job).unwrap();
@@ -95,6 +105,18 @@ impl Server {
             .trim()
             .parse()
             .unwrap()
+    }
+}
+
+/// Polls `f` every 100 ms until it gives `Some`, failing with `what` after `secs`.
+async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -147,12 +169,7 @@ fn line(n: usize) -> String {
 #[tokio::test]
 async fn a_job_travels_through_the_worker_api() {
     let s = Server::start().await;
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     // The first poll attaches kvm01 to w1 (its .conf lives there) and finds nothing to do.
     let first = w.poll(&[], 0).await;
     assert!(first.start.is_empty());
@@ -263,12 +280,8 @@ async fn a_job_travels_through_the_worker_api() {
 #[tokio::test]
 async fn cancel_in_every_state_and_bad_credentials() {
     let s = Server::start().await;
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token: token.clone(),
-    };
+    let w = s.worker("w1");
+    let token = w.token.clone();
 
     // Submitted: canceled at once (no worker has the device yet).
     let queued = s.submit(EMPTY_JOB);
@@ -284,14 +297,12 @@ async fn cancel_in_every_state_and_bad_credentials() {
     // Scheduled: canceled before the worker starts it.
     w.poll(&[], 0).await;
     let scheduled = s.submit(EMPTY_JOB);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !s
-        .manage(&["jobs", "show", &scheduled.to_string()])
-        .contains("state: scheduled")
-    {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("the job to be scheduled", 10, || {
+        s.manage(&["jobs", "show", &scheduled.to_string()])
+            .contains("state: scheduled")
+            .then_some(())
+    })
+    .await;
     assert_eq!(
         s.manage(&["jobs", "cancel", &scheduled.to_string()]),
         format!("job {scheduled}: canceling\n")
@@ -382,12 +393,7 @@ async fn health_checks_run_first_and_judge_the_device() {
         "kvm",
         hc.to_str().unwrap(),
     ]);
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     let job = s.submit(EMPTY_JOB);
     // The device's health is unknown: its health check comes before the queued job.
     w.poll(&[], 0).await;
@@ -442,12 +448,7 @@ async fn health_checks_run_first_and_judge_the_device() {
 #[tokio::test]
 async fn priority_then_age_and_a_silent_worker_loses_its_jobs() {
     let s = Server::start().await;
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     let low =
         s.submit(&EMPTY_JOB.replace("visibility: public", "visibility: public\npriority: low"));
     let high =
@@ -517,12 +518,7 @@ async fn a_standby_scheduler_takes_over_when_the_active_one_is_killed() {
                 .unwrap()
         })
         .collect();
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     w.poll(&[], 0).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let active = loop {
@@ -674,60 +670,41 @@ async fn sighup_reloads_settings_and_keeps_the_old_ones_when_bad() {
     let _sched = Daemon(sched);
     let pid = _sched.0.id().to_string();
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !read().contains("scheduler") {
-        assert!(
-            Instant::now() < deadline,
-            "the scheduler never logged: {}",
-            read()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("the scheduler to log", 10, || {
+        read().contains("scheduler").then_some(())
+    })
+    .await;
     std::fs::write(&settings, "[web]\nlisten = 5\n").unwrap();
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !read().contains("keeping the previous settings") {
-        assert!(
-            Instant::now() < deadline,
-            "no reload error logged: {}",
-            read()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("the reload error", 10, || {
+        read()
+            .contains("keeping the previous settings")
+            .then_some(())
+    })
+    .await;
     assert!(
         read().contains("web.listen: expected a string"),
         "{}",
         read()
     );
     // Still scheduling with the old settings.
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     w.poll(&[], 0).await;
     let id = s.submit(EMPTY_JOB);
     let r = w.poll(&[], 10_000).await;
     assert_eq!(r.start.first().map(|j| j.id), Some(id));
     std::fs::write(&settings, "[web]\nlisten = \"127.0.0.1:8001\"\n").unwrap();
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !read().contains("settings reloaded") {
-        assert!(Instant::now() < deadline, "no reload logged: {}", read());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("the reload", 10, || {
+        read().contains("settings reloaded").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn results_go_to_their_stream_and_an_unknown_stream_is_a_job_error() {
     let s = Server::start().await;
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     w.poll(&[], 0).await;
     let json_job = |stream: &str| {
         format!(
@@ -772,26 +749,18 @@ async fn stale_queued_jobs_are_canceled_by_the_queue_timeout() {
     let _sched = Daemon(sched);
     // No worker: the job can only wait, then be canceled (0.0005 h = 1.8 s).
     let id = s.submit(EMPTY_JOB);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let show = s.manage(&["jobs", "show", &id.to_string()]);
-        if show.contains("health: canceled") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{show}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    wait_for("the stale job to be canceled", 20, || {
+        s.manage(&["jobs", "show", &id.to_string()])
+            .contains("health: canceled")
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn any_slice_of_a_log_reads_from_the_nearest_index_entry() {
     let s = Server::start().await;
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     w.poll(&[], 0).await;
     let id = s.submit(EMPTY_JOB);
     w.poll(&[], 10_000).await;
@@ -849,12 +818,7 @@ async fn a_health_check_is_due_again_after_its_frequency_in_jobs() {
         "kvm",
         hc.to_str().unwrap(),
     ]);
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     w.poll(&[], 0).await;
     let jobs: Vec<i64> = (0..3).map(|_| s.submit(EMPTY_JOB)).collect();
     let mut ran = Vec::new();
@@ -882,12 +846,7 @@ async fn the_home_page_comes_from_templates_read_on_every_request() {
     for t in ["base.html", "home.html"] {
         std::fs::copy(examples().join("../templates").join(t), dir.join(t)).unwrap();
     }
-    let token = s.manage(&["workers", "add", "w1"]).trim().to_string();
-    let w = Worker {
-        http: reqwest::Client::new(),
-        base: s.url.clone(),
-        token,
-    };
+    let w = s.worker("w1");
     w.poll(&[], 0).await;
     let get = || async { reqwest::get(format!("{}/", s.url)).await.unwrap() };
     let page = get().await;
