@@ -29,6 +29,8 @@ pub struct NewJob {
     pub priority: i32,
     /// Who may see it.
     pub visibility: JobVisibility,
+    /// The groups whose members may see a group-visible job (each must exist).
+    pub viewing_groups: Vec<String>,
 }
 
 /// A stored job.
@@ -116,6 +118,22 @@ fn from_row(r: &Row) -> Result<Job, Error> {
 
 /// Stores a job and wakes the scheduler. Returns its id.
 pub async fn insert(c: &impl GenericClient, j: &NewJob) -> Result<i64, Error> {
+    if !j.viewing_groups.is_empty() {
+        let known: Vec<String> = c
+            .query(
+                "SELECT name FROM groups WHERE name = ANY($1)",
+                &[&j.viewing_groups],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get("name"))
+            .collect::<Result<_, _>>()?;
+        if let Some(missing) = j.viewing_groups.iter().find(|g| !known.contains(g)) {
+            return Err(Error::Invalid(format!(
+                "visibility: group '{missing}' does not exist"
+            )));
+        }
+    }
     let row = c
         .query_one(
             "INSERT INTO jobs (submitter_id, description, original_definition, plan, health_check,
@@ -136,6 +154,14 @@ pub async fn insert(c: &impl GenericClient, j: &NewJob) -> Result<i64, Error> {
         )
         .await?;
     let id: i64 = row.try_get("id")?;
+    if !j.viewing_groups.is_empty() {
+        c.execute(
+            "INSERT INTO job_viewing_groups (job_id, group_id)
+             SELECT $1, id FROM groups WHERE name = ANY($2)",
+            &[&id, &j.viewing_groups],
+        )
+        .await?;
+    }
     notify::send(c, notify::SCHEDULER, &format!("submitted {id}")).await?;
     Ok(id)
 }

@@ -9,6 +9,7 @@
 mod error;
 mod pool;
 
+pub mod admin_log;
 pub mod bundles;
 pub mod device_types;
 pub mod devices;
@@ -19,10 +20,12 @@ pub mod logs;
 pub mod notify;
 pub mod results;
 pub mod scheduler;
+pub mod sessions;
 pub mod streams;
 pub mod tokens;
 pub mod transitions;
 pub mod users;
+pub mod viewer;
 pub mod workers;
 
 pub use error::Error;

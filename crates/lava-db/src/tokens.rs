@@ -91,3 +91,21 @@ pub async fn user_of(c: &impl GenericClient, token_hash: &str) -> Result<Option<
         .await?;
     Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
+
+/// The active user named `username` if `token_hash` is one of their tokens (XML-RPC matches
+/// the pair together, as LAVA does), recording the token's use.
+pub async fn user_of_named(
+    c: &impl GenericClient,
+    username: &str,
+    token_hash: &str,
+) -> Result<Option<i64>, Error> {
+    let row = c
+        .query_opt(
+            "UPDATE api_tokens t SET last_used = now() FROM users u
+             WHERE t.token_hash = $2 AND u.id = t.user_id AND u.username = $1 AND u.is_active
+             RETURNING u.id",
+            &[&username, &token_hash],
+        )
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}

@@ -51,6 +51,14 @@ pub async fn get(c: &impl GenericClient, username: &str) -> Result<Option<User>,
     row.as_ref().map(from_row).transpose()
 }
 
+/// One user by id, if it exists.
+pub async fn get_by_id(c: &impl GenericClient, id: i64) -> Result<Option<User>, Error> {
+    let row = c
+        .query_opt(&format!("{SELECT} WHERE id = $1"), &[&id])
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The id of a user, if it exists.
 pub async fn id_of(c: &impl GenericClient, username: &str) -> Result<Option<i64>, Error> {
     let row = c
@@ -109,4 +117,47 @@ pub async fn upsert(c: &impl GenericClient, u: &UserRecord) -> Result<(), Error>
     )
     .await?;
     Ok(())
+}
+
+/// Adds a group; returns its id (the existing one when the name is taken).
+pub async fn add_group(c: &impl GenericClient, name: &str) -> Result<i64, Error> {
+    let row = c
+        .query_one(
+            "INSERT INTO groups (name) VALUES ($1)
+             ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+            &[&name],
+        )
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Puts a user into a group (both by name); being there already is fine.
+pub async fn join_group(c: &impl GenericClient, username: &str, group: &str) -> Result<(), Error> {
+    let n = c
+        .execute(
+            "INSERT INTO user_groups (user_id, group_id)
+             SELECT u.id, g.id FROM users u, groups g WHERE u.username = $1 AND g.name = $2
+             ON CONFLICT DO NOTHING",
+            &[&username, &group],
+        )
+        .await?;
+    if n == 0 && groups_of(c, username).await?.iter().all(|g| g != group) {
+        return Err(Error::NotFound {
+            what: "user or group",
+            key: format!("{username}/{group}"),
+        });
+    }
+    Ok(())
+}
+
+/// The groups a user belongs to, by name.
+pub async fn groups_of(c: &impl GenericClient, username: &str) -> Result<Vec<String>, Error> {
+    let rows = c
+        .query(
+            "SELECT g.name FROM groups g JOIN user_groups ug ON ug.group_id = g.id
+             JOIN users u ON u.id = ug.user_id WHERE u.username = $1 ORDER BY g.name",
+            &[&username],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
 }

@@ -76,6 +76,10 @@ pub fn new_job(
         tags: plan.tags.clone(),
         priority: i32::from(plan.priority),
         visibility: visibility(plan),
+        viewing_groups: match &plan.visibility {
+            Visibility::Group(groups) => groups.clone(),
+            _ => Vec::new(),
+        },
     }
 }
 

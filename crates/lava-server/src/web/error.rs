@@ -41,6 +41,7 @@ impl From<lava_db::Error> for ApiError {
     fn from(e: lava_db::Error) -> ApiError {
         match &e {
             lava_db::Error::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            lava_db::Error::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
             lava_db::Error::Conflict(_) | lava_db::Error::AlreadyExists { .. } => {
                 ApiError::new(StatusCode::CONFLICT, e.to_string())
             }

@@ -1,6 +1,7 @@
 //! `lava-server web`: the HTTP side of the server (axum). The worker API lives here, and the
 //! REST submit path; Apache proxies `/` to it.
 
+pub mod auth;
 pub mod error;
 pub mod pages;
 pub mod rest;

@@ -2,11 +2,12 @@
 //! REST API comes with the web UI.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::AppState;
+use super::auth::Auth;
 use super::error::ApiError;
 use crate::submit::{SubmitError, submit};
 
@@ -24,31 +25,12 @@ async fn version() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "version": API_VERSION }))
 }
 
-/// The user owning an API token, as LAVA's REST API finds it (`Authorization: Token …`).
-async fn user(state: &AppState, headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(token) = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Token "))
-    else {
-        return Ok(None);
-    };
-    let c = state.db().await?;
-    match lava_db::tokens::user_of(&**c, &lava_common::token::hash(token.trim())).await? {
-        Some(id) => Ok(Some(id)),
-        None => Err(ApiError::with_body(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({"detail": "Invalid token."}),
-        )),
-    }
-}
-
 async fn create_job(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    auth: Auth,
     body: String,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let Some(user) = user(&state, &headers).await? else {
+    let Some(user) = auth.caller.map(|c| c.id) else {
         return Err(ApiError::with_body(
             StatusCode::FORBIDDEN,
             serde_json::json!({"detail": "Authentication credentials were not provided."}),
