@@ -184,6 +184,20 @@ state_enum! {
     }
 }
 
+state_enum! {
+    /// Where a job's notify callbacks are.
+    CallbackState, "callback_state", "callback state" {
+        /// Waiting to be sent (again).
+        Pending = "pending" / "Pending",
+        /// Every callback was delivered.
+        Sent = "sent" / "Sent",
+        /// Given up after the last retry.
+        Failed = "failed" / "Failed",
+        /// The notify criteria did not match this change.
+        Skipped = "skipped" / "Skipped",
+    }
+}
+
 impl DeviceState {
     /// Whether the scheduler or a worker may move a device from `self` to `to`.
     pub fn can_transition_to(self, to: DeviceState) -> bool {

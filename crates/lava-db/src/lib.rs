@@ -11,6 +11,7 @@ mod pool;
 
 pub mod admin_log;
 pub mod bundles;
+pub mod callbacks;
 pub mod device_types;
 pub mod devices;
 pub mod finish;

@@ -102,3 +102,51 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<Case>, Error
         })
         .collect()
 }
+
+/// A stored test case with everything the callbacks and the REST API show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseDetail {
+    /// The summary fields.
+    pub case: Case,
+    /// Everything else the result line said.
+    pub metadata: serde_json::Value,
+    /// Where its output starts in the log (0-based line).
+    pub start_line: Option<i64>,
+    /// Where it ends.
+    pub end_line: Option<i64>,
+    /// When it was filed.
+    pub logged: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every case of a job with its details, in the order filed.
+pub async fn details_of_job(c: &impl GenericClient, job: i64) -> Result<Vec<CaseDetail>, Error> {
+    let rows = c
+        .query(
+            "SELECT tc.id, s.name AS suite, tc.name, tc.result, tc.measurement::text AS measurement,
+                    tc.units, tc.test_set, tc.metadata, tc.start_log_line, tc.end_log_line,
+                    tc.logged
+             FROM test_cases tc JOIN test_suites s ON s.id = tc.suite_id
+             WHERE s.job_id = $1 ORDER BY tc.id",
+            &[&job],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CaseDetail {
+                case: Case {
+                    id: r.try_get("id")?,
+                    suite: r.try_get("suite")?,
+                    name: r.try_get("name")?,
+                    result: r.try_get("result")?,
+                    measurement: r.try_get("measurement")?,
+                    units: r.try_get("units")?,
+                    set: r.try_get("test_set")?,
+                },
+                metadata: r.try_get("metadata")?,
+                start_line: r.try_get("start_log_line")?,
+                end_line: r.try_get("end_log_line")?,
+                logged: r.try_get("logged")?,
+            })
+        })
+        .collect()
+}

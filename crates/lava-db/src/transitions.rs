@@ -104,5 +104,12 @@ pub async fn record_job(
         ],
     )
     .await?;
+    if matches!(
+        new.0,
+        lava_common::state::JobState::Running | lava_common::state::JobState::Finished
+    ) && old.0 != new.0
+    {
+        crate::callbacks::queue(c, job, new.0).await?;
+    }
     Ok(())
 }

@@ -2,7 +2,8 @@
 
 use lava_common::fixture::{DeviceRecord, HealthDenominator};
 use lava_common::state::{
-    DeviceHealth, DeviceState, JobHealth, JobState, TestResult, WorkerHealth, WorkerState,
+    CallbackState, DeviceHealth, DeviceState, JobHealth, JobState, TestResult, WorkerHealth,
+    WorkerState,
 };
 use lava_testkit::test_db;
 
@@ -46,6 +47,7 @@ async fn every_state_enum_matches_its_postgres_type() {
     round_trip(&c, "worker_state", WorkerState::ALL).await;
     round_trip(&c, "worker_health", WorkerHealth::ALL).await;
     round_trip(&c, "test_result", TestResult::ALL).await;
+    round_trip(&c, "callback_state", CallbackState::ALL).await;
     round_trip(
         &c,
         "health_denominator",

@@ -5,6 +5,7 @@
 //! is thin: it parses arguments, sets up tracing, loads settings and calls [`daemon::run`].
 
 pub mod bundles;
+pub mod callbacks;
 pub mod cli;
 pub mod daemon;
 pub mod logstore;

@@ -18,6 +18,9 @@ pub enum SubmitError {
     /// The requested device does not exist or is retired.
     #[error("Specified device or device type not found.")]
     DeviceNotFound,
+    /// The notify block is wrong.
+    #[error("Problem with submitted job data: {0}")]
+    Notify(String),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] lava_db::Error),
@@ -90,6 +93,9 @@ pub async fn submit(
     submitter: Option<i64>,
 ) -> Result<i64, SubmitError> {
     let plan = parse_job(text)?;
+    if let Some(notify) = &plan.notify {
+        crate::callbacks::spec::Notify::parse(notify).map_err(SubmitError::Notify)?;
+    }
     check_devices(c, &plan).await?;
     Ok(lava_db::jobs::insert(c, &new_job(text, &plan, submitter, false)).await?)
 }

@@ -34,9 +34,12 @@ pub async fn run(
         if *stop.borrow() {
             return Ok(());
         }
-        let url = settings.borrow_and_update().database_url.clone();
+        let (url, jobs_dir) = {
+            let s = settings.borrow_and_update();
+            (s.database_url.clone(), s.jobs_dir())
+        };
         let led = tokio::select! {
-            r = lead(&url, &opts, interval, &mut stop) => Some(r),
+            r = lead(&url, &jobs_dir, &opts, interval, &mut stop) => Some(r),
             _ = settings.changed() => None,
         };
         match led {
@@ -56,10 +59,42 @@ pub async fn run(
     }
 }
 
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sends notify callbacks until stopped, reconnecting with backoff when the database fails.
+async fn send_callbacks(
+    url: String,
+    logs: crate::logstore::LogStore,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let opts = crate::callbacks::Options::default();
+        match crate::callbacks::run(url.clone(), logs.clone(), opts, stop.clone()).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "sending callbacks failed; retrying in {backoff:?}")
+            }
+        }
+        if pause(&mut stop, backoff).await {
+            return;
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
 /// Becomes the active scheduler (waiting as standby meanwhile) and schedules until stopped;
 /// returns an error when the database connection is lost.
 async fn lead(
     url: &str,
+    jobs_dir: &std::path::Path,
     opts: &Options,
     interval: Duration,
     stop: &mut watch::Receiver<bool>,
@@ -76,6 +111,12 @@ async fn lead(
         }
     }
     tracing::info!("active scheduler");
+    // Only the active scheduler sends notify callbacks, so none goes out twice.
+    let _callbacks = AbortOnDrop(tokio::spawn(send_callbacks(
+        url.to_string(),
+        crate::logstore::LogStore::new(jobs_dir.to_path_buf()),
+        stop.clone(),
+    )));
     let (_listener, mut events) = lava_db::listen(url, &[lava_db::notify::SCHEDULER]).await?;
     let mut work = lava_db::connect(url).await?;
     loop {

@@ -1,0 +1,197 @@
+//! Notify callbacks: a job's `notify` block names URLs to call when it starts or finishes, so
+//! CI systems need not poll.
+//!
+//! The job transition queues a row in the same transaction ([`lava_db::callbacks::queue`]),
+//! so a callback is never lost to a crash; the active scheduler sends the due rows here,
+//! retries failures with doubling delays, and records every attempt. Several callbacks of one
+//! job are tracked one by one, so a retry never calls twice a URL that already answered.
+
+pub mod payload;
+pub mod spec;
+
+use std::time::Duration;
+
+use lava_common::state::CallbackState;
+use tokio::sync::watch;
+
+use crate::logstore::LogStore;
+use payload::Payload;
+use spec::{Callback, Dataset, Method, Notify};
+
+/// How callbacks are sent.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Attempts before giving up on a callback.
+    pub max_attempts: i32,
+    /// The delay before the first retry; it doubles with each one.
+    pub first_retry: Duration,
+    /// The time a callback URL has to answer.
+    pub timeout: Duration,
+    /// How often to look for due callbacks.
+    pub poll: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_attempts: 5,
+            first_retry: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The HTTP client callbacks are sent with.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("lava-server/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+async fn send(
+    http: &reqwest::Client,
+    cb: &Callback,
+    body: &Payload,
+    timeout: Duration,
+) -> Result<(), String> {
+    let url = body.substitute(&cb.url);
+    let mut req = match cb.method {
+        Method::Get => http.get(&url),
+        Method::Post => http.post(&url),
+    };
+    if let Some(token) = &cb.token {
+        req = req.header(cb.header.as_str(), token.as_str());
+    }
+    if cb.method == Method::Post {
+        req = if cb.json {
+            let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+            req.header("content-type", "application/json").body(bytes)
+        } else {
+            req.form(&body.form())
+        };
+    }
+    let resp = req
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url}: HTTP {}", resp.status()))
+    }
+}
+
+/// Sends what is due once; returns how many rows it handled.
+pub async fn run_once(
+    c: &lava_db::Client,
+    logs: &LogStore,
+    http: &reqwest::Client,
+    opts: &Options,
+) -> Result<usize, lava_db::Error> {
+    let due = lava_db::callbacks::due(c, 20).await?;
+    for d in &due {
+        let Some(job) = lava_db::jobs::get(c, d.job_id).await? else {
+            lava_db::callbacks::skip(c, d.id).await?;
+            continue;
+        };
+        let notify = match Notify::parse(&job.plan["notify"]) {
+            Ok(n) => n,
+            Err(e) => {
+                let state = CallbackState::Failed;
+                lava_db::callbacks::record_attempt(
+                    c,
+                    d.id,
+                    state,
+                    &d.delivered,
+                    Some(&e),
+                    Duration::ZERO,
+                )
+                .await?;
+                continue;
+            }
+        };
+        if !notify.criteria.matches(d.trigger, job.health) {
+            lava_db::callbacks::skip(c, d.id).await?;
+            continue;
+        }
+        let wants = |f: fn(Dataset) -> bool| {
+            notify
+                .callbacks
+                .iter()
+                .any(|cb| cb.method == Method::Post && f(cb.dataset))
+        };
+        let log = if wants(|d| matches!(d, Dataset::Logs | Dataset::All)) {
+            logs.read(c, job.id, 0, None)
+                .await
+                .ok()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        } else {
+            None
+        };
+        let cases = if wants(|d| matches!(d, Dataset::Results | Dataset::All)) {
+            lava_db::results::details_of_job(c, job.id).await?
+        } else {
+            Vec::new()
+        };
+        let mut delivered = d.delivered.clone();
+        let mut errors = Vec::new();
+        for (i, cb) in notify.callbacks.iter().enumerate() {
+            let i = i as i32;
+            if delivered.contains(&i) {
+                continue;
+            }
+            let body = Payload::new(&job, cb.dataset, cb.token.clone(), log.clone(), &cases);
+            match send(http, cb, &body, opts.timeout).await {
+                Ok(()) => {
+                    tracing::info!(job = job.id, callback = i, "callback sent");
+                    delivered.push(i);
+                }
+                Err(e) => {
+                    tracing::warn!(job = job.id, callback = i, attempt = d.attempts + 1, error = %e, "callback failed");
+                    errors.push(format!("callbacks[{i}] {e}"));
+                }
+            }
+        }
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        let state = if error.is_none() {
+            CallbackState::Sent
+        } else if d.attempts + 1 >= opts.max_attempts {
+            CallbackState::Failed
+        } else {
+            CallbackState::Pending
+        };
+        let retry_in = opts.first_retry * 2u32.saturating_pow(d.attempts.max(0) as u32);
+        lava_db::callbacks::record_attempt(c, d.id, state, &delivered, error.as_deref(), retry_in)
+            .await?;
+    }
+    Ok(due.len())
+}
+
+/// Sends callbacks until `stop` turns true or the connection fails (the caller reconnects).
+pub async fn run(
+    url: String,
+    logs: LogStore,
+    opts: Options,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), lava_db::Error> {
+    let c = lava_db::connect(&url).await?;
+    let http = http_client();
+    loop {
+        let handled = run_once(&c, &logs, &http, &opts).await?;
+        if handled == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(opts.poll) => {}
+                _ = stop.wait_for(|s| *s) => return Ok(()),
+            }
+        }
+        if c.is_closed() {
+            return Err(lava_db::Error::Invalid(
+                "the database connection closed".into(),
+            ));
+        }
+    }
+}

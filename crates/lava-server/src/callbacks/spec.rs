@@ -1,0 +1,259 @@
+//! The `notify` block of a job definition: when to call back, where, and with what.
+//!
+//! ```yaml
+//! notify:
+//!   criteria: {status: finished}        # running, finished, complete, incomplete, canceled, all
+//!   callbacks:                          # or one `callback:` mapping
+//!   - url: http://ci.example.com/lava/{ID}/{STATUS_STRING}
+//!     method: POST                      # GET (default) or POST
+//!     token: some-secret                # sent raw in `header` (default Authorization)
+//!     header: X-Lava-Token
+//!     dataset: all                      # minimal (default), logs, results, all
+//!     content-type: json                # urlencoded (default) or json
+//! ```
+
+use lava_common::state::{JobHealth, JobState};
+use serde_json::Value;
+
+/// A parsed notify block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notify {
+    /// When the callbacks fire.
+    pub criteria: Criteria,
+    /// Where they go.
+    pub callbacks: Vec<Callback>,
+}
+
+/// `criteria.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Criteria {
+    /// The job started running.
+    Running,
+    /// The job finished, however it ended.
+    Finished,
+    /// The job finished Complete.
+    Complete,
+    /// The job finished Incomplete.
+    Incomplete,
+    /// The job was canceled.
+    Canceled,
+    /// Both when it starts and when it finishes.
+    All,
+}
+
+/// The HTTP method of a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// No body.
+    Get,
+    /// The job's data in the body.
+    Post,
+}
+
+/// How much of the job a POST carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dataset {
+    /// The job's fields.
+    Minimal,
+    /// Plus the whole log.
+    Logs,
+    /// Plus the results per suite.
+    Results,
+    /// Plus both.
+    All,
+}
+
+/// One callback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Callback {
+    /// The URL, with `{ID}`-style placeholders.
+    pub url: String,
+    /// GET or POST.
+    pub method: Method,
+    /// A token to send, if any.
+    pub token: Option<String>,
+    /// The header the token goes in.
+    pub header: String,
+    /// What a POST carries.
+    pub dataset: Dataset,
+    /// JSON instead of a form.
+    pub json: bool,
+}
+
+impl Criteria {
+    /// Whether the job entering `state` with `health` matches.
+    pub fn matches(self, state: JobState, health: JobHealth) -> bool {
+        match (self, state) {
+            (Criteria::All, JobState::Running | JobState::Finished) => true,
+            (Criteria::Running, JobState::Running) => true,
+            (Criteria::Finished, JobState::Finished) => true,
+            (Criteria::Complete, JobState::Finished) => health == JobHealth::Complete,
+            (Criteria::Incomplete, JobState::Finished) => health == JobHealth::Incomplete,
+            (Criteria::Canceled, JobState::Finished) => health == JobHealth::Canceled,
+            _ => false,
+        }
+    }
+}
+
+fn text<'a>(v: &'a Value, key: &str, at: &str) -> Result<Option<&'a str>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!(
+            "notify: {at}.{key}: expected a string, got {other}"
+        )),
+    }
+}
+
+fn one_of<T: Copy>(
+    value: Option<&str>,
+    at: &str,
+    choices: &[(&str, T)],
+    default: T,
+) -> Result<T, String> {
+    let Some(v) = value else { return Ok(default) };
+    choices
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(v))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<_> = choices.iter().map(|(n, _)| *n).collect();
+            format!("notify: {at}: '{v}' is not one of {}", names.join(", "))
+        })
+}
+
+fn callback(v: &Value, at: &str) -> Result<Callback, String> {
+    if !v.is_object() {
+        return Err(format!("notify: {at}: expected a mapping"));
+    }
+    let url = text(v, "url", at)?.ok_or_else(|| format!("notify: {at}.url is required"))?;
+    Ok(Callback {
+        url: url.to_string(),
+        method: one_of(
+            text(v, "method", at)?,
+            &format!("{at}.method"),
+            &[("GET", Method::Get), ("POST", Method::Post)],
+            Method::Get,
+        )?,
+        token: text(v, "token", at)?.map(str::to_string),
+        header: text(v, "header", at)?
+            .unwrap_or("Authorization")
+            .to_string(),
+        dataset: one_of(
+            text(v, "dataset", at)?,
+            &format!("{at}.dataset"),
+            &[
+                ("minimal", Dataset::Minimal),
+                ("logs", Dataset::Logs),
+                ("results", Dataset::Results),
+                ("all", Dataset::All),
+            ],
+            Dataset::Minimal,
+        )?,
+        json: one_of(
+            text(v, "content-type", at)?,
+            &format!("{at}.content-type"),
+            &[("urlencoded", false), ("json", true)],
+            false,
+        )?,
+    })
+}
+
+impl Notify {
+    /// Parses a notify block; the message names the key at fault.
+    pub fn parse(v: &Value) -> Result<Notify, String> {
+        let status = match v.get("criteria") {
+            None => None,
+            Some(c) => text(c, "status", "criteria")?,
+        };
+        let criteria = one_of(
+            status,
+            "criteria.status",
+            &[
+                ("running", Criteria::Running),
+                ("finished", Criteria::Finished),
+                ("complete", Criteria::Complete),
+                ("incomplete", Criteria::Incomplete),
+                ("canceled", Criteria::Canceled),
+                ("all", Criteria::All),
+            ],
+            Criteria::Finished,
+        )?;
+        let mut callbacks = Vec::new();
+        if let Some(one) = v.get("callback") {
+            callbacks.push(callback(one, "callback")?);
+        }
+        match v.get("callbacks") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => {
+                for (i, c) in list.iter().enumerate() {
+                    callbacks.push(callback(c, &format!("callbacks[{i}]"))?);
+                }
+            }
+            Some(_) => return Err("notify: callbacks: expected a list".into()),
+        }
+        Ok(Notify {
+            criteria,
+            callbacks,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_captured_block() {
+        let n = Notify::parse(&json!({
+            "criteria": {"status": "finished"},
+            "callbacks": [
+                {"url": "http://h/{ID}", "method": "POST", "dataset": "all", "token": "t", "content-type": "json"},
+                {"url": "http://h/f", "method": "POST", "token": "t", "header": "X-Lava-Token"},
+                {"url": "http://h/g"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(n.criteria, Criteria::Finished);
+        assert_eq!(n.callbacks.len(), 3);
+        assert_eq!(
+            (n.callbacks[0].dataset, n.callbacks[0].json),
+            (Dataset::All, true)
+        );
+        assert_eq!(n.callbacks[1].header, "X-Lava-Token");
+        assert_eq!(
+            (n.callbacks[2].method, n.callbacks[2].dataset),
+            (Method::Get, Dataset::Minimal)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Notify::parse(&json!({"callbacks": [{"url": "u", "method": "PUT"}]})).unwrap_err();
+        assert!(
+            e.contains("callbacks[0].method") && e.contains("'PUT'"),
+            "{e}"
+        );
+        let e = Notify::parse(&json!({"criteria": {"status": "sometimes"}})).unwrap_err();
+        assert!(e.contains("criteria.status"), "{e}");
+        let e = Notify::parse(&json!({"callback": {"method": "GET"}})).unwrap_err();
+        assert!(e.contains("callback.url is required"), "{e}");
+    }
+
+    #[test]
+    fn criteria_match_the_state_and_health() {
+        use JobHealth::*;
+        use JobState::*;
+        assert!(Criteria::Running.matches(Running, Unknown));
+        assert!(!Criteria::Running.matches(Finished, Complete));
+        assert!(Criteria::Finished.matches(Finished, Canceled));
+        assert!(Criteria::Complete.matches(Finished, Complete));
+        assert!(!Criteria::Complete.matches(Finished, Incomplete));
+        assert!(Criteria::Incomplete.matches(Finished, Incomplete));
+        assert!(Criteria::Canceled.matches(Finished, Canceled));
+        assert!(
+            Criteria::All.matches(Running, Unknown) && Criteria::All.matches(Finished, Complete)
+        );
+    }
+}

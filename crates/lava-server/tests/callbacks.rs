@@ -1,0 +1,349 @@
+//! Notify callbacks against a real PostgreSQL and a real HTTP listener: what is sent, in what
+//! format, when the criteria match, and how failures are retried and recorded.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use lava_common::fixture::DeviceRecord;
+use lava_common::state::{CallbackState, DeviceHealth, DeviceState, JobHealth, JobState};
+use lava_server::callbacks::{Options, http_client, run_once};
+use lava_server::logstore::LogStore;
+use lava_testkit::test_db;
+
+/// One request the listener got.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    body: String,
+}
+
+#[derive(Clone, Default)]
+struct Listener {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    /// Statuses to answer with, first to last; 200 when empty.
+    answers: Arc<Mutex<Vec<StatusCode>>>,
+}
+
+async fn record(
+    State(l): State<Listener>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    l.seen.lock().unwrap().push(Seen {
+        method,
+        path: uri.path().to_string(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let mut answers = l.answers.lock().unwrap();
+    if answers.is_empty() {
+        StatusCode::OK
+    } else {
+        answers.remove(0)
+    }
+}
+
+async fn listen() -> (Listener, String) {
+    let l = Listener::default();
+    let app = axum::Router::new().fallback(record).with_state(l.clone());
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    (l, url)
+}
+
+async fn lab(c: &lava_db::Client) {
+    lava_db::device_types::add(c, "qemu", "").await.unwrap();
+    lava_db::workers::add(c, "w1", "", "hash").await.unwrap();
+    let device = DeviceRecord {
+        hostname: "qemu01".into(),
+        device_type: "qemu".into(),
+        description: String::new(),
+        tags: vec![],
+        state: DeviceState::Idle,
+        health: DeviceHealth::Good,
+        worker_host: Some("w1".into()),
+    };
+    lava_db::devices::add(c, &device).await.unwrap();
+}
+
+fn job(notify: &str) -> String {
+    format!(
+        "job_name: cb\ndevice_type: qemu\ntimeouts: {{job: {{minutes: 1}}}}\nvisibility: public\n\
+         priority: high\nactions: []\n{notify}"
+    )
+}
+
+fn fast() -> Options {
+    Options {
+        max_attempts: 2,
+        first_retry: Duration::ZERO,
+        timeout: Duration::from_secs(2),
+        poll: Duration::from_millis(10),
+    }
+}
+
+#[tokio::test]
+async fn a_finished_job_calls_back_with_lava_formats() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    let (l, base) = listen().await;
+    let definition = job(&format!(
+        "notify:\n  criteria: {{status: finished}}\n  callbacks:\n\
+         \x20 - {{url: '{base}/cb-json/{{ID}}/{{STATUS}}/{{STATUS_STRING}}', method: POST, dataset: all, token: sekrit, content-type: json}}\n\
+         \x20 - {{url: '{base}/cb-form/{{ID}}', method: POST, token: sekrit, header: X-Lava-Token}}\n\
+         \x20 - {{url: '{base}/cb-get/{{ID}}/{{STATUS_STRING}}'}}\n"
+    ));
+    let id = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap();
+    assert!(lava_db::jobs::assign(&c, id, "qemu01", "w1").await.unwrap());
+    lava_db::jobs::mark_running(&c, id, "w1").await.unwrap();
+    let case = lava_db::results::NewCase {
+        suite: "0_smoke".into(),
+        name: "boot-time".into(),
+        result: lava_common::state::TestResult::Pass,
+        measurement: Some("42.5".into()),
+        units: "ms".into(),
+        set: None,
+        metadata: serde_json::json!({"level": "3.1"}),
+        start_line: Some(5),
+        end_line: Some(9),
+    };
+    lava_db::results::add(&c, id, &case).await.unwrap();
+    let ending = lava_db::finish::Ending {
+        health: JobHealth::Complete,
+        error_type: None,
+        comment: None,
+        reason: "test",
+    };
+    assert!(lava_db::finish::finish(&c, id, &ending).await.unwrap());
+
+    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    assert_eq!(
+        run_once(&c, &logs, &http_client(), &fast()).await.unwrap(),
+        2
+    );
+    let rows = lava_db::callbacks::of_job(&c, id).await.unwrap();
+    let states: Vec<_> = rows.iter().map(|r| (r.trigger, r.state)).collect();
+    assert_eq!(
+        states,
+        [
+            (JobState::Running, CallbackState::Skipped),
+            (JobState::Finished, CallbackState::Sent)
+        ]
+    );
+
+    let seen = l.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    let json = &seen[0];
+    assert_eq!(json.method, Method::POST);
+    assert_eq!(json.path, format!("/cb-json/{id}/2/complete"));
+    assert_eq!(json.headers["authorization"], "sekrit");
+    assert_eq!(json.headers["content-type"], "application/json");
+    let body: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "status",
+            "status_string",
+            "state",
+            "state_string",
+            "health",
+            "health_string",
+            "submit_time",
+            "start_time",
+            "end_time",
+            "submitter_username",
+            "failure_comment",
+            "priority",
+            "description",
+            "actual_device_id",
+            "definition",
+            "metadata",
+            "token",
+            "log",
+            "results"
+        ]
+    );
+    assert_eq!(body["status"], 2);
+    assert_eq!(body["state"], 5);
+    assert_eq!(body["state_string"], "Finished");
+    assert_eq!(body["health_string"], "Complete");
+    assert_eq!(body["priority"], 100);
+    assert_eq!(body["actual_device_id"], "qemu01");
+    assert_eq!(body["definition"], definition);
+    assert_eq!(body["token"], "sekrit");
+    let t = body["end_time"].as_str().unwrap();
+    assert!(
+        t.len() >= 25 && t.ends_with("+00:00") && &t[10..11] == " ",
+        "{t}"
+    );
+    let suite = body["results"]["0_smoke"].as_str().unwrap();
+    assert!(suite.contains("  name: \"boot-time\"\n"), "{suite}");
+    assert!(suite.contains("  measurement: \"42.5"), "{suite}");
+    assert!(suite.contains("  level: \"3.1\"\n"), "{suite}");
+    assert!(suite.contains("  log_start_line: \"5\"\n"), "{suite}");
+
+    let form = &seen[1];
+    assert_eq!(form.path, format!("/cb-form/{id}"));
+    assert_eq!(form.headers["x-lava-token"], "sekrit");
+    assert!(form.headers.get("authorization").is_none());
+    assert_eq!(
+        form.headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert!(
+        form.body
+            .starts_with(&format!("id={id}&status=2&status_string=complete&state=5&")),
+        "{}",
+        form.body
+    );
+    assert!(!form.body.contains("failure_comment") && !form.body.contains("metadata="));
+    assert!(!form.body.contains("log=") && !form.body.contains("results="));
+
+    let get = &seen[2];
+    assert_eq!(
+        (get.method.clone(), get.path.as_str()),
+        (Method::GET, format!("/cb-get/{id}/complete").as_str())
+    );
+    assert!(get.body.is_empty());
+
+    // Nothing is sent twice.
+    assert_eq!(
+        run_once(&c, &logs, &http_client(), &fast()).await.unwrap(),
+        0
+    );
+    assert_eq!(l.seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn failures_are_retried_then_given_up_and_recorded() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    let (l, base) = listen().await;
+    l.answers
+        .lock()
+        .unwrap()
+        .push(StatusCode::INTERNAL_SERVER_ERROR);
+    // A closed port for the second callback: it never succeeds.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let definition = job(&format!(
+        "notify:\n  criteria: {{status: canceled}}\n  callbacks:\n\
+         \x20 - {{url: '{base}/flaky/{{ID}}', method: POST}}\n\
+         \x20 - {{url: '{dead}/never'}}\n"
+    ));
+    let id = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap();
+    // Without a notify block nothing is queued.
+    let plain = lava_server::submit::submit(&c, &job(""), None)
+        .await
+        .unwrap();
+    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
+    lava_db::jobs::cancel(&c, plain, None, "test")
+        .await
+        .unwrap();
+    assert!(
+        lava_db::callbacks::of_job(&c, plain)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let http = http_client();
+    assert_eq!(run_once(&c, &logs, &http, &fast()).await.unwrap(), 1);
+    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    assert_eq!((r.state, r.attempts), (CallbackState::Pending, 1));
+    assert!(
+        r.last_error.as_deref().unwrap().contains("HTTP 500"),
+        "{r:?}"
+    );
+
+    assert_eq!(run_once(&c, &logs, &http, &fast()).await.unwrap(), 1);
+    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    assert_eq!((r.state, r.attempts), (CallbackState::Failed, 2));
+    assert!(
+        r.last_error.as_deref().unwrap().contains("callbacks[1]"),
+        "{r:?}"
+    );
+    assert!(r.done.is_some());
+    // The flaky URL answered 500 once, then 200, and was not called a third time.
+    let seen = l.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|s| s.path == format!("/flaky/{id}")));
+    assert!(
+        seen[1].body.contains("status_string=canceled"),
+        "{}",
+        seen[1].body
+    );
+}
+
+#[tokio::test]
+async fn a_bad_notify_block_is_refused_at_submit() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    let definition = job(
+        "notify:\n  criteria: {status: finished}\n  callbacks:\n  - {url: 'http://x/', dataset: everything}\n",
+    );
+    let err = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("callbacks[0].dataset: 'everything' is not one of"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_active_scheduler_sends_them() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    let (l, base) = listen().await;
+    let root = tempfile::tempdir().unwrap();
+    let mut scheduler = std::process::Command::new(env!("CARGO_BIN_EXE_lava-server"))
+        .args(["scheduler", "--interval", "1"])
+        .env("LAVA_ROOT", root.path())
+        .env("LAVA_DATABASE_URL", db.url())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let definition = job(&format!(
+        "notify:\n  criteria: {{status: all}}\n  callback: {{url: '{base}/cb/{{ID}}/{{STATUS_STRING}}'}}\n"
+    ));
+    let id = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap();
+    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while l.seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = scheduler.kill();
+    let _ = scheduler.wait();
+    let seen = l.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].path, format!("/cb/{id}/canceled"));
+}
