@@ -193,3 +193,29 @@ pub async fn plan(c: &impl GenericClient, viewer: &Viewer, f: &JobFilter) -> Res
         .collect::<Result<_, _>>()?;
     Ok(lines.join("\n"))
 }
+
+/// Job `id` if `viewer` may see it; `None` both when it does not exist and when it is not
+/// visible, so callers answer "not found" either way.
+pub async fn get(c: &impl GenericClient, viewer: &Viewer, id: i64) -> Result<Option<Job>, Error> {
+    let (user, su) = viewer.params();
+    let sql = format!(
+        "{SELECT} WHERE j.id = $3 AND {}",
+        Viewer::job_condition("j", 1)
+    );
+    let row = c.query_opt(&sql, &[&user, &su, &id]).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The viewing groups of a job: (group id, name), by name.
+pub async fn viewing_groups(c: &impl GenericClient, id: i64) -> Result<Vec<(i64, String)>, Error> {
+    let rows = c
+        .query(
+            "SELECT g.id, g.name FROM job_viewing_groups vg JOIN groups g ON g.id = vg.group_id
+             WHERE vg.job_id = $1 ORDER BY g.name",
+            &[&id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect()
+}

@@ -1,0 +1,306 @@
+//! The XML-RPC wire format: requests in, responses and faults out.
+//!
+//! Why not `dxr`: lavacli and scripts written against LAVA see Python's marshaller output,
+//! and the captures in the reference are byte-exact. `dxr` (0.9) writes its own layout,
+//! keeps struct members in a map rather than in the order they were built, and does not wrap
+//! base64; matching the captures would mean post-processing its output. So requests are read
+//! with quick-xml (entities, CDATA and character references handled by a maintained parser)
+//! and replies are written here, one element per line exactly as Python lays them out.
+
+use base64::Engine as _;
+use chrono::NaiveDateTime;
+use quick_xml::events::Event;
+
+/// One XML-RPC value. Struct members keep the order they were pushed in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `<int>` (also `<i4>`/`<i8>` when reading).
+    Int(i64),
+    /// `<boolean>`.
+    Bool(bool),
+    /// `<string>`, or a bare `<value>text</value>`.
+    Str(String),
+    /// `<double>`.
+    Double(f64),
+    /// `<nil/>` (Python's `None`).
+    Nil,
+    /// `<dateTime.iso8601>` in UTC without zone, as LAVA sends it.
+    DateTime(NaiveDateTime),
+    /// `<base64>`.
+    Base64(Vec<u8>),
+    /// `<array>`.
+    Array(Vec<Value>),
+    /// `<struct>`, members in order.
+    Struct(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// A string value.
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::Str(s.into())
+    }
+
+    /// A string, or nil for `None`.
+    pub fn opt_str(s: Option<impl Into<String>>) -> Value {
+        s.map(|s| Value::Str(s.into())).unwrap_or(Value::Nil)
+    }
+
+    /// An int, or nil for `None`.
+    pub fn opt_int(i: Option<i64>) -> Value {
+        i.map(Value::Int).unwrap_or(Value::Nil)
+    }
+
+    /// A struct from `(name, value)` pairs, in that order.
+    pub fn structure<const N: usize>(members: [(&str, Value); N]) -> Value {
+        Value::Struct(
+            members
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+}
+
+/// A request that is not an XML-RPC method call.
+#[derive(Debug, thiserror::Error)]
+#[error("undecodable XML-RPC request: {0}")]
+pub struct DecodeError(String);
+
+fn err(msg: impl Into<String>) -> DecodeError {
+    DecodeError(msg.into())
+}
+
+/// A parsed element: its name, its children and its text (entities resolved).
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    children: Vec<Element>,
+    text: String,
+}
+
+impl Element {
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+}
+
+/// Reads the document into a tree (the bodies are small, and a tree keeps the value rules
+/// below simple).
+fn tree(body: &str) -> Result<Element, DecodeError> {
+    let mut reader = quick_xml::Reader::from_str(body);
+    let mut stack = vec![Element::default()];
+    loop {
+        let event = reader.read_event().map_err(|e| err(e.to_string()))?;
+        let top = stack.last_mut().ok_or_else(|| err("unbalanced tags"))?;
+        match event {
+            Event::Start(s) => stack.push(Element {
+                name: AsRef::<str>::as_ref(&s.local_name()).to_string(),
+                ..Default::default()
+            }),
+            Event::Empty(s) => top.children.push(Element {
+                name: AsRef::<str>::as_ref(&s.local_name()).to_string(),
+                ..Default::default()
+            }),
+            Event::End(_) => {
+                let done = stack.pop().ok_or_else(|| err("unbalanced tags"))?;
+                stack
+                    .last_mut()
+                    .ok_or_else(|| err("unbalanced tags"))?
+                    .children
+                    .push(done);
+            }
+            Event::Text(t) => top.text.push_str(&t.xml10_content()),
+            Event::CData(t) => top.text.push_str(&t),
+            Event::GeneralRef(r) => {
+                if let Some(c) = r.resolve_char_ref().map_err(|e| err(e.to_string()))? {
+                    top.text.push(c);
+                } else {
+                    let name = r.xml10_content();
+                    let text = quick_xml::escape::resolve_predefined_entity(&name)
+                        .ok_or_else(|| err(format!("unknown entity &{name};")))?;
+                    top.text.push_str(text);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let mut root = stack.pop().ok_or_else(|| err("unbalanced tags"))?;
+    if !stack.is_empty() {
+        return Err(err("unclosed tags"));
+    }
+    root.children
+        .pop()
+        .filter(|e| e.name == "methodCall")
+        .ok_or_else(|| err("no methodCall element"))
+}
+
+fn value(v: &Element) -> Result<Value, DecodeError> {
+    let Some(typed) = v.children.first() else {
+        return Ok(Value::Str(v.text.clone()));
+    };
+    let text = typed.text.trim();
+    let bad = |what: &str| err(format!("bad {what} value '{text}'"));
+    Ok(match typed.name.as_str() {
+        "int" | "i4" | "i8" => Value::Int(text.parse().map_err(|_| bad("int"))?),
+        "boolean" => Value::Bool(match text {
+            "1" => true,
+            "0" => false,
+            _ => return Err(bad("boolean")),
+        }),
+        "string" => Value::Str(typed.text.clone()),
+        "double" => Value::Double(text.parse().map_err(|_| bad("double"))?),
+        "nil" => Value::Nil,
+        "dateTime.iso8601" => Value::DateTime(
+            NaiveDateTime::parse_from_str(text, "%Y%m%dT%H:%M:%S").map_err(|_| bad("dateTime"))?,
+        ),
+        "base64" => Value::Base64(
+            base64::engine::general_purpose::STANDARD
+                .decode(text.split_whitespace().collect::<String>())
+                .map_err(|_| bad("base64"))?,
+        ),
+        "array" => Value::Array(
+            typed
+                .child("data")
+                .map(|d| d.children.iter().map(value).collect())
+                .transpose()?
+                .unwrap_or_default(),
+        ),
+        "struct" => Value::Struct(
+            typed
+                .children
+                .iter()
+                .map(|m| {
+                    let name = m.child("name").map(|n| n.text.clone()).unwrap_or_default();
+                    let v = m
+                        .child("value")
+                        .ok_or_else(|| err("member without value"))?;
+                    Ok((name, value(v)?))
+                })
+                .collect::<Result<_, DecodeError>>()?,
+        ),
+        other => return Err(err(format!("unknown type <{other}>"))),
+    })
+}
+
+/// Parses a `methodCall`: the method name and its parameters.
+pub fn parse_call(body: &[u8]) -> Result<(String, Vec<Value>), DecodeError> {
+    let body = std::str::from_utf8(body).map_err(|_| err("not UTF-8"))?;
+    let call = tree(body)?;
+    let name = call
+        .child("methodName")
+        .map(|n| n.text.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| err("no methodName"))?;
+    let params = match call.child("params") {
+        Some(p) => p
+            .children
+            .iter()
+            .filter(|c| c.name == "param")
+            .map(|p| {
+                p.child("value")
+                    .ok_or_else(|| err("param without value"))
+                    .and_then(value)
+            })
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    Ok((name, params))
+}
+
+/// Python's marshaller escapes these three only.
+fn escape(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Writes a value as Python's `xmlrpc.client` does, newline placement included (a `<nil/>`
+/// value has no newline after it; a base64 payload is wrapped at 76 characters).
+fn write(v: &Value, out: &mut String) {
+    match v {
+        Value::Int(i) => out.push_str(&format!("<value><int>{i}</int></value>\n")),
+        Value::Bool(b) => {
+            out.push_str(&format!("<value><boolean>{}</boolean></value>\n", *b as u8))
+        }
+        Value::Double(d) => out.push_str(&format!("<value><double>{d:?}</double></value>\n")),
+        Value::Str(s) => {
+            out.push_str("<value><string>");
+            escape(s, out);
+            out.push_str("</string></value>\n");
+        }
+        Value::Nil => out.push_str("<value><nil/></value>"),
+        Value::DateTime(t) => out.push_str(&format!(
+            "<value><dateTime.iso8601>{}</dateTime.iso8601></value>\n",
+            t.format("%Y%m%dT%H:%M:%S")
+        )),
+        Value::Base64(bytes) => {
+            out.push_str("<value><base64>\n");
+            let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+            for chunk in text.as_bytes().chunks(76) {
+                out.push_str(&String::from_utf8_lossy(chunk));
+                out.push('\n');
+            }
+            out.push_str("</base64></value>\n");
+        }
+        Value::Array(items) => {
+            out.push_str("<value><array><data>\n");
+            items.iter().for_each(|i| write(i, out));
+            out.push_str("</data></array></value>\n");
+        }
+        Value::Struct(members) => {
+            out.push_str("<value><struct>\n");
+            for (name, v) in members {
+                out.push_str("<member>\n<name>");
+                escape(name, out);
+                out.push_str("</name>\n");
+                write(v, out);
+                out.push_str("</member>\n");
+            }
+            out.push_str("</struct></value>\n");
+        }
+    }
+}
+
+/// A successful reply carrying `v`.
+pub fn response(v: &Value) -> String {
+    let mut out = String::from("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n");
+    write(v, &mut out);
+    out.push_str("</param>\n</params>\n</methodResponse>\n");
+    out
+}
+
+/// A fault reply.
+pub fn fault(code: i64, message: &str) -> String {
+    let mut out = String::from("<?xml version='1.0'?>\n<methodResponse>\n<fault>\n");
+    let v = Value::structure([
+        ("faultCode", Value::Int(code)),
+        ("faultString", Value::str(message)),
+    ]);
+    write(&v, &mut out);
+    out.push_str("</fault>\n</methodResponse>\n");
+    out
+}
+
+/// A method call as lavacli sends it (for tests and benchmarks).
+pub fn call(method: &str, params: &[Value]) -> String {
+    let mut out = format!(
+        "<?xml version='1.0'?>\n<methodCall>\n<methodName>{method}</methodName>\n<params>\n"
+    );
+    for p in params {
+        out.push_str("<param>\n");
+        write(p, &mut out);
+        out.push_str("</param>\n");
+    }
+    out.push_str("</params>\n</methodCall>\n");
+    out
+}
+
+#[cfg(test)]
+#[path = "codec_tests.rs"]
+mod tests;
