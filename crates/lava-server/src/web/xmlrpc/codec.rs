@@ -129,10 +129,7 @@ fn tree(body: &str) -> Result<Element, DecodeError> {
     if !stack.is_empty() {
         return Err(err("unclosed tags"));
     }
-    root.children
-        .pop()
-        .filter(|e| e.name == "methodCall")
-        .ok_or_else(|| err("no methodCall element"))
+    root.children.pop().ok_or_else(|| err("empty document"))
 }
 
 fn value(v: &Element) -> Result<Value, DecodeError> {
@@ -187,6 +184,9 @@ fn value(v: &Element) -> Result<Value, DecodeError> {
 pub fn parse_call(body: &[u8]) -> Result<(String, Vec<Value>), DecodeError> {
     let body = std::str::from_utf8(body).map_err(|_| err("not UTF-8"))?;
     let call = tree(body)?;
+    if call.name != "methodCall" {
+        return Err(err("no methodCall element"));
+    }
     let name = call
         .child("methodName")
         .map(|n| n.text.trim().to_string())
@@ -206,6 +206,33 @@ pub fn parse_call(body: &[u8]) -> Result<(String, Vec<Value>), DecodeError> {
         None => Vec::new(),
     };
     Ok((name, params))
+}
+
+/// Parses a `methodResponse` (for clients: tests and benchmarks): the value, or the fault's
+/// code and string.
+pub fn parse_response(body: &[u8]) -> Result<Result<Value, (i64, String)>, DecodeError> {
+    let body = std::str::from_utf8(body).map_err(|_| err("not UTF-8"))?;
+    let doc = tree(body)?;
+    if doc.name != "methodResponse" {
+        return Err(err("no methodResponse element"));
+    }
+    if let Some(f) = doc.child("fault") {
+        let v = value(f.child("value").ok_or_else(|| err("fault without value"))?)?;
+        let Value::Struct(members) = v else {
+            return Err(err("fault is not a struct"));
+        };
+        let get = |k: &str| members.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        return match (get("faultCode"), get("faultString")) {
+            (Some(Value::Int(code)), Some(Value::Str(s))) => Ok(Err((code, s))),
+            _ => Err(err("fault without code or string")),
+        };
+    }
+    let v = doc
+        .child("params")
+        .and_then(|p| p.child("param"))
+        .and_then(|p| p.child("value"))
+        .ok_or_else(|| err("response without a value"))?;
+    Ok(Ok(value(v)?))
 }
 
 /// Python's marshaller escapes these three only.
