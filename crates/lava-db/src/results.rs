@@ -146,7 +146,7 @@ pub async fn cases_page(
                     tc.metadata, tc.start_log_line, tc.end_log_line, tc.logged
              FROM test_cases tc JOIN test_suites s ON s.id = tc.suite_id
              WHERE s.job_id = $1 ORDER BY tc.id
-             LIMIT (CASE WHEN $2 > 0 THEN $2 END) OFFSET $3",
+             LIMIT (CASE WHEN $2::bigint > 0 THEN $2::bigint END) OFFSET $3::bigint",
             &[&job, &limit, &offset],
         )
         .await?;
