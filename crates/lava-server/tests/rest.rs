@@ -438,10 +438,7 @@ async fn submit_forms_logs_results_and_devices() {
             .starts_with(&format!("{id},0_smoke,pass,1.5000000000,s,0.05,"))
     );
     let (_, _, yaml) = get(&s, None, &format!("/api/v0.2/jobs/{id}/yaml/")).await;
-    assert!(
-        yaml.starts_with(&format!("- duration: '0.05'\n  id: '")),
-        "{yaml}"
-    );
+    assert!(yaml.starts_with("- duration: '0.05'\n  id: '"), "{yaml}");
     assert!(yaml.contains("\n  result: fail\n"), "{yaml}");
 
     // Devices: anyone reads; staff set the health, with a reason that is recorded.
