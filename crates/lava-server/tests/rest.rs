@@ -363,6 +363,7 @@ async fn submit_forms_logs_results_and_devices() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/yaml");
+    assert_eq!(headers["vary"], "Accept,Cookie");
     assert_eq!(
         headers["content-disposition"],
         format!("attachment; filename=job_{id}.yaml")

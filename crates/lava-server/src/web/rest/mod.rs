@@ -52,6 +52,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v0.2/workers/{hostname}/", get(devices::workers_show))
         .route("/api/v0.2", get(add_slash).post(add_slash))
         .route("/api/v0.2/{*rest}", get(add_slash).post(add_slash))
+        .layer(axum::middleware::map_response(vary))
+}
+
+/// Replies depend on the token or session, so caches in front must not share them.
+async fn vary(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept,Cookie"),
+    );
+    r
 }
 
 /// Any API URL without its trailing slash answers 301 to the slashed one, the query kept
