@@ -114,9 +114,40 @@ where
     );
 }
 
+/// The two queries of a job list page on their own, without HTTP.
+async fn queries(db: &lava_testkit::TestDb) {
+    use lava_db::job_list::{JobFilter, JobOrder, count, list};
+    let c = db.client().await.expect("db");
+    let viewer = lava_db::viewer::Viewer::ANONYMOUS;
+    let time = |n: usize, started: Instant| ms(started.elapsed() / n as u32);
+    let default = JobFilter {
+        limit: 50,
+        ..Default::default()
+    };
+    let keyset = JobFilter {
+        order: JobOrder::IdDesc,
+        id_lt: Some(50_000),
+        limit: 50,
+        ..Default::default()
+    };
+    for (what, f) in [("default page", &default), ("keyset page", &keyset)] {
+        let started = Instant::now();
+        for _ in 0..20 {
+            list(&c, &viewer, f).await.expect("list");
+        }
+        let l = time(20, started);
+        let started = Instant::now();
+        for _ in 0..20 {
+            count(&c, &viewer, f).await.expect("count");
+        }
+        println!("job_list {what}: list {l}, count {}", time(20, started));
+    }
+}
+
 async fn run() {
     let db = lava_testkit::test_db().await.expect("db");
     let token = populate(&db).await;
+    queries(&db).await;
     let root = tempfile::tempdir().expect("root");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
