@@ -281,6 +281,54 @@ async fn job_lists_page_filter_and_hide_private_jobs() {
             .contains(&format!("Job '{private}' was not found."))
     );
 
+    // Resubmit (the caller becomes the submitter) and validate (anonymous allowed).
+    let (status, body) = post_json(
+        &s,
+        Some(&bob),
+        &format!("/api/v0.2/jobs/{private}/resubmit/"),
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, body), (404, json!({"detail": "Not found."})));
+    let (status, body) = post_json(
+        &s,
+        Some(&bob),
+        &format!("/api/v0.2/jobs/{}/resubmit/", ids[0]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let again = body["job_ids"][0].as_i64().unwrap();
+    assert_eq!(
+        get_json(&s, None, &format!("/api/v0.2/jobs/{again}/"))
+            .await
+            .1["submitter"],
+        "bob"
+    );
+    let (status, body) = post_json(
+        &s,
+        None,
+        "/api/v0.2/jobs/validate/",
+        json!({"definition": EMPTY_JOB}),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"message": "Job valid."})));
+    let (status, body) = post_json(
+        &s,
+        None,
+        "/api/v0.2/jobs/validate/",
+        json!({"definition": "job_name: x\n"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Problem with submitted job data: "),
+        "{body}"
+    );
+
     // Cancel: another user 403, the submitter 200.
     let cancel = format!("/api/v0.2/jobs/{}/cancel/", ids[2]);
     assert_eq!(get_json(&s, Some(&bob), &cancel).await.0, 403);

@@ -414,6 +414,42 @@ async fn a_private_job_is_not_found_for_others() {
     );
     let list = rpc(&s, Some(&bob), "scheduler.jobs.list", &[]).await;
     assert_eq!(list, Ok(Value::Array(vec![])));
+    assert_eq!(
+        rpc(&s, Some(&bob), "scheduler.jobs.resubmit", [Value::Int(id)]).await,
+        not_found
+    );
+    let Ok(Value::Int(again)) = rpc(
+        &s,
+        Some(&alice),
+        "scheduler.jobs.resubmit",
+        [Value::Int(id)],
+    )
+    .await
+    else {
+        panic!("resubmit")
+    };
+    assert!(again > id);
+    assert_eq!(
+        rpc(
+            &s,
+            None,
+            "scheduler.jobs.validate",
+            [Value::str(PERSONAL_JOB)]
+        )
+        .await,
+        Ok(Value::Struct(vec![]))
+    );
+    let Ok(Value::Struct(problems)) = rpc(
+        &s,
+        None,
+        "scheduler.jobs.validate",
+        [Value::str("job_name: x\n")],
+    )
+    .await
+    else {
+        panic!("validate")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
     for who in [&alice, &root] {
         let show = rpc(&s, Some(who), "scheduler.jobs.show", &[Value::Int(id)])
             .await

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod codec;
+mod decode;
 mod devices;
 mod jobs;
 mod legacy;
