@@ -67,3 +67,67 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<(String, i64
         .map(|r| Ok((r.try_get("pathname")?, r.try_get("id")?)))
         .collect()
 }
+
+/// A bundle uploaded by a client (the seed-era `dashboard.put`) into the existing stream at
+/// `pathname`. Fails with `NotFound` for an unknown stream and `AlreadyExists` when the stream
+/// holds the same content. Returns the bundle id.
+pub async fn put(
+    c: &impl GenericClient,
+    pathname: &str,
+    content: &serde_json::Value,
+    content_sha256: &str,
+    uploaded_by: Option<i64>,
+) -> Result<i64, Error> {
+    let stream: i64 = c
+        .query_opt(
+            "SELECT id FROM bundle_streams WHERE pathname = $1",
+            &[&pathname],
+        )
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "bundle stream",
+            key: pathname.to_string(),
+        })?
+        .try_get("id")?;
+    let row = c
+        .query_opt(
+            "INSERT INTO bundles (stream_id, content_sha256, content, uploaded_by)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (stream_id, content_sha256) DO NOTHING RETURNING id",
+            &[&stream, &content_sha256, content, &uploaded_by],
+        )
+        .await?
+        .ok_or_else(|| Error::AlreadyExists {
+            what: "bundle",
+            key: content_sha256.to_string(),
+        })?;
+    Ok(row.try_get("id")?)
+}
+
+/// A stored bundle found by its content hash: (stream pathname, content).
+pub async fn by_sha(
+    c: &impl GenericClient,
+    content_sha256: &str,
+) -> Result<Option<(String, serde_json::Value)>, Error> {
+    let row = c
+        .query_opt(
+            "SELECT s.pathname, b.content FROM bundles b JOIN bundle_streams s ON s.id = b.stream_id
+             WHERE b.content_sha256 = $1 ORDER BY b.id LIMIT 1",
+            &[&content_sha256],
+        )
+        .await?;
+    row.map(|r| Ok((r.try_get("pathname")?, r.try_get("content")?)))
+        .transpose()
+}
+
+/// The content hash of a job's first bundle, if it has one.
+pub async fn sha_of_job(c: &impl GenericClient, job: i64) -> Result<Option<String>, Error> {
+    let row = c
+        .query_opt(
+            "SELECT content_sha256 FROM bundles WHERE job_id = $1 ORDER BY id LIMIT 1",
+            &[&job],
+        )
+        .await?;
+    row.map(|r| r.try_get("content_sha256"))
+        .transpose()
+        .map_err(Error::from)
+}

@@ -186,3 +186,18 @@ pub async fn health_history(
 ) -> Result<Vec<transitions::DeviceTransition>, Error> {
     transitions::device_history(c, hostname, limit).await
 }
+
+/// The last health check job of every device: (hostname, job id), by hostname.
+pub async fn health_report_jobs(
+    c: &impl GenericClient,
+) -> Result<Vec<(String, Option<i64>)>, Error> {
+    let rows = c
+        .query(
+            "SELECT hostname, last_health_report_job FROM devices ORDER BY hostname",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("hostname")?, r.try_get("last_health_report_job")?)))
+        .collect()
+}

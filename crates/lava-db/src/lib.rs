@@ -16,6 +16,7 @@ pub mod device_types;
 pub mod devices;
 pub mod finish;
 pub mod fixtures;
+pub mod job_list;
 pub mod jobs;
 pub mod logs;
 pub mod notify;

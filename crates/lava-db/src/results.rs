@@ -103,50 +103,93 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<Case>, Error
         .collect()
 }
 
-/// A stored test case with everything the callbacks and the REST API show.
+/// A test case with everything the REST API shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseDetail {
-    /// The summary fields.
-    pub case: Case,
-    /// Everything else the result line said.
+    /// Its id.
+    pub id: i64,
+    /// Its suite's id.
+    pub suite_id: i64,
+    /// Its suite's name.
+    pub suite: String,
+    /// Its name.
+    pub name: String,
+    /// Its result.
+    pub result: TestResult,
+    /// The measurement with 10 decimals, as LAVA prints it.
+    pub measurement: Option<String>,
+    /// Units.
+    pub units: String,
+    /// Its set.
+    pub set: Option<String>,
+    /// The rest of the result line.
     pub metadata: serde_json::Value,
-    /// Where its output starts in the log (0-based line).
+    /// First log line of its output (0-based), if known.
     pub start_line: Option<i64>,
-    /// Where it ends.
+    /// Last log line, if known.
     pub end_line: Option<i64>,
     /// When it was filed.
     pub logged: chrono::DateTime<chrono::Utc>,
 }
 
-/// Every case of a job with its details, in the order filed.
-pub async fn details_of_job(c: &impl GenericClient, job: i64) -> Result<Vec<CaseDetail>, Error> {
+/// A page of a job's cases in id order (`limit` ≤ 0: all of them).
+pub async fn cases_page(
+    c: &impl GenericClient,
+    job: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<CaseDetail>, Error> {
     let rows = c
         .query(
-            "SELECT tc.id, s.name AS suite, tc.name, tc.result, tc.measurement::text AS measurement,
-                    tc.units, tc.test_set, tc.metadata, tc.start_log_line, tc.end_log_line,
-                    tc.logged
+            "SELECT tc.id, s.id AS suite_id, s.name AS suite, tc.name, tc.result,
+                    round(tc.measurement, 10)::text AS measurement, tc.units, tc.test_set,
+                    tc.metadata, tc.start_log_line, tc.end_log_line, tc.logged
              FROM test_cases tc JOIN test_suites s ON s.id = tc.suite_id
-             WHERE s.job_id = $1 ORDER BY tc.id",
-            &[&job],
+             WHERE s.job_id = $1 ORDER BY tc.id
+             LIMIT (CASE WHEN $2::bigint > 0 THEN $2::bigint END) OFFSET $3::bigint",
+            &[&job, &limit, &offset],
         )
         .await?;
     rows.iter()
         .map(|r| {
             Ok(CaseDetail {
-                case: Case {
-                    id: r.try_get("id")?,
-                    suite: r.try_get("suite")?,
-                    name: r.try_get("name")?,
-                    result: r.try_get("result")?,
-                    measurement: r.try_get("measurement")?,
-                    units: r.try_get("units")?,
-                    set: r.try_get("test_set")?,
-                },
+                id: r.try_get("id")?,
+                suite_id: r.try_get("suite_id")?,
+                suite: r.try_get("suite")?,
+                name: r.try_get("name")?,
+                result: r.try_get("result")?,
+                measurement: r.try_get("measurement")?,
+                units: r.try_get("units")?,
+                set: r.try_get("test_set")?,
                 metadata: r.try_get("metadata")?,
                 start_line: r.try_get("start_log_line")?,
                 end_line: r.try_get("end_log_line")?,
                 logged: r.try_get("logged")?,
             })
         })
+        .collect()
+}
+
+/// How many cases a job has.
+pub async fn count_cases(c: &impl GenericClient, job: i64) -> Result<i64, Error> {
+    Ok(c.query_one(
+        "SELECT count(*) AS n FROM test_cases tc JOIN test_suites s ON s.id = tc.suite_id
+         WHERE s.job_id = $1",
+        &[&job],
+    )
+    .await?
+    .try_get("n")?)
+}
+
+/// A job's suites in id order: (id, name).
+pub async fn suites(c: &impl GenericClient, job: i64) -> Result<Vec<(i64, String)>, Error> {
+    let rows = c
+        .query(
+            "SELECT id, name FROM test_suites WHERE job_id = $1 ORDER BY id",
+            &[&job],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
         .collect()
 }

@@ -133,7 +133,7 @@ pub async fn run_once(
             None
         };
         let cases = if wants(|d| matches!(d, Dataset::Results | Dataset::All)) {
-            lava_db::results::details_of_job(c, job.id).await?
+            lava_db::results::cases_page(c, job.id, 0, 0).await?
         } else {
             Vec::new()
         };

@@ -93,9 +93,8 @@ fn q(s: &str) -> String {
 fn suite_yaml(job: i64, cases: &[&CaseDetail]) -> String {
     let mut out = String::new();
     let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
-    for d in cases {
-        let c = &d.case;
-        let level = d
+    for c in cases {
+        let level = c
             .metadata
             .get("level")
             .and_then(|v| v.as_str())
@@ -103,9 +102,9 @@ fn suite_yaml(job: i64, cases: &[&CaseDetail]) -> String {
         out.push_str(&format!("- id: {}\n", q(&c.id.to_string())));
         out.push_str(&format!("  job: {}\n", q(&job.to_string())));
         out.push_str(&format!("  level: {}\n", q(level)));
-        out.push_str(&format!("  log_end_line: {}\n", q(&opt(d.end_line))));
-        out.push_str(&format!("  log_start_line: {}\n", q(&opt(d.start_line))));
-        out.push_str(&format!("  logged: {}\n", q(&py_time(Some(d.logged)))));
+        out.push_str(&format!("  log_end_line: {}\n", q(&opt(c.end_line))));
+        out.push_str(&format!("  log_start_line: {}\n", q(&opt(c.start_line))));
+        out.push_str(&format!("  logged: {}\n", q(&py_time(Some(c.logged)))));
         out.push_str(&format!(
             "  measurement: {}\n",
             q(c.measurement.as_deref().unwrap_or("None"))
@@ -114,7 +113,7 @@ fn suite_yaml(job: i64, cases: &[&CaseDetail]) -> String {
         out.push_str(&format!("    case: {}\n", q(&c.name)));
         out.push_str(&format!("    definition: {}\n", q(&c.suite)));
         out.push_str(&format!("    result: {}\n", q(c.result.as_str())));
-        if let Some(m) = d.metadata.as_object() {
+        if let Some(m) = c.metadata.as_object() {
             for (k, v) in m
                 .iter()
                 .filter(|(k, _)| !["case", "definition", "result"].contains(&k.as_str()))
@@ -153,15 +152,14 @@ impl Payload {
         let results = with_results.then(|| {
             let mut suites: Vec<&str> = Vec::new();
             for d in cases {
-                if !suites.contains(&d.case.suite.as_str()) {
-                    suites.push(&d.case.suite);
+                if !suites.contains(&d.suite.as_str()) {
+                    suites.push(&d.suite);
                 }
             }
             suites
                 .into_iter()
                 .map(|s| {
-                    let mine: Vec<&CaseDetail> =
-                        cases.iter().filter(|d| d.case.suite == s).collect();
+                    let mine: Vec<&CaseDetail> = cases.iter().filter(|d| d.suite == s).collect();
                     (
                         s.to_string(),
                         serde_json::Value::String(suite_yaml(job.id, &mine)),

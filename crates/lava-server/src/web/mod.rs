@@ -7,6 +7,7 @@ pub mod pages;
 pub mod rest;
 pub mod waiters;
 pub mod worker_api;
+pub mod xmlrpc;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
         .merge(rest::routes())
+        .merge(xmlrpc::routes())
         .merge(pages::routes())
         .with_state(state)
 }

@@ -1,0 +1,238 @@
+//! `/api/v0.2/devices/`, `devicetypes/` and `workers/`, and the one way the APIs change a
+//! device's health ([`set_health`]).
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use lava_common::state::DeviceHealth;
+use lava_db::devices::Device;
+use serde_json::{Value, json};
+
+use super::super::AppState;
+use super::super::auth::{Auth, Caller};
+use super::super::error::ApiError;
+use super::{Paging, format, no_credentials, no_permission, not_found, ok};
+
+fn device_json(d: &Device, report: Option<i64>) -> Value {
+    json!({
+        "hostname": d.hostname,
+        "device_type": d.device_type,
+        "device_version": null,
+        "physical_owner": null,
+        "physical_group": null,
+        "description": d.description,
+        "tags": d.tags,
+        "state": d.state.display_name(),
+        "health": d.health.display_name(),
+        "last_health_report_job": report,
+        "worker_host": d.worker_host,
+        "is_synced": false,
+    })
+}
+
+/// Changes a device's health as `who`, in one transaction with its admin log entry (the
+/// transition row is written by `lava_db::devices::set_health`). Returns the old health.
+pub async fn set_health(
+    state: &AppState,
+    who: &Caller,
+    hostname: &str,
+    health: DeviceHealth,
+    reason: &str,
+) -> Result<DeviceHealth, lava_db::Error> {
+    let mut c = state.pool.get().await.map_err(lava_db::Error::from)?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await?;
+    let old = lava_db::devices::set_health(&tx, hostname, health, reason, Some(who.id)).await?;
+    let action = format!("health {} -> {}", old.display_name(), health.display_name());
+    let change = lava_db::admin_log::Change {
+        user_id: who.id,
+        username: &who.username,
+        object_type: "device",
+        object_id: hostname,
+        action: &action,
+        reason,
+    };
+    lava_db::admin_log::record(&tx, &change).await?;
+    tx.commit().await?;
+    tracing::info!(device = hostname, user = %who.username, %action, "device health set");
+    Ok(old)
+}
+
+/// `GET /api/v0.2/devices/`.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let paging = Paging::new(&headers, &uri)?;
+    let c = state.db().await?;
+    let devices = lava_db::devices::list(&**c).await?;
+    let reports = lava_db::devices::health_report_jobs(&**c).await?;
+    let report = |h: &str| reports.iter().find(|(n, _)| n == h).and_then(|(_, j)| *j);
+    let results = devices
+        .iter()
+        .skip(paging.offset as usize)
+        .take(paging.limit as usize)
+        .map(|d| device_json(d, report(&d.hostname)))
+        .collect();
+    Ok(ok(paging.envelope(devices.len() as i64, results)))
+}
+
+async fn one(state: &AppState, hostname: &str) -> Result<Value, ApiError> {
+    let c = state.db().await?;
+    let d = lava_db::devices::get(&**c, hostname)
+        .await?
+        .ok_or_else(not_found)?;
+    let reports = lava_db::devices::health_report_jobs(&**c).await?;
+    let report = reports
+        .iter()
+        .find(|(n, _)| *n == d.hostname)
+        .and_then(|(_, j)| *j);
+    Ok(device_json(&d, report))
+}
+
+/// `GET /api/v0.2/devices/<hostname>/`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(hostname): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(ok(one(&state, &hostname).await?))
+}
+
+/// `PUT`/`PATCH /api/v0.2/devices/<hostname>/` with `{"health": "Maintenance", "reason": …}`:
+/// staff only. Other fields are the admin commands' business and are refused.
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(hostname): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let who = auth.caller.clone().ok_or_else(no_credentials)?;
+    if !(who.is_staff || who.is_superuser) {
+        return Err(no_permission());
+    }
+    one(&state, &hostname).await?;
+    let bad = |field: &str, msg: String| {
+        ApiError::with_body(StatusCode::BAD_REQUEST, json!({ field: [msg] }))
+    };
+    let Some(obj) = body.as_object() else {
+        return Err(bad("non_field_errors", "Expected an object.".into()));
+    };
+    if let Some(k) = obj.keys().find(|k| *k != "health" && *k != "reason") {
+        return Err(bad(
+            k,
+            "This field cannot be changed through the API.".into(),
+        ));
+    }
+    if let Some(h) = obj.get("health") {
+        let text = h.as_str().unwrap_or_default();
+        let health: DeviceHealth = text
+            .parse()
+            .map_err(|_| bad("health", format!("\"{text}\" is not a valid choice.")))?;
+        let reason = obj
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("set by {} through the REST API", who.username));
+        set_health(&state, &who, &hostname, health, &reason)
+            .await
+            .map_err(|e| match e {
+                lava_db::Error::Invalid(m) | lava_db::Error::Conflict(m) => bad("health", m),
+                e => e.into(),
+            })?;
+    }
+    Ok(ok(one(&state, &hostname).await?))
+}
+
+fn type_json(t: &lava_db::device_types::DeviceType) -> Value {
+    let i = &t.info;
+    json!({
+        "name": i.name,
+        "architecture": null,
+        "processor": null,
+        "cpu_model": null,
+        "aliases": [],
+        "bits": null,
+        "cores": [],
+        "core_count": null,
+        "description": i.description,
+        "health_frequency": i.health_frequency,
+        "disable_health_check": i.disable_health_check,
+        "health_denominator": format!("{:?}", i.health_denominator),
+        "display": i.display,
+    })
+}
+
+/// `GET /api/v0.2/devicetypes/`.
+pub async fn types_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let paging = Paging::new(&headers, &uri)?;
+    let c = state.db().await?;
+    let types = lava_db::device_types::list(&**c).await?;
+    let results = types
+        .iter()
+        .skip(paging.offset as usize)
+        .take(paging.limit as usize)
+        .map(type_json)
+        .collect();
+    Ok(ok(paging.envelope(types.len() as i64, results)))
+}
+
+/// `GET /api/v0.2/devicetypes/<name>/`.
+pub async fn types_show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = state.db().await?;
+    let t = lava_db::device_types::get(&**c, &name)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(ok(type_json(&t)))
+}
+
+/// A worker; tokens are stored hashed only, so none is shown even to superusers.
+fn worker_json(w: &lava_db::workers::Worker) -> Value {
+    json!({
+        "hostname": w.hostname,
+        "health": w.health.display_name(),
+        "state": w.state.display_name(),
+        "description": w.description,
+        "last_ping": format::rest_opt(&w.last_ping),
+        "job_limit": w.job_limit,
+        "version": null,
+    })
+}
+
+/// `GET /api/v0.2/workers/`.
+pub async fn workers_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let paging = Paging::new(&headers, &uri)?;
+    let c = state.db().await?;
+    let workers = lava_db::workers::list(&**c).await?;
+    let results = workers
+        .iter()
+        .skip(paging.offset as usize)
+        .take(paging.limit as usize)
+        .map(worker_json)
+        .collect();
+    Ok(ok(paging.envelope(workers.len() as i64, results)))
+}
+
+/// `GET /api/v0.2/workers/<hostname>/`.
+pub async fn workers_show(
+    State(state): State<AppState>,
+    Path(hostname): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = state.db().await?;
+    let w = lava_db::workers::get(&**c, &hostname)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(ok(worker_json(&w)))
+}

@@ -1,0 +1,263 @@
+//! `/api/v0.2/jobs/`: list, detail, submit, cancel, resubmit, validate.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lava_common::state::{JobHealth, JobState, JobVisibility};
+use lava_db::job_list::{self, JobFilter, JobOrder};
+use lava_db::jobs::Job;
+use serde_json::{Value, json};
+
+use super::super::AppState;
+use super::super::auth::Auth;
+use super::super::error::ApiError;
+use super::{Paging, format, no_credentials, no_permission, not_found, ok, query_pairs};
+use crate::submit::{SubmitError, submit};
+
+/// The JSON of a job, keys in LAVA's order. `token` is left out: this server keeps no
+/// per-job secret to show.
+pub async fn job_json(c: &impl lava_db::GenericClient, j: &Job) -> Result<Value, ApiError> {
+    let groups: Vec<i64> = if j.visibility == JobVisibility::Group {
+        job_list::viewing_groups(c, j.id)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(json!({
+        "id": j.id,
+        "submitter": j.submitter.clone().unwrap_or_default(),
+        "viewing_groups": groups,
+        "description": j.description,
+        "health_check": j.health_check,
+        "requested_device_type": j.device_type,
+        "tags": j.tags,
+        "actual_device": j.device,
+        "submit_time": format::rest(&j.submit_time),
+        "start_time": format::rest_opt(&j.start_time),
+        "end_time": format::rest_opt(&j.end_time),
+        "state": j.state.display_name(),
+        "health": j.health.display_name(),
+        "priority": j.priority,
+        "definition": j.definition,
+        "original_definition": j.definition,
+        "multinode_definition": "",
+        "failure_tags": [],
+        "failure_comment": j.failure_comment,
+    }))
+}
+
+fn bad_filter(name: &str, value: &str) -> ApiError {
+    ApiError::with_body(
+        StatusCode::BAD_REQUEST,
+        json!({ name: [format!("Select a valid choice. {value} is not one of the available choices.")] }),
+    )
+}
+
+/// The list filters LAVA's clients use, from the query string.
+fn filter(params: &[(String, String)], paging: &Paging) -> Result<JobFilter, ApiError> {
+    let mut f = JobFilter {
+        limit: paging.limit,
+        offset: paging.offset,
+        ..Default::default()
+    };
+    let state = |v: &str| {
+        if v.eq_ignore_ascii_case("scheduling") {
+            return Ok(JobState::Scheduled);
+        }
+        v.parse::<JobState>().map_err(|_| bad_filter("state", v))
+    };
+    let health = |v: &str| v.parse::<JobHealth>().map_err(|_| bad_filter("health", v));
+    let id = |k: &str, v: &str| {
+        v.parse::<i64>().map_err(|_| {
+            ApiError::with_body(StatusCode::BAD_REQUEST, json!({ k: ["Enter a number."] }))
+        })
+    };
+    for (k, v) in params {
+        match k.as_str() {
+            "state" => f.state = Some(state(v)?),
+            "health" => f.health = Some(health(v)?),
+            "state__in" => f.states = v.split(',').map(state).collect::<Result<_, _>>()?,
+            "health__in" => f.healths = v.split(',').map(health).collect::<Result<_, _>>()?,
+            "id__gt" => f.id_gt = Some(id(k, v)?),
+            "id__lt" => f.id_lt = Some(id(k, v)?),
+            "requested_device_type" => f.device_type = Some(v.clone()),
+            "actual_device" => f.device = Some(v.clone()),
+            "submitter" => f.submitter = Some(v.clone()),
+            "ordering" => {
+                f.order = match v.as_str() {
+                    "id" => JobOrder::IdAsc,
+                    "-id" => JobOrder::IdDesc,
+                    "submit_time" => JobOrder::SubmitTimeAsc,
+                    "-submit_time" => JobOrder::SubmitTimeDesc,
+                    "start_time" => JobOrder::StartTimeAsc,
+                    "-start_time" => JobOrder::StartTimeDesc,
+                    "end_time" => JobOrder::EndTimeAsc,
+                    "-end_time" => JobOrder::EndTimeDesc,
+                    // As LAVA (DRF) does: an unknown field is ignored.
+                    _ => f.order,
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+/// `GET /api/v0.2/jobs/`: the jobs the caller may see, ascending id unless `ordering`.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let paging = Paging::new(&headers, &uri)?;
+    let f = filter(&query_pairs(uri.query()), &paging)?;
+    let c = state.db().await?;
+    let viewer = auth.viewer();
+    let count = job_list::count(&**c, &viewer, &f).await?;
+    let jobs = if paging.limit == 0 {
+        Vec::new()
+    } else {
+        job_list::list(&**c, &viewer, &f).await?
+    };
+    let mut results = Vec::with_capacity(jobs.len());
+    for j in &jobs {
+        results.push(job_json(&**c, j).await?);
+    }
+    Ok(ok(paging.envelope(count, results)))
+}
+
+/// The job `id` if the caller may see it, else 404.
+pub async fn visible(state: &AppState, auth: &Auth, id: &str) -> Result<Job, ApiError> {
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let c = state.db().await?;
+    job_list::get(&**c, &auth.viewer(), id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// `GET /api/v0.2/jobs/<id>/`.
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = visible(&state, &auth, &id).await?;
+    let c = state.db().await?;
+    Ok(ok(job_json(&**c, &job).await?))
+}
+
+/// The definition of a submission: a JSON body's `definition`, a form field `definition`, or
+/// (for a YAML content type) the body itself.
+fn definition(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if kind.starts_with("application/x-www-form-urlencoded") {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+        return pairs
+            .into_iter()
+            .find(|(k, _)| k == "definition")
+            .map(|(_, v)| v);
+    }
+    if kind.contains("yaml") {
+        return Some(String::from_utf8_lossy(body).into_owned());
+    }
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v.get("definition")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn submit_error(e: SubmitError) -> ApiError {
+    let message = match e {
+        SubmitError::Db(lava_db::Error::Invalid(m)) => format!("job submission failed: {m}."),
+        SubmitError::Db(e) => return e.into(),
+        SubmitError::DeviceTypeUnavailable(t) => {
+            format!("Devices unavailable: Device type '{t}' is unavailable.")
+        }
+        e => e.to_string(),
+    };
+    ApiError::new(StatusCode::BAD_REQUEST, message)
+}
+
+async fn store(state: &AppState, text: &str, user: i64) -> Result<Response, ApiError> {
+    let c = state.db().await?;
+    let id = submit(&**c, text.trim(), Some(user))
+        .await
+        .map_err(submit_error)?;
+    tracing::info!(job = id, user, "submitted through REST");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"message": "job(s) successfully submitted", "job_ids": [id]})),
+    )
+        .into_response())
+}
+
+/// `POST /api/v0.2/jobs/`.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let user = auth.caller.as_ref().ok_or_else(no_credentials)?.id;
+    let Some(text) = definition(&headers, &body) else {
+        return Err(ApiError::with_body(
+            StatusCode::BAD_REQUEST,
+            json!({"definition": ["This field is required."]}),
+        ));
+    };
+    store(&state, &text, user).await
+}
+
+/// `POST /api/v0.2/jobs/<id>/resubmit/`: the job's definition again, as the caller.
+pub async fn resubmit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = auth.caller.as_ref().ok_or_else(no_credentials)?.id;
+    let job = visible(&state, &auth, &id).await?;
+    store(&state, &job.definition, user).await
+}
+
+/// `GET /api/v0.2/jobs/<id>/cancel/` (a GET, as in LAVA): the submitter or a superuser.
+pub async fn cancel(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = auth.caller.clone().ok_or_else(no_credentials)?;
+    let job = visible(&state, &auth, &id).await?;
+    if !user.is_superuser && job.submitter_id != Some(user.id) {
+        return Err(no_permission());
+    }
+    let c = state.db().await?;
+    let reason = format!("canceled by {} through the API", user.username);
+    lava_db::jobs::cancel(&**c, job.id, Some(user.id), &reason).await?;
+    Ok(ok(json!({"message": "Job cancel signal sent."})))
+}
+
+/// `POST /api/v0.2/jobs/validate/` (anonymous allowed): 200 when the definition is valid,
+/// 400 naming the problem otherwise.
+pub async fn validate(headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let Some(text) = definition(&headers, &body) else {
+        return Err(ApiError::with_body(
+            StatusCode::BAD_REQUEST,
+            json!({"definition": ["This field is required."]}),
+        ));
+    };
+    match lava_common::job::parse_job(text.trim()) {
+        Ok(_) => Ok(ok(json!({"message": "Job valid."}))),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("Problem with submitted job data: {e}"),
+        )),
+    }
+}

@@ -1,0 +1,205 @@
+//! The REST API v0.2 (`/api/v0.2/`), as LAVA 2023.01 answers it: compact JSON with keys in
+//! LAVA's order, limit/offset envelopes with absolute links, `Token` auth with LAVA's 403
+//! bodies, and a 301 to the slashed URL for clients that leave the slash out.
+
+pub mod devices;
+pub mod format;
+mod jobs;
+mod junit;
+mod results;
+mod system;
+
+use axum::Router;
+use axum::extract::OriginalUri;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+
+/// The version string clients see; lavacli takes LAVA 2023.01's code paths for it.
+pub const API_VERSION: &str = "2023.01";
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v0.2/", get(system::root))
+        .route("/api/v0.2/system/version/", get(system::version))
+        .route("/api/v0.2/system/whoami/", get(system::whoami))
+        .route("/api/v0.2/jobs/", get(jobs::list).post(jobs::create))
+        .route("/api/v0.2/jobs/validate/", post(jobs::validate))
+        .route("/api/v0.2/jobs/{id}/", get(jobs::show))
+        .route("/api/v0.2/jobs/{id}/cancel/", get(jobs::cancel))
+        .route("/api/v0.2/jobs/{id}/resubmit/", post(jobs::resubmit))
+        .route("/api/v0.2/jobs/{id}/logs/", get(results::logs))
+        .route("/api/v0.2/jobs/{id}/tests/", get(results::tests))
+        .route("/api/v0.2/jobs/{id}/suites/", get(results::suites))
+        .route("/api/v0.2/jobs/{id}/junit/", get(results::junit))
+        .route("/api/v0.2/jobs/{id}/csv/", get(results::csv))
+        .route("/api/v0.2/jobs/{id}/yaml/", get(results::yaml))
+        .route("/api/v0.2/devices/", get(devices::list))
+        .route(
+            "/api/v0.2/devices/{hostname}/",
+            get(devices::show)
+                .put(devices::update)
+                .patch(devices::update),
+        )
+        .route("/api/v0.2/devicetypes/", get(devices::types_list))
+        .route("/api/v0.2/devicetypes/{name}/", get(devices::types_show))
+        .route("/api/v0.2/workers/", get(devices::workers_list))
+        .route("/api/v0.2/workers/{hostname}/", get(devices::workers_show))
+        .route("/api/v0.2", get(add_slash).post(add_slash))
+        .route("/api/v0.2/{*rest}", get(add_slash).post(add_slash))
+        .layer(axum::middleware::map_response(vary))
+}
+
+/// Replies depend on the token or session, so caches in front must not share them.
+async fn vary(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept,Cookie"),
+    );
+    r
+}
+
+/// Any API URL without its trailing slash answers 301 to the slashed one, the query kept
+/// (sorted by name, as LAVA's links are); a slashed URL that matched no route is a 404.
+async fn add_slash(OriginalUri(uri): OriginalUri) -> Response {
+    let path = uri.path();
+    if path.ends_with('/') {
+        return not_found().into_response();
+    }
+    let mut params = query_pairs(uri.query());
+    params.sort_by(|a, b| a.0.cmp(&b.0));
+    let location = if params.is_empty() {
+        format!("{path}/")
+    } else {
+        format!("{path}/?{}", encode(&params))
+    };
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [
+            (header::LOCATION, location),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+/// The decoded `(name, value)` pairs of a query string, in order.
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .unwrap_or_default()
+}
+
+fn encode(pairs: &[(String, String)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// 404 `{"detail":"Not found."}`: for objects that do not exist and for those the caller may
+/// not see alike.
+pub fn not_found() -> ApiError {
+    ApiError::with_body(StatusCode::NOT_FOUND, json!({"detail": "Not found."}))
+}
+
+/// 403 for a write without credentials.
+pub fn no_credentials() -> ApiError {
+    ApiError::with_body(
+        StatusCode::FORBIDDEN,
+        json!({"detail": "Authentication credentials were not provided."}),
+    )
+}
+
+/// 403 for a caller without the right.
+pub fn no_permission() -> ApiError {
+    ApiError::with_body(
+        StatusCode::FORBIDDEN,
+        json!({"detail": "You do not have permission to perform this action."}),
+    )
+}
+
+/// `http://host` as the client called it (Apache passes the Host header through).
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// A request's paging: `limit` (default 50) and `offset`, and the other query parameters
+/// that the envelope's links keep.
+pub struct Paging {
+    /// Rows per page.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+    url: String,
+    params: Vec<(String, String)>,
+}
+
+impl Paging {
+    /// The paging of a request to `uri`.
+    pub fn new(headers: &HeaderMap, uri: &axum::http::Uri) -> Result<Paging, ApiError> {
+        let params = query_pairs(uri.query());
+        let int = |name: &str, default: i64| -> Result<i64, ApiError> {
+            match params.iter().rev().find(|(k, _)| k == name) {
+                None => Ok(default),
+                Some((_, v)) => v.parse::<i64>().map(|n| n.max(0)).map_err(|_| {
+                    ApiError::with_body(
+                        StatusCode::BAD_REQUEST,
+                        json!({ name: ["A valid integer is required."] }),
+                    )
+                }),
+            }
+        };
+        Ok(Paging {
+            limit: int("limit", 50)?,
+            offset: int("offset", 0)?,
+            url: format!("{}{}", base_url(headers), uri.path()),
+            params,
+        })
+    }
+
+    fn link(&self, offset: Option<i64>) -> String {
+        let mut params: Vec<(String, String)> = self
+            .params
+            .iter()
+            .filter(|(k, _)| k != "limit" && k != "offset")
+            .cloned()
+            .collect();
+        params.push(("limit".into(), self.limit.to_string()));
+        if let Some(o) = offset {
+            params.push(("offset".into(), o.to_string()));
+        }
+        params.sort_by(|a, b| a.0.cmp(&b.0));
+        format!("{}?{}", self.url, encode(&params))
+    }
+
+    /// `{"count","next","previous","results"}`.
+    pub fn envelope(&self, count: i64, results: Vec<Value>) -> Value {
+        let next = (self.limit > 0 && self.offset + self.limit < count)
+            .then(|| self.link(Some(self.offset + self.limit)));
+        let previous = (self.offset > 0).then(|| {
+            if self.offset - self.limit <= 0 {
+                self.link(None)
+            } else {
+                self.link(Some(self.offset - self.limit))
+            }
+        });
+        json!({"count": count, "next": next, "previous": previous, "results": results})
+    }
+}
+
+/// A 200 JSON reply.
+pub fn ok(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}

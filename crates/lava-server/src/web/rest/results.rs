@@ -1,0 +1,309 @@
+//! A job's log and results: `logs/`, `tests/`, `suites/`, `junit/`, `csv/`, `yaml/`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use lava_db::results::CaseDetail;
+use serde_json::{Value, json};
+
+use super::super::AppState;
+use super::super::auth::Auth;
+use super::super::error::ApiError;
+use super::jobs::visible;
+use super::{Paging, base_url, format, not_found, ok, query_pairs};
+
+fn attachment(kind: &'static str, name: String, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename={name}"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET …/<id>/logs/[?start=N&end=M]`: the raw lines `[start, end)`; 404 when there is no
+/// log or the range is empty.
+pub async fn logs(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let job = visible(&state, &auth, &id).await?;
+    let params = query_pairs(uri.query());
+    let num = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
+    let c = state.db().await?;
+    let data = state
+        .logs
+        .read(&**c, job.id, num("start").unwrap_or(0), num("end"))
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .filter(|d| !d.is_empty())
+        .ok_or_else(not_found)?;
+    Ok(attachment(
+        "application/yaml",
+        format!("job_{}.yaml", job.id),
+        data,
+    ))
+}
+
+/// The YAML text of a case's result line (sorted keys, block style), as LAVA's `metadata`.
+pub fn metadata(c: &CaseDetail) -> BTreeMap<String, Value> {
+    let mut m: BTreeMap<String, Value> = c
+        .metadata
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    m.insert("case".into(), json!(c.name));
+    m.insert("definition".into(), json!(c.suite));
+    m.insert("result".into(), json!(c.result.as_str()));
+    if let Some(x) = &c.measurement {
+        m.insert("measurement".into(), json!(x));
+    }
+    if !c.units.is_empty() {
+        m.insert("units".into(), json!(c.units));
+    }
+    if let Some(s) = &c.set {
+        m.insert("set".into(), json!(s));
+    }
+    m
+}
+
+/// A scalar as YAML: plain when it reads back as the same string, quoted otherwise.
+pub fn yaml_scalar(v: &Value) -> String {
+    let Value::String(s) = v else {
+        return v.to_string();
+    };
+    let reserved = ["", "~", "null", "true", "false", "yes", "no", "on", "off"];
+    let plain = !reserved.contains(&s.to_ascii_lowercase().as_str())
+        && s.parse::<f64>().is_err()
+        && !s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
+        && !s.ends_with(' ')
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.contains('\n');
+    if plain {
+        s.clone()
+    } else if s.contains('\n') {
+        Value::String(s.clone()).to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
+fn yaml_map(m: &BTreeMap<String, Value>, indent: &str) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in m.iter().enumerate() {
+        let lead = if i == 0 { "" } else { indent };
+        out.push_str(&format!("{lead}{k}: {}\n", yaml_scalar(v)));
+    }
+    out
+}
+
+fn case_json(base: &str, job: i64, c: &CaseDetail) -> Value {
+    json!({
+        "id": c.id,
+        "result": c.result.as_str(),
+        "resource_uri": format!("{base}/api/v0.2/jobs/{job}/suites/{}/tests/{}/", c.suite_id, c.id),
+        "unit": c.units,
+        "name": c.name,
+        "measurement": c.measurement,
+        "metadata": yaml_map(&metadata(c), ""),
+        "start_log_line": c.start_line,
+        "end_log_line": c.end_line,
+        "logged": format::rest(&c.logged),
+        "suite": c.suite_id,
+        "test_set": c.set,
+    })
+}
+
+/// `GET …/<id>/tests/`: test cases in id order, paged.
+pub async fn tests(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let job = visible(&state, &auth, &id).await?;
+    let paging = Paging::new(&headers, &uri)?;
+    let c = state.db().await?;
+    let count = lava_db::results::count_cases(&**c, job.id).await?;
+    let cases = if paging.limit == 0 {
+        Vec::new()
+    } else {
+        lava_db::results::cases_page(&**c, job.id, paging.limit, paging.offset).await?
+    };
+    let base = base_url(&headers);
+    let results = cases.iter().map(|t| case_json(&base, job.id, t)).collect();
+    Ok(ok(paging.envelope(count, results)))
+}
+
+/// `GET …/<id>/suites/`.
+pub async fn suites(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let job = visible(&state, &auth, &id).await?;
+    let paging = Paging::new(&headers, &uri)?;
+    let c = state.db().await?;
+    let all = lava_db::results::suites(&**c, job.id).await?;
+    let base = base_url(&headers);
+    let results = all
+        .iter()
+        .skip(paging.offset as usize)
+        .take(paging.limit as usize)
+        .map(|(sid, name)| {
+            json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
+                   "name": name, "job": job.id})
+        })
+        .collect();
+    Ok(ok(paging.envelope(all.len() as i64, results)))
+}
+
+/// `GET …/<id>/junit/[?classname_prefix=P]`.
+pub async fn junit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let job = visible(&state, &auth, &id).await?;
+    let prefix = query_pairs(uri.query())
+        .into_iter()
+        .find(|(k, _)| k == "classname_prefix")
+        .map(|(_, v)| v);
+    let c = state.db().await?;
+    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
+    let suites = lava_db::results::suites(&**c, job.id).await?;
+    let mut logs = Vec::new();
+    for t in &cases {
+        let text = match (t.start_line, t.end_line) {
+            (Some(a), Some(b)) if t.result == lava_common::state::TestResult::Fail && b > a => {
+                state
+                    .logs
+                    .read(&**c, job.id, a as u64, Some(b as u64))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|d| String::from_utf8_lossy(&d).into_owned())
+            }
+            _ => None,
+        };
+        logs.push(text);
+    }
+    let xml = super::junit::render(&job, &suites, &cases, &logs, prefix.as_deref());
+    Ok(attachment(
+        "application/xml",
+        format!("job_{}.xml", job.id),
+        xml.into_bytes(),
+    ))
+}
+
+/// One row per case: the columns of LAVA's results export.
+fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
+    cases
+        .iter()
+        .map(|c| {
+            let m = metadata(c);
+            vec![
+                ("job", json!(job.to_string())),
+                ("suite", json!(c.suite)),
+                ("result", json!(c.result.as_str())),
+                (
+                    "measurement",
+                    json!(c.measurement.clone().unwrap_or_default()),
+                ),
+                ("unit", json!(c.units)),
+                ("duration", m.get("duration").cloned().unwrap_or(json!(""))),
+                ("timeout", m.get("timeout").cloned().unwrap_or(json!(""))),
+                ("logged", json!(format::python(&c.logged))),
+                ("level", m.get("level").cloned().unwrap_or(json!(""))),
+                ("metadata", json!(yaml_map(&m, ""))),
+                ("url", json!(format!("{base}/results/testcase/{}", c.id))),
+                ("name", json!(c.name)),
+                ("id", json!(c.id.to_string())),
+            ]
+        })
+        .collect()
+}
+
+fn csv_field(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// `GET …/<id>/csv/`: every case, one CSV row each, with a header row.
+pub async fn csv(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = visible(&state, &auth, &id).await?;
+    let c = state.db().await?;
+    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
+    let rows = rows(&base_url(&headers), job.id, &cases);
+    let header_row = rows
+        .first()
+        .map(|r| r.iter().map(|(k, _)| *k).collect::<Vec<_>>());
+    let mut out = header_row.map(|h| h.join(",") + "\r\n").unwrap_or_default();
+    for r in &rows {
+        let fields: Vec<String> = r.iter().map(|(_, v)| csv_field(v)).collect();
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(attachment(
+        "text/csv",
+        format!("job_{}.csv", job.id),
+        out.into_bytes(),
+    ))
+}
+
+/// `GET …/<id>/yaml/`: every case as a YAML list of mappings.
+pub async fn yaml(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = visible(&state, &auth, &id).await?;
+    let c = state.db().await?;
+    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
+    let mut out = String::new();
+    for r in rows(&base_url(&headers), job.id, &cases) {
+        let m: BTreeMap<String, Value> = r.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        out.push_str("- ");
+        out.push_str(&yaml_map(&m, "  "));
+    }
+    if out.is_empty() {
+        out.push_str("[]\n");
+    }
+    Ok(attachment(
+        "application/yaml",
+        format!("job_{}.yaml", job.id),
+        out.into_bytes(),
+    ))
+}

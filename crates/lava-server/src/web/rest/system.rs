@@ -1,0 +1,45 @@
+//! The API root and `system/`.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::super::auth::Auth;
+use super::{API_VERSION, base_url, ok};
+
+/// `GET /api/v0.2/`: each endpoint's absolute URL, by name.
+pub async fn root(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let names = [
+        "aliases",
+        "devices",
+        "devicetypes",
+        "jobs",
+        "permissions/devicetypes",
+        "permissions/devices",
+        "system",
+        "tags",
+        "workers",
+    ];
+    let map: Map<String, Value> = names
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                Value::String(format!("{base}/api/v0.2/{n}/")),
+            )
+        })
+        .collect();
+    ok(Value::Object(map))
+}
+
+/// `GET /api/v0.2/system/version/` (no database).
+pub async fn version() -> Response {
+    ok(json!({ "version": API_VERSION }))
+}
+
+/// `GET /api/v0.2/system/whoami/`: the username, `""` when anonymous.
+pub async fn whoami(auth: Auth) -> Response {
+    let user = auth.caller.map(|c| c.username).unwrap_or_default();
+    ok(json!({ "user": user }))
+}

@@ -1,0 +1,269 @@
+//! XML-RPC at `/RPC2`, as LAVA 2023.01 answers it, so Debian's `lavacli` works unchanged.
+//!
+//! The HTTP side (Basic `user:token` auth, 400/401 replies, faults in HTTP 200) is here; the
+//! wire format is in [`codec`], the method groups in their own files.
+
+pub mod args;
+pub mod codec;
+mod decode;
+mod devices;
+mod jobs;
+mod legacy;
+mod system;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine as _;
+
+use super::AppState;
+use super::auth::{Caller, by_user_token};
+use args::Args;
+use codec::Value;
+
+/// An XML-RPC fault: LAVA's HTTP-like codes (400, 401, 403, 404) or the protocol's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// `faultCode`.
+    pub code: i64,
+    /// `faultString`.
+    pub message: String,
+}
+
+impl Fault {
+    /// A fault with `code` and `message`.
+    pub fn new(code: i64, message: impl Into<String>) -> Fault {
+        Fault {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Any unexpected server error, as LAVA words it.
+    pub fn internal(detail: impl std::fmt::Display) -> Fault {
+        Fault::new(
+            -32603,
+            format!("Internal Server Error (contact server administrator for details): {detail}"),
+        )
+    }
+
+    /// A write method called without credentials.
+    pub fn anonymous() -> Fault {
+        Fault::new(
+            401,
+            "Authentication with user and token required for this API.",
+        )
+    }
+
+    /// The job does not exist or the caller may not see it: the same words either way.
+    pub fn job_not_found(id: impl std::fmt::Display) -> Fault {
+        Fault::new(404, format!("Job '{id}' was not found."))
+    }
+}
+
+impl From<lava_db::Error> for Fault {
+    fn from(e: lava_db::Error) -> Fault {
+        tracing::error!(error = %e, "XML-RPC database error");
+        Fault::internal(e)
+    }
+}
+
+impl From<super::error::ApiError> for Fault {
+    fn from(e: super::error::ApiError) -> Fault {
+        Fault::internal(e.body)
+    }
+}
+
+/// What a method gets: the app and the authenticated caller, if any.
+pub struct Ctx {
+    /// The app.
+    pub state: AppState,
+    /// The caller (`None`: anonymous).
+    pub caller: Option<Caller>,
+}
+
+impl Ctx {
+    /// The caller, or the 401 fault of write methods.
+    pub fn user(&self) -> Result<&Caller, Fault> {
+        self.caller.as_ref().ok_or_else(Fault::anonymous)
+    }
+
+    /// Who may see what.
+    pub fn viewer(&self) -> lava_db::viewer::Viewer {
+        super::auth::viewer_of(self.caller.as_ref())
+    }
+
+    /// A pooled database connection.
+    pub async fn db(&self) -> Result<lava_db::PooledClient, Fault> {
+        Ok(self.state.db().await?)
+    }
+}
+
+/// Every method this server answers, for `system.listMethods`.
+pub const METHODS: &[&str] = &[
+    "system.listMethods",
+    "system.version",
+    "system.whoami",
+    "scheduler.jobs.cancel",
+    "scheduler.jobs.definition",
+    "scheduler.jobs.list",
+    "scheduler.jobs.logs",
+    "scheduler.jobs.resubmit",
+    "scheduler.jobs.show",
+    "scheduler.jobs.submit",
+    "scheduler.jobs.validate",
+    "scheduler.devices.list",
+    "scheduler.devices.show",
+    "scheduler.devices.update",
+    "scheduler.device_types.list",
+    "scheduler.device_types.show",
+    "scheduler.workers.list",
+    "scheduler.workers.show",
+    "scheduler.submit_job",
+    "scheduler.job_status",
+    "scheduler.cancel_job",
+    "scheduler.all_devices",
+    "scheduler.all_device_types",
+    "dashboard.streams",
+    "dashboard.make_stream",
+    "dashboard.put",
+    "dashboard.get",
+];
+
+/// The `/RPC2` route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/RPC2", get(help).post(rpc))
+}
+
+/// A browser (or an empty POST) goes to the method list page, as in LAVA.
+async fn help() -> Redirect {
+    Redirect::to("/api/help/")
+}
+
+async fn rpc(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if body.is_empty() {
+        return help().await.into_response();
+    }
+    let caller = match basic_auth(&state, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let xml = match codec::parse_call(&body) {
+        Ok((method, params)) => {
+            let span = tracing::debug_span!("xmlrpc", %method);
+            let _enter = span.enter();
+            let ctx = Ctx { state, caller };
+            match dispatch(&ctx, &method, Args::new(&method, params)).await {
+                Ok(v) => codec::response(&v),
+                Err(f) => codec::fault(f.code, &f.message),
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "XML-RPC request not decoded");
+            codec::fault(-32603, "Unable to decode request")
+        }
+    };
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// The caller named by a Basic `username:token` header; no header is anonymous. A header that
+/// cannot be read is a 400 and a wrong pair a 401 with `WWW-Authenticate`, so lavacli reports
+/// "Unauthorized" rather than running anonymously.
+async fn basic_auth(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or("");
+    let Some((scheme, blob)) = value.trim().split_once(' ') else {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Invalid HTTP_AUTHORIZATION header, expected a scheme and credentials",
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Unsupported HTTP_AUTHORIZATION header, only Basic scheme is supported",
+        ));
+    }
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(blob.trim()) else {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Invalid HTTP_AUTHORIZATION header, credentials are not base64",
+        ));
+    };
+    let decoded = String::from_utf8_lossy(&decoded);
+    let Some((user, token)) = decoded.split_once(':') else {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Invalid HTTP_AUTHORIZATION header, no ':' between username and token",
+        ));
+    };
+    match by_user_token(state, user, token).await {
+        Ok(Some(c)) => Ok(Some(c)),
+        Ok(None) => Err((
+            StatusCode::UNAUTHORIZED,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::WWW_AUTHENTICATE,
+                    "Basic realm=\"XML-RPC Authentication token\"",
+                ),
+            ],
+            "Invalid token",
+        )
+            .into_response()),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+async fn dispatch(ctx: &Ctx, method: &str, a: Args) -> Result<Value, Fault> {
+    match method {
+        "system.listMethods" => Ok(Value::Array(
+            METHODS.iter().map(|m| Value::str(*m)).collect(),
+        )),
+        "system.version" => Ok(Value::str(super::rest::API_VERSION)),
+        "system.whoami" => system::whoami(ctx),
+        "scheduler.jobs.submit" => jobs::submit(ctx, a).await,
+        "scheduler.jobs.show" => jobs::show(ctx, a).await,
+        "scheduler.jobs.list" => jobs::list(ctx, a).await,
+        "scheduler.jobs.cancel" => jobs::cancel(ctx, a).await,
+        "scheduler.jobs.resubmit" => jobs::resubmit(ctx, a).await,
+        "scheduler.jobs.logs" => jobs::logs(ctx, a).await,
+        "scheduler.jobs.definition" => jobs::definition(ctx, a).await,
+        "scheduler.jobs.validate" => jobs::validate(a),
+        "scheduler.devices.list" => devices::list(ctx, a).await,
+        "scheduler.devices.show" => devices::show(ctx, a).await,
+        "scheduler.devices.update" => devices::update(ctx, a).await,
+        "scheduler.device_types.list" => devices::types_list(ctx, a).await,
+        "scheduler.device_types.show" => devices::types_show(ctx, a).await,
+        "scheduler.workers.list" => devices::workers_list(ctx).await,
+        "scheduler.workers.show" => devices::workers_show(ctx, a).await,
+        "scheduler.submit_job" => jobs::submit(ctx, a).await,
+        "scheduler.job_status" => legacy::job_status(ctx, a).await,
+        "scheduler.cancel_job" => jobs::cancel(ctx, a).await,
+        "scheduler.all_devices" => legacy::all_devices(ctx).await,
+        "scheduler.all_device_types" => legacy::all_device_types(ctx).await,
+        "dashboard.streams" => legacy::streams(ctx).await,
+        "dashboard.make_stream" => legacy::make_stream(ctx, a).await,
+        "dashboard.put" => legacy::put(ctx, a).await,
+        "dashboard.get" => legacy::get(ctx, a).await,
+        _ => Err(Fault::new(-32601, format!("No such method: '{method}'"))),
+    }
+}
