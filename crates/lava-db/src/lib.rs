@@ -18,6 +18,7 @@ pub mod device_list;
 pub mod devices;
 pub mod finish;
 pub mod fixtures;
+pub mod job_list;
 pub mod jobs;
 pub mod lab;
 pub mod logs;
