@@ -10,7 +10,6 @@ mod error;
 mod pool;
 
 pub mod admin_log;
-pub mod bench;
 pub mod bundles;
 pub mod charts;
 pub mod device_types;
