@@ -28,7 +28,10 @@ pub async fn summary(c: &impl GenericClient, viewer: &Viewer) -> Result<Summary,
         .await?;
     let mut counted = Vec::new();
     for r in &rows {
-        counted.push((r.try_get::<_, DeviceHealth>("health")?, r.try_get::<_, i64>("n")?));
+        counted.push((
+            r.try_get::<_, DeviceHealth>("health")?,
+            r.try_get::<_, i64>("n")?,
+        ));
     }
     let health = DeviceHealth::ALL
         .iter()

@@ -74,7 +74,10 @@ pub async fn get(
     viewer: &Viewer,
     pathname: &str,
 ) -> Result<Option<StreamRow>, Error> {
-    Ok(get_or_list(c, viewer, Some(pathname)).await?.into_iter().next())
+    Ok(get_or_list(c, viewer, Some(pathname))
+        .await?
+        .into_iter()
+        .next())
 }
 
 async fn get_or_list(

@@ -1,170 +1,15 @@
 //! The server's worker API against the real web app and scheduler processes, with the test
 //! playing the worker over HTTP (the real worker daemon has its own end-to-end test).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
 use lava_common::worker_api::*;
-use lava_testkit::{TestDb, test_db};
 use serde_json::json;
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Server {
-    root: tempfile::TempDir,
-    db: TestDb,
-    url: String,
-    _daemons: Vec<Daemon>,
-}
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
-
-impl Server {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lava-server"));
-        c.args(args)
-            .env("LAVA_ROOT", self.root.path())
-            .env("LAVA_DATABASE_URL", self.db.url());
-        c
-    }
-
-    fn manage(&self, args: &[&str]) -> String {
-        let mut all = vec!["manage"];
-        all.extend_from_slice(args);
-        let out = self.cmd(&all).output().unwrap();
-        assert!(
-            out.status.success(),
-            "manage {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    async fn start() -> Server {
-        let db = test_db().await.unwrap();
-        let root = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut s = Server {
-            root,
-            db,
-            url: format!("http://127.0.0.1:{port}"),
-            _daemons: vec![],
-        };
-        s.manage(&["migrate"]);
-        s.manage(&[
-            "loaddata",
-            examples().join("models/kvm.json").to_str().unwrap(),
-        ]);
-        let web = s
-            .cmd(&["web", "--listen", &format!("127.0.0.1:{port}")])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let sched = s
-            .cmd(&["scheduler", "--interval", "1", "--worker-timeout", "5"])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        s._daemons = vec![Daemon(web), Daemon(sched)];
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the web app did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        s
-    }
-
-    /// Registers a worker and plays it.
-    fn worker(&self, name: &str) -> Worker {
-        let token = self.manage(&["workers", "add", name]).trim().to_string();
-        Worker {
-            http: reqwest::Client::new(),
-            base: self.url.clone(),
-            token,
-        }
-    }
-
-    fn submit(&self, job: &str) -> i64 {
-        let f = self.root.path().join("job.yaml");
-        std::fs::write(&f, job).unwrap();
-        self.manage(&["submit", f.to_str().unwrap()])
-            .trim()
-            .parse()
-            .unwrap()
-    }
-}
-
-/// Polls `f` every 100 ms until it gives `Some`, failing with `what` after `secs`.
-async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-struct Worker {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Worker {
-    async fn post<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (u16, T) {
-        let r = self
-            .http
-            .post(format!("{}{PREFIX}/{path}", self.base))
-            .header("authorization", format!("Token {}", self.token))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
-    }
-
-    async fn poll(&self, running: &[(i64, u64)], wait_ms: u64) -> PollResponse {
-        let running: Vec<_> = running
-            .iter()
-            .map(|(id, n)| json!({"id": id, "log_lines": n}))
-            .collect();
-        let body = json!({"version": "test", "devices": [{"hostname": "kvm01", "device_type": "kvm"}],
-                          "running": running, "wait_ms": wait_ms});
-        let (status, r) = self.post("poll", body).await;
-        assert_eq!(status, 200);
-        r
-    }
-}
-
-const EMPTY_JOB: &str = "job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
-
-fn line(n: usize) -> String {
-    format!(
-        "- {{\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"info\", \"msg\": \"line {n}\"}}\n"
-    )
-}
 
 #[tokio::test]
 async fn a_job_travels_through_the_worker_api() {
@@ -360,22 +205,6 @@ async fn cancel_in_every_state_and_bad_credentials() {
         "{}",
         e.message
     );
-}
-
-async fn finish(w: &Worker, id: i64, health: &str) {
-    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
-    let error_type = if health == "incomplete" {
-        json!("Job")
-    } else {
-        json!(null)
-    };
-    let (status, _): (u16, Ack) = w
-        .post(
-            &format!("jobs/{id}/finished"),
-            json!({"health": health, "error_type": error_type, "error_msg": null, "log_lines": 0}),
-        )
-        .await;
-    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -836,48 +665,4 @@ async fn a_health_check_is_due_again_after_its_frequency_in_jobs() {
         "{ran:?}"
     );
     assert_eq!(ran[3], jobs[2]);
-}
-
-#[tokio::test]
-async fn the_home_page_comes_from_templates_read_on_every_request() {
-    let s = Server::start().await;
-    let dir = s.root.path().join("usr/share/lava-server/templates");
-    std::fs::create_dir_all(&dir).unwrap();
-    for t in ["base.html", "home.html"] {
-        std::fs::copy(examples().join("../templates").join(t), dir.join(t)).unwrap();
-    }
-    let w = s.worker("w1");
-    w.poll(&[], 0).await;
-    let get = || async { reqwest::get(format!("{}/", s.url)).await.unwrap() };
-    let page = get().await;
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.unwrap();
-    assert!(
-        html.contains("Lab summary") && html.contains("w1") && html.contains(">unknown<"),
-        "{html}"
-    );
-
-    // An edit shows on the next request, with no restart.
-    let home = std::fs::read_to_string(dir.join("home.html")).unwrap();
-    std::fs::write(
-        dir.join("home.html"),
-        home.replace("Lab summary", "Our lab today"),
-    )
-    .unwrap();
-    assert!(get().await.text().await.unwrap().contains("Our lab today"));
-
-    // A broken template is a page that names it, not a blank one.
-    std::fs::write(
-        dir.join("home.html"),
-        "{% extends \"base.html\" %}\n{% block content %}\n{% if %}\n{% endblock content %}\n",
-    )
-    .unwrap();
-    let page = get().await;
-    assert_eq!(page.status().as_u16(), 500);
-    let html = page.text().await.unwrap();
-    assert!(
-        html.contains("Template error") && html.contains("home.html"),
-        "{html}"
-    );
-    assert!(html.contains("3:"), "names the line: {html}");
 }

@@ -1,0 +1,228 @@
+//! What the integration tests share: a server on a test database in a sandbox, and the test
+//! playing a worker. Each test binary uses a part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lava_common::worker_api::*;
+use lava_testkit::{TestDb, test_db};
+use serde_json::json;
+
+/// A child process killed when dropped.
+pub struct Daemon(pub Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A test database, a `LAVA_ROOT` sandbox, and `lava-server web` and `scheduler` on it.
+pub struct Server {
+    /// The sandbox (`LAVA_ROOT`).
+    pub root: tempfile::TempDir,
+    /// The database.
+    pub db: TestDb,
+    /// The web app's base URL.
+    pub url: String,
+    /// The daemons, killed on drop.
+    pub _daemons: Vec<Daemon>,
+}
+
+/// The repository's `examples/`.
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+impl Server {
+    /// A `lava-server` command in the sandbox.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lava-server"));
+        c.args(args)
+            .env("LAVA_ROOT", self.root.path())
+            .env("LAVA_DATABASE_URL", self.db.url());
+        c
+    }
+
+    /// Runs `lava-server manage ARGS`, which must succeed; its output.
+    pub fn manage(&self, args: &[&str]) -> String {
+        let mut all = vec!["manage"];
+        all.extend_from_slice(args);
+        let out = self.cmd(&all).output().unwrap();
+        assert!(
+            out.status.success(),
+            "manage {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Copies the repository's `templates/` and `static/` to where the sandbox's settings
+    /// look (copies, so a test may edit them).
+    pub fn install_pages(&self) {
+        let share = self.root.path().join("usr/share/lava-server");
+        for dir in ["templates", "static"] {
+            copy_dir(&examples().join("..").join(dir), &share.join(dir));
+        }
+    }
+
+    /// Starts the daemons on a migrated test database with the kvm fixture.
+    pub async fn start() -> Server {
+        let db = test_db().await.unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = Server {
+            root,
+            db,
+            url: format!("http://127.0.0.1:{port}"),
+            _daemons: vec![],
+        };
+        s.install_pages();
+        s.manage(&["migrate"]);
+        s.manage(&[
+            "loaddata",
+            examples().join("models/kvm.json").to_str().unwrap(),
+        ]);
+        let web = s
+            .cmd(&["web", "--listen", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sched = s
+            .cmd(&["scheduler", "--interval", "1", "--worker-timeout", "5"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        s._daemons = vec![Daemon(web), Daemon(sched)];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the web app did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    /// Registers a worker and plays it.
+    pub fn worker(&self, name: &str) -> Worker {
+        let token = self.manage(&["workers", "add", name]).trim().to_string();
+        Worker {
+            http: reqwest::Client::new(),
+            base: self.url.clone(),
+            token,
+        }
+    }
+
+    /// Submits a job from text; its id.
+    pub fn submit(&self, job: &str) -> i64 {
+        let f = self.root.path().join("job.yaml");
+        std::fs::write(&f, job).unwrap();
+        self.manage(&["submit", f.to_str().unwrap()])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+/// Polls `f` every 100 ms until it gives `Some`, failing with `what` after `secs`.
+pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The test playing a worker over HTTP.
+pub struct Worker {
+    /// Its HTTP client.
+    pub http: reqwest::Client,
+    /// The server.
+    pub base: String,
+    /// Its token.
+    pub token: String,
+}
+
+impl Worker {
+    /// POSTs `body` to the worker API path; status and reply.
+    pub async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, T) {
+        let r = self
+            .http
+            .post(format!("{}{PREFIX}/{path}", self.base))
+            .header("authorization", format!("Token {}", self.token))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    /// One poll reporting `running` jobs (id, lines).
+    pub async fn poll(&self, running: &[(i64, u64)], wait_ms: u64) -> PollResponse {
+        let running: Vec<_> = running
+            .iter()
+            .map(|(id, n)| json!({"id": id, "log_lines": n}))
+            .collect();
+        let body = json!({"version": "test", "devices": [{"hostname": "kvm01", "device_type": "kvm"}],
+                          "running": running, "wait_ms": wait_ms});
+        let (status, r) = self.post("poll", body).await;
+        assert_eq!(status, 200);
+        r
+    }
+}
+
+/// A public kvm job with no actions.
+pub const EMPTY_JOB: &str = "job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+
+/// Log line number `n`.
+pub fn line(n: usize) -> String {
+    format!(
+        "- {{\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"info\", \"msg\": \"line {n}\"}}\n"
+    )
+}
+
+/// Starts job `id` and finishes it with `health` through the worker API.
+pub async fn finish(w: &Worker, id: i64, health: &str) {
+    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
+    let error_type = if health == "incomplete" {
+        json!("Job")
+    } else {
+        json!(null)
+    };
+    let (status, _): (u16, Ack) = w
+        .post(
+            &format!("jobs/{id}/finished"),
+            json!({"health": health, "error_type": error_type, "error_msg": null, "log_lines": 0}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
