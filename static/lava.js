@@ -22,12 +22,26 @@
     }
   }
 
+  // At most this many lines are added per frame, so a whole 50 MB log arriving at once
+  // still leaves the page responsive (the rest waits for the next frame).
+  var PER_FRAME = 5000;
+
+  function schedule() {
+    if (!scheduled) {
+      scheduled = true;
+      window.requestAnimationFrame(flush);
+    }
+  }
+
   function flush() {
     scheduled = false;
-    var lines = queue;
-    queue = [];
-    if (keep > 0 && lines.length > keep) {
-      lines = lines.slice(lines.length - keep);
+    if (keep > 0 && queue.length > keep) {
+      queue = queue.slice(queue.length - keep);
+    }
+    var lines = queue.slice(0, PER_FRAME);
+    queue = queue.slice(lines.length);
+    if (queue.length > 0) {
+      schedule();
     }
     var frag = document.createDocumentFragment();
     for (var i = 0; i < lines.length; i++) {
@@ -61,10 +75,7 @@
     for (var i = 0; i < lines.length; i++) {
       queue.push(lines[i]);
     }
-    if (!scheduled) {
-      scheduled = true;
-      window.requestAnimationFrame(flush);
-    }
+    schedule();
     say("live");
   });
   source.addEventListener("end", function () {
