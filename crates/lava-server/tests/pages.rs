@@ -583,6 +583,14 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     // The raw log is the file as written.
     let raw = page(&s, &format!("/scheduler/job/{id}/log/raw"), None).await;
     assert_eq!(raw, (0..5).map(line).collect::<String>());
+    let part = reqwest::Client::new()
+        .get(format!("{}/scheduler/job/{id}/log/raw", s.url))
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(part.text().await.unwrap(), raw[..10]);
 }
 
 #[tokio::test]

@@ -8,14 +8,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use lava_common::log::{Message, Value as LogValue, parse_line};
 use lava_common::state::JobState;
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tower_http::services::ServeFile;
 
 use super::{PageError, PageResult, jobs::visible_job, parse_opt};
 use crate::web::AppState;
@@ -29,16 +32,29 @@ const CHUNK: u64 = 2000;
 /// append whose notification was lost).
 const RECHECK: Duration = Duration::from_secs(1);
 
-/// `/scheduler/job/<id>/log/raw`: the log as plain text.
-pub async fn raw(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> PageResult {
-    let c = state.db().await?;
-    let job = visible_job(&c, &auth, id).await?;
-    let text = state
-        .logs
-        .read(&**c, job.id, 0, None)
-        .await?
-        .unwrap_or_default();
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+/// `/scheduler/job/<id>/log/raw`: the log as plain text, streamed from the file (a 50 MB log
+/// is never held in memory; browsers and `curl -r` may ask for byte ranges).
+pub async fn raw(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    req: Request,
+) -> PageResult {
+    let lines = {
+        let c = state.db().await?;
+        visible_job(&c, &auth, id).await?.log_lines
+    };
+    let plain = HeaderValue::from_static("text/plain; charset=utf-8");
+    if lines == 0 {
+        return Ok(([(header::CONTENT_TYPE, plain)], "").into_response());
+    }
+    let path = state.logs.path(id);
+    let mut res = ServeFile::new(&path)
+        .try_call(req)
+        .await
+        .map_err(|e| PageError::Unavailable(format!("job log {}: {e}", path.display())))?;
+    res.headers_mut().insert(header::CONTENT_TYPE, plain);
+    Ok(res.map(Body::new))
 }
 
 fn to_json(v: &LogValue) -> Value {
