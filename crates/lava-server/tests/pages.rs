@@ -119,10 +119,30 @@ async fn every_page_renders_with_its_content() {
         vec![id]
     );
     assert!(job_ids(&page(&s, "/scheduler/jobs/queued", None).await).is_empty());
+    // A long log: the job page follows only its last 1,000 lines unless asked for all.
+    let long: String = (2..1005).map(line).collect();
+    let (_, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 2, "lines": long}),
+        )
+        .await;
+    assert_eq!(ack.lines, 1005);
+    let tail = page(&s, &format!("/scheduler/job/{id}"), None).await;
+    assert!(
+        unescape(&tail).contains(&format!("/scheduler/job/{id}/log/stream?start=5\"")),
+        "{tail}"
+    );
+    assert!(unescape(&tail).contains(&format!("/scheduler/job/{id}?lines=all")));
+    let all = page(&s, &format!("/scheduler/job/{id}?lines=all"), None).await;
+    assert!(
+        unescape(&all).contains(&format!("/scheduler/job/{id}/log/stream?start=0\"")),
+        "{all}"
+    );
     let (status, _): (u16, Ack) = w
         .post(
             &format!("jobs/{id}/finished"),
-            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 2}),
+            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 1005}),
         )
         .await;
     assert_eq!(status, 200);
@@ -185,7 +205,7 @@ async fn every_page_renders_with_its_content() {
                 "1 pass, 1 fail".into(),
                 "/anonymous/lab-health/".into(),
                 "/static/lava.js".into(),
-                format!("/scheduler/job/{id}/log/stream?start=0"),
+                format!("/scheduler/job/{id}/log/stream?start=5"),
             ],
         ),
         ("/results/".into(), vec![format!("/results/{id}\"")]),
