@@ -340,6 +340,11 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
     let secret = submit_as(&s, "alice", &named_job("alices-secret", "personal"));
     let open = submit_as(&s, "alice", &named_job("alices-open", "public"));
     let missing = secret + 1000;
+    // The secret job takes kvm01 (it is older); the open one stays queued.
+    let w = s.worker("w1");
+    w.poll(&[], 0).await;
+    let r = w.poll(&[], 10_000).await;
+    assert_eq!(r.start.first().map(|j| j.id), Some(secret));
     let paths = |id: i64| {
         vec![
             format!("/scheduler/job/{id}"),
@@ -363,17 +368,30 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
             "/",
             "/scheduler/alljobs",
             "/scheduler/jobs/queued",
+            "/scheduler/jobs/running",
             "/scheduler/alljobs?submitter=alice",
+            "/scheduler/alldevices",
+            "/scheduler/device/kvm01",
+            "/scheduler/device_type/kvm",
+            "/scheduler/worker/w1",
         ] {
-            let html = page(&s, list, who).await;
+            let html = unescape(&page(&s, list, who).await);
             assert!(!html.contains("alices-secret"), "{list}: {html}");
+            assert!(
+                !html.contains(&format!("/scheduler/job/{secret}\"")),
+                "{list}: {html}"
+            );
         }
         let all = page(&s, "/scheduler/alljobs", who).await;
         assert_eq!(job_ids(&all), vec![open]);
-        assert!(page(&s, "/", who).await.contains("1 job(s) queued"));
+        let home = page(&s, "/", who).await;
+        assert!(
+            home.contains("1 job(s) queued") && home.contains("0 running"),
+            "{home}"
+        );
     }
     for path in paths(secret) {
-        // Only the status: the stream of a queued job does not end.
+        // Only the status: the stream of an unfinished job does not end.
         let r = reqwest::Client::new()
             .get(format!("{}{path}", s.url))
             .header("authorization", format!("Token {alice}"))
@@ -391,10 +409,17 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
         job_ids(&page(&s, "/scheduler/alljobs", Some(&alice)).await),
         vec![open, secret]
     );
+    let home = page(&s, "/", Some(&alice)).await;
     assert!(
-        page(&s, "/", Some(&alice))
-            .await
-            .contains("2 job(s) queued")
+        home.contains("1 job(s) queued") && home.contains("1 running"),
+        "{home}"
+    );
+    let devices = unescape(&page(&s, "/scheduler/alldevices", Some(&alice)).await);
+    assert!(
+        devices.contains(&format!(
+            "/scheduler/job/{secret}\">{secret}</a> alices-secret"
+        )),
+        "{devices}"
     );
 }
 
