@@ -345,6 +345,14 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
     w.poll(&[], 0).await;
     let r = w.poll(&[], 10_000).await;
     assert_eq!(r.start.first().map(|j| j.id), Some(secret));
+    let _: (u16, Ack) = w.post(&format!("jobs/{secret}/started"), json!({})).await;
+    let (status, _): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{secret}/logs"),
+            json!({"offset": 0, "lines": RESULTS}),
+        )
+        .await;
+    assert_eq!(status, 200);
     let paths = |id: i64| {
         vec![
             format!("/scheduler/job/{id}"),
@@ -374,6 +382,7 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
             "/scheduler/device/kvm01",
             "/scheduler/device_type/kvm",
             "/scheduler/worker/w1",
+            "/results/",
         ] {
             let html = unescape(&page(&s, list, who).await);
             assert!(!html.contains("alices-secret"), "{list}: {html}");
@@ -382,6 +391,8 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
                 "{list}: {html}"
             );
         }
+        let (_, _, svg) = get(&s, "/results/charts/pass-rate.svg?device_type=kvm", who).await;
+        assert!(svg.contains("no data") && !svg.contains("0_smoke"), "{svg}");
         let all = page(&s, "/scheduler/alljobs", who).await;
         assert_eq!(job_ids(&all), vec![open]);
         let home = page(&s, "/", who).await;
@@ -414,6 +425,18 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
         home.contains("1 job(s) queued") && home.contains("1 running"),
         "{home}"
     );
+    assert!(
+        page(&s, "/results/", Some(&alice))
+            .await
+            .contains(&format!("/results/{secret}\""))
+    );
+    let (_, _, svg) = get(
+        &s,
+        "/results/charts/pass-rate.svg?device_type=kvm",
+        Some(&alice),
+    )
+    .await;
+    assert!(svg.contains("0_smoke"), "{svg}");
     let devices = unescape(&page(&s, "/scheduler/alldevices", Some(&alice)).await);
     assert!(
         devices.contains(&format!(
