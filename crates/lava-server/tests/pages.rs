@@ -605,7 +605,6 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     assert_eq!(Events::texts(&data), vec!["line 0", "line 1", "line 2"]);
     // Nothing more until the worker appends.
     assert!(ev.next(1).await.is_none());
-    let started = Instant::now();
     let more: String = (3..5).map(line).collect();
     let (_, ack): (u16, LogAck) = w
         .post(
