@@ -386,6 +386,8 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
         ] {
             let html = unescape(&page(&s, list, who).await);
             assert!(!html.contains("alices-secret"), "{list}: {html}");
+            // Not even in a device's history ("job N scheduled").
+            assert!(!html.contains(&format!("job {secret} ")), "{list}: {html}");
             assert!(
                 !html.contains(&format!("/scheduler/job/{secret}\"")),
                 "{list}: {html}"
@@ -437,6 +439,11 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
     )
     .await;
     assert!(svg.contains("0_smoke"), "{svg}");
+    let device = page(&s, "/scheduler/device/kvm01", Some(&alice)).await;
+    assert!(
+        device.contains(&format!("job {secret} scheduled")),
+        "{device}"
+    );
     let devices = unescape(&page(&s, "/scheduler/alldevices", Some(&alice)).await);
     assert!(
         devices.contains(&format!(
