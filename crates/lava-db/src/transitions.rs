@@ -86,6 +86,37 @@ pub async fn device_history(
         .collect()
 }
 
+/// A device's transitions for `viewer`, newest first: a change made for a job the viewer may
+/// not see keeps its states but not its reason (which names the job).
+pub async fn device_history_for(
+    c: &impl GenericClient,
+    viewer: &crate::viewer::Viewer,
+    device: &str,
+    limit: i64,
+) -> Result<Vec<DeviceTransition>, Error> {
+    let (user, su) = viewer.params();
+    let sql = format!(
+        "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, u.username,
+                CASE WHEN t.job_id IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND {})
+                     THEN t.reason ELSE 'a job you cannot see' END AS reason
+         FROM device_transitions t LEFT JOIN users u ON u.id = t.actor_id
+         WHERE t.device = $3 ORDER BY t.id DESC LIMIT $4",
+        crate::viewer::Viewer::job_condition("j", 1)
+    );
+    let rows = c.query(&sql, &[&user, &su, &device, &limit]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceTransition {
+                created: r.try_get("created")?,
+                state: (r.try_get("old_state")?, r.try_get("new_state")?),
+                health: (r.try_get("old_health")?, r.try_get("new_health")?),
+                actor: r.try_get("username")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}
+
 /// Records a job transition.
 pub async fn record_job(
     c: &impl GenericClient,
@@ -112,4 +143,46 @@ pub async fn record_job(
         crate::callbacks::queue(c, job, new.0).await?;
     }
     Ok(())
+}
+
+/// A recorded job transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobTransition {
+    /// When.
+    pub created: DateTime<Utc>,
+    /// Old and new state.
+    pub state: (lava_common::state::JobState, lava_common::state::JobState),
+    /// Old and new health.
+    pub health: (lava_common::state::JobHealth, lava_common::state::JobHealth),
+    /// The device involved, if any.
+    pub device: Option<String>,
+    /// The user's name, if a person made the change.
+    pub actor: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// A job's transitions, oldest first (its timeline).
+pub async fn job_history(c: &impl GenericClient, job: i64) -> Result<Vec<JobTransition>, Error> {
+    let rows = c
+        .query(
+            "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, t.device,
+                    u.username, t.reason
+             FROM job_transitions t LEFT JOIN users u ON u.id = t.actor_id
+             WHERE t.job_id = $1 ORDER BY t.id",
+            &[&job],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(JobTransition {
+                created: r.try_get("created")?,
+                state: (r.try_get("old_state")?, r.try_get("new_state")?),
+                health: (r.try_get("old_health")?, r.try_get("new_health")?),
+                device: r.try_get("device")?,
+                actor: r.try_get("username")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
 }

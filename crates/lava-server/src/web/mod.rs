@@ -28,6 +28,8 @@ pub struct AppState {
     pub waiters: Arc<waiters::Waiters>,
     /// Where page templates are read from.
     pub templates: std::path::PathBuf,
+    /// Where the pages' CSS and JavaScript are served from (`/static/`).
+    pub static_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -53,6 +55,10 @@ pub fn router(state: AppState) -> Router {
         .merge(rest::routes())
         .merge(xmlrpc::routes())
         .merge(pages::routes())
+        .nest_service(
+            "/static",
+            tower_http::services::ServeDir::new(&state.static_dir),
+        )
         .with_state(state)
 }
 
@@ -74,6 +80,7 @@ pub async fn serve(
         logs: LogStore::new(settings.jobs_dir()),
         waiters,
         templates: settings.templates_dir(),
+        static_dir: settings.static_dir(),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await

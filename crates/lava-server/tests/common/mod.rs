@@ -1,5 +1,6 @@
-//! The test server and the test playing a worker, shared by the integration tests.
-#![allow(dead_code)] // each test binary uses a part of it
+//! What the integration tests share: a server on a test database in a sandbox, and the test
+//! playing a worker. Each test binary uses a part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,19 +20,19 @@ impl Drop for Daemon {
     }
 }
 
-/// `lava-server web` and `lava-server scheduler` on a test database in a `LAVA_ROOT` sandbox.
+/// A test database, a `LAVA_ROOT` sandbox, and `lava-server web` and `scheduler` on it.
 pub struct Server {
-    /// The sandbox.
+    /// The sandbox (`LAVA_ROOT`).
     pub root: tempfile::TempDir,
     /// The database.
     pub db: TestDb,
-    /// `http://127.0.0.1:PORT`.
+    /// The web app's base URL.
     pub url: String,
-    /// The daemons (web first).
+    /// The daemons, killed on drop.
     pub _daemons: Vec<Daemon>,
 }
 
-/// The repository's examples.
+/// The repository's `examples/`.
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
@@ -59,7 +60,16 @@ impl Server {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Starts a fresh server with the kvm fixture.
+    /// Copies the repository's `templates/` and `static/` to where the sandbox's settings
+    /// look (copies, so a test may edit them).
+    pub fn install_pages(&self) {
+        let share = self.root.path().join("usr/share/lava-server");
+        for dir in ["templates", "static"] {
+            copy_dir(&examples().join("..").join(dir), &share.join(dir));
+        }
+    }
+
+    /// Starts the daemons on a migrated test database with the kvm fixture.
     pub async fn start() -> Server {
         let db = test_db().await.unwrap();
         let root = tempfile::tempdir().unwrap();
@@ -74,6 +84,7 @@ impl Server {
             url: format!("http://127.0.0.1:{port}"),
             _daemons: vec![],
         };
+        s.install_pages();
         s.manage(&["migrate"]);
         s.manage(&[
             "loaddata",
@@ -108,7 +119,7 @@ impl Server {
         }
     }
 
-    /// Submits a job with `manage submit`; its id.
+    /// Submits a job from text; its id.
     pub fn submit(&self, job: &str) -> i64 {
         let f = self.root.path().join("job.yaml");
         std::fs::write(&f, job).unwrap();
@@ -133,16 +144,16 @@ pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>
 
 /// The test playing a worker over HTTP.
 pub struct Worker {
-    /// The client.
+    /// Its HTTP client.
     pub http: reqwest::Client,
-    /// The server URL.
+    /// The server.
     pub base: String,
-    /// The worker token.
+    /// Its token.
     pub token: String,
 }
 
 impl Worker {
-    /// POSTs JSON to the worker API; (status, reply).
+    /// POSTs `body` to the worker API path; status and reply.
     pub async fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
@@ -161,7 +172,7 @@ impl Worker {
         (status, r.json().await.unwrap())
     }
 
-    /// A poll with these running jobs.
+    /// One poll reporting `running` jobs (id, lines).
     pub async fn poll(&self, running: &[(i64, u64)], wait_ms: u64) -> PollResponse {
         let running: Vec<_> = running
             .iter()
@@ -175,17 +186,17 @@ impl Worker {
     }
 }
 
-/// A job that does nothing, on kvm.
+/// A public kvm job with no actions.
 pub const EMPTY_JOB: &str = "job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
 
-/// Log line N.
+/// Log line number `n`.
 pub fn line(n: usize) -> String {
     format!(
         "- {{\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"info\", \"msg\": \"line {n}\"}}\n"
     )
 }
 
-/// Starts and finishes job `id` with `health` and no log.
+/// Starts job `id` and finishes it with `health` through the worker API.
 pub async fn finish(w: &Worker, id: i64, health: &str) {
     let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
     let error_type = if health == "incomplete" {
@@ -238,5 +249,19 @@ impl Worker {
             )
             .await;
         assert_eq!(status, 200);
+    }
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
     }
 }
