@@ -113,18 +113,7 @@ fn conditions(viewer: &Viewer, f: &JobFilter) -> Where {
         sql: format!("WHERE {}", Viewer::job_condition("j", 1)),
         params: vec![Box::new(user), Box::new(su)],
     };
-    if let Some(s) = f.state {
-        w.push("j.state = $?", Box::new(s));
-    }
-    if let Some(h) = f.health {
-        w.push("j.health = $?", Box::new(h));
-    }
-    if !f.states.is_empty() {
-        w.push("j.state = ANY($?)", Box::new(f.states.clone()));
-    }
-    if !f.healths.is_empty() {
-        w.push("j.health = ANY($?)", Box::new(f.healths.clone()));
-    }
+    state_health(&mut w, f, "j");
     if let Some(t) = &f.device_type {
         w.push("j.requested_device_type = $?", Box::new(t.clone()));
     }
@@ -168,6 +157,18 @@ pub async fn list(
 
 /// How many jobs `viewer` may see that match `f` (its order, limit and offset are ignored).
 pub async fn count(c: &impl GenericClient, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
+    if f.by_state_and_health_only() {
+        return count_from_counters(c, viewer, f).await;
+    }
+    count_exact(c, viewer, f).await
+}
+
+/// [`count`] by scanning the matching rows (what the counters must always agree with).
+pub async fn count_exact(
+    c: &impl GenericClient,
+    viewer: &Viewer,
+    f: &JobFilter,
+) -> Result<i64, Error> {
     let w = conditions(viewer, f);
     // The submitter filter reads the username, so the join stays even for a count.
     let sql = format!(
@@ -218,4 +219,92 @@ pub async fn viewing_groups(c: &impl GenericClient, id: i64) -> Result<Vec<(i64,
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
         .collect()
+}
+
+/// Folds the pending count deltas into the totals (the active scheduler calls this after its
+/// passes). Safe to run concurrently: a delta row is moved by exactly one fold.
+pub async fn fold_counts(c: &impl GenericClient) -> Result<(), Error> {
+    c.execute(
+        "WITH moved AS (DELETE FROM job_count_deltas RETURNING visibility, state, health, delta),
+              sums AS (SELECT visibility, state, health, sum(delta)::bigint AS d
+                       FROM moved GROUP BY 1, 2, 3)
+         INSERT INTO job_counts AS t (visibility, state, health, n)
+         SELECT visibility, state, health, d FROM sums
+         ON CONFLICT (visibility, state, health) DO UPDATE SET n = t.n + EXCLUDED.n",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+impl JobFilter {
+    /// Whether only state and health narrow the list, so the counters can answer.
+    fn by_state_and_health_only(&self) -> bool {
+        self.device_type.is_none()
+            && self.device.is_none()
+            && self.submitter.is_none()
+            && self.id_gt.is_none()
+            && self.id_lt.is_none()
+            && self.ended_since.is_none()
+    }
+}
+
+/// The state and health conditions of `f` on the columns of `alias`, into `w`.
+fn state_health(w: &mut Where, f: &JobFilter, alias: &str) {
+    if let Some(s) = f.state {
+        w.push(&format!("{alias}.state = $?"), Box::new(s));
+    }
+    if let Some(h) = f.health {
+        w.push(&format!("{alias}.health = $?"), Box::new(h));
+    }
+    if !f.states.is_empty() {
+        w.push(
+            &format!("{alias}.state = ANY($?)"),
+            Box::new(f.states.clone()),
+        );
+    }
+    if !f.healths.is_empty() {
+        w.push(
+            &format!("{alias}.health = ANY($?)"),
+            Box::new(f.healths.clone()),
+        );
+    }
+}
+
+/// [`count`] from the counters: the public (or, for a superuser, all) jobs from the totals
+/// and deltas, plus the viewer's own and group-visible private jobs counted exactly (few).
+async fn count_from_counters(
+    c: &impl GenericClient,
+    viewer: &Viewer,
+    f: &JobFilter,
+) -> Result<i64, Error> {
+    let mut w = Where {
+        sql: if viewer.superuser {
+            "WHERE true".into()
+        } else {
+            "WHERE k.visibility = 'public'".into()
+        },
+        params: Vec::new(),
+    };
+    state_health(&mut w, f, "k");
+    let sql = format!(
+        "SELECT coalesce(sum(k.n), 0)::bigint AS n FROM (
+             SELECT visibility, state, health, n FROM job_counts
+             UNION ALL SELECT visibility, state, health, delta FROM job_count_deltas) k {}",
+        w.sql
+    );
+    let mut n: i64 = c.query_one(&sql, &w.refs()).await?.try_get("n")?;
+    if let (Some(user), false) = (viewer.user_id, viewer.superuser) {
+        let mut w = Where {
+            sql: "WHERE j.visibility <> 'public' AND (j.submitter_id = $1 OR j.id IN (
+                      SELECT vg.job_id FROM job_viewing_groups vg
+                      JOIN user_groups ug ON ug.group_id = vg.group_id WHERE ug.user_id = $1))"
+                .into(),
+            params: vec![Box::new(user)],
+        };
+        state_health(&mut w, f, "j");
+        let sql = format!("SELECT count(*) AS n FROM jobs j {}", w.sql);
+        n += c.query_one(&sql, &w.refs()).await?.try_get::<_, i64>("n")?;
+    }
+    Ok(n)
 }

@@ -176,3 +176,105 @@ async fn a_keyset_page_walks_the_primary_key() {
         10_001
     );
 }
+
+/// The counters agree with an exact count for every viewer and state/health filter, before
+/// and after folding, through inserts, cancels (a state and health change), group jobs and
+/// deletes.
+#[tokio::test]
+async fn counted_jobs_always_match_an_exact_count() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lava_db::device_types::add(&c, "qemu", "").await.unwrap();
+    let alice = lava_db::users::add(&c, &user("alice", false))
+        .await
+        .unwrap();
+    let bob = lava_db::users::add(&c, &user("bob", false)).await.unwrap();
+    let root = lava_db::users::add(&c, &user("root", true)).await.unwrap();
+    lava_db::users::add_group(&c, "lab").await.unwrap();
+    lava_db::users::join_group(&c, "bob", "lab").await.unwrap();
+    let viewers = [
+        Viewer::ANONYMOUS,
+        Viewer {
+            user_id: Some(alice),
+            superuser: false,
+        },
+        Viewer {
+            user_id: Some(bob),
+            superuser: false,
+        },
+        Viewer {
+            user_id: Some(root),
+            superuser: true,
+        },
+    ];
+    let filters = [
+        JobFilter::default(),
+        JobFilter {
+            state: Some(JobState::Submitted),
+            ..Default::default()
+        },
+        JobFilter {
+            state: Some(JobState::Finished),
+            ..Default::default()
+        },
+        JobFilter {
+            health: Some(JobHealth::Canceled),
+            ..Default::default()
+        },
+        JobFilter {
+            states: vec![JobState::Finished, JobState::Submitted],
+            healths: vec![JobHealth::Unknown],
+            ..Default::default()
+        },
+    ];
+    let check = |stage: &'static str| {
+        let c = &c;
+        let viewers = &viewers;
+        let filters = &filters;
+        async move {
+            for v in viewers {
+                for f in filters {
+                    let fast = job_list::count(c, v, f).await.unwrap();
+                    let exact = job_list::count_exact(c, v, f).await.unwrap();
+                    assert_eq!(fast, exact, "{stage}: {v:?} {f:?}");
+                }
+            }
+        }
+    };
+    let mut ids = vec![];
+    for (i, vis) in [
+        JobVisibility::Public,
+        JobVisibility::Personal,
+        JobVisibility::Group,
+        JobVisibility::Public,
+        JobVisibility::Personal,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut j = job(if i % 2 == 0 { alice } else { bob }, "qemu", vis);
+        if vis == JobVisibility::Group {
+            j.viewing_groups = vec!["lab".into()];
+        }
+        ids.push(lava_db::jobs::insert(&c, &j).await.unwrap());
+    }
+    check("after inserts").await;
+    lava_db::jobs::cancel(&c, ids[0], None, "t").await.unwrap();
+    lava_db::jobs::cancel(&c, ids[2], None, "t").await.unwrap();
+    check("after cancels").await;
+    job_list::fold_counts(&c).await.unwrap();
+    let pending: i64 = c
+        .query_one("SELECT count(*) AS n FROM job_count_deltas", &[])
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(pending, 0, "a fold moves every delta");
+    check("after a fold").await;
+    lava_db::jobs::cancel(&c, ids[3], None, "t").await.unwrap();
+    c.execute("DELETE FROM jobs WHERE id = $1", &[&ids[4]])
+        .await
+        .unwrap();
+    check("after a delete").await;
+    job_list::fold_counts(&c).await.unwrap();
+    check("after a second fold").await;
+}

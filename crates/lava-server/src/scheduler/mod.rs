@@ -127,6 +127,8 @@ async fn lead(
         }
         let started = std::time::Instant::now();
         let report = pass::run(&mut work, opts).await?;
+        // Keep the job counters' pending deltas few, so counting stays cheap.
+        lava_db::job_list::fold_counts(&work).await?;
         if report != pass::Report::default() {
             tracing::info!(
                 assigned = report.assigned.len(),
