@@ -80,16 +80,25 @@ pub async fn remove(c: &impl GenericClient, id: i64) -> Result<(), Error> {
     Ok(())
 }
 
+/// How often a token's `last_used` is written: at most once a minute, so that API calls
+/// with one token do not queue on its row lock (every call would otherwise be a write).
+const LAST_USED_SQL: &str = "UPDATE api_tokens SET last_used = now() WHERE id IN (
+    SELECT id FROM found WHERE last_used IS NULL OR last_used < now() - interval '1 minute')";
+
 /// The active user owning a token (by its hash), recording its use.
 pub async fn user_of(c: &impl GenericClient, token_hash: &str) -> Result<Option<i64>, Error> {
     let row = c
         .query_opt(
-            "UPDATE api_tokens t SET last_used = now() FROM users u
-             WHERE t.token_hash = $1 AND u.id = t.user_id AND u.is_active RETURNING u.id",
+            &format!(
+                "WITH found AS (SELECT t.id, t.last_used, u.id AS user_id FROM api_tokens t
+                     JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND u.is_active),
+                 touched AS ({LAST_USED_SQL})
+                 SELECT user_id FROM found"
+            ),
             &[&token_hash],
         )
         .await?;
-    Ok(row.map(|r| r.try_get("id")).transpose()?)
+    Ok(row.map(|r| r.try_get("user_id")).transpose()?)
 }
 
 /// The active user named `username` if `token_hash` is one of their tokens (XML-RPC matches
@@ -101,11 +110,15 @@ pub async fn user_of_named(
 ) -> Result<Option<i64>, Error> {
     let row = c
         .query_opt(
-            "UPDATE api_tokens t SET last_used = now() FROM users u
-             WHERE t.token_hash = $2 AND u.id = t.user_id AND u.username = $1 AND u.is_active
-             RETURNING u.id",
+            &format!(
+                "WITH found AS (SELECT t.id, t.last_used, u.id AS user_id FROM api_tokens t
+                     JOIN users u ON u.id = t.user_id
+                     WHERE t.token_hash = $2 AND u.username = $1 AND u.is_active),
+                 touched AS ({LAST_USED_SQL})
+                 SELECT user_id FROM found"
+            ),
             &[&username, &token_hash],
         )
         .await?;
-    Ok(row.map(|r| r.try_get("id")).transpose()?)
+    Ok(row.map(|r| r.try_get("user_id")).transpose()?)
 }
