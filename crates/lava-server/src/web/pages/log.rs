@@ -91,6 +91,8 @@ struct Follower {
     next: u64,
     wake: watch::Receiver<u64>,
     done: bool,
+    /// Whether the opening comment went out.
+    opened: bool,
 }
 
 impl Follower {
@@ -99,6 +101,12 @@ impl Follower {
     async fn next_event(&mut self) -> Option<Event> {
         if self.done {
             return None;
+        }
+        if !self.opened {
+            // A comment at once, so the browser (and a check through Apache) sees the stream
+            // open even while the job is still queued and has no lines.
+            self.opened = true;
+            return Some(Event::default().comment(format!("following job {}", self.job)));
         }
         loop {
             let result = self.read().await;
@@ -184,6 +192,7 @@ pub async fn stream(
         next: resume.or(start).unwrap_or(0),
         wake,
         done: false,
+        opened: false,
     };
     let events = futures_util::stream::unfold(follower, |mut f| async move {
         f.next_event().await.map(|ev| (Ok::<_, Infallible>(ev), f))
