@@ -9,12 +9,14 @@
 mod error;
 mod pool;
 
+pub mod accounts;
 pub mod admin_log;
 pub mod bundles;
 pub mod device_types;
 pub mod devices;
 pub mod finish;
 pub mod fixtures;
+pub mod job_admin;
 pub mod jobs;
 pub mod logs;
 pub mod notify;
@@ -26,6 +28,7 @@ pub mod tokens;
 pub mod transitions;
 pub mod users;
 pub mod viewer;
+pub mod worker_admin;
 pub mod workers;
 
 pub use error::Error;

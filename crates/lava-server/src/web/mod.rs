@@ -1,10 +1,13 @@
 //! `lava-server web`: the HTTP side of the server (axum). The worker API lives here, and the
 //! REST submit path; Apache proxies `/` to it.
 
+pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod pages;
 pub mod rest;
+pub mod submit_form;
 pub mod waiters;
 pub mod worker_api;
 
@@ -51,6 +54,9 @@ pub fn router(state: AppState) -> Router {
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
         .merge(rest::routes())
         .merge(pages::routes())
+        .merge(accounts::routes())
+        .merge(submit_form::routes())
+        .merge(admin::routes())
         .with_state(state)
 }
 
