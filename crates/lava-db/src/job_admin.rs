@@ -44,3 +44,41 @@ pub async fn set_priority(c: &impl GenericClient, id: i64, priority: i32) -> Res
     notify::send(c, notify::SCHEDULER, &format!("priority {id}")).await?;
     Ok(())
 }
+
+/// One recorded change of a job, as the admin pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobChange {
+    /// The state it left.
+    pub old_state: JobState,
+    /// The state it reached.
+    pub new_state: JobState,
+    /// Its health after the change.
+    pub new_health: lava_common::state::JobHealth,
+    /// The user who made the change, if a person did.
+    pub actor: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// A job's transitions, oldest first.
+pub async fn transitions(c: &impl GenericClient, id: i64) -> Result<Vec<JobChange>, Error> {
+    let rows = c
+        .query(
+            "SELECT t.old_state, t.new_state, t.new_health, u.username, t.reason
+             FROM job_transitions t LEFT JOIN users u ON u.id = t.actor_id
+             WHERE t.job_id = $1 ORDER BY t.id",
+            &[&id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(JobChange {
+                old_state: r.try_get("old_state")?,
+                new_state: r.try_get("new_state")?,
+                new_health: r.try_get("new_health")?,
+                actor: r.try_get("username")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}

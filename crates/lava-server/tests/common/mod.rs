@@ -1,0 +1,225 @@
+//! The test server shared by the integration tests: `lava-server web` and a scheduler on a
+//! private PostgreSQL database, and a worker played over HTTP.
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lava_common::worker_api::*;
+use lava_testkit::{TestDb, test_db};
+use serde_json::json;
+
+/// A child process killed when dropped.
+pub struct Daemon(pub Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `lava-server web` and `lava-server scheduler` on a migrated test database with the kvm
+/// fixture loaded, in a `LAVA_ROOT` sandbox.
+pub struct Server {
+    /// The `LAVA_ROOT` sandbox.
+    pub root: tempfile::TempDir,
+    /// The test database.
+    pub db: TestDb,
+    /// The web app's base URL.
+    pub url: String,
+    /// The web app (first) and the scheduler, stopped when dropped.
+    pub _daemons: Vec<Daemon>,
+}
+
+/// The repository's `examples/` directory.
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+impl Server {
+    /// A `lava-server` command in the sandbox.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lava-server"));
+        c.args(args)
+            .env("LAVA_ROOT", self.root.path())
+            .env("LAVA_DATABASE_URL", self.db.url());
+        c
+    }
+
+    /// Runs `lava-server manage ARGS`, which must succeed; returns its output.
+    pub fn manage(&self, args: &[&str]) -> String {
+        let mut all = vec!["manage"];
+        all.extend_from_slice(args);
+        let out = self.cmd(&all).output().unwrap();
+        assert!(
+            out.status.success(),
+            "manage {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts the web app and a scheduler.
+    pub async fn start() -> Server {
+        let db = test_db().await.unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = Server {
+            root,
+            db,
+            url: format!("http://127.0.0.1:{port}"),
+            _daemons: vec![],
+        };
+        s.manage(&["migrate"]);
+        s.manage(&[
+            "loaddata",
+            examples().join("models/kvm.json").to_str().unwrap(),
+        ]);
+        let web = s
+            .cmd(&["web", "--listen", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sched = s
+            .cmd(&["scheduler", "--interval", "1", "--worker-timeout", "5"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        s._daemons = vec![Daemon(web), Daemon(sched)];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the web app did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    /// Registers a worker and plays it.
+    pub fn worker(&self, name: &str) -> Worker {
+        let token = self.manage(&["workers", "add", name]).trim().to_string();
+        Worker {
+            http: reqwest::Client::new(),
+            base: self.url.clone(),
+            token,
+        }
+    }
+
+    /// Submits a job with `manage submit`; returns its id.
+    pub fn submit(&self, job: &str) -> i64 {
+        let f = self.root.path().join("job.yaml");
+        std::fs::write(&f, job).unwrap();
+        self.manage(&["submit", f.to_str().unwrap()])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+/// Polls `f` every 100 ms until it gives `Some`, failing with `what` after `secs`.
+pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The test playing a worker over HTTP.
+pub struct Worker {
+    /// The HTTP client.
+    pub http: reqwest::Client,
+    /// The server's base URL.
+    pub base: String,
+    /// The worker's token.
+    pub token: String,
+}
+
+impl Worker {
+    /// Posts to the worker API; returns the status and the decoded body.
+    pub async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, T) {
+        let r = self
+            .http
+            .post(format!("{}{PREFIX}/{path}", self.base))
+            .header("authorization", format!("Token {}", self.token))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    /// Polls as a worker that has kvm01.
+    pub async fn poll(&self, running: &[(i64, u64)], wait_ms: u64) -> PollResponse {
+        let running: Vec<_> = running
+            .iter()
+            .map(|(id, n)| json!({"id": id, "log_lines": n}))
+            .collect();
+        let body = json!({"version": "test", "devices": [{"hostname": "kvm01", "device_type": "kvm"}],
+                          "running": running, "wait_ms": wait_ms});
+        let (status, r) = self.post("poll", body).await;
+        assert_eq!(status, 200);
+        r
+    }
+}
+
+impl Server {
+    /// Runs `lava-server manage ARGS` with `input` on standard input, which must succeed.
+    pub fn manage_stdin(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write as _;
+        let mut all = vec!["manage"];
+        all.extend_from_slice(args);
+        let mut child = self
+            .cmd(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "manage {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Serves the repository's `templates/` (read on every request, so the tests see the
+    /// templates as they are in the work tree).
+    pub fn use_repo_templates(&self) {
+        let share = self.root.path().join("usr/share/lava-server");
+        std::fs::create_dir_all(&share).unwrap();
+        let repo = examples().join("../templates").canonicalize().unwrap();
+        std::os::unix::fs::symlink(repo, share.join("templates")).unwrap();
+    }
+
+    /// Adds a user with a password (and `--staff` or other flags).
+    pub fn add_user(&self, name: &str, password: &str, flags: &[&str]) {
+        let mut args = vec!["users", "add", name, "--password-stdin"];
+        args.extend_from_slice(flags);
+        self.manage_stdin(&args, &format!("{password}\n"));
+    }
+}
