@@ -96,6 +96,8 @@ pub fn log_values(entries: Vec<lava_db::admin_log::Entry>) -> Value {
 }
 
 /// A reason is required on every admin form: the log is only useful when it says why.
+// The error is the finished page, made once per refused request: boxing it buys nothing.
+#[allow(clippy::result_large_err)]
 pub fn reason(state: &AppState, reason: &str) -> Result<String, Response> {
     let r = reason.trim();
     if r.is_empty() {
@@ -111,6 +113,8 @@ pub fn reason(state: &AppState, reason: &str) -> Result<String, Response> {
 /// Errors of the database layer as pages, so handlers can use `?`.
 pub trait OrPage<T> {
     /// The value, or the error page.
+    // The error is the finished page, made once per failed request: boxing it buys nothing.
+    #[allow(clippy::result_large_err)]
     fn or_page(self, state: &AppState) -> Result<T, Response>;
 }
 
