@@ -9,7 +9,7 @@ use axum::routing::post;
 
 use super::super::AppState;
 use super::super::{accounts, submit_form};
-use super::{device_types, devices, jobs, tokens, users, workers};
+use super::{device_types, devices, groups, jobs, tokens, users, workers};
 
 /// Who may post a form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +46,8 @@ forms! {
     "/admin/users/add", Staff => users::add;
     "/admin/users/{username}", Staff => users::update;
     "/admin/users/{username}/password", Staff => users::password;
-    "/admin/users/{username}/groups", Staff => users::membership;
-    "/admin/groups/add", Staff => users::add_group;
+    "/admin/users/{username}/groups", Staff => groups::membership;
+    "/admin/groups/add", Staff => groups::add_group;
     "/admin/tokens/add", Staff => tokens::create_for;
     "/admin/tokens/{token}/delete", Staff => tokens::delete_any;
 }

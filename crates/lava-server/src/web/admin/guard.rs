@@ -4,7 +4,7 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
@@ -33,9 +33,13 @@ pub struct Session {
     pub csrf: String,
 }
 
-/// The redirect to the login page that comes back to `uri` afterwards.
-pub fn to_login(uri: &Uri) -> Response {
-    let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+/// The redirect to the login page that comes back to `uri` afterwards (a page, not a form
+/// post: after logging in the browser GETs `next`, and a form's URL has no GET).
+pub fn to_login(method: &Method, uri: &Uri) -> Response {
+    let next = match *method {
+        Method::GET => uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+        _ => "/",
+    };
     let next: String = url_escape(next);
     Redirect::to(&format!("/accounts/login/?next={next}")).into_response()
 }
@@ -62,7 +66,7 @@ async fn session(parts: &mut Parts, state: &AppState, need: Need) -> Result<Sess
         .await
         .map_err(IntoResponse::into_response)?;
     let (Some(caller), Some(csrf)) = (auth.caller, auth.csrf) else {
-        return Err(to_login(&parts.uri));
+        return Err(to_login(&parts.method, &parts.uri));
     };
     if need == Need::Staff && !caller.is_staff {
         tracing::warn!(user = %caller.username, path = %parts.uri.path(), "staff page refused");

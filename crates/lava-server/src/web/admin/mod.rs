@@ -5,6 +5,7 @@
 pub mod device_types;
 pub mod devices;
 pub mod forms;
+pub mod groups;
 pub mod guard;
 pub mod jobs;
 pub mod tokens;

@@ -1,5 +1,5 @@
-//! Users and groups in the admin interface: add a user, change their flags, reset their
-//! password (argon2, which also ends their sessions), add groups and change membership.
+//! Users in the admin interface: add a user, change their flags, reset their password
+//! (argon2, which also ends their sessions). Only superusers touch superuser accounts.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,7 +9,7 @@ use lava_db::accounts::Flags;
 use serde_json::json;
 
 use super::super::AppState;
-use super::super::auth::hash_password;
+use super::super::auth::{Caller, hash_password};
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
 
@@ -103,6 +103,25 @@ pub struct AddForm {
     pub reason: String,
 }
 
+/// Whether `username` is a superuser (a 404 page when there is no such user). Staff who are
+/// not superusers must not change a superuser's account: resetting its password would make
+/// them one.
+async fn superuser_guard(
+    state: &AppState,
+    c: &impl lava_db::GenericClient,
+    caller: &Caller,
+    username: &str,
+) -> Result<bool, Response> {
+    let Some(u) = lava_db::users::get(c, username).await.or_page(state)? else {
+        let msg = format!("user '{username}' was not found");
+        return Err(view::fail(state, StatusCode::NOT_FOUND, &msg));
+    };
+    if u.info.is_superuser && !caller.is_superuser {
+        tracing::warn!(user = %caller.username, target = %username, "superuser account change refused");
+    }
+    Ok(u.info.is_superuser)
+}
+
 /// An argon2 hash off the async threads; an empty password stays empty (no login).
 async fn hash(state: &AppState, password: String) -> Result<String, Response> {
     if password.is_empty() {
@@ -176,16 +195,17 @@ pub async fn update(
         is_superuser: f.is_superuser.is_some(),
         is_active: f.is_active.is_some(),
     };
-    // Only a superuser may make or unmake superusers, so staff cannot raise themselves.
-    if !post.caller.is_superuser && f.is_superuser.is_some() {
-        return Err(view::forbidden(
-            &state,
-            "Only a superuser may make a user a superuser.",
-        ));
-    }
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
+    // Only a superuser may make or unmake superusers, so staff cannot raise themselves.
+    let was = superuser_guard(&state, &tx, &post.caller, &username).await?;
+    if !post.caller.is_superuser && (was || flags.is_superuser) {
+        return Err(view::forbidden(
+            &state,
+            "Only a superuser may change a superuser's account or make a user a superuser.",
+        ));
+    }
     lava_db::accounts::set_flags(&tx, &username, flags)
         .await
         .or_page(&state)?;
@@ -234,6 +254,12 @@ pub async fn password(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
+    if superuser_guard(&state, &tx, &post.caller, &username).await? && !post.caller.is_superuser {
+        return Err(view::forbidden(
+            &state,
+            "Only a superuser may reset a superuser's password.",
+        ));
+    }
     lava_db::accounts::set_password(&tx, &username, &hashed)
         .await
         .or_page(&state)?;
@@ -248,83 +274,4 @@ pub async fn password(
     .await?;
     tx.commit().await.or_page(&state)?;
     Ok(view::done(&format!("/admin/users/{username}/")))
-}
-
-/// The membership form: join or leave a group.
-#[derive(Debug, serde::Deserialize)]
-pub struct MembershipForm {
-    /// The group's name.
-    pub group: String,
-    /// `join` or `leave`.
-    pub action: String,
-    /// Why.
-    #[serde(default)]
-    pub reason: String,
-}
-
-/// Puts a user into a group or takes them out.
-pub async fn membership(
-    State(state): State<AppState>,
-    Path(username): Path<String>,
-    post: StaffPost<MembershipForm>,
-) -> Result<Response, Response> {
-    let reason = view::reason(&state, &post.form.reason)?;
-    let group = post.form.group.trim();
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    match post.form.action.as_str() {
-        "join" => lava_db::users::join_group(&tx, &username, group).await,
-        "leave" => lava_db::accounts::leave_group(&tx, &username, group).await,
-        other => {
-            let msg = format!("action: '{other}' is neither join nor leave");
-            return Err(view::fail(&state, StatusCode::BAD_REQUEST, &msg));
-        }
-    }
-    .or_page(&state)?;
-    let action = format!("{} group {group}", post.form.action);
-    view::audit(
-        &state,
-        &tx,
-        &post.caller,
-        ("user", &username),
-        &action,
-        &reason,
-    )
-    .await?;
-    tx.commit().await.or_page(&state)?;
-    Ok(view::done(&format!("/admin/users/{username}/")))
-}
-
-/// The new-group form.
-#[derive(Debug, serde::Deserialize)]
-pub struct GroupForm {
-    /// The group's name.
-    pub name: String,
-    /// Why.
-    #[serde(default)]
-    pub reason: String,
-}
-
-/// Adds a group.
-pub async fn add_group(
-    State(state): State<AppState>,
-    post: StaffPost<GroupForm>,
-) -> Result<Response, Response> {
-    let reason = view::reason(&state, &post.form.reason)?;
-    let name = post.form.name.trim();
-    if name.is_empty() {
-        return Err(view::fail(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "name: a group needs a name",
-        ));
-    }
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    lava_db::users::add_group(&tx, name).await.or_page(&state)?;
-    view::audit(&state, &tx, &post.caller, ("group", name), "added", &reason).await?;
-    tx.commit().await.or_page(&state)?;
-    Ok(view::done("/admin/users/"))
 }
