@@ -35,10 +35,13 @@ const EVERY_FIELD: &[(&str, &str)] = &[
 async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     let s = lab().await;
     s.manage(&["workers", "add", "w1"]);
-    s.manage(&["tokens", "add", "--user", "bob"]);
+    let secret = s
+        .manage(&["tokens", "add", "--user", "admin"])
+        .trim()
+        .to_string();
     let job = s.submit(JOB);
     let c = s.db.client().await.unwrap();
-    let token = lava_db::tokens::list(&c, Some("bob")).await.unwrap()[0].id;
+    let token = lava_db::tokens::list(&c, Some("admin")).await.unwrap()[0].id;
     let admin = logged_in(&s, "admin", "admin-password").await;
     let bob = logged_in(&s, "bob", "bob-password").await;
     let anonymous = Browser::new(&s);
@@ -72,6 +75,26 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
                 "{url} by a non-staff user"
             );
         }
+    }
+    // An API token is no way around the CSRF check: forms are for browser sessions.
+    for (path, _) in FORMS {
+        let mut fields = EVERY_FIELD.to_vec();
+        fields.push(("csrfmiddlewaretoken", ""));
+        let r = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(format!("{}{}", s.url, fill(path, job, token)))
+            .header("authorization", format!("Token {secret}"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "{path} with an API token"
+        );
     }
     // Nothing changed anywhere.
     assert!(

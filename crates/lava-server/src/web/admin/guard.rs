@@ -65,8 +65,16 @@ async fn session(parts: &mut Parts, state: &AppState, need: Need) -> Result<Sess
     let auth = Auth::from_request_parts(parts, state)
         .await
         .map_err(IntoResponse::into_response)?;
-    let (Some(caller), Some(csrf)) = (auth.caller, auth.csrf) else {
+    let Some(caller) = auth.caller else {
         return Err(to_login(&parts.method, &parts.uri));
+    };
+    // A caller with an API token has no session and so no CSRF token: pages and forms are
+    // for browsers, tokens for the APIs.
+    let Some(csrf) = auth.csrf else {
+        return Err(view::forbidden(
+            state,
+            "Pages and forms need a login session; API tokens are for the APIs.",
+        ));
     };
     if need == Need::Staff && !caller.is_staff {
         tracing::warn!(user = %caller.username, path = %parts.uri.path(), "staff page refused");
