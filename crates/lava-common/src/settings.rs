@@ -206,6 +206,12 @@ impl Settings {
         self.share.join("templates")
     }
 
+    /// `/usr/share/lava-server/static`: the web pages' CSS and JavaScript (Apache serves it
+    /// directly in production; the web app serves it too, so a dev server needs no Apache).
+    pub fn static_dir(&self) -> PathBuf {
+        self.share.join("static")
+    }
+
     /// `/var/lib/lava-server/jobs`: one directory of logs per job.
     pub fn jobs_dir(&self) -> PathBuf {
         self.var_lib.join("jobs")

@@ -86,3 +86,27 @@ pub async fn seek(c: &impl GenericClient, job: i64, line: i64) -> Result<(i64, i
         None => Ok((0, 0)),
     }
 }
+
+/// Where a job's log ends and whether the job is over, in one light query (no definition),
+/// for followers of a live log. `None` when the job does not exist.
+pub async fn progress(
+    c: &impl GenericClient,
+    job: i64,
+) -> Result<Option<(LogEnd, lava_common::state::JobState)>, Error> {
+    let row = c
+        .query_opt(
+            "SELECT log_lines, log_bytes, state FROM jobs WHERE id = $1",
+            &[&job],
+        )
+        .await?;
+    row.map(|r| {
+        Ok((
+            LogEnd {
+                lines: r.try_get("log_lines")?,
+                bytes: r.try_get("log_bytes")?,
+            },
+            r.try_get("state")?,
+        ))
+    })
+    .transpose()
+}

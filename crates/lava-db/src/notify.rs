@@ -16,3 +16,9 @@ pub async fn send(c: &impl GenericClient, channel: &str, payload: &str) -> Resul
         .await?;
     Ok(())
 }
+
+/// The payload on [`WORKER`] that says job `job`'s log grew: the web app's LISTEN connection
+/// wakes whoever follows that log (worker hostnames never contain a `/`, so no clash).
+pub fn log_payload(job: i64) -> String {
+    format!("log/{job}")
+}

@@ -102,3 +102,45 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<Case>, Error
         })
         .collect()
 }
+
+/// The counts of one suite of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteCounts {
+    /// The suite's name.
+    pub suite: String,
+    /// Passed cases.
+    pub pass: i64,
+    /// Failed cases.
+    pub fail: i64,
+    /// Skipped cases.
+    pub skip: i64,
+    /// Cases with an unknown result.
+    pub unknown: i64,
+}
+
+/// Pass, fail, skip and unknown counts per suite of a job, in the order the suites were made.
+pub async fn suite_counts(c: &impl GenericClient, job: i64) -> Result<Vec<SuiteCounts>, Error> {
+    let rows = c
+        .query(
+            "SELECT s.name,
+                    count(tc.id) FILTER (WHERE tc.result = 'pass') AS pass,
+                    count(tc.id) FILTER (WHERE tc.result = 'fail') AS fail,
+                    count(tc.id) FILTER (WHERE tc.result = 'skip') AS skip,
+                    count(tc.id) FILTER (WHERE tc.result = 'unknown') AS unknown
+             FROM test_suites s LEFT JOIN test_cases tc ON tc.suite_id = s.id
+             WHERE s.job_id = $1 GROUP BY s.id, s.name ORDER BY s.id",
+            &[&job],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SuiteCounts {
+                suite: r.try_get("name")?,
+                pass: r.try_get("pass")?,
+                fail: r.try_get("fail")?,
+                skip: r.try_get("skip")?,
+                unknown: r.try_get("unknown")?,
+            })
+        })
+        .collect()
+}

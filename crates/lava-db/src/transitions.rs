@@ -106,3 +106,45 @@ pub async fn record_job(
     .await?;
     Ok(())
 }
+
+/// A recorded job transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobTransition {
+    /// When.
+    pub created: DateTime<Utc>,
+    /// Old and new state.
+    pub state: (lava_common::state::JobState, lava_common::state::JobState),
+    /// Old and new health.
+    pub health: (lava_common::state::JobHealth, lava_common::state::JobHealth),
+    /// The device involved, if any.
+    pub device: Option<String>,
+    /// The user's name, if a person made the change.
+    pub actor: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// A job's transitions, oldest first (its timeline).
+pub async fn job_history(c: &impl GenericClient, job: i64) -> Result<Vec<JobTransition>, Error> {
+    let rows = c
+        .query(
+            "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, t.device,
+                    u.username, t.reason
+             FROM job_transitions t LEFT JOIN users u ON u.id = t.actor_id
+             WHERE t.job_id = $1 ORDER BY t.id",
+            &[&job],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(JobTransition {
+                created: r.try_get("created")?,
+                state: (r.try_get("old_state")?, r.try_get("new_state")?),
+                health: (r.try_get("old_health")?, r.try_get("new_health")?),
+                device: r.try_get("device")?,
+                actor: r.try_get("username")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}

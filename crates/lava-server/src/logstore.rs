@@ -176,6 +176,13 @@ impl LogStore {
             bytes: end.bytes + bytes as i64,
         };
         lava_db::logs::record_append(&tx, job, end, new_end).await?;
+        // Delivered at commit to every web app instance, whose live log followers read on.
+        lava_db::notify::send(
+            &tx,
+            lava_db::notify::WORKER,
+            &lava_db::notify::log_payload(job),
+        )
+        .await?;
         tx.commit().await.map_err(lava_db::Error::from)?;
         Ok(new_end.lines as u64)
     }

@@ -117,7 +117,6 @@ const JOB: &str = "job_name: from the browser\ndevice_type: kvm\nvisibility: pub
 #[tokio::test]
 async fn a_lab_admin_in_the_browser() {
     let s = Server::start().await;
-    s.use_repo_templates();
     s.add_user("admin", "admin-password", &["--staff"]);
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = browser(profile.path()).await;

@@ -7,17 +7,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, Server, Worker, examples, wait_for};
+use common::*;
 use lava_common::worker_api::*;
 use serde_json::json;
-
-const EMPTY_JOB: &str = "job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
-
-fn line(n: usize) -> String {
-    format!(
-        "- {{\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"info\", \"msg\": \"line {n}\"}}\n"
-    )
-}
 
 #[tokio::test]
 async fn a_job_travels_through_the_worker_api() {
@@ -213,22 +205,6 @@ async fn cancel_in_every_state_and_bad_credentials() {
         "{}",
         e.message
     );
-}
-
-async fn finish(w: &Worker, id: i64, health: &str) {
-    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
-    let error_type = if health == "incomplete" {
-        json!("Job")
-    } else {
-        json!(null)
-    };
-    let (status, _): (u16, Ack) = w
-        .post(
-            &format!("jobs/{id}/finished"),
-            json!({"health": health, "error_type": error_type, "error_msg": null, "log_lines": 0}),
-        )
-        .await;
-    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -689,48 +665,4 @@ async fn a_health_check_is_due_again_after_its_frequency_in_jobs() {
         "{ran:?}"
     );
     assert_eq!(ran[3], jobs[2]);
-}
-
-#[tokio::test]
-async fn the_home_page_comes_from_templates_read_on_every_request() {
-    let s = Server::start().await;
-    let dir = s.root.path().join("usr/share/lava-server/templates");
-    std::fs::create_dir_all(&dir).unwrap();
-    for t in ["base.html", "home.html"] {
-        std::fs::copy(examples().join("../templates").join(t), dir.join(t)).unwrap();
-    }
-    let w = s.worker("w1");
-    w.poll(&[], 0).await;
-    let get = || async { reqwest::get(format!("{}/", s.url)).await.unwrap() };
-    let page = get().await;
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.unwrap();
-    assert!(
-        html.contains("Lab summary") && html.contains("w1") && html.contains(">unknown<"),
-        "{html}"
-    );
-
-    // An edit shows on the next request, with no restart.
-    let home = std::fs::read_to_string(dir.join("home.html")).unwrap();
-    std::fs::write(
-        dir.join("home.html"),
-        home.replace("Lab summary", "Our lab today"),
-    )
-    .unwrap();
-    assert!(get().await.text().await.unwrap().contains("Our lab today"));
-
-    // A broken template is a page that names it, not a blank one.
-    std::fs::write(
-        dir.join("home.html"),
-        "{% extends \"base.html\" %}\n{% block content %}\n{% if %}\n{% endblock content %}\n",
-    )
-    .unwrap();
-    let page = get().await;
-    assert_eq!(page.status().as_u16(), 500);
-    let html = page.text().await.unwrap();
-    assert!(
-        html.contains("Template error") && html.contains("home.html"),
-        "{html}"
-    );
-    assert!(html.contains("3:"), "names the line: {html}");
 }

@@ -15,7 +15,7 @@ use super::AppState;
 use super::admin::guard::{CSRF_FIELD, UserPost};
 use super::admin::view;
 use super::auth::{self, Auth, clear_cookie, cookie, session_cookie};
-use super::pages::render;
+use super::pages::templates::render;
 
 /// The cookie of the login form's double-submit token.
 pub const LOGIN_COOKIE: &str = "lavalogin";
@@ -61,10 +61,7 @@ fn form(state: &AppState, next: &str, error: Option<&str>, status: StatusCode) -
     let token = lava_common::token::generate();
     let ctx = json!({"user": null, "next": next, "error": error, "login_token": token,
                      "csrf_field": CSRF_FIELD});
-    let page = view::with_status(
-        render(&state.templates, "accounts/login.html", &ctx),
-        status,
-    );
+    let page = render(&state.templates, "accounts/login.html", status, &ctx);
     with_cookie(
         page,
         &format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/accounts/login/"),

@@ -30,6 +30,8 @@ pub struct AppState {
     pub waiters: Arc<waiters::Waiters>,
     /// Where page templates are read from.
     pub templates: std::path::PathBuf,
+    /// Where the pages' CSS and JavaScript are served from (`/static/`).
+    pub static_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -54,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
         .merge(rest::routes())
         .merge(pages::routes())
+        .nest_service(
+            "/static",
+            tower_http::services::ServeDir::new(&state.static_dir),
+        )
         .merge(accounts::routes())
         .merge(submit_form::routes())
         .merge(admin::routes())
@@ -78,6 +84,7 @@ pub async fn serve(
         logs: LogStore::new(settings.jobs_dir()),
         waiters,
         templates: settings.templates_dir(),
+        static_dir: settings.static_dir(),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -1,6 +1,7 @@
 //! Wake-ups for long polls: the scheduler's NOTIFY on `lava_worker` reaches the web app's one
 //! LISTEN connection, which bumps the counter of that worker; a pending poll watching the
-//! counter returns at once, so a scheduled job starts within milliseconds.
+//! counter returns at once, so a scheduled job starts within milliseconds. The same channel
+//! carries `log/ID` when a job's log grows, which wakes the followers of its live log.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,21 +16,27 @@ pub struct Waiters {
 }
 
 impl Waiters {
-    fn sender(&self, worker: &str) -> watch::Sender<u64> {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(worker.to_string())
-            .or_insert_with(|| watch::channel(0).0)
-            .clone()
-    }
-
     /// A receiver to wait on; take it before looking for work, so no wake-up is lost.
-    pub fn subscribe(&self, worker: &str) -> watch::Receiver<u64> {
-        self.sender(worker).subscribe()
+    /// Subscribing under the lock means [`Waiters::wake`] never drops a key someone is
+    /// about to wait on.
+    pub fn subscribe(&self, key: &str) -> watch::Receiver<u64> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key.to_string())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
     }
 
-    /// Wakes the worker's pending poll.
-    pub fn wake(&self, worker: &str) {
-        self.sender(worker).send_modify(|n| *n += 1);
+    /// Wakes whoever waits on `key` (a worker's pending poll, a job log's followers). A key
+    /// nobody waits on is dropped instead, so one entry per job ever logged does not pile up.
+    pub fn wake(&self, key: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get(key) {
+            if s.receiver_count() == 0 {
+                map.remove(key);
+            } else {
+                s.send_modify(|n| *n += 1);
+            }
+        }
     }
 
     /// Wakes every pending poll (after a lost LISTEN connection, when notifications may
@@ -60,5 +67,22 @@ pub async fn listen(url: String, waiters: std::sync::Arc<Waiters>) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_reaches_subscribers_and_unwatched_keys_are_dropped() {
+        let w = Waiters::default();
+        let rx = w.subscribe("log/1");
+        w.wake("log/1");
+        assert!(rx.has_changed().unwrap());
+        w.wake("log/2");
+        drop(rx);
+        w.wake("log/1");
+        assert!(w.map.lock().unwrap().is_empty());
     }
 }

@@ -106,7 +106,6 @@ impl Browser {
 /// The server with the repository's templates, a staff user `admin` and a plain user `bob`.
 pub async fn lab() -> Server {
     let s = Server::start().await;
-    s.use_repo_templates();
     s.add_user("admin", "admin-password", &["--staff"]);
     s.add_user("bob", "bob-password", &[]);
     s

@@ -1,7 +1,5 @@
-//! The test server shared by the integration tests: `lava-server web` and a scheduler on a
-//! private PostgreSQL database, and a worker played over HTTP.
-
-// Each test binary uses its own part of this module.
+//! What the integration tests share: a server on a test database in a sandbox, and the test
+//! playing a worker. Each test binary uses a part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -22,20 +20,19 @@ impl Drop for Daemon {
     }
 }
 
-/// `lava-server web` and `lava-server scheduler` on a migrated test database with the kvm
-/// fixture loaded, in a `LAVA_ROOT` sandbox.
+/// A test database, a `LAVA_ROOT` sandbox, and `lava-server web` and `scheduler` on it.
 pub struct Server {
-    /// The `LAVA_ROOT` sandbox.
+    /// The sandbox (`LAVA_ROOT`).
     pub root: tempfile::TempDir,
-    /// The test database.
+    /// The database.
     pub db: TestDb,
     /// The web app's base URL.
     pub url: String,
-    /// The web app (first) and the scheduler, stopped when dropped.
+    /// The daemons, killed on drop.
     pub _daemons: Vec<Daemon>,
 }
 
-/// The repository's `examples/` directory.
+/// The repository's `examples/`.
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
@@ -50,7 +47,7 @@ impl Server {
         c
     }
 
-    /// Runs `lava-server manage ARGS`, which must succeed; returns its output.
+    /// Runs `lava-server manage ARGS`, which must succeed; its output.
     pub fn manage(&self, args: &[&str]) -> String {
         let mut all = vec!["manage"];
         all.extend_from_slice(args);
@@ -63,7 +60,16 @@ impl Server {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Starts the web app and a scheduler.
+    /// Copies the repository's `templates/` and `static/` to where the sandbox's settings
+    /// look (copies, so a test may edit them).
+    pub fn install_pages(&self) {
+        let share = self.root.path().join("usr/share/lava-server");
+        for dir in ["templates", "static"] {
+            copy_dir(&examples().join("..").join(dir), &share.join(dir));
+        }
+    }
+
+    /// Starts the daemons on a migrated test database with the kvm fixture.
     pub async fn start() -> Server {
         let db = test_db().await.unwrap();
         let root = tempfile::tempdir().unwrap();
@@ -78,6 +84,7 @@ impl Server {
             url: format!("http://127.0.0.1:{port}"),
             _daemons: vec![],
         };
+        s.install_pages();
         s.manage(&["migrate"]);
         s.manage(&[
             "loaddata",
@@ -112,7 +119,7 @@ impl Server {
         }
     }
 
-    /// Submits a job with `manage submit`; returns its id.
+    /// Submits a job from text; its id.
     pub fn submit(&self, job: &str) -> i64 {
         let f = self.root.path().join("job.yaml");
         std::fs::write(&f, job).unwrap();
@@ -137,16 +144,16 @@ pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>
 
 /// The test playing a worker over HTTP.
 pub struct Worker {
-    /// The HTTP client.
+    /// Its HTTP client.
     pub http: reqwest::Client,
-    /// The server's base URL.
+    /// The server.
     pub base: String,
-    /// The worker's token.
+    /// Its token.
     pub token: String,
 }
 
 impl Worker {
-    /// Posts to the worker API; returns the status and the decoded body.
+    /// POSTs `body` to the worker API path; status and reply.
     pub async fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
@@ -165,7 +172,7 @@ impl Worker {
         (status, r.json().await.unwrap())
     }
 
-    /// Polls as a worker that has kvm01.
+    /// One poll reporting `running` jobs (id, lines).
     pub async fn poll(&self, running: &[(i64, u64)], wait_ms: u64) -> PollResponse {
         let running: Vec<_> = running
             .iter()
@@ -176,6 +183,47 @@ impl Worker {
         let (status, r) = self.post("poll", body).await;
         assert_eq!(status, 200);
         r
+    }
+}
+
+/// A public kvm job with no actions.
+pub const EMPTY_JOB: &str = "job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+
+/// Log line number `n`.
+pub fn line(n: usize) -> String {
+    format!(
+        "- {{\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"info\", \"msg\": \"line {n}\"}}\n"
+    )
+}
+
+/// Starts job `id` and finishes it with `health` through the worker API.
+pub async fn finish(w: &Worker, id: i64, health: &str) {
+    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
+    let error_type = if health == "incomplete" {
+        json!("Job")
+    } else {
+        json!(null)
+    };
+    let (status, _): (u16, Ack) = w
+        .post(
+            &format!("jobs/{id}/finished"),
+            json!({"health": health, "error_type": error_type, "error_msg": null, "log_lines": 0}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
     }
 }
 
@@ -205,15 +253,6 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Serves the repository's `templates/` (read on every request, so the tests see the
-    /// templates as they are in the work tree).
-    pub fn use_repo_templates(&self) {
-        let share = self.root.path().join("usr/share/lava-server");
-        std::fs::create_dir_all(&share).unwrap();
-        let repo = examples().join("../templates").canonicalize().unwrap();
-        std::os::unix::fs::symlink(repo, share.join("templates")).unwrap();
     }
 
     /// Adds a user with a password (and `--staff` or other flags).

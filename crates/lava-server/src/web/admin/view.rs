@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::super::AppState;
 use super::super::auth::Caller;
 use super::super::error::ApiError;
-use super::super::pages::render;
+use super::super::pages::templates::render;
 use super::guard::Session;
 
 /// The `user` context value of the user menu.
@@ -31,25 +31,14 @@ pub fn page(
     if let (Some(m), Value::Object(e)) = (ctx.as_object_mut(), extra) {
         m.extend(e);
     }
-    with_status(render(&state.templates, template, &ctx), status)
-}
-
-/// Sets the status of a rendered page, unless rendering failed (its own 500 stays).
-pub fn with_status(mut r: Response, status: StatusCode) -> Response {
-    if r.status() == StatusCode::OK {
-        *r.status_mut() = status;
-    }
-    r
+    render(&state.templates, template, status, &ctx)
 }
 
 /// The error page with `status` and `message`.
 pub fn fail(state: &AppState, status: StatusCode, message: &str) -> Response {
     let ctx = json!({"user": Value::Null, "status": status.as_u16(),
                      "reason": status.canonical_reason().unwrap_or(""), "message": message});
-    with_status(
-        render(&state.templates, "accounts/error.html", &ctx),
-        status,
-    )
+    render(&state.templates, "accounts/error.html", status, &ctx)
 }
 
 /// The 403 page.

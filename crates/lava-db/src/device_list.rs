@@ -1,0 +1,106 @@
+//! Devices as the web pages show them: filtered by type, health and worker, each with the job
+//! it runs when the caller may see that job (a private job's id and name never reach a page).
+
+use lava_common::state::{DeviceHealth, DeviceState};
+use tokio_postgres::GenericClient;
+
+use crate::Error;
+use crate::viewer::Viewer;
+
+/// Which devices to list; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFilter {
+    /// Of this device type.
+    pub device_type: Option<String>,
+    /// With this health.
+    pub health: Option<DeviceHealth>,
+    /// Attached to this worker.
+    pub worker: Option<String>,
+    /// Exactly this hostname.
+    pub hostname: Option<String>,
+}
+
+/// A device with its current job as far as the caller may know it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRow {
+    /// The hostname.
+    pub hostname: String,
+    /// Its type.
+    pub device_type: String,
+    /// Free text.
+    pub description: String,
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// What it is doing.
+    pub state: DeviceState,
+    /// Whether it may take jobs.
+    pub health: DeviceHealth,
+    /// Its worker, if attached.
+    pub worker_host: Option<String>,
+    /// The job it runs (id, name), when the caller may see it.
+    pub job: Option<(i64, String)>,
+}
+
+/// The devices matching `f`, by hostname.
+pub async fn list(
+    c: &impl GenericClient,
+    viewer: &Viewer,
+    f: &DeviceFilter,
+) -> Result<Vec<DeviceRow>, Error> {
+    let (user, su) = viewer.params();
+    // The visibility condition sits in the join, so a device running a hidden job is still
+    // listed, only without its job.
+    let sql = format!(
+        "SELECT d.hostname, d.device_type, d.description, d.tags, d.state, d.health,
+                d.worker_host, j.id AS job_id, j.description AS job_description
+         FROM devices d LEFT JOIN jobs j ON j.id = d.current_job_id AND {}
+         WHERE ($3::text IS NULL OR d.device_type = $3)
+           AND ($4::device_health IS NULL OR d.health = $4)
+           AND ($5::text IS NULL OR d.worker_host = $5)
+           AND ($6::text IS NULL OR d.hostname = $6)
+         ORDER BY d.hostname",
+        Viewer::job_condition("j", 1)
+    );
+    let rows = c
+        .query(
+            &sql,
+            &[
+                &user,
+                &su,
+                &f.device_type,
+                &f.health,
+                &f.worker,
+                &f.hostname,
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let job: Option<i64> = r.try_get("job_id")?;
+            let name: Option<String> = r.try_get("job_description")?;
+            Ok(DeviceRow {
+                hostname: r.try_get("hostname")?,
+                device_type: r.try_get("device_type")?,
+                description: r.try_get("description")?,
+                tags: r.try_get("tags")?,
+                state: r.try_get("state")?,
+                health: r.try_get("health")?,
+                worker_host: r.try_get("worker_host")?,
+                job: job.map(|id| (id, name.unwrap_or_default())),
+            })
+        })
+        .collect()
+}
+
+/// One device, if it exists.
+pub async fn get(
+    c: &impl GenericClient,
+    viewer: &Viewer,
+    hostname: &str,
+) -> Result<Option<DeviceRow>, Error> {
+    let f = DeviceFilter {
+        hostname: Some(hostname.to_string()),
+        ..DeviceFilter::default()
+    };
+    Ok(list(c, viewer, &f).await?.into_iter().next())
+}

@@ -1,0 +1,178 @@
+//! Job lists for a caller: filters, order, paging, counts and the plan of a keyset page.
+
+use lava_common::fixture::UserRecord;
+use lava_common::state::{JobHealth, JobState, JobVisibility};
+use lava_db::job_list::{self, JobFilter, JobOrder};
+use lava_db::jobs::NewJob;
+use lava_db::viewer::Viewer;
+use lava_testkit::test_db;
+
+fn user(name: &str, superuser: bool) -> UserRecord {
+    UserRecord {
+        username: name.into(),
+        email: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        password: String::new(),
+        is_staff: superuser,
+        is_superuser: superuser,
+        is_active: true,
+    }
+}
+
+fn job(submitter: i64, device_type: &str, visibility: JobVisibility) -> NewJob {
+    NewJob {
+        submitter: Some(submitter),
+        description: "x".into(),
+        definition: "x".into(),
+        plan: serde_json::json!({}),
+        health_check: false,
+        device_type: Some(device_type.into()),
+        device: None,
+        tags: vec![],
+        priority: 50,
+        visibility,
+        viewing_groups: vec![],
+    }
+}
+
+fn ids(jobs: &[lava_db::jobs::Job]) -> Vec<i64> {
+    jobs.iter().map(|j| j.id).collect()
+}
+
+#[tokio::test]
+async fn filters_order_paging_and_visibility() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lava_db::device_types::add(&c, "qemu", "").await.unwrap();
+    lava_db::device_types::add(&c, "bbb", "").await.unwrap();
+    let alice = lava_db::users::add(&c, &user("alice", false))
+        .await
+        .unwrap();
+    let bob = lava_db::users::add(&c, &user("bob", false)).await.unwrap();
+    let root = lava_db::users::add(&c, &user("root", true)).await.unwrap();
+    let mut all = vec![];
+    for (who, dt, vis) in [
+        (alice, "qemu", JobVisibility::Public),
+        (bob, "bbb", JobVisibility::Public),
+        (alice, "qemu", JobVisibility::Personal),
+        (bob, "qemu", JobVisibility::Public),
+        (alice, "bbb", JobVisibility::Public),
+    ] {
+        all.push(lava_db::jobs::insert(&c, &job(who, dt, vis)).await.unwrap());
+    }
+    let anon = Viewer::ANONYMOUS;
+    let as_alice = Viewer {
+        user_id: Some(alice),
+        superuser: false,
+    };
+    let as_root = Viewer {
+        user_id: Some(root),
+        superuser: true,
+    };
+    let public: Vec<i64> = [0, 1, 3, 4].iter().map(|&i| all[i]).collect();
+
+    let f = JobFilter::default();
+    assert_eq!(ids(&job_list::list(&c, &anon, &f).await.unwrap()), public);
+    assert_eq!(job_list::count(&c, &anon, &f).await.unwrap(), 4);
+    assert_eq!(ids(&job_list::list(&c, &as_alice, &f).await.unwrap()), all);
+    assert_eq!(job_list::count(&c, &as_root, &f).await.unwrap(), 5);
+
+    let desc = JobFilter {
+        order: JobOrder::IdDesc,
+        limit: 2,
+        offset: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&job_list::list(&c, &anon, &desc).await.unwrap()),
+        [all[3], all[1]]
+    );
+    assert_eq!(
+        job_list::count(&c, &anon, &desc).await.unwrap(),
+        4,
+        "count ignores paging"
+    );
+
+    let qemu = JobFilter {
+        device_type: Some("qemu".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&job_list::list(&c, &as_alice, &qemu).await.unwrap()),
+        [all[0], all[2], all[3]]
+    );
+    let bobs = JobFilter {
+        submitter: Some("bob".into()),
+        ..Default::default()
+    };
+    assert_eq!(job_list::count(&c, &as_alice, &bobs).await.unwrap(), 2);
+    let window = JobFilter {
+        id_gt: Some(all[0]),
+        id_lt: Some(all[4]),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&job_list::list(&c, &anon, &window).await.unwrap()),
+        [all[1], all[3]]
+    );
+
+    let submitted = JobFilter {
+        state: Some(JobState::Submitted),
+        ..Default::default()
+    };
+    assert_eq!(job_list::count(&c, &anon, &submitted).await.unwrap(), 4);
+    let finished = JobFilter {
+        states: vec![JobState::Finished, JobState::Running],
+        ..Default::default()
+    };
+    assert_eq!(job_list::count(&c, &anon, &finished).await.unwrap(), 0);
+    let unknown = JobFilter {
+        healths: vec![JobHealth::Unknown],
+        health: Some(JobHealth::Unknown),
+        ..Default::default()
+    };
+    assert_eq!(job_list::count(&c, &anon, &unknown).await.unwrap(), 4);
+    let ended = JobFilter {
+        ended_since: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+        ..Default::default()
+    };
+    assert_eq!(job_list::count(&c, &anon, &ended).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_keyset_page_walks_the_primary_key() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lava_db::device_types::add(&c, "qemu", "").await.unwrap();
+    let n = lava_db::jobs::insert_many_for_bench(&c, 100_000, "qemu", None)
+        .await
+        .unwrap();
+    assert_eq!(n, 100_000);
+    let page = JobFilter {
+        order: JobOrder::IdDesc,
+        id_lt: Some(50_000),
+        limit: 25,
+        ..Default::default()
+    };
+    let jobs = job_list::list(&c, &Viewer::ANONYMOUS, &page).await.unwrap();
+    assert_eq!(jobs.len(), 25);
+    assert_eq!(jobs[0].id, 49_999);
+    let plan = job_list::plan(&c, &Viewer::ANONYMOUS, &page).await.unwrap();
+    assert!(
+        plan.contains("Index Scan Backward using jobs_pkey"),
+        "{plan}"
+    );
+    // Bulk jobs end one second apart in id order: from job 90,000's end on, 10,001 jobs ended.
+    let j = lava_db::jobs::get(&c, 90_000).await.unwrap().unwrap();
+    let ended = JobFilter {
+        ended_since: j.end_time,
+        ..Default::default()
+    };
+    assert_eq!(
+        job_list::count(&c, &Viewer::ANONYMOUS, &ended)
+            .await
+            .unwrap(),
+        10_001
+    );
+}

@@ -1,0 +1,189 @@
+//! Devices and device types: `/scheduler/alldevices` (filters `device_type`, `health`,
+//! `worker`), `/scheduler/device/<hostname>`, `/scheduler/device_types` and
+//! `/scheduler/device_type/<name>`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use lava_common::state::{DeviceHealth, DeviceState};
+use lava_db::device_list::{DeviceFilter, DeviceRow};
+use lava_db::job_list::{JobFilter, JobOrder};
+use serde_json::{Value, json};
+
+use super::{PageError, PageResult, jobs::job_json, page, parse_opt, when};
+use crate::web::AppState;
+use crate::web::auth::Auth;
+
+/// A device row for a template.
+pub fn device_json(d: &DeviceRow) -> Value {
+    json!({
+        "hostname": d.hostname, "device_type": d.device_type, "description": d.description,
+        "tags": d.tags, "state": d.state.display_name(), "health": d.health.as_str(),
+        "health_name": d.health.display_name(), "worker": d.worker_host,
+        "job": d.job.as_ref().map(|(id, name)| json!({"id": id, "description": name})),
+    })
+}
+
+/// `/scheduler/alldevices`.
+pub async fn all(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    let filter = DeviceFilter {
+        device_type: q.get("device_type").filter(|s| !s.is_empty()).cloned(),
+        health: parse_opt::<DeviceHealth>("health", q.get("health").map(String::as_str))?,
+        worker: q.get("worker").filter(|s| !s.is_empty()).cloned(),
+        hostname: None,
+    };
+    let c = state.db().await?;
+    let devices = lava_db::device_list::list(&**c, &auth.viewer(), &filter).await?;
+    let types: Vec<String> = lava_db::device_types::list(&**c)
+        .await?
+        .into_iter()
+        .map(|t| t.info.name)
+        .collect();
+    let workers: Vec<String> = lava_db::workers::list(&**c)
+        .await?
+        .into_iter()
+        .map(|w| w.hostname)
+        .collect();
+    let healths: Vec<_> = DeviceHealth::ALL.iter().map(|h| h.as_str()).collect();
+    Ok(page(
+        &state,
+        &auth,
+        "devices.html",
+        json!({
+            "devices": devices.iter().map(device_json).collect::<Vec<_>>(),
+            "filter": {"device_type": filter.device_type, "health": filter.health.map(|h| h.as_str()), "worker": filter.worker},
+            "types": types, "workers": workers, "healths": healths,
+        }),
+    ))
+}
+
+/// `/scheduler/device/<hostname>`: its fields, current job, recent jobs and health history.
+pub async fn one(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(hostname): Path<String>,
+) -> PageResult {
+    let viewer = auth.viewer();
+    let c = state.db().await?;
+    let Some(device) = lava_db::device_list::get(&**c, &viewer, &hostname).await? else {
+        return Err(PageError::NotFound(format!("no device '{hostname}'")));
+    };
+    let history: Vec<_> = lava_db::transitions::device_history(&**c, &hostname, 50)
+        .await?
+        .into_iter()
+        .map(|t| {
+            json!({
+                "created": when(Some(t.created)),
+                "old_state": t.state.0.display_name(), "new_state": t.state.1.display_name(),
+                "old_health": t.health.0.display_name(), "new_health": t.health.1.display_name(),
+                "actor": t.actor, "reason": t.reason,
+            })
+        })
+        .collect();
+    let filter = JobFilter {
+        device: Some(hostname.clone()),
+        order: JobOrder::IdDesc,
+        limit: 10,
+        ..JobFilter::default()
+    };
+    let recent: Vec<_> = lava_db::job_list::list(&**c, &viewer, &filter)
+        .await?
+        .iter()
+        .map(job_json)
+        .collect();
+    Ok(page(
+        &state,
+        &auth,
+        "device.html",
+        json!({"device": device_json(&device), "history": history, "recent": recent}),
+    ))
+}
+
+/// Per-type counts of devices: total (not retired), idle, busy, and per health.
+fn type_counts(devices: &[DeviceRow], name: &str) -> Value {
+    let of: Vec<_> = devices.iter().filter(|d| d.device_type == name).collect();
+    let live = of.iter().filter(|d| d.health != DeviceHealth::Retired);
+    json!({
+        "total": live.clone().count(),
+        "idle": live.clone().filter(|d| d.state == DeviceState::Idle).count(),
+        "busy": live.clone().filter(|d| d.state != DeviceState::Idle).count(),
+        "good": of.iter().filter(|d| d.health == DeviceHealth::Good).count(),
+        "bad": of.iter().filter(|d| d.health == DeviceHealth::Bad).count(),
+        "retired": of.iter().filter(|d| d.health == DeviceHealth::Retired).count(),
+    })
+}
+
+/// `/scheduler/device_types`.
+pub async fn types(State(state): State<AppState>, auth: Auth) -> PageResult {
+    let c = state.db().await?;
+    let devices =
+        lava_db::device_list::list(&**c, &auth.viewer(), &DeviceFilter::default()).await?;
+    let types: Vec<_> = lava_db::device_types::list(&**c)
+        .await?
+        .into_iter()
+        .filter(|t| t.info.display)
+        .map(|t| {
+            json!({
+                "name": t.info.name, "description": t.info.description,
+                "health_check": t.info.health_check_job.as_deref().is_some_and(|j| !j.is_empty()),
+                "counts": type_counts(&devices, &t.info.name),
+            })
+        })
+        .collect();
+    Ok(page(
+        &state,
+        &auth,
+        "device_types.html",
+        json!({"types": types}),
+    ))
+}
+
+/// `/scheduler/device_type/<name>`: its settings, health check job and devices.
+pub async fn one_type(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> PageResult {
+    let viewer = auth.viewer();
+    let c = state.db().await?;
+    let Some(t) = lava_db::device_types::get(&**c, &name).await? else {
+        return Err(PageError::NotFound(format!("no device type '{name}'")));
+    };
+    let filter = DeviceFilter {
+        device_type: Some(name.clone()),
+        ..DeviceFilter::default()
+    };
+    let devices = lava_db::device_list::list(&**c, &viewer, &filter).await?;
+    let jobs = JobFilter {
+        device_type: Some(name.clone()),
+        order: JobOrder::IdDesc,
+        limit: 10,
+        ..JobFilter::default()
+    };
+    let recent: Vec<_> = lava_db::job_list::list(&**c, &viewer, &jobs)
+        .await?
+        .iter()
+        .map(job_json)
+        .collect();
+    Ok(page(
+        &state,
+        &auth,
+        "device_type.html",
+        json!({
+            "type": {
+                "name": t.info.name, "description": t.info.description,
+                "health_check_job": t.info.health_check_job.filter(|j| !j.is_empty()),
+                "health_frequency": t.info.health_frequency,
+                "health_denominator": t.info.health_denominator,
+                "disable_health_check": t.info.disable_health_check,
+            },
+            "counts": type_counts(&devices, &name),
+            "devices": devices.iter().map(device_json).collect::<Vec<_>>(),
+            "recent": recent,
+        }),
+    ))
+}

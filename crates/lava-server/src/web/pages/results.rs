@@ -1,0 +1,144 @@
+//! Results: `/results/` (jobs with results, newest first, `?before=<id>` pages),
+//! `/results/<job id>` (per-suite counts and every case), and the bundle streams
+//! `/dashboard/streams/` and `/dashboard/streams<pathname>`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use lava_db::results::SuiteCounts;
+use serde_json::{Value, json};
+
+use super::{
+    PAGE_SIZE, PageError, PageResult, jobs::job_json, jobs::visible_job, page, parse_opt, when,
+};
+use crate::web::AppState;
+use crate::web::auth::Auth;
+
+/// Per-suite counts for a template, with a `total` row last.
+pub fn suites_json(suites: &[SuiteCounts]) -> Value {
+    let sum = |f: fn(&SuiteCounts) -> i64| suites.iter().map(f).sum::<i64>();
+    json!({
+        "rows": suites.iter().map(|s| json!({
+            "suite": s.suite, "pass": s.pass, "fail": s.fail, "skip": s.skip, "unknown": s.unknown,
+        })).collect::<Vec<_>>(),
+        "pass": sum(|s| s.pass), "fail": sum(|s| s.fail), "skip": sum(|s| s.skip),
+        "unknown": sum(|s| s.unknown),
+    })
+}
+
+fn before_of(q: &HashMap<String, String>) -> Result<Option<i64>, PageError> {
+    parse_opt::<i64>("before", q.get("before").map(String::as_str))
+}
+
+/// `/results/`.
+pub async fn all(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    let before = before_of(&q)?;
+    let c = state.db().await?;
+    let mut rows = lava_db::result_pages::list(&**c, &auth.viewer(), before, PAGE_SIZE + 1).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let older = rows.last().filter(|_| more).map(|r| r.id);
+    let jobs: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "description": r.description, "device": r.device,
+                "device_type": r.device_type, "state": r.state.display_name(),
+                "health": r.health.display_name(), "health_class": r.health.as_str(),
+                "end_time": when(r.end_time), "pass": r.pass, "fail": r.fail, "other": r.other,
+            })
+        })
+        .collect();
+    Ok(page(
+        &state,
+        &auth,
+        "results.html",
+        json!({"jobs": jobs, "older": older, "paged": before.is_some()}),
+    ))
+}
+
+/// `/results/<job id>`.
+pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> PageResult {
+    let c = state.db().await?;
+    let job = visible_job(&c, &auth, id).await?;
+    let suites = suites_json(&lava_db::results::suite_counts(&**c, id).await?);
+    let cases: Vec<_> = lava_db::results::of_job(&**c, id)
+        .await?
+        .into_iter()
+        .map(|tc| {
+            json!({
+                "suite": tc.suite, "name": tc.name, "result": tc.result.as_str(),
+                "measurement": tc.measurement, "units": tc.units, "set": tc.set,
+            })
+        })
+        .collect();
+    Ok(page(
+        &state,
+        &auth,
+        "job_results.html",
+        json!({"job": job_json(&job), "suites": suites, "cases": cases}),
+    ))
+}
+
+/// `/dashboard/streams/`.
+pub async fn streams(State(state): State<AppState>, auth: Auth) -> PageResult {
+    let c = state.db().await?;
+    let streams: Vec<_> = lava_db::stream_pages::list(&**c, &auth.viewer())
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({"pathname": s.pathname, "name": s.name, "is_public": s.is_public,
+                   "is_anonymous": s.is_anonymous, "bundles": s.bundles})
+        })
+        .collect();
+    Ok(page(
+        &state,
+        &auth,
+        "streams.html",
+        json!({"streams": streams}),
+    ))
+}
+
+/// `/dashboard/streams<pathname>`: one stream's bundles, newest first (`?before=<id>`).
+pub async fn stream(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(rest): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    let pathname = format!("/{}", rest.trim_start_matches('/'));
+    let before = before_of(&q)?;
+    let viewer = auth.viewer();
+    let c = state.db().await?;
+    let Some(s) = lava_db::stream_pages::get(&**c, &viewer, &pathname).await? else {
+        return Err(PageError::NotFound(format!(
+            "no bundle stream '{pathname}'"
+        )));
+    };
+    let mut rows =
+        lava_db::stream_pages::bundles(&**c, &viewer, s.id, before, PAGE_SIZE + 1).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let older = rows.last().filter(|_| more).map(|b| b.id);
+    let bundles: Vec<_> = rows
+        .iter()
+        .map(|b| {
+            json!({"id": b.id, "job": b.job, "job_description": b.job_description,
+                   "uploaded_on": when(Some(b.uploaded_on)), "sha256": b.content_sha256})
+        })
+        .collect();
+    Ok(page(
+        &state,
+        &auth,
+        "stream.html",
+        json!({
+            "stream": {"pathname": s.pathname, "name": s.name, "is_public": s.is_public,
+                       "bundles": s.bundles},
+            "bundles": bundles, "older": older, "paged": before.is_some(),
+        }),
+    ))
+}
