@@ -3,116 +3,41 @@
 //! job, put a device into maintenance, set the kvm health check. Screenshots of the pages go
 //! to `target/screenshots/`. Needs Debian's `chromium` and `chromium-driver`.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod driver;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Daemon, Server, examples};
-use fantoccini::{Client, ClientBuilder, Locator};
+use common::{Server, Worker, examples, line};
+use driver::{browser, shot, text, wait_path};
+use fantoccini::Locator;
 use lava_common::state::DeviceHealth;
+use lava_common::worker_api::{Ack, LogAck};
 use serde_json::json;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// chromedriver on a free port, and a headless Chromium session with a fresh profile. The
-/// flags keep Chromium off the network (this machine has none, and Chromium stalls trying).
-async fn browser(profile: &Path) -> (Daemon, Client) {
-    assert!(
-        Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
-        "the browser tests need Debian's chromium and chromium-driver packages \
-         (apt-get install -y chromium chromium-driver)"
-    );
-    let port = free_port();
-    let driver = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let driver = Daemon(driver);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1000",
-        &format!("--user-data-dir={}", profile.display()),
-    ];
-    let caps = json!({"goog:chromeOptions": {"binary": CHROMIUM, "args": args}});
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps.as_object().unwrap().clone())
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a chromium session");
-    (driver, client)
-}
-
-fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
-    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn path(c: &Client) -> String {
-    let u = c.current_url().await.unwrap();
-    match u.query() {
-        Some(q) => format!("{}?{q}", u.path()),
-        None => u.path().to_string(),
-    }
-}
-
-/// Waits until the browser is at a path that `ok` accepts.
-async fn wait_path(c: &Client, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let p = path(c).await;
-        if ok(&p) {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "waiting for {what}, at {p}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 const JOB: &str = "job_name: from the browser\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+
+/// A result line as the dispatcher writes it.
+const RESULT: &str = "- {\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"results\", \"msg\": {\"case\": \"uname\", \"definition\": \"0_smoke\", \"result\": \"pass\"}}\n";
+
+/// Polls as the worker until the scheduler gives it job `id`, and reports it started.
+async fn start(w: &Worker, id: i64) {
+    w.poll(&[], 0).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = w.poll(&[], 5_000).await;
+        if r.start.iter().any(|j| j.id == id) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {id} was not assigned"
+        );
+    }
+    let (status, _): (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
+    assert_eq!(status, 200);
+}
 
 #[tokio::test]
 async fn a_lab_admin_in_the_browser() {
@@ -158,7 +83,50 @@ async fn a_lab_admin_in_the_browser() {
         (job.description.as_str(), job.submitter.as_deref()),
         ("from the browser", Some("admin"))
     );
+    assert!(text(&c, "h1").await.contains("from the browser"));
     shot(&c, "job").await;
+
+    // A worker runs it: lines appended through the worker API appear in the open page.
+    let w = s.worker("w1");
+    start(&w, id).await;
+    c.goto(&format!("{}/scheduler/job/{id}", s.url))
+        .await
+        .unwrap();
+    for n in 0..3 {
+        let (status, ack): (u16, LogAck) = w
+            .post(
+                &format!("jobs/{id}/logs"),
+                json!({"offset": n, "lines": line(n)}),
+            )
+            .await;
+        assert_eq!((status, ack.lines), (200, n as u64 + 1));
+        let shown = text(&c, &format!("#L{n}")).await;
+        assert!(shown.contains(&format!("line {n}")), "line {n}: {shown}");
+    }
+    c.execute("document.getElementById('log').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    shot(&c, "job-log").await;
+    // A result line becomes a test case, and the page shows its suite once the job ends.
+    let (_, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 3, "lines": RESULT}),
+        )
+        .await;
+    assert_eq!(ack.lines, 4);
+    let done = json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 4});
+    let (status, _): (u16, Ack) = w.post(&format!("jobs/{id}/finished"), done).await;
+    assert_eq!(status, 200);
+    c.goto(&format!("{}/scheduler/job/{id}", s.url))
+        .await
+        .unwrap();
+    let page = text(&c, "main").await;
+    assert!(
+        page.contains("0_smoke") && page.contains("1 pass, 0 fail"),
+        "{page}"
+    );
+    shot(&c, "job-results").await;
 
     // Maintenance from the device list, with a reason; the device page shows the transition.
     c.goto(&format!("{}/admin/devices/", s.url)).await.unwrap();
@@ -225,5 +193,19 @@ async fn a_lab_admin_in_the_browser() {
         "{log}"
     );
     shot(&c, "admin").await;
+
+    // The charts page draws its SVG charts (each image loads and has a size).
+    c.goto(&format!("{}/results/charts", s.url)).await.unwrap();
+    let drawn = c
+        .execute(
+            "return Array.from(document.querySelectorAll('img.chart'))
+                .map(i => i.complete && i.naturalWidth > 0);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let drawn: Vec<bool> = serde_json::from_value(drawn).unwrap();
+    assert!(drawn.len() >= 3 && drawn.iter().all(|d| *d), "{drawn:?}");
+    shot(&c, "charts").await;
     c.close().await.unwrap();
 }
