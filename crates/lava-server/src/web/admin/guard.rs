@@ -78,9 +78,24 @@ async fn session(parts: &mut Parts, state: &AppState, need: Need) -> Result<Sess
     };
     if need == Need::Staff && !caller.is_staff {
         tracing::warn!(user = %caller.username, path = %parts.uri.path(), "staff page refused");
-        return Err(view::forbidden(state, "This page is for staff users only."));
+        let auth = Auth {
+            caller: Some(caller),
+            csrf: Some(csrf),
+        };
+        let msg = "This page is for staff users only.";
+        return Err(view::fail_for(state, &auth, StatusCode::FORBIDDEN, msg));
     }
     Ok(Session { caller, csrf })
+}
+
+impl Session {
+    /// This session as the caller of a request.
+    pub fn auth(&self) -> Auth {
+        Auth {
+            caller: Some(self.caller.clone()),
+            csrf: Some(self.csrf.clone()),
+        }
+    }
 }
 
 /// A page (GET) for any logged-in user.
@@ -142,16 +157,10 @@ impl<T: DeserializeOwned, const STAFF: bool> FromRequest<AppState> for FormPost<
         let posted = serde_urlencoded::from_bytes::<CsrfOnly>(&bytes)
             .ok()
             .and_then(|f| f.csrfmiddlewaretoken);
-        let auth = Auth {
-            caller: Some(s.caller.clone()),
-            csrf: Some(s.csrf.clone()),
-        };
-        if !csrf_ok(&auth, posted.as_deref()) {
+        if !csrf_ok(&s.auth(), posted.as_deref()) {
             tracing::warn!(user = %s.caller.username, path = %parts.uri.path(), "csrf check failed");
-            return Err(view::forbidden(
-                state,
-                "The form's CSRF token is missing or wrong. Reload the page and try again.",
-            ));
+            let msg = "The form's CSRF token is missing or wrong. Reload the page and try again.";
+            return Err(view::fail_for(state, &s.auth(), StatusCode::FORBIDDEN, msg));
         }
         let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
             view::fail(

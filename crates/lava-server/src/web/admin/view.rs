@@ -6,17 +6,26 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::super::AppState;
-use super::super::auth::Caller;
+use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
+use super::super::pages::base_context;
 use super::super::pages::templates::render;
 use super::guard::Session;
 
-/// The `user` context value of the user menu.
-pub fn user_value(caller: Option<&Caller>) -> Value {
-    caller.map_or(
-        Value::Null,
-        |c| json!({"username": c.username, "is_staff": c.is_staff, "is_superuser": c.is_superuser}),
-    )
+/// Renders `template` for the caller of `auth` (the pages' base context: `user` and
+/// `csrf_token`) with `extra` context and `status`.
+fn render_for(
+    state: &AppState,
+    auth: &Auth,
+    template: &str,
+    extra: Value,
+    status: StatusCode,
+) -> Response {
+    let mut ctx = base_context(auth);
+    if let Value::Object(e) = extra {
+        ctx.extend(e);
+    }
+    render(&state.templates, template, status, &Value::Object(ctx))
 }
 
 /// Renders `template` for a logged-in user with `extra` context and `status`.
@@ -27,18 +36,19 @@ pub fn page(
     extra: Value,
     status: StatusCode,
 ) -> Response {
-    let mut ctx = json!({"user": user_value(Some(&s.caller)), "csrf_token": s.csrf});
-    if let (Some(m), Value::Object(e)) = (ctx.as_object_mut(), extra) {
-        m.extend(e);
-    }
-    render(&state.templates, template, status, &ctx)
+    render_for(state, &s.auth(), template, extra, status)
+}
+
+/// The error page with `status` and `message`, for the caller of `auth`.
+pub fn fail_for(state: &AppState, auth: &Auth, status: StatusCode, message: &str) -> Response {
+    let ctx = json!({"status": status.as_u16(), "reason": status.canonical_reason().unwrap_or(""),
+                     "message": message});
+    render_for(state, auth, "accounts/error.html", ctx, status)
 }
 
 /// The error page with `status` and `message`.
 pub fn fail(state: &AppState, status: StatusCode, message: &str) -> Response {
-    let ctx = json!({"user": Value::Null, "status": status.as_u16(),
-                     "reason": status.canonical_reason().unwrap_or(""), "message": message});
-    render(&state.templates, "accounts/error.html", status, &ctx)
+    fail_for(state, &Auth::default(), status, message)
 }
 
 /// The 403 page.
