@@ -117,7 +117,10 @@ async fn login_logout_and_who_may_see_the_admin_pages() {
     let p = bob.get("/admin/").await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("staff"), "{}", p.body);
-    assert!(p.body.contains("<span class=\"username\">bob</span>"), "the menu knows bob");
+    assert!(
+        p.body.contains("<span class=\"username\">bob</span>"),
+        "the menu knows bob"
+    );
     assert_eq!(bob.get("/scheduler/jobsubmit").await.status, StatusCode::OK);
 }
 

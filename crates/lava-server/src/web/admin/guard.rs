@@ -176,3 +176,25 @@ impl<T: DeserializeOwned, const STAFF: bool> FromRequest<AppState> for FormPost<
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(method: Method, uri: &str) -> String {
+        let r = to_login(&method, &uri.parse().unwrap());
+        r.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_login_redirect_keeps_the_whole_page_address() {
+        assert_eq!(
+            location(Method::GET, "/admin/jobs/?a=1&b=2"),
+            "/accounts/login/?next=/admin/jobs/%3Fa%3D1%26b%3D2"
+        );
+        assert_eq!(
+            location(Method::POST, "/admin/jobs/3/cancel"),
+            "/accounts/login/?next=/"
+        );
+    }
+}
