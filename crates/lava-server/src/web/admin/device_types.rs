@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn a_health_check_must_be_a_job_for_its_type() {
-        let job = "job_name: hc\ndevice_type: kvm\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+        let job = "job_name: hc\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
         assert_eq!(check("kvm", job), Ok(()));
         let other = check("qemu", job).unwrap_err();
         assert!(
