@@ -108,6 +108,13 @@ async fn login(
     match auth::login(&state, f.username.trim(), &f.password).await {
         Ok(Some((key, _csrf))) => {
             tracing::info!(username = %f.username, "logged in");
+            // Logins are rare and cheap to piggyback on: expired sessions go here, so the
+            // table does not grow without a cleanup daemon.
+            if let Ok(c) = state.db().await
+                && let Err(e) = lava_db::sessions::purge_expired(&**c).await
+            {
+                tracing::warn!(error = %e, "cannot purge expired sessions");
+            }
             let r = Redirect::to(&next).into_response();
             let r = with_cookie(r, &session_cookie(&key));
             Ok(with_cookie(
