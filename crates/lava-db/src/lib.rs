@@ -9,6 +9,7 @@
 mod error;
 mod pool;
 
+pub mod accounts;
 pub mod admin_log;
 pub mod bundles;
 pub mod callbacks;
@@ -18,6 +19,7 @@ pub mod device_types;
 pub mod devices;
 pub mod finish;
 pub mod fixtures;
+pub mod job_admin;
 pub mod job_list;
 pub mod jobs;
 pub mod lab;
@@ -33,6 +35,7 @@ pub mod tokens;
 pub mod transitions;
 pub mod users;
 pub mod viewer;
+pub mod worker_admin;
 pub mod workers;
 
 pub use error::Error;

@@ -77,16 +77,9 @@ pub async fn streams(ctx: &Ctx<'_>, command: Streams) -> anyhow::Result<()> {
     }
 }
 
-/// Hashes a password with argon2 (PHC string format).
+/// Hashes a password with argon2 (PHC string format), as the web app's password reset does.
 fn hash_password(password: &str) -> anyhow::Result<String> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&bytes)
-        .map_err(|e| anyhow::anyhow!("cannot make a password salt: {e}"))?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
+    crate::web::auth::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Runs one `users` subcommand.

@@ -183,6 +183,19 @@ pub async fn verify_password(stored: String, password: String) -> bool {
     .unwrap_or(false)
 }
 
+/// Hashes a password with argon2 into a PHC string with a random salt (slow on purpose: call
+/// it off the async threads).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let bytes: [u8; 16] = rand::random();
+    let salt =
+        SaltString::encode_b64(&bytes).map_err(|e| format!("cannot make a password salt: {e}"))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
 /// A new login session after a password check: returns the cookie value and the CSRF token,
 /// or `None` when the username or password is wrong (or the user is inactive).
 pub async fn login(

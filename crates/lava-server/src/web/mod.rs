@@ -1,10 +1,13 @@
 //! `lava-server web`: the HTTP side of the server (axum). The worker API lives here, and the
 //! REST submit path; Apache proxies `/` to it.
 
+pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod pages;
 pub mod rest;
+pub mod submit_form;
 pub mod waiters;
 pub mod worker_api;
 pub mod xmlrpc;
@@ -59,6 +62,9 @@ pub fn router(state: AppState) -> Router {
             "/static",
             tower_http::services::ServeDir::new(&state.static_dir),
         )
+        .merge(accounts::routes())
+        .merge(submit_form::routes())
+        .merge(admin::routes())
         .with_state(state)
 }
 

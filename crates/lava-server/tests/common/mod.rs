@@ -265,3 +265,39 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+impl Server {
+    /// Runs `lava-server manage ARGS` with `input` on standard input, which must succeed.
+    pub fn manage_stdin(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write as _;
+        let mut all = vec!["manage"];
+        all.extend_from_slice(args);
+        let mut child = self
+            .cmd(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "manage {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds a user with a password (and `--staff` or other flags).
+    pub fn add_user(&self, name: &str, password: &str, flags: &[&str]) {
+        let mut args = vec!["users", "add", name, "--password-stdin"];
+        args.extend_from_slice(flags);
+        self.manage_stdin(&args, &format!("{password}\n"));
+    }
+}

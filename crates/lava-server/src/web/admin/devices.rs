@@ -1,0 +1,145 @@
+//! Devices in the admin interface: the list, one device's health history, and the health
+//! form (maintenance, back to good or unknown, retire), each change with its reason.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use lava_common::state::DeviceHealth;
+use serde_json::json;
+
+use super::super::AppState;
+use super::guard::{StaffPage, StaffPost};
+use super::view::{self, OrPage as _};
+
+/// The health values an admin may set; `bad` and `looping` come from health checks.
+pub const ADMIN_HEALTH: &[DeviceHealth] = &[
+    DeviceHealth::Good,
+    DeviceHealth::Unknown,
+    DeviceHealth::Maintenance,
+    DeviceHealth::Retired,
+];
+
+/// The device list with a health form on each row.
+pub async fn list(
+    State(state): State<AppState>,
+    StaffPage(s): StaffPage,
+) -> Result<Response, Response> {
+    let c = view::db(&state).await?;
+    let devices: Vec<_> = lava_db::devices::list(&**c)
+        .await
+        .or_page(&state)?
+        .into_iter()
+        .map(|d| {
+            json!({"hostname": d.hostname, "device_type": d.device_type, "state": d.state.as_str(),
+                   "health": d.health.as_str(), "worker": d.worker_host, "job": d.current_job})
+        })
+        .collect();
+    drop(c);
+    let log = view::recent_log(&state, 20).await?;
+    let choices: Vec<_> = ADMIN_HEALTH.iter().map(|h| h.as_str()).collect();
+    let ctx = json!({"devices": devices, "choices": choices, "log": log});
+    Ok(view::page(
+        &state,
+        &s,
+        "admin/devices.html",
+        ctx,
+        StatusCode::OK,
+    ))
+}
+
+/// One device: its health transitions and the admin log about it.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    StaffPage(s): StaffPage,
+) -> Result<Response, Response> {
+    let c = view::db(&state).await?;
+    let Some(d) = lava_db::devices::get(&**c, &device).await.or_page(&state)? else {
+        return Err(view::fail(
+            &state,
+            StatusCode::NOT_FOUND,
+            &format!("device '{device}' was not found"),
+        ));
+    };
+    let history: Vec<_> = lava_db::devices::health_history(&**c, &device, 50)
+        .await
+        .or_page(&state)?
+        .into_iter()
+        .map(|t| {
+            json!({"time": t.created.format("%Y-%m-%d %H:%M:%S").to_string(),
+                   "old": t.health.0.as_str(), "new": t.health.1.as_str(),
+                   "state": t.state.1.as_str(), "actor": t.actor, "reason": t.reason})
+        })
+        .collect();
+    let log = view::log_values(
+        lava_db::admin_log::list(&**c, Some(("device", &device)), 50)
+            .await
+            .or_page(&state)?,
+    );
+    let choices: Vec<_> = ADMIN_HEALTH.iter().map(|h| h.as_str()).collect();
+    let ctx = json!({"device": {"hostname": d.hostname, "device_type": d.device_type,
+                                "state": d.state.as_str(), "health": d.health.as_str(),
+                                "worker": d.worker_host, "job": d.current_job},
+                     "history": history, "log": log, "choices": choices});
+    Ok(view::page(
+        &state,
+        &s,
+        "admin/device.html",
+        ctx,
+        StatusCode::OK,
+    ))
+}
+
+/// The health form.
+#[derive(Debug, serde::Deserialize)]
+pub struct HealthForm {
+    /// The new health.
+    pub health: DeviceHealth,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Changes a device's health, recorded as a transition and in the admin log together.
+pub async fn set_health(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    post: StaffPost<HealthForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let health = post.form.health;
+    if !ADMIN_HEALTH.contains(&health) {
+        return Err(view::fail(
+            &state,
+            StatusCode::BAD_REQUEST,
+            &format!("health: '{health}' is set by health checks, not by hand"),
+        ));
+    }
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    let old = lava_db::devices::set_health(&tx, &device, health, &reason, Some(post.caller.id))
+        .await
+        .or_page(&state)?;
+    let action = format!("health {old} → {health}");
+    view::audit(
+        &state,
+        &tx,
+        &post.caller,
+        ("device", &device),
+        &action,
+        &reason,
+    )
+    .await?;
+    // The scheduler looks again: a device back to good or unknown can take jobs.
+    lava_db::notify::send(
+        &tx,
+        lava_db::notify::SCHEDULER,
+        &format!("device {device} health"),
+    )
+    .await
+    .or_page(&state)?;
+    tx.commit().await.or_page(&state)?;
+    tracing::info!(%device, %old, %health, user = %post.caller.username, %reason, "device health set");
+    Ok(view::done(&format!("/admin/devices/{device}/")))
+}

@@ -1,0 +1,88 @@
+//! Groups in the admin interface: add a group, put users in or take them out.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::super::AppState;
+use super::guard::StaffPost;
+use super::view::{self, OrPage as _};
+
+/// The membership form: join or leave a group.
+#[derive(Debug, serde::Deserialize)]
+pub struct MembershipForm {
+    /// The group's name.
+    pub group: String,
+    /// `join` or `leave`.
+    pub action: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Puts a user into a group or takes them out.
+pub async fn membership(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    post: StaffPost<MembershipForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let group = post.form.group.trim();
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    match post.form.action.as_str() {
+        "join" => lava_db::users::join_group(&tx, &username, group).await,
+        "leave" => lava_db::accounts::leave_group(&tx, &username, group).await,
+        other => {
+            let msg = format!("action: '{other}' is neither join nor leave");
+            return Err(view::fail(&state, StatusCode::BAD_REQUEST, &msg));
+        }
+    }
+    .or_page(&state)?;
+    let action = format!("{} group {group}", post.form.action);
+    view::audit(
+        &state,
+        &tx,
+        &post.caller,
+        ("user", &username),
+        &action,
+        &reason,
+    )
+    .await?;
+    tx.commit().await.or_page(&state)?;
+    Ok(view::done(&format!("/admin/users/{username}/")))
+}
+
+/// The new-group form.
+#[derive(Debug, serde::Deserialize)]
+pub struct GroupForm {
+    /// The group's name.
+    pub name: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Adds a group.
+pub async fn add_group(
+    State(state): State<AppState>,
+    post: StaffPost<GroupForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let name = post.form.name.trim();
+    if name.is_empty() {
+        return Err(view::fail(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "name: a group needs a name",
+        ));
+    }
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    lava_db::users::add_group(&tx, name).await.or_page(&state)?;
+    view::audit(&state, &tx, &post.caller, ("group", name), "added", &reason).await?;
+    tx.commit().await.or_page(&state)?;
+    Ok(view::done("/admin/users/"))
+}

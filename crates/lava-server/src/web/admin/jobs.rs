@@ -1,0 +1,156 @@
+//! Jobs in the admin interface: the newest jobs with cancel, resubmit and (while queued)
+//! priority forms. Cancelling goes through the job life cycle in lava-db, which records the
+//! transition with who and why; resubmitting goes through the one submission path.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use lava_common::state::JobState;
+use serde_json::json;
+
+use super::super::AppState;
+use super::guard::{StaffPage, StaffPost};
+use super::view::{self, OrPage as _};
+use crate::submit::{SubmitError, submit};
+
+/// How many jobs the list shows.
+const LIST_LIMIT: i64 = 100;
+
+/// The newest jobs.
+pub async fn list(
+    State(state): State<AppState>,
+    StaffPage(s): StaffPage,
+) -> Result<Response, Response> {
+    let c = view::db(&state).await?;
+    let jobs: Vec<_> = lava_db::jobs::list(&**c, None, LIST_LIMIT, 0)
+        .await
+        .or_page(&state)?
+        .into_iter()
+        .map(|j| {
+            json!({"id": j.id, "description": j.description, "submitter": j.submitter,
+                   "state": j.state.as_str(), "health": j.health.as_str(), "priority": j.priority,
+                   "device": j.device, "device_type": j.device_type,
+                   "queued": j.state == JobState::Submitted,
+                   "can_cancel": matches!(j.state, JobState::Submitted | JobState::Scheduled | JobState::Running)})
+        })
+        .collect();
+    drop(c);
+    let log = view::recent_log(&state, 20).await?;
+    let ctx = json!({"jobs": jobs, "log": log, "max_priority": lava_db::job_admin::MAX_PRIORITY});
+    Ok(view::page(
+        &state,
+        &s,
+        "admin/jobs.html",
+        ctx,
+        StatusCode::OK,
+    ))
+}
+
+/// A form whose only field is the reason.
+#[derive(Debug, serde::Deserialize)]
+pub struct ReasonForm {
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Cancels a job.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(job): Path<i64>,
+    post: StaffPost<ReasonForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    let new = lava_db::jobs::cancel(&tx, job, Some(post.caller.id), &reason)
+        .await
+        .or_page(&state)?;
+    let action = format!("cancel (now {new})");
+    view::audit(
+        &state,
+        &tx,
+        &post.caller,
+        ("job", &job.to_string()),
+        &action,
+        &reason,
+    )
+    .await?;
+    tx.commit().await.or_page(&state)?;
+    tracing::info!(job, user = %post.caller.username, %reason, "job canceled");
+    Ok(view::done("/admin/jobs/"))
+}
+
+/// Submits a copy of a job's definition as the admin, and shows the new job.
+pub async fn resubmit(
+    State(state): State<AppState>,
+    Path(job): Path<i64>,
+    post: StaffPost<ReasonForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    let Some(old) = lava_db::jobs::get(&tx, job).await.or_page(&state)? else {
+        return Err(view::fail(
+            &state,
+            StatusCode::NOT_FOUND,
+            &format!("job '{job}' was not found"),
+        ));
+    };
+    let id = match submit(&tx, &old.definition, Some(post.caller.id)).await {
+        Ok(id) => id,
+        Err(SubmitError::Db(e)) => return Err(view::db_error(&state, e)),
+        Err(e) => return Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
+    };
+    let action = format!("resubmitted as job {id}");
+    view::audit(
+        &state,
+        &tx,
+        &post.caller,
+        ("job", &job.to_string()),
+        &action,
+        &reason,
+    )
+    .await?;
+    tx.commit().await.or_page(&state)?;
+    Ok(view::done(&format!("/scheduler/job/{id}")))
+}
+
+/// The priority form.
+#[derive(Debug, serde::Deserialize)]
+pub struct PriorityForm {
+    /// 0 to 100.
+    pub priority: i32,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Changes a queued job's priority.
+pub async fn priority(
+    State(state): State<AppState>,
+    Path(job): Path<i64>,
+    post: StaffPost<PriorityForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    lava_db::job_admin::set_priority(&tx, job, post.form.priority)
+        .await
+        .or_page(&state)?;
+    let action = format!("priority {}", post.form.priority);
+    view::audit(
+        &state,
+        &tx,
+        &post.caller,
+        ("job", &job.to_string()),
+        &action,
+        &reason,
+    )
+    .await?;
+    tx.commit().await.or_page(&state)?;
+    Ok(view::done("/admin/jobs/"))
+}

@@ -1,0 +1,206 @@
+//! API tokens: every user manages their own at `/api/tokens/` (LAVA's path); staff see and
+//! manage everyone's under `/admin/tokens/`. A new token's secret is shown once, on the page
+//! that answers the form; only its SHA-256 is stored.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::super::AppState;
+use super::super::auth::Caller;
+use super::guard::{Session, StaffPage, StaffPost, UserPage, UserPost};
+use super::view::{self, OrPage as _};
+
+async fn token_values(state: &AppState, username: Option<&str>) -> Result<Value, Response> {
+    let c = view::db(state).await?;
+    Ok(lava_db::tokens::list(&**c, username)
+        .await
+        .or_page(state)?
+        .into_iter()
+        .map(|t| {
+            json!({"id": t.id, "username": t.username, "description": t.description,
+                   "created": t.created.format("%Y-%m-%d %H:%M").to_string(),
+                   "last_used": t.last_used.map(|d| d.format("%Y-%m-%d %H:%M").to_string())})
+        })
+        .collect())
+}
+
+/// The page listing tokens, with `secret` when one was just made.
+async fn tokens_page(
+    state: &AppState,
+    s: &Session,
+    staff: bool,
+    secret: Option<(&str, &str)>,
+) -> Result<Response, Response> {
+    let owner = (!staff).then_some(s.caller.username.as_str());
+    let tokens = token_values(state, owner).await?;
+    let new = secret.map(|(user, secret)| json!({"username": user, "secret": secret}));
+    let (template, log) = if staff {
+        ("admin/tokens.html", view::recent_log(state, 20).await?)
+    } else {
+        ("accounts/tokens.html", Value::Null)
+    };
+    let ctx = json!({"tokens": tokens, "new_token": new, "log": log});
+    Ok(view::page(state, s, template, ctx, StatusCode::OK))
+}
+
+/// Makes a token for `username` and records it; returns the secret.
+async fn create(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    description: &str,
+    reason: &str,
+) -> Result<String, Response> {
+    let secret = lava_common::token::generate();
+    let mut c = view::db(state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(state)?;
+    let id = lava_db::tokens::add(
+        &tx,
+        username,
+        description,
+        &lava_common::token::hash(&secret),
+    )
+    .await
+    .or_page(state)?;
+    let action = format!("token {id} created for {username}");
+    view::audit(
+        state,
+        &tx,
+        caller,
+        ("token", &id.to_string()),
+        &action,
+        reason,
+    )
+    .await?;
+    tx.commit().await.or_page(state)?;
+    Ok(secret)
+}
+
+/// The caller's own tokens.
+pub async fn own(
+    State(state): State<AppState>,
+    UserPage(s): UserPage,
+) -> Result<Response, Response> {
+    tokens_page(&state, &s, false, None).await
+}
+
+/// The form of a new own token.
+#[derive(Debug, serde::Deserialize)]
+pub struct OwnForm {
+    /// What it is for (also the reason in the admin log).
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Makes a token for the caller and shows it once.
+pub async fn create_own(
+    State(state): State<AppState>,
+    post: UserPost<OwnForm>,
+) -> Result<Response, Response> {
+    let d = post.form.description.trim();
+    let name = post.caller.username.clone();
+    let secret = create(&state, &post.caller, &name, d, d).await?;
+    let s = Session {
+        caller: post.caller,
+        csrf: post.csrf,
+    };
+    tokens_page(&state, &s, false, Some((&name, &secret))).await
+}
+
+/// A form with an optional reason.
+#[derive(Debug, serde::Deserialize)]
+pub struct DeleteForm {
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Deletes one of the caller's own tokens.
+pub async fn delete_own(
+    State(state): State<AppState>,
+    Path(token): Path<i64>,
+    post: UserPost<DeleteForm>,
+) -> Result<Response, Response> {
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    lava_db::accounts::remove_own_token(&tx, token, post.caller.id)
+        .await
+        .or_page(&state)?;
+    let reason = post.form.reason.trim();
+    view::audit(
+        &state,
+        &tx,
+        &post.caller,
+        ("token", &token.to_string()),
+        "deleted",
+        reason,
+    )
+    .await?;
+    tx.commit().await.or_page(&state)?;
+    Ok(view::done("/api/tokens/"))
+}
+
+/// Every user's tokens.
+pub async fn all(
+    State(state): State<AppState>,
+    StaffPage(s): StaffPage,
+) -> Result<Response, Response> {
+    tokens_page(&state, &s, true, None).await
+}
+
+/// The form of a token for any user.
+#[derive(Debug, serde::Deserialize)]
+pub struct ForForm {
+    /// The owner.
+    pub username: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Makes a token for a user and shows it once.
+pub async fn create_for(
+    State(state): State<AppState>,
+    post: StaffPost<ForForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let f = &post.form;
+    let user = f.username.trim();
+    let secret = create(&state, &post.caller, user, f.description.trim(), &reason).await?;
+    let s = Session {
+        caller: post.caller.clone(),
+        csrf: post.csrf.clone(),
+    };
+    tokens_page(&state, &s, true, Some((user, &secret))).await
+}
+
+/// Deletes any token.
+pub async fn delete_any(
+    State(state): State<AppState>,
+    Path(token): Path<i64>,
+    post: StaffPost<DeleteForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    lava_db::tokens::remove(&tx, token).await.or_page(&state)?;
+    view::audit(
+        &state,
+        &tx,
+        &post.caller,
+        ("token", &token.to_string()),
+        "deleted",
+        &reason,
+    )
+    .await?;
+    tx.commit().await.or_page(&state)?;
+    Ok(view::done("/admin/tokens/"))
+}
