@@ -58,6 +58,16 @@ pub async fn record_device(c: &impl GenericClient, t: &DeviceChange<'_>) -> Resu
     Ok(())
 }
 
+fn device_transition(r: &tokio_postgres::Row) -> Result<DeviceTransition, Error> {
+    Ok(DeviceTransition {
+        created: r.try_get("created")?,
+        state: (r.try_get("old_state")?, r.try_get("new_state")?),
+        health: (r.try_get("old_health")?, r.try_get("new_health")?),
+        actor: r.try_get("username")?,
+        reason: r.try_get("reason")?,
+    })
+}
+
 /// A device's transitions, newest first.
 pub async fn device_history(
     c: &impl GenericClient,
@@ -73,17 +83,7 @@ pub async fn device_history(
             &[&device, &limit],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DeviceTransition {
-                created: r.try_get("created")?,
-                state: (r.try_get("old_state")?, r.try_get("new_state")?),
-                health: (r.try_get("old_health")?, r.try_get("new_health")?),
-                actor: r.try_get("username")?,
-                reason: r.try_get("reason")?,
-            })
-        })
-        .collect()
+    rows.iter().map(device_transition).collect()
 }
 
 /// A device's transitions for `viewer`, newest first: a change made for a job the viewer may
@@ -104,17 +104,7 @@ pub async fn device_history_for(
         crate::viewer::Viewer::job_condition("j", 1)
     );
     let rows = c.query(&sql, &[&user, &su, &device, &limit]).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DeviceTransition {
-                created: r.try_get("created")?,
-                state: (r.try_get("old_state")?, r.try_get("new_state")?),
-                health: (r.try_get("old_health")?, r.try_get("new_health")?),
-                actor: r.try_get("username")?,
-                reason: r.try_get("reason")?,
-            })
-        })
-        .collect()
+    rows.iter().map(device_transition).collect()
 }
 
 /// Records a job transition.

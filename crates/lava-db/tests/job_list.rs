@@ -1,40 +1,13 @@
 //! Job lists for a caller: filters, order, paging, counts and the plan of a keyset page.
 
-use lava_common::fixture::UserRecord;
+mod common;
+
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
-use lava_db::jobs::NewJob;
 use lava_db::viewer::Viewer;
 use lava_testkit::test_db;
 
-fn user(name: &str, superuser: bool) -> UserRecord {
-    UserRecord {
-        username: name.into(),
-        email: String::new(),
-        first_name: String::new(),
-        last_name: String::new(),
-        password: String::new(),
-        is_staff: superuser,
-        is_superuser: superuser,
-        is_active: true,
-    }
-}
-
-fn job(submitter: i64, device_type: &str, visibility: JobVisibility) -> NewJob {
-    NewJob {
-        submitter: Some(submitter),
-        description: "x".into(),
-        definition: "x".into(),
-        plan: serde_json::json!({}),
-        health_check: false,
-        device_type: Some(device_type.into()),
-        device: None,
-        tags: vec![],
-        priority: 50,
-        visibility,
-        viewing_groups: vec![],
-    }
-}
+use common::{job, user};
 
 fn ids(jobs: &[lava_db::jobs::Job]) -> Vec<i64> {
     jobs.iter().map(|j| j.id).collect()

@@ -1,38 +1,20 @@
 //! Who sees which job, and login sessions, against a real PostgreSQL.
 
+mod common;
+
 use chrono::{Duration, Utc};
-use lava_common::fixture::UserRecord;
 use lava_common::state::JobVisibility;
 use lava_db::jobs::NewJob;
 use lava_db::viewer::{Viewer, can_see_job};
 use lava_testkit::test_db;
 
-fn user(name: &str, superuser: bool) -> UserRecord {
-    UserRecord {
-        username: name.into(),
-        email: String::new(),
-        first_name: String::new(),
-        last_name: String::new(),
-        password: String::new(),
-        is_staff: superuser,
-        is_superuser: superuser,
-        is_active: true,
-    }
-}
+use common::user;
 
+/// A qemu job seen as `visibility` says, by `groups` too.
 fn job(submitter: i64, visibility: JobVisibility, groups: &[&str]) -> NewJob {
     NewJob {
-        submitter: Some(submitter),
-        description: "x".into(),
-        definition: "x".into(),
-        plan: serde_json::json!({}),
-        health_check: false,
-        device_type: Some("qemu".into()),
-        device: None,
-        tags: vec![],
-        priority: 50,
-        visibility,
         viewing_groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..common::job(submitter, "qemu", visibility)
     }
 }
 

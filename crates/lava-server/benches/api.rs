@@ -2,46 +2,23 @@
 //! (default paging, with its count) and XML-RPC `scheduler.jobs.submit`. Prints requests per
 //! second and p50/p95 latency; asserts nothing. `cargo bench -p lava-server --bench api`.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
+use common::{Daemon, EMPTY_JOB, add_bench_type, free_port, ms, percentile, run_bench};
+use lava_common::fixture::DeviceRecord;
 use lava_common::state::{DeviceHealth, DeviceState};
 use lava_server::web::xmlrpc::codec::{Value, call, parse_response};
 
 const JOBS: i64 = 100_000;
-const EMPTY_JOB: &str = "job_name: b\ndevice_type: bench\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
-
-struct Daemon(Child);
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// One device type with one device, a superuser and their token.
 async fn populate(db: &lava_testkit::TestDb) -> String {
     let c = db.client().await.expect("db");
-    let t = DeviceTypeRecord {
-        name: "bench".into(),
-        description: String::new(),
-        health_check_job: None,
-        health_frequency: 24,
-        health_denominator: HealthDenominator::Hours,
-        disable_health_check: true,
-        display: true,
-    };
-    lava_db::device_types::upsert(&c, &t).await.expect("type");
+    add_bench_type(&c).await;
     let d = DeviceRecord {
         hostname: "bench01".into(),
         device_type: "bench".into(),
@@ -151,11 +128,7 @@ async fn run() {
     let token = populate(&db).await;
     queries(&db).await;
     let root = tempfile::tempdir().expect("root");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let _web = Daemon(
         Command::new(env!("CARGO_BIN_EXE_lava-server"))
@@ -238,13 +211,5 @@ async fn run() {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    run_bench(run());
 }

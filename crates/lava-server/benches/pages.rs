@@ -3,9 +3,12 @@
 //! page, served in-process by the real router from the repository's templates. Prints
 //! figures; asserts nothing (the goal is p50 < 5 ms each).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{ms, percentile};
 use lava_server::logstore::LogStore;
 use lava_server::web::{AppState, router, waiters::Waiters};
 
@@ -13,14 +16,6 @@ const JOBS: i64 = 100_000;
 const SEQUENTIAL: usize = 400;
 const CONCURRENT: usize = 8;
 const PER_CLIENT: usize = 100;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
 
 async fn fetch(http: &reqwest::Client, url: &str) -> Duration {
     let started = Instant::now();

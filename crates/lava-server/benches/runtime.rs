@@ -2,36 +2,20 @@
 //! latency and per-job overhead through real web and scheduler processes, log ingest through
 //! the worker API, and the daemons' idle memory. Prints figures; asserts nothing.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
+use common::{Daemon, EMPTY_JOB, add_bench_type, free_port, ms, percentile, run_bench};
+use lava_common::fixture::DeviceRecord;
 use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::json;
 
-const EMPTY_JOB: &str = "job_name: b\ndevice_type: bench\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> Vec<String> {
     let c = db.client().await.expect("db");
-    let t = DeviceTypeRecord {
-        name: "bench".into(),
-        description: String::new(),
-        health_check_job: None,
-        health_frequency: 24,
-        health_denominator: HealthDenominator::Hours,
-        disable_health_check: true,
-        display: true,
-    };
-    lava_db::device_types::upsert(&c, &t).await.expect("type");
+    add_bench_type(&c).await;
     let mut tokens = Vec::new();
     for w in 0..workers {
         let token = lava_common::token::generate();
@@ -102,14 +86,6 @@ async fn scheduling_pass() {
     );
 }
 
-struct Daemon(Child);
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib: f64 = status
@@ -171,11 +147,7 @@ async fn through_the_daemons() {
     let db = lava_testkit::test_db().await.expect("db");
     let root = tempfile::tempdir().expect("root");
     let tokens = populate(&db, 21, 2).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let spawn = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_lava-server"))
@@ -320,15 +292,7 @@ async fn queue_on(db: &lava_testkit::TestDb, n: usize) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    run_bench(async {
         scheduling_pass().await;
         through_the_daemons().await;
     });

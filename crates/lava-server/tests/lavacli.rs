@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::*;
+use lava_common::worker_api::Ack;
 
 const LAVACLI: &str = "/usr/bin/lavacli";
 
@@ -73,11 +74,7 @@ async fn lavacli_submits_shows_follows_and_lists() {
     );
     assert!(show.contains("visibility  : Public\n"), "{show}");
 
-    let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(id), "{r:?}");
-    let (_, _): (u16, lava_common::worker_api::Ack) = w
-        .post(&format!("jobs/{id}/started"), serde_json::json!({}))
-        .await;
+    w.take(id).await;
     // `jobs wait` while the job runs: it prints the state, then dots, and returns once the
     // job is finished.
     let waiter = lavacli(h, &["jobs", "wait", &id.to_string(), "--polling", "1"])
@@ -86,19 +83,9 @@ async fn lavacli_submits_shows_follows_and_lists() {
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let lines: String = (0..3).map(line).collect();
-    let (status, _): (u16, lava_common::worker_api::LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            serde_json::json!({"offset": 0, "lines": lines}),
-        )
-        .await;
+    let (status, _) = w.log(id, 0, &lines).await;
     assert_eq!(status, 200);
-    let (status, _): (u16, lava_common::worker_api::Ack) = w
-        .post(
-            &format!("jobs/{id}/finished"),
-            serde_json::json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 3}),
-        )
-        .await;
+    let (status, _): (u16, Ack) = w.complete(id, 3).await;
     assert_eq!(status, 200);
     let waited = waiter.wait_with_output().unwrap();
     let waited_out = String::from_utf8_lossy(&waited.stdout);

@@ -6,8 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lava_common::worker_api::*;
-use serde_json::json;
+use lava_common::worker_api::Ack;
 
 /// A GET with an optional API token; (status, content type, body).
 async fn get(s: &Server, path: &str, token: Option<&str>) -> (u16, String, String) {
@@ -89,15 +88,8 @@ async fn every_page_renders_with_its_content() {
     // A job that runs, files two results and a bundle into the seed's stream.
     let job = r#"{"job_name": "smoke-run", "device_type": "kvm", "timeout": 60, "actions": [{"command": "submit_results", "parameters": {"server": "http://localhost/RPC2/", "stream": "/anonymous/lab-health/"}}]}"#;
     let id = s.submit(job);
-    let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(id));
-    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
-    let (status, _): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 0, "lines": RESULTS}),
-        )
-        .await;
+    w.take(id).await;
+    let (status, _) = w.log(id, 0, RESULTS).await;
     assert_eq!(status, 200);
     // While it runs: the device shows it, the running list and home have it.
     let devices = page(&s, "/scheduler/alldevices", None).await;
@@ -121,12 +113,7 @@ async fn every_page_renders_with_its_content() {
     assert!(job_ids(&page(&s, "/scheduler/jobs/queued", None).await).is_empty());
     // A long log: the job page follows only its last 1,000 lines unless asked for all.
     let long: String = (2..1005).map(line).collect();
-    let (_, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 2, "lines": long}),
-        )
-        .await;
+    let (_, ack) = w.log(id, 2, &long).await;
     assert_eq!(ack.lines, 1005);
     let tail = page(&s, &format!("/scheduler/job/{id}"), None).await;
     assert!(
@@ -139,12 +126,7 @@ async fn every_page_renders_with_its_content() {
         unescape(&all).contains(&format!("/scheduler/job/{id}/log/stream?start=0\"")),
         "{all}"
     );
-    let (status, _): (u16, Ack) = w
-        .post(
-            &format!("jobs/{id}/finished"),
-            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 1005}),
-        )
-        .await;
+    let (status, _): (u16, Ack) = w.complete(id, 1005).await;
     assert_eq!(status, 200);
     // In maintenance, the device leaves the next job in the queue.
     s.manage(&[
@@ -343,15 +325,8 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
     // The secret job takes kvm01 (it is older); the open one stays queued.
     let w = s.worker("w1");
     w.poll(&[], 0).await;
-    let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(secret));
-    let _: (u16, Ack) = w.post(&format!("jobs/{secret}/started"), json!({})).await;
-    let (status, _): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{secret}/logs"),
-            json!({"offset": 0, "lines": RESULTS}),
-        )
-        .await;
+    w.take(secret).await;
+    let (status, _) = w.log(secret, 0, RESULTS).await;
     assert_eq!(status, 200);
     let paths = |id: i64| {
         vec![
@@ -594,16 +569,9 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     let w = s.worker("w1");
     w.poll(&[], 0).await;
     let id = s.submit(EMPTY_JOB);
-    let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(id));
-    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
+    w.take(id).await;
     let batch: String = (0..3).map(line).collect();
-    let (_, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 0, "lines": batch}),
-        )
-        .await;
+    let (_, ack) = w.log(id, 0, &batch).await;
     assert_eq!(ack.lines, 3);
 
     let mut ev = Events::open(&s, &format!("/scheduler/job/{id}/log/stream")).await;
@@ -613,12 +581,7 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     // Nothing more until the worker appends.
     assert!(ev.next(1).await.is_none());
     let more: String = (3..5).map(line).collect();
-    let (_, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 3, "lines": more}),
-        )
-        .await;
+    let (_, ack) = w.log(id, 3, &more).await;
     assert_eq!(ack.lines, 5);
     let (event, last, data) = ev.next(10).await.expect("the new lines");
     assert_eq!((event.as_str(), last.as_str()), ("lines", "5"));
@@ -626,12 +589,7 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     // Right after an event the follower would sleep a whole second before looking again: a
     // line that arrives well within that second was delivered by the wake-up.
     let started = Instant::now();
-    let (_, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 5, "lines": line(5)}),
-        )
-        .await;
+    let (_, ack) = w.log(id, 5, &line(5)).await;
     assert_eq!(ack.lines, 6);
     let (_, last, data) = ev.next(10).await.expect("the next line");
     assert_eq!(
@@ -650,12 +608,7 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
         vec!["line 4", "line 5"]
     );
 
-    let (status, _): (u16, Ack) = w
-        .post(
-            &format!("jobs/{id}/finished"),
-            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 6}),
-        )
-        .await;
+    let (status, _): (u16, Ack) = w.complete(id, 6).await;
     assert_eq!(status, 200);
     let (event, _, data) = ev.next(10).await.expect("the end");
     assert_eq!(event, "end");
@@ -688,15 +641,8 @@ async fn charts_are_svg_drawn_from_the_history() {
     let w = s.worker("w1");
     w.poll(&[], 0).await;
     let id = s.submit(EMPTY_JOB);
-    let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(id));
-    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
-    let (_, _): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 0, "lines": RESULTS}),
-        )
-        .await;
+    w.take(id).await;
+    w.log(id, 0, RESULTS).await;
     s.submit(EMPTY_JOB);
     for (path, wants) in [
         (

@@ -43,60 +43,25 @@ async fn a_job_travels_through_the_worker_api() {
     let (status, _): (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
     assert_eq!(status, 200);
     let batch: String = (0..3).map(line).collect();
-    let (status, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 0, "lines": batch}),
-        )
-        .await;
+    let (status, ack) = w.log(id, 0, &batch).await;
     assert_eq!((status, ack.lines), (200, 3));
     // The same batch again (a retry after a lost reply): nothing duplicated.
-    let (_, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 0, "lines": batch}),
-        )
-        .await;
+    let (_, ack) = w.log(id, 0, &batch).await;
     assert_eq!(ack.lines, 3);
     // Overlapping batch: only the new line is kept.
     let overlap: String = (2..4).map(line).collect();
-    let (_, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 2, "lines": overlap}),
-        )
-        .await;
+    let (_, ack) = w.log(id, 2, &overlap).await;
     assert_eq!(ack.lines, 4);
     // A gap is refused with where to resume.
-    let (status, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 9, "lines": line(9)}),
-        )
-        .await;
+    let (status, ack) = w.log(id, 9, &line(9)).await;
     assert_eq!((status, ack.lines), (409, 4));
     // Finishing with lines the server lacks is refused.
-    let (status, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/finished"),
-            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 5}),
-        )
-        .await;
+    let (status, ack): (u16, LogAck) = w.complete(id, 5).await;
     assert_eq!((status, ack.lines), (409, 4));
     let results = "- {\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"results\", \"msg\": {\"case\": \"uname\", \"definition\": \"0_smoke\", \"measurement\": ! \"1.5\", \"result\": \"pass\", \"units\": \"s\"}}\n";
-    let (_, ack): (u16, LogAck) = w
-        .post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": 4, "lines": results}),
-        )
-        .await;
+    let (_, ack) = w.log(id, 4, results).await;
     assert_eq!(ack.lines, 5);
-    let (status, _): (u16, Ack) = w
-        .post(
-            &format!("jobs/{id}/finished"),
-            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 5}),
-        )
-        .await;
+    let (status, _): (u16, Ack) = w.complete(id, 5).await;
     assert_eq!(status, 200);
 
     let show = s.manage(&["jobs", "show", &id.to_string()]);
@@ -210,18 +175,7 @@ async fn cancel_in_every_state_and_bad_credentials() {
 #[tokio::test]
 async fn health_checks_run_first_and_judge_the_device() {
     let s = Server::start().await;
-    let hc = s.root.path().join("hc.yaml");
-    std::fs::write(
-        &hc,
-        EMPTY_JOB.replace("job_name: t", "job_name: kvm-health"),
-    )
-    .unwrap();
-    s.manage(&[
-        "device-types",
-        "set-health-check",
-        "kvm",
-        hc.to_str().unwrap(),
-    ]);
+    s.set_kvm_health_check();
     let w = s.worker("w1");
     let job = s.submit(EMPTY_JOB);
     // The device's health is unknown: its health check comes before the queued job.
@@ -595,12 +549,7 @@ async fn any_slice_of_a_log_reads_from_the_nearest_index_entry() {
     w.poll(&[], 10_000).await;
     for b in 0..10usize {
         let batch: String = (b * 100..(b + 1) * 100).map(line).collect();
-        let (status, _): (u16, LogAck) = w
-            .post(
-                &format!("jobs/{id}/logs"),
-                json!({"offset": b * 100, "lines": batch}),
-            )
-            .await;
+        let (status, _) = w.log(id, b * 100, &batch).await;
         assert_eq!(status, 200);
     }
     let store =
@@ -635,18 +584,7 @@ async fn a_health_check_is_due_again_after_its_frequency_in_jobs() {
     )
     .unwrap();
     s.manage(&["loaddata", fixture.to_str().unwrap()]);
-    let hc = s.root.path().join("hc.yaml");
-    std::fs::write(
-        &hc,
-        EMPTY_JOB.replace("job_name: t", "job_name: kvm-health"),
-    )
-    .unwrap();
-    s.manage(&[
-        "device-types",
-        "set-health-check",
-        "kvm",
-        hc.to_str().unwrap(),
-    ]);
+    s.set_kvm_health_check();
     let w = s.worker("w1");
     w.poll(&[], 0).await;
     let jobs: Vec<i64> = (0..3).map(|_| s.submit(EMPTY_JOB)).collect();

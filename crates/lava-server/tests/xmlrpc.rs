@@ -45,6 +45,14 @@ async fn rpc(
     parse_response(body.as_bytes()).unwrap()
 }
 
+/// Submits `job` as the user of `auth`; the new job's id.
+async fn submit(s: &Server, auth: &str, job: &str) -> i64 {
+    match rpc(s, Some(auth), "scheduler.jobs.submit", &[Value::str(job)]).await {
+        Ok(Value::Int(id)) => id,
+        other => panic!("submit: {other:?}"),
+    }
+}
+
 fn member<'a>(v: &'a Value, name: &str) -> &'a Value {
     let Value::Struct(m) = v else {
         panic!("not a struct: {v:?}")
@@ -174,16 +182,7 @@ async fn jobs_submit_show_list_logs_and_cancel() {
         "{msg}"
     );
 
-    let Ok(Value::Int(id)) = rpc(
-        &s,
-        Some(&admin),
-        "scheduler.jobs.submit",
-        &[Value::str(EMPTY_JOB)],
-    )
-    .await
-    else {
-        panic!("submit")
-    };
+    let id = submit(&s, &admin, EMPTY_JOB).await;
     // Not started: `[]`, not finished.
     let logs = rpc(
         &s,
@@ -248,16 +247,7 @@ async fn jobs_submit_show_list_logs_and_cancel() {
     assert_eq!(logs(Value::Int(3), Value::Nil).await, expect(String::new()));
 
     // jobs.list: six positional params, upper-case enums, newest first.
-    let Ok(Value::Int(second)) = rpc(
-        &s,
-        Some(&admin),
-        "scheduler.jobs.submit",
-        &[Value::str(EMPTY_JOB)],
-    )
-    .await
-    else {
-        panic!("submit")
-    };
+    let second = submit(&s, &admin, EMPTY_JOB).await;
     let list = |state: &str, verbose: bool| {
         rpc(
             &s,
@@ -363,16 +353,7 @@ async fn a_private_job_is_not_found_for_others() {
     let alice = basic("alice", &s.user("alice", false));
     let bob = basic("bob", &s.user("bob", false));
     let root = basic("root", &s.user("root", true));
-    let Ok(Value::Int(id)) = rpc(
-        &s,
-        Some(&alice),
-        "scheduler.jobs.submit",
-        &[Value::str(PERSONAL_JOB)],
-    )
-    .await
-    else {
-        panic!("submit")
-    };
+    let id = submit(&s, &alice, PERSONAL_JOB).await;
     let not_found = Err((404, format!("Job '{id}' was not found.")));
     for method in [
         "scheduler.jobs.show",

@@ -234,12 +234,7 @@ impl Worker {
         assert_eq!(status, 200);
         let n = lines.lines().count();
         if n > 0 {
-            let (status, _): (u16, LogAck) = self
-                .post(
-                    &format!("jobs/{id}/logs"),
-                    json!({"offset": 0, "lines": lines}),
-                )
-                .await;
+            let (status, _) = self.log(id, 0, lines).await;
             assert_eq!(status, 200);
         }
         let (status, _): (u16, Ack) = self
@@ -249,6 +244,56 @@ impl Worker {
             )
             .await;
         assert_eq!(status, 200);
+    }
+}
+
+impl Worker {
+    /// Takes job `id`, which must be the one the next poll starts, and reports it started.
+    pub async fn take(&self, id: i64) {
+        let r = self.poll(&[], 10_000).await;
+        assert_eq!(r.start.first().map(|j| j.id), Some(id));
+        let _: (u16, Ack) = self.post(&format!("jobs/{id}/started"), json!({})).await;
+    }
+
+    /// Uploads `lines` as job `id`'s log from line `offset`; the status and the server's answer.
+    pub async fn log(&self, id: i64, offset: usize, lines: &str) -> (u16, LogAck) {
+        self.post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": offset, "lines": lines}),
+        )
+        .await
+    }
+
+    /// Reports job `id` complete with `log_lines` lines; the status and the server's answer
+    /// (an `Ack`, or a `LogAck` when the server lacks lines).
+    pub async fn complete<T: serde::de::DeserializeOwned>(
+        &self,
+        id: i64,
+        log_lines: usize,
+    ) -> (u16, T) {
+        self.post(
+            &format!("jobs/{id}/finished"),
+            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": log_lines}),
+        )
+        .await
+    }
+}
+
+impl Server {
+    /// Makes a copy of `EMPTY_JOB` named `kvm-health` the kvm type's health check.
+    pub fn set_kvm_health_check(&self) {
+        let hc = self.root.path().join("hc.yaml");
+        std::fs::write(
+            &hc,
+            EMPTY_JOB.replace("job_name: t", "job_name: kvm-health"),
+        )
+        .unwrap();
+        self.manage(&[
+            "device-types",
+            "set-health-check",
+            "kvm",
+            hc.to_str().unwrap(),
+        ]);
     }
 }
 

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use lava_common::state::{DeviceHealth, DeviceState};
 use lava_db::device_list::{DeviceFilter, DeviceRow};
 use lava_db::job_list::{JobFilter, JobOrder};
+use lava_db::viewer::Viewer;
 use serde_json::{Value, json};
 
 use super::{PageError, PageResult, jobs::job_json, page, parse_opt, when};
@@ -61,6 +62,21 @@ pub async fn all(
     ))
 }
 
+/// The ten newest jobs of `filter` that `viewer` may see, newest first, as template rows.
+async fn recent_jobs(
+    c: &lava_db::PooledClient,
+    viewer: &Viewer,
+    filter: JobFilter,
+) -> Result<Vec<Value>, PageError> {
+    let filter = JobFilter {
+        order: JobOrder::IdDesc,
+        limit: 10,
+        ..filter
+    };
+    let jobs = lava_db::job_list::list(&***c, viewer, &filter).await?;
+    Ok(jobs.iter().map(job_json).collect())
+}
+
 /// `/scheduler/device/<hostname>`: its fields, current job, recent jobs and health history.
 pub async fn one(
     State(state): State<AppState>,
@@ -86,15 +102,9 @@ pub async fn one(
         .collect();
     let filter = JobFilter {
         device: Some(hostname.clone()),
-        order: JobOrder::IdDesc,
-        limit: 10,
         ..JobFilter::default()
     };
-    let recent: Vec<_> = lava_db::job_list::list(&**c, &viewer, &filter)
-        .await?
-        .iter()
-        .map(job_json)
-        .collect();
+    let recent = recent_jobs(&c, &viewer, filter).await?;
     Ok(page(
         &state,
         &auth,
@@ -160,15 +170,9 @@ pub async fn one_type(
     let devices = lava_db::device_list::list(&**c, &viewer, &filter).await?;
     let jobs = JobFilter {
         device_type: Some(name.clone()),
-        order: JobOrder::IdDesc,
-        limit: 10,
         ..JobFilter::default()
     };
-    let recent: Vec<_> = lava_db::job_list::list(&**c, &viewer, &jobs)
-        .await?
-        .iter()
-        .map(job_json)
-        .collect();
+    let recent = recent_jobs(&c, &viewer, jobs).await?;
     Ok(page(
         &state,
         &auth,

@@ -14,7 +14,7 @@ use lava_db::job_list::{JobFilter, JobOrder};
 use lava_db::jobs::Job;
 use serde_json::{Value, json};
 
-use super::{PAGE_SIZE, PageError, PageResult, page, parse_opt, when};
+use super::{PAGE_SIZE, PageError, PageResult, cut_page, page, parse_opt, when};
 use crate::web::AppState;
 use crate::web::auth::Auth;
 
@@ -99,14 +99,9 @@ async fn list(
     let f = filter_of(&q, kind.base.clone())?;
     let c = state.db().await?;
     let mut jobs = lava_db::job_list::list(&**c, &auth.viewer(), &f).await?;
-    let more = jobs.len() as i64 > PAGE_SIZE;
-    jobs.truncate(PAGE_SIZE as usize);
     let query = query_of(&f, &kind);
     let sep = if query.is_empty() { "" } else { "&" };
-    let older = jobs
-        .last()
-        .filter(|_| more)
-        .map(|j| format!("{}?{query}{sep}before={}", kind.url, j.id));
+    let older = cut_page(&mut jobs).map(|j| format!("{}?{query}{sep}before={}", kind.url, j.id));
     let newest = f.id_lt.map(|_| {
         format!(
             "{}{}{query}",

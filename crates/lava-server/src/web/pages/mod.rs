@@ -24,6 +24,14 @@ use super::auth::Auth;
 /// How many rows a list page shows.
 pub const PAGE_SIZE: i64 = 50;
 
+/// Cuts `rows`, fetched with one row more than a page, to a page; the last row shown when that
+/// extra row says an older page exists.
+pub fn cut_page<T>(rows: &mut Vec<T>) -> Option<&T> {
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    rows.last().filter(|_| more)
+}
+
 /// The routes of every page.
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -9,7 +9,8 @@ use lava_db::results::SuiteCounts;
 use serde_json::{Value, json};
 
 use super::{
-    PAGE_SIZE, PageError, PageResult, jobs::job_json, jobs::visible_job, page, parse_opt, when,
+    PAGE_SIZE, PageError, PageResult, cut_page, jobs::job_json, jobs::visible_job, page, parse_opt,
+    when,
 };
 use crate::web::AppState;
 use crate::web::auth::Auth;
@@ -39,9 +40,7 @@ pub async fn all(
     let before = before_of(&q)?;
     let c = state.db().await?;
     let mut rows = lava_db::result_pages::list(&**c, &auth.viewer(), before, PAGE_SIZE + 1).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    let older = rows.last().filter(|_| more).map(|r| r.id);
+    let older = cut_page(&mut rows).map(|r| r.id);
     let jobs: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -121,9 +120,7 @@ pub async fn stream(
     };
     let mut rows =
         lava_db::stream_pages::bundles(&**c, &viewer, s.id, before, PAGE_SIZE + 1).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    let older = rows.last().filter(|_| more).map(|b| b.id);
+    let older = cut_page(&mut rows).map(|b| b.id);
     let bundles: Vec<_> = rows
         .iter()
         .map(|b| {

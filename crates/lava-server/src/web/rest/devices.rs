@@ -70,13 +70,9 @@ pub async fn list(
     let devices = lava_db::devices::list(&**c).await?;
     let reports = lava_db::devices::health_report_jobs(&**c).await?;
     let report = |h: &str| reports.iter().find(|(n, _)| n == h).and_then(|(_, j)| *j);
-    let results = devices
-        .iter()
-        .skip(paging.offset as usize)
-        .take(paging.limit as usize)
-        .map(|d| device_json(d, report(&d.hostname)))
-        .collect();
-    Ok(ok(paging.envelope(devices.len() as i64, results)))
+    Ok(ok(
+        paging.slice(&devices, |d| device_json(d, report(&d.hostname)))
+    ))
 }
 
 async fn one(state: &AppState, hostname: &str) -> Result<Value, ApiError> {
@@ -173,13 +169,7 @@ pub async fn types_list(
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let types = lava_db::device_types::list(&**c).await?;
-    let results = types
-        .iter()
-        .skip(paging.offset as usize)
-        .take(paging.limit as usize)
-        .map(type_json)
-        .collect();
-    Ok(ok(paging.envelope(types.len() as i64, results)))
+    Ok(ok(paging.slice(&types, type_json)))
 }
 
 /// `GET /api/v0.2/devicetypes/<name>/`.
@@ -216,13 +206,7 @@ pub async fn workers_list(
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let workers = lava_db::workers::list(&**c).await?;
-    let results = workers
-        .iter()
-        .skip(paging.offset as usize)
-        .take(paging.limit as usize)
-        .map(worker_json)
-        .collect();
-    Ok(ok(paging.envelope(workers.len() as i64, results)))
+    Ok(ok(paging.slice(&workers, worker_json)))
 }
 
 /// `GET /api/v0.2/workers/<hostname>/`.

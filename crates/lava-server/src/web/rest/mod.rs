@@ -197,6 +197,17 @@ impl Paging {
         });
         json!({"count": count, "next": next, "previous": previous, "results": results})
     }
+
+    /// The envelope of this page of `items`, already loaded in full, each shown by `show`.
+    pub fn slice<T>(&self, items: &[T], show: impl FnMut(&T) -> Value) -> Value {
+        let results = items
+            .iter()
+            .skip(self.offset as usize)
+            .take(self.limit as usize)
+            .map(show)
+            .collect();
+        self.envelope(items.len() as i64, results)
+    }
 }
 
 /// A 200 JSON reply.

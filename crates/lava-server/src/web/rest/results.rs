@@ -164,16 +164,10 @@ pub async fn suites(
     let c = state.db().await?;
     let all = lava_db::results::suites(&**c, job.id).await?;
     let base = base_url(&headers);
-    let results = all
-        .iter()
-        .skip(paging.offset as usize)
-        .take(paging.limit as usize)
-        .map(|(sid, name)| {
-            json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
-                   "name": name, "job": job.id})
-        })
-        .collect();
-    Ok(ok(paging.envelope(all.len() as i64, results)))
+    Ok(ok(paging.slice(&all, |(sid, name)| {
+        json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
+               "name": name, "job": job.id})
+    })))
 }
 
 /// `GET …/<id>/junit/[?classname_prefix=P]`.
@@ -243,6 +237,19 @@ fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Va
         .collect()
 }
 
+/// The visible job `id` and the export rows of all its cases.
+async fn all_rows(
+    state: &AppState,
+    auth: &Auth,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(i64, Vec<Vec<(&'static str, Value)>>), ApiError> {
+    let job = visible(state, auth, id).await?;
+    let c = state.db().await?;
+    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
+    Ok((job.id, rows(&base_url(headers), job.id, &cases)))
+}
+
 fn csv_field(v: &Value) -> String {
     let s = match v {
         Value::String(s) => s.clone(),
@@ -262,10 +269,7 @@ pub async fn csv(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let job = visible(&state, &auth, &id).await?;
-    let c = state.db().await?;
-    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
-    let rows = rows(&base_url(&headers), job.id, &cases);
+    let (job, rows) = all_rows(&state, &auth, &headers, &id).await?;
     let header_row = rows
         .first()
         .map(|r| r.iter().map(|(k, _)| *k).collect::<Vec<_>>());
@@ -277,7 +281,7 @@ pub async fn csv(
     }
     Ok(attachment(
         "text/csv",
-        format!("job_{}.csv", job.id),
+        format!("job_{job}.csv"),
         out.into_bytes(),
     ))
 }
@@ -289,11 +293,9 @@ pub async fn yaml(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let job = visible(&state, &auth, &id).await?;
-    let c = state.db().await?;
-    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
+    let (job, rows) = all_rows(&state, &auth, &headers, &id).await?;
     let mut out = String::new();
-    for r in rows(&base_url(&headers), job.id, &cases) {
+    for r in rows {
         let m: BTreeMap<String, Value> = r.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         out.push_str("- ");
         out.push_str(&yaml_map(&m, "  "));
@@ -303,7 +305,7 @@ pub async fn yaml(
     }
     Ok(attachment(
         "application/yaml",
-        format!("job_{}.yaml", job.id),
+        format!("job_{job}.yaml"),
         out.into_bytes(),
     ))
 }

@@ -16,6 +16,21 @@ fn settings() -> Option<&'static Settings> {
     SETTINGS.get_or_init(|| Settings::load().ok()).as_ref()
 }
 
+/// The hostnames of the devices `keep` accepts, sorted.
+async fn hostnames(
+    c: &impl lava_db::GenericClient,
+    keep: impl Fn(&lava_db::devices::Device) -> bool,
+) -> Result<Value, Fault> {
+    let devices = lava_db::devices::list(c).await?;
+    Ok(Value::Array(
+        devices
+            .into_iter()
+            .filter(|d| keep(d))
+            .map(|d| Value::Str(d.hostname))
+            .collect(),
+    ))
+}
+
 fn device_not_found(name: &str) -> Fault {
     Fault::new(404, format!("Device '{name}' was not found."))
 }
@@ -146,12 +161,7 @@ pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let t = lava_db::device_types::get(&**c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Device-type '{name}' was not found.")))?;
-    let devices: Vec<Value> = lava_db::devices::list(&**c)
-        .await?
-        .into_iter()
-        .filter(|d| d.device_type == name)
-        .map(|d| Value::Str(d.hostname))
-        .collect();
+    let devices = hostnames(&**c, |d| d.device_type == name).await?;
     Ok(Value::structure([
         ("name", Value::str(t.info.name)),
         ("description", Value::str(t.info.description)),
@@ -165,7 +175,7 @@ pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
             "health_frequency",
             Value::Int(t.info.health_frequency.into()),
         ),
-        ("devices", Value::Array(devices)),
+        ("devices", devices),
     ]))
 }
 
@@ -188,18 +198,13 @@ pub async fn workers_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let w = lava_db::workers::get(&**c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Worker '{name}' was not found.")))?;
-    let devices: Vec<Value> = lava_db::devices::list(&**c)
-        .await?
-        .into_iter()
-        .filter(|d| d.worker_host.as_deref() == Some(name.as_str()))
-        .map(|d| Value::Str(d.hostname))
-        .collect();
+    let devices = hostnames(&**c, |d| d.worker_host.as_deref() == Some(name.as_str())).await?;
     Ok(Value::structure([
         ("hostname", Value::str(w.hostname)),
         ("description", Value::str(w.description)),
         ("state", Value::str(w.state.display_name())),
         ("health", Value::str(w.health.display_name())),
-        ("devices", Value::Array(devices)),
+        ("devices", devices),
         (
             "last_ping",
             w.last_ping

@@ -1,0 +1,68 @@
+//! What the benches share: latency percentiles and their printing, a daemon that dies with
+//! the bench, and the `bench` device type with its empty job. Each bench uses a part of it.
+#![allow(dead_code)]
+
+use std::process::Child;
+use std::time::Duration;
+
+use lava_common::fixture::{DeviceTypeRecord, HealthDenominator};
+
+/// A public job with no actions for the `bench` device type.
+pub const EMPTY_JOB: &str = "job_name: b\ndevice_type: bench\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
+
+/// A child process killed and reaped when the bench drops it.
+pub struct Daemon(pub Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on just now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The `p` quantile (0 to 1) of latencies sorted in ascending order.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// `d` in milliseconds, two decimals.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs `bench` on two runtime threads when cargo runs the benches (`--bench`); `cargo test`
+/// passes no such flag, and then nothing runs.
+pub fn run_bench(bench: impl std::future::Future<Output = ()>) {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(bench);
+}
+
+/// Adds the `bench` device type, health checks off.
+pub async fn add_bench_type(c: &lava_db::Client) {
+    let t = DeviceTypeRecord {
+        name: "bench".into(),
+        description: String::new(),
+        health_check_job: None,
+        health_frequency: 24,
+        health_denominator: HealthDenominator::Hours,
+        disable_health_check: true,
+        display: true,
+    };
+    lava_db::device_types::upsert(c, &t).await.expect("type");
+}
