@@ -55,6 +55,7 @@ deb: ## build every .deb (lava, lava-server, lava-dispatcher, lava-dev) into tar
 	rm -rf target/debian
 	$(BIN)/lava-dev build --output $(CURDIR)/target/debian
 
-install-test: deb ## as root: install the .debs, enable the Apache site, check, upgrade, purge
+install-test: deb ## as root: lintian, install the .debs, enable the Apache site, check, upgrade, purge
+	lintian --fail-on error,warning target/debian/lava*.deb
 	REBUILD="$(BIN)/lava-dev build --output $(CURDIR)/target/debian/upgrade" \
 		sh debian/tests/install-test $(CURDIR)/target/debian
