@@ -138,6 +138,14 @@ async fn every_page_renders_with_its_content() {
         "page test",
     ]);
     let queued = s.submit(EMPTY_JOB);
+    // The device's .conf, where the web app's settings look for it (escaped on the page).
+    let conf = s.root.path().join("etc/lava-dispatcher/devices");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("kvm01.conf"),
+        "device_type = kvm\nqemu_options = <b>-m 512</b>\n",
+    )
+    .unwrap();
 
     let checks: Vec<(String, Vec<String>)> = vec![
         (
@@ -151,6 +159,8 @@ async fn every_page_renders_with_its_content() {
                 "Health history".into(),
                 "page test".into(),
                 format!("/scheduler/job/{id}\""),
+                "qemu_options = &lt;b&gt;-m 512&lt;/b&gt;".into(),
+                "etc/lava-dispatcher/devices/kvm01.conf".into(),
             ],
         ),
         (

@@ -45,6 +45,16 @@ impl AppState {
     }
 }
 
+/// The settings `lava-server web` was started with, for the few pages and calls that read
+/// files beside the database (a device's `.conf`); `None` in benches that build the app
+/// without [`serve`].
+static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+
+/// The settings the web app runs with (see [`SETTINGS`]).
+pub fn settings() -> Option<&'static Settings> {
+    SETTINGS.get()
+}
+
 /// The pool's client type.
 pub mod deadpool_client {
     /// A pooled connection (derefs to a tokio-postgres client).
@@ -81,6 +91,7 @@ pub async fn serve(
         settings.database_url.clone(),
         waiters.clone(),
     ));
+    let _ = SETTINGS.set(settings.clone());
     let state = AppState {
         pool,
         logs: LogStore::new(settings.jobs_dir()),

@@ -105,12 +105,35 @@ pub async fn one(
         ..JobFilter::default()
     };
     let recent = recent_jobs(&c, &viewer, filter).await?;
+    let config = device_config(&hostname).await;
     Ok(page(
         &state,
         &auth,
         "device.html",
-        json!({"device": device_json(&device), "history": history, "recent": recent}),
+        json!({"device": device_json(&device), "history": history, "recent": recent, "config": config}),
     ))
+}
+
+/// The largest device config the page shows; a bigger one is cut with a note.
+const CONFIG_LIMIT: usize = 64 * 1024;
+
+/// A device's `.conf` file, `{path, text}`, when it is on this host (single-machine labs; on a
+/// bigger lab it lives on the device's worker and the page says so).
+async fn device_config(hostname: &str) -> Value {
+    let Some(path) = crate::web::settings().map(|s| s.device_conf(hostname)) else {
+        return Value::Null;
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let mut text =
+                String::from_utf8_lossy(&bytes[..bytes.len().min(CONFIG_LIMIT)]).into_owned();
+            if bytes.len() > CONFIG_LIMIT {
+                text.push_str("\n… (cut: the file is larger)");
+            }
+            json!({"path": path.display().to_string(), "text": text})
+        }
+        Err(_) => json!({"path": path.display().to_string(), "text": null}),
+    }
 }
 
 /// Per-type counts of devices: total (not retired), idle, busy, and per health.

@@ -1,20 +1,12 @@
 //! `scheduler.devices.*`, `scheduler.device_types.*` and `scheduler.workers.*`.
 
-use std::sync::OnceLock;
-
-use lava_common::settings::Settings;
 use lava_common::state::DeviceHealth;
 
 use super::args::Args;
 use super::codec::Value;
 use super::{Ctx, Fault};
 
-/// The paths of the `.conf` files. The web app's state does not carry its settings, and these
-/// paths never change while it runs, so they are read once from the same environment.
-fn settings() -> Option<&'static Settings> {
-    static SETTINGS: OnceLock<Option<Settings>> = OnceLock::new();
-    SETTINGS.get_or_init(|| Settings::load().ok()).as_ref()
-}
+use crate::web::settings;
 
 /// The hostnames of the devices `keep` accepts, sorted.
 async fn hostnames(
