@@ -1,8 +1,10 @@
 //! The job pages over a big table: 100,000 jobs, then requests per second and p50/p95
 //! latency of the all-jobs page (first page and a deep `?before=` page) and of a job's detail
-//! page, served in-process by the real router from the repository's templates. Prints
-//! figures; asserts nothing (the goal is p50 < 5 ms each).
+//! page, served in-process by the real router from the repository's templates; then a job
+//! with a 50 MB log through a real `lava-server web` (its page and live log stream, in
+//! `biglog`). Prints figures; asserts nothing (the goal is p50 < 5 ms each).
 
+mod biglog;
 mod common;
 
 use std::sync::Arc;
@@ -105,4 +107,5 @@ async fn main() {
     .await;
     let mid = (lo + hi) / 2;
     measure(&http, &base, "job detail", &format!("/scheduler/job/{mid}")).await;
+    biglog::run().await;
 }
