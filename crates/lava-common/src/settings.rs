@@ -295,6 +295,10 @@ mod tests {
             s.templates_dir(),
             dir.path().join("usr/share/lava-server/templates")
         );
+        assert_eq!(
+            s.static_dir(),
+            dir.path().join("usr/share/lava-server/static")
+        );
         assert_eq!(s.var_lib, dir.path().join("var/lib/lava-server"));
         assert_eq!(
             s.settings_file,

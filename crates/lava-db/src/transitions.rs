@@ -86,6 +86,37 @@ pub async fn device_history(
         .collect()
 }
 
+/// A device's transitions for `viewer`, newest first: a change made for a job the viewer may
+/// not see keeps its states but not its reason (which names the job).
+pub async fn device_history_for(
+    c: &impl GenericClient,
+    viewer: &crate::viewer::Viewer,
+    device: &str,
+    limit: i64,
+) -> Result<Vec<DeviceTransition>, Error> {
+    let (user, su) = viewer.params();
+    let sql = format!(
+        "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, u.username,
+                CASE WHEN t.job_id IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND {})
+                     THEN t.reason ELSE 'a job you cannot see' END AS reason
+         FROM device_transitions t LEFT JOIN users u ON u.id = t.actor_id
+         WHERE t.device = $3 ORDER BY t.id DESC LIMIT $4",
+        crate::viewer::Viewer::job_condition("j", 1)
+    );
+    let rows = c.query(&sql, &[&user, &su, &device, &limit]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceTransition {
+                created: r.try_get("created")?,
+                state: (r.try_get("old_state")?, r.try_get("new_state")?),
+                health: (r.try_get("old_health")?, r.try_get("new_health")?),
+                actor: r.try_get("username")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}
+
 /// Records a job transition.
 pub async fn record_job(
     c: &impl GenericClient,

@@ -345,6 +345,14 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
     w.poll(&[], 0).await;
     let r = w.poll(&[], 10_000).await;
     assert_eq!(r.start.first().map(|j| j.id), Some(secret));
+    let _: (u16, Ack) = w.post(&format!("jobs/{secret}/started"), json!({})).await;
+    let (status, _): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{secret}/logs"),
+            json!({"offset": 0, "lines": RESULTS}),
+        )
+        .await;
+    assert_eq!(status, 200);
     let paths = |id: i64| {
         vec![
             format!("/scheduler/job/{id}"),
@@ -374,14 +382,19 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
             "/scheduler/device/kvm01",
             "/scheduler/device_type/kvm",
             "/scheduler/worker/w1",
+            "/results/",
         ] {
             let html = unescape(&page(&s, list, who).await);
             assert!(!html.contains("alices-secret"), "{list}: {html}");
+            // Not even in a device's history ("job N scheduled").
+            assert!(!html.contains(&format!("job {secret} ")), "{list}: {html}");
             assert!(
                 !html.contains(&format!("/scheduler/job/{secret}\"")),
                 "{list}: {html}"
             );
         }
+        let (_, _, svg) = get(&s, "/results/charts/pass-rate.svg?device_type=kvm", who).await;
+        assert!(svg.contains("no data") && !svg.contains("0_smoke"), "{svg}");
         let all = page(&s, "/scheduler/alljobs", who).await;
         assert_eq!(job_ids(&all), vec![open]);
         let home = page(&s, "/", who).await;
@@ -413,6 +426,23 @@ async fn a_private_job_is_not_found_for_others_and_absent_from_lists() {
     assert!(
         home.contains("1 job(s) queued") && home.contains("1 running"),
         "{home}"
+    );
+    assert!(
+        page(&s, "/results/", Some(&alice))
+            .await
+            .contains(&format!("/results/{secret}\""))
+    );
+    let (_, _, svg) = get(
+        &s,
+        "/results/charts/pass-rate.svg?device_type=kvm",
+        Some(&alice),
+    )
+    .await;
+    assert!(svg.contains("0_smoke"), "{svg}");
+    let device = page(&s, "/scheduler/device/kvm01", Some(&alice)).await;
+    assert!(
+        device.contains(&format!("job {secret} scheduled")),
+        "{device}"
     );
     let devices = unescape(&page(&s, "/scheduler/alldevices", Some(&alice)).await);
     assert!(
@@ -582,7 +612,6 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     assert_eq!(Events::texts(&data), vec!["line 0", "line 1", "line 2"]);
     // Nothing more until the worker appends.
     assert!(ev.next(1).await.is_none());
-    let started = Instant::now();
     let more: String = (3..5).map(line).collect();
     let (_, ack): (u16, LogAck) = w
         .post(
@@ -594,8 +623,23 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     let (event, last, data) = ev.next(10).await.expect("the new lines");
     assert_eq!((event.as_str(), last.as_str()), ("lines", "5"));
     assert_eq!(Events::texts(&data), vec!["line 3", "line 4"]);
+    // Right after an event the follower would sleep a whole second before looking again: a
+    // line that arrives well within that second was delivered by the wake-up.
+    let started = Instant::now();
+    let (_, ack): (u16, LogAck) = w
+        .post(
+            &format!("jobs/{id}/logs"),
+            json!({"offset": 5, "lines": line(5)}),
+        )
+        .await;
+    assert_eq!(ack.lines, 6);
+    let (_, last, data) = ev.next(10).await.expect("the next line");
+    assert_eq!(
+        (last.as_str(), Events::texts(&data)),
+        ("6", vec!["line 5".to_string()])
+    );
     assert!(
-        started.elapsed() < Duration::from_millis(900),
+        started.elapsed() < Duration::from_millis(500),
         "woken, not polled: {:?}",
         started.elapsed()
     );
@@ -603,19 +647,19 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     let mut tail = Events::open(&s, &format!("/scheduler/job/{id}/log/stream?start=4")).await;
     assert_eq!(
         Events::texts(&tail.next(10).await.unwrap().2),
-        vec!["line 4"]
+        vec!["line 4", "line 5"]
     );
 
     let (status, _): (u16, Ack) = w
         .post(
             &format!("jobs/{id}/finished"),
-            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 5}),
+            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 6}),
         )
         .await;
     assert_eq!(status, 200);
     let (event, _, data) = ev.next(10).await.expect("the end");
     assert_eq!(event, "end");
-    assert_eq!(data, "{\"lines\":5}");
+    assert_eq!(data, "{\"lines\":6}");
     assert!(
         ev.next(2).await.is_none(),
         "the stream closes after the end"
@@ -623,11 +667,11 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
     assert_eq!(tail.next(10).await.unwrap().0, "end");
     // A finished job's stream sends everything, then the end at once.
     let mut done = Events::open(&s, &format!("/scheduler/job/{id}/log/stream")).await;
-    assert_eq!(Events::texts(&done.next(10).await.unwrap().2).len(), 5);
+    assert_eq!(Events::texts(&done.next(10).await.unwrap().2).len(), 6);
     assert_eq!(done.next(10).await.unwrap().0, "end");
     // The raw log is the file as written.
     let raw = page(&s, &format!("/scheduler/job/{id}/log/raw"), None).await;
-    assert_eq!(raw, (0..5).map(line).collect::<String>());
+    assert_eq!(raw, (0..6).map(line).collect::<String>());
     let part = reqwest::Client::new()
         .get(format!("{}/scheduler/job/{id}/log/raw", s.url))
         .header("range", "bytes=0-9")

@@ -72,7 +72,7 @@ pub async fn one(
     let Some(device) = lava_db::device_list::get(&**c, &viewer, &hostname).await? else {
         return Err(PageError::NotFound(format!("no device '{hostname}'")));
     };
-    let history: Vec<_> = lava_db::transitions::device_history(&**c, &hostname, 50)
+    let history: Vec<_> = lava_db::transitions::device_history_for(&**c, &viewer, &hostname, 50)
         .await?
         .into_iter()
         .map(|t| {

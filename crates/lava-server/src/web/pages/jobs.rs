@@ -83,23 +83,11 @@ fn query_of(f: &JobFilter, kind: &ListKind) -> String {
         ),
     ] {
         if let Some(v) = v {
-            let v: String = url_escape(v);
+            let v = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC);
             parts.push(format!("{k}={v}"));
         }
     }
     parts.join("&")
-}
-
-/// Percent-encodes a query value (names are short; only unreserved characters pass).
-fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn list(
