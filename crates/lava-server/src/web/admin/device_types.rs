@@ -147,16 +147,15 @@ pub async fn set_health_check(
     } else {
         "health check removed"
     };
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("device_type", &name),
         action,
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done(&format!("/admin/device-types/{name}/")))
 }
 

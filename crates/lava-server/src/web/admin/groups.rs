@@ -41,16 +41,15 @@ pub async fn membership(
     }
     .or_page(&state)?;
     let action = format!("{} group {group}", post.form.action);
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("user", &username),
         &action,
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done(&format!("/admin/users/{username}/")))
 }
 
@@ -82,7 +81,6 @@ pub async fn add_group(
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
     lava_db::users::add_group(&tx, name).await.or_page(&state)?;
-    view::audit(&state, &tx, &post.caller, ("group", name), "added", &reason).await?;
-    tx.commit().await.or_page(&state)?;
+    view::commit_audited(&state, tx, &post.caller, ("group", name), "added", &reason).await?;
     Ok(view::done("/admin/users/"))
 }

@@ -68,16 +68,15 @@ pub async fn cancel(
         .await
         .or_page(&state)?;
     let action = format!("cancel (now {new})");
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("job", &job.to_string()),
         &action,
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     tracing::info!(job, user = %post.caller.username, %reason, "job canceled");
     Ok(view::done("/admin/jobs/"))
 }
@@ -105,16 +104,15 @@ pub async fn resubmit(
         Err(e) => return Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
     };
     let action = format!("resubmitted as job {id}");
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("job", &job.to_string()),
         &action,
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done(&format!("/scheduler/job/{id}")))
 }
 
@@ -142,15 +140,14 @@ pub async fn priority(
         .await
         .or_page(&state)?;
     let action = format!("priority {}", post.form.priority);
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("job", &job.to_string()),
         &action,
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done("/admin/jobs/"))
 }

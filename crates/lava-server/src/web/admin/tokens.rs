@@ -66,16 +66,15 @@ async fn create(
     .await
     .or_page(state)?;
     let action = format!("token {id} created for {username}");
-    view::audit(
+    view::commit_audited(
         state,
-        &tx,
+        tx,
         caller,
         ("token", &id.to_string()),
         &action,
         reason,
     )
     .await?;
-    tx.commit().await.or_page(state)?;
     Ok(secret)
 }
 
@@ -131,16 +130,15 @@ pub async fn delete_own(
         .await
         .or_page(&state)?;
     let reason = post.form.reason.trim();
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("token", &token.to_string()),
         "deleted",
         reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done("/api/tokens/"))
 }
 
@@ -192,15 +190,14 @@ pub async fn delete_any(
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
     lava_db::tokens::remove(&tx, token).await.or_page(&state)?;
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("token", &token.to_string()),
         "deleted",
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done("/admin/tokens/"))
 }

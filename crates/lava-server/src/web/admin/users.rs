@@ -163,8 +163,7 @@ pub async fn add(
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
     lava_db::users::add(&tx, &record).await.or_page(&state)?;
-    view::audit(&state, &tx, &post.caller, ("user", &name), "added", &reason).await?;
-    tx.commit().await.or_page(&state)?;
+    view::commit_audited(&state, tx, &post.caller, ("user", &name), "added", &reason).await?;
     Ok(view::done(&format!("/admin/users/{name}/")))
 }
 
@@ -213,16 +212,15 @@ pub async fn update(
         "flags: staff {}, superuser {}, active {}",
         flags.is_staff, flags.is_superuser, flags.is_active
     );
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("user", &username),
         &action,
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done(&format!("/admin/users/{username}/")))
 }
 
@@ -263,15 +261,14 @@ pub async fn password(
     lava_db::accounts::set_password(&tx, &username, &hashed)
         .await
         .or_page(&state)?;
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("user", &username),
         "password reset",
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done(&format!("/admin/users/{username}/")))
 }

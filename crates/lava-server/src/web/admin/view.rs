@@ -137,6 +137,20 @@ pub async fn db(state: &AppState) -> Result<lava_db::PooledClient, Response> {
         .map_err(|e| fail(state, e.status, "no database connection"))
 }
 
+/// Records an admin change by `caller` in the transaction that made it, then commits it: the
+/// change and its record land together or not at all.
+pub async fn commit_audited(
+    state: &AppState,
+    tx: lava_db::Transaction<'_>,
+    caller: &Caller,
+    object: (&str, &str),
+    action: &str,
+    reason: &str,
+) -> Result<(), Response> {
+    audit(state, &tx, caller, object, action, reason).await?;
+    tx.commit().await.or_page(state)
+}
+
 /// Records an admin change by `caller` in the caller's transaction.
 pub async fn audit(
     state: &AppState,

@@ -84,15 +84,14 @@ pub async fn update(
         "health {old} → {}, job limit {}, description '{}'",
         f.health, f.job_limit, u.description
     );
-    view::audit(
+    view::commit_audited(
         &state,
-        &tx,
+        tx,
         &post.caller,
         ("worker", &worker),
         &action,
         &reason,
     )
     .await?;
-    tx.commit().await.or_page(&state)?;
     Ok(view::done("/admin/workers/"))
 }
