@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{Daemon, EMPTY_JOB, add_bench_type, free_port, ms, percentile, run_bench};
+use common::{EMPTY_JOB, add_bench_type, ms, percentile, run_bench, start_web};
 use lava_common::fixture::DeviceRecord;
 use lava_common::state::{DeviceHealth, DeviceState};
 use lava_server::web::xmlrpc::codec::{Value, call, parse_response};
@@ -128,21 +127,7 @@ async fn run() {
     let token = populate(&db).await;
     queries(&db).await;
     let root = tempfile::tempdir().expect("root");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _web = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_lava-server"))
-            .args(["web", "--listen", &format!("127.0.0.1:{port}")])
-            .env("LAVA_ROOT", root.path())
-            .env("LAVA_DATABASE_URL", db.url())
-            .env("LAVA_LOG", "warn")
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("web"),
-    );
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (_web, base) = start_web(root.path(), db.url()).await;
     let http = reqwest::Client::new();
 
     let (h, url, tok) = (

@@ -3,7 +3,6 @@
 //! stream read whole from `?start=0` to its `end` event and from the last 1,000 lines, with the
 //! web process's peak memory while it streams. Prints figures; asserts nothing.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lava_common::fixture::DeviceRecord;
@@ -11,7 +10,7 @@ use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::{Value, json};
 
-use crate::common::{Daemon, EMPTY_JOB, add_bench_type, free_port, ms, percentile};
+use crate::common::{EMPTY_JOB, add_bench_type, ms, percentile, start_web};
 
 const LINES: usize = 400_000;
 const BATCH: usize = 10_000;
@@ -184,22 +183,8 @@ pub async fn run() {
         let from = repo.join(dir).canonicalize().expect("repo dir");
         std::os::unix::fs::symlink(from, share.join(dir)).expect("symlink");
     }
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let web = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_lava-server"))
-            .args(["web", "--listen", &format!("127.0.0.1:{port}")])
-            .env("LAVA_ROOT", root.path())
-            .env("LAVA_DATABASE_URL", db.url())
-            .env("LAVA_LOG", "warn")
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("web"),
-    );
+    let (web, base) = start_web(root.path(), db.url()).await;
     let pid = web.0.id();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let http = reqwest::Client::new();
     let w = Worker {
         http: http.clone(),

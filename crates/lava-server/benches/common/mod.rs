@@ -29,6 +29,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `lava-server web` on a free port of 127.0.0.1 with `root` as `LAVA_ROOT` and the database
+/// at `db_url`, once it accepts connections; the daemon and its base URL.
+pub async fn start_web(root: &std::path::Path, db_url: &str) -> (Daemon, String) {
+    let port = free_port();
+    let web = Daemon(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lava-server"))
+            .args(["web", "--listen", &format!("127.0.0.1:{port}")])
+            .env("LAVA_ROOT", root)
+            .env("LAVA_DATABASE_URL", db_url)
+            .env("LAVA_LOG", "warn")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("web"),
+    );
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (web, format!("http://127.0.0.1:{port}"))
+}
+
 /// The `p` quantile (0 to 1) of latencies sorted in ascending order.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
