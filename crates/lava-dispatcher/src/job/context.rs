@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lava_common::conf::DeviceConfig;
+use lava_common::dispatcher_settings::DispatcherSettings;
 use regex::bytes::Regex;
 use tokio::time::Instant;
 
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub log: JobLog,
     /// The device's layered configuration.
     pub device: DeviceConfig,
+    /// What the job may reach from this host.
+    pub settings: DispatcherSettings,
     /// The job id (`local` for a run by hand).
     pub job_id: String,
     /// The job's private directory for downloads and generated files.
