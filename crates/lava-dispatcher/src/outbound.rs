@@ -71,13 +71,23 @@ fn file_url_text(settings: &DispatcherSettings, url: &str) -> Result<PathBuf, St
         ));
     }
     let path = PathBuf::from(path);
+    // Whether a file outside the directories exists is none of the job's business: only
+    // a path written inside one of them (without `..`) is told that it does not exist.
+    let climbs = path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir);
+    let written_inside = !climbs
+        && settings
+            .file_url_dirs
+            .iter()
+            .any(|d| path.starts_with(d) || d.canonicalize().is_ok_and(|c| path.starts_with(c)));
     match settings.file_url_dir_of(&path) {
-        Some(_) => Ok(path.canonicalize().unwrap_or(path)),
-        None if !path.exists() => Err(format!(
+        Some(_) if !climbs => Ok(path.canonicalize().unwrap_or(path)),
+        None if written_inside && !path.exists() => Err(format!(
             "cannot use {url}: {} does not exist",
             path.display()
         )),
-        None => Err(format!(
+        _ => Err(format!(
             "file URL {url} is outside the directories jobs may read ({}); jobs.file_url_dirs in {} (or LAVA_FILE_URL_DIRS) lists them",
             dirs(settings),
             settings.file.display()
@@ -226,6 +236,40 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_urls_outside_say_nothing_of_what_exists_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("images");
+        std::fs::create_dir_all(&images).unwrap();
+        std::fs::write(images.join("k"), "k").unwrap();
+        let root = dir.path().display().to_string();
+        let host = lava_common::settings::Settings::load_with(|k| {
+            (k == "LAVA_ROOT").then(|| root.clone())
+        })
+        .unwrap();
+        let mut settings = DispatcherSettings::defaults(&host);
+        settings.file_url_dirs = vec![images.clone()];
+        let url = |p: &str| format!("file://{p}");
+        let ok = file_url(&settings, &url(&format!("{}/k", images.display()))).unwrap();
+        assert_eq!(ok, images.join("k").canonicalize().unwrap());
+        let missing = file_url(&settings, &url(&format!("{}/nope", images.display())));
+        assert!(
+            format!("{missing:?}").contains("does not exist"),
+            "{missing:?}"
+        );
+        for outside in [
+            "/etc/passwd".to_string(),
+            "/no/such/file".to_string(),
+            format!("{}/../../no/such", images.display()),
+            format!("{}/../images/k", images.display()),
+        ] {
+            let e = file_url(&settings, &url(&outside)).unwrap_err().to_string();
+            assert!(e.contains("is outside the directories"), "{outside}: {e}");
+            assert!(e.contains("jobs.file_url_dirs"), "{e}");
+        }
+        assert!(file_url(&settings, "file://relative/x").is_err());
+    }
 
     #[test]
     fn local_addresses() {

@@ -94,38 +94,8 @@ async fn image_url(ctx: &Ctx, url: &str) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use lava_common::conf::{ConfFile, DeviceConfig};
-    use lava_common::dispatcher_settings::DispatcherSettings;
-    use lava_common::settings::Settings;
-
     use super::*;
-    use crate::joblog::JobLog;
-
-    fn ctx(dir: &std::path::Path) -> Ctx {
-        let root = dir.display().to_string();
-        let host = Settings::load_with(|k| (k == "LAVA_ROOT").then(|| root.clone())).unwrap();
-        let mut conf = ConfFile::new("test.conf");
-        conf.set("device_type", "kvm").unwrap();
-        conf.set("qemu_options", "-nographic").unwrap();
-        Ctx {
-            log: JobLog::create(&dir.join("output.yaml"), false).unwrap(),
-            device: DeviceConfig::layered(&[&conf]),
-            settings: DispatcherSettings::defaults(&host),
-            job_id: "t".into(),
-            workdir: dir.join("work"),
-            cache_dir: dir.join("cache"),
-            images: BTreeMap::new(),
-            image_args: Vec::new(),
-            conn: None,
-            shell_ready: false,
-            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
-            connection_timeout: None,
-            powered: false,
-            definitions_run: 0,
-        }
-    }
+    use crate::job::test_ctx as ctx;
 
     /// A plan that did not come through the parser (a stored one, say) is checked too.
     #[tokio::test]

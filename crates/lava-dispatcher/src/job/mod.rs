@@ -4,6 +4,8 @@
 mod context;
 pub mod failure;
 
+#[cfg(test)]
+pub use context::test_ctx;
 pub use context::{Ctx, SET_PROMPT, SHELL_PROMPT, pattern, prompt_regex};
 pub use failure::{ErrorType, Failure, Outcome};
 

@@ -223,6 +223,43 @@ pub fn read_in_checkout(
 mod tests {
     use super::*;
 
+    /// A server that takes the connection and never answers: git waits until the job's
+    /// git timeout kills it with its helpers (git-remote-http runs in the same group).
+    #[tokio::test]
+    async fn a_silent_server_is_given_up_on_at_the_git_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ctx = crate::job::test_ctx(dir.path());
+        ctx.settings.git_timeout = std::time::Duration::from_secs(1);
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/r.git", silent.local_addr().unwrap());
+        let dest = dir.path().join("clone").display().to_string();
+        let started = std::time::Instant::now();
+        let e = git(
+            &ctx,
+            "test",
+            &[
+                "protocol.allow=never".into(),
+                "protocol.http.allow=always".into(),
+            ],
+            &["clone", "--quiet", "--", &url, &dest],
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(e.kind, crate::job::ErrorType::Timeout, "{e}");
+        assert!(e.message.contains("jobs.git_timeout"), "{e}");
+        let out = std::process::Command::new("ps")
+            .args(["-eo", "stat=,args="])
+            .output()
+            .unwrap();
+        let ps = String::from_utf8_lossy(&out.stdout).into_owned();
+        let left: Vec<&str> = ps
+            .lines()
+            .filter(|l| l.contains(&url) && !l.trim_start().starts_with('Z'))
+            .collect();
+        assert!(left.is_empty(), "git left running: {left:?}");
+    }
+
     #[test]
     fn a_definition_stays_inside_the_checkout() {
         let dir = tempfile::tempdir().unwrap();
