@@ -6,6 +6,7 @@
 
 pub mod conf;
 pub mod device_file;
+pub mod dispatcher_settings;
 pub mod fixture;
 pub mod ids;
 pub mod job;

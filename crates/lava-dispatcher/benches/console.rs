@@ -3,10 +3,12 @@
 //!
 //! Prints figures; asserts nothing about speed (a busy machine must not fail a build).
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use lava_dispatcher::command::Argv;
 use lava_dispatcher::connection::Connection;
 use lava_dispatcher::joblog::JobLog;
 
@@ -23,7 +25,11 @@ fn throughput() {
         .expect("runtime");
     let elapsed = runtime.block_on(async {
         // 100 MB of 100-byte lines, then an end marker for the expect engine to find.
-        let cmd = format!("sh -c 'yes \"$(printf %098d 0)\" | head -c {BYTES}; echo BENCH-DONE'");
+        let cmd = Argv::from_config(
+            "bench",
+            &format!("sh -c 'yes \"$(printf %098d 0)\" | head -c {BYTES}; echo BENCH-DONE'"),
+        )
+        .expect("a command");
         let started = Instant::now();
         let mut conn = Connection::spawn(&cmd, &log).expect("spawn");
         let done = regex::bytes::Regex::new("BENCH-DONE").expect("regex");
@@ -112,6 +118,14 @@ fn job_rss() {
         .arg(&job_path)
         .env("LAVA_QEMU_ACCEL", "tcg")
         .env("LAVA_DISPATCHER_CACHE", dir.path().join("cache"))
+        .env(
+            "LAVA_FILE_URL_DIRS",
+            format!(
+                "{}:{}",
+                img.kernel.parent().expect("image dir").display(),
+                ws.join("share").display()
+            ),
+        )
         .stdout(Stdio::null())
         .spawn()
         .expect("lava-dispatch");
@@ -141,6 +155,9 @@ fn job_rss() {
 /// The worker daemon's memory while idle (its server unreachable, so it waits and retries).
 fn worker_rss() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("worker.token");
+    std::fs::write(&token, "x\n").expect("token");
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("mode");
     let mut child = Command::new(env!("CARGO_BIN_EXE_lava-dispatcher"))
         .args([
             "worker",
@@ -148,9 +165,9 @@ fn worker_rss() {
             "http://127.0.0.1:9",
             "--name",
             "bench",
-            "--token",
-            "x",
+            "--token-file",
         ])
+        .arg(&token)
         .env("LAVA_ROOT", dir.path())
         .stderr(Stdio::null())
         .spawn()

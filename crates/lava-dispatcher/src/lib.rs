@@ -9,9 +9,11 @@
 //! database access.
 
 pub mod actions;
+pub mod command;
 pub mod connection;
 pub mod job;
 pub mod joblog;
+pub mod outbound;
 pub mod power;
 pub mod startup;
 pub mod testshell;

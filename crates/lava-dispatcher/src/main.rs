@@ -1,8 +1,8 @@
 //! `lava-dispatcher`: the dispatcher host's daemon (`lava-dispatcher.service`).
 //!
-//! `lava-dispatcher worker --url URL --token TOKEN [--name NAME]` connects this host to a
-//! LAVA server: it reports the devices configured in /etc/lava-dispatcher/devices/, runs the
-//! jobs the server schedules on them with `lava-dispatch`, and streams their logs back.
+//! `lava-dispatcher worker --url URL [--token-file FILE] [--name NAME]` connects this host to
+//! a LAVA server: it reports the devices configured in /etc/lava-dispatcher/devices/, runs
+//! the jobs the server schedules on them with `lava-dispatch`, and streams their logs back.
 //! Exit status: 0 after a drain (SIGTERM, SIGINT) or a second signal, 1 on an error.
 
 use std::path::PathBuf;
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::settings::Settings;
 use lava_dispatcher::worker::{self, WorkerOptions, options};
 
@@ -35,10 +36,13 @@ struct WorkerArgs {
     /// http://127.0.0.1:8000.
     #[arg(long, value_name = "URL")]
     url: String,
-    /// The worker's token, printed once by `lava-server manage workers add NAME`.
+    /// Deprecated: the token itself, visible to every user of the host in the process list
+    /// (and, from LAVA_WORKER_TOKEN, inherited by children). Use --token-file.
     #[arg(long, value_name = "TOKEN", env = options::TOKEN_ENV, hide_env_values = true)]
     token: Option<String>,
-    /// A file whose first line is the token (re-read on SIGHUP); it wins over --token.
+    /// The file whose first line is the worker's token, as printed once by `lava-server
+    /// manage workers add NAME`; mode 0600 (or 0640 for the service's group), re-read on
+    /// SIGHUP [default: /etc/lava-dispatcher/worker.token, under LAVA_ROOT].
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// The worker's name, as registered on the server [default: the host name].
@@ -58,18 +62,31 @@ struct WorkerArgs {
 impl WorkerArgs {
     /// The validated options.
     fn resolve(self, settings: &Settings) -> anyhow::Result<WorkerOptions> {
-        let token = match (&self.token, &self.token_file) {
-            (_, Some(file)) => options::read_token_file(file)?,
-            (Some(t), None) if !t.trim().is_empty() => t.trim().to_string(),
-            _ => bail!(
-                "no token: pass --token TOKEN, --token-file FILE or set {}; the token comes from `lava-server manage workers add NAME`",
-                options::TOKEN_ENV
-            ),
+        let (token, token_file) = match (&self.token, &self.token_file) {
+            (_, Some(file)) => (options::read_token_file(file)?, Some(file.clone())),
+            (Some(t), None) if !t.trim().is_empty() => {
+                tracing::warn!(
+                    "a token given with --token or {} is deprecated: every user of this host can read it in the process list; write it to {} (mode 0600) instead",
+                    options::TOKEN_ENV,
+                    options::default_token_file(settings).display()
+                );
+                (t.trim().to_string(), None)
+            }
+            _ => {
+                let file = options::default_token_file(settings);
+                if !file.exists() {
+                    bail!(
+                        "no token: write the token printed by `lava-server manage workers add NAME` to {} (mode 0600), or name another file with --token-file FILE",
+                        file.display()
+                    );
+                }
+                (options::read_token_file(&file)?, Some(file))
+            }
         };
         Ok(WorkerOptions {
             url: self.url,
             token,
-            token_file: self.token_file,
+            token_file,
             name: self.name.unwrap_or_else(options::default_name),
             work_dir: self
                 .work_dir
@@ -84,6 +101,9 @@ impl WorkerArgs {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
+    // Checked now, so a bad dispatcher.toml stops the service with its problems listed
+    // rather than failing every job.
+    DispatcherSettings::load(&settings)?;
     match cli.command {
         Command::Worker(args) => {
             let opts = args.resolve(&settings)?;
@@ -99,6 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lava_dispatcher::startup::init_tracing("info");
+    lava_dispatcher::startup::restrict_umask();
     let runtime = match lava_dispatcher::startup::runtime("lava-dispatcher") {
         Ok(rt) => rt,
         Err(e) => {

@@ -1,4 +1,5 @@
-//! Power control: pdudaemon's HTTP API, and a device's power command lines.
+//! Power control: pdudaemon's HTTP API, and a device's power commands (argument vectors,
+//! never a shell line; see [`crate::command`]).
 //!
 //! pdudaemon answers `GET /power/control/COMMAND?hostname=PDU&port=N[&delay=S]` only after the
 //! command ran, so a reboot holds the request for its whole delay (5 s by default): the timeout
@@ -12,6 +13,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::command::Argv;
 
 /// pdudaemon's default HTTP port.
 pub const DEFAULT_PDU_PORT: u16 = 16421;
@@ -113,7 +116,7 @@ pub enum PowerError {
         /// The timeout.
         after: Duration,
     },
-    /// `sh` could not be started for a power command.
+    /// A power command could not be started.
     #[error("cannot run power command {command:?}: {source}")]
     Spawn {
         /// The command line.
@@ -240,13 +243,13 @@ fn parse_reply(reply: &[u8]) -> Option<(u16, String)> {
     Some((status, body.to_owned()))
 }
 
-/// Runs a device's power command line (`hard_reset_command`, `power_off_cmd`, `power_on_cmd`)
-/// with `sh -c`, in a process group of its own that is killed whole on timeout.
-pub async fn run_power_command(command_line: &str, timeout: Duration) -> Result<(), PowerError> {
-    let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(command_line)
-        .process_group(0)
+/// Runs a device's power command (`hard_reset_command`, `power_off_cmd`, `power_on_cmd`)
+/// without a shell, in a process group of its own that is killed whole on timeout.
+pub async fn run_power_command(argv: &Argv, timeout: Duration) -> Result<(), PowerError> {
+    let command_line = argv.to_string();
+    let command_line = command_line.as_str();
+    let mut cmd = argv.command();
+    cmd.process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -273,7 +276,7 @@ pub async fn run_power_command(command_line: &str, timeout: Duration) -> Result<
             source,
         }),
         Err(_) => {
-            // The shell went with the dropped future (kill_on_drop), but not its children.
+            // The command went with the dropped future (kill_on_drop), but not its children.
             // kill(1) signals the whole group without unsafe code.
             // (`id()` is `None` only once the child was reaped; never send to group 0: ours.)
             if let Some(pgid) = pgid.filter(|pgid| *pgid > 1) {

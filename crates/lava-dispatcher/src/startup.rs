@@ -1,5 +1,17 @@
 //! What the dispatcher's binaries do first: logging through `tracing` (filter from
-//! `LAVA_LOG`) and a two-thread runtime, the machine's size.
+//! `LAVA_LOG`), the file mode mask, and a two-thread runtime, the machine's size.
+
+use nix::sys::stat::{Mode, umask};
+
+/// The mode mask of the dispatcher's processes and their children: files 0640, directories
+/// 0750, whatever mask the process was started with. Job directories, logs, downloaded
+/// images and clones hold what users asked to keep private; the group is the lab's.
+pub const UMASK: u32 = 0o027;
+
+/// Sets [`UMASK`] for this process and every child it starts.
+pub fn restrict_umask() {
+    umask(Mode::from_bits_truncate(UMASK as nix::libc::mode_t));
+}
 
 /// Sends `tracing` output to stderr, filtered by `LAVA_LOG` or `default`.
 pub fn init_tracing(default: &str) {

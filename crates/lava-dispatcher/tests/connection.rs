@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use lava_dispatcher::command::Argv;
 use lava_dispatcher::connection::{Connection, ConnectionError};
 use lava_dispatcher::joblog::JobLog;
 use regex::bytes::Regex;
@@ -30,10 +31,10 @@ fn messages(log: &JobLog, lvl: &str) -> Vec<String> {
         .collect()
 }
 
-fn script(dir: &tempfile::TempDir, body: &str) -> String {
+fn script(dir: &tempfile::TempDir, body: &str) -> Argv {
     let path = dir.path().join("device.sh");
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    format!("/bin/sh {}", path.display())
+    Argv::from_words(vec!["/bin/sh".into(), path.display().to_string()]).unwrap()
 }
 
 /// Whether any process of the group is still running (zombies waiting to be reaped by

@@ -20,6 +20,19 @@ fn workspace() -> PathBuf {
 struct Run {
     dir: tempfile::TempDir,
     job_id: String,
+    /// More environment for `lava-dispatch`.
+    env: Vec<(&'static str, &'static str)>,
+}
+
+/// The directories the jobs here name in file URLs: the test image's and the workspace's
+/// `share/` (the smoke test definition).
+fn file_url_dirs() -> String {
+    let img = test_image().unwrap();
+    format!(
+        "{}:{}",
+        img.kernel.parent().unwrap().display(),
+        workspace().join("share").display()
+    )
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -34,6 +47,7 @@ impl Run {
         Run {
             dir,
             job_id: format!("t{}-{n}", std::process::id()),
+            env: Vec::new(),
         }
     }
 
@@ -65,6 +79,8 @@ impl Run {
             .arg(job)
             .env("LAVA_QEMU_ACCEL", "tcg")
             .env("LAVA_DISPATCHER_CACHE", self.path("cache"))
+            .env("LAVA_FILE_URL_DIRS", file_url_dirs())
+            .envs(self.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -466,7 +482,9 @@ fn a_checksum_mismatch_is_a_job_error() {
 
 #[test]
 fn an_unreachable_image_url_is_an_infrastructure_error() {
-    let run = Run::new();
+    let mut run = Run::new();
+    // A closed port of this host: local targets allowed, so the fetch really fails.
+    run.env.push(("LAVA_ALLOW_LOCAL_TARGETS", "true"));
     let device = run.kvm_device();
     let job = qemu_job(
         &run,

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{Daemon, Lab, bin, wait_for, workspace};
+use common::{Daemon, Lab, bin, file_url_dirs, token_file, wait_for, workspace};
 use lava_testkit::{PgCluster, test_image};
 
 const LONG_JOB: &str = "job_name: long\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 3}\nactions:\n- deploy:\n    to: tmpfs\n    images:\n      kernel: {url: 'file://KERNEL'}\n      ramdisk: {url: 'file://RAMDISK'}\n- boot:\n    method: qemu\n    auto_login: {login_prompt: 'login:', username: root}\n    prompts: ['root@lava-kvm']\n- test:\n    definitions:\n    - from: inline\n      name: slow\n      path: inline/slow.yaml\n      repository:\n        metadata: {format: Lava-Test Test Definition 1.0, name: slow}\n        run:\n          steps:\n          - sleep 6\n          - lava-test-case after-the-fault --result pass\n";
@@ -16,7 +16,6 @@ struct Running {
     lab: Lab,
     url: String,
     port: u16,
-    token: String,
     web: Option<Daemon>,
     scheduler: Option<Daemon>,
     worker: Option<Daemon>,
@@ -73,8 +72,8 @@ impl Running {
                     "--poll-wait-ms",
                     "3000",
                 ])
-                .env("LAVA_WORKER_TOKEN", &self.token)
                 .env("LAVA_ROOT", self.lab.dir.path().join("host"))
+                .env("LAVA_FILE_URL_DIRS", file_url_dirs())
                 .env("LAVA_QEMU_ACCEL", "tcg")
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -181,6 +180,7 @@ fn restarts_lose_nothing_and_a_dead_worker_ends_its_job() {
         "device_type = kvm\nhostname = kvm01\n",
     );
     let token = lab.manage(&["workers", "add", "w"]).trim().to_string();
+    token_file(&lab.dir.path().join("host"), &token);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -193,7 +193,6 @@ fn restarts_lose_nothing_and_a_dead_worker_ends_its_job() {
         lab,
         url: format!("http://127.0.0.1:{port}"),
         port,
-        token,
         web: None,
         scheduler: None,
         worker: None,

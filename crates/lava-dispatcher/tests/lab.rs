@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, Lab, bin, workspace};
+use common::{Daemon, Lab, bin, file_url_dirs, token_file, workspace};
 use lava_testkit::{FakeBoard, test_db, test_image};
 
 const BOARD_TYPE: &str = "client_type = bootloader\ninterrupt_boot_prompt = Hit any key to stop autoboot\ninterrupt_boot_command =\nbootloader_prompt = =>\nboot_cmds = boot\nimage_boot_msg = Starting kernel\nlogin_prompt = login:\nusername = root\n";
@@ -140,6 +140,7 @@ fn twenty_jobs_through_two_schedulers_and_two_workers() {
     );
     let worker = |name: &str, host: &str| {
         let token = lab.manage(&["workers", "add", name]).trim().to_string();
+        token_file(&lab.dir.path().join(host), &token);
         let log = std::fs::File::create(lab.dir.path().join(format!("{name}.log"))).unwrap();
         Daemon(
             Command::new(bin("lava-dispatcher"))
@@ -152,8 +153,8 @@ fn twenty_jobs_through_two_schedulers_and_two_workers() {
                     "--poll-wait-ms",
                     "5000",
                 ])
-                .env("LAVA_WORKER_TOKEN", token)
                 .env("LAVA_ROOT", lab.dir.path().join(host))
+                .env("LAVA_FILE_URL_DIRS", file_url_dirs())
                 .env("LAVA_QEMU_ACCEL", "tcg")
                 .env("LAVA_DISPATCHER_CACHE", lab.dir.path().join("cache"))
                 .stdout(quiet())

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use lava_dispatcher::command::Argv;
 use lava_dispatcher::power::{PowerError, run_power_command};
 
 /// A private pdudaemon; killed on drop.
@@ -206,10 +207,15 @@ fn help_shows_the_seed_example_and_a_short_timeout_is_refused() {
     );
 }
 
+/// A device's power command as the admin writes it; a shell only when asked for.
+fn argv(line: &str) -> Argv {
+    Argv::from_config("power_on_cmd", line).unwrap()
+}
+
 #[tokio::test]
 async fn failed_power_command_names_the_command_and_its_output() {
-    let command = "echo relay stuck >&2; exit 3";
-    let err = run_power_command(command, Duration::from_secs(10))
+    let command = "sh -c 'echo relay stuck >&2; exit 3'";
+    let err = run_power_command(&argv(command), Duration::from_secs(10))
         .await
         .unwrap_err();
     match &err {
@@ -225,7 +231,7 @@ async fn failed_power_command_names_the_command_and_its_output() {
         other => panic!("expected Failed, got {other:?}"),
     }
     assert!(err.to_string().contains("exit 3"), "{err}");
-    run_power_command("true", Duration::from_secs(10))
+    run_power_command(&argv("true"), Duration::from_secs(10))
         .await
         .unwrap();
 }
@@ -235,9 +241,9 @@ async fn power_command_past_its_timeout_is_killed_with_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file: PathBuf = dir.path().join("sleep.pid");
     // The sleep is a child of the shell, so only a group kill reaches it.
-    let command = format!("sleep 10 & echo $! > {}; wait", pid_file.display());
+    let command = format!("sh -c 'sleep 10 & echo $! > {}; wait'", pid_file.display());
     let started = Instant::now();
-    let err = run_power_command(&command, Duration::from_millis(200))
+    let err = run_power_command(&argv(&command), Duration::from_millis(200))
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
@@ -272,7 +278,7 @@ async fn fake_board_power_commands_run_through_pduclient() {
         board.hard_reset_command(pduclient),
     ] {
         let started = Instant::now();
-        run_power_command(&command, timeout).await.unwrap();
+        run_power_command(&argv(&command), timeout).await.unwrap();
         eprintln!("{command} took {:?}", started.elapsed());
     }
     let log = board.pdu_log();

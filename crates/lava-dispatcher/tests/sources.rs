@@ -62,7 +62,16 @@ impl Drop for Http {
     }
 }
 
-fn dispatch(root: &Path, args: &[&str], job: &Path, cache: &Path) -> std::process::Output {
+/// Runs `lava-dispatch` with the test image's directory and `files` (the test's own
+/// repositories) allowed in file URLs, and the local HTTP servers of these tests allowed.
+fn dispatch_with(
+    root: &Path,
+    args: &[&str],
+    job: &Path,
+    cache: &Path,
+    files: &Path,
+) -> std::process::Output {
+    let img = test_image().unwrap();
     Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
         .args(args)
         .arg("--quiet")
@@ -70,8 +79,21 @@ fn dispatch(root: &Path, args: &[&str], job: &Path, cache: &Path) -> std::proces
         .env("LAVA_QEMU_ACCEL", "tcg")
         .env("LAVA_ROOT", root)
         .env("LAVA_DISPATCHER_CACHE", cache)
+        .env(
+            "LAVA_FILE_URL_DIRS",
+            format!(
+                "{}:{}",
+                img.kernel.parent().unwrap().display(),
+                files.display()
+            ),
+        )
+        .env("LAVA_ALLOW_LOCAL_TARGETS", "true")
         .output()
         .unwrap()
+}
+
+fn dispatch(root: &Path, args: &[&str], job: &Path, cache: &Path) -> std::process::Output {
+    dispatch_with(root, args, job, cache, &root.join("nothing"))
 }
 
 fn install_kvm(root: &Path) {
@@ -196,6 +218,14 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
     )
     .unwrap();
     std::fs::write(repo.join("scripts/check.sh"), "echo \"check greeting: $([ \"$GREETING\" = hi ] && echo OK || echo BAD)\"\necho 'check uname: OK'\n").unwrap();
+    // A definition that is a symbolic link out of the checkout: refused, even though what it
+    // points at is a valid definition in a directory file URLs may use.
+    std::fs::write(
+        dir.path().join("outside.yaml"),
+        "metadata:\n  name: outside\nrun:\n  steps:\n  - lava-test-case outside --result pass\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside.yaml"), repo.join("escape.yaml")).unwrap();
     let git = |args: &[&str]| {
         let st = Command::new("git")
             .arg("-C")
@@ -225,15 +255,17 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
                 {{"command": "deploy_linaro_kernel", "parameters": {{"kernel": "file://{}", "ramdisk": "file://{}"}}}},
                 {{"command": "boot_linaro_image"}},
                 {{"command": "lava_test_shell", "parameters": {{"testdef_repos": [
-                    {{"git-repo": "file://{}", "testdef": "smoke.yaml", "parameters": {{"GREETING": "hi"}}}}]}}}}]}}"#,
+                    {{"git-repo": "file://{repo}", "testdef": "smoke.yaml", "parameters": {{"GREETING": "hi"}}}}]}}}},
+                {{"command": "lava_test_shell", "parameters": {{"testdef_repos": [
+                    {{"git-repo": "file://{repo}", "testdef": "escape.yaml"}}]}}}}]}}"#,
             img.kernel.display(),
             img.initramfs.display(),
-            repo.display()
+            repo = repo.display()
         ),
     )
     .unwrap();
     let out_dir = dir.path().join("out");
-    let out = dispatch(
+    let out = dispatch_with(
         &root,
         &[
             "--device-name",
@@ -243,9 +275,18 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
         ],
         &job,
         &dir.path().join("cache"),
+        dir.path(),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("escape.yaml in file://") && log.contains("leads outside the repository"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(r#""case": "outside""#),
+        "the outside definition never ran: {log}"
+    );
     assert!(
         log.contains(r#""case": "greeting", "definition": "0_smoke", "result": "pass""#),
         "job parameters override params: {log}"

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -123,7 +124,7 @@ async fn the_client_sends_its_credentials_and_maps_the_statuses() {
     assert_eq!(
         e.to_string(),
         format!(
-            "the server at {} refused this worker's token (401): check --token; the token comes from `lava-server manage workers add w1`",
+            "the server at {} refused this worker's token (401): check its token file; the token comes from `lava-server manage workers add w1`",
             fake.url
         )
     );
@@ -195,7 +196,24 @@ impl Host {
         self.dir.path().join("worker.log")
     }
 
+    /// The worker, its token in the default file (`/etc/lava-dispatcher/worker.token` below
+    /// `LAVA_ROOT`, mode 0600).
     fn worker(&self, url: &str, token: &str) -> Child {
+        self.token_file(token, 0o600);
+        self.worker_with(url, &[])
+    }
+
+    fn token_file(&self, token: &str, mode: u32) -> PathBuf {
+        let file = self
+            .dir
+            .path()
+            .join("root/etc/lava-dispatcher/worker.token");
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        file
+    }
+
+    fn worker_with(&self, url: &str, args: &[&str]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_lava-dispatcher"))
             .args([
                 "worker",
@@ -210,7 +228,8 @@ impl Host {
             .arg(self.dir.path().join("work"))
             .arg("--lava-dispatch")
             .arg(env!("CARGO_BIN_EXE_lava-dispatch"))
-            .env("LAVA_WORKER_TOKEN", token)
+            .args(args)
+            .env_remove("LAVA_WORKER_TOKEN")
             .env("LAVA_ROOT", self.dir.path().join("root"))
             .env("LAVA_LOG", "info")
             .stdin(Stdio::null())
@@ -256,7 +275,7 @@ fn a_bad_token_gets_a_clear_log_line() {
     wait_until("the 401 line", 20, || host.log().contains("(401)"));
     let log = host.log();
     assert!(
-        log.contains("ERROR") && log.contains("refused this worker's token (401): check --token; the token comes from `lava-server manage workers add w1`"),
+        log.contains("ERROR") && log.contains("refused this worker's token (401): check its token file; the token comes from `lava-server manage workers add w1`"),
         "{log}"
     );
     assert_eq!(exit_code_after_sigterm(&mut worker, 10), Some(0));
@@ -264,6 +283,59 @@ fn a_bad_token_gets_a_clear_log_line() {
         host.log().matches("(401)").count(),
         1,
         "one line per state change"
+    );
+}
+
+#[test]
+fn the_token_comes_from_a_private_file() {
+    let host = Host::new();
+    let fake = Fake::serve(|_| (401, json!({"message": "invalid token"})));
+    // No token anywhere: the default file is named.
+    let out = host.worker_with(&fake.url, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        host.log().contains(
+            "no token: write the token printed by `lava-server manage workers add NAME` to"
+        ) && host
+            .log()
+            .contains("etc/lava-dispatcher/worker.token (mode 0600)"),
+        "{}",
+        host.log()
+    );
+    // A file other users can read is refused, naming it and its mode.
+    let file = host.token_file("secret", 0o644);
+    let out = host.worker_with(&fake.url, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        host.log().contains(&format!(
+            "{}: other users may read or change the token file (mode 0644)",
+            file.display()
+        )),
+        "{}",
+        host.log()
+    );
+    // The default file, private: its token is what the server gets.
+    host.token_file("from-the-file", 0o600);
+    let mut worker = host.worker_with(&fake.url, &[]);
+    wait_until("a poll", 20, || !fake.requests("/poll").is_empty());
+    assert_eq!(
+        fake.requests("/poll")[0].headers["authorization"],
+        "Token from-the-file"
+    );
+    assert_eq!(exit_code_after_sigterm(&mut worker, 10), Some(0));
+    // --token still works, with a warning that says why not to.
+    let mut worker = host.worker_with(&fake.url, &["--token", "on-the-command-line"]);
+    wait_until("a poll", 20, || {
+        fake.requests("/poll")
+            .iter()
+            .any(|r| r.headers["authorization"] == "Token on-the-command-line")
+    });
+    assert_eq!(exit_code_after_sigterm(&mut worker, 10), Some(0));
+    assert!(
+        host.log()
+            .contains("is deprecated: every user of this host can read it"),
+        "{}",
+        host.log()
     );
 }
 

@@ -12,7 +12,9 @@ use super::error::JobError;
 use super::fields;
 use super::node::{Data, Node};
 use super::plan::{DEFAULT_PRIORITY, JobPlan, SourceFormat, Timeouts, Visibility};
+use super::qemu_args::check_boot_option;
 use super::reader::{At, MapAt};
+use super::testdef::check_testdef_path;
 
 /// The test definition file a seed-era git repository holds when `testdef` is not given.
 const DEFAULT_TESTDEF: &str = "lavatest.yaml";
@@ -143,10 +145,16 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
         }
         "boot_linaro_image" => {
             params.deny_unknown(&["options", "boot_cmds"])?;
+            let options = params.strings("options")?;
+            if let Some(at) = params.get_some("options") {
+                for (item, option) in at.seq()?.iter().zip(&options) {
+                    check_boot_option(option).map_err(|e| item.error(e.to_string()))?;
+                }
+            }
             ActionKind::Boot(Boot {
                 method: BootMethod::Device,
                 commands: params.strings("boot_cmds")?,
-                options: params.strings("options")?,
+                options,
                 prompts: Vec::new(),
                 auto_login: None,
             })
@@ -180,6 +188,9 @@ fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
             let path = repo
                 .opt_str("testdef")?
                 .unwrap_or_else(|| DEFAULT_TESTDEF.to_string());
+            if let Some(at) = repo.get_some("testdef") {
+                check_testdef_path(&path).map_err(|why| at.error(why))?;
+            }
             definitions.push(TestDefinition {
                 name: stem(&path),
                 source: TestSource::Git {
@@ -327,6 +338,22 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(parse_json(text).unwrap_err().to_string(), want);
         }
+    }
+
+    #[test]
+    fn boot_options_and_testdef_paths_are_checked() {
+        let e = parse_json(r#"{"device_type": "kvm", "timeout": 1, "actions": [{"command": "boot_linaro_image", "parameters": {"options": ["-m 512", "-m 512 $(reboot)"]}}]}"#).unwrap_err();
+        assert_eq!(e.path(), "actions[0].parameters.options[1]");
+        assert!(
+            e.to_string()
+                .contains("options '-m 512 $(reboot)' is refused"),
+            "{e}"
+        );
+        let e = parse_json(r#"{"device_type": "kvm", "timeout": 1, "actions": [{"command": "lava_test_shell", "parameters": {"testdef_repos": [{"git-repo": "https://g/x.git", "testdef": "/etc/passwd"}]}}]}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "actions[0].parameters.testdef_repos[0].testdef: '/etc/passwd' is absolute; it must be relative to the repository"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod fields;
 mod json;
 mod node;
 mod plan;
+mod qemu_args;
 mod reader;
 mod testdef;
 mod yaml;
@@ -30,7 +31,10 @@ pub use action::{
 pub use error::JobError;
 pub use json::parse_json;
 pub use plan::{DEFAULT_PRIORITY, JobPlan, SourceFormat, Timeouts, Visibility};
-pub use testdef::{TestDefinitionFile, parse_testdef_value, parse_testdef_yaml};
+pub use qemu_args::{QemuArgError, allowed_options, check_boot_option, check_image_arg};
+pub use testdef::{
+    TestDefinitionFile, check_testdef_path, parse_testdef_value, parse_testdef_yaml,
+};
 pub use yaml::parse_yaml;
 
 /// Parse a job in either format: JSON when the first non-blank character is `{`, else YAML.

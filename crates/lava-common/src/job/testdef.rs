@@ -27,6 +27,27 @@ pub struct TestDefinitionFile {
     pub params: BTreeMap<String, String>,
 }
 
+/// Checks a test definition's path inside its repository (`path` in YAML, `testdef` in
+/// seed-era JSON): relative, and never climbing out with `..`. The dispatcher also refuses a
+/// symbolic link that leads out of the checkout, which only the checkout can show.
+pub fn check_testdef_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("the path is empty".into());
+    }
+    if path.starts_with('/') {
+        return Err(format!(
+            "'{path}' is absolute; it must be relative to the repository"
+        ));
+    }
+    if path.split('/').any(|part| part == "..") {
+        return Err(format!("'{path}' leaves the repository with '..'"));
+    }
+    if path.contains('\0') {
+        return Err("the path contains a NUL byte".into());
+    }
+    Ok(())
+}
+
 /// Reads a test definition from YAML text.
 pub fn parse_testdef_yaml(text: &str) -> Result<TestDefinitionFile, JobError> {
     testdef(&Node::from_yaml_text(text)?)
@@ -116,6 +137,15 @@ mod tests {
         let e = parse_testdef_yaml("metadata:\n  name: x\nrun:\n  steps: 5\n").unwrap_err();
         assert_eq!(e.path(), "run.steps");
         assert_eq!(e.line(), Some(4));
+    }
+
+    #[test]
+    fn paths_stay_in_the_repository() {
+        assert!(check_testdef_path("ubuntu/smoke.yaml").is_ok());
+        assert!(check_testdef_path("./a..b/x.yaml").is_ok());
+        for bad in ["", "/etc/passwd", "../x.yaml", "a/../../x.yaml", "a/.."] {
+            assert!(check_testdef_path(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

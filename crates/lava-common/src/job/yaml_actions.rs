@@ -10,6 +10,7 @@ use super::action::{
 };
 use super::error::JobError;
 use super::fields;
+use super::qemu_args::check_image_arg;
 use super::reader::{At, MapAt};
 use super::yaml_test;
 
@@ -64,9 +65,12 @@ fn deploy(map: &MapAt<'_>) -> Result<Deploy, JobError> {
         .entries()
         .map(|(name, at)| Ok((name.to_string(), image(&at)?, at)))
         .collect::<Result<Vec<_>, JobError>>()?;
+    let roles: Vec<&str> = images.iter().map(|(n, _, _)| n.as_str()).collect();
     for (_, image, at) in &images {
         if let Some(arg) = &image.image_arg {
             check_placeholders(arg, &images, at)?;
+            let arg_at = at.map()?.required("image_arg")?;
+            check_image_arg(arg, &roles).map_err(|e| arg_at.error(e.to_string()))?;
         }
     }
     Ok(Deploy {
@@ -246,6 +250,25 @@ mod tests {
                 .to_string()
                 .contains("'nfs'")
         );
+    }
+
+    #[test]
+    fn an_image_arg_is_checked_against_the_allow_list() {
+        let e = parse(
+            "deploy:\n  to: tmpfs\n  images:\n    kernel:\n      url: http://x/k\n      image_arg: -kernel {kernel} $(touch /tmp/x)\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.path(), "deploy.images.kernel.image_arg");
+        assert_eq!(e.line(), Some(6));
+        assert!(
+            e.to_string()
+                .contains("image_arg '-kernel {kernel} $(touch /tmp/x)' is refused"),
+            "{e}"
+        );
+        let ok = parse(
+            "deploy:\n  to: tmpfs\n  images:\n    rootfs: {url: http://x/r, image_arg: '-drive format=raw,file={rootfs}'}\n",
+        );
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::action::{Test, TestDefinition, TestSource};
 use super::error::JobError;
 use super::fields;
 use super::reader::{At, MapAt};
+use super::testdef::check_testdef_path;
 use super::yaml_actions::allow;
 
 pub(crate) fn test(map: &MapAt<'_>) -> Result<Test, JobError> {
@@ -41,11 +42,18 @@ fn definition(at: &At<'_>) -> Result<TestDefinition, JobError> {
     let repository = map.required("repository")?;
     let from = map.required("from")?;
     let source = match from.str()? {
-        "git" => TestSource::Git {
-            repository: repository.str()?.to_string(),
-            path: map.req_str("path")?,
-            revision: map.opt_str("revision")?.or(map.opt_str("branch")?),
-        },
+        "git" => {
+            let path = map.req_str("path")?;
+            check_testdef_path(&path).map_err(|why| {
+                map.get("path")
+                    .map_or_else(|| at.error(why.clone()), |p| p.error(why.clone()))
+            })?;
+            TestSource::Git {
+                repository: repository.str()?.to_string(),
+                path,
+                revision: map.opt_str("revision")?.or(map.opt_str("branch")?),
+            }
+        }
         "url" => TestSource::Url {
             url: repository.str()?.to_string(),
         },
@@ -98,6 +106,16 @@ mod tests {
         assert_eq!(t.definitions[0].parameters["N"], "2");
         assert!(
             matches!(&t.definitions[1].source, TestSource::Url { url } if url == "http://x/t.yaml")
+        );
+    }
+
+    #[test]
+    fn a_git_path_outside_the_repository_is_refused_at_submit() {
+        let e = parse("definitions:\n- {from: git, repository: https://g/x.git, path: ../../etc/passwd, name: b}\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: definitions[0].path: '../../etc/passwd' leaves the repository with '..'"
         );
     }
 }

@@ -1,9 +1,10 @@
 //! The boot action: QEMU started on its own console, or a serial board reset through its PDU,
 //! interrupted in U-Boot and given its boot commands; then the login (see [`super::login`]).
 
-use lava_common::job::{Boot, BootMethod};
+use lava_common::job::{Boot, BootMethod, check_boot_option, check_image_arg};
 
 use super::login;
+use crate::command::Argv;
 use crate::connection::Connection;
 use crate::job::{Ctx, Failure, pattern};
 
@@ -67,71 +68,82 @@ pub async fn run(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
     login::login(ctx, action, b).await
 }
 
-/// Quotes a path for `sh -c`.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The QEMU command line: binary, device options, then the deployed images, either through
-/// the job's `image_arg`s or `{KERNEL}`/`{RAMDISK}`/`{DISK_IMAGE}` placeholders in
-/// `qemu_options`, or appended with the usual flags.
-pub fn qemu_command(ctx: &Ctx, action: &str, b: &Boot) -> Result<String, Failure> {
-    let binary = ctx
-        .conf(action, "qemu_binary")?
-        .unwrap_or_else(|| "qemu-system-x86_64".into());
-    let mut options = ctx.conf(action, "qemu_options")?.unwrap_or_default();
-    let path = |role: &str| {
-        ctx.images
-            .get(role)
-            .map(|p| sh_quote(&p.display().to_string()))
+/// The QEMU command: binary, the device's options, then the deployed images, either through
+/// the job's `image_arg`s or `{KERNEL}`/`{RAMDISK}`/`{DISK_IMAGE}`/`{DTB}` placeholders in
+/// `qemu_options`, or appended with the usual flags; then the job's boot options. The
+/// device's settings are split with shell-words rules; the job's arguments pass the
+/// allow-list again here (the submit checked them first) and are never split by a shell.
+pub fn qemu_argv(ctx: &Ctx, action: &str, b: &Boot) -> Result<Argv, Failure> {
+    let config = |key: &str, default: &str| -> Result<Vec<String>, Failure> {
+        let line = ctx
+            .conf(action, key)?
+            .unwrap_or_else(|| default.to_string());
+        if line.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        Argv::from_config(key, &line)
+            .map(|a| a.words().to_vec())
+            .map_err(|e| Failure::config(action, e.to_string()))
     };
+    let path = |role: &str| ctx.images.get(role).map(|p| p.display().to_string());
     let ramdisk = path("ramdisk").or_else(|| path("initrd"));
     let disk = path("image").or_else(|| path("rootfs"));
-    let mut extra = Vec::new();
+    let mut words = config("qemu_binary", "qemu-system-x86_64")?;
+    let mut options = config("qemu_options", "")?;
     for (placeholder, value, flag) in [
         ("{KERNEL}", path("kernel"), "-kernel"),
         ("{RAMDISK}", ramdisk, "-initrd"),
         ("{DISK_IMAGE}", disk, "-hda"),
         ("{DTB}", path("dtb"), "-dtb"),
     ] {
-        match value {
-            Some(v) if options.contains(placeholder) => options = options.replace(placeholder, &v),
-            Some(v) if ctx.image_args.is_empty() => extra.push(format!("{flag} {v}")),
-            _ => {}
+        let Some(v) = value else { continue };
+        if options.iter().any(|o| o.contains(placeholder)) {
+            for o in &mut options {
+                *o = o.replace(placeholder, &v);
+            }
+        } else if ctx.image_args.is_empty() {
+            options.extend([flag.to_string(), v]);
         }
     }
-    let mut command = format!("{binary} {options}");
+    words.append(&mut options);
     if ctx.image_args.is_empty() {
-        command.push(' ');
-        command.push_str(&extra.join(" "));
         if ctx.images.contains_key("kernel") {
             let args = ctx
                 .conf(action, "kernel_args")?
                 .unwrap_or_else(|| "console=ttyS0,115200 panic=-1".to_string());
-            command.push_str(&format!(" -append {}", sh_quote(&args)));
+            words.extend(["-append".to_string(), args]);
         }
     } else {
+        let roles: Vec<&str> = ctx.images.keys().map(String::as_str).collect();
         for arg in &ctx.image_args {
-            let mut arg = arg.clone();
-            for (role, p) in &ctx.images {
-                arg = arg.replace(&format!("{{{role}}}"), &sh_quote(&p.display().to_string()));
+            let checked =
+                check_image_arg(arg, &roles).map_err(|e| Failure::job(action, e.to_string()))?;
+            let mut drive = false;
+            for word in checked {
+                let mut word = word;
+                for (role, p) in &ctx.images {
+                    // In QEMU's key=value lists a comma ends the value: double it.
+                    let p = p.display().to_string();
+                    let p = if drive { p.replace(',', ",,") } else { p };
+                    word = word.replace(&format!("{{{role}}}"), &p);
+                }
+                drive = matches!(word.as_str(), "-drive" | "--drive" | "-device" | "--device");
+                words.push(word);
             }
-            command.push(' ');
-            command.push_str(&arg);
         }
     }
     for o in &b.options {
-        command.push(' ');
-        command.push_str(o);
+        let checked = check_boot_option(o).map_err(|e| Failure::job(action, e.to_string()))?;
+        words.extend(checked);
     }
-    Ok(command)
+    Argv::from_words(words).ok_or_else(|| Failure::config(action, "qemu_binary is empty"))
 }
 
 async fn qemu(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
-    let command = qemu_command(ctx, action, b)?;
-    ctx.log.info(format!("starting: {command}"));
+    let argv = qemu_argv(ctx, action, b)?;
+    ctx.log.info(format!("starting: {argv}"));
     let conn =
-        Connection::spawn(&command, &ctx.log).map_err(|e| Failure::infra(action, e.to_string()))?;
+        Connection::spawn(&argv, &ctx.log).map_err(|e| Failure::infra(action, e.to_string()))?;
     ctx.conn = Some(conn);
     Ok(())
 }
@@ -142,8 +154,10 @@ async fn connect(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
     let command = ctx
         .conf(action, "connection_command")?
         .ok_or_else(|| Failure::config(action, "the device has no connection_command"))?;
+    let argv = Argv::from_config("connection_command", &command)
+        .map_err(|e| Failure::config(action, e.to_string()))?;
     let mut conn =
-        Connection::spawn(&command, &ctx.log).map_err(|e| Failure::infra(action, e.to_string()))?;
+        Connection::spawn(&argv, &ctx.log).map_err(|e| Failure::infra(action, e.to_string()))?;
     conn.set_line_end("\r");
     if let Some(ms) = ctx.conf(action, "char_delay_ms")? {
         let ms: u64 = ms.parse().map_err(|_| {

@@ -1,7 +1,9 @@
-//! Fetching images: `file://` and `http(s)://`, with progress in the log, checksum checks, a
+//! Fetching images: `file://` (inside `jobs.file_url_dirs` only) and `http(s)://` (never a
+//! local address, see [`crate::outbound`]), with progress in the log, checksum checks, a
 //! cache keyed by URL and checksum, and gz/xz decompression into the job's directory.
 
 use std::io::{Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,16 @@ use lava_common::job::{Checksum, ChecksumAlgorithm, Compression, Image};
 use sha2::Digest as _;
 
 use crate::job::{Ctx, Failure};
+use crate::outbound::{self, OutboundError};
+
+/// The failure for a URL that was not fetched: the job's fault when refused, the lab's when
+/// the network failed.
+pub fn outbound_failure(action: &str, url: &str, e: OutboundError) -> Failure {
+    match e {
+        OutboundError::Refused(m) => Failure::job(action, format!("cannot download {url}: {m}")),
+        OutboundError::Failed(m) => Failure::infra(action, format!("cannot download {url}: {m}")),
+    }
+}
 
 /// The cache file name for a URL and checksum.
 fn cache_key(image: &Image) -> String {
@@ -61,17 +73,34 @@ fn verify(action: &str, path: &Path, url: &str, c: &Checksum) -> Result<(), Fail
     }
 }
 
+/// The local name of a download: the URL's last segment with anything but letters, digits
+/// and `._+-` replaced, so that it is a plain file name in the job's directory and can be
+/// given to QEMU inside a `key=value` list; the role when nothing usable is left.
+fn file_name(url: &str, role: &str) -> String {
+    let last = url.rsplit('/').next().unwrap_or_default();
+    let last = last.split(['?', '#']).next().unwrap_or_default();
+    let name: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.chars().all(|c| c == '.') {
+        role.to_string()
+    } else {
+        name
+    }
+}
+
 /// Downloads `url` to `dest` over HTTP, logging progress.
 async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(), Failure> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| Failure::infra(action, format!("cannot make an HTTP client: {e}")))?;
-    let mut resp = client
-        .get(url)
-        .send()
+    let mut resp = outbound::get(&ctx.settings, url, Duration::from_secs(30))
         .await
-        .map_err(|e| Failure::infra(action, format!("cannot download {url}: {e}")))?;
+        .map_err(|e| outbound_failure(action, url, e))?;
     if !resp.status().is_success() {
         return Err(Failure::job(
             action,
@@ -109,12 +138,13 @@ async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(),
 pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result<PathBuf, Failure> {
     let url = image.url.as_str();
     ctx.log.info(format!("downloading {url} ({role})"));
-    let source: PathBuf = if let Some(path) = url.strip_prefix("file://") {
-        let p = PathBuf::from(path);
+    let source: PathBuf = if url.starts_with("file://") {
+        let p =
+            outbound::file_url(&ctx.settings, url).map_err(|e| outbound_failure(action, url, e))?;
         if !p.is_file() {
             return Err(Failure::job(
                 action,
-                format!("cannot download {url}: {path} does not exist"),
+                format!("cannot download {url}: {} is not a file", p.display()),
             ));
         }
         p
@@ -155,11 +185,8 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         ctx.log
             .debug(format!("{:?} checksum of {url} matches", c.algorithm));
     }
-    let name = url
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(role);
+    let name = file_name(url, role);
+    let name = name.as_str();
     let dest_dir = ctx.workdir.join(role);
     std::fs::create_dir_all(&dest_dir).map_err(|e| {
         Failure::infra(action, format!("cannot create {}: {e}", dest_dir.display()))
@@ -185,6 +212,8 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
     match compression {
         None => {
             std::fs::copy(&source, &dest).map_err(io)?;
+            // copy() gives the copy the source's mode; the job's files are 0640.
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o640)).map_err(io)?;
         }
         Some(c) => {
             let input = std::fs::File::open(&source).map_err(io)?;
@@ -196,6 +225,10 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
             std::io::copy(&mut reader, &mut out)
                 .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")))?;
         }
+    }
+    if let Some(why) = super::image_check::names_host_files(&dest).map_err(io)? {
+        let _ = std::fs::remove_file(&dest);
+        return Err(Failure::job(action, format!("{url} is refused: {why}")));
     }
     Ok(dest)
 }

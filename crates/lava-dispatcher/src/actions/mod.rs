@@ -3,42 +3,22 @@
 pub mod boot;
 pub mod deploy;
 pub mod download;
+mod image_check;
 pub mod login;
+mod validate;
+
+pub use validate::validate;
 
 use std::time::Duration;
 
-use lava_common::job::{ActionKind, JobPlan};
+use lava_common::job::ActionKind;
 
+use crate::command::Argv;
 use crate::job::{Ctx, Failure};
 use crate::power::run_power_command;
 
 /// How long a power command may take.
 pub const POWER_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Checks, before anything runs, that the device can do what the job asks.
-pub fn validate(ctx: &Ctx, plan: &JobPlan) -> Result<(), Failure> {
-    let action = "validate";
-    let dt = ctx.conf(action, "device_type")?.unwrap_or_default();
-    if let Some(wanted) = &plan.device_type
-        && !wanted.is_empty()
-        && *wanted != dt
-    {
-        return Err(Failure::config(
-            action,
-            format!("the job asks for device type '{wanted}' but the device is of type '{dt}'"),
-        ));
-    }
-    for action in &plan.actions {
-        if let ActionKind::Boot(b) = &action.kind {
-            boot::check(ctx, b)?;
-        }
-    }
-    ctx.log.debug(format!(
-        "device type '{dt}', {} action(s)",
-        plan.actions.len()
-    ));
-    Ok(())
-}
 
 /// Runs one action.
 pub async fn run(ctx: &mut Ctx, name: &str, kind: &ActionKind) -> Result<(), Failure> {
@@ -64,8 +44,10 @@ pub async fn power(ctx: &Ctx, action: &str, key: &str) -> Result<bool, Failure> 
     let Some(command) = ctx.conf(action, key)?.filter(|c| !c.trim().is_empty()) else {
         return Ok(false);
     };
-    ctx.log.info(format!("{key}: {command}"));
-    run_power_command(&command, POWER_TIMEOUT)
+    let argv =
+        Argv::from_config(key, &command).map_err(|e| Failure::config(action, e.to_string()))?;
+    ctx.log.info(format!("{key}: {argv}"));
+    run_power_command(&argv, POWER_TIMEOUT)
         .await
         .map_err(|e| Failure::infra(action, format!("{key} failed: {e}")))?;
     Ok(true)

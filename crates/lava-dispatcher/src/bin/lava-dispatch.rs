@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use lava_common::conf::{ConfFile, DeviceConfig, device_type_path};
+use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::settings::Settings;
 use lava_dispatcher::job::{self, JobOptions};
 use lava_dispatcher::joblog::JobLog;
@@ -72,6 +73,7 @@ fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceConfig>
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::load()?;
+    let dispatcher_settings = DispatcherSettings::load(&settings)?;
     let device = load_device(&args, &settings)?;
     let text = std::fs::read_to_string(&args.job)
         .with_context(|| format!("cannot read {}", args.job.display()))?;
@@ -108,6 +110,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = JobOptions {
         job_id: args.job_id.clone(),
         device,
+        settings: dispatcher_settings,
         workdir: workdir.clone(),
         cache_dir,
     };
@@ -123,6 +126,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn main() -> ExitCode {
     let args = Args::parse();
     lava_dispatcher::startup::init_tracing("warn");
+    lava_dispatcher::startup::restrict_umask();
     let runtime = match lava_dispatcher::startup::runtime("lava-dispatch") {
         Ok(rt) => rt,
         Err(e) => {

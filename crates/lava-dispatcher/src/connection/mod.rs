@@ -16,6 +16,7 @@ use regex::bytes::Regex;
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::watch;
 
+use crate::command::Argv;
 use crate::joblog::JobLog;
 use reader::{Feed, Window};
 
@@ -95,11 +96,12 @@ fn tail_of(data: &[u8]) -> String {
 }
 
 impl Connection {
-    /// Runs `command_line` with `sh -c` under a new pseudo-terminal, in its own session (so
-    /// its whole process group can be killed), and starts logging its output.
-    pub fn spawn(command_line: &str, log: &JobLog) -> Result<Connection, ConnectionError> {
+    /// Runs `argv` (no shell) under a new pseudo-terminal, in its own session (so its
+    /// whole process group can be killed), and starts logging its output.
+    pub fn spawn(argv: &Argv, log: &JobLog) -> Result<Connection, ConnectionError> {
+        let command_line = argv.to_string();
         let spawn_err = |e: std::io::Error| ConnectionError::Spawn {
-            command: command_line.to_string(),
+            command: command_line.clone(),
             source: e,
         };
         let to_io = |e: pty_process::Error| std::io::Error::other(e.to_string());
@@ -108,9 +110,8 @@ impl Connection {
         pty.resize(pty_process::Size::new(50, 1000))
             .map_err(to_io)
             .map_err(spawn_err)?;
-        let child = pty_process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(format!("exec {command_line}"))
+        let child = argv
+            .pty_command()
             .spawn(pts)
             .map_err(to_io)
             .map_err(spawn_err)?;
@@ -128,7 +129,7 @@ impl Connection {
             pid.unwrap_or(0)
         ));
         Ok(Connection {
-            command: command_line.to_string(),
+            command: command_line,
             child,
             pid,
             writer,

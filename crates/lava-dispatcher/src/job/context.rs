@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lava_common::conf::DeviceConfig;
+use lava_common::dispatcher_settings::DispatcherSettings;
 use regex::bytes::Regex;
 use tokio::time::Instant;
 
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub log: JobLog,
     /// The device's layered configuration.
     pub device: DeviceConfig,
+    /// What the job may reach from this host.
+    pub settings: DispatcherSettings,
     /// The job id (`local` for a run by hand).
     pub job_id: String,
     /// The job's private directory for downloads and generated files.
@@ -115,5 +118,34 @@ pub fn connection_failure(action: &str, e: ConnectionError) -> Failure {
     match e {
         ConnectionError::Timeout { .. } => Failure::timeout(action, e.to_string()),
         other => Failure::infra(action, other.to_string()),
+    }
+}
+
+/// A job context for unit tests: a kvm device, the default settings of a host rooted at
+/// `dir`, the log in `dir/output.yaml`, a minute to go.
+#[cfg(test)]
+pub fn test_ctx(dir: &std::path::Path) -> Ctx {
+    use lava_common::conf::ConfFile;
+    use lava_common::settings::Settings;
+    let root = dir.display().to_string();
+    let host = Settings::load_with(|k| (k == "LAVA_ROOT").then(|| root.clone())).unwrap();
+    let mut conf = ConfFile::new("test.conf");
+    conf.set("device_type", "kvm").unwrap();
+    conf.set("qemu_options", "-nographic").unwrap();
+    Ctx {
+        log: JobLog::create(&dir.join("output.yaml"), false).unwrap(),
+        device: DeviceConfig::layered(&[&conf]),
+        settings: DispatcherSettings::defaults(&host),
+        job_id: "t".into(),
+        workdir: dir.join("work"),
+        cache_dir: dir.join("cache"),
+        images: BTreeMap::new(),
+        image_args: Vec::new(),
+        conn: None,
+        shell_ready: false,
+        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        connection_timeout: None,
+        powered: false,
+        definitions_run: 0,
     }
 }

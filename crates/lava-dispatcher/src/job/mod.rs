@@ -4,6 +4,8 @@
 mod context;
 pub mod failure;
 
+#[cfg(test)]
+pub use context::test_ctx;
 pub use context::{Ctx, SET_PROMPT, SHELL_PROMPT, pattern, prompt_regex};
 pub use failure::{ErrorType, Failure, Outcome};
 
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lava_common::conf::DeviceConfig;
+use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::job::{ActionKind, JobPlan};
 use lava_common::log::Value;
 use tokio::sync::watch;
@@ -26,6 +29,8 @@ pub struct JobOptions {
     pub job_id: String,
     /// The device's configuration.
     pub device: DeviceConfig,
+    /// What the job may reach from this host.
+    pub settings: DispatcherSettings,
     /// A private directory for this job's files.
     pub workdir: PathBuf,
     /// The download cache, shared between jobs.
@@ -99,6 +104,7 @@ pub async fn run(
     let mut ctx = Ctx {
         log: log.clone(),
         device: opts.device,
+        settings: opts.settings,
         job_id: opts.job_id,
         workdir: opts.workdir,
         cache_dir: opts.cache_dir,
@@ -112,7 +118,7 @@ pub async fn run(
         definitions_run: 0,
     };
     let mut outcome = Outcome::Complete;
-    if let Err(f) = actions::validate(&ctx, plan) {
+    if let Err(f) = actions::validate(&ctx, plan).await {
         outcome = Outcome::Incomplete(f);
     } else {
         log.results(lava_result("validate", 0, Duration::ZERO, None));

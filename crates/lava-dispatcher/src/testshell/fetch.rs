@@ -1,5 +1,6 @@
-//! Getting test definitions: inline in the job, from a URL, or from a git repository
-//! (cloned on the dispatcher; local paths and `file://` URLs work as well as remote ones).
+//! Getting test definitions: inline in the job, from a URL, or from a git repository cloned
+//! on the dispatcher (see [`super::git`]), each within the host boundaries of
+//! [`crate::outbound`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,10 @@ use lava_common::job::{
 };
 use walkdir::WalkDir;
 
+use super::git::{clone, git_target, read_in_checkout};
+use crate::actions::download::outbound_failure;
 use crate::job::{Ctx, Failure};
+use crate::outbound;
 
 /// A definition ready to send: its parsed file and the other files it brings along.
 pub struct Fetched {
@@ -21,52 +25,49 @@ pub struct Fetched {
 /// The most repository content sent over a console.
 const MAX_REPO_BYTES: u64 = 512 * 1024;
 
-async fn read_url(action: &str, url: &str) -> Result<String, Failure> {
-    if let Some(path) = url.strip_prefix("file://") {
-        return std::fs::read_to_string(path)
+/// The largest test definition file read.
+pub const MAX_DEFINITION_BYTES: usize = 1024 * 1024;
+
+/// Reads a test definition file from a URL, at most [`MAX_DEFINITION_BYTES`].
+async fn read_url(ctx: &Ctx, action: &str, url: &str) -> Result<String, Failure> {
+    let too_big = || {
+        Failure::job(
+            action,
+            format!("test definition {url} is larger than {MAX_DEFINITION_BYTES} bytes"),
+        )
+    };
+    if url.starts_with("file://") {
+        let path =
+            outbound::file_url(&ctx.settings, url).map_err(|e| outbound_failure(action, url, e))?;
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if len > MAX_DEFINITION_BYTES as u64 {
+            return Err(too_big());
+        }
+        return std::fs::read_to_string(&path)
             .map_err(|e| Failure::job(action, format!("cannot read test definition {url}: {e}")));
     }
-    if url.starts_with("http://") || url.starts_with("https://") {
-        let resp = reqwest::get(url).await.map_err(|e| {
-            Failure::infra(action, format!("cannot fetch test definition {url}: {e}"))
-        })?;
-        if !resp.status().is_success() {
-            return Err(Failure::job(
-                action,
-                format!("cannot fetch test definition {url}: HTTP {}", resp.status()),
-            ));
-        }
-        return resp.text().await.map_err(|e| {
-            Failure::infra(action, format!("cannot fetch test definition {url}: {e}"))
-        });
-    }
-    Err(Failure::job(
-        action,
-        format!("unsupported test definition URL '{url}'"),
-    ))
-}
-
-fn git(action: &str, args: &[&str], dir: Option<&Path>) -> Result<(), Failure> {
-    let mut cmd = std::process::Command::new("git");
-    if let Some(d) = dir {
-        cmd.arg("-C").arg(d);
-    }
-    let out = cmd
-        .args(args)
-        .output()
-        .map_err(|e| Failure::infra(action, format!("cannot run git: {e}")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Failure::job(
+    let mut resp = outbound::get(&ctx.settings, url, std::time::Duration::from_secs(30))
+        .await
+        .map_err(|e| outbound_failure(action, url, e))?;
+    if !resp.status().is_success() {
+        return Err(Failure::job(
             action,
-            format!(
-                "git {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        ))
+            format!("cannot fetch test definition {url}: HTTP {}", resp.status()),
+        ));
     }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Failure::infra(action, format!("cannot fetch test definition {url}: {e}")))?
+    {
+        if body.len() + chunk.len() > MAX_DEFINITION_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body)
+        .map_err(|_| Failure::job(action, format!("test definition {url} is not UTF-8 text")))
 }
 
 fn repo_files(action: &str, dir: &Path) -> Result<Vec<(String, String)>, Failure> {
@@ -124,7 +125,7 @@ pub async fn definition(
             files: Vec::new(),
         }),
         TestSource::Url { url } => {
-            let text = read_url(action, url).await?;
+            let text = read_url(ctx, action, url).await?;
             Ok(Fetched {
                 file: parse_testdef_yaml(&text).map_err(bad)?,
                 files: Vec::new(),
@@ -135,16 +136,14 @@ pub async fn definition(
             path,
             revision,
         } => {
+            let target = git_target(&ctx.settings, repository)
+                .await
+                .map_err(|e| outbound_failure(action, repository, e))?;
             let dir: PathBuf = ctx.workdir.join(format!("tests/{index}"));
             let _ = std::fs::remove_dir_all(&dir);
             ctx.log.info(format!("cloning {repository}"));
-            let dir_s = dir.display().to_string();
-            git(action, &["clone", "--quiet", repository, &dir_s], None)?;
-            if let Some(rev) = revision {
-                git(action, &["checkout", "--quiet", rev], Some(&dir))?;
-            }
-            let text = std::fs::read_to_string(dir.join(path))
-                .map_err(|e| Failure::job(action, format!("{path} in {repository}: {e}")))?;
+            clone(ctx, action, &target, &dir, revision.as_deref()).await?;
+            let text = read_in_checkout(action, &dir, path, repository)?;
             let file = parse_testdef_yaml(&text).map_err(bad)?;
             Ok(Fetched {
                 file,

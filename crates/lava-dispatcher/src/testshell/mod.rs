@@ -2,6 +2,7 @@
 //! `lava-test-*` helpers, and their markers turned into result lines as they arrive.
 
 pub mod fetch;
+pub mod git;
 mod results;
 pub mod scripts;
 

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::client::Api;
 use super::devices::{self, DeviceScan};
 use super::error::WorkerError;
-use super::jobdir::jobs_root;
+use super::jobdir::{create_private_dir, jobs_root};
 use super::jobs::{Done, Jobs};
 use super::options::{WorkerOptions, read_token_file};
 use super::retry::Retry;
@@ -57,8 +57,8 @@ pub async fn run(opts: WorkerOptions, settings: Settings) -> Result<Exit, Worker
         sig(SignalKind::interrupt())?,
         sig(SignalKind::hangup())?,
     );
-    let root = jobs_root(&opts.work_dir);
-    std::fs::create_dir_all(&root).map_err(|e| WorkerError::io(&root, e))?;
+    create_private_dir(&opts.work_dir)?;
+    create_private_dir(&jobs_root(&opts.work_dir))?;
     let (mut jobs, done) = Jobs::new(
         opts.work_dir.clone(),
         opts.lava_dispatch.clone(),

@@ -13,7 +13,7 @@ use lava_common::worker_api::PROTOCOL_VERSION;
 pub enum WorkerError {
     /// The server answered 401.
     #[error(
-        "the server at {url} refused this worker's token (401): check --token; the token comes from `lava-server manage workers add {name}`"
+        "the server at {url} refused this worker's token (401): check its token file; the token comes from `lava-server manage workers add {name}`"
     )]
     Unauthorized {
         /// The server's base URL.

@@ -5,9 +5,49 @@
 //! `exit` file the shell writes when `lava-dispatch` ends, `output.yaml`, and
 //! `stdout.log`/`stderr.log`. The directory goes once the server has the job's end.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use super::error::WorkerError;
+
+/// The mode of the worker's directories: the job's files are for the worker and the lab's
+/// group only (the files get 0640 from the process's mask, see
+/// [`crate::startup::restrict_umask`]).
+pub const DIR_MODE: u32 = 0o750;
+
+/// The mode of the worker's files.
+pub const FILE_MODE: u32 = 0o640;
+
+/// Creates (truncates) `path` with [`FILE_MODE`], whatever the process's mask.
+pub fn create_private_file(path: &Path) -> Result<std::fs::File, WorkerError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| WorkerError::io(path, e))?;
+    file.set_permissions(std::fs::Permissions::from_mode(FILE_MODE))
+        .map_err(|e| WorkerError::io(path, e))?;
+    Ok(file)
+}
+
+/// Writes `path` whole with [`FILE_MODE`].
+pub fn write_private_file(path: &Path, data: &[u8]) -> Result<(), WorkerError> {
+    use std::io::Write as _;
+    create_private_file(path)?
+        .write_all(data)
+        .map_err(|e| WorkerError::io(path, e))
+}
+
+/// Creates `dir` (and its parents) and gives it [`DIR_MODE`], also when it existed already
+/// with a wider mode.
+pub fn create_private_dir(dir: &Path) -> Result<(), WorkerError> {
+    std::fs::create_dir_all(dir).map_err(|e| WorkerError::io(dir, e))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))
+        .map_err(|e| WorkerError::io(dir, e))
+}
 
 /// The directory of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,17 +102,15 @@ impl JobDir {
         if dir.path.exists() {
             std::fs::remove_dir_all(&dir.path).map_err(|e| WorkerError::io(&dir.path, e))?;
         }
-        std::fs::create_dir_all(&dir.path).map_err(|e| WorkerError::io(&dir.path, e))?;
+        create_private_dir(&dir.path)?;
         let name = if definition.trim_start().starts_with('{') {
             "job.json"
         } else {
             "job.yaml"
         };
-        let device_file = dir.device_file();
-        std::fs::write(&device_file, format!("{device}\n"))
-            .map_err(|e| WorkerError::io(&device_file, e))?;
+        write_private_file(&dir.device_file(), format!("{device}\n").as_bytes())?;
         let file = dir.path.join(name);
-        std::fs::write(&file, definition).map_err(|e| WorkerError::io(&file, e))?;
+        write_private_file(&file, definition.as_bytes())?;
         Ok((dir, file))
     }
 

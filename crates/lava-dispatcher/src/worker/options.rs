@@ -1,5 +1,11 @@
 //! The worker's validated options, and the defaults the command line falls back on.
+//!
+//! The token comes from a file (`--token-file`, by default `worker.token` in the
+//! dispatcher's configuration directory) that other users cannot read. A token on the
+//! command line or in `LAVA_WORKER_TOKEN` still works but is deprecated: any user of the
+//! host can read a command line, and an environment is inherited by every child.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -7,8 +13,11 @@ use lava_common::settings::Settings;
 
 use super::error::WorkerError;
 
-/// The environment variable that may hold the worker's token.
-pub const TOKEN_ENV: &str = "LAVA_WORKER_TOKEN";
+/// The environment variable that may hold the worker's token (deprecated).
+pub const TOKEN_ENV: &str = crate::command::SECRET_ENV[0];
+
+/// The token file's name in the dispatcher's configuration directory.
+pub const TOKEN_FILE: &str = "worker.token";
 
 /// Everything `lava-dispatcher worker` was told, checked.
 #[derive(Debug, Clone)]
@@ -29,8 +38,25 @@ pub struct WorkerOptions {
     pub lava_dispatch: PathBuf,
 }
 
-/// Reads a token file: its first line, trimmed; an empty one is an error.
+/// `/etc/lava-dispatcher/worker.token`, below `LAVA_ROOT`.
+pub fn default_token_file(settings: &Settings) -> PathBuf {
+    settings.dispatcher_etc.join(TOKEN_FILE)
+}
+
+/// Reads a token file: its first line, trimmed. An empty file, or one that users outside
+/// its owner and group may read or write, is an error.
 pub fn read_token_file(path: &Path) -> Result<String, WorkerError> {
+    let meta = std::fs::metadata(path).map_err(|e| WorkerError::io(path, e))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o007 != 0 {
+        return Err(WorkerError::Token {
+            path: path.to_path_buf(),
+            reason: format!(
+                "other users may read or change the token file (mode {mode:04o}); run chmod 0600 {}",
+                path.display()
+            ),
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|e| WorkerError::io(path, e))?;
     let token = text.lines().next().unwrap_or_default().trim().to_string();
     if token.is_empty() {

@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::error::WorkerError;
-use super::jobdir::JobDir;
+use super::jobdir::{JobDir, create_private_file, write_private_file};
 
 /// The shell script around `lava-dispatch`. Traps (not ignores) TERM/INT/HUP so a cancel
 /// sent to the group reaches `lava-dispatch` and the shell still writes the exit file; a
@@ -19,7 +19,9 @@ use super::jobdir::JobDir;
 /// builtins run after `lava-dispatch`, so a repeated signal to the group cannot kill the
 /// step that records the status. The file is read only once the shell is gone, so it is
 /// never read half-written.
-const WRAPPER: &str = r#"trap : TERM INT HUP; "$0" "$@"; echo $? > "$LAVA_WORKER_EXIT_FILE""#;
+/// The mask makes every file of the job 0640 and every directory 0750, whatever the worker's.
+const WRAPPER: &str =
+    r#"umask 027; trap : TERM INT HUP; "$0" "$@"; echo $? > "$LAVA_WORKER_EXIT_FILE""#;
 
 /// How a job's process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,10 +53,17 @@ impl JobProcess {
         lava_dispatch: &Path,
         device_conf: &Path,
     ) -> Result<JobProcess, WorkerError> {
-        let open =
-            |p: std::path::PathBuf| std::fs::File::create(&p).map_err(|e| WorkerError::io(&p, e));
-        let (stdout, stderr) = (open(dir.stdout())?, open(dir.stderr())?);
-        let child = tokio::process::Command::new("sh")
+        let (stdout, stderr) = (
+            create_private_file(&dir.stdout())?,
+            create_private_file(&dir.stderr())?,
+        );
+        let mut cmd = tokio::process::Command::new("sh");
+        // The worker's token never reaches the job: not on its command line (it is not
+        // there), not in its environment.
+        for var in crate::command::SECRET_ENV {
+            cmd.env_remove(var);
+        }
+        let child = cmd
             .arg("-c")
             .arg(WRAPPER)
             .arg(lava_dispatch)
@@ -78,7 +87,7 @@ impl JobProcess {
             })?;
         let pid = child.id().map(|p| p as i32).unwrap_or_default();
         let pid_file = dir.pid_file();
-        std::fs::write(&pid_file, format!("{pid}\n")).map_err(|e| WorkerError::io(&pid_file, e))?;
+        write_private_file(&pid_file, format!("{pid}\n").as_bytes())?;
         Ok(JobProcess {
             pid,
             child: Some(child),

@@ -90,3 +90,25 @@ pub fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Writes a worker's token where the worker looks by default, below `host_root` (its
+/// `LAVA_ROOT`), readable by its owner only; returns the file.
+pub fn token_file(host_root: &Path, token: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let file = host_root.join("etc/lava-dispatcher/worker.token");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    file
+}
+
+/// The directories the example jobs name in file URLs once pointed at the test image: the
+/// image's directory and the workspace's `share/` (test definitions).
+pub fn file_url_dirs() -> String {
+    let img = lava_testkit::test_image().unwrap();
+    format!(
+        "{}:{}",
+        img.kernel.parent().unwrap().display(),
+        workspace().join("share").display()
+    )
+}

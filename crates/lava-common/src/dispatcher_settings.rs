@@ -1,0 +1,341 @@
+//! The dispatcher's own settings: what a job may reach from the worker host.
+//!
+//! Read from `dispatcher.toml` in the dispatcher's configuration directory
+//! (`/etc/lava-dispatcher/dispatcher.toml`, moved by `LAVA_ROOT` or `LAVA_DISPATCHER_ETC`,
+//! or named by `LAVA_DISPATCHER_SETTINGS`) and then overridden by `LAVA_*` environment
+//! variables, like the server's [`Settings`]. A missing file means the defaults; every
+//! problem is reported at once, each naming its key or variable.
+//!
+//! Each setting is one row of [`KEYS`] and one field: a new one (the TFTP root, the
+//! address boards reach the worker on) is added the same way.
+//!
+//! ```toml
+//! [jobs]
+//! # Directories whose files jobs may name with file:// URLs (images, test definitions,
+//! # git repositories). Host paths, used as written.
+//! file_url_dirs = ["/var/lib/lava-server/images"]
+//! # Whether jobs may fetch from loopback, link-local, unspecified or multicast addresses.
+//! allow_local_targets = false
+//! # How long one git command of a job may take, in seconds.
+//! git_timeout = 600
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::settings::{Settings, SettingsError};
+
+/// The file's name in the dispatcher's configuration directory.
+pub const DISPATCHER_SETTINGS_FILE: &str = "dispatcher.toml";
+
+/// The image directory below `LAVA_ROOT`: the default and only place file URLs may name.
+pub const DEFAULT_IMAGE_DIR: &str = "var/lib/lava-server/images";
+
+/// The default limit of one git command, in seconds.
+pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 600;
+
+/// Every setting: (section, key, environment variable).
+pub const KEYS: [(&str, &str, &str); 3] = [
+    ("jobs", "file_url_dirs", "LAVA_FILE_URL_DIRS"),
+    ("jobs", "allow_local_targets", "LAVA_ALLOW_LOCAL_TARGETS"),
+    ("jobs", "git_timeout", "LAVA_GIT_TIMEOUT"),
+];
+
+/// What a job may reach from the worker host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatcherSettings {
+    /// The file that was read (or would have been, had it existed).
+    pub file: PathBuf,
+    /// `jobs.file_url_dirs`: directories whose files `file://` URLs may name.
+    pub file_url_dirs: Vec<PathBuf>,
+    /// `jobs.allow_local_targets`: whether jobs may reach loopback, link-local,
+    /// unspecified and multicast addresses.
+    pub allow_local_targets: bool,
+    /// `jobs.git_timeout`: the limit of one git command.
+    pub git_timeout: Duration,
+}
+
+impl DispatcherSettings {
+    /// The defaults, for a host whose paths are `settings`'.
+    pub fn defaults(settings: &Settings) -> DispatcherSettings {
+        DispatcherSettings {
+            file: settings.dispatcher_etc.join(DISPATCHER_SETTINGS_FILE),
+            file_url_dirs: vec![settings.root.join(DEFAULT_IMAGE_DIR)],
+            allow_local_targets: false,
+            git_timeout: Duration::from_secs(DEFAULT_GIT_TIMEOUT_SECS),
+        }
+    }
+
+    /// Loads the settings of the host whose paths are `settings`, from its file and the
+    /// process environment.
+    pub fn load(settings: &Settings) -> Result<DispatcherSettings, SettingsError> {
+        DispatcherSettings::load_with(settings, |name| std::env::var(name).ok())
+    }
+
+    /// Loads the settings, taking environment variables from `env` (for tests).
+    pub fn load_with(
+        settings: &Settings,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<DispatcherSettings, SettingsError> {
+        let mut out = DispatcherSettings::defaults(settings);
+        if let Some(f) = env("LAVA_DISPATCHER_SETTINGS").filter(|f| !f.is_empty()) {
+            out.file = PathBuf::from(f);
+        }
+        let mut problems = Vec::new();
+        let table = read_table(&out.file, &mut problems);
+        let mut values = Values::default();
+        for (section, value) in &table {
+            let Some(inner) = value.as_table() else {
+                problems.push(format!("{section}: expected a [{section}] table"));
+                continue;
+            };
+            for (key, value) in inner {
+                let name = format!("{section}.{key}");
+                if !KEYS.iter().any(|(s, k, _)| s == section && k == key) {
+                    problems.push(format!("{name}: unknown setting"));
+                    continue;
+                }
+                values.file(&name, value, &mut problems);
+            }
+        }
+        for (section, key, var) in KEYS {
+            if let Some(v) = env(var) {
+                values.env(&format!("{section}.{key}"), var, &v, &mut problems);
+            }
+        }
+        if let Some(dirs) = values.url_dirs {
+            out.file_url_dirs = dirs;
+        }
+        if let Some(b) = values.allow_local_targets {
+            out.allow_local_targets = b;
+        }
+        if let Some(t) = values.git_timeout {
+            out.git_timeout = t;
+        }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(SettingsError {
+                file: out.file,
+                problems,
+            })
+        }
+    }
+
+    /// The directory of `file_url_dirs` that holds `path` once symbolic links and `..`
+    /// are resolved (the path must exist); `None` when none does.
+    pub fn file_url_dir_of(&self, path: &Path) -> Option<PathBuf> {
+        let real = path.canonicalize().ok()?;
+        self.file_url_dirs
+            .iter()
+            .filter_map(|d| d.canonicalize().ok())
+            .find(|d| real.starts_with(d))
+    }
+}
+
+/// Values found so far, each checked for its type; `None` when not given.
+#[derive(Default)]
+struct Values {
+    url_dirs: Option<Vec<PathBuf>>,
+    allow_local_targets: Option<bool>,
+    git_timeout: Option<Duration>,
+}
+
+impl Values {
+    /// A value from the file, at `name` (`section.key`).
+    fn file(&mut self, name: &str, value: &toml::Value, problems: &mut Vec<String>) {
+        let wrong = |want: &str| format!("{name}: expected {want}, found {}", value.type_str());
+        match name {
+            "jobs.file_url_dirs" => match value.as_array() {
+                Some(items) => {
+                    let mut dirs = Vec::new();
+                    for item in items {
+                        match item.as_str() {
+                            Some(s) => dirs.push(s.to_string()),
+                            None => problems.push(wrong("an array of strings")),
+                        }
+                    }
+                    self.url_dirs = Some(dirs_of(name, &dirs, problems));
+                }
+                None => problems.push(wrong("an array of strings")),
+            },
+            "jobs.allow_local_targets" => match value.as_bool() {
+                Some(b) => self.allow_local_targets = Some(b),
+                None => problems.push(wrong("true or false")),
+            },
+            "jobs.git_timeout" => match value.as_integer() {
+                Some(n) if n > 0 => self.git_timeout = Some(Duration::from_secs(n as u64)),
+                _ => problems.push(format!(
+                    "{name}: expected a positive number of seconds, found {value}"
+                )),
+            },
+            _ => unreachable!("every key of KEYS is read"),
+        }
+    }
+
+    /// A value from environment variable `var`, overriding `name`.
+    fn env(&mut self, name: &str, var: &str, value: &str, problems: &mut Vec<String>) {
+        match name {
+            "jobs.file_url_dirs" => {
+                let dirs: Vec<String> = value
+                    .split(':')
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                self.url_dirs = Some(dirs_of(var, &dirs, problems));
+            }
+            "jobs.allow_local_targets" => match value {
+                "1" | "true" | "yes" => self.allow_local_targets = Some(true),
+                "0" | "false" | "no" | "" => self.allow_local_targets = Some(false),
+                other => problems.push(format!("{var}: '{other}' is not true or false")),
+            },
+            "jobs.git_timeout" => match value.parse::<u64>() {
+                Ok(n) if n > 0 => self.git_timeout = Some(Duration::from_secs(n)),
+                _ => problems.push(format!(
+                    "{var}: '{value}' is not a positive number of seconds"
+                )),
+            },
+            _ => unreachable!("every key of KEYS is read"),
+        }
+    }
+}
+
+/// Checks directories: absolute, and not `/` (which would allow every file).
+fn dirs_of(name: &str, dirs: &[String], problems: &mut Vec<String>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in dirs {
+        let p = Path::new(d);
+        if !p.is_absolute() {
+            problems.push(format!("{name}: '{d}' must be an absolute path"));
+        } else if p.parent().is_none() {
+            problems.push(format!(
+                "{name}: '{d}' would allow every file of the host; name the image directories"
+            ));
+        } else {
+            out.push(p.to_path_buf());
+        }
+    }
+    out
+}
+
+fn read_table(file: &Path, problems: &mut Vec<String>) -> toml::Table {
+    match std::fs::read_to_string(file) {
+        Ok(text) => toml::from_str::<toml::Table>(&text).unwrap_or_else(|e| {
+            problems.push(format!("not valid TOML: {}", e.to_string().trim_end()));
+            toml::Table::new()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        Err(e) => {
+            problems.push(format!("cannot read the file: {e}"));
+            toml::Table::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn host(root: &Path) -> Settings {
+        let r = root.display().to_string();
+        Settings::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap()
+    }
+
+    fn load(root: &Path, vars: &[(&str, &str)]) -> Result<DispatcherSettings, SettingsError> {
+        let env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        DispatcherSettings::load_with(&host(root), |k| env.get(k).cloned())
+    }
+
+    fn write(root: &Path, text: &str) {
+        let etc = root.join("etc/lava-dispatcher");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join(DISPATCHER_SETTINGS_FILE), text).unwrap();
+    }
+
+    #[test]
+    fn defaults_are_safe_and_below_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = load(dir.path(), &[]).unwrap();
+        assert_eq!(
+            s.file_url_dirs,
+            [dir.path().join("var/lib/lava-server/images")]
+        );
+        assert!(!s.allow_local_targets);
+        assert_eq!(s.git_timeout, Duration::from_secs(600));
+        assert_eq!(
+            s.file,
+            dir.path().join("etc/lava-dispatcher/dispatcher.toml")
+        );
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "[jobs]\nfile_url_dirs = [\"/srv/images\", \"/srv/tests\"]\nallow_local_targets = true\ngit_timeout = 30\n",
+        );
+        let s = load(dir.path(), &[]).unwrap();
+        assert_eq!(
+            s.file_url_dirs,
+            [PathBuf::from("/srv/images"), PathBuf::from("/srv/tests")]
+        );
+        assert!(s.allow_local_targets);
+        assert_eq!(s.git_timeout, Duration::from_secs(30));
+        let s = load(
+            dir.path(),
+            &[
+                ("LAVA_FILE_URL_DIRS", "/a:/b"),
+                ("LAVA_ALLOW_LOCAL_TARGETS", "0"),
+                ("LAVA_GIT_TIMEOUT", "5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.file_url_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert!(!s.allow_local_targets);
+        assert_eq!(s.git_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_naming_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "[jobs]\nfile_url_dirs = [\"relative\", \"/\"]\nfile_url_dir = 1\nallow_local_targets = \"yes\"\ngit_timeout = 0\n[tftp]\nroot = \"/srv/tftp\"\n",
+        );
+        let e = load(dir.path(), &[("LAVA_ALLOW_LOCAL_TARGETS", "maybe")]).unwrap_err();
+        assert_eq!(
+            e.problems,
+            [
+                "jobs.file_url_dirs: 'relative' must be an absolute path",
+                "jobs.file_url_dirs: '/' would allow every file of the host; name the image directories",
+                "jobs.file_url_dir: unknown setting",
+                "jobs.allow_local_targets: expected true or false, found string",
+                "jobs.git_timeout: expected a positive number of seconds, found 0",
+                "tftp.root: unknown setting",
+                "LAVA_ALLOW_LOCAL_TARGETS: 'maybe' is not true or false",
+            ]
+        );
+        assert!(e.to_string().contains("dispatcher.toml"), "{e}");
+    }
+
+    #[test]
+    fn a_path_is_inside_a_directory_only_once_links_are_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("images");
+        std::fs::create_dir_all(&images).unwrap();
+        std::fs::write(images.join("k"), "k").unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), images.join("link")).unwrap();
+        let mut s = load(dir.path(), &[]).unwrap();
+        s.file_url_dirs = vec![images.clone()];
+        assert!(s.file_url_dir_of(&images.join("k")).is_some());
+        assert!(s.file_url_dir_of(&images.join("link")).is_none());
+        assert!(s.file_url_dir_of(&images.join("../secret")).is_none());
+        assert!(s.file_url_dir_of(&images.join("missing")).is_none());
+    }
+}

@@ -1,0 +1,125 @@
+//! Commands as argument vectors, and the environment every child gets.
+//!
+//! Nothing the dispatcher runs goes through a shell. A device's own command lines
+//! (`connection_command`, `power_on_cmd`, `qemu_options`, …) are written by the lab's admin
+//! and split here with shell-words rules (quotes and backslashes as `sh` reads them, but no
+//! expansion, substitution, pipes or `;`); a configured command that really needs a shell
+//! says so itself, as `sh -c '…'`. Text from a job is never split here: it is checked
+//! against an allow-list first (see `lava_common::job::check_image_arg`).
+//!
+//! Every child loses the worker's secrets from its environment ([`SECRET_ENV`]), whatever
+//! started the dispatcher, so a job's QEMU, power command or git cannot read them.
+
+use std::fmt;
+
+/// Environment variables that hold secrets of the worker and never reach a child.
+pub const SECRET_ENV: [&str; 1] = ["LAVA_WORKER_TOKEN"];
+
+/// A program and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argv(Vec<String>);
+
+/// A device command line that cannot be split into words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} '{value}' cannot be used as a command: {reason}")]
+pub struct ArgvError {
+    /// The device setting.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Argv {
+    /// Splits a device setting's command line with shell-words rules.
+    pub fn from_config(key: &str, line: &str) -> Result<Argv, ArgvError> {
+        let err = |reason: &str| ArgvError {
+            key: key.to_string(),
+            value: line.to_string(),
+            reason: reason.to_string(),
+        };
+        let words = shlex::split(line).ok_or_else(|| err("unbalanced quotes"))?;
+        if words.is_empty() {
+            return Err(err("it is empty"));
+        }
+        Ok(Argv(words))
+    }
+
+    /// A command from words already split; `None` when there is no program.
+    pub fn from_words(words: Vec<String>) -> Option<Argv> {
+        (!words.is_empty()).then_some(Argv(words))
+    }
+
+    /// The program.
+    pub fn program(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// The arguments after the program.
+    pub fn args(&self) -> &[String] {
+        &self.0[1..]
+    }
+
+    /// Every word, the program first.
+    pub fn words(&self) -> &[String] {
+        &self.0
+    }
+
+    /// A tokio command for it, with the secrets taken out of its environment.
+    pub fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(self.program());
+        cmd.args(self.args());
+        for var in SECRET_ENV {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    /// A command to run under a pseudo-terminal, with the secrets taken out of its
+    /// environment.
+    pub fn pty_command(&self) -> pty_process::Command {
+        let mut cmd = pty_process::Command::new(self.program()).args(self.args());
+        for var in SECRET_ENV {
+            cmd = cmd.env_remove(var);
+        }
+        cmd
+    }
+}
+
+impl fmt::Display for Argv {
+    /// The words quoted as a shell would need them, for logs and messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted = self
+            .0
+            .iter()
+            .map(|w| match shlex::try_quote(w) {
+                Ok(q) => q.into_owned(),
+                Err(_) => format!("{w:?}"),
+            })
+            .collect::<Vec<_>>();
+        f.write_str(&quoted.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_lines_split_like_a_shell_reads_them_but_never_run_one() {
+        let a = Argv::from_config("c", "telnet localhost 4006").unwrap();
+        assert_eq!(a.program(), "telnet");
+        assert_eq!(a.args(), ["localhost", "4006"]);
+        let a = Argv::from_config("c", r#"sh -c 'echo "a b"; exit 1' $(x) ;"#).unwrap();
+        assert_eq!(a.words(), ["sh", "-c", "echo \"a b\"; exit 1", "$(x)", ";"]);
+        assert_eq!(a.to_string(), r#"sh -c 'echo "a b"; exit 1' '$(x)' ';'"#);
+        let e = Argv::from_config("power_on_cmd", "pduclient 'x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "power_on_cmd 'pduclient 'x' cannot be used as a command: unbalanced quotes"
+        );
+        assert!(Argv::from_config("k", "   ").is_err());
+        assert!(Argv::from_words(Vec::new()).is_none());
+    }
+}

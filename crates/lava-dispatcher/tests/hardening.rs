@@ -1,0 +1,392 @@
+//! A job definition is untrusted input on the worker host: its QEMU arguments never reach a
+//! shell, its file URLs stay in the directories the worker's settings list, and its URLs do
+//! not reach local services. Each job here runs through the real `lava-dispatch`; the
+//! "QEMU" of these devices is `/bin/true`, so nothing boots and every run is quick.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A sandbox: `LAVA_ROOT`, a fake QEMU device, an image directory with a kernel.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("root/etc/lava-dispatcher");
+        std::fs::create_dir_all(etc.join("device-types")).unwrap();
+        std::fs::create_dir_all(etc.join("devices")).unwrap();
+        std::fs::write(
+            etc.join("device-types/fakeqemu.conf"),
+            "client_type = qemu\nqemu_binary = /bin/true\nqemu_options = -nographic\n",
+        )
+        .unwrap();
+        std::fs::write(
+            etc.join("devices/q01.conf"),
+            "device_type = fakeqemu\nhostname = q01\n",
+        )
+        .unwrap();
+        let images = dir.path().join("images");
+        std::fs::create_dir_all(&images).unwrap();
+        std::fs::write(images.join("vmlinuz"), b"not really a kernel").unwrap();
+        Sandbox { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn images(&self) -> PathBuf {
+        self.path("images")
+    }
+
+    /// Runs `job` (written to a file) on q01 with the image directory allowed for file URLs.
+    fn dispatch(&self, job: &str, env: &[(&str, &str)]) -> Output {
+        let file = self.path(if job.starts_with('{') {
+            "job.json"
+        } else {
+            "job.yaml"
+        });
+        std::fs::write(&file, job).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lava-dispatch"));
+        cmd.args(["--device-name", "q01", "--quiet", "--output-dir"])
+            .arg(self.path("out"))
+            .arg(&file)
+            .env("LAVA_ROOT", self.path("root"))
+            .env("LAVA_DISPATCHER_CACHE", self.path("cache"))
+            .env("LAVA_FILE_URL_DIRS", self.images())
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("out/output.yaml")).unwrap_or_default()
+    }
+}
+
+fn yaml_job(deploy: &str, rest: &str) -> String {
+    format!(
+        "job_name: h\ndevice_type: fakeqemu\nvisibility: public\ntimeouts:\n  job: {{minutes: 1}}\n\
+         actions:\n- deploy:\n    to: tmpfs\n    images:\n{deploy}{rest}"
+    )
+}
+
+#[test]
+fn an_image_arg_never_reaches_a_shell_and_is_refused_by_name() {
+    let sb = Sandbox::new();
+    let marker = sb.path("injected");
+    let arg = format!("-kernel {{kernel}} $(touch {})", marker.display());
+    let job = yaml_job(
+        &format!(
+            "      kernel:\n        url: 'file://{}/vmlinuz'\n        image_arg: '{arg}'\n",
+            sb.images().display()
+        ),
+        "- boot:\n    method: qemu\n    prompts: ['# ']\n",
+    );
+    let out = sb.dispatch(&job, &[]);
+    let err = text(&out.stderr);
+    assert!(!marker.exists(), "the image_arg ran a shell command");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "refused as a bad definition: {err}"
+    );
+    assert!(
+        err.contains("image_arg") && err.contains(&arg),
+        "the error names image_arg and its value: {err}"
+    );
+}
+
+#[test]
+fn json_boot_options_never_reach_a_shell_and_are_refused_by_name() {
+    let sb = Sandbox::new();
+    let marker = sb.path("injected");
+    let option = format!("-m 512 $(touch {})", marker.display());
+    let job = format!(
+        r#"{{"device_type": "fakeqemu", "timeout": 60, "actions": [
+            {{"command": "deploy_linaro_kernel", "parameters": {{"kernel": "file://{}/vmlinuz"}}}},
+            {{"command": "boot_linaro_image", "parameters": {{"options": ["{option}"]}}}}]}}"#,
+        sb.images().display()
+    );
+    let out = sb.dispatch(&job, &[]);
+    let err = text(&out.stderr);
+    assert!(!marker.exists(), "the boot option ran a shell command");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("options") && err.contains(&option),
+        "the error names options and the value: {err}"
+    );
+}
+
+#[test]
+fn device_commands_are_argument_vectors_not_shell_lines() {
+    // An admin's connection_command is split with shell-words rules and run directly: a
+    // `$(…)` in it is an argument, not a command substitution. Only `sh -c '…'`, written out by the
+    // admin, gets a shell.
+    let sb = Sandbox::new();
+    let marker = sb.path("second-command");
+    let etc = sb.path("root/etc/lava-dispatcher");
+    std::fs::write(
+        etc.join("device-types/board.conf"),
+        "client_type = bootloader\nbootloader_prompt = =>\nboot_cmds = boot\n",
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("devices/b01.conf"),
+        format!(
+            "device_type = board\nhostname = b01\nconnection_command = echo 'quoted words' $(touch {})\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let job = sb.path("b.json");
+    std::fs::write(
+        &job,
+        r#"{"device_type": "board", "timeout": 30, "actions": [{"command": "boot_linaro_image"}]}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
+        .args(["--device-name", "b01", "--quiet", "--output-dir"])
+        .arg(sb.path("out"))
+        .arg(&job)
+        .env("LAVA_ROOT", sb.path("root"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        !marker.exists(),
+        "the connection command went through a shell"
+    );
+    let log = sb.log();
+    assert!(
+        log.contains(&format!("quoted words $(touch {})", marker.display())),
+        "echo got the rest of the line as its arguments: {log}"
+    );
+}
+
+#[test]
+fn file_urls_stay_in_the_configured_directories() {
+    let sb = Sandbox::new();
+    let job = yaml_job("      kernel: {url: 'file:///etc/passwd'}\n", "");
+    let out = sb.dispatch(&job, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let log = sb.log();
+    assert!(
+        log.contains("file:///etc/passwd") && log.contains("file_url_dirs"),
+        "the error names the URL and the setting: {log}"
+    );
+    assert!(
+        !sb.path("out/work/kernel/passwd").exists(),
+        "nothing was copied"
+    );
+
+    // A path that climbs out of an allowed directory, or a symbolic link in it that points
+    // out, is outside too.
+    std::os::unix::fs::symlink("/etc/passwd", sb.images().join("link")).unwrap();
+    for url in [
+        format!("file://{}/../../../../etc/passwd", sb.images().display()),
+        format!("file://{}/link", sb.images().display()),
+    ] {
+        let out = sb.dispatch(
+            &yaml_job(&format!("      kernel: {{url: '{url}'}}\n"), ""),
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(1), "{url}");
+        assert!(sb.log().contains("file_url_dirs"), "{url}: {}", sb.log());
+    }
+
+    // Inside: deployed.
+    let job = yaml_job(
+        &format!(
+            "      kernel: {{url: 'file://{}/vmlinuz'}}\n",
+            sb.images().display()
+        ),
+        "",
+    );
+    let out = sb.dispatch(&job, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", sb.log());
+}
+
+#[test]
+fn test_definition_sources_are_checked_before_anything_runs() {
+    let sb = Sandbox::new();
+    let marker = sb.path("ext-ran");
+    let kernel = format!(
+        "      kernel: {{url: 'file://{}/vmlinuz'}}\n",
+        sb.images().display()
+    );
+    let cases = [
+        (
+            "- {from: url, repository: 'file:///etc/passwd', name: t}\n".to_string(),
+            "file_url_dirs",
+        ),
+        (
+            "- {from: url, repository: 'http://127.0.0.1:1/t.yaml', name: t}\n".to_string(),
+            "allow_local_targets",
+        ),
+        (
+            "- {from: git, repository: 'http://localhost:1/r.git', path: t.yaml, name: t}\n"
+                .to_string(),
+            "allow_local_targets",
+        ),
+        (
+            format!(
+                "- {{from: git, repository: 'ext::sh -c touch% {}', path: t.yaml, name: t}}\n",
+                marker.display()
+            ),
+            "unsupported",
+        ),
+    ];
+    for (definition, expected) in cases {
+        let job = yaml_job(
+            &kernel,
+            &format!("- test:\n    definitions:\n    {definition}"),
+        );
+        let out = sb.dispatch(&job, &[]);
+        let log = sb.log();
+        assert_eq!(out.status.code(), Some(1), "{definition}: {log}");
+        assert!(
+            log.contains(expected) && log.contains("validate"),
+            "{definition}: refused at validate naming {expected}: {log}"
+        );
+    }
+    assert!(!marker.exists(), "git's ext:: transport ran a command");
+}
+
+#[test]
+fn a_test_definition_path_stays_inside_its_repository() {
+    let sb = Sandbox::new();
+    for path in ["../outside.yaml", "/etc/passwd", "a/../../b.yaml"] {
+        let job = yaml_job(
+            &format!(
+                "      kernel: {{url: 'file://{}/vmlinuz'}}\n",
+                sb.images().display()
+            ),
+            &format!(
+                "- test:\n    definitions:\n    - {{from: git, repository: 'https://example.invalid/r.git', path: '{path}', name: t}}\n"
+            ),
+        );
+        let out = sb.dispatch(&job, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {err}");
+        assert!(err.contains("path") && err.contains(path), "{path}: {err}");
+    }
+}
+
+/// The redirect checks need a target that is not local: a private network namespace whose
+/// loopback also holds 192.0.2.1 (TEST-NET-1), with Python's HTTP server on it.
+#[test]
+fn every_redirect_hop_is_checked() {
+    let sb = Sandbox::new();
+    let www = sb.path("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("vmlinuz"), b"kernel over http").unwrap();
+    let server = sb.path("redirect.py");
+    std::fs::write(
+        &server,
+        "import http.server, sys\n\
+         class H(http.server.SimpleHTTPRequestHandler):\n\
+         \x20   def do_GET(self):\n\
+         \x20       if self.path.startswith('/to/'):\n\
+         \x20           self.send_response(302)\n\
+         \x20           self.send_header('Location', 'http://' + self.path[4:])\n\
+         \x20           self.end_headers()\n\
+         \x20           return\n\
+         \x20       super().do_GET()\n\
+         http.server.ThreadingHTTPServer.allow_reuse_address = True\n\
+         h = lambda *a, **k: H(*a, directory=sys.argv[2], **k)\n\
+         http.server.ThreadingHTTPServer((sys.argv[1], 8080), h).serve_forever()\n",
+    )
+    .unwrap();
+    let job = |url: &str| {
+        let j = yaml_job(&format!("      kernel: {{url: '{url}'}}\n"), "");
+        let f = sb.path("net.yaml");
+        std::fs::write(&f, j).unwrap();
+        f
+    };
+    let run = |job: &Path| -> (Option<i32>, String) {
+        let script = format!(
+            "ip link set lo up && ip addr add 192.0.2.1/32 dev lo || exit 90\n\
+             /usr/bin/python3 {server} 192.0.2.1 {www} 2>/dev/null & py=$!\n\
+             /usr/bin/python3 {server} 127.0.0.1 {www} 2>/dev/null & py2=$!\n\
+             for i in $(seq 100); do (exec 3<>/dev/tcp/192.0.2.1/8080) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break; sleep 0.1; done\n\
+             \"$0\" --device-name q01 --quiet --output-dir {out} {job}; rc=$?\n\
+             kill $py $py2; wait; exit $rc\n",
+            server = server.display(),
+            www = www.display(),
+            out = sb.path("out").display(),
+            job = job.display()
+        );
+        let out = Command::new("unshare")
+            .args(["--net", "bash", "-c", &script])
+            .arg(env!("CARGO_BIN_EXE_lava-dispatch"))
+            .env("LAVA_ROOT", sb.path("root"))
+            .env("LAVA_DISPATCHER_CACHE", sb.path("cache"))
+            .env("LAVA_FILE_URL_DIRS", sb.images())
+            .output()
+            .expect("unshare (util-linux) and ip (iproute2)");
+        assert_ne!(
+            out.status.code(),
+            Some(90),
+            "cannot set up the namespace: {}",
+            text(&out.stderr)
+        );
+        (out.status.code(), sb.log())
+    };
+    // A public-looking address is fetched, and so is a redirect to another such address.
+    let (code, log) = run(&job("http://192.0.2.1:8080/vmlinuz"));
+    assert_eq!(code, Some(0), "{log}");
+    let (code, log) = run(&job("http://192.0.2.1:8080/to/192.0.2.1:8080/vmlinuz"));
+    assert_eq!(code, Some(0), "{log}");
+    // A redirect to loopback is refused at that hop, naming it and the setting.
+    let (code, log) = run(&job("http://192.0.2.1:8080/to/127.0.0.1:8080/vmlinuz"));
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("http://127.0.0.1:8080/vmlinuz") && log.contains("allow_local_targets"),
+        "{log}"
+    );
+    // Loopback directly is refused, by address or by name.
+    for url in [
+        "http://127.0.0.1:8080/vmlinuz",
+        "http://localhost:8080/vmlinuz",
+    ] {
+        let (code, log) = run(&job(url));
+        assert_eq!(code, Some(1), "{url}: {log}");
+        assert!(log.contains("allow_local_targets"), "{url}: {log}");
+    }
+}
+
+#[test]
+fn a_disk_image_that_names_a_host_file_is_refused() {
+    // A qcow2 image whose backing file is the worker's token: QEMU would open it for the
+    // guest whatever the command line says.
+    let sb = Sandbox::new();
+    let mut header = vec![0u8; 0x400];
+    header[..4].copy_from_slice(b"QFI\xfb");
+    header[4..8].copy_from_slice(&3u32.to_be_bytes());
+    header[8..16].copy_from_slice(&0x200u64.to_be_bytes());
+    let name = b"/etc/lava-dispatcher/worker.token";
+    header[16..20].copy_from_slice(&(name.len() as u32).to_be_bytes());
+    header[0x200..0x200 + name.len()].copy_from_slice(name);
+    std::fs::write(sb.images().join("disk.qcow2"), &header).unwrap();
+    let job = yaml_job(
+        &format!(
+            "      rootfs:\n        url: 'file://{}/disk.qcow2'\n        image_arg: '-drive format=qcow2,file={{rootfs}}'\n",
+            sb.images().display()
+        ),
+        "",
+    );
+    let out = sb.dispatch(&job, &[]);
+    let log = sb.log();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("qcow2 image with a backing file"), "{log}");
+    assert!(!sb.path("out/work/rootfs/disk.qcow2").exists());
+}
