@@ -100,3 +100,27 @@ pub fn source_env(path: &Path, names: &[&str]) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The processes marked as the board in `dir` (`LAVA_UBOOT_BOARD=DIR/run`).
+pub fn marked(dir: &Path) -> Vec<u32> {
+    let marker = format!("LAVA_UBOOT_BOARD={}/run", dir.display());
+    pids()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
+        })
+        .collect()
+}
+
+/// Polls `done` every 50 ms for up to `secs` seconds; whether it became true.
+pub fn wait_until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    done()
+}
