@@ -25,9 +25,14 @@ const KERNEL_WAIT: Duration = Duration::from_secs(180);
 const SHELL_WAIT: Duration = Duration::from_secs(60);
 
 fn start_board() -> (UbootBoard, Traces) {
+    start_board_with(0)
+}
+
+fn start_board_with(dead_boots: u32) -> (UbootBoard, Traces) {
     let interfaces = interfaces();
-    let pduclient = built_pduclient().unwrap();
-    let board = UbootBoard::start(&UbootBoardConfig::temporary(&pduclient)).unwrap();
+    let mut config = UbootBoardConfig::temporary(&built_pduclient().unwrap());
+    config.dead_boots = dead_boots;
+    let board = UbootBoard::start(&config).unwrap();
     let traces = Traces {
         dir: board.dir().to_owned(),
         netns: board.netns().expect("the board's network namespace"),
@@ -183,6 +188,34 @@ fn two_boards_have_two_tftp_servers_on_the_same_address() {
     assert!(second.pids().len() >= 5, "{:?}", second.pids());
     drop(second);
     second_traces.assert_gone();
+}
+
+#[test]
+fn a_dead_boot_shows_nothing_and_the_next_power_on_boots() {
+    let (board, traces) = start_board_with(1);
+    let mut console = TelnetConsole::connect(board.telnet_port()).unwrap();
+    console.expect("ser2net port", UBOOT_WAIT).unwrap();
+    let interrupt = board.device_value("interrupt_boot_prompt").unwrap();
+    run_power_command(&board, "power_on_cmd").unwrap();
+    // power.sh returns once QEMU runs; there is none, and the console stays silent.
+    let names: Vec<String> = board.pids().iter().map(|pid| comm(*pid)).collect();
+    assert!(!names.iter().any(|n| n.starts_with("qemu")), "{names:?}");
+    let silent = console.expect(&interrupt, Duration::from_secs(3));
+    assert!(
+        matches!(silent, Err(lava_testkit::ConsoleError::Timeout { .. })),
+        "{silent:?}"
+    );
+    run_power_command(&board, "power_off_cmd").unwrap();
+    run_power_command(&board, "power_on_cmd").unwrap();
+    console.expect(&interrupt, UBOOT_WAIT).unwrap();
+    let words: Vec<String> = board
+        .pdu_log()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1).map(str::to_owned))
+        .collect();
+    assert_eq!(words, ["on", "fault:", "off", "on"], "{}", board.pdu_log());
+    drop(board);
+    traces.assert_gone();
 }
 
 fn comm(pid: u32) -> String {

@@ -17,7 +17,8 @@ use super::{SERVER_IP, qemu};
 /// flushing what earlier boots left in the pty (a pty replays it to the next client). "off"
 /// kills QEMU, as pulling the plug would, and waits until it is gone so that an "on" right
 /// after it starts a new one. pdudaemon ignores the exit status, so problems go to
-/// `pdu.log`.
+/// `pdu.log`. While `dead-boots` holds a count above 0, "on" leaves the board dead (nothing
+/// on the console, as a board that does not come up) and counts down.
 const POWER_SH: &str = r#"#!/bin/sh
 # power.sh on|off PORT: what pdudaemon's localcmdline PDU runs for the U-Boot QEMU board
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -38,6 +39,13 @@ off)
     rm -f "$R/qemu.pid" ;;
 on)
     running && exit 0  # already on
+    # a fault on request (run/dead-boots holds how many power-ons leave the board dead)
+    n=$(cat "$R/dead-boots" 2>/dev/null || echo 0)
+    if [ "$n" -gt 0 ] 2>/dev/null; then
+        echo "$((n - 1))" > "$R/dead-boots"
+        echo "$(date +%T.%N) fault: the board stays dead ($((n - 1)) more)" >> "$R/pdu.log"
+        exit 0
+    fi
     # throw away console output left in the pty by boots nobody was connected to
     /usr/bin/python3 -c 'import os,sys,termios; termios.tcflush(os.open(sys.argv[1],
       os.O_RDWR|os.O_NOCTTY|os.O_NONBLOCK), termios.TCIFLUSH)' "$R/ttyBOARD"
@@ -77,6 +85,7 @@ pub(crate) fn write_run_files(
     tftp_root: &Path,
     telnet_port: u16,
     pdu_http_port: u16,
+    dead_boots: u32,
 ) -> Result<(), Error> {
     let run = &layout.run;
     let qemu: Vec<String> = std::iter::once(qemu::QEMU_BINARY.to_owned())
@@ -107,6 +116,7 @@ pub(crate) fn write_run_files(
         &pdudaemon_conf(run, pdu_http_port),
         0o644,
     )?;
+    write(run, "dead-boots", &format!("{dead_boots}\n"), 0o644)?;
     let nsdev = layout.nsdev();
     std::fs::create_dir_all(&nsdev).map_err(Error::io("create directory", &nsdev))?;
     write(&nsdev, "null", "", 0o644)
@@ -122,7 +132,7 @@ mod tests {
         let root = dir.path().canonicalize().unwrap();
         let layout = Layout::new(&root).unwrap();
         std::fs::create_dir(&layout.run).unwrap();
-        write_run_files(&layout, &root.join("tftp"), 17001, 17002).unwrap();
+        write_run_files(&layout, &root.join("tftp"), 17001, 17002, 2).unwrap();
         let power = std::fs::read_to_string(layout.file("power.sh")).unwrap();
         let r = layout.run.display();
         assert!(
@@ -144,5 +154,7 @@ mod tests {
         let ser2net = std::fs::read_to_string(layout.file("ser2net.yaml")).unwrap();
         assert!(ser2net.contains("tcp,127.0.0.1,17001"));
         assert!(layout.nsdev().join("null").is_file());
+        let dead = std::fs::read_to_string(layout.file("dead-boots")).unwrap();
+        assert_eq!(dead, "2\n");
     }
 }

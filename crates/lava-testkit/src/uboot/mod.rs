@@ -59,6 +59,9 @@ pub struct UbootBoardConfig {
     pub hostname: String,
     /// The `pduclient` the device file's power commands run.
     pub pduclient: PathBuf,
+    /// How many power-ons leave the board dead (no U-Boot on the console), before it boots
+    /// again: a fault for testing a dispatcher's retries.
+    pub dead_boots: u32,
 }
 
 impl UbootBoardConfig {
@@ -69,6 +72,7 @@ impl UbootBoardConfig {
             tftp_root: None,
             hostname: "uboot-qemu01".into(),
             pduclient: pduclient.to_owned(),
+            dead_boots: 0,
         }
     }
 }
@@ -141,7 +145,13 @@ impl UbootBoard {
         // From here on, an early return drops `board`, which tears down what exists.
         board.watchdog = Some(Watchdog::spawn(&board.layout, &board.removal())?);
         board.make_tftp_root()?;
-        files::write_run_files(&board.layout, &board.tftp_root, telnet_port, pdu_http_port)?;
+        files::write_run_files(
+            &board.layout,
+            &board.tftp_root,
+            telnet_port,
+            pdu_http_port,
+            config.dead_boots,
+        )?;
         board.launch_all()?;
         conf::write_atomic(&board.layout.device_type_conf(), DEVICE_TYPE_CONF)?;
         conf::write_atomic(

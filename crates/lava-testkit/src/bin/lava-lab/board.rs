@@ -59,6 +59,10 @@ pub struct StartArgs {
     /// program, else /usr/bin/pduclient).
     #[arg(long, value_name = "FILE")]
     pduclient: Option<PathBuf>,
+    /// A fault for trying retries: the first N power-ons leave the board dead (nothing on
+    /// its console), the next ones boot.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    dead_boots: u32,
 }
 
 pub fn run(cmd: BoardCmd) -> anyhow::Result<()> {
@@ -112,6 +116,7 @@ fn start(args: &StartArgs) -> anyhow::Result<UbootBoard> {
         tftp_root,
         hostname: args.hostname.clone(),
         pduclient,
+        dead_boots: args.dead_boots,
     };
     eprintln!("starting the u-boot qemu board in {}", args.dir.display());
     let board = UbootBoard::start(&config)
