@@ -218,6 +218,19 @@ fn a_dead_boot_shows_nothing_and_the_next_power_on_boots() {
     traces.assert_gone();
 }
 
+#[test]
+fn a_panic_while_the_board_runs_leaves_nothing_behind() {
+    let mut traces = None;
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let (board, t) = start_board();
+        traces = Some(t);
+        run_power_command(&board, "power_on_cmd").unwrap();
+        panic!("a test fails while {} runs", board.dir().display());
+    }));
+    assert!(unwound.is_err());
+    traces.expect("the board started").assert_gone();
+}
+
 fn comm(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .unwrap_or_default()
