@@ -181,6 +181,7 @@ fn restarts_lose_nothing_and_a_dead_worker_ends_its_job() {
         "device_type = kvm\nhostname = kvm01\n",
     );
     let token = lab.manage(&["workers", "add", "w"]).trim().to_string();
+    lab.manage(&["workers", "approve", "w"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

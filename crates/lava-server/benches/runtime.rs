@@ -38,6 +38,11 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
             worker_host: Some(format!("w{}", d % workers)),
         };
         lava_db::devices::add(&c, &rec).await.expect("device");
+        // The worker's first poll: it has the device's `.conf`.
+        let worker = format!("w{}", d % workers);
+        lava_db::workers::report_devices(&c, &worker, std::slice::from_ref(&rec.hostname))
+            .await
+            .expect("report");
     }
     tokens
 }

@@ -109,9 +109,11 @@ impl Server {
         s
     }
 
-    /// Registers a worker and plays it.
+    /// Registers a worker, assigns it kvm01 (the device its polls report), as an admin
+    /// does, and plays it.
     pub fn worker(&self, name: &str) -> Worker {
         let token = self.manage(&["workers", "add", name]).trim().to_string();
+        self.manage(&["devices", "set-worker", "kvm01", name]);
         Worker {
             http: reqwest::Client::new(),
             base: self.url.clone(),
