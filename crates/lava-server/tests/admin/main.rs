@@ -6,6 +6,7 @@
 mod common;
 
 mod accounts;
+mod authority;
 mod changes;
 mod client;
 mod forms;

@@ -1,6 +1,8 @@
 //! Jobs in the admin interface: the newest jobs with cancel, resubmit and (while queued)
 //! priority forms. Cancelling goes through the job life cycle in lava-db, which records the
 //! transition with who and why; resubmitting goes through the one submission path.
+//! Staff see and touch only the jobs they may see anywhere else (`Viewer::job_condition`);
+//! a job they may not see is answered like a missing one. Superusers see every job.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,10 +10,32 @@ use axum::response::Response;
 use lava_common::state::JobState;
 use serde_json::json;
 
+use lava_db::job_list::{self, JobFilter, JobOrder};
+
 use super::super::AppState;
+use super::super::auth::Caller;
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
 use crate::submit::{SubmitError, submit};
+
+/// Job `id` if `caller` may see it; otherwise the 404 page, as for a missing job.
+async fn visible(
+    state: &AppState,
+    c: &impl lava_db::GenericClient,
+    caller: &Caller,
+    id: i64,
+) -> Result<lava_db::jobs::Job, Response> {
+    job_list::get(c, &caller.viewer(), id)
+        .await
+        .or_page(state)?
+        .ok_or_else(|| {
+            view::fail(
+                state,
+                StatusCode::NOT_FOUND,
+                &format!("job '{id}' was not found"),
+            )
+        })
+}
 
 /// How many jobs the list shows.
 const LIST_LIMIT: i64 = 100;
@@ -22,7 +46,12 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let jobs: Vec<_> = lava_db::jobs::list(&**c, None, LIST_LIMIT, 0)
+    let filter = JobFilter {
+        limit: LIST_LIMIT,
+        order: JobOrder::IdDesc,
+        ..Default::default()
+    };
+    let jobs: Vec<_> = job_list::list(&**c, &s.caller.viewer(), &filter)
         .await
         .or_page(&state)?
         .into_iter()
@@ -64,6 +93,7 @@ pub async fn cancel(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
+    visible(&state, &tx, &post.caller, job).await?;
     let new = lava_db::jobs::cancel(&tx, job, Some(post.caller.id), &reason)
         .await
         .or_page(&state)?;
@@ -91,13 +121,7 @@ pub async fn resubmit(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
-    let Some(old) = lava_db::jobs::get(&tx, job).await.or_page(&state)? else {
-        return Err(view::fail(
-            &state,
-            StatusCode::NOT_FOUND,
-            &format!("job '{job}' was not found"),
-        ));
-    };
+    let old = visible(&state, &tx, &post.caller, job).await?;
     let id = match submit(&tx, &old.definition, Some(post.caller.id)).await {
         Ok(id) => id,
         Err(SubmitError::Db(e)) => return Err(view::db_error(&state, e)),
@@ -136,6 +160,7 @@ pub async fn priority(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
+    visible(&state, &tx, &post.caller, job).await?;
     lava_db::job_admin::set_priority(&tx, job, post.form.priority)
         .await
         .or_page(&state)?;

@@ -64,10 +64,13 @@ pub async fn show(
     let member_of = lava_db::users::groups_of(&**c, &username)
         .await
         .or_page(&state)?;
+    // The groups the caller may put people in: every group for a superuser, their own for
+    // other staff (see `groups::membership`).
     let groups: Vec<_> = lava_db::accounts::groups(&**c)
         .await
         .or_page(&state)?
         .into_iter()
+        .filter(|g| s.caller.is_superuser || g.members.contains(&s.caller.username))
         .map(|g| g.name)
         .collect();
     let i = u.info;
@@ -134,12 +137,19 @@ async fn hash(state: &AppState, password: String) -> Result<String, Response> {
         .map_err(|e| view::fail(state, StatusCode::INTERNAL_SERVER_ERROR, &e))
 }
 
-/// Adds a user.
+/// Adds a user. Only a superuser may add a superuser.
 pub async fn add(
     State(state): State<AppState>,
     post: StaffPost<AddForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
+    if post.form.is_superuser.is_some() && !post.caller.is_superuser {
+        tracing::warn!(user = %post.caller.username, target = %post.form.username, "superuser creation refused");
+        return Err(view::forbidden(
+            &state,
+            "Only a superuser may add a superuser.",
+        ));
+    }
     let f = post.form;
     let name = f.username.trim().to_string();
     if name.is_empty() || name.contains(char::is_whitespace) {
