@@ -12,6 +12,7 @@ mod pool;
 pub mod accounts;
 pub mod admin_log;
 pub mod bundles;
+pub mod callback_tokens;
 pub mod callbacks;
 pub mod charts;
 pub mod device_list;

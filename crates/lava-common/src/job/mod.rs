@@ -18,6 +18,7 @@ mod json;
 mod node;
 mod plan;
 mod reader;
+mod secrets;
 mod testdef;
 mod yaml;
 mod yaml_actions;
@@ -30,6 +31,7 @@ pub use action::{
 pub use error::JobError;
 pub use json::parse_json;
 pub use plan::{DEFAULT_PRIORITY, JobPlan, SourceFormat, Timeouts, Visibility};
+pub use secrets::{Masked, SECRET_MASK, mask_callback_tokens, mask_plan_tokens, plan_tokens};
 pub use testdef::{TestDefinitionFile, parse_testdef_value, parse_testdef_yaml};
 pub use yaml::parse_yaml;
 

@@ -165,6 +165,8 @@ pub async fn run_once(
         } else {
             Vec::new()
         };
+        // The tokens kept apart; the plan's own (masked) ones only for jobs stored before.
+        let tokens = lava_db::callback_tokens::of_job(c, job.id).await?;
         let mut delivered = d.delivered.clone();
         let mut errors = Vec::new();
         for (i, cb) in notify.callbacks.iter().enumerate() {
@@ -172,8 +174,13 @@ pub async fn run_once(
             if delivered.contains(&i) {
                 continue;
             }
-            let body = Payload::new(&job, cb.dataset, cb.token.clone(), log.clone(), &cases);
-            match send(http, cb, cb.token.as_deref(), &body, opts.timeout).await {
+            let token = tokens
+                .iter()
+                .find(|(place, _)| *place == i)
+                .map(|(_, t)| t.clone())
+                .or_else(|| cb.token.clone());
+            let body = Payload::new(&job, cb.dataset, token.clone(), log.clone(), &cases);
+            match send(http, cb, token.as_deref(), &body, opts.timeout).await {
                 Ok(()) => {
                     tracing::info!(job = job.id, callback = i, "callback sent");
                     delivered.push(i);

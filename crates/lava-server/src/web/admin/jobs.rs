@@ -16,7 +16,7 @@ use super::super::AppState;
 use super::super::auth::Caller;
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
-use crate::submit::{SubmitError, submit};
+use crate::submit::SubmitError;
 
 /// Job `id` if `caller` may see it; otherwise the 404 page, as for a missing job.
 async fn visible(
@@ -111,7 +111,8 @@ pub async fn cancel(
     Ok(view::done("/admin/jobs/"))
 }
 
-/// Submits a copy of a job's definition as the admin, and shows the new job.
+/// Submits a copy of a job's definition as the admin, and shows the new job (its callback
+/// tokens go with it only for its submitter or a superuser).
 pub async fn resubmit(
     State(state): State<AppState>,
     Path(job): Path<i64>,
@@ -122,9 +123,13 @@ pub async fn resubmit(
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
     let old = visible(&state, &tx, &post.caller, job).await?;
-    let id = match submit(&tx, &old.definition, Some(post.caller.id)).await {
+    let caller = &post.caller;
+    let id = match crate::submit::resubmit(&tx, &old, caller.id, caller.is_superuser).await {
         Ok(id) => id,
         Err(SubmitError::Db(e)) => return Err(view::db_error(&state, e)),
+        Err(e @ SubmitError::NotYourTokens(_)) => {
+            return Err(view::forbidden(&state, &e.to_string()));
+        }
         Err(e) => return Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
     };
     let action = format!("resubmitted as job {id}");
