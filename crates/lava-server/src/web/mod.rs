@@ -65,7 +65,12 @@ pub mod deadpool_client {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
-        .merge(rest::routes())
+        .merge(
+            rest::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                rest::csrf::guard,
+            )),
+        )
         .merge(xmlrpc::routes())
         .merge(pages::routes())
         .nest_service(

@@ -10,3 +10,4 @@ mod authority;
 mod changes;
 mod client;
 mod forms;
+mod rest_writes;

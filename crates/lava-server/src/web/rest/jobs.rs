@@ -236,7 +236,19 @@ pub async fn resubmit(
     Ok(created(id))
 }
 
-/// `GET /api/v0.2/jobs/<id>/cancel/` (a GET, as in LAVA): the submitter or a superuser.
+/// `GET …/cancel/` and other reads of a write-only route: 405 in DRF's words. LAVA 2023.01
+/// cancels on GET; a link, an image tag or a prefetching browser must not cancel jobs, so
+/// here only a POST does.
+pub async fn method_not_allowed(method: axum::http::Method) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "POST, OPTIONS")],
+        axum::Json(json!({"detail": format!("Method \"{method}\" not allowed.")})),
+    )
+        .into_response()
+}
+
+/// `POST /api/v0.2/jobs/<id>/cancel/`: the submitter or a superuser.
 pub async fn cancel(
     State(state): State<AppState>,
     auth: Auth,
