@@ -24,6 +24,7 @@ pub mod job_admin;
 pub mod job_list;
 pub mod jobs;
 pub mod lab;
+pub mod login_failures;
 pub mod logs;
 pub mod notify;
 pub mod result_pages;

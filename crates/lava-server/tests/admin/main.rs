@@ -11,3 +11,4 @@ mod changes;
 mod client;
 mod forms;
 mod rest_writes;
+mod throttle;

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::super::AppState;
 use super::super::auth::{Caller, hash_password};
+use super::super::throttle;
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
 
@@ -125,15 +126,15 @@ async fn superuser_guard(
     Ok(u.info.is_superuser)
 }
 
-/// An argon2 hash off the async threads; an empty password stays empty (no login).
+/// An argon2 hash off the async threads, within the argon2 bound; an empty password stays
+/// empty (no login).
 async fn hash(state: &AppState, password: String) -> Result<String, Response> {
     if password.is_empty() {
         return Ok(String::new());
     }
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    throttle::argon2(move || hash_password(&password))
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r)
+        .map_err(|e| view::fail(state, StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?
         .map_err(|e| view::fail(state, StatusCode::INTERNAL_SERVER_ERROR, &e))
 }
 
