@@ -38,9 +38,14 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
             worker_host: Some(format!("w{}", d % workers)),
         };
         lava_db::devices::add(&c, &rec).await.expect("device");
-        // The worker's first poll: it has the device's `.conf`.
-        let worker = format!("w{}", d % workers);
-        lava_db::workers::report_devices(&c, &worker, std::slice::from_ref(&rec.hostname))
+    }
+    // Each worker's first poll: it has its devices' `.conf` files.
+    for w in 0..workers {
+        let names: Vec<String> = (0..devices)
+            .filter(|d| d % workers == w)
+            .map(|d| format!("d{d:04}"))
+            .collect();
+        lava_db::workers::report_devices(&c, &format!("w{w}"), &names)
             .await
             .expect("report");
     }
