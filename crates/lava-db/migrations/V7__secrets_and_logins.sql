@@ -11,11 +11,13 @@ CREATE TABLE job_callback_tokens (
     PRIMARY KEY (job_id, position)
 );
 
--- Failed logins of the last minutes, by key (`user:NAME` or `addr:ADDRESS`); rows older than
--- the window are purged as logins happen.
+-- Failed logins within the throttle's window, by key (`user:NAME` or `addr:ADDRESS`); every
+-- failed login first deletes the rows that have left the window, so the table never holds
+-- more than one window of failures.
 CREATE TABLE login_failures (
     id  bigserial PRIMARY KEY,
     key text NOT NULL,
     at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX login_failures_key ON login_failures (key, at);
+CREATE INDEX login_failures_at ON login_failures (at);

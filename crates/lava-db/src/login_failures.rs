@@ -25,18 +25,15 @@ pub async fn recent(
         .collect()
 }
 
-/// Records one failure for each of `keys`, and drops the rows of these keys that have left
-/// the window, so a key's rows never outnumber its failures within the window.
+/// Records one failure for each of `keys`, after dropping every row that has left the
+/// window: however many usernames and addresses a flood uses, the table holds one window of
+/// failures at most.
 pub async fn record(
     c: &impl GenericClient,
     keys: &[String],
     window_secs: f64,
 ) -> Result<(), Error> {
-    c.execute(
-        "DELETE FROM login_failures WHERE key = ANY($1) AND at <= now() - make_interval(secs => $2)",
-        &[&keys, &window_secs],
-    )
-    .await?;
+    purge(c, window_secs).await?;
     c.execute(
         "INSERT INTO login_failures (key) SELECT unnest($1::text[])",
         &[&keys],
