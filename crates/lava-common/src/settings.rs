@@ -53,6 +53,78 @@ pub struct Settings {
     pub web_listen: SocketAddr,
     /// The secret used to sign session cookies, if set.
     pub secret_key: Option<String>,
+    /// The switches that relax or tune the server's defences (see [`Safety`]).
+    pub safety: Safety,
+}
+
+/// The settings of the server's defences, each with a safe default:
+/// `[web] secure_cookies`, `[web] login_failures_per_minute`, `[callbacks] allow_local_targets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Safety {
+    /// Session cookies carry `Secure` (the site is served over HTTPS). Default off, because
+    /// a browser drops a `Secure` cookie sent over plain HTTP and nobody could log in.
+    pub secure_cookies: bool,
+    /// Failed logins a username, or a client address, may have within a minute before
+    /// further attempts get 429. Default 10.
+    pub login_failures_per_minute: u32,
+    /// Notify callbacks may go to loopback, link-local, unspecified and multicast addresses
+    /// (the server's own host and its neighbours' services). Default off; tests turn it on.
+    pub callbacks_allow_local_targets: bool,
+}
+
+impl Default for Safety {
+    fn default() -> Safety {
+        Safety {
+            secure_cookies: false,
+            login_failures_per_minute: 10,
+            callbacks_allow_local_targets: false,
+        }
+    }
+}
+
+impl Safety {
+    /// Takes `[section] key = value` if it is one of the safety settings: `true` when it was
+    /// (whether or not the value was good; a bad value is added to `problems`).
+    fn take(
+        &mut self,
+        section: &str,
+        key: &str,
+        value: &toml::Value,
+        problems: &mut Vec<String>,
+    ) -> bool {
+        let name = format!("{section}.{key}");
+        let flag = |problems: &mut Vec<String>| match value.as_bool() {
+            Some(b) => Some(b),
+            None => {
+                problems.push(format!(
+                    "{name}: expected true or false, found {}",
+                    value.type_str()
+                ));
+                None
+            }
+        };
+        match (section, key) {
+            ("web", "secure_cookies") => {
+                if let Some(b) = flag(problems) {
+                    self.secure_cookies = b;
+                }
+            }
+            ("callbacks", "allow_local_targets") => {
+                if let Some(b) = flag(problems) {
+                    self.callbacks_allow_local_targets = b;
+                }
+            }
+            ("web", "login_failures_per_minute") => match value.as_integer().map(u32::try_from) {
+                Some(Ok(n)) if n > 0 => self.login_failures_per_minute = n,
+                _ => problems.push(format!(
+                    "{name}: expected a whole number from 1 to {}, found {value}",
+                    u32::MAX
+                )),
+            },
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// Settings that could not be used; lists every problem found.
@@ -178,6 +250,7 @@ impl Settings {
             database_url,
             web_listen,
             secret_key,
+            safety: file.safety,
         })
     }
 
@@ -225,6 +298,7 @@ struct FileValues {
     paths: Vec<(String, String)>,
     web_listen: Option<String>,
     secret_key: Option<String>,
+    safety: Safety,
 }
 
 impl FileValues {
@@ -236,6 +310,9 @@ impl FileValues {
                 continue;
             };
             for (key, value) in inner {
+                if out.safety.take(section, key, value, problems) {
+                    continue;
+                }
                 let name = format!("{section}.{key}");
                 let Some(s) = value.as_str() else {
                     problems.push(format!(
@@ -347,6 +424,39 @@ mod tests {
             ]
         );
         assert!(e.to_string().starts_with("invalid settings ("), "{e}");
+    }
+
+    #[test]
+    fn safety_settings_default_safe_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path(), &[]).unwrap().safety, Safety::default());
+        let etc = dir.path().join("etc/lava-server");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("settings.toml"),
+            "[web]\nsecure_cookies = true\nlogin_failures_per_minute = 3\n\
+             [callbacks]\nallow_local_targets = true\n",
+        )
+        .unwrap();
+        let s = load(dir.path(), &[]).unwrap().safety;
+        assert!(s.secure_cookies && s.callbacks_allow_local_targets);
+        assert_eq!(s.login_failures_per_minute, 3);
+        std::fs::write(
+            etc.join("settings.toml"),
+            "[web]\nsecure_cookies = \"yes\"\nlogin_failures_per_minute = 0\n\
+             [callbacks]\nallow_local_targets = 1\nother = 2\n",
+        )
+        .unwrap();
+        let e = load(dir.path(), &[]).unwrap_err();
+        assert_eq!(
+            e.problems,
+            [
+                "web.secure_cookies: expected true or false, found string",
+                "web.login_failures_per_minute: expected a whole number from 1 to 4294967295, found 0",
+                "callbacks.allow_local_targets: expected true or false, found integer",
+                "callbacks.other: expected a string, found integer",
+            ]
+        );
     }
 
     #[test]

@@ -21,8 +21,10 @@ pub struct Device {
     pub state: DeviceState,
     /// Whether it may take jobs.
     pub health: DeviceHealth,
-    /// Its worker, if attached.
+    /// The worker an admin assigned it to (or the approved worker that reported it first).
     pub worker_host: Option<String>,
+    /// That worker's latest poll listed the device's `.conf` (only then may it take jobs).
+    pub worker_reported: bool,
     /// The job it runs, if any.
     pub current_job: Option<i64>,
 }
@@ -43,7 +45,7 @@ impl Device {
 }
 
 const SELECT: &str = "SELECT hostname, device_type, description, tags, state, health, worker_host,
-        current_job_id FROM devices";
+        coalesce(worker_reported, false) AS worker_reported, current_job_id FROM devices";
 
 fn from_row(row: &Row) -> Result<Device, Error> {
     Ok(Device {
@@ -54,6 +56,7 @@ fn from_row(row: &Row) -> Result<Device, Error> {
         state: row.try_get("state")?,
         health: row.try_get("health")?,
         worker_host: row.try_get("worker_host")?,
+        worker_reported: row.try_get("worker_reported")?,
         current_job: row.try_get("current_job_id")?,
     })
 }
@@ -106,7 +109,9 @@ pub async fn upsert(c: &impl GenericClient, d: &DeviceRecord, reason: &str) -> R
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (hostname) DO UPDATE SET device_type = EXCLUDED.device_type,
             description = EXCLUDED.description, tags = EXCLUDED.tags,
-            health = EXCLUDED.health, worker_host = EXCLUDED.worker_host",
+            health = EXCLUDED.health, worker_host = EXCLUDED.worker_host,
+            worker_reported = CASE WHEN devices.worker_host IS NOT DISTINCT FROM EXCLUDED.worker_host
+                THEN devices.worker_reported END",
         &[
             &d.hostname,
             &d.device_type,
@@ -199,5 +204,94 @@ pub async fn health_report_jobs(
         .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("hostname")?, r.try_get("last_health_report_job")?)))
+        .collect()
+}
+
+/// Assigns a device to a worker (`None`: to no worker), the admin's decision that reports
+/// from other workers never override while this one has the device's `.conf`. Returns the
+/// worker it had. The device counts as present on the new worker at once when that worker's
+/// latest poll already reported it (a pending claim); otherwise from the worker's next poll.
+/// Pending claims on the device by the new worker are settled.
+pub async fn set_worker(
+    c: &impl GenericClient,
+    hostname: &str,
+    worker: Option<&str>,
+) -> Result<Option<String>, Error> {
+    if let Some(w) = worker
+        && c.query_opt("SELECT 1 FROM workers WHERE hostname = $1", &[&w])
+            .await?
+            .is_none()
+    {
+        return Err(Error::NotFound {
+            what: "worker",
+            key: w.to_string(),
+        });
+    }
+    let row = c
+        .query_opt(
+            "UPDATE devices d SET worker_host = $2,
+                worker_reported = CASE WHEN d.worker_host IS NOT DISTINCT FROM $2 THEN d.worker_reported
+                    WHEN EXISTS (SELECT 1 FROM device_claims dc WHERE dc.device = $1 AND dc.worker = $2)
+                    THEN true END
+             FROM (SELECT worker_host FROM devices WHERE hostname = $1 FOR UPDATE) old
+             WHERE d.hostname = $1 RETURNING old.worker_host AS was",
+            &[&hostname, &worker],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Err(Error::NotFound {
+            what: "device",
+            key: hostname.to_string(),
+        });
+    };
+    c.execute(
+        "DELETE FROM device_claims WHERE device = $1 AND worker = $2",
+        &[&hostname, &worker],
+    )
+    .await?;
+    crate::notify::send(
+        c,
+        crate::notify::SCHEDULER,
+        &format!("device {hostname} worker"),
+    )
+    .await?;
+    Ok(row.try_get("was")?)
+}
+
+/// A worker reported a device that is not assigned to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The device.
+    pub device: String,
+    /// The worker that reports it.
+    pub worker: String,
+    /// The worker the device is assigned to, if any.
+    pub assigned: Option<String>,
+    /// When the worker first reported it.
+    pub first_seen: chrono::DateTime<chrono::Utc>,
+    /// Its latest report.
+    pub last_seen: chrono::DateTime<chrono::Utc>,
+}
+
+/// Pending claims, by device then worker; only those on `device` when given.
+pub async fn claims(c: &impl GenericClient, device: Option<&str>) -> Result<Vec<Claim>, Error> {
+    let rows = c
+        .query(
+            "SELECT dc.device, dc.worker, d.worker_host, dc.first_seen, dc.last_seen
+             FROM device_claims dc JOIN devices d ON d.hostname = dc.device
+             WHERE $1::text IS NULL OR dc.device = $1 ORDER BY dc.device, dc.worker",
+            &[&device],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Claim {
+                device: r.try_get("device")?,
+                worker: r.try_get("worker")?,
+                assigned: r.try_get("worker_host")?,
+                first_seen: r.try_get("first_seen")?,
+                last_seen: r.try_get("last_seen")?,
+            })
+        })
         .collect()
 }

@@ -36,11 +36,12 @@ pub struct IdleDevice {
     pub busy_on_worker: i64,
 }
 
-/// The part of the device query both passes share: idle, on an online and active worker.
+/// The part of the device query both passes share: idle, on an online and active worker
+/// that reports having the device's `.conf`.
 const IDLE_ON_ACTIVE_WORKER: &str = "FROM devices d
     JOIN device_types t ON t.name = d.device_type
     JOIN workers w ON w.hostname = d.worker_host
-    WHERE d.state = 'idle' AND w.state = 'online' AND w.health = 'active'";
+    WHERE d.state = 'idle' AND d.worker_reported AND w.state = 'online' AND w.health = 'active'";
 
 /// Devices that need a health check before any other job: health unknown or looping, or the
 /// last check older than the type's frequency (in hours or in jobs).
@@ -179,7 +180,8 @@ pub async fn assign_plain(c: &impl GenericClient) -> Result<Vec<(i64, String, St
                 FROM devices d
                 JOIN plain_types t ON t.name = d.device_type
                 JOIN workers w ON w.hostname = d.worker_host
-                WHERE d.state = 'idle' AND w.state = 'online' AND w.health = 'active' AND w.job_limit = 0
+                WHERE d.state = 'idle' AND d.worker_reported
+                  AND w.state = 'online' AND w.health = 'active' AND w.job_limit = 0
                   AND (d.health = 'good' OR (d.health = 'unknown' AND t.unchecked))
                 FOR UPDATE OF d SKIP LOCKED
             ),

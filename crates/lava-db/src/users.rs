@@ -161,3 +161,14 @@ pub async fn groups_of(c: &impl GenericClient, username: &str) -> Result<Vec<Str
         .await?;
     rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
 }
+
+/// Whether user `user_id` belongs to group `group` (by name).
+pub async fn is_member(c: &impl GenericClient, user_id: i64, group: &str) -> Result<bool, Error> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM user_groups ug JOIN groups g ON g.id = ug.group_id
+             WHERE ug.user_id = $1 AND g.name = $2",
+        &[&user_id, &group],
+    )
+    .await?
+    .is_some())
+}

@@ -24,13 +24,18 @@ pub struct Worker {
     pub job_limit: i32,
     /// Whether a token has been issued.
     pub has_token: bool,
-    /// Number of devices attached.
+    /// Number of devices assigned to it.
     pub devices: i64,
+    /// A superuser approved it: the `.conf` files it reports claim unassigned devices.
+    pub approved: bool,
+    /// Devices it reports that are not assigned to it (waiting for an admin).
+    pub pending_claims: i64,
 }
 
 const SELECT: &str = "SELECT w.hostname, w.description, w.state, w.health, w.last_ping,
-        w.job_limit, w.token_hash IS NOT NULL AS has_token,
-        (SELECT count(*) FROM devices d WHERE d.worker_host = w.hostname) AS devices
+        w.job_limit, w.token_hash IS NOT NULL AS has_token, w.approved,
+        (SELECT count(*) FROM devices d WHERE d.worker_host = w.hostname) AS devices,
+        (SELECT count(*) FROM device_claims dc WHERE dc.worker = w.hostname) AS pending_claims
     FROM workers w";
 
 fn from_row(row: &Row) -> Result<Worker, Error> {
@@ -43,6 +48,8 @@ fn from_row(row: &Row) -> Result<Worker, Error> {
         job_limit: row.try_get("job_limit")?,
         has_token: row.try_get("has_token")?,
         devices: row.try_get("devices")?,
+        approved: row.try_get("approved")?,
+        pending_claims: row.try_get("pending_claims")?,
     })
 }
 
@@ -190,26 +197,83 @@ async fn record(
     Ok(())
 }
 
-/// Attaches the devices a worker reports to it (moving them from another worker if their
-/// `.conf` file moved) and detaches those it no longer reports. Devices unknown to the
-/// database are returned, so the caller can warn about them.
-pub async fn attach_devices(
+/// What came of a worker's list of devices (see [`report_devices`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceReport {
+    /// Devices this (approved) worker took: unassigned, or left out by their worker.
+    pub taken: Vec<String>,
+    /// Devices it reported that are not its own: recorded as pending claims.
+    pub pending: Vec<String>,
+    /// Those of `pending` it reported for the first time.
+    pub new_claims: Vec<String>,
+    /// Names the database does not know.
+    pub unknown: Vec<String>,
+}
+
+/// Records the devices a worker reports (the `.conf` files on its host). Its own devices
+/// are marked present or absent. A worker a superuser approved takes, when idle, a device
+/// that has no worker, or whose worker's latest poll left it out (its `.conf` was moved here,
+/// the seed's way of moving a device); a device whose worker still reports it, or any device
+/// named by an unapproved worker, is a pending claim for an admin to decide on.
+pub async fn report_devices(
     c: &impl GenericClient,
     hostname: &str,
     devices: &[String],
-) -> Result<Vec<String>, Error> {
+) -> Result<DeviceReport, Error> {
+    let approved: bool = c
+        .query_one(
+            "SELECT approved FROM workers WHERE hostname = $1",
+            &[&hostname],
+        )
+        .await?
+        .try_get("approved")?;
+    let mut report = DeviceReport::default();
+    if approved {
+        let rows = c
+            .query(
+                "UPDATE devices SET worker_host = $1, worker_reported = true
+                 WHERE hostname = ANY($2) AND state = 'idle'
+                   AND (worker_host IS NULL OR (worker_host <> $1 AND worker_reported = false))
+                 RETURNING hostname",
+                &[&hostname, &devices],
+            )
+            .await?;
+        for r in &rows {
+            report.taken.push(r.try_get("hostname")?);
+        }
+    }
+    let newly_present = c
+        .execute(
+            "UPDATE devices SET worker_reported = (hostname = ANY($2))
+             WHERE worker_host = $1 AND worker_reported IS DISTINCT FROM (hostname = ANY($2))",
+            &[&hostname, &devices],
+        )
+        .await?;
     c.execute(
-        "UPDATE devices SET worker_host = NULL
-         WHERE worker_host = $1 AND NOT (hostname = ANY($2)) AND state = 'idle'",
+        "DELETE FROM device_claims dc WHERE dc.worker = $1 AND (NOT (dc.device = ANY($2))
+            OR EXISTS (SELECT 1 FROM devices d WHERE d.hostname = dc.device AND d.worker_host = $1))",
         &[&hostname, &devices],
     )
     .await?;
-    c.execute(
-        "UPDATE devices SET worker_host = $1
-         WHERE hostname = ANY($2) AND worker_host IS DISTINCT FROM $1 AND state = 'idle'",
-        &[&hostname, &devices],
-    )
-    .await?;
+    let rows = c
+        .query(
+            "INSERT INTO device_claims (device, worker)
+             SELECT d.hostname, $1 FROM devices d
+             WHERE d.hostname = ANY($2) AND d.worker_host IS DISTINCT FROM $1
+             ON CONFLICT (device, worker) DO UPDATE SET last_seen = now()
+             RETURNING device, first_seen = last_seen AS new",
+            &[&hostname, &devices],
+        )
+        .await?;
+    for r in &rows {
+        let device: String = r.try_get("device")?;
+        if r.try_get("new")? {
+            report.new_claims.push(device.clone());
+        }
+        report.pending.push(device);
+    }
+    report.pending.sort();
+    report.new_claims.sort();
     let rows = c
         .query(
             "SELECT name FROM unnest($1::text[]) AS name
@@ -217,5 +281,39 @@ pub async fn attach_devices(
             &[&devices],
         )
         .await?;
-    rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+    for r in &rows {
+        report.unknown.push(r.try_get("name")?);
+    }
+    if newly_present > 0 || !report.taken.is_empty() {
+        crate::notify::send(
+            c,
+            crate::notify::SCHEDULER,
+            &format!("worker {hostname} devices"),
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+/// Approves a worker (or withdraws the approval); returns whether it was approved before.
+pub async fn set_approved(
+    c: &impl GenericClient,
+    hostname: &str,
+    approved: bool,
+) -> Result<bool, Error> {
+    let row = c
+        .query_opt(
+            "UPDATE workers w SET approved = $2
+             FROM (SELECT approved FROM workers WHERE hostname = $1 FOR UPDATE) old
+             WHERE w.hostname = $1 RETURNING old.approved AS was",
+            &[&hostname, &approved],
+        )
+        .await?;
+    match row {
+        Some(r) => Ok(r.try_get("was")?),
+        None => Err(Error::NotFound {
+            what: "worker",
+            key: hostname.to_string(),
+        }),
+    }
 }

@@ -181,6 +181,7 @@ fn restarts_lose_nothing_and_a_dead_worker_ends_its_job() {
     );
     let token = lab.manage(&["workers", "add", "w"]).trim().to_string();
     token_file(&lab.dir.path().join("host"), &token);
+    lab.manage(&["workers", "approve", "w"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -141,6 +141,8 @@ fn twenty_jobs_through_two_schedulers_and_two_workers() {
     let worker = |name: &str, host: &str| {
         let token = lab.manage(&["workers", "add", name]).trim().to_string();
         token_file(&lab.dir.path().join(host), &token);
+        // Its `.conf` files may claim the lab's unassigned devices.
+        lab.manage(&["workers", "approve", name]);
         let log = std::fs::File::create(lab.dir.path().join(format!("{name}.log"))).unwrap();
         Daemon(
             Command::new(bin("lava-dispatcher"))

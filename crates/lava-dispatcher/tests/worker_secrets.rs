@@ -90,6 +90,7 @@ fn the_token_never_reaches_a_job_and_job_files_are_private() {
         "device_type = kvm\nhostname = kvm01\n",
     );
     let token = lab.manage(&["workers", "add", "w"]).trim().to_string();
+    lab.manage(&["devices", "set-worker", "kvm01", "w"]);
     let token_file = lab.write(
         "host/etc/lava-dispatcher/worker.token",
         &format!("{token}\n"),

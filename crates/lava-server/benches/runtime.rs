@@ -39,6 +39,16 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
         };
         lava_db::devices::add(&c, &rec).await.expect("device");
     }
+    // Each worker's first poll: it has its devices' `.conf` files.
+    for w in 0..workers {
+        let names: Vec<String> = (0..devices)
+            .filter(|d| d % workers == w)
+            .map(|d| format!("d{d:04}"))
+            .collect();
+        lava_db::workers::report_devices(&c, &format!("w{w}"), &names)
+            .await
+            .expect("report");
+    }
     tokens
 }
 

@@ -200,6 +200,22 @@ pub enum Devices {
         #[arg(long, required = true)]
         reason: String,
     },
+    /// Assign a device to the worker that runs it (a worker's own report does that only for a
+    /// worker a superuser approved; see `workers approve`).
+    SetWorker {
+        /// The device's hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// The worker's hostname.
+        #[arg(required_unless_present = "none")]
+        worker: Option<String>,
+        /// Assign the device to no worker.
+        #[arg(long, conflicts_with = "worker")]
+        none: bool,
+    },
+    /// List pending claims: devices that workers report but are not assigned to them
+    /// (device, reporting worker, assigned worker, first and last report).
+    Claims(Format),
 }
 
 /// `manage streams …`.
@@ -288,6 +304,15 @@ pub enum Workers {
         /// Free text.
         #[arg(long, default_value = "")]
         description: String,
+    },
+    /// Approve a worker: the `.conf` files it reports then take idle devices that have no
+    /// worker, or whose worker no longer reports them (a `.conf` moved between workers).
+    Approve {
+        /// The worker's hostname.
+        name: String,
+        /// Withdraw the approval instead (devices it already has stay assigned).
+        #[arg(long)]
+        revoke: bool,
     },
 }
 

@@ -1,8 +1,14 @@
 //! Submitting a job: parse and validate it with the dispatcher's parser, check that a device
-//! can run it, store the definition as submitted with its plan, and wake the scheduler.
-//! One path for `manage submit`, REST and XML-RPC.
+//! can run it, store the definition as submitted (its callback tokens masked and kept apart)
+//! with its plan, and wake the scheduler. One path for `manage submit`, the form, REST and
+//! XML-RPC, and one for resubmission.
+//!
+//! A submitted definition never makes a health check: only the scheduler creates those, from
+//! the device type's health check, so a user's failing job cannot mark a device Bad.
 
-use lava_common::job::{JobError, JobPlan, Visibility, parse_job};
+use lava_common::job::{
+    JobError, JobPlan, SECRET_MASK, Visibility, mask_callback_tokens, parse_job,
+};
 use lava_common::state::{DeviceHealth, JobVisibility};
 
 /// Why a submission was refused. The messages follow LAVA's, so clients that match on them
@@ -21,6 +27,16 @@ pub enum SubmitError {
     /// The notify block is wrong.
     #[error("Problem with submitted job data: {0}")]
     Notify(String),
+    /// The definition asks to be a health check.
+    #[error(
+        "Problem with submitted job data: health_check: a submitted job cannot be a health check; health checks are set on the device type and run by the scheduler (remove the key)"
+    )]
+    HealthCheck,
+    /// A resubmission would send another user's callback tokens.
+    #[error(
+        "job {0}'s notify callbacks carry its submitter's tokens: only they or a superuser may resubmit it"
+    )]
+    NotYourTokens(i64),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] lava_db::Error),
@@ -61,7 +77,8 @@ pub fn visibility(plan: &JobPlan) -> JobVisibility {
     }
 }
 
-/// The job row for a parsed plan.
+/// The job row for a parsed plan, as given (callers that take definitions from outside use
+/// [`prepare`], which masks callback tokens first).
 pub fn new_job(
     text: &str,
     plan: &JobPlan,
@@ -73,7 +90,7 @@ pub fn new_job(
         description: plan.name.clone(),
         definition: text.to_string(),
         plan: serde_json::to_value(plan).unwrap_or_default(),
-        health_check: health_check || plan.health_check,
+        health_check,
         device_type: plan.device_type.clone().filter(|_| plan.target.is_none()),
         device: plan.target.clone(),
         tags: plan.tags.clone(),
@@ -86,16 +103,88 @@ pub fn new_job(
     }
 }
 
+/// A job ready to store: its row (definition and plan masked) and its callback tokens.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The row.
+    pub job: lava_db::jobs::NewJob,
+    /// The callback tokens by place (see `lava_db::callback_tokens`).
+    pub tokens: Vec<(i32, String)>,
+}
+
+/// Masks the callback tokens of `text` (parsed as `plan`) and builds its row. A token that
+/// reads as the mask takes the value of `inherited` at its place (a resubmission).
+pub fn prepare(
+    text: &str,
+    plan: JobPlan,
+    submitter: Option<i64>,
+    health_check: bool,
+    inherited: &[(i32, String)],
+) -> Result<Prepared, JobError> {
+    let masked = mask_callback_tokens(text, plan)?;
+    let tokens = masked
+        .tokens
+        .into_iter()
+        .map(
+            |(place, token)| match inherited.iter().find(|(p, _)| *p == place) {
+                Some((_, real)) if token == SECRET_MASK => (place, real.clone()),
+                _ => (place, token),
+            },
+        )
+        .collect();
+    Ok(Prepared {
+        job: new_job(&masked.text, &masked.plan, submitter, health_check),
+        tokens,
+    })
+}
+
+/// Stores a prepared job and its tokens; returns its id.
+pub async fn insert(c: &impl lava_db::GenericClient, p: &Prepared) -> Result<i64, lava_db::Error> {
+    let id = lava_db::jobs::insert(c, &p.job).await?;
+    lava_db::callback_tokens::store(c, id, &p.tokens).await?;
+    Ok(id)
+}
+
 /// Validates and stores a job; returns its id.
 pub async fn submit(
     c: &impl lava_db::GenericClient,
     text: &str,
     submitter: Option<i64>,
 ) -> Result<i64, SubmitError> {
+    store(c, text, submitter, &[], false).await
+}
+
+/// Submits job `old`'s definition again as `user` (a superuser when `superuser`). The
+/// callback tokens kept apart go with it, which only the job's submitter or a superuser may
+/// do; a health check's definition makes an ordinary job.
+pub async fn resubmit(
+    c: &impl lava_db::GenericClient,
+    old: &lava_db::jobs::Job,
+    user: i64,
+    superuser: bool,
+) -> Result<i64, SubmitError> {
+    let tokens = lava_db::callback_tokens::of_job(c, old.id).await?;
+    if !tokens.is_empty() && !superuser && old.submitter_id != Some(user) {
+        return Err(SubmitError::NotYourTokens(old.id));
+    }
+    store(c, &old.definition, Some(user), &tokens, old.health_check).await
+}
+
+async fn store(
+    c: &impl lava_db::GenericClient,
+    text: &str,
+    submitter: Option<i64>,
+    inherited: &[(i32, String)],
+    was_health_check: bool,
+) -> Result<i64, SubmitError> {
     let plan = parse_job(text)?;
+    if plan.health_check && !was_health_check {
+        return Err(SubmitError::HealthCheck);
+    }
     if let Some(notify) = &plan.notify {
         crate::callbacks::spec::Notify::parse(notify).map_err(SubmitError::Notify)?;
     }
     check_devices(c, &plan).await?;
-    Ok(lava_db::jobs::insert(c, &new_job(text, &plan, submitter, false)).await?)
+    let prepared = prepare(text, plan, submitter, false, inherited)?;
+    Ok(insert(c, &prepared).await?)
 }

@@ -87,6 +87,7 @@ fn fast() -> Options {
         first_retry: Duration::ZERO,
         timeout: Duration::from_secs(2),
         poll: Duration::from_millis(10),
+        allow_local_targets: true,
     }
 }
 
@@ -129,7 +130,9 @@ async fn a_finished_job_calls_back_with_lava_formats() {
 
     let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
     assert_eq!(
-        run_once(&c, &logs, &http_client(), &fast()).await.unwrap(),
+        run_once(&c, &logs, &http_client(true), &fast())
+            .await
+            .unwrap(),
         2
     );
     let rows = lava_db::callbacks::of_job(&c, id).await.unwrap();
@@ -187,7 +190,11 @@ async fn a_finished_job_calls_back_with_lava_formats() {
     assert_eq!(body["health_string"], "Complete");
     assert_eq!(body["priority"], 100);
     assert_eq!(body["actual_device_id"], "qemu01");
-    assert_eq!(body["definition"], definition);
+    // The definition as stored: its tokens masked (the token itself comes apart).
+    assert_eq!(
+        body["definition"],
+        definition.replace("token: sekrit", "token: \"********\"")
+    );
     assert_eq!(body["token"], "sekrit");
     let t = body["end_time"].as_str().unwrap();
     assert!(
@@ -226,7 +233,9 @@ async fn a_finished_job_calls_back_with_lava_formats() {
 
     // Nothing is sent twice.
     assert_eq!(
-        run_once(&c, &logs, &http_client(), &fast()).await.unwrap(),
+        run_once(&c, &logs, &http_client(true), &fast())
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(l.seen.lock().unwrap().len(), 3);
@@ -270,7 +279,7 @@ async fn failures_are_retried_then_given_up_and_recorded() {
     );
 
     let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
-    let http = http_client();
+    let http = http_client(true);
     assert_eq!(run_once(&c, &logs, &http, &fast()).await.unwrap(), 1);
     let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
     assert_eq!((r.state, r.attempts), (CallbackState::Pending, 1));
@@ -323,6 +332,13 @@ async fn the_active_scheduler_sends_them() {
     lab(&c).await;
     let (l, base) = listen().await;
     let root = tempfile::tempdir().unwrap();
+    // The listener is on loopback, which callbacks refuse unless the settings allow it.
+    std::fs::create_dir_all(root.path().join("etc/lava-server")).unwrap();
+    std::fs::write(
+        root.path().join(lava_common::settings::SETTINGS_FILE),
+        "[callbacks]\nallow_local_targets = true\n",
+    )
+    .unwrap();
     let mut scheduler = std::process::Command::new(env!("CARGO_BIN_EXE_lava-server"))
         .args(["scheduler", "--interval", "1"])
         .env("LAVA_ROOT", root.path())
@@ -346,4 +362,102 @@ async fn the_active_scheduler_sends_them() {
     let seen = l.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:#?}");
     assert_eq!(seen[0].path, format!("/cb/{id}/canceled"));
+}
+
+#[tokio::test]
+async fn local_targets_are_refused_unless_allowed() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    let (l, base) = listen().await;
+    let port = base.rsplit(':').next().unwrap();
+    // The same local service by address, by name, and by an IPv4-mapped IPv6 address.
+    let definition = job(&format!(
+        "notify:\n  criteria: {{status: canceled}}\n  callbacks:\n\
+         \x20 - {{url: '{base}/by-address'}}\n\
+         \x20 - {{url: 'http://localhost:{port}/by-name'}}\n\
+         \x20 - {{url: 'http://[::ffff:127.0.0.1]:{port}/mapped'}}\n"
+    ));
+    let id = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap();
+    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
+    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let strict = Options {
+        allow_local_targets: false,
+        ..fast()
+    };
+    run_once(&c, &logs, &http_client(false), &strict)
+        .await
+        .unwrap();
+    assert!(
+        l.seen.lock().unwrap().is_empty(),
+        "nothing reached the local listener"
+    );
+    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    let error = r.last_error.as_deref().unwrap();
+    for (i, what) in [(0, "127.0.0.1"), (1, "'localhost'"), (2, "127.0.0.1")] {
+        let part = error
+            .split("; ")
+            .find(|p| p.starts_with(&format!("callbacks[{i}]")))
+            .unwrap_or_else(|| panic!("no error for callbacks[{i}]: {error}"));
+        assert!(
+            part.contains(what) && part.contains("allow_local_targets"),
+            "{part}"
+        );
+    }
+    // With the setting on (as in the other tests), the same callbacks go out.
+    run_once(&c, &logs, &http_client(true), &fast())
+        .await
+        .unwrap();
+    let paths: Vec<String> = l
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.path.clone())
+        .collect();
+    assert!(paths.contains(&"/by-address".to_string()), "{paths:?}");
+}
+
+#[tokio::test]
+async fn redirects_are_followed_only_a_few_times() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    // A listener that redirects every request to itself.
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", socket.local_addr().unwrap());
+    let hits = Arc::new(Mutex::new(0usize));
+    let counter = hits.clone();
+    let to = format!("{base}/again");
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        let to = to.clone();
+        async move {
+            *counter.lock().unwrap() += 1;
+            (StatusCode::FOUND, [(axum::http::header::LOCATION, to)])
+        }
+    });
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    let definition = job(&format!(
+        "notify:\n  criteria: {{status: canceled}}\n  callback: {{url: '{base}/start'}}\n"
+    ));
+    let id = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap();
+    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
+    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    run_once(&c, &logs, &http_client(true), &fast())
+        .await
+        .unwrap();
+    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    assert!(
+        r.last_error.as_deref().unwrap().contains("redirects"),
+        "{r:?}"
+    );
+    assert_eq!(
+        *hits.lock().unwrap(),
+        1 + lava_server::callbacks::target::MAX_REDIRECTS
+    );
 }

@@ -239,10 +239,14 @@ async fn job_lists_page_filter_and_hide_private_jobs() {
             if path == "cancel/" && who.is_none() {
                 continue; // anonymous writes are refused first (403)
             }
-            let (status, _, body) = get(&s, who, &url).await;
+            let (status, body) = if path == "cancel/" {
+                post_json(&s, who, &url, json!({})).await
+            } else {
+                get_json(&s, who, &url).await
+            };
             assert_eq!(
-                (status, body.as_str()),
-                (404, "{\"detail\":\"Not found.\"}"),
+                (status, body),
+                (404, json!({"detail": "Not found."})),
                 "{url} {who:?}"
             );
         }
@@ -329,11 +333,11 @@ async fn job_lists_page_filter_and_hide_private_jobs() {
         "{body}"
     );
 
-    // Cancel: another user 403, the submitter 200.
+    // Cancel (a POST): another user 403, the submitter 200.
     let cancel = format!("/api/v0.2/jobs/{}/cancel/", ids[2]);
-    assert_eq!(get_json(&s, Some(&bob), &cancel).await.0, 403);
+    assert_eq!(post_json(&s, Some(&bob), &cancel, json!({})).await.0, 403);
     assert_eq!(
-        get_json(&s, Some(&alice), &cancel).await,
+        post_json(&s, Some(&alice), &cancel, json!({})).await,
         (200, json!({"message": "Job cancel signal sent."}))
     );
     let (_, job) = get_json(&s, None, &format!("/api/v0.2/jobs/{}/", ids[2])).await;

@@ -49,6 +49,10 @@ async fn populate(db: &lava_testkit::TestDb) -> String {
         worker_host: Some("w0".into()),
     };
     lava_db::devices::add(&c, &d).await.expect("device");
+    // The worker's first poll: it has the device's `.conf`.
+    lava_db::workers::report_devices(&c, "w0", &["d0".to_string()])
+        .await
+        .expect("report");
     let text = EMPTY_JOB.replace("device_type: bench", "device_type: bench\ntarget: d0");
     let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
     let mut job = lava_server::submit::new_job(&text, &plan, None, false);

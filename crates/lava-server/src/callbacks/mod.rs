@@ -8,6 +8,7 @@
 
 pub mod payload;
 pub mod spec;
+pub mod target;
 
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ pub struct Options {
     pub timeout: Duration,
     /// How often to look for due callbacks.
     pub poll: Duration,
+    /// Callbacks may go to loopback and link-local addresses (`[callbacks]
+    /// allow_local_targets`).
+    pub allow_local_targets: bool,
 }
 
 impl Default for Options {
@@ -38,31 +42,43 @@ impl Default for Options {
             first_retry: Duration::from_secs(10),
             timeout: Duration::from_secs(5),
             poll: Duration::from_secs(1),
+            allow_local_targets: false,
         }
     }
 }
 
-/// The HTTP client callbacks are sent with.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("lava-server/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
+/// The HTTP client callbacks are sent with (see [`target::client`]): local targets only
+/// when `allow_local_targets`.
+pub fn http_client(allow_local_targets: bool) -> Http {
+    Http {
+        client: target::client(allow_local_targets),
+        allow_local_targets,
+    }
+}
+
+/// An HTTP client for callbacks and whether it may reach local addresses.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    allow_local_targets: bool,
 }
 
 async fn send(
-    http: &reqwest::Client,
+    http: &Http,
     cb: &Callback,
+    token: Option<&str>,
     body: &Payload,
     timeout: Duration,
 ) -> Result<(), String> {
     let url = body.substitute(&cb.url);
+    let parsed = reqwest::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+    target::check_url(&parsed, http.allow_local_targets).map_err(|e| format!("{url}: {e}"))?;
     let mut req = match cb.method {
-        Method::Get => http.get(&url),
-        Method::Post => http.post(&url),
+        Method::Get => http.client.get(parsed),
+        Method::Post => http.client.post(parsed),
     };
-    if let Some(token) = &cb.token {
-        req = req.header(cb.header.as_str(), token.as_str());
+    if let Some(token) = token {
+        req = req.header(cb.header.as_str(), token);
     }
     if cb.method == Method::Post {
         req = if cb.json {
@@ -76,7 +92,7 @@ async fn send(
         .timeout(timeout)
         .send()
         .await
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| format!("{url}: {}", chain(&e)))?;
     if resp.status().is_success() {
         Ok(())
     } else {
@@ -84,11 +100,23 @@ async fn send(
     }
 }
 
+/// An error with its causes (reqwest's own message leaves out why a connection failed).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
+
 /// Sends what is due once; returns how many rows it handled.
 pub async fn run_once(
     c: &lava_db::Client,
     logs: &LogStore,
-    http: &reqwest::Client,
+    http: &Http,
     opts: &Options,
 ) -> Result<usize, lava_db::Error> {
     let due = lava_db::callbacks::due(c, 20).await?;
@@ -137,6 +165,8 @@ pub async fn run_once(
         } else {
             Vec::new()
         };
+        // The tokens kept apart; the plan's own (masked) ones only for jobs stored before.
+        let tokens = lava_db::callback_tokens::of_job(c, job.id).await?;
         let mut delivered = d.delivered.clone();
         let mut errors = Vec::new();
         for (i, cb) in notify.callbacks.iter().enumerate() {
@@ -144,8 +174,13 @@ pub async fn run_once(
             if delivered.contains(&i) {
                 continue;
             }
-            let body = Payload::new(&job, cb.dataset, cb.token.clone(), log.clone(), &cases);
-            match send(http, cb, &body, opts.timeout).await {
+            let token = tokens
+                .iter()
+                .find(|(place, _)| *place == i)
+                .map(|(_, t)| t.clone())
+                .or_else(|| cb.token.clone());
+            let body = Payload::new(&job, cb.dataset, token.clone(), log.clone(), &cases);
+            match send(http, cb, token.as_deref(), &body, opts.timeout).await {
                 Ok(()) => {
                     tracing::info!(job = job.id, callback = i, "callback sent");
                     delivered.push(i);
@@ -179,7 +214,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), lava_db::Error> {
     let c = lava_db::connect(&url).await?;
-    let http = http_client();
+    let http = http_client(opts.allow_local_targets);
     loop {
         let handled = run_once(&c, &logs, &http, &opts).await?;
         if handled == 0 {

@@ -17,7 +17,60 @@ pub async fn migrate(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     for m in applied {
         println!("Applied {m}");
     }
+    let moved = move_callback_tokens(&mut client).await?;
+    if moved > 0 {
+        println!("Moved the callback tokens of {moved} stored jobs out of their definitions");
+    }
     Ok(())
+}
+
+/// Jobs stored before callback tokens were kept apart still show them in their definition
+/// and plan: mask both and keep the tokens apart (migration V6's data step; a job whose
+/// layout the masking cannot handle gets every occurrence of its tokens' text masked).
+async fn move_callback_tokens(client: &mut lava_db::Client) -> anyhow::Result<usize> {
+    use lava_common::job::{
+        SECRET_MASK, mask_callback_tokens, mask_plan_tokens, parse_job, plan_tokens,
+    };
+    let mut after = 0;
+    let mut moved = 0;
+    loop {
+        let tx = client.transaction().await?;
+        let batch = lava_db::callback_tokens::unmasked_jobs(&tx, SECRET_MASK, after, 100).await?;
+        let Some(last) = batch.last().map(|(id, _)| *id) else {
+            return Ok(moved);
+        };
+        for (id, text) in &batch {
+            let Ok(plan) = parse_job(text) else {
+                eprintln!(
+                    "warning: job {id}: its stored definition no longer parses; its callback tokens stay in it"
+                );
+                continue;
+            };
+            let (masked, plan, tokens) = match mask_callback_tokens(text, plan.clone()) {
+                Ok(m) => (m.text, m.plan, m.tokens),
+                Err(e) => {
+                    eprintln!(
+                        "warning: job {id}: {e}; masking every occurrence of its tokens instead"
+                    );
+                    let tokens = plan.notify.as_ref().map(plan_tokens).unwrap_or_default();
+                    let mut masked = text.clone();
+                    for (_, t) in &tokens {
+                        masked = masked.replace(t.as_str(), SECRET_MASK);
+                    }
+                    let mut plan = plan;
+                    if let Some(n) = plan.notify.as_mut() {
+                        mask_plan_tokens(n);
+                    }
+                    (masked, plan, tokens)
+                }
+            };
+            let plan = serde_json::to_value(&plan)?;
+            lava_db::callback_tokens::move_out(&tx, *id, &masked, &plan, &tokens).await?;
+            moved += 1;
+        }
+        tx.commit().await?;
+        after = last;
+    }
 }
 
 /// `manage loaddata FILE...`: every file is read and checked before anything is written,

@@ -65,6 +65,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                 "state": d.state,
                 "health": d.health,
                 "worker": d.worker_host,
+                "worker_has_config": d.worker_reported,
                 "current_job": d.current_job,
                 "config": if config.is_file() { Some(config.display().to_string()) } else { None },
                 "health_history": history.join("\n"),
@@ -82,6 +83,38 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
             tx.commit().await?;
             println!("device '{name}': {old} -> {health}");
             Ok(())
+        }
+        Devices::SetWorker { name, worker, none } => {
+            let worker = if none { None } else { worker };
+            let tx = client.transaction().await?;
+            let old = lava_db::devices::set_worker(&tx, &name, worker.as_deref()).await?;
+            tx.commit().await?;
+            println!(
+                "device '{name}': worker {} -> {}",
+                or_dash(old.as_deref()),
+                or_dash(worker.as_deref())
+            );
+            Ok(())
+        }
+        Devices::Claims(format) => {
+            let rows: Vec<_> = lava_db::devices::claims(&client, None)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let (first, last) = (c.first_seen.to_rfc3339(), c.last_seen.to_rfc3339());
+                    let line = vec![
+                        c.device.clone(),
+                        c.worker.clone(),
+                        or_dash(c.assigned.as_deref()),
+                        first.clone(),
+                        last.clone(),
+                    ];
+                    let value = json!({"device": c.device, "worker": c.worker,
+                                       "assigned": c.assigned, "first_seen": first, "last_seen": last});
+                    (line, value)
+                })
+                .collect();
+            print_rows(format.json, &rows)
         }
     }
 }

@@ -32,6 +32,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {
                         "last_ping": seen,
                         "job_limit": w.job_limit,
                         "has_token": w.has_token,
+                        "approved": w.approved,
+                        "pending_claims": w.pending_claims,
                     });
                     (line, value)
                 })
@@ -50,6 +52,13 @@ pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {
             .await?;
             eprintln!("added worker '{name}'; its token (shown only this once) is:");
             println!("{token}");
+            Ok(())
+        }
+        Workers::Approve { name, revoke } => {
+            let was = lava_db::workers::set_approved(&client, &name, !revoke).await?;
+            let now = if revoke { "not approved" } else { "approved" };
+            let before = if was { "approved" } else { "not approved" };
+            println!("worker '{name}': {before} -> {now}");
             Ok(())
         }
     }

@@ -34,12 +34,13 @@ pub async fn run(
         if *stop.borrow() {
             return Ok(());
         }
-        let (url, jobs_dir) = {
+        let (url, jobs_dir, allow_local) = {
             let s = settings.borrow_and_update();
-            (s.database_url.clone(), s.jobs_dir())
+            let allow_local = s.safety.callbacks_allow_local_targets;
+            (s.database_url.clone(), s.jobs_dir(), allow_local)
         };
         let led = tokio::select! {
-            r = lead(&url, &jobs_dir, &opts, interval, &mut stop) => Some(r),
+            r = lead(&url, &jobs_dir, allow_local, &opts, interval, &mut stop) => Some(r),
             _ = settings.changed() => None,
         };
         match led {
@@ -72,11 +73,15 @@ impl Drop for AbortOnDrop {
 async fn send_callbacks(
     url: String,
     logs: crate::logstore::LogStore,
+    allow_local_targets: bool,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        let opts = crate::callbacks::Options::default();
+        let opts = crate::callbacks::Options {
+            allow_local_targets,
+            ..Default::default()
+        };
         match crate::callbacks::run(url.clone(), logs.clone(), opts, stop.clone()).await {
             Ok(()) => return,
             Err(e) => {
@@ -95,6 +100,7 @@ async fn send_callbacks(
 async fn lead(
     url: &str,
     jobs_dir: &std::path::Path,
+    allow_local_targets: bool,
     opts: &Options,
     interval: Duration,
     stop: &mut watch::Receiver<bool>,
@@ -115,6 +121,7 @@ async fn lead(
     let _callbacks = AbortOnDrop(tokio::spawn(send_callbacks(
         url.to_string(),
         crate::logstore::LogStore::new(jobs_dir.to_path_buf()),
+        allow_local_targets,
         stop.clone(),
     )));
     let (_listener, mut events) = lava_db::listen(url, &[lava_db::notify::SCHEDULER]).await?;

@@ -80,10 +80,16 @@ pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report,
                 continue;
             }
         };
-        let mut job = crate::submit::new_job(&due.definition, &plan, None, true);
-        job.device = Some(due.device.clone());
-        job.device_type = Some(due.device_type.clone());
-        let id = lava_db::jobs::insert(&tx, &job).await?;
+        let mut job = match crate::submit::prepare(&due.definition, plan, None, true, &[]) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(device_type = %due.device_type, error = %e, "the health check of this device type is invalid; its devices get no jobs until it is fixed");
+                continue;
+            }
+        };
+        job.job.device = Some(due.device.clone());
+        job.job.device_type = Some(due.device_type.clone());
+        let id = crate::submit::insert(&tx, &job).await?;
         if lava_db::jobs::assign(&tx, id, &due.device, &due.worker).await? {
             *busy.entry(due.worker.clone()).or_default() += 1;
             report.health_checks += 1;

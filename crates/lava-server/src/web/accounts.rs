@@ -14,8 +14,9 @@ use serde_json::json;
 use super::AppState;
 use super::admin::guard::{CSRF_FIELD, UserPost};
 use super::admin::view;
-use super::auth::{self, Auth, clear_cookie, cookie, session_cookie};
+use super::auth::{self, Auth, Login, clear_cookie, cookie, session_cookie};
 use super::pages::templates::render;
+use super::throttle::{self, ClientAddr};
 
 /// The cookie of the login form's double-submit token.
 pub const LOGIN_COOKIE: &str = "lavalogin";
@@ -64,7 +65,10 @@ fn form(state: &AppState, next: &str, error: Option<&str>, status: StatusCode) -
     let page = render(&state.templates, "accounts/login.html", status, &ctx);
     with_cookie(
         page,
-        &format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/accounts/login/"),
+        &format!(
+            "{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/accounts/login/{}",
+            auth::secure_attr()
+        ),
     )
 }
 
@@ -89,6 +93,7 @@ pub struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     axum::Form(f): axum::Form<LoginForm>,
 ) -> Result<Response, Response> {
@@ -105,32 +110,60 @@ async fn login(
             "The login form's token is missing or does not match. Reload the login page and try again.",
         ));
     }
-    match auth::login(&state, f.username.trim(), &f.password).await {
-        Ok(Some((key, _csrf))) => {
+    let username = f.username.trim();
+    match auth::login(&state, username, &f.password, client).await {
+        Ok(Login::Session(key, _csrf)) => {
             tracing::info!(username = %f.username, "logged in");
-            // Logins are rare and cheap to piggyback on: expired sessions go here, so the
-            // table does not grow without a cleanup daemon.
-            if let Ok(c) = state.db().await
-                && let Err(e) = lava_db::sessions::purge_expired(&**c).await
-            {
-                tracing::warn!(error = %e, "cannot purge expired sessions");
+            // Logins are rare and cheap to piggyback on: expired sessions and old failure
+            // counts go here, so the tables do not grow without a cleanup daemon.
+            if let Ok(c) = state.db().await {
+                if let Err(e) = lava_db::sessions::purge_expired(&**c).await {
+                    tracing::warn!(error = %e, "cannot purge expired sessions");
+                }
+                let window = throttle::WINDOW.as_secs_f64();
+                if let Err(e) = lava_db::login_failures::purge(&**c, window).await {
+                    tracing::warn!(error = %e, "cannot purge old login failures");
+                }
             }
             let r = Redirect::to(&next).into_response();
             let r = with_cookie(r, &session_cookie(&key));
             Ok(with_cookie(
                 r,
                 &format!(
-                    "{LOGIN_COOKIE}=; HttpOnly; SameSite=Lax; Path=/accounts/login/; Max-Age=0"
+                    "{LOGIN_COOKIE}=; HttpOnly; SameSite=Lax; Path=/accounts/login/; Max-Age=0{}",
+                    auth::secure_attr()
                 ),
             ))
         }
-        Ok(None) => {
-            tracing::info!(username = %f.username, "login failed");
+        Ok(Login::Refused) => {
+            tracing::info!(username = %f.username, ?client, "login failed");
             let msg = "Please enter a correct username and password.";
             Ok(form(&state, &next, Some(msg), StatusCode::OK))
         }
+        Ok(Login::Throttled) => {
+            let msg = "Too many failed logins for this account or from this address. Wait a minute and try again.";
+            Err(retry_later(
+                form(&state, &next, Some(msg), StatusCode::TOO_MANY_REQUESTS),
+                throttle::WINDOW,
+            ))
+        }
+        Ok(Login::Busy) => {
+            let msg = "The server is busy checking other logins. Try again in a moment.";
+            Err(retry_later(
+                form(&state, &next, Some(msg), StatusCode::SERVICE_UNAVAILABLE),
+                std::time::Duration::from_secs(5),
+            ))
+        }
         Err(e) => Err(e.into_response()),
     }
+}
+
+/// Adds `Retry-After`.
+fn retry_later(mut r: Response, after: std::time::Duration) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&after.as_secs().to_string()) {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    r
 }
 
 /// A form with no fields besides the CSRF token.

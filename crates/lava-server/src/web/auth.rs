@@ -4,6 +4,7 @@
 //! - browsers: the `lavasession` cookie of a login session, which also carries a CSRF token.
 //!
 //! Passwords are argon2 PHC strings; API tokens and session keys are stored as SHA-256 only.
+//! Logins are throttled and argon2 work bounded ([`super::throttle`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -13,6 +14,7 @@ use lava_db::viewer::Viewer;
 
 use super::AppState;
 use super::error::ApiError;
+use super::throttle::{self, Busy};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "lavasession";
@@ -163,28 +165,37 @@ pub async fn by_user_token(
     }
 }
 
-/// Checks a password against a user's stored argon2 hash (off the async threads: argon2 is
-/// slow on purpose). An empty stored hash never matches.
-pub async fn verify_password(stored: String, password: String) -> bool {
-    if stored.is_empty() {
-        return false;
-    }
-    tokio::task::spawn_blocking(move || {
+/// A hash that matches no password, for the logins of unknown, inactive or password-less
+/// users: checking against it takes as long as a real check, so the answer's timing does
+/// not tell which usernames exist.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let unguessable = lava_common::token::generate();
+    hash_password(&unguessable).unwrap_or_default()
+});
+
+/// Checks a password against a stored argon2 hash, off the async threads and within the
+/// argon2 bound. A hash that cannot match (empty, or not argon2) is checked against a dummy
+/// hash instead, so every failure costs the same time.
+pub async fn verify_password(stored: String, password: String) -> Result<bool, Busy> {
+    throttle::argon2(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(&stored)
-            .map(|h| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        let (hash, real) = match PasswordHash::new(&stored) {
+            Ok(h) if !stored.is_empty() => (h, true),
+            _ => match PasswordHash::new(&DUMMY_HASH) {
+                Ok(h) => (h, false),
+                Err(_) => return false,
+            },
+        };
+        let ok = argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok();
+        ok && real
     })
     .await
-    .unwrap_or(false)
 }
 
 /// Hashes a password with argon2 into a PHC string with a random salt (slow on purpose: call
-/// it off the async threads).
+/// it off the async threads, e.g. through [`throttle::argon2`]).
 pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let bytes: [u8; 16] = rand::random();
@@ -196,49 +207,96 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash the password: {e}"))
 }
 
-/// A new login session after a password check: returns the cookie value and the CSRF token,
-/// or `None` when the username or password is wrong (or the user is inactive).
+/// How a login attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// A new session: the cookie value and its CSRF token.
+    Session(String, String),
+    /// Wrong username or password, or an inactive user.
+    Refused,
+    /// Too many failures for this username or address within the window: not checked.
+    Throttled,
+    /// No argon2 slot came free in time: not checked.
+    Busy,
+}
+
+/// The failed logins allowed per key within [`throttle::WINDOW`].
+fn failure_limit() -> i64 {
+    i64::from(
+        super::settings()
+            .map(|s| s.safety.login_failures_per_minute)
+            .unwrap_or(throttle::DEFAULT_LIMIT),
+    )
+}
+
+/// A login attempt from `client`: refused unseen when the username or the address failed
+/// too often within the minute; otherwise the password is checked (the same work for
+/// unknown users as for known ones) and a failure is counted against both.
 pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
-) -> Result<Option<(String, String)>, ApiError> {
+    client: Option<std::net::IpAddr>,
+) -> Result<Login, ApiError> {
+    let window = throttle::WINDOW.as_secs_f64();
+    let user_key = throttle::user_key(username);
+    let mut keys = vec![user_key.clone()];
+    keys.extend(client.map(throttle::addr_key));
     let user = {
         let c = state.db().await?;
+        let recent = lava_db::login_failures::recent(&**c, &keys, window).await?;
+        if let Some((key, n)) = recent.iter().find(|(_, n)| *n >= failure_limit()) {
+            tracing::warn!(%key, failures = n, "login throttled");
+            return Ok(Login::Throttled);
+        }
         lava_db::users::get(&**c, username).await?
     };
-    let Some(user) = user.filter(|u| u.info.is_active) else {
-        return Ok(None);
+    let (id, stored) = match user.filter(|u| u.info.is_active) {
+        Some(u) => (Some(u.id), u.info.password),
+        None => (None, String::new()),
     };
-    if !verify_password(user.info.password.clone(), password.to_string()).await {
-        return Ok(None);
-    }
+    let matched = match verify_password(stored, password.to_string()).await {
+        Ok(m) => m,
+        Err(Busy) => return Ok(Login::Busy),
+    };
+    let c = state.db().await?;
+    let Some(id) = id.filter(|_| matched) else {
+        lava_db::login_failures::record(&**c, &keys, window).await?;
+        return Ok(Login::Refused);
+    };
+    lava_db::login_failures::clear(&**c, &user_key).await?;
     let key = lava_common::token::generate();
     let csrf = lava_common::token::generate();
     let expires = Utc::now() + chrono::Duration::days(SESSION_DAYS);
-    let c = state.db().await?;
-    lava_db::sessions::create(
-        &**c,
-        &lava_common::token::hash(&key),
-        user.id,
-        &csrf,
-        expires,
-    )
-    .await?;
-    Ok(Some((key, csrf)))
+    lava_db::sessions::create(&**c, &lava_common::token::hash(&key), id, &csrf, expires).await?;
+    Ok(Login::Session(key, csrf))
 }
 
-/// The `Set-Cookie` value for a new session: HttpOnly, SameSite=Lax, path `/`.
+/// `; Secure` when the settings say the site is served over HTTPS (`[web] secure_cookies`).
+pub fn secure_attr() -> &'static str {
+    if super::settings().is_some_and(|s| s.safety.secure_cookies) {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// The `Set-Cookie` value for a new session: HttpOnly, SameSite=Lax, path `/`, and Secure
+/// on an HTTPS site.
 pub fn session_cookie(key: &str) -> String {
     format!(
-        "{SESSION_COOKIE}={key}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
-        SESSION_DAYS * 86_400
+        "{SESSION_COOKIE}={key}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+        SESSION_DAYS * 86_400,
+        secure_attr()
     )
 }
 
 /// The `Set-Cookie` value that ends a session in the browser.
 pub fn clear_cookie() -> String {
-    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+    format!(
+        "{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{}",
+        secure_attr()
+    )
 }
 
 /// Ends the session named by the request's cookie, if any.
@@ -273,6 +331,39 @@ mod tests {
         h.insert("cookie", "a=1; lavasession=xyz; b=2".parse().unwrap());
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("xyz"));
         assert_eq!(cookie(&h, "c"), None);
+    }
+
+    /// The median time of three checks of `password` against `stored`.
+    async fn median_check(stored: &str, password: &str) -> (std::time::Duration, bool) {
+        let mut times = Vec::new();
+        let mut matched = false;
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            matched = verify_password(stored.to_string(), password.to_string())
+                .await
+                .unwrap();
+            times.push(start.elapsed());
+        }
+        times.sort();
+        (times[1], matched)
+    }
+
+    #[tokio::test]
+    async fn unknown_users_cost_as_much_as_known_ones() {
+        let real = hash_password("the-password").unwrap();
+        assert!(median_check(&real, "the-password").await.1);
+        let (known, matched) = median_check(&real, "a-guess").await;
+        assert!(!matched);
+        // No usable hash (unknown user, no password, a foreign hash): still a full check,
+        // and never a match.
+        for stored in ["", "pbkdf2_sha256$260000$salt$hash"] {
+            let (unknown, matched) = median_check(stored, "a-guess").await;
+            assert!(!matched, "{stored}");
+            assert!(
+                unknown * 2 > known,
+                "{stored:?}: {unknown:?} against {known:?} for a real hash"
+            );
+        }
     }
 
     #[test]

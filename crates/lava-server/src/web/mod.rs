@@ -8,6 +8,7 @@ pub mod error;
 pub mod pages;
 pub mod rest;
 pub mod submit_form;
+pub mod throttle;
 pub mod waiters;
 pub mod worker_api;
 pub mod xmlrpc;
@@ -65,7 +66,12 @@ pub mod deadpool_client {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
-        .merge(rest::routes())
+        .merge(
+            rest::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                rest::csrf::guard,
+            )),
+        )
         .merge(xmlrpc::routes())
         .merge(pages::routes())
         .nest_service(
@@ -103,7 +109,9 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(%listen, "lava-server web listening");
-    axum::serve(listener, router(state))
+    // Connection info gives the login throttle its client address.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

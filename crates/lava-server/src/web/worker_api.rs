@@ -118,10 +118,17 @@ async fn poll(
         let tx = client.transaction().await?;
         lava_db::workers::heartbeat(&tx, &worker, &req.version).await?;
         let names: Vec<String> = req.devices.iter().map(|d| d.hostname.clone()).collect();
-        for unknown in lava_db::workers::attach_devices(&tx, &worker, &names).await? {
+        let report = lava_db::workers::report_devices(&tx, &worker, &names).await?;
+        tx.commit().await?;
+        for device in &report.taken {
+            tracing::info!(%worker, %device, "approved worker took a device whose .conf it reports");
+        }
+        for device in &report.new_claims {
+            tracing::warn!(%worker, %device, "worker reports a device not assigned to it: pending until an admin assigns it (lava-server manage devices set-worker)");
+        }
+        for unknown in &report.unknown {
             tracing::warn!(%worker, device = %unknown, "worker reports a device the database does not know (add it with add_device.py or loaddata)");
         }
-        tx.commit().await?;
     }
     let first = work_for(&state, &worker, &req.running).await?;
     if !first.start.is_empty()

@@ -183,9 +183,10 @@ async fn a_token_is_shown_once_and_stored_hashed() {
     assert_eq!(rest(secret.to_string()).await, StatusCode::FORBIDDEN);
     assert_eq!(lava_db::tokens::list(&c, None).await.unwrap().len(), 1);
 
-    // Staff make tokens for others, also shown once.
-    let admin = logged_in(&s, "admin", "admin-password").await;
-    let p = admin
+    // Superusers make tokens for others, also shown once.
+    s.add_user("root", "root-password", &["--superuser"]);
+    let root = logged_in(&s, "root", "root-password").await;
+    let p = root
         .submit(
             "/admin/tokens/add",
             &[
@@ -323,13 +324,25 @@ async fn workers_users_and_groups() {
         .password;
     assert!(stored.starts_with("$argon2"), "{stored}");
 
-    // Groups and membership.
+    // Groups and membership: a superuser puts admin in the new group, then admin, a
+    // member, manages its members.
     admin
         .submit(
             "/admin/groups/add",
             &[("name", "lab-team"), ("reason", "x")],
         )
         .await;
+    let admin_joins = [
+        ("group", "lab-team"),
+        ("action", "join"),
+        ("reason", "team lead"),
+    ];
+    assert_eq!(
+        root.submit("/admin/users/admin/groups", &admin_joins)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
     let join = [
         ("group", "lab-team"),
         ("action", "join"),

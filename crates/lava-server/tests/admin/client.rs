@@ -70,6 +70,16 @@ impl Browser {
         .await
     }
 
+    /// A request with this browser's cookies, to finish and send with [`Browser::send`].
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Sends a request made by [`Browser::request`].
+    pub async fn send(&self, r: reqwest::RequestBuilder) -> Page {
+        page(r.send().await.unwrap()).await
+    }
+
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         let r = self.http.post(format!("{}{path}", self.base)).form(form);
         page(r.send().await.unwrap()).await

@@ -29,6 +29,7 @@ const EVERY_FIELD: &[(&str, &str)] = &[
     ("name", "g1"),
     ("group", "g1"),
     ("action", "join"),
+    ("worker", "w1"),
 ];
 
 #[tokio::test]
@@ -115,14 +116,9 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         .unwrap()
         .unwrap();
     assert_ne!(kvm.info.health_check_job.as_deref(), Some(JOB));
-    assert_eq!(
-        lava_db::workers::get(&c, "w1")
-            .await
-            .unwrap()
-            .unwrap()
-            .job_limit,
-        0
-    );
+    let w1 = lava_db::workers::get(&c, "w1").await.unwrap().unwrap();
+    assert_eq!((w1.job_limit, w1.approved), (0, false));
+    assert_eq!(d.worker_host, None);
     assert_eq!(
         admin.get("/admin/").await.status,
         StatusCode::OK,

@@ -6,6 +6,9 @@
 mod common;
 
 mod accounts;
+mod authority;
 mod changes;
 mod client;
 mod forms;
+mod rest_writes;
+mod throttle;

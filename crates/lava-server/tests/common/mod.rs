@@ -71,6 +71,12 @@ impl Server {
 
     /// Starts the daemons on a migrated test database with the kvm fixture.
     pub async fn start() -> Server {
+        Server::start_with_settings("").await
+    }
+
+    /// Starts the daemons like [`Server::start`], with `settings` (TOML) as the sandbox's
+    /// settings file.
+    pub async fn start_with_settings(settings: &str) -> Server {
         let db = test_db().await.unwrap();
         let root = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -85,6 +91,11 @@ impl Server {
             _daemons: vec![],
         };
         s.install_pages();
+        if !settings.is_empty() {
+            let file = s.root.path().join(lava_common::settings::SETTINGS_FILE);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, settings).unwrap();
+        }
         s.manage(&["migrate"]);
         s.manage(&[
             "loaddata",
@@ -109,9 +120,11 @@ impl Server {
         s
     }
 
-    /// Registers a worker and plays it.
+    /// Registers a worker, assigns it kvm01 (the device its polls report), as an admin
+    /// does, and plays it.
     pub fn worker(&self, name: &str) -> Worker {
         let token = self.manage(&["workers", "add", name]).trim().to_string();
+        self.manage(&["devices", "set-worker", "kvm01", name]);
         Worker {
             http: reqwest::Client::new(),
             base: self.url.clone(),

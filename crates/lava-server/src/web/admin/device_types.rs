@@ -83,9 +83,13 @@ pub struct HealthCheckForm {
     pub reason: String,
 }
 
-/// Checks a health check job for type `name`: it must parse and be for this type.
+/// Checks a health check job for type `name`: it must parse, its callback tokens must be
+/// maskable (the scheduler stores it like any job), and it must be for this type.
 fn check(name: &str, definition: &str) -> Result<(), String> {
     let plan = lava_common::job::parse_job(definition).map_err(|e| e.to_string())?;
+    let plan = lava_common::job::mask_callback_tokens(definition, plan)
+        .map_err(|e| e.to_string())?
+        .plan;
     match plan.device_type.as_deref() {
         Some(t) if t == name => Ok(()),
         Some(t) => Err(format!(

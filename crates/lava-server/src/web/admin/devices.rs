@@ -1,5 +1,6 @@
-//! Devices in the admin interface: the list, one device's health history, and the health
-//! form (maintenance, back to good or unknown, retire), each change with its reason.
+//! Devices in the admin interface: the list, one device's health history, the health form
+//! (maintenance, back to good or unknown, retire) and the worker form (which worker runs
+//! it, with the workers that claim it), each change with its reason.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -76,11 +77,29 @@ pub async fn show(
             .await
             .or_page(&state)?,
     );
+    let claims: Vec<_> = lava_db::devices::claims(&**c, Some(&device))
+        .await
+        .or_page(&state)?
+        .into_iter()
+        .map(|c| {
+            json!({"worker": c.worker,
+                   "first_seen": c.first_seen.format("%Y-%m-%d %H:%M:%S").to_string(),
+                   "last_seen": c.last_seen.format("%Y-%m-%d %H:%M:%S").to_string()})
+        })
+        .collect();
+    let workers: Vec<_> = lava_db::workers::list(&**c)
+        .await
+        .or_page(&state)?
+        .into_iter()
+        .map(|w| w.hostname)
+        .collect();
     let choices: Vec<_> = ADMIN_HEALTH.iter().map(|h| h.as_str()).collect();
     let ctx = json!({"device": {"hostname": d.hostname, "device_type": d.device_type,
                                 "state": d.state.as_str(), "health": d.health.as_str(),
-                                "worker": d.worker_host, "job": d.current_job},
-                     "history": history, "log": log, "choices": choices});
+                                "worker": d.worker_host, "worker_reported": d.worker_reported,
+                                "job": d.current_job},
+                     "history": history, "log": log, "choices": choices,
+                     "claims": claims, "workers": workers});
     Ok(view::page(
         &state,
         &s,
@@ -141,5 +160,48 @@ pub async fn set_health(
     .or_page(&state)?;
     tx.commit().await.or_page(&state)?;
     tracing::info!(%device, %old, %health, user = %post.caller.username, %reason, "device health set");
+    Ok(view::done(&format!("/admin/devices/{device}/")))
+}
+
+/// The worker form: a worker's hostname, or empty for none.
+#[derive(Debug, serde::Deserialize)]
+pub struct WorkerForm {
+    /// The worker.
+    #[serde(default)]
+    pub worker: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Assigns the device to a worker (the same change as `manage devices set-worker`).
+pub async fn set_worker(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    post: StaffPost<WorkerForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let worker = Some(post.form.worker.trim()).filter(|w| !w.is_empty());
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    let old = lava_db::devices::set_worker(&tx, &device, worker)
+        .await
+        .or_page(&state)?;
+    let action = format!(
+        "worker {} → {}",
+        old.as_deref().unwrap_or("-"),
+        worker.unwrap_or("-")
+    );
+    view::commit_audited(
+        &state,
+        tx,
+        &post.caller,
+        ("device", &device),
+        &action,
+        &reason,
+    )
+    .await?;
+    tracing::info!(%device, ?worker, user = %post.caller.username, %reason, "device worker set");
     Ok(view::done(&format!("/admin/devices/{device}/")))
 }

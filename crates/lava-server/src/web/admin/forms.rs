@@ -38,11 +38,13 @@ forms! {
     "/api/tokens/", User => tokens::create_own;
     "/api/tokens/{token}/delete", User => tokens::delete_own;
     "/admin/devices/{device}/health", Staff => devices::set_health;
+    "/admin/devices/{device}/worker", Staff => devices::set_worker;
     "/admin/device-types/{device_type}/health-check", Staff => device_types::set_health_check;
     "/admin/jobs/{job}/cancel", Staff => jobs::cancel;
     "/admin/jobs/{job}/resubmit", Staff => jobs::resubmit;
     "/admin/jobs/{job}/priority", Staff => jobs::priority;
     "/admin/workers/{worker}", Staff => workers::update;
+    "/admin/workers/{worker}/approve", Staff => workers::approve;
     "/admin/users/add", Staff => users::add;
     "/admin/users/{username}", Staff => users::update;
     "/admin/users/{username}/password", Staff => users::password;

@@ -1,4 +1,6 @@
-//! Groups in the admin interface: add a group, put users in or take them out.
+//! Groups in the admin interface: add a group, put users in or take them out. Group
+//! membership decides who sees group jobs, so staff who are not superusers manage only the
+//! groups they belong to: nobody gives themselves (or a friend) sight of others' jobs.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -31,6 +33,17 @@ pub async fn membership(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
+    if !post.caller.is_superuser
+        && !lava_db::users::is_member(&tx, post.caller.id, group)
+            .await
+            .or_page(&state)?
+    {
+        tracing::warn!(user = %post.caller.username, %group, target = %username, "group change refused");
+        return Err(view::forbidden(
+            &state,
+            &format!("Only a superuser or a member of group '{group}' may change its members."),
+        ));
+    }
     match post.form.action.as_str() {
         "join" => lava_db::users::join_group(&tx, &username, group).await,
         "leave" => lava_db::accounts::leave_group(&tx, &username, group).await,

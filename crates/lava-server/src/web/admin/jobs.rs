@@ -1,6 +1,8 @@
 //! Jobs in the admin interface: the newest jobs with cancel, resubmit and (while queued)
 //! priority forms. Cancelling goes through the job life cycle in lava-db, which records the
 //! transition with who and why; resubmitting goes through the one submission path.
+//! Staff see and touch only the jobs they may see anywhere else (`Viewer::job_condition`);
+//! a job they may not see is answered like a missing one. Superusers see every job.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,10 +10,32 @@ use axum::response::Response;
 use lava_common::state::JobState;
 use serde_json::json;
 
+use lava_db::job_list::{self, JobFilter, JobOrder};
+
 use super::super::AppState;
+use super::super::auth::Caller;
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
-use crate::submit::{SubmitError, submit};
+use crate::submit::SubmitError;
+
+/// Job `id` if `caller` may see it; otherwise the 404 page, as for a missing job.
+async fn visible(
+    state: &AppState,
+    c: &impl lava_db::GenericClient,
+    caller: &Caller,
+    id: i64,
+) -> Result<lava_db::jobs::Job, Response> {
+    job_list::get(c, &caller.viewer(), id)
+        .await
+        .or_page(state)?
+        .ok_or_else(|| {
+            view::fail(
+                state,
+                StatusCode::NOT_FOUND,
+                &format!("job '{id}' was not found"),
+            )
+        })
+}
 
 /// How many jobs the list shows.
 const LIST_LIMIT: i64 = 100;
@@ -22,7 +46,12 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let jobs: Vec<_> = lava_db::jobs::list(&**c, None, LIST_LIMIT, 0)
+    let filter = JobFilter {
+        limit: LIST_LIMIT,
+        order: JobOrder::IdDesc,
+        ..Default::default()
+    };
+    let jobs: Vec<_> = job_list::list(&**c, &s.caller.viewer(), &filter)
         .await
         .or_page(&state)?
         .into_iter()
@@ -64,6 +93,7 @@ pub async fn cancel(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
+    visible(&state, &tx, &post.caller, job).await?;
     let new = lava_db::jobs::cancel(&tx, job, Some(post.caller.id), &reason)
         .await
         .or_page(&state)?;
@@ -81,7 +111,8 @@ pub async fn cancel(
     Ok(view::done("/admin/jobs/"))
 }
 
-/// Submits a copy of a job's definition as the admin, and shows the new job.
+/// Submits a copy of a job's definition as the admin, and shows the new job (its callback
+/// tokens go with it only for its submitter or a superuser).
 pub async fn resubmit(
     State(state): State<AppState>,
     Path(job): Path<i64>,
@@ -91,16 +122,14 @@ pub async fn resubmit(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
-    let Some(old) = lava_db::jobs::get(&tx, job).await.or_page(&state)? else {
-        return Err(view::fail(
-            &state,
-            StatusCode::NOT_FOUND,
-            &format!("job '{job}' was not found"),
-        ));
-    };
-    let id = match submit(&tx, &old.definition, Some(post.caller.id)).await {
+    let old = visible(&state, &tx, &post.caller, job).await?;
+    let caller = &post.caller;
+    let id = match crate::submit::resubmit(&tx, &old, caller.id, caller.is_superuser).await {
         Ok(id) => id,
         Err(SubmitError::Db(e)) => return Err(view::db_error(&state, e)),
+        Err(e @ SubmitError::NotYourTokens(_)) => {
+            return Err(view::forbidden(&state, &e.to_string()));
+        }
         Err(e) => return Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
     };
     let action = format!("resubmitted as job {id}");
@@ -136,6 +165,7 @@ pub async fn priority(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
+    visible(&state, &tx, &post.caller, job).await?;
     lava_db::job_admin::set_priority(&tx, job, post.form.priority)
         .await
         .or_page(&state)?;

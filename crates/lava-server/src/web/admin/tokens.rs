@@ -1,6 +1,7 @@
-//! API tokens: every user manages their own at `/api/tokens/` (LAVA's path); staff see and
-//! manage everyone's under `/admin/tokens/`. A new token's secret is shown once, on the page
-//! that answers the form; only its SHA-256 is stored.
+//! API tokens: every user manages their own at `/api/tokens/` (LAVA's path); staff see
+//! everyone's under `/admin/tokens/` and may delete any, but only a superuser makes a token
+//! for another user (a token is that user's whole authority). A new token's secret is shown
+//! once, on the page that answers the form; only its SHA-256 is stored.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -163,7 +164,7 @@ pub struct ForForm {
     pub reason: String,
 }
 
-/// Makes a token for a user and shows it once.
+/// Makes a token for a user and shows it once: staff for themselves, superusers for anyone.
 pub async fn create_for(
     State(state): State<AppState>,
     post: StaffPost<ForForm>,
@@ -171,6 +172,13 @@ pub async fn create_for(
     let reason = view::reason(&state, &post.form.reason)?;
     let f = &post.form;
     let user = f.username.trim();
+    if user != post.caller.username && !post.caller.is_superuser {
+        tracing::warn!(user = %post.caller.username, target = %user, "token for another user refused");
+        return Err(view::forbidden(
+            &state,
+            "Only a superuser may make a token for another user.",
+        ));
+    }
     let secret = create(&state, &post.caller, user, f.description.trim(), &reason).await?;
     let s = Session {
         caller: post.caller.clone(),

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::super::AppState;
 use super::super::auth::{Caller, hash_password};
+use super::super::throttle;
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
 
@@ -64,10 +65,13 @@ pub async fn show(
     let member_of = lava_db::users::groups_of(&**c, &username)
         .await
         .or_page(&state)?;
+    // The groups the caller may put people in: every group for a superuser, their own for
+    // other staff (see `groups::membership`).
     let groups: Vec<_> = lava_db::accounts::groups(&**c)
         .await
         .or_page(&state)?
         .into_iter()
+        .filter(|g| s.caller.is_superuser || g.members.contains(&s.caller.username))
         .map(|g| g.name)
         .collect();
     let i = u.info;
@@ -122,24 +126,31 @@ async fn superuser_guard(
     Ok(u.info.is_superuser)
 }
 
-/// An argon2 hash off the async threads; an empty password stays empty (no login).
+/// An argon2 hash off the async threads, within the argon2 bound; an empty password stays
+/// empty (no login).
 async fn hash(state: &AppState, password: String) -> Result<String, Response> {
     if password.is_empty() {
         return Ok(String::new());
     }
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    throttle::argon2(move || hash_password(&password))
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r)
+        .map_err(|e| view::fail(state, StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?
         .map_err(|e| view::fail(state, StatusCode::INTERNAL_SERVER_ERROR, &e))
 }
 
-/// Adds a user.
+/// Adds a user. Only a superuser may add a superuser.
 pub async fn add(
     State(state): State<AppState>,
     post: StaffPost<AddForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
+    if post.form.is_superuser.is_some() && !post.caller.is_superuser {
+        tracing::warn!(user = %post.caller.username, target = %post.form.username, "superuser creation refused");
+        return Err(view::forbidden(
+            &state,
+            "Only a superuser may add a superuser.",
+        ));
+    }
     let f = post.form;
     let name = f.username.trim().to_string();
     if name.is_empty() || name.contains(char::is_whitespace) {

@@ -1,5 +1,6 @@
 //! Workers in the admin interface: health (active, maintenance, retired), description and
-//! job limit in one form per worker. Health changes are recorded as worker transitions.
+//! job limit in one form per worker, and (superusers only) the approval that lets a worker's
+//! `.conf` files claim unassigned devices. Health changes are recorded as worker transitions.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,7 +31,8 @@ pub async fn list(
             .collect();
         workers.push(json!({"hostname": w.hostname, "description": w.description,
             "state": w.state.as_str(), "health": w.health.as_str(), "job_limit": w.job_limit,
-            "devices": w.devices, "history": history,
+            "devices": w.devices, "history": history, "approved": w.approved,
+            "pending_claims": w.pending_claims,
             "last_ping": w.last_ping.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())}));
     }
     drop(c);
@@ -90,6 +92,62 @@ pub async fn update(
         &post.caller,
         ("worker", &worker),
         &action,
+        &reason,
+    )
+    .await?;
+    Ok(view::done("/admin/workers/"))
+}
+
+/// The approval form.
+#[derive(Debug, serde::Deserialize)]
+pub struct ApproveForm {
+    /// `approve` or `revoke`.
+    pub action: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Approves a worker or withdraws its approval: superusers only, since an approved worker
+/// takes the unassigned (or abandoned) devices whose `.conf` it reports.
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(worker): Path<String>,
+    post: StaffPost<ApproveForm>,
+) -> Result<Response, Response> {
+    if !post.caller.is_superuser {
+        tracing::warn!(user = %post.caller.username, %worker, "worker approval refused");
+        return Err(view::forbidden(
+            &state,
+            "Only a superuser may approve a worker.",
+        ));
+    }
+    let reason = view::reason(&state, &post.form.reason)?;
+    let approved = match post.form.action.as_str() {
+        "approve" => true,
+        "revoke" => false,
+        other => {
+            let msg = format!("action: '{other}' is neither approve nor revoke");
+            return Err(view::fail(&state, StatusCode::BAD_REQUEST, &msg));
+        }
+    };
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    lava_db::workers::set_approved(&tx, &worker, approved)
+        .await
+        .or_page(&state)?;
+    let action = if approved {
+        "approved"
+    } else {
+        "approval withdrawn"
+    };
+    view::commit_audited(
+        &state,
+        tx,
+        &post.caller,
+        ("worker", &worker),
+        action,
         &reason,
     )
     .await?;

@@ -115,10 +115,9 @@ pub type PageResult = Result<Response, PageError>;
 /// `csrf_token` for the user menu's logout form.
 pub fn base_context(auth: &Auth) -> Map<String, Value> {
     let mut m = Map::new();
-    let user = auth
-        .caller
-        .as_ref()
-        .map(|c| json!({"username": c.username, "is_staff": c.is_staff}));
+    let user = auth.caller.as_ref().map(
+        |c| json!({"username": c.username, "is_staff": c.is_staff, "is_superuser": c.is_superuser}),
+    );
     m.insert("user".into(), user.unwrap_or(Value::Null));
     m.insert(
         "csrf_token".into(),

@@ -181,22 +181,20 @@ fn submit_error(e: SubmitError) -> ApiError {
         SubmitError::DeviceTypeUnavailable(t) => {
             format!("Devices unavailable: Device type '{t}' is unavailable.")
         }
+        e @ SubmitError::NotYourTokens(_) => {
+            return ApiError::with_body(StatusCode::FORBIDDEN, json!({"detail": e.to_string()}));
+        }
         e => e.to_string(),
     };
     ApiError::new(StatusCode::BAD_REQUEST, message)
 }
 
-async fn store(state: &AppState, text: &str, user: i64) -> Result<Response, ApiError> {
-    let c = state.db().await?;
-    let id = submit(&**c, text.trim(), Some(user))
-        .await
-        .map_err(submit_error)?;
-    tracing::info!(job = id, user, "submitted through REST");
-    Ok((
+fn created(id: i64) -> Response {
+    (
         StatusCode::CREATED,
         axum::Json(json!({"message": "job(s) successfully submitted", "job_ids": [id]})),
     )
-        .into_response())
+        .into_response()
 }
 
 /// `POST /api/v0.2/jobs/`.
@@ -213,21 +211,44 @@ pub async fn create(
             json!({"definition": ["This field is required."]}),
         ));
     };
-    store(&state, &text, user).await
+    let c = state.db().await?;
+    let id = submit(&**c, text.trim(), Some(user))
+        .await
+        .map_err(submit_error)?;
+    tracing::info!(job = id, user, "submitted through REST");
+    Ok(created(id))
 }
 
-/// `POST /api/v0.2/jobs/<id>/resubmit/`: the job's definition again, as the caller.
+/// `POST /api/v0.2/jobs/<id>/resubmit/`: the job's definition again, as the caller (its
+/// callback tokens go with it only for its submitter or a superuser).
 pub async fn resubmit(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let user = auth.caller.as_ref().ok_or_else(no_credentials)?.id;
+    let user = auth.caller.clone().ok_or_else(no_credentials)?;
     let job = visible(&state, &auth, &id).await?;
-    store(&state, &job.definition, user).await
+    let c = state.db().await?;
+    let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
+        .await
+        .map_err(submit_error)?;
+    tracing::info!(job = id, user = user.id, "resubmitted through REST");
+    Ok(created(id))
 }
 
-/// `GET /api/v0.2/jobs/<id>/cancel/` (a GET, as in LAVA): the submitter or a superuser.
+/// `GET …/cancel/` and other reads of a write-only route: 405 in DRF's words. LAVA 2023.01
+/// cancels on GET; a link, an image tag or a prefetching browser must not cancel jobs, so
+/// here only a POST does.
+pub async fn method_not_allowed(method: axum::http::Method) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "POST, OPTIONS")],
+        axum::Json(json!({"detail": format!("Method \"{method}\" not allowed.")})),
+    )
+        .into_response()
+}
+
+/// `POST /api/v0.2/jobs/<id>/cancel/`: the submitter or a superuser.
 pub async fn cancel(
     State(state): State<AppState>,
     auth: Auth,

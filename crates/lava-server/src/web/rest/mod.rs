@@ -2,6 +2,7 @@
 //! LAVA's order, limit/offset envelopes with absolute links, `Token` auth with LAVA's 403
 //! bodies, and a 301 to the slashed URL for clients that leave the slash out.
 
+pub mod csrf;
 pub mod devices;
 pub mod format;
 mod jobs;
@@ -22,7 +23,7 @@ use super::error::ApiError;
 /// The version string clients see; lavacli takes LAVA 2023.01's code paths for it.
 pub const API_VERSION: &str = "2023.01";
 
-/// The routes.
+/// The routes (the CSRF layer, [`csrf::guard`], is added where the state is known).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v0.2/", get(system::root))
@@ -31,7 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v0.2/jobs/", get(jobs::list).post(jobs::create))
         .route("/api/v0.2/jobs/validate/", post(jobs::validate))
         .route("/api/v0.2/jobs/{id}/", get(jobs::show))
-        .route("/api/v0.2/jobs/{id}/cancel/", get(jobs::cancel))
+        .route(
+            "/api/v0.2/jobs/{id}/cancel/",
+            post(jobs::cancel).get(jobs::method_not_allowed),
+        )
         .route("/api/v0.2/jobs/{id}/resubmit/", post(jobs::resubmit))
         .route("/api/v0.2/jobs/{id}/logs/", get(results::logs))
         .route("/api/v0.2/jobs/{id}/tests/", get(results::tests))

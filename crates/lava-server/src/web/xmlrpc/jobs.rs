@@ -23,7 +23,10 @@ async fn visible(ctx: &Ctx, id: i64) -> Result<Job, Fault> {
 /// A refused submission as LAVA's fault.
 pub fn submit_fault(e: SubmitError) -> Fault {
     match e {
-        SubmitError::Invalid(_) | SubmitError::Notify(_) => Fault::new(400, e.to_string()),
+        SubmitError::Invalid(_) | SubmitError::Notify(_) | SubmitError::HealthCheck => {
+            Fault::new(400, e.to_string())
+        }
+        SubmitError::NotYourTokens(_) => Fault::new(403, e.to_string()),
         SubmitError::DeviceTypeUnavailable(t) => Fault::new(
             400,
             format!("Device unavailable: Device type '{t}' is unavailable."),
@@ -50,10 +53,10 @@ pub async fn submit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 
 /// `scheduler.jobs.resubmit(job_id)`: the same definition again, submitted by the caller.
 pub async fn resubmit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let user = ctx.user()?.id;
+    let user = ctx.user()?.clone();
     let job = visible(ctx, a.job_id(0, "job_id")?).await?;
     let c = ctx.db().await?;
-    let id = store(&**c, &job.definition, Some(user))
+    let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
         .await
         .map_err(submit_fault)?;
     Ok(Value::Int(id))
