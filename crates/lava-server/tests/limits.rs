@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use lava_server::web::xmlrpc::codec::{Value, parse_response};
 use serde_json::{Value as Json, json};
 
 fn client() -> reqwest::Client {
@@ -39,6 +40,47 @@ async fn still_serving(s: &Server) {
         .await
         .expect("the web app still answers");
     assert_eq!(r.status().as_u16(), 200);
+}
+
+/// A `methodCall` whose one parameter is `depth` arrays nested in each other.
+fn nested_call(depth: usize) -> String {
+    format!(
+        "<?xml version='1.0'?>\n<methodCall>\n<methodName>system.version</methodName>\n<params>\n<param>\n{}{}</param>\n</params>\n</methodCall>\n",
+        "<value><array><data>".repeat(depth),
+        "</data></array></value>".repeat(depth),
+    )
+}
+
+async fn rpc(s: &Server, body: String) -> reqwest::Response {
+    client()
+        .post(format!("{}/RPC2", s.url))
+        .header("content-type", "text/xml")
+        .body(body)
+        .send()
+        .await
+        .expect("the web app answers the call")
+}
+
+#[tokio::test]
+async fn a_deeply_nested_xmlrpc_call_is_a_fault_and_the_server_keeps_serving() {
+    let s = Server::start().await;
+    let body = nested_call(20_000);
+    assert!(body.len() > 850_000, "{}", body.len());
+    let r = rpc(&s, body).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let reply = parse_response(&r.bytes().await.unwrap()).unwrap();
+    let (code, message) = reply.unwrap_err();
+    assert_eq!(code, 400, "{message}");
+    assert!(message.contains("nested deeper than 64"), "{message}");
+    still_serving(&s).await;
+
+    // 64 levels are within the limit and decode as ever.
+    let r = rpc(&s, nested_call(64)).await;
+    let reply = parse_response(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(reply, Ok(Value::str("2023.01")));
+    let r = rpc(&s, nested_call(65)).await;
+    let reply = parse_response(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(reply.unwrap_err().0, 400);
 }
 
 #[tokio::test]

@@ -12,12 +12,13 @@ mod legacy;
 mod system;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use base64::Engine as _;
+use tracing::Instrument as _;
 
 use super::AppState;
 use super::auth::{Caller, by_user_token};
@@ -151,20 +152,27 @@ async fn rpc(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         Ok(c) => c,
         Err(r) => return r,
     };
-    let xml = match codec::parse_call(&body) {
+    let reply: Result<Body, Fault> = match codec::parse_call(&body) {
         Ok((method, params)) => {
             let span = tracing::debug_span!("xmlrpc", %method);
-            let _enter = span.enter();
             let ctx = Ctx { state, caller };
-            match dispatch(&ctx, &method, Args::new(&method, params)).await {
-                Ok(v) => codec::response(&v),
-                Err(f) => codec::fault(f.code, &f.message),
-            }
+            let args = Args::new(&method, params);
+            dispatch(&ctx, &method, args)
+                .instrument(span)
+                .await
+                .map(|v| Body::from(codec::response(&v)))
+        }
+        Err(e @ codec::DecodeError::TooDeep) => {
+            Err(Fault::new(400, format!("Unable to decode request: {e}")))
         }
         Err(e) => {
             tracing::debug!(error = %e, "XML-RPC request not decoded");
-            codec::fault(-32603, "Unable to decode request")
+            Err(Fault::new(-32603, "Unable to decode request"))
         }
+    };
+    let xml = match reply {
+        Ok(body) => body,
+        Err(f) => Body::from(codec::fault(f.code, &f.message)),
     };
     (
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
