@@ -9,6 +9,7 @@ pub mod device_file;
 pub mod fixture;
 pub mod ids;
 pub mod job;
+pub mod limits;
 pub mod log;
 pub mod settings;
 pub mod signals;

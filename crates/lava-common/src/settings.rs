@@ -9,6 +9,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::limits::{Limits, PoolSettings};
+
 /// The settings file's path below the root.
 pub const SETTINGS_FILE: &str = "etc/lava-server/settings.toml";
 
@@ -53,6 +55,10 @@ pub struct Settings {
     pub web_listen: SocketAddr,
     /// The secret used to sign session cookies, if set.
     pub secret_key: Option<String>,
+    /// `[limits]`: request bodies, job definitions, log lines.
+    pub limits: Limits,
+    /// The `[database]` pool keys: size and timeouts.
+    pub pool: PoolSettings,
 }
 
 /// Settings that could not be used; lists every problem found.
@@ -178,6 +184,8 @@ impl Settings {
             database_url,
             web_listen,
             secret_key,
+            limits: file.limits,
+            pool: file.pool,
         })
     }
 
@@ -225,6 +233,8 @@ struct FileValues {
     paths: Vec<(String, String)>,
     web_listen: Option<String>,
     secret_key: Option<String>,
+    limits: Limits,
+    pool: PoolSettings,
 }
 
 impl FileValues {
@@ -235,7 +245,15 @@ impl FileValues {
                 problems.push(format!("{section}: expected a [{section}] table"));
                 continue;
             };
+            // Numbers, not strings: the limits and the pool keys read their own values.
+            if section == "limits" {
+                out.limits = Limits::from_table(inner, problems);
+                continue;
+            }
             for (key, value) in inner {
+                if section == "database" && out.pool.read(key, value, problems) {
+                    continue;
+                }
                 let name = format!("{section}.{key}");
                 let Some(s) = value.as_str() else {
                     problems.push(format!(
@@ -324,6 +342,28 @@ mod tests {
         assert_eq!(s.web_listen.port(), 9000);
         let s = load(dir.path(), &[("LAVA_DATABASE_URL", "postgresql://b@x/b")]).unwrap();
         assert_eq!(s.database_url, "postgresql://b@x/b");
+    }
+
+    #[test]
+    fn limits_and_pool_keys_are_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc/lava-server");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("settings.toml"),
+            "[database]\nurl = \"postgresql://a@localhost/a\"\npool_size = 4\npool_wait_timeout = 2.5\n[limits]\njob_bytes = 2097152\n",
+        )
+        .unwrap();
+        let s = load(dir.path(), &[]).unwrap();
+        assert_eq!(s.database_url, "postgresql://a@localhost/a");
+        assert_eq!(s.pool.size, 4);
+        assert_eq!(s.pool.wait, std::time::Duration::from_millis(2500));
+        assert_eq!(s.pool.create, PoolSettings::default().create);
+        assert_eq!(s.limits.job_bytes, 2 << 20);
+        assert_eq!(s.limits.log_line_bytes, Limits::default().log_line_bytes);
+        let defaults = load(tempfile::tempdir().unwrap().path(), &[]).unwrap();
+        assert_eq!(defaults.limits, Limits::default());
+        assert_eq!(defaults.pool, PoolSettings::default());
     }
 
     #[test]

@@ -8,7 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lava_server::web::xmlrpc::codec::{Value, parse_response};
+use lava_common::worker_api::{Ack, PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use lava_server::web::xmlrpc::codec::{Value, call, parse_response};
 use serde_json::{Value as Json, json};
 
 fn client() -> reqwest::Client {
@@ -126,4 +127,177 @@ async fn a_yaml_alias_bomb_is_refused_at_once_in_bounded_memory() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+}
+
+/// A valid job padded with a YAML comment to `size` bytes.
+fn padded_job(size: usize) -> String {
+    let mut text = format!("{EMPTY_JOB}# ");
+    text.push_str(&"x".repeat(size - text.len() - 1));
+    text.push('\n');
+    text
+}
+
+#[tokio::test]
+async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
+    let s = Server::start_with(&Start {
+        settings: Some("[limits]\nlog_batch_bytes = 2097152\n"),
+        ..Start::default()
+    })
+    .await;
+    let token = s.user("alice", false);
+    let http = client();
+    let over = padded_job((1 << 20) + 1);
+    let under = padded_job(900_000);
+
+    // REST job submissions: 413 with DRF's {"detail"} body, naming the limit.
+    for path in ["/api/v0.2/jobs/", "/api/v0.2/jobs/validate/"] {
+        let r = http
+            .post(format!("{}{path}", s.url))
+            .header("authorization", format!("Token {token}"))
+            .json(&json!({ "definition": over }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 413, "{path}");
+        let body: Json = r.json().await.unwrap();
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("1048576") && detail.contains("limits.job_bytes"),
+            "{detail}"
+        );
+    }
+    let r = http
+        .post(format!("{}/api/v0.2/jobs/", s.url))
+        .header("authorization", format!("Token {token}"))
+        .json(&json!({ "definition": under }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "a 900 KB job is within the limit");
+
+    // The same without a Content-Length (chunked): refused while it is read.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        serde_json::to_vec(&json!({ "definition": over }))
+            .unwrap()
+            .chunks(64 * 1024)
+            .map(|c| Ok(c.to_vec()))
+            .collect();
+    let r = http
+        .post(format!("{}/api/v0.2/jobs/", s.url))
+        .header("authorization", format!("Token {token}"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let body: Json = r.json().await.unwrap();
+    assert!(body["detail"].is_string(), "{body}");
+
+    // XML-RPC: a fault, as every XML-RPC error is.
+    let r = http
+        .post(format!("{}/RPC2", s.url))
+        .basic_auth("alice", Some(&token))
+        .body(call("scheduler.jobs.submit", &[Value::str(&over)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (code, message) = parse_response(&r.bytes().await.unwrap())
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(code, 413, "{message}");
+    assert!(message.contains("limits.job_bytes"), "{message}");
+    let r = http
+        .post(format!("{}/RPC2", s.url))
+        .basic_auth("alice", Some(&token))
+        .body(call("scheduler.jobs.submit", &[Value::str(&under)]))
+        .send()
+        .await
+        .unwrap();
+    let reply = parse_response(&r.bytes().await.unwrap()).unwrap();
+    assert!(matches!(reply, Ok(Value::Int(_))), "{reply:?}");
+
+    // The web form: an HTML page.
+    let r = http
+        .post(format!("{}/scheduler/jobsubmit", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([("definition", over.as_str())]).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+
+    // Everything else is small: 64 KiB.
+    let big_form = format!("username=a&password={}", "p".repeat(100_000));
+    let r = http
+        .post(format!("{}/accounts/login/", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let r = http
+        .put(format!("{}/api/v0.2/devices/kvm01/", s.url))
+        .header("authorization", format!("Token {token}"))
+        .json(&json!({ "description": "d".repeat(100_000) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    assert!(r.json::<Json>().await.unwrap()["detail"].is_string());
+
+    // The worker API: log batches have their own limit (2 MiB here), other messages 1 MiB.
+    let w = s.worker("w1");
+    w.poll(&[], 0).await;
+    // The 900 KB job submitted above is the first to run.
+    let id = w.poll(&[], 10_000).await.start[0].id;
+    let _: (u16, Ack) = w.post(&format!("jobs/{id}/started"), json!({})).await;
+    let line = |n: usize| {
+        format!(
+            "- {{\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"target\", \"msg\": \"{n:>8} {}\"}}\n",
+            "y".repeat(1000)
+        )
+    };
+    let batch = |from: usize, n: usize| (from..from + n).map(line).collect::<String>();
+    let (status, ack) = w.log(id, 0, &batch(0, 1500)).await;
+    assert_eq!((status, ack.lines), (200, 1500), "a 1.5 MB batch");
+    let r = w
+        .http
+        .post(format!("{}{PREFIX}/jobs/{id}/logs", w.base))
+        .header("authorization", format!("Token {}", w.token))
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .json(&json!({"offset": 1500, "lines": batch(1500, 3000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let body: Json = r.json().await.unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("limits.log_batch_bytes"), "{message}");
+    let devices: Vec<Json> = (0..20_000)
+        .map(|i| json!({"hostname": format!("device-with-a-long-name-{i}"), "device_type": "kvm"}))
+        .collect();
+    let r = w
+        .http
+        .post(format!("{}{PREFIX}/poll", w.base))
+        .header("authorization", format!("Token {}", w.token))
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .json(&json!({"version": "t", "devices": devices, "running": [], "wait_ms": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let (status, _): (u16, Ack) = w.complete(id, 1500).await;
+    assert_eq!(status, 200, "every line the worker sent is held");
+    still_serving(&s).await;
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod pages;
 pub mod rest;
 pub mod submit_form;
@@ -16,6 +17,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use lava_common::limits::Limits;
 use lava_common::settings::Settings;
 
 use crate::logstore::LogStore;
@@ -33,6 +36,8 @@ pub struct AppState {
     pub templates: std::path::PathBuf,
     /// Where the pages' CSS and JavaScript are served from (`/static/`).
     pub static_dir: std::path::PathBuf,
+    /// Request body limits (`[limits]`).
+    pub limits: Limits,
 }
 
 impl AppState {
@@ -61,8 +66,10 @@ pub mod deadpool_client {
     pub type Client = lava_db::PooledClient;
 }
 
-/// The whole application.
+/// The whole application. Every route's request body is bounded by [`limits::enforce`]
+/// (axum's own default limit is off: the table in [`limits`] is the one that counts).
 pub fn router(state: AppState) -> Router {
+    let body_limits = state.limits;
     Router::new()
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
         .merge(rest::routes())
@@ -75,6 +82,11 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(submit_form::routes())
         .merge(admin::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            body_limits,
+            limits::enforce,
+        ))
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
@@ -98,6 +110,7 @@ pub async fn serve(
         waiters,
         templates: settings.templates_dir(),
         static_dir: settings.static_dir(),
+        limits: settings.limits,
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
