@@ -301,3 +301,129 @@ async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
     assert_eq!(status, 200, "every line the worker sent is held");
     still_serving(&s).await;
 }
+
+/// The JSON body of `path`, with its status and `Retry-After`.
+async fn get_status(s: &Server, path: &str) -> (u16, Option<String>, String) {
+    let r = client()
+        .get(format!("{}{path}", s.url))
+        .send()
+        .await
+        .unwrap();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (r.status().as_u16(), retry, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_request_that_gets_no_database_connection_is_a_503_not_a_hang() {
+    let s = Server::start_with(&Start {
+        settings: Some("[database]\npool_size = 2\npool_wait_timeout = 1\n"),
+        ..Start::default()
+    })
+    .await;
+    // Two requests take both connections and wait on a table lock the test holds.
+    let mut locker = s.db.client().await.unwrap();
+    let tx = locker.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE devices IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let url = format!("{}/api/v0.2/devices/", s.url);
+            tokio::spawn(async move { client().get(url).send().await.map(|r| r.status()) })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    let (status, retry, body) = get_status(&s, "/api/v0.2/devices/").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(retry.is_some(), "Retry-After");
+    let body: Json = serde_json::from_str(&body).unwrap();
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("no database connection became free within 1 s")
+            && detail.contains("database.pool_size"),
+        "{detail}"
+    );
+    let (status, _, page) = get_status(&s, "/scheduler/alldevices").await;
+    assert_eq!(status, 503);
+    assert!(page.contains("no database connection"), "{page}");
+    let r = client()
+        .post(format!("{}/RPC2", s.url))
+        .body(call("scheduler.devices.list", &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+
+    tx.rollback().await.unwrap();
+    for h in held {
+        assert_eq!(h.await.unwrap().unwrap().as_u16(), 200);
+    }
+    let (status, _, _) = get_status(&s, "/api/v0.2/devices/").await;
+    assert_eq!(status, 200, "connections come back");
+}
+
+#[tokio::test]
+async fn a_database_that_never_answers_is_a_503_after_the_create_timeout() {
+    // A server that accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let accepted = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming().take(4) {
+            held.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    let root = tempfile::tempdir().unwrap();
+    let etc = root.path().join("etc/lava-server");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("settings.toml"),
+        "[database]\npool_create_timeout = 1\n",
+    )
+    .unwrap();
+    let web_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _web = Daemon(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lava-server"))
+            .args(["web", "--listen", &format!("127.0.0.1:{web_port}")])
+            .env("LAVA_ROOT", root.path())
+            .env(
+                "LAVA_DATABASE_URL",
+                format!("postgresql://lava@127.0.0.1:{port}/lava"),
+            )
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", web_port)).is_err() {
+        assert!(Instant::now() < deadline, "the web app did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let r = client()
+        .get(format!("http://127.0.0.1:{web_port}/api/v0.2/devices/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let body: Json = r.json().await.unwrap();
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("cannot connect to the database within 1 s"),
+        "{detail}"
+    );
+    drop(accepted);
+}

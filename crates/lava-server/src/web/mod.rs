@@ -41,12 +41,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A pooled database connection.
+    /// A pooled database connection. When none comes within the pool's timeouts the caller
+    /// gets a 503 that says which wait ran out, rather than a request that hangs.
     pub async fn db(&self) -> Result<deadpool_client::Client, error::ApiError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| error::ApiError::from(lava_db::Error::from(e)))
+        use lava_db::{PoolError, TimeoutType};
+        let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(TimeoutType::Wait) => error::ApiError::busy(format!(
+                "The server is busy: no database connection became free within {} s (all {} are in use; database.pool_size, database.pool_wait_timeout). Try again.",
+                secs(self.pool.timeouts().wait),
+                self.pool.status().max_size,
+            )),
+            PoolError::Timeout(_) => error::ApiError::busy(format!(
+                "The database is not answering: cannot connect to the database within {} s (database.pool_create_timeout). Try again.",
+                secs(self.pool.timeouts().create),
+            )),
+            e => error::ApiError::from(lava_db::Error::from(e)),
+        })
     }
 }
 
@@ -97,7 +108,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let pool = lava_db::pool(&settings.database_url, 16)?;
+    let pool = lava_db::pool_with(&settings.database_url, &settings.pool)?;
     let waiters = Arc::new(waiters::Waiters::default());
     tokio::spawn(waiters::listen(
         settings.database_url.clone(),

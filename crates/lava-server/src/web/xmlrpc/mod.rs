@@ -74,9 +74,17 @@ impl From<lava_db::Error> for Fault {
 
 impl From<super::error::ApiError> for Fault {
     fn from(e: super::error::ApiError) -> Fault {
+        if e.status == StatusCode::SERVICE_UNAVAILABLE {
+            return Fault::new(BUSY, e.text());
+        }
         Fault::internal(e.body)
     }
 }
+
+/// The code of the one fault that is not sent as a fault: the server could not serve the
+/// call now (no database connection in time). It goes out as HTTP 503, which lavacli's
+/// follow loops retry and scripts see as a server error, not as an answer about the job.
+const BUSY: i64 = 503;
 
 /// What a method gets: the app and the authenticated caller, if any.
 pub struct Ctx {
@@ -172,6 +180,17 @@ async fn rpc(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     };
     let xml = match reply {
         Ok(body) => body,
+        Err(f) if f.code == BUSY => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                    (super::error::RETRY_AFTER, "5"),
+                ],
+                f.message,
+            )
+                .into_response();
+        }
         Err(f) => Body::from(codec::fault(f.code, &f.message)),
     };
     (
