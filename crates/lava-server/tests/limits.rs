@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lava_common::worker_api::{Ack, PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use lava_common::worker_api::{Ack, LogAck, PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use lava_server::web::xmlrpc::codec::{Value, call, parse_response};
 use serde_json::{Value as Json, json};
 
@@ -302,6 +302,55 @@ async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
     still_serving(&s).await;
 }
 
+#[tokio::test]
+async fn an_over_long_log_line_is_cut_and_marked_and_keeps_its_place() {
+    let s = Server::start_with(&Start {
+        settings: Some("[limits]\nlog_line_bytes = 65536\n"),
+        ..Start::default()
+    })
+    .await;
+    let w = s.worker("w1");
+    w.poll(&[], 0).await;
+    let id = s.submit(EMPTY_JOB);
+    w.take(id).await;
+    let long = format!(
+        "- {{\"dt\": \"2026-01-01T00:00:01.000000\", \"lvl\": \"target\", \"msg\": \"{}\"}}\n",
+        "z".repeat(200_000)
+    );
+    let lines = format!("{}{long}{}", line(0), line(2));
+    let (status, ack): (u16, LogAck) = w.log(id, 0, &lines).await;
+    assert_eq!((status, ack.lines), (200, 3));
+    let (status, _): (u16, Ack) = w.complete(id, 3).await;
+    assert_eq!(status, 200, "the line count is whole");
+
+    let log = client()
+        .get(format!("{}/api/v0.2/jobs/{id}/logs/", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let got: Vec<&str> = log.split_inclusive('\n').collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], line(0));
+    assert_eq!(got[2], line(2));
+    assert!(got[1].len() <= 65536, "{}", got[1].len());
+    let cut = lava_common::log::parse_line(got[1]).expect("the cut line is a log line");
+    assert_eq!(cut.dt, "2026-01-01T00:00:01.000000");
+    assert_eq!(cut.lvl, lava_common::log::Level::Target);
+    let lava_common::log::Message::Text(text) = cut.msg else {
+        panic!("{}", got[1])
+    };
+    assert!(
+        text.starts_with("<line way too long: 200000 bytes of message, cut to ")
+            && text.contains("limits.log_line_bytes")
+            && text.ends_with("zzzz"),
+        "{}",
+        &text[..200]
+    );
+}
+
 /// The JSON body of `path`, with its status and `Retry-After`.
 async fn get_status(s: &Server, path: &str) -> (u16, Option<String>, String) {
     let r = client()
@@ -426,4 +475,102 @@ async fn a_database_that_never_answers_is_a_503_after_the_create_timeout() {
         "{detail}"
     );
     drop(accepted);
+}
+
+/// The permission bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[tokio::test]
+async fn files_under_var_lib_are_0750_and_0640_whatever_the_umask() {
+    for umask in ["000", "077"] {
+        let s = Server::start_with(&Start {
+            umask: Some(umask),
+            ..Start::default()
+        })
+        .await;
+        let w = s.worker("w1");
+        w.poll(&[], 0).await;
+        let id = s.submit(EMPTY_JOB);
+        w.take(id).await;
+        let (status, _) = w.log(id, 0, &format!("{}{}", line(0), line(1))).await;
+        assert_eq!(status, 200);
+        let jobs = s.root.path().join("var/lib/lava-server/jobs");
+        assert_eq!(mode(&jobs), 0o750, "umask {umask}: {}", jobs.display());
+        let dir = jobs.join(id.to_string());
+        assert_eq!(mode(&dir), 0o750, "umask {umask}: {}", dir.display());
+        let log = dir.join("output.yaml");
+        assert_eq!(mode(&log), 0o640, "umask {umask}: {}", log.display());
+        // Every file and directory the server made there.
+        for e in walk(&s.root.path().join("var/lib/lava-server")) {
+            let want = if e.is_dir() { 0o750 } else { 0o640 };
+            assert_eq!(mode(&e), want, "umask {umask}: {}", e.display());
+        }
+    }
+}
+
+/// Every path below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_callback_gets_at_most_callback_log_bytes_of_a_log_in_whole_lines() {
+    let s = Server::start().await;
+    let w = s.worker("w1");
+    w.poll(&[], 0).await;
+    let id = s.submit(EMPTY_JOB);
+    w.take(id).await;
+    let lines: String = (0..2000).map(line).collect();
+    let (status, _) = w.log(id, 0, &lines).await;
+    assert_eq!(status, 200);
+    let limits = lava_common::limits::Limits {
+        callback_log_bytes: 8192,
+        ..Default::default()
+    };
+    let store = lava_server::logstore::LogStore::with_limits(
+        s.root.path().join("var/lib/lava-server/jobs"),
+        limits,
+    );
+    let c = s.db.client().await.unwrap();
+    let sent = store.for_callback(&c, id).await.unwrap().unwrap();
+    let sent = String::from_utf8(sent).unwrap();
+    let got: Vec<&str> = sent.split_inclusive('\n').collect();
+    let kept = got.len() - 1;
+    assert!(kept > 100, "{kept}");
+    assert_eq!(
+        got[..kept].concat(),
+        (0..kept).map(line).collect::<String>()
+    );
+    assert!(got[..kept].concat().len() <= 8192);
+    let note = lava_common::log::parse_line(got[kept]).expect("the note is a log line");
+    let lava_common::log::Message::Text(text) = note.msg else {
+        panic!("{}", got[kept])
+    };
+    assert!(
+        text.starts_with("log cut at ") && text.contains("limits.callback_log_bytes"),
+        "{text}"
+    );
+    // A log within the limit goes whole, without a note.
+    let whole =
+        lava_server::logstore::LogStore::new(s.root.path().join("var/lib/lava-server/jobs"))
+            .for_callback(&c, id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(whole, lines.as_bytes());
 }

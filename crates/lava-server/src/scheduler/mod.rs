@@ -34,12 +34,13 @@ pub async fn run(
         if *stop.borrow() {
             return Ok(());
         }
-        let (url, jobs_dir) = {
+        let (url, logs) = {
             let s = settings.borrow_and_update();
-            (s.database_url.clone(), s.jobs_dir())
+            let logs = crate::logstore::LogStore::with_limits(s.jobs_dir(), s.limits);
+            (s.database_url.clone(), logs)
         };
         let led = tokio::select! {
-            r = lead(&url, &jobs_dir, &opts, interval, &mut stop) => Some(r),
+            r = lead(&url, &logs, &opts, interval, &mut stop) => Some(r),
             _ = settings.changed() => None,
         };
         match led {
@@ -94,7 +95,7 @@ async fn send_callbacks(
 /// returns an error when the database connection is lost.
 async fn lead(
     url: &str,
-    jobs_dir: &std::path::Path,
+    logs: &crate::logstore::LogStore,
     opts: &Options,
     interval: Duration,
     stop: &mut watch::Receiver<bool>,
@@ -114,7 +115,7 @@ async fn lead(
     // Only the active scheduler sends notify callbacks, so none goes out twice.
     let _callbacks = AbortOnDrop(tokio::spawn(send_callbacks(
         url.to_string(),
-        crate::logstore::LogStore::new(jobs_dir.to_path_buf()),
+        logs.clone(),
         stop.clone(),
     )));
     let (_listener, mut events) = lava_db::listen(url, &[lava_db::notify::SCHEDULER]).await?;

@@ -117,7 +117,7 @@ pub async fn serve(
     let _ = SETTINGS.set(settings.clone());
     let state = AppState {
         pool,
-        logs: LogStore::new(settings.jobs_dir()),
+        logs: LogStore::with_limits(settings.jobs_dir(), settings.limits),
         waiters,
         templates: settings.templates_dir(),
         static_dir: settings.static_dir(),

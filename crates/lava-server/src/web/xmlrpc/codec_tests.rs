@@ -85,6 +85,32 @@ fn reads_lavacli_calls_with_nil_strings_entities_and_untyped_values() {
 }
 
 #[test]
+fn a_base64_reply_in_pieces_is_the_reply_whole() {
+    for len in [
+        0,
+        1,
+        56,
+        57,
+        BASE64_PIECE - 1,
+        BASE64_PIECE,
+        2 * BASE64_PIECE + 1000,
+    ] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = response(&Value::Array(vec![
+            Value::Bool(true),
+            Value::Base64(data.clone()),
+        ]));
+        let (head, tail) = base64_reply_parts(&Value::Bool(true));
+        let mut pieces = head;
+        for piece in data.chunks(BASE64_PIECE) {
+            base64_lines(piece, &mut pieces);
+        }
+        pieces.push_str(tail);
+        assert_eq!(pieces, whole, "{len} bytes");
+    }
+}
+
+#[test]
 fn values_nest_64_deep_and_no_deeper() {
     // Structs in structs, as the codec writes them: 64 levels read back, 65 are refused.
     let nested = |depth: usize| {

@@ -165,10 +165,18 @@ async fn rpc(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> 
             let span = tracing::debug_span!("xmlrpc", %method);
             let ctx = Ctx { state, caller };
             let args = Args::new(&method, params);
-            dispatch(&ctx, &method, args)
-                .instrument(span)
-                .await
-                .map(|v| Body::from(codec::response(&v)))
+            async {
+                // The one reply that may be big is streamed rather than built.
+                if method == "scheduler.jobs.logs" {
+                    jobs::logs(&ctx, args).await
+                } else {
+                    dispatch(&ctx, &method, args)
+                        .await
+                        .map(|v| Body::from(codec::response(&v)))
+                }
+            }
+            .instrument(span)
+            .await
         }
         Err(e @ codec::DecodeError::TooDeep) => {
             Err(Fault::new(400, format!("Unable to decode request: {e}")))
@@ -272,7 +280,6 @@ async fn dispatch(ctx: &Ctx, method: &str, a: Args) -> Result<Value, Fault> {
         "scheduler.jobs.list" => jobs::list(ctx, a).await,
         "scheduler.jobs.cancel" => jobs::cancel(ctx, a).await,
         "scheduler.jobs.resubmit" => jobs::resubmit(ctx, a).await,
-        "scheduler.jobs.logs" => jobs::logs(ctx, a).await,
         "scheduler.jobs.definition" => jobs::definition(ctx, a).await,
         "scheduler.jobs.validate" => jobs::validate(a),
         "scheduler.devices.list" => devices::list(ctx, a).await,
