@@ -10,6 +10,7 @@ pub mod dispatcher_settings;
 pub mod fixture;
 pub mod ids;
 pub mod job;
+pub mod limits;
 pub mod log;
 pub mod settings;
 pub mod signals;

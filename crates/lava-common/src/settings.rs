@@ -9,6 +9,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::limits::{Limits, PoolSettings};
+
 /// The settings file's path below the root.
 pub const SETTINGS_FILE: &str = "etc/lava-server/settings.toml";
 
@@ -55,6 +57,10 @@ pub struct Settings {
     pub secret_key: Option<String>,
     /// The switches that relax or tune the server's defences (see [`Safety`]).
     pub safety: Safety,
+    /// `[limits]`: request bodies, job definitions, log lines.
+    pub limits: Limits,
+    /// The `[database]` pool keys: size and timeouts.
+    pub pool: PoolSettings,
 }
 
 /// The settings of the server's defences, each with a safe default:
@@ -251,6 +257,8 @@ impl Settings {
             web_listen,
             secret_key,
             safety: file.safety,
+            limits: file.limits,
+            pool: file.pool,
         })
     }
 
@@ -299,6 +307,8 @@ struct FileValues {
     web_listen: Option<String>,
     secret_key: Option<String>,
     safety: Safety,
+    limits: Limits,
+    pool: PoolSettings,
 }
 
 impl FileValues {
@@ -309,8 +319,16 @@ impl FileValues {
                 problems.push(format!("{section}: expected a [{section}] table"));
                 continue;
             };
+            // Numbers, not strings: the limits and the pool keys read their own values.
+            if section == "limits" {
+                out.limits = Limits::from_table(inner, problems);
+                continue;
+            }
             for (key, value) in inner {
                 if out.safety.take(section, key, value, problems) {
+                    continue;
+                }
+                if section == "database" && out.pool.read(key, value, problems) {
                     continue;
                 }
                 let name = format!("{section}.{key}");
@@ -401,6 +419,28 @@ mod tests {
         assert_eq!(s.web_listen.port(), 9000);
         let s = load(dir.path(), &[("LAVA_DATABASE_URL", "postgresql://b@x/b")]).unwrap();
         assert_eq!(s.database_url, "postgresql://b@x/b");
+    }
+
+    #[test]
+    fn limits_and_pool_keys_are_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc/lava-server");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("settings.toml"),
+            "[database]\nurl = \"postgresql://a@localhost/a\"\npool_size = 4\npool_wait_timeout = 2.5\n[limits]\njob_bytes = 2097152\n",
+        )
+        .unwrap();
+        let s = load(dir.path(), &[]).unwrap();
+        assert_eq!(s.database_url, "postgresql://a@localhost/a");
+        assert_eq!(s.pool.size, 4);
+        assert_eq!(s.pool.wait, std::time::Duration::from_millis(2500));
+        assert_eq!(s.pool.create, PoolSettings::default().create);
+        assert_eq!(s.limits.job_bytes, 2 << 20);
+        assert_eq!(s.limits.log_line_bytes, Limits::default().log_line_bytes);
+        let defaults = load(tempfile::tempdir().unwrap().path(), &[]).unwrap();
+        assert_eq!(defaults.limits, Limits::default());
+        assert_eq!(defaults.pool, PoolSettings::default());
     }
 
     #[test]

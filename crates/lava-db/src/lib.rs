@@ -40,10 +40,12 @@ pub mod viewer;
 pub mod worker_admin;
 pub mod workers;
 
+/// Why the pool gave no connection (a timeout names which wait ran out).
+pub use deadpool_postgres::{PoolError, TimeoutType};
 pub use error::Error;
 pub use pool::{
-    Notification, Pool, PooledClient, SCHEDULER_LOCK, connect, listen, migrate, pool,
-    try_advisory_lock,
+    Notification, Pool, PoolSettings, PooledClient, SCHEDULER_LOCK, connect, listen, migrate, pool,
+    pool_with, try_advisory_lock,
 };
 
 /// Re-exported so callers need no direct dependency to name clients and transactions.

@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+pub use lava_common::limits::PoolSettings;
+
 use crate::Error;
 
 /// A pool of PostgreSQL connections.
@@ -26,8 +28,22 @@ pub async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
     Ok(client)
 }
 
-/// Builds a pool for `url` (connections are opened lazily).
+/// Builds a pool of `max_size` connections for `url` (opened lazily), with the default
+/// timeouts of [`PoolSettings`].
 pub fn pool(url: &str, max_size: usize) -> Result<Pool, Error> {
+    pool_with(
+        url,
+        &PoolSettings {
+            size: max_size,
+            ..PoolSettings::default()
+        },
+    )
+}
+
+/// Builds a pool for `url` as the settings' `[database]` pool keys say: a caller waits at
+/// most `wait` for a free connection and a new connection may take at most `create` to open,
+/// so a busy or unreachable database is an error the caller can report, never a hang.
+pub fn pool_with(url: &str, settings: &PoolSettings) -> Result<Pool, Error> {
     let manager = deadpool_postgres::Manager::from_config(
         config(url)?,
         tokio_postgres::NoTls,
@@ -35,7 +51,13 @@ pub fn pool(url: &str, max_size: usize) -> Result<Pool, Error> {
             recycling_method: deadpool_postgres::RecyclingMethod::Fast,
         },
     );
-    Ok(Pool::builder(manager).max_size(max_size).build()?)
+    Ok(Pool::builder(manager)
+        .max_size(settings.size)
+        .wait_timeout(Some(settings.wait))
+        .create_timeout(Some(settings.create))
+        .recycle_timeout(Some(settings.create))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()?)
 }
 
 /// Applies every migration not yet applied. Running it again is a no-op.

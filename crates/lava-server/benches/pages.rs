@@ -89,6 +89,7 @@ async fn main() {
         waiters: Arc::new(Waiters::default()),
         templates: repo.join("templates"),
         static_dir: repo.join("static"),
+        limits: lava_common::limits::Limits::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -29,6 +29,7 @@ pub use action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
     Deploy, DeployTo, Image, SubmitResults, Test, TestDefinition, TestSource,
 };
+pub use depth::MAX_JOB_BYTES;
 pub use error::JobError;
 pub use json::parse_json;
 pub use plan::{DEFAULT_PRIORITY, JobPlan, SourceFormat, Timeouts, Visibility};

@@ -6,7 +6,7 @@
 
 use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
 
-use super::depth::{MAX_DEPTH, check_depth};
+use super::depth::{MAX_DEPTH, check_bounds, check_size};
 use super::error::JobError;
 use super::plan::SourceFormat;
 
@@ -57,6 +57,7 @@ impl Data {
 impl Node {
     /// Parse JSON text into a tree.
     pub fn from_json_text(text: &str) -> Result<Node, JobError> {
+        check_size(text)?;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| JobError::Syntax {
                 format: SourceFormat::Json,
@@ -91,9 +92,9 @@ impl Node {
         Node { data, line: None }
     }
 
-    /// Parse YAML text (exactly one document) into a tree.
+    /// Parse YAML text (exactly one document) into a tree, once its bounds are checked.
     pub fn from_yaml_text(text: &str) -> Result<Node, JobError> {
-        check_depth(text)?;
+        check_bounds(text)?;
         let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| JobError::Syntax {
             format: SourceFormat::Yaml,
             line: e.marker().line(),
@@ -247,6 +248,15 @@ mod tests {
         };
         assert_eq!(*line, 3);
         assert!(!message.contains(" at line "), "{message}");
+    }
+
+    #[test]
+    fn documents_over_the_size_limit_are_refused_in_either_format() {
+        let pad = " ".repeat(super::super::depth::MAX_JOB_BYTES);
+        let err = Node::from_json_text(&format!("{{}}{pad}")).unwrap_err();
+        assert!(err.to_string().contains("more than the 8388608"), "{err}");
+        let err = Node::from_yaml_text(&format!("a: 1\n{pad}")).unwrap_err();
+        assert!(err.to_string().contains("more than the 8388608"), "{err}");
     }
 
     #[test]

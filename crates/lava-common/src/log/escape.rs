@@ -22,6 +22,28 @@ pub(crate) fn quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends the escaped form of the longest prefix of `s` that takes at most `budget` bytes
+/// escaped (no quotes); returns how many bytes of `s` that prefix is.
+pub(crate) fn escaped_prefix(out: &mut String, s: &str, budget: usize) -> usize {
+    let start = out.len();
+    let mut used = 0;
+    let mut one = String::new();
+    for c in s.chars() {
+        one.clear();
+        if (' '..='~').contains(&c) && c != '"' && c != '\\' {
+            one.push(c);
+        } else {
+            escape_char(&mut one, c);
+        }
+        if out.len() - start + one.len() > budget {
+            break;
+        }
+        out.push_str(&one);
+        used += c.len_utf8();
+    }
+    used
+}
+
 /// Appends the escaped form of one character that is not plain printable ASCII.
 fn escape_char(out: &mut String, c: char) {
     match c {

@@ -9,9 +9,11 @@
 //! the output pure ASCII, non-string scalars as `! "746"`. [`LogLine::to_line`] writes a
 //! line; [`parse_line`] reads one of our own lines back (the server needs the `results`).
 
+mod cut;
 mod escape;
 mod parse;
 
+pub use cut::{CUT_MARKER, cut_line};
 pub use parse::{ParseLogError, parse_line};
 
 use std::collections::BTreeMap;

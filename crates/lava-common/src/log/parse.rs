@@ -50,6 +50,12 @@ impl<'a> Reader<'a> {
         self.expect("\"", "expected '\"'")?;
         let mut out = String::new();
         loop {
+            // Copy the run up to the next quote or escape whole: console lines are mostly
+            // plain text, and the live log reads every line of a log of any size.
+            let rest = &self.s[self.i..];
+            let run = memchr::memchr2(b'"', b'\\', rest.as_bytes()).unwrap_or(rest.len());
+            out.push_str(&rest[..run]);
+            self.i += run;
             let rest = &self.s[self.i..];
             let Some(c) = rest.chars().next() else {
                 return self.fail("unterminated string");

@@ -152,7 +152,7 @@ pub async fn run_once(
                 .any(|cb| cb.method == Method::Post && f(cb.dataset))
         };
         let log = if wants(|d| matches!(d, Dataset::Logs | Dataset::All)) {
-            logs.read(c, job.id, 0, None)
+            logs.for_callback(c, job.id)
                 .await
                 .ok()
                 .flatten()

@@ -34,13 +34,14 @@ pub async fn run(
         if *stop.borrow() {
             return Ok(());
         }
-        let (url, jobs_dir, allow_local) = {
+        let (url, logs, allow_local) = {
             let s = settings.borrow_and_update();
+            let logs = crate::logstore::LogStore::with_limits(s.jobs_dir(), s.limits);
             let allow_local = s.safety.callbacks_allow_local_targets;
-            (s.database_url.clone(), s.jobs_dir(), allow_local)
+            (s.database_url.clone(), logs, allow_local)
         };
         let led = tokio::select! {
-            r = lead(&url, &jobs_dir, allow_local, &opts, interval, &mut stop) => Some(r),
+            r = lead(&url, &logs, allow_local, &opts, interval, &mut stop) => Some(r),
             _ = settings.changed() => None,
         };
         match led {
@@ -99,7 +100,7 @@ async fn send_callbacks(
 /// returns an error when the database connection is lost.
 async fn lead(
     url: &str,
-    jobs_dir: &std::path::Path,
+    logs: &crate::logstore::LogStore,
     allow_local_targets: bool,
     opts: &Options,
     interval: Duration,
@@ -120,7 +121,7 @@ async fn lead(
     // Only the active scheduler sends notify callbacks, so none goes out twice.
     let _callbacks = AbortOnDrop(tokio::spawn(send_callbacks(
         url.to_string(),
-        crate::logstore::LogStore::new(jobs_dir.to_path_buf()),
+        logs.clone(),
         allow_local_targets,
         stop.clone(),
     )));

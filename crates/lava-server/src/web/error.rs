@@ -22,6 +22,24 @@ impl ApiError {
         }
     }
 
+    /// 503 `{"detail": …}`: the server cannot serve this now (no database connection came in
+    /// time); the reply carries `Retry-After`.
+    pub fn busy(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: serde_json::json!({ "detail": message.into() }),
+        }
+    }
+
+    /// The message of the body (`detail` or `message`), for surfaces that are not JSON.
+    pub fn text(&self) -> String {
+        ["detail", "message"]
+            .iter()
+            .find_map(|k| self.body[*k].as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| self.body.to_string())
+    }
+
     /// A response with a specific JSON body (409 with the server's line count, for example).
     pub fn with_body(status: StatusCode, body: impl serde::Serialize) -> ApiError {
         ApiError {
@@ -33,9 +51,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Busy or down for now: a client may come back shortly.
+            return (self.status, [(RETRY_AFTER, "5")], Json(self.body)).into_response();
+        }
         (self.status, Json(self.body)).into_response()
     }
 }
+
+/// The header a 503 carries.
+pub const RETRY_AFTER: axum::http::HeaderName = axum::http::header::RETRY_AFTER;
 
 impl From<lava_db::Error> for ApiError {
     fn from(e: lava_db::Error) -> ApiError {

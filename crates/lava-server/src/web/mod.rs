@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod pages;
 pub mod rest;
 pub mod submit_form;
@@ -17,6 +18,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use lava_common::limits::Limits;
 use lava_common::settings::Settings;
 
 use crate::logstore::LogStore;
@@ -34,15 +37,28 @@ pub struct AppState {
     pub templates: std::path::PathBuf,
     /// Where the pages' CSS and JavaScript are served from (`/static/`).
     pub static_dir: std::path::PathBuf,
+    /// Request body limits (`[limits]`).
+    pub limits: Limits,
 }
 
 impl AppState {
-    /// A pooled database connection.
+    /// A pooled database connection. When none comes within the pool's timeouts the caller
+    /// gets a 503 that says which wait ran out, rather than a request that hangs.
     pub async fn db(&self) -> Result<deadpool_client::Client, error::ApiError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| error::ApiError::from(lava_db::Error::from(e)))
+        use lava_db::{PoolError, TimeoutType};
+        let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(TimeoutType::Wait) => error::ApiError::busy(format!(
+                "The server is busy: no database connection became free within {} s (all {} are in use; database.pool_size, database.pool_wait_timeout). Try again.",
+                secs(self.pool.timeouts().wait),
+                self.pool.status().max_size,
+            )),
+            PoolError::Timeout(_) => error::ApiError::busy(format!(
+                "The database is not answering: cannot connect to the database within {} s (database.pool_create_timeout). Try again.",
+                secs(self.pool.timeouts().create),
+            )),
+            e => error::ApiError::from(lava_db::Error::from(e)),
+        })
     }
 }
 
@@ -62,8 +78,10 @@ pub mod deadpool_client {
     pub type Client = lava_db::PooledClient;
 }
 
-/// The whole application.
+/// The whole application. Every route's request body is bounded by [`limits::enforce`]
+/// (axum's own default limit is off: the table in [`limits`] is the one that counts).
 pub fn router(state: AppState) -> Router {
+    let body_limits = state.limits;
     Router::new()
         .nest(lava_common::worker_api::PREFIX, worker_api::routes())
         .merge(
@@ -81,6 +99,11 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(submit_form::routes())
         .merge(admin::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            body_limits,
+            limits::enforce,
+        ))
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
@@ -91,7 +114,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let pool = lava_db::pool(&settings.database_url, 16)?;
+    let pool = lava_db::pool_with(&settings.database_url, &settings.pool)?;
     let waiters = Arc::new(waiters::Waiters::default());
     tokio::spawn(waiters::listen(
         settings.database_url.clone(),
@@ -100,10 +123,11 @@ pub async fn serve(
     let _ = SETTINGS.set(settings.clone());
     let state = AppState {
         pool,
-        logs: LogStore::new(settings.jobs_dir()),
+        logs: LogStore::with_limits(settings.jobs_dir(), settings.limits),
         waiters,
         templates: settings.templates_dir(),
         static_dir: settings.static_dir(),
+        limits: settings.limits,
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -71,12 +71,21 @@ impl Server {
 
     /// Starts the daemons on a migrated test database with the kvm fixture.
     pub async fn start() -> Server {
-        Server::start_with_settings("").await
+        Server::start_with(&Start::default()).await
     }
 
     /// Starts the daemons like [`Server::start`], with `settings` (TOML) as the sandbox's
     /// settings file.
     pub async fn start_with_settings(settings: &str) -> Server {
+        Server::start_with(&Start {
+            settings: Some(settings),
+            ..Start::default()
+        })
+        .await
+    }
+
+    /// Starts the daemons as [`Server::start`] does, with a settings file and a umask.
+    pub async fn start_with(opts: &Start<'_>) -> Server {
         let db = test_db().await.unwrap();
         let root = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -91,21 +100,35 @@ impl Server {
             _daemons: vec![],
         };
         s.install_pages();
-        if !settings.is_empty() {
-            let file = s.root.path().join(lava_common::settings::SETTINGS_FILE);
-            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            std::fs::write(file, settings).unwrap();
+        if let Some(text) = opts.settings {
+            let etc = s.root.path().join("etc/lava-server");
+            std::fs::create_dir_all(&etc).unwrap();
+            std::fs::write(etc.join("settings.toml"), text).unwrap();
         }
         s.manage(&["migrate"]);
         s.manage(&[
             "loaddata",
             examples().join("models/kvm.json").to_str().unwrap(),
         ]);
-        let web = s
-            .cmd(&["web", "--listen", &format!("127.0.0.1:{port}")])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let mut web = match opts.umask {
+            // The shell only sets the umask and execs the server in its place.
+            Some(umask) => {
+                let mut c = s.cmd(&["web", "--listen", &listen]);
+                let bin = c.get_program().to_owned();
+                c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!(
+                        "umask {umask} && exec \"$0\" web --listen {listen}"
+                    ))
+                    .arg(bin)
+                    .env("LAVA_ROOT", s.root.path())
+                    .env("LAVA_DATABASE_URL", s.db.url());
+                c
+            }
+            None => s.cmd(&["web", "--listen", &listen]),
+        };
+        let web = web.stderr(Stdio::null()).spawn().unwrap();
         let sched = s
             .cmd(&["scheduler", "--interval", "1", "--worker-timeout", "5"])
             .stderr(Stdio::null())
@@ -141,6 +164,15 @@ impl Server {
             .parse()
             .unwrap()
     }
+}
+
+/// How [`Server::start_with`] starts the daemons.
+#[derive(Default)]
+pub struct Start<'a> {
+    /// The text of `etc/lava-server/settings.toml` in the sandbox.
+    pub settings: Option<&'a str>,
+    /// The umask of `lava-server web` (octal, as the shell's `umask` takes it).
+    pub umask: Option<&'a str>,
 }
 
 /// Polls `f` every 100 ms until it gives `Some`, failing with `what` after `secs`.

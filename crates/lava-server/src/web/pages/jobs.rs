@@ -18,8 +18,11 @@ use super::{PAGE_SIZE, PageError, PageResult, cut_page, page, parse_opt, when};
 use crate::web::AppState;
 use crate::web::auth::Auth;
 
-/// How many log lines the job page shows unless asked for all of them.
+/// How many log lines the job page shows unless asked for all of them ...
 pub const LOG_TAIL: i64 = 1000;
+
+/// ... and how many bytes of them at most, so a log of huge lines opens as fast.
+pub const LOG_TAIL_BYTES: u64 = 1 << 20;
 
 /// A job row for a template.
 pub fn job_json(j: &Job) -> Value {
@@ -242,7 +245,10 @@ pub async fn one(
     let log_start = if full {
         0
     } else {
-        (job.log_lines - LOG_TAIL).max(0)
+        state
+            .logs
+            .tail_start(&**c, id, LOG_TAIL as u64, LOG_TAIL_BYTES)
+            .await? as i64
     };
     Ok(page(
         &state,
@@ -252,6 +258,7 @@ pub async fn one(
             "job": job_json(&job), "definition": job.definition, "timeline": timeline,
             "suites": suites, "bundles": bundles,
             "log": {"start": log_start, "tail": LOG_TAIL, "full": full,
+                    "shown": job.log_lines - log_start,
                     "finished": job.state == JobState::Finished},
         }),
     ))

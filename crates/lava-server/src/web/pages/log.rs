@@ -3,9 +3,14 @@
 //! `?start=N` (or the `Last-Event-ID` a reconnecting browser sends) in chunks, then new lines
 //! as the worker API appends them, and an `end` event once the job is finished and every line
 //! was sent. Both answer 404 for a job the caller may not see.
+//!
+//! Events are cut by bytes, not lines: each reads at most [`READ_BYTES`] of the log and its
+//! data is at most [`EVENT_BYTES`], so a log of huge lines costs what one of short lines does.
+//! A line longer than one read is sent cut, saying so; the raw log has it whole.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,12 +26,18 @@ use tokio::sync::watch;
 use tower_http::services::ServeFile;
 
 use super::{PageError, PageResult, jobs::visible_job, parse_opt};
+use crate::logstore::read::{Pos, blocking, read_lines};
 use crate::web::AppState;
 use crate::web::auth::Auth;
 
-/// Lines per event: big enough that a 50 MB log arrives in a few hundred events, small
-/// enough that the browser appends each without a visible pause.
-const CHUNK: u64 = 2000;
+/// The most of the log one event reads: a 50 MB log arrives in about a hundred events, and
+/// the browser appends each without a visible pause.
+const READ_BYTES: usize = 448 * 1024;
+
+/// The most data one event carries. A line's JSON is at most twice its log text (a raw
+/// line's `"` and `\\` are escaped again; YAML's `\xNN` becomes JSON's `\u00NN`) plus its
+/// number and time, so one read always fits.
+pub const EVENT_BYTES: usize = 1 << 20;
 
 /// How often a follower looks again without a wake-up (the job's end, another instance's
 /// append whose notification was lost).
@@ -70,13 +81,22 @@ fn map_json(m: &BTreeMap<String, LogValue>) -> Value {
 }
 
 /// One line for the browser: `[number, dt, level, text]`; a line that does not parse is sent
-/// whole at level `raw`, so nothing is hidden.
-fn line_json(n: u64, line: &str) -> Value {
+/// whole at level `raw`, so nothing is hidden. A line read only in part (`cut`: its whole
+/// length) is sent as raw text and says where the rest is.
+fn line_json(n: u64, line: &str, cut: Option<u64>) -> Value {
+    if let Some(whole) = cut {
+        let text = format!(
+            "{}… [line cut: {} of {whole} bytes shown; the raw log has it whole]",
+            line.trim_end_matches('\n'),
+            line.len()
+        );
+        return json!([n, "", "raw", text]);
+    }
     match parse_line(line) {
         Ok(l) => {
-            let text = match &l.msg {
-                Message::Text(t) => t.clone(),
-                Message::Map(m) => map_json(m).to_string(),
+            let text = match l.msg {
+                Message::Text(t) => t,
+                Message::Map(m) => map_json(&m).to_string(),
             };
             json!([n, l.dt, l.lvl.as_str(), text])
         }
@@ -89,6 +109,8 @@ struct Follower {
     state: AppState,
     job: i64,
     next: u64,
+    /// The open log and where line `next` starts in it, once found.
+    at: Option<(Arc<std::fs::File>, Pos)>,
     wake: watch::Receiver<u64>,
     done: bool,
     /// Whether the opening comment went out.
@@ -127,27 +149,54 @@ impl Follower {
 
     /// Lines past `next`, or the end, or `None` when there is nothing new yet.
     async fn read(&mut self) -> Result<Option<Event>, PageError> {
-        let c = self.state.db().await?;
-        let Some((end, job_state)) = lava_db::logs::progress(&**c, self.job).await? else {
-            return Err(PageError::NotFound(format!("no job {}", self.job)));
+        let (end, job_state) = {
+            let c = self.state.db().await?;
+            let Some(progress) = lava_db::logs::progress(&**c, self.job).await? else {
+                return Err(PageError::NotFound(format!("no job {}", self.job)));
+            };
+            if self.next < progress.0.lines as u64 && self.at.is_none() {
+                // The first read finds line `next` from the nearest index entry.
+                if let Some(slice) = self
+                    .state
+                    .logs
+                    .slice(&**c, self.job, self.next, None)
+                    .await?
+                {
+                    self.next = slice.from.line;
+                    self.at = Some((slice.file, slice.from));
+                }
+            }
+            progress
         };
         let have = end.lines as u64;
-        if self.next < have {
-            let stop = (self.next + CHUNK).min(have);
-            let bytes = self
-                .state
-                .logs
-                .read(&**c, self.job, self.next, Some(stop))
-                .await?
-                .unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<Value> = text
-                .split_inclusive('\n')
-                .enumerate()
-                .map(|(i, l)| line_json(self.next + i as u64, l))
-                .collect();
-            self.next += lines.len() as u64;
-            let data = Value::Array(lines).to_string();
+        if self.next < have
+            && let Some((file, pos)) = self.at.clone()
+        {
+            let reader = file.clone();
+            let log_end = end.bytes as u64;
+            let lines = blocking(move || read_lines(&reader, pos, log_end, READ_BYTES))
+                .await
+                .map_err(|e| PageError::Unavailable(format!("job log {}: {e}", self.job)))?;
+            let mut data = String::from("[");
+            let mut pos = pos;
+            for line in lines {
+                let text = String::from_utf8_lossy(&line.text);
+                let item = line_json(pos.line, &text, line.cut.then_some(line.len)).to_string();
+                if data.len() > 1 && data.len() + item.len() + 2 > EVENT_BYTES {
+                    break;
+                }
+                if data.len() > 1 {
+                    data.push(',');
+                }
+                data.push_str(&item);
+                pos = Pos {
+                    line: pos.line + 1,
+                    byte: pos.byte + line.len,
+                };
+            }
+            data.push(']');
+            self.next = pos.line;
+            self.at = Some((file, pos));
             return Ok(Some(
                 Event::default()
                     .event("lines")
@@ -155,7 +204,7 @@ impl Follower {
                     .data(data),
             ));
         }
-        if job_state == JobState::Finished {
+        if self.next >= have && job_state == JobState::Finished {
             self.done = true;
             return Ok(Some(
                 Event::default()
@@ -190,6 +239,7 @@ pub async fn stream(
         state,
         job: id,
         next: resume.or(start).unwrap_or(0),
+        at: None,
         wake,
         done: false,
         opened: false,
@@ -211,14 +261,26 @@ mod tests {
         let l =
             "- {\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"target\", \"msg\": \"<b>hi\"}\n";
         assert_eq!(
-            line_json(7, l),
+            line_json(7, l, None),
             json!([7, "2026-01-01T00:00:00.000000", "target", "<b>hi"])
         );
         let r = "- {\"dt\": \"x\", \"lvl\": \"results\", \"msg\": {\"case\": \"c\", \"result\": \"pass\"}}\n";
         assert_eq!(
-            line_json(0, r)[3],
+            line_json(0, r, None)[3],
             json!("{\"case\":\"c\",\"result\":\"pass\"}")
         );
-        assert_eq!(line_json(1, "garbage\n"), json!([1, "", "raw", "garbage"]));
+        assert_eq!(
+            line_json(1, "garbage\n", None),
+            json!([1, "", "raw", "garbage"])
+        );
+        // The worst line: one read of nothing but quotes and backslashes, cut.
+        let worst = "\"\\".repeat(READ_BYTES / 2);
+        let item = line_json(u64::MAX, &worst, Some(u64::MAX)).to_string();
+        assert!(item.len() + 2 <= EVENT_BYTES, "{}", item.len());
+        let cut = line_json(2, "- {\"dt\": \"x", Some(1000));
+        assert_eq!(
+            cut[3],
+            json!("- {\"dt\": \"x… [line cut: 11 of 1000 bytes shown; the raw log has it whole]")
+        );
     }
 }

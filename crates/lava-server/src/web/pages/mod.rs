@@ -77,7 +77,7 @@ impl From<lava_db::Error> for PageError {
 
 impl From<super::error::ApiError> for PageError {
     fn from(e: super::error::ApiError) -> PageError {
-        PageError::Unavailable(e.body.to_string())
+        PageError::Unavailable(e.text())
     }
 }
 
@@ -104,7 +104,14 @@ impl IntoResponse for PageError {
              <h1>{title}</h1><p>{}</p><p><a href=\"/\">Home</a></p></main></body></html>",
             templates::escape(&text)
         );
-        (status, axum::response::Html(page)).into_response()
+        let mut res = (status, axum::response::Html(page)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                super::error::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        res
     }
 }
 

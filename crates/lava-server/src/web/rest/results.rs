@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt as _;
 use lava_db::results::CaseDetail;
 use serde_json::{Value, json};
 
@@ -13,6 +15,7 @@ use super::super::auth::Auth;
 use super::super::error::ApiError;
 use super::jobs::visible;
 use super::{Paging, base_url, format, not_found, ok, query_pairs};
+use crate::logstore::read::CHUNK;
 
 fn attachment(kind: &'static str, name: String, body: Vec<u8>) -> Response {
     (
@@ -28,8 +31,9 @@ fn attachment(kind: &'static str, name: String, body: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// `GET …/<id>/logs/[?start=N&end=M]`: the raw lines `[start, end)`; 404 when there is no
-/// log or the range is empty.
+/// `GET …/<id>/logs/[?start=N&end=M]`: the raw lines `[start, end)`, streamed from the file
+/// a chunk at a time (a log of any size costs one chunk of memory); 404 when there is no log
+/// or the range is empty.
 pub async fn logs(
     State(state): State<AppState>,
     auth: Auth,
@@ -44,20 +48,50 @@ pub async fn logs(
             .find(|(k, _)| k == name)
             .and_then(|(_, v)| v.parse::<u64>().ok())
     };
-    let c = state.db().await?;
-    let data = state
-        .logs
-        .read(&**c, job.id, num("start").unwrap_or(0), num("end"))
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .filter(|d| !d.is_empty())
-        .ok_or_else(not_found)?;
-    Ok(attachment(
-        "application/yaml",
-        format!("job_{}.yaml", job.id),
-        data,
-    ))
+    let slice = {
+        let c = state.db().await?;
+        state
+            .logs
+            .slice(&**c, job.id, num("start").unwrap_or(0), num("end"))
+            .await
+            .map_err(log_error)?
+    };
+    let slice = slice.filter(|s| !s.is_empty()).ok_or_else(not_found)?;
+    let len = slice.len();
+    let job_id = job.id;
+    let body = slice.stream(CHUNK).inspect_err(move |e| {
+        tracing::error!(job = job_id, error = %e, "job log read failed while streaming");
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/yaml".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=job_{}.yaml", job.id),
+            ),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
+
+/// A log that could not be read, as a 500 naming the file.
+fn log_error(e: crate::logstore::LogError) -> ApiError {
+    match e {
+        crate::logstore::LogError::Db(e) => e.into(),
+        e => {
+            tracing::error!(error = %e, "job log read failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    }
+}
+
+/// At most this much of a failed case's log goes into the junit report ...
+const JUNIT_LOG_BYTES: usize = 256 * 1024;
+
+/// ... and this much of all of them together.
+const JUNIT_LOGS_BYTES: usize = 16 << 20;
 
 /// The YAML text of a case's result line (sorted keys, block style), as LAVA's `metadata`.
 pub fn metadata(c: &CaseDetail) -> BTreeMap<String, Value> {
@@ -186,16 +220,33 @@ pub async fn junit(
     let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
     let suites = lava_db::results::suites(&**c, job.id).await?;
     let mut logs = Vec::new();
+    let mut budget = JUNIT_LOGS_BYTES;
     for t in &cases {
         let text = match (t.start_line, t.end_line) {
             (Some(a), Some(b)) if t.result == lava_common::state::TestResult::Fail && b > a => {
                 state
                     .logs
-                    .read(&**c, job.id, a as u64, Some(b as u64))
+                    .read_capped(
+                        &**c,
+                        job.id,
+                        a as u64,
+                        Some(b as u64),
+                        JUNIT_LOG_BYTES.min(budget),
+                    )
                     .await
                     .ok()
                     .flatten()
-                    .map(|d| String::from_utf8_lossy(&d).into_owned())
+                    .map(|d| {
+                        budget -= d.bytes.len();
+                        let mut text = String::from_utf8_lossy(&d.bytes).into_owned();
+                        if d.cut {
+                            text.push_str(&format!(
+                                "[{} more bytes in the job's log]\n",
+                                d.whole - d.bytes.len() as u64
+                            ));
+                        }
+                        text
+                    })
             }
             _ => None,
         };

@@ -95,13 +95,9 @@ fn write(v: &Value, out: &mut String) {
             t.format("%Y%m%dT%H:%M:%S")
         )),
         Value::Base64(bytes) => {
-            out.push_str("<value><base64>\n");
-            let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-            for chunk in text.as_bytes().chunks(76) {
-                out.push_str(&String::from_utf8_lossy(chunk));
-                out.push('\n');
-            }
-            out.push_str("</base64></value>\n");
+            out.push_str(BASE64_OPEN);
+            base64_lines(bytes, out);
+            out.push_str(BASE64_CLOSE);
         }
         Value::Array(items) => {
             out.push_str("<value><array><data>\n");
@@ -120,6 +116,35 @@ fn write(v: &Value, out: &mut String) {
             out.push_str("</struct></value>\n");
         }
     }
+}
+
+const BASE64_OPEN: &str = "<value><base64>\n";
+const BASE64_CLOSE: &str = "</base64></value>\n";
+
+/// Bytes of a `<base64>` payload taken at a time when it is written in pieces: a multiple of
+/// 57, so every piece but the last fills whole 76-character lines.
+pub const BASE64_PIECE: usize = 57 * 2048;
+
+/// Appends `bytes` in base64, a newline after every 76 characters and after the last line.
+pub fn base64_lines(bytes: &[u8], out: &mut String) {
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    for chunk in text.as_bytes().chunks(76) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+}
+
+/// A reply `[first, <base64>]` written in pieces, for a payload too big to hold: the text
+/// before the payload and the text after it. Between them go [`base64_lines`] of pieces of
+/// [`BASE64_PIECE`] bytes; the whole is byte for byte what [`response`] writes.
+pub fn base64_reply_parts(first: &Value) -> (String, &'static str) {
+    let mut head = String::from("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n");
+    head.push_str("<value><array><data>\n");
+    write(first, &mut head);
+    head.push_str(BASE64_OPEN);
+    let tail =
+        "</base64></value>\n</data></array></value>\n</param>\n</params>\n</methodResponse>\n";
+    (head, tail)
 }
 
 /// A successful reply carrying `v`.

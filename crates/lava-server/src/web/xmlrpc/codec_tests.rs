@@ -83,3 +83,55 @@ fn reads_lavacli_calls_with_nil_strings_entities_and_untyped_values() {
     assert!(parse_call(b"not xml").is_err());
     assert!(parse_call(b"<methodCall><params/></methodCall>").is_err());
 }
+
+#[test]
+fn a_base64_reply_in_pieces_is_the_reply_whole() {
+    for len in [
+        0,
+        1,
+        56,
+        57,
+        BASE64_PIECE - 1,
+        BASE64_PIECE,
+        2 * BASE64_PIECE + 1000,
+    ] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = response(&Value::Array(vec![
+            Value::Bool(true),
+            Value::Base64(data.clone()),
+        ]));
+        let (head, tail) = base64_reply_parts(&Value::Bool(true));
+        let mut pieces = head;
+        for piece in data.chunks(BASE64_PIECE) {
+            base64_lines(piece, &mut pieces);
+        }
+        pieces.push_str(tail);
+        assert_eq!(pieces, whole, "{len} bytes");
+    }
+}
+
+#[test]
+fn values_nest_64_deep_and_no_deeper() {
+    // Structs in structs, as the codec writes them: 64 levels read back, 65 are refused.
+    let nested = |depth: usize| {
+        let mut v = Value::Int(1);
+        for _ in 1..depth {
+            v = Value::structure([("k", v)]);
+        }
+        v
+    };
+    let (_, params) = parse_call(call("m", &[nested(64)]).as_bytes()).unwrap();
+    assert_eq!(params, [nested(64)]);
+    let err = parse_call(call("m", &[nested(65)]).as_bytes()).unwrap_err();
+    assert!(matches!(err, DecodeError::TooDeep), "{err}");
+    // Elements that are not values, nested past any call's shape, are refused too.
+    let deep = format!(
+        "<methodCall><methodName>m</methodName>{}{}</methodCall>",
+        "<x>".repeat(10_000),
+        "</x>".repeat(10_000)
+    );
+    assert!(matches!(
+        parse_call(deep.as_bytes()),
+        Err(DecodeError::TooDeep)
+    ));
+}

@@ -6,13 +6,24 @@ use quick_xml::events::Event;
 
 use super::codec::Value;
 
+/// How deep XML-RPC values may nest (an array or struct inside another counts one level).
+/// lavacli's calls nest two levels; the limit keeps the tree, its recursive reading into
+/// [`Value`]s and its drop far from the stack's end.
+pub const MAX_DEPTH: usize = 64;
+
 /// A request that is not an XML-RPC method call.
 #[derive(Debug, thiserror::Error)]
-#[error("undecodable XML-RPC request: {0}")]
-pub struct DecodeError(String);
+pub enum DecodeError {
+    /// Not well-formed, or not a method call.
+    #[error("undecodable XML-RPC request: {0}")]
+    Malformed(String),
+    /// Values nested deeper than [`MAX_DEPTH`].
+    #[error("XML-RPC values nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+}
 
 fn err(msg: impl Into<String>) -> DecodeError {
-    DecodeError(msg.into())
+    DecodeError::Malformed(msg.into())
 }
 
 /// A parsed element: its name, its children and its text (entities resolved).
@@ -29,25 +40,45 @@ impl Element {
     }
 }
 
-/// Reads the document into a tree (the bodies are small, and a tree keeps the value rules
-/// below simple).
+/// Reads the document into a tree, iteratively (the bodies are bounded by the route's body
+/// limit, and a tree keeps the value rules below simple). Values may nest [`MAX_DEPTH`]
+/// levels: each `<value>` opens one, so the element stack stays within three times that.
 fn tree(body: &str) -> Result<Element, DecodeError> {
     let mut reader = quick_xml::Reader::from_str(body);
     let mut stack = vec![Element::default()];
+    // `<value>` elements open on the stack; the outermost is a parameter's.
+    let mut values = 0usize;
     loop {
         let event = reader.read_event().map_err(|e| err(e.to_string()))?;
         let top = stack.last_mut().ok_or_else(|| err("unbalanced tags"))?;
         match event {
-            Event::Start(s) => stack.push(Element {
-                name: AsRef::<str>::as_ref(&s.local_name()).to_string(),
-                ..Default::default()
-            }),
+            Event::Start(s) => {
+                let name = AsRef::<str>::as_ref(&s.local_name()).to_string();
+                if name == "value" {
+                    values += 1;
+                    if values > MAX_DEPTH {
+                        return Err(DecodeError::TooDeep);
+                    }
+                }
+                // Other elements between values (`array`, `data`, `struct`, `member`) are
+                // at most three per level; anything else nested that deep is not XML-RPC.
+                if stack.len() > 3 * (MAX_DEPTH + 4) {
+                    return Err(DecodeError::TooDeep);
+                }
+                stack.push(Element {
+                    name,
+                    ..Default::default()
+                })
+            }
             Event::Empty(s) => top.children.push(Element {
                 name: AsRef::<str>::as_ref(&s.local_name()).to_string(),
                 ..Default::default()
             }),
             Event::End(_) => {
                 let done = stack.pop().ok_or_else(|| err("unbalanced tags"))?;
+                if done.name == "value" {
+                    values = values.saturating_sub(1);
+                }
                 stack
                     .last_mut()
                     .ok_or_else(|| err("unbalanced tags"))?

@@ -6,8 +6,11 @@ use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::jobs::Job;
 
+use axum::body::{Body, Bytes};
+use futures_util::StreamExt as _;
+
 use super::args::Args;
-use super::codec::Value;
+use super::codec::{self, Value};
 use super::{Ctx, Fault};
 use crate::submit::{SubmitError, submit as store};
 use crate::web::rest::format;
@@ -201,23 +204,44 @@ pub async fn cancel(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 }
 
 /// `scheduler.jobs.logs(job_id, start=0, end=None)` → `[finished, base64 of lines]`; the
-/// two bytes `[]` before the job has a log.
-pub async fn logs(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
+/// two bytes `[]` before the job has a log. The reply is streamed: the log is read and
+/// encoded a piece at a time as the client takes it, so its size does not matter.
+pub async fn logs(ctx: &Ctx, a: Args) -> Result<Body, Fault> {
     let job = visible(ctx, a.job_id(0, "job_id")?).await?;
     let start = a.opt_int(1, "start_line")?.unwrap_or(0).max(0) as u64;
     let end = a.opt_int(2, "end_line")?.map(|e| e.max(0) as u64);
-    let c = ctx.db().await?;
-    let data = ctx
-        .state
-        .logs
-        .read(&**c, job.id, start, end)
-        .await
-        .map_err(Fault::internal)?
-        .unwrap_or_else(|| b"[]".to_vec());
-    Ok(Value::Array(vec![
-        Value::Bool(job.state == JobState::Finished),
-        Value::Base64(data),
-    ]))
+    let finished = Value::Bool(job.state == JobState::Finished);
+    let slice = {
+        let c = ctx.db().await?;
+        ctx.state
+            .logs
+            .slice(&**c, job.id, start, end)
+            .await
+            .map_err(Fault::internal)?
+    };
+    let Some(slice) = slice else {
+        let reply = codec::response(&Value::Array(vec![finished, Value::Base64(b"[]".to_vec())]));
+        return Ok(Body::from(reply));
+    };
+    let (head, tail) = codec::base64_reply_parts(&finished);
+    let job_id = job.id;
+    let payload = slice.stream(codec::BASE64_PIECE).map(move |piece| {
+        piece
+            .map(|bytes| {
+                let mut text = String::with_capacity(bytes.len() * 4 / 3 + bytes.len() / 57 + 4);
+                codec::base64_lines(&bytes, &mut text);
+                Bytes::from(text)
+            })
+            .inspect_err(|e| {
+                tracing::error!(job = job_id, error = %e, "job log read failed while streaming");
+            })
+    });
+    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
+        .chain(payload)
+        .chain(futures_util::stream::once(async move {
+            Ok(Bytes::from_static(tail.as_bytes()))
+        }));
+    Ok(Body::from_stream(body))
 }
 
 /// `scheduler.jobs.definition(job_id)`: the definition as submitted.

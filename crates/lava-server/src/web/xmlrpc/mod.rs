@@ -12,12 +12,13 @@ mod legacy;
 mod system;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use base64::Engine as _;
+use tracing::Instrument as _;
 
 use super::AppState;
 use super::auth::{Caller, by_user_token};
@@ -73,9 +74,17 @@ impl From<lava_db::Error> for Fault {
 
 impl From<super::error::ApiError> for Fault {
     fn from(e: super::error::ApiError) -> Fault {
+        if e.status == StatusCode::SERVICE_UNAVAILABLE {
+            return Fault::new(BUSY, e.text());
+        }
         Fault::internal(e.body)
     }
 }
+
+/// The code of the one fault that is not sent as a fault: the server could not serve the
+/// call now (no database connection in time). It goes out as HTTP 503, which lavacli's
+/// follow loops retry and scripts see as a server error, not as an answer about the job.
+const BUSY: i64 = 503;
 
 /// What a method gets: the app and the authenticated caller, if any.
 pub struct Ctx {
@@ -151,20 +160,46 @@ async fn rpc(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         Ok(c) => c,
         Err(r) => return r,
     };
-    let xml = match codec::parse_call(&body) {
+    let reply: Result<Body, Fault> = match codec::parse_call(&body) {
         Ok((method, params)) => {
             let span = tracing::debug_span!("xmlrpc", %method);
-            let _enter = span.enter();
             let ctx = Ctx { state, caller };
-            match dispatch(&ctx, &method, Args::new(&method, params)).await {
-                Ok(v) => codec::response(&v),
-                Err(f) => codec::fault(f.code, &f.message),
+            let args = Args::new(&method, params);
+            async {
+                // The one reply that may be big is streamed rather than built.
+                if method == "scheduler.jobs.logs" {
+                    jobs::logs(&ctx, args).await
+                } else {
+                    dispatch(&ctx, &method, args)
+                        .await
+                        .map(|v| Body::from(codec::response(&v)))
+                }
             }
+            .instrument(span)
+            .await
+        }
+        Err(e @ codec::DecodeError::TooDeep) => {
+            Err(Fault::new(400, format!("Unable to decode request: {e}")))
         }
         Err(e) => {
             tracing::debug!(error = %e, "XML-RPC request not decoded");
-            codec::fault(-32603, "Unable to decode request")
+            Err(Fault::new(-32603, "Unable to decode request"))
         }
+    };
+    let xml = match reply {
+        Ok(body) => body,
+        Err(f) if f.code == BUSY => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                    (super::error::RETRY_AFTER, "5"),
+                ],
+                f.message,
+            )
+                .into_response();
+        }
+        Err(f) => Body::from(codec::fault(f.code, &f.message)),
     };
     (
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
@@ -245,7 +280,6 @@ async fn dispatch(ctx: &Ctx, method: &str, a: Args) -> Result<Value, Fault> {
         "scheduler.jobs.list" => jobs::list(ctx, a).await,
         "scheduler.jobs.cancel" => jobs::cancel(ctx, a).await,
         "scheduler.jobs.resubmit" => jobs::resubmit(ctx, a).await,
-        "scheduler.jobs.logs" => jobs::logs(ctx, a).await,
         "scheduler.jobs.definition" => jobs::definition(ctx, a).await,
         "scheduler.jobs.validate" => jobs::validate(a),
         "scheduler.devices.list" => devices::list(ctx, a).await,
