@@ -1,14 +1,12 @@
 //! Bundles: a job's results filed into the bundle stream its `submit_results` names.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
 
 /// Files `content` (the job's results, JSON) into the stream at `pathname`. A stream under
 /// `/anonymous/` is created on first use, as the seed's dashboard did; any other stream
 /// must exist. Returns the bundle id.
 pub async fn file(
-    c: &impl GenericClient,
+    c: &impl Db,
     pathname: &str,
     job: i64,
     content: &serde_json::Value,
@@ -55,7 +53,7 @@ pub async fn file(
 }
 
 /// The bundles of a job: (stream pathname, bundle id).
-pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<(String, i64)>, Error> {
+pub async fn of_job(c: &impl Db, job: i64) -> Result<Vec<(String, i64)>, Error> {
     let rows = c
         .query(
             "SELECT s.pathname, b.id FROM bundles b JOIN bundle_streams s ON s.id = b.stream_id
@@ -72,7 +70,7 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<(String, i64
 /// `pathname`. Fails with `NotFound` for an unknown stream and `AlreadyExists` when the stream
 /// holds the same content. Returns the bundle id.
 pub async fn put(
-    c: &impl GenericClient,
+    c: &impl Db,
     pathname: &str,
     content: &serde_json::Value,
     content_sha256: &str,
@@ -105,7 +103,7 @@ pub async fn put(
 
 /// A stored bundle found by its content hash: (stream pathname, content).
 pub async fn by_sha(
-    c: &impl GenericClient,
+    c: &impl Db,
     content_sha256: &str,
 ) -> Result<Option<(String, serde_json::Value)>, Error> {
     let row = c
@@ -120,7 +118,7 @@ pub async fn by_sha(
 }
 
 /// The content hash of a job's first bundle, if it has one.
-pub async fn sha_of_job(c: &impl GenericClient, job: i64) -> Result<Option<String>, Error> {
+pub async fn sha_of_job(c: &impl Db, job: i64) -> Result<Option<String>, Error> {
     let row = c
         .query_opt(
             "SELECT content_sha256 FROM bundles WHERE job_id = $1 ORDER BY id LIMIT 1",

@@ -2,10 +2,9 @@
 //! it runs when the caller may see that job (a private job's id and name never reach a page).
 
 use lava_common::state::{DeviceHealth, DeviceState};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// Which devices to list; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,11 +41,7 @@ pub struct DeviceRow {
 }
 
 /// The devices matching `f`, by hostname.
-pub async fn list(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    f: &DeviceFilter,
-) -> Result<Vec<DeviceRow>, Error> {
+pub async fn list(c: &impl Db, viewer: &Viewer, f: &DeviceFilter) -> Result<Vec<DeviceRow>, Error> {
     let (user, su) = viewer.params();
     // The visibility condition sits in the join, so a device running a hidden job is still
     // listed, only without its job.
@@ -93,11 +88,7 @@ pub async fn list(
 }
 
 /// One device, if it exists.
-pub async fn get(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    hostname: &str,
-) -> Result<Option<DeviceRow>, Error> {
+pub async fn get(c: &impl Db, viewer: &Viewer, hostname: &str) -> Result<Option<DeviceRow>, Error> {
     let f = DeviceFilter {
         hostname: Some(hostname.to_string()),
         ..DeviceFilter::default()

@@ -2,9 +2,9 @@
 
 use lava_common::fixture::DeviceRecord;
 use lava_common::state::{DeviceHealth, DeviceState};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
-use crate::{Error, transitions};
+use crate::{Db, Error, transitions};
 
 /// A device as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,13 +62,13 @@ fn from_row(row: &Row) -> Result<Device, Error> {
 }
 
 /// Every device, by hostname.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<Device>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<Device>, Error> {
     let rows = c.query(&format!("{SELECT} ORDER BY hostname"), &[]).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// One device, if it exists.
-pub async fn get(c: &impl GenericClient, hostname: &str) -> Result<Option<Device>, Error> {
+pub async fn get(c: &impl Db, hostname: &str) -> Result<Option<Device>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE hostname = $1"), &[&hostname])
         .await?;
@@ -76,7 +76,7 @@ pub async fn get(c: &impl GenericClient, hostname: &str) -> Result<Option<Device
 }
 
 /// Adds a new idle device; fails naming the device if it exists.
-pub async fn add(c: &impl GenericClient, d: &DeviceRecord) -> Result<(), Error> {
+pub async fn add(c: &impl Db, d: &DeviceRecord) -> Result<(), Error> {
     let n = c
         .execute(
             "INSERT INTO devices (hostname, device_type, description, tags, health, worker_host)
@@ -102,7 +102,7 @@ pub async fn add(c: &impl GenericClient, d: &DeviceRecord) -> Result<(), Error> 
 
 /// Inserts a device or updates an existing one's fields (fixture loading). A device that is
 /// running a job keeps its state and job; its health change is recorded as a transition.
-pub async fn upsert(c: &impl GenericClient, d: &DeviceRecord, reason: &str) -> Result<(), Error> {
+pub async fn upsert(c: &impl Db, d: &DeviceRecord, reason: &str) -> Result<(), Error> {
     let before = get(c, &d.hostname).await?;
     c.execute(
         "INSERT INTO devices (hostname, device_type, description, tags, health, worker_host)
@@ -141,7 +141,7 @@ pub async fn upsert(c: &impl GenericClient, d: &DeviceRecord, reason: &str) -> R
 /// The update names the health it read, so a concurrent change makes it fail visibly
 /// instead of being overwritten.
 pub async fn set_health(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     health: DeviceHealth,
     reason: &str,
@@ -185,7 +185,7 @@ pub async fn set_health(
 
 /// The health transitions of a device, newest first.
 pub async fn health_history(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     limit: i64,
 ) -> Result<Vec<transitions::DeviceTransition>, Error> {
@@ -193,9 +193,7 @@ pub async fn health_history(
 }
 
 /// The last health check job of every device: (hostname, job id), by hostname.
-pub async fn health_report_jobs(
-    c: &impl GenericClient,
-) -> Result<Vec<(String, Option<i64>)>, Error> {
+pub async fn health_report_jobs(c: &impl Db) -> Result<Vec<(String, Option<i64>)>, Error> {
     let rows = c
         .query(
             "SELECT hostname, last_health_report_job FROM devices ORDER BY hostname",
@@ -213,7 +211,7 @@ pub async fn health_report_jobs(
 /// latest poll already reported it (a pending claim); otherwise from the worker's next poll.
 /// Pending claims on the device by the new worker are settled.
 pub async fn set_worker(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     worker: Option<&str>,
 ) -> Result<Option<String>, Error> {
@@ -274,7 +272,7 @@ pub struct Claim {
 }
 
 /// Pending claims, by device then worker; only those on `device` when given.
-pub async fn claims(c: &impl GenericClient, device: Option<&str>) -> Result<Vec<Claim>, Error> {
+pub async fn claims(c: &impl Db, device: Option<&str>) -> Result<Vec<Claim>, Error> {
     let rows = c
         .query(
             "SELECT dc.device, dc.worker, d.worker_host, dc.first_seen, dc.last_seen

@@ -2,9 +2,8 @@
 //! infrastructure error), every change recorded.
 
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState};
-use tokio_postgres::GenericClient;
 
-use crate::{Error, jobs, notify, transitions};
+use crate::{Db, Error, jobs, notify, transitions};
 
 /// How a job ended, as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +38,7 @@ fn judged(health_check: bool, ending: &Ending<'_>, current: DeviceHealth) -> Opt
 
 /// Ends a job (from scheduled, running or canceling) and frees its device. A job that is
 /// already finished is left alone and `Ok(false)` returned, so a repeated report is harmless.
-pub async fn finish(c: &impl GenericClient, id: i64, ending: &Ending<'_>) -> Result<bool, Error> {
+pub async fn finish(c: &impl Db, id: i64, ending: &Ending<'_>) -> Result<bool, Error> {
     let job = jobs::get(c, id).await?.ok_or_else(|| Error::NotFound {
         what: "job",
         key: id.to_string(),
@@ -130,7 +129,7 @@ pub async fn finish(c: &impl GenericClient, id: i64, ending: &Ending<'_>) -> Res
 /// Turns a job that finished complete into an incomplete one, after its end (when filing its
 /// results fails, for example), recording why.
 pub async fn fail_after_end(
-    c: &impl GenericClient,
+    c: &impl Db,
     id: i64,
     error_type: &str,
     comment: &str,

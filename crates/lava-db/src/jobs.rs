@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState, JobVisibility};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
-use crate::{Error, notify, transitions};
+use crate::{Db, Error, notify, transitions};
 
 /// A job to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +120,7 @@ pub(crate) fn from_row(r: &Row) -> Result<Job, Error> {
 }
 
 /// Stores a job and wakes the scheduler. Returns its id.
-pub async fn insert(c: &impl GenericClient, j: &NewJob) -> Result<i64, Error> {
+pub async fn insert(c: &impl Db, j: &NewJob) -> Result<i64, Error> {
     if !j.viewing_groups.is_empty() {
         let known: Vec<String> = c
             .query(
@@ -170,7 +170,7 @@ pub async fn insert(c: &impl GenericClient, j: &NewJob) -> Result<i64, Error> {
 }
 
 /// One job, if it exists.
-pub async fn get(c: &impl GenericClient, id: i64) -> Result<Option<Job>, Error> {
+pub async fn get(c: &impl Db, id: i64) -> Result<Option<Job>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE j.id = $1"), &[&id])
         .await?;
@@ -179,7 +179,7 @@ pub async fn get(c: &impl GenericClient, id: i64) -> Result<Option<Job>, Error> 
 
 /// Jobs, newest first, optionally in one state.
 pub async fn list(
-    c: &impl GenericClient,
+    c: &impl Db,
     state: Option<JobState>,
     limit: i64,
     offset: i64,
@@ -194,7 +194,7 @@ pub async fn list(
 }
 
 /// How many jobs wait in the queue.
-pub async fn queue_length(c: &impl GenericClient) -> Result<i64, Error> {
+pub async fn queue_length(c: &impl Db) -> Result<i64, Error> {
     Ok(c.query_one(
         "SELECT count(*) AS n FROM jobs WHERE state = 'submitted'",
         &[],
@@ -204,7 +204,7 @@ pub async fn queue_length(c: &impl GenericClient) -> Result<i64, Error> {
 }
 
 /// Test case counts of a job: (pass, fail, skip, unknown).
-pub async fn result_counts(c: &impl GenericClient, id: i64) -> Result<[i64; 4], Error> {
+pub async fn result_counts(c: &impl Db, id: i64) -> Result<[i64; 4], Error> {
     let row = c
         .query_one(
             "SELECT count(*) FILTER (WHERE result = 'pass') AS pass,
@@ -228,7 +228,7 @@ pub async fn result_counts(c: &impl GenericClient, id: i64) -> Result<[i64; 4], 
 /// changes nothing; records the transition. Returns whether the row changed.
 #[allow(clippy::too_many_arguments)]
 async fn transition(
-    c: &impl GenericClient,
+    c: &impl Db,
     id: i64,
     old: (JobState, JobHealth),
     new: (JobState, JobHealth),
@@ -254,12 +254,7 @@ async fn transition(
 
 /// Gives a queued job to a device: job `scheduled`, device `reserved`, in the caller's
 /// transaction. Returns false (and changes nothing) when either moved meanwhile.
-pub async fn assign(
-    c: &impl GenericClient,
-    job: i64,
-    device: &str,
-    worker: &str,
-) -> Result<bool, Error> {
+pub async fn assign(c: &impl Db, job: i64, device: &str, worker: &str) -> Result<bool, Error> {
     let n = c
         .execute(
             "UPDATE jobs SET state = 'scheduled', actual_device = $2, worker_host = $3
@@ -311,7 +306,7 @@ pub async fn assign(
 }
 
 /// The worker started the job: job `running`, device `running`.
-pub async fn mark_running(c: &impl GenericClient, id: i64, worker: &str) -> Result<(), Error> {
+pub async fn mark_running(c: &impl Db, id: i64, worker: &str) -> Result<(), Error> {
     let job = get(c, id).await?.ok_or_else(|| Error::NotFound {
         what: "job",
         key: id.to_string(),
@@ -369,7 +364,7 @@ pub async fn mark_running(c: &impl GenericClient, id: i64, worker: &str) -> Resu
 /// to `canceling` until its worker reports; a finished or canceling one is left as it is.
 /// Returns the job's new state.
 pub async fn cancel(
-    c: &impl GenericClient,
+    c: &impl Db,
     id: i64,
     actor: Option<i64>,
     reason: &str,
@@ -427,7 +422,7 @@ pub async fn cancel(
 
 /// The jobs a worker should be running, with their state: (id, device, state).
 pub async fn of_worker(
-    c: &impl GenericClient,
+    c: &impl Db,
     worker: &str,
 ) -> Result<Vec<(i64, String, JobState, String, i64)>, Error> {
     let rows = c
@@ -455,7 +450,7 @@ pub async fn of_worker(
 /// statement, then refreshes the table's statistics. For benchmarks and tests that need a big
 /// table fast; real jobs go through [`insert`]. Returns the number of rows inserted.
 pub async fn insert_many_for_bench(
-    c: &impl GenericClient,
+    c: &impl Db,
     n: i64,
     device_type: &str,
     submitter: Option<i64>,

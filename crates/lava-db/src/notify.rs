@@ -1,8 +1,6 @@
 //! LISTEN/NOTIFY channels: how the scheduler and the web app wake each other.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
 
 /// Wakes the scheduler (payload: what happened, for the log).
 pub const SCHEDULER: &str = "lava_scheduler";
@@ -11,7 +9,7 @@ pub const SCHEDULER: &str = "lava_scheduler";
 pub const WORKER: &str = "lava_worker";
 
 /// Sends a notification; it is delivered when the surrounding transaction commits.
-pub async fn send(c: &impl GenericClient, channel: &str, payload: &str) -> Result<(), Error> {
+pub async fn send(c: &impl Db, channel: &str, payload: &str) -> Result<(), Error> {
     c.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
         .await?;
     Ok(())

@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use lava_common::state::{JobHealth, JobState};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// One job in the results list.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +34,7 @@ pub struct JobResults {
 
 /// Jobs with results that `viewer` may see, ids below `before` (if set), newest first.
 pub async fn list(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
     before: Option<i64>,
     limit: i64,

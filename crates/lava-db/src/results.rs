@@ -1,9 +1,8 @@
 //! Test suites and test cases, filed from the `results` lines of a job's log as they arrive.
 
 use lava_common::state::TestResult;
-use tokio_postgres::GenericClient;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A test case to file.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +47,7 @@ pub struct Case {
 }
 
 /// Files one case (creating its suite on first use).
-pub async fn add(c: &impl GenericClient, job: i64, case: &NewCase) -> Result<(), Error> {
+pub async fn add(c: &impl Db, job: i64, case: &NewCase) -> Result<(), Error> {
     let suite: i64 = c
         .query_one(
             "INSERT INTO test_suites (job_id, name) VALUES ($1, $2)
@@ -78,7 +77,7 @@ pub async fn add(c: &impl GenericClient, job: i64, case: &NewCase) -> Result<(),
 }
 
 /// Every case of a job, in the order filed.
-pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<Case>, Error> {
+pub async fn of_job(c: &impl Db, job: i64) -> Result<Vec<Case>, Error> {
     let rows = c
         .query(
             "SELECT tc.id, s.name AS suite, tc.name, tc.result, tc.measurement::text AS measurement,
@@ -134,7 +133,7 @@ pub struct CaseDetail {
 
 /// A page of a job's cases in id order (`limit` ≤ 0: all of them).
 pub async fn cases_page(
-    c: &impl GenericClient,
+    c: &impl Db,
     job: i64,
     limit: i64,
     offset: i64,
@@ -171,7 +170,7 @@ pub async fn cases_page(
 }
 
 /// How many cases a job has.
-pub async fn count_cases(c: &impl GenericClient, job: i64) -> Result<i64, Error> {
+pub async fn count_cases(c: &impl Db, job: i64) -> Result<i64, Error> {
     Ok(c.query_one(
         "SELECT count(*) AS n FROM test_cases tc JOIN test_suites s ON s.id = tc.suite_id
          WHERE s.job_id = $1",
@@ -182,7 +181,7 @@ pub async fn count_cases(c: &impl GenericClient, job: i64) -> Result<i64, Error>
 }
 
 /// A job's suites in id order: (id, name).
-pub async fn suites(c: &impl GenericClient, job: i64) -> Result<Vec<(i64, String)>, Error> {
+pub async fn suites(c: &impl Db, job: i64) -> Result<Vec<(i64, String)>, Error> {
     let rows = c
         .query(
             "SELECT id, name FROM test_suites WHERE job_id = $1 ORDER BY id",
@@ -210,7 +209,7 @@ pub struct SuiteCounts {
 }
 
 /// Pass, fail, skip and unknown counts per suite of a job, in the order the suites were made.
-pub async fn suite_counts(c: &impl GenericClient, job: i64) -> Result<Vec<SuiteCounts>, Error> {
+pub async fn suite_counts(c: &impl Db, job: i64) -> Result<Vec<SuiteCounts>, Error> {
     let rows = c
         .query(
             "SELECT s.name,

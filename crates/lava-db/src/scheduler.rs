@@ -2,9 +2,7 @@
 //! Rows are locked with `FOR UPDATE SKIP LOCKED`, so two schedulers running a pass at once
 //! (which the advisory lock should prevent anyway) can never hand one device two jobs.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
 
 /// A device whose health check is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +43,7 @@ const IDLE_ON_ACTIVE_WORKER: &str = "FROM devices d
 
 /// Devices that need a health check before any other job: health unknown or looping, or the
 /// last check older than the type's frequency (in hours or in jobs).
-pub async fn health_checks_due(c: &impl GenericClient) -> Result<Vec<HealthCheckDue>, Error> {
+pub async fn health_checks_due(c: &impl Db) -> Result<Vec<HealthCheckDue>, Error> {
     let sql = format!(
         "SELECT d.hostname, d.device_type, d.worker_host, t.health_check_job {IDLE_ON_ACTIVE_WORKER}
            AND t.health_check_job IS NOT NULL AND NOT t.disable_health_check
@@ -76,7 +74,7 @@ pub async fn health_checks_due(c: &impl GenericClient) -> Result<Vec<HealthCheck
 
 /// Idle devices that may take ordinary jobs: health good, or unknown when the type has no
 /// health check to run first. Devices with more tags come first, so tagged jobs find them.
-pub async fn idle_devices(c: &impl GenericClient) -> Result<Vec<IdleDevice>, Error> {
+pub async fn idle_devices(c: &impl Db) -> Result<Vec<IdleDevice>, Error> {
     let sql = format!(
         "SELECT d.hostname, d.device_type, d.tags, d.worker_host, w.job_limit,
             (SELECT count(*) FROM devices x WHERE x.worker_host = w.hostname AND x.state <> 'idle') AS busy
@@ -103,7 +101,7 @@ pub async fn idle_devices(c: &impl GenericClient) -> Result<Vec<IdleDevice>, Err
 
 /// The best queued job for a device: asking for it by name, or for its type, with tags the
 /// device has; highest priority first, then oldest.
-pub async fn best_job(c: &impl GenericClient, d: &IdleDevice) -> Result<Option<i64>, Error> {
+pub async fn best_job(c: &impl Db, d: &IdleDevice) -> Result<Option<i64>, Error> {
     let row = c
         .query_opt(
             "SELECT id FROM (
@@ -132,10 +130,7 @@ pub async fn best_job(c: &impl GenericClient, d: &IdleDevice) -> Result<Option<i
 }
 
 /// Workers online whose last heartbeat is older than `timeout_secs`.
-pub async fn silent_workers(
-    c: &impl GenericClient,
-    timeout_secs: f64,
-) -> Result<Vec<String>, Error> {
+pub async fn silent_workers(c: &impl Db, timeout_secs: f64) -> Result<Vec<String>, Error> {
     let rows = c
         .query(
             "SELECT hostname FROM workers WHERE state = 'online'
@@ -147,7 +142,7 @@ pub async fn silent_workers(
 }
 
 /// Queued jobs older than `hours` (the queue timeout).
-pub async fn stale_jobs(c: &impl GenericClient, hours: f64) -> Result<Vec<i64>, Error> {
+pub async fn stale_jobs(c: &impl Db, hours: f64) -> Result<Vec<i64>, Error> {
     let rows = c
         .query(
             "SELECT id FROM jobs WHERE state = 'submitted'
@@ -164,7 +159,7 @@ pub async fn stale_jobs(c: &impl GenericClient, hours: f64) -> Result<Vec<i64>, 
 /// one-by-one pass uses, which is exactly what that pass would do, without a round trip per
 /// device. Everything else is left to [`idle_devices`] and [`best_job`]. Returns
 /// (job, device, worker) for each assignment; transitions are recorded and workers woken.
-pub async fn assign_plain(c: &impl GenericClient) -> Result<Vec<(i64, String, String)>, Error> {
+pub async fn assign_plain(c: &impl Db) -> Result<Vec<(i64, String, String)>, Error> {
     let rows = c
         .query(
             "WITH plain_types AS (

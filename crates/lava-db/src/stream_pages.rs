@@ -3,10 +3,9 @@
 //! visible to the caller too.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// A stream in a list.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,16 +63,12 @@ fn stream_from(r: &tokio_postgres::Row) -> Result<StreamRow, Error> {
 }
 
 /// The streams `viewer` may see, by pathname.
-pub async fn list(c: &impl GenericClient, viewer: &Viewer) -> Result<Vec<StreamRow>, Error> {
+pub async fn list(c: &impl Db, viewer: &Viewer) -> Result<Vec<StreamRow>, Error> {
     get_or_list(c, viewer, None).await
 }
 
 /// One stream by pathname, if it exists and `viewer` may see it.
-pub async fn get(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    pathname: &str,
-) -> Result<Option<StreamRow>, Error> {
+pub async fn get(c: &impl Db, viewer: &Viewer, pathname: &str) -> Result<Option<StreamRow>, Error> {
     Ok(get_or_list(c, viewer, Some(pathname))
         .await?
         .into_iter()
@@ -81,7 +76,7 @@ pub async fn get(
 }
 
 async fn get_or_list(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
     pathname: Option<&str>,
 ) -> Result<Vec<StreamRow>, Error> {
@@ -100,7 +95,7 @@ async fn get_or_list(
 
 /// The bundles of a stream whose jobs `viewer` may see, ids below `before`, newest first.
 pub async fn bundles(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
     stream: i64,
     before: Option<i64>,

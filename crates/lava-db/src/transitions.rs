@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use lava_common::state::{DeviceHealth, DeviceState};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// One change of a device to record.
 #[derive(Debug, Clone)]
@@ -39,7 +38,7 @@ pub struct DeviceTransition {
 }
 
 /// Records a device transition.
-pub async fn record_device(c: &impl GenericClient, t: &DeviceChange<'_>) -> Result<(), Error> {
+pub async fn record_device(c: &impl Db, t: &DeviceChange<'_>) -> Result<(), Error> {
     c.execute(
         "INSERT INTO device_transitions (device, old_state, new_state, old_health, new_health,
             job_id, actor_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -70,7 +69,7 @@ fn device_transition(r: &tokio_postgres::Row) -> Result<DeviceTransition, Error>
 
 /// A device's transitions, newest first.
 pub async fn device_history(
-    c: &impl GenericClient,
+    c: &impl Db,
     device: &str,
     limit: i64,
 ) -> Result<Vec<DeviceTransition>, Error> {
@@ -89,7 +88,7 @@ pub async fn device_history(
 /// A device's transitions for `viewer`, newest first: a change made for a job the viewer may
 /// not see keeps its states but not its reason (which names the job).
 pub async fn device_history_for(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &crate::viewer::Viewer,
     device: &str,
     limit: i64,
@@ -109,7 +108,7 @@ pub async fn device_history_for(
 
 /// Records a job transition.
 pub async fn record_job(
-    c: &impl GenericClient,
+    c: &impl Db,
     job: i64,
     old: (lava_common::state::JobState, lava_common::state::JobHealth),
     new: (lava_common::state::JobState, lava_common::state::JobHealth),
@@ -153,7 +152,7 @@ pub struct JobTransition {
 }
 
 /// A job's transitions, oldest first (its timeline).
-pub async fn job_history(c: &impl GenericClient, job: i64) -> Result<Vec<JobTransition>, Error> {
+pub async fn job_history(c: &impl Db, job: i64) -> Result<Vec<JobTransition>, Error> {
     let rows = c
         .query(
             "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, t.device,

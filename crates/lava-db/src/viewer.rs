@@ -45,7 +45,7 @@ impl Viewer {
 /// Whether `viewer` may see job `id`; `false` also when the job does not exist, so callers
 /// answer "not found" in both cases and never leak that a private job exists.
 pub async fn can_see_job(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl crate::Db,
     viewer: &Viewer,
     id: i64,
 ) -> Result<bool, crate::Error> {

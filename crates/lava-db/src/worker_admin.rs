@@ -2,9 +2,8 @@
 //! limit. A health change is recorded as a worker transition with who made it and why.
 
 use lava_common::state::WorkerHealth;
-use tokio_postgres::GenericClient;
 
-use crate::{Error, notify};
+use crate::{Db, Error, notify};
 
 /// The admin-editable fields of a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +19,7 @@ pub struct WorkerUpdate<'a> {
 /// Applies `u` to worker `hostname`; returns the health it had. The update names the health
 /// it read, so a concurrent change shows as a conflict instead of being overwritten.
 pub async fn update(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     u: &WorkerUpdate<'_>,
     actor: Option<i64>,
@@ -71,7 +70,7 @@ pub async fn update(
 
 /// A worker's health changes, newest first: (old, new, actor's username, reason).
 pub async fn health_history(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     limit: i64,
 ) -> Result<Vec<(WorkerHealth, WorkerHealth, Option<String>, String)>, Error> {

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use lava_common::fixture::WorkerRecord;
 use lava_common::state::{WorkerHealth, WorkerState};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A worker as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,7 @@ fn from_row(row: &Row) -> Result<Worker, Error> {
 }
 
 /// Every worker, by hostname.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<Worker>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<Worker>, Error> {
     let rows = c
         .query(&format!("{SELECT} ORDER BY w.hostname"), &[])
         .await?;
@@ -62,7 +62,7 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<Worker>, Error> {
 }
 
 /// One worker, if it exists.
-pub async fn get(c: &impl GenericClient, hostname: &str) -> Result<Option<Worker>, Error> {
+pub async fn get(c: &impl Db, hostname: &str) -> Result<Option<Worker>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE w.hostname = $1"), &[&hostname])
         .await?;
@@ -73,7 +73,7 @@ pub async fn get(c: &impl GenericClient, hostname: &str) -> Result<Option<Worker
 /// from a fixture) is given one; a worker that already has a token is an error, so a token is
 /// never replaced by accident.
 pub async fn add(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     description: &str,
     token_hash: &str,
@@ -96,7 +96,7 @@ pub async fn add(
 }
 
 /// Inserts or updates a worker from a fixture record (the token is left alone).
-pub async fn upsert(c: &impl GenericClient, w: &WorkerRecord) -> Result<(), Error> {
+pub async fn upsert(c: &impl Db, w: &WorkerRecord) -> Result<(), Error> {
     c.execute(
         "INSERT INTO workers (hostname, description, health, job_limit) VALUES ($1, $2, $3, $4)
          ON CONFLICT (hostname) DO UPDATE SET description = EXCLUDED.description,
@@ -118,7 +118,7 @@ pub fn to_record(w: &Worker) -> WorkerRecord {
 }
 
 /// The worker that owns a token (by its hash).
-pub async fn by_token(c: &impl GenericClient, token_hash: &str) -> Result<Option<Worker>, Error> {
+pub async fn by_token(c: &impl Db, token_hash: &str) -> Result<Option<Worker>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE w.token_hash = $1"), &[&token_hash])
         .await?;
@@ -128,11 +128,7 @@ pub async fn by_token(c: &impl GenericClient, token_hash: &str) -> Result<Option
 /// Records a heartbeat: last ping now, online, version. Returns the previous state, so the
 /// caller can tell a worker coming online (which records a transition and wakes the
 /// scheduler).
-pub async fn heartbeat(
-    c: &impl GenericClient,
-    hostname: &str,
-    version: &str,
-) -> Result<WorkerState, Error> {
+pub async fn heartbeat(c: &impl Db, hostname: &str, version: &str) -> Result<WorkerState, Error> {
     let row = c
         .query_one(
             "UPDATE workers w SET last_ping = now(), state = 'online', version = $2
@@ -156,11 +152,7 @@ pub async fn heartbeat(
 }
 
 /// Marks a worker offline (heartbeat timeout) and records why.
-pub async fn mark_offline(
-    c: &impl GenericClient,
-    hostname: &str,
-    reason: &str,
-) -> Result<(), Error> {
+pub async fn mark_offline(c: &impl Db, hostname: &str, reason: &str) -> Result<(), Error> {
     let row = c
         .query_opt(
             "UPDATE workers SET state = 'offline' WHERE hostname = $1 AND state = 'online' RETURNING health",
@@ -182,7 +174,7 @@ pub async fn mark_offline(
 }
 
 async fn record(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     state: (WorkerState, WorkerState),
     health: WorkerHealth,
@@ -216,7 +208,7 @@ pub struct DeviceReport {
 /// the seed's way of moving a device); a device whose worker still reports it, or any device
 /// named by an unapproved worker, is a pending claim for an admin to decide on.
 pub async fn report_devices(
-    c: &impl GenericClient,
+    c: &impl Db,
     hostname: &str,
     devices: &[String],
 ) -> Result<DeviceReport, Error> {
@@ -296,11 +288,7 @@ pub async fn report_devices(
 }
 
 /// Approves a worker (or withdraws the approval); returns whether it was approved before.
-pub async fn set_approved(
-    c: &impl GenericClient,
-    hostname: &str,
-    approved: bool,
-) -> Result<bool, Error> {
+pub async fn set_approved(c: &impl Db, hostname: &str, approved: bool) -> Result<bool, Error> {
     let row = c
         .query_opt(
             "UPDATE workers w SET approved = $2

@@ -6,7 +6,7 @@ use sha2::Digest as _;
 /// Files the job's results as a bundle into each stream it names. An unknown stream outside
 /// `/anonymous/` is a job error (nothing is created silently): the job ends incomplete,
 /// naming the stream.
-pub async fn file_results(c: &impl lava_db::GenericClient, id: i64) -> Result<(), lava_db::Error> {
+pub async fn file_results(c: &impl lava_db::Db, id: i64) -> Result<(), lava_db::Error> {
     let Some(job) = lava_db::jobs::get(c, id).await? else {
         return Ok(());
     };

@@ -43,7 +43,7 @@ pub enum SubmitError {
 }
 
 /// Checks that some non-retired device can take the job.
-async fn check_devices(c: &impl lava_db::GenericClient, plan: &JobPlan) -> Result<(), SubmitError> {
+async fn check_devices(c: &impl lava_db::Db, plan: &JobPlan) -> Result<(), SubmitError> {
     let devices = lava_db::devices::list(c).await?;
     let usable = |d: &&lava_db::devices::Device| {
         d.health != DeviceHealth::Retired && plan.tags.iter().all(|t| d.tags.contains(t))
@@ -139,7 +139,7 @@ pub fn prepare(
 }
 
 /// Stores a prepared job and its tokens; returns its id.
-pub async fn insert(c: &impl lava_db::GenericClient, p: &Prepared) -> Result<i64, lava_db::Error> {
+pub async fn insert(c: &impl lava_db::Db, p: &Prepared) -> Result<i64, lava_db::Error> {
     let id = lava_db::jobs::insert(c, &p.job).await?;
     lava_db::callback_tokens::store(c, id, &p.tokens).await?;
     Ok(id)
@@ -147,7 +147,7 @@ pub async fn insert(c: &impl lava_db::GenericClient, p: &Prepared) -> Result<i64
 
 /// Validates and stores a job; returns its id.
 pub async fn submit(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     text: &str,
     submitter: Option<i64>,
 ) -> Result<i64, SubmitError> {
@@ -158,7 +158,7 @@ pub async fn submit(
 /// callback tokens kept apart go with it, which only the job's submitter or a superuser may
 /// do; a health check's definition makes an ordinary job.
 pub async fn resubmit(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     old: &lava_db::jobs::Job,
     user: i64,
     superuser: bool,
@@ -171,7 +171,7 @@ pub async fn resubmit(
 }
 
 async fn store(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     text: &str,
     submitter: Option<i64>,
     inherited: &[(i32, String)],

@@ -228,7 +228,7 @@ impl LogStore {
     /// file, found from the nearest index entry. `None` when the job has no log yet.
     pub async fn slice(
         &self,
-        c: &impl lava_db::GenericClient,
+        c: &impl lava_db::Db,
         job: i64,
         start: u64,
         end: Option<u64>,
@@ -271,12 +271,7 @@ impl LogStore {
     }
 
     /// The indexed line at or before `line`, and where it starts.
-    async fn indexed(
-        &self,
-        c: &impl lava_db::GenericClient,
-        job: i64,
-        line: u64,
-    ) -> Result<Pos, LogError> {
+    async fn indexed(&self, c: &impl lava_db::Db, job: i64, line: u64) -> Result<Pos, LogError> {
         let (line, byte) = lava_db::logs::seek(c, job, line as i64).await?;
         Ok(Pos {
             line: line as u64,
@@ -288,7 +283,7 @@ impl LogStore {
     /// need the text itself (junit failures, notify callbacks), never the whole of a big log.
     pub async fn read_capped(
         &self,
-        c: &impl lava_db::GenericClient,
+        c: &impl lava_db::Db,
         job: i64,
         start: u64,
         end: Option<u64>,
@@ -309,7 +304,7 @@ impl LogStore {
     /// lines, and when that is not all of it, one more line that says so.
     pub async fn for_callback(
         &self,
-        c: &impl lava_db::GenericClient,
+        c: &impl lava_db::Db,
         job: i64,
     ) -> Result<Option<Vec<u8>>, LogError> {
         let max = self.limits.callback_log_bytes;
@@ -335,7 +330,7 @@ impl LogStore {
     /// [`Slice`] instead.
     pub async fn read(
         &self,
-        c: &impl lava_db::GenericClient,
+        c: &impl lava_db::Db,
         job: i64,
         start: u64,
         end: Option<u64>,
@@ -350,7 +345,7 @@ impl LogStore {
     /// more than `max_bytes` (at least one line). 0 for a job without a log.
     pub async fn tail_start(
         &self,
-        c: &impl lava_db::GenericClient,
+        c: &impl lava_db::Db,
         job: i64,
         max_lines: u64,
         max_bytes: u64,

@@ -32,7 +32,7 @@ pub struct Report {
 }
 
 async fn lose_worker(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     worker: &str,
     silent: Duration,
 ) -> Result<(), lava_db::Error> {

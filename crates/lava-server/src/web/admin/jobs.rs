@@ -21,7 +21,7 @@ use crate::submit::SubmitError;
 /// Job `id` if `caller` may see it; otherwise the 404 page, as for a missing job.
 async fn visible(
     state: &AppState,
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     caller: &Caller,
     id: i64,
 ) -> Result<lava_db::jobs::Job, Response> {

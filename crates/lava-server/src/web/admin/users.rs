@@ -112,7 +112,7 @@ pub struct AddForm {
 /// them one.
 async fn superuser_guard(
     state: &AppState,
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     caller: &Caller,
     username: &str,
 ) -> Result<bool, Response> {

@@ -154,7 +154,7 @@ pub async fn commit_audited(
 /// Records an admin change by `caller` in the caller's transaction.
 pub async fn audit(
     state: &AppState,
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     caller: &Caller,
     object: (&str, &str),
     action: &str,

@@ -17,7 +17,7 @@ use crate::submit::{SubmitError, submit};
 
 /// The JSON of a job, keys in LAVA's order. `token` is left out: this server keeps no
 /// per-job secret to show.
-pub async fn job_json(c: &impl lava_db::GenericClient, j: &Job) -> Result<Value, ApiError> {
+pub async fn job_json(c: &impl lava_db::Db, j: &Job) -> Result<Value, ApiError> {
     let groups: Vec<i64> = if j.visibility == JobVisibility::Group {
         job_list::viewing_groups(c, j.id)
             .await?

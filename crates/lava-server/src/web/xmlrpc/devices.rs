@@ -10,7 +10,7 @@ use crate::web::settings;
 
 /// The hostnames of the devices `keep` accepts, sorted.
 async fn hostnames(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     keep: impl Fn(&lava_db::devices::Device) -> bool,
 ) -> Result<Value, Fault> {
     let devices = lava_db::devices::list(c).await?;
