@@ -7,6 +7,7 @@
 pub mod conf;
 pub mod device_file;
 pub mod dispatcher_settings;
+pub mod error_type;
 pub mod fixture;
 pub mod ids;
 pub mod job;

@@ -114,7 +114,7 @@ pub struct JobFinished {
     /// How it ended.
     pub health: FinishedHealth,
     /// LAVA's error type (`Infrastructure`, `Job`, `Test`, `LAVATimeout`, …), if it failed.
-    pub error_type: Option<String>,
+    pub error_type: Option<crate::error_type::ErrorType>,
     /// The error message, if it failed.
     pub error_msg: Option<String>,
     /// How many log lines the job wrote; the server refuses to finish with fewer.
@@ -160,5 +160,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.health, FinishedHealth::Incomplete);
+        assert_eq!(
+            f.error_type,
+            Some(crate::error_type::ErrorType::Infrastructure)
+        );
     }
 }

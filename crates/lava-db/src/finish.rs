@@ -1,6 +1,7 @@
 //! The end of a job: its health, its device freed (and judged, after a health check or an
 //! infrastructure error), every change recorded.
 
+use lava_common::error_type::ErrorType;
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState};
 
 use crate::{Db, Error, jobs, notify, transitions};
@@ -11,7 +12,7 @@ pub struct Ending<'a> {
     /// Complete, incomplete or canceled.
     pub health: JobHealth,
     /// LAVA's error type, if it failed.
-    pub error_type: Option<&'a str>,
+    pub error_type: Option<ErrorType>,
     /// Why it failed.
     pub comment: Option<&'a str>,
     /// Why this is recorded (who reported it).
@@ -24,14 +25,15 @@ fn judged(health_check: bool, ending: &Ending<'_>, current: DeviceHealth) -> Opt
         // An admin took it out meanwhile: that stands.
         return None;
     }
-    match (health_check, ending.health, ending.error_type) {
-        (true, JobHealth::Complete, _) if current == DeviceHealth::Looping => None,
-        (true, JobHealth::Complete, _) => Some(DeviceHealth::Good),
+    let infrastructure = ending.error_type == Some(ErrorType::Infrastructure);
+    match (health_check, ending.health) {
+        (true, JobHealth::Complete) if current == DeviceHealth::Looping => None,
+        (true, JobHealth::Complete) => Some(DeviceHealth::Good),
         // The lab failed, not the board: check it again rather than condemn it.
-        (true, JobHealth::Incomplete, Some("Infrastructure")) => Some(DeviceHealth::Unknown),
-        (true, JobHealth::Incomplete, _) => Some(DeviceHealth::Bad),
-        (true, JobHealth::Canceled, _) => Some(DeviceHealth::Unknown),
-        (false, JobHealth::Incomplete, Some("Infrastructure")) => Some(DeviceHealth::Unknown),
+        (true, JobHealth::Incomplete) if infrastructure => Some(DeviceHealth::Unknown),
+        (true, JobHealth::Incomplete) => Some(DeviceHealth::Bad),
+        (true, JobHealth::Canceled) => Some(DeviceHealth::Unknown),
+        (false, JobHealth::Incomplete) if infrastructure => Some(DeviceHealth::Unknown),
         _ => None,
     }
 }
@@ -107,7 +109,7 @@ pub async fn finish(c: &impl Db, id: i64, ending: &Ending<'_>) -> Result<bool, E
                 (true, _) => format!("health check job {id} ended {health}"),
                 (false, true) => format!(
                     "job {id} ended {health}: {}",
-                    ending.error_type.unwrap_or("")
+                    ending.error_type.map(ErrorType::as_str).unwrap_or("")
                 ),
                 (false, false) => format!("job {id} ended {health}"),
             };
@@ -131,7 +133,7 @@ pub async fn finish(c: &impl Db, id: i64, ending: &Ending<'_>) -> Result<bool, E
 pub async fn fail_after_end(
     c: &impl Db,
     id: i64,
-    error_type: &str,
+    error_type: ErrorType,
     comment: &str,
 ) -> Result<(), Error> {
     let n = c
@@ -174,13 +176,13 @@ mod tests {
             Some(Good)
         );
         assert_eq!(
-            judged(true, &e(JobHealth::Incomplete, Some("Job")), Good),
+            judged(true, &e(JobHealth::Incomplete, Some(ErrorType::Job)), Good),
             Some(Bad)
         );
         assert_eq!(
             judged(
                 true,
-                &e(JobHealth::Incomplete, Some("Infrastructure")),
+                &e(JobHealth::Incomplete, Some(ErrorType::Infrastructure)),
                 Good
             ),
             Some(Unknown)
@@ -189,13 +191,17 @@ mod tests {
         assert_eq!(
             judged(
                 false,
-                &e(JobHealth::Incomplete, Some("Infrastructure")),
+                &e(JobHealth::Incomplete, Some(ErrorType::Infrastructure)),
                 Good
             ),
             Some(Unknown)
         );
         assert_eq!(
-            judged(false, &e(JobHealth::Incomplete, Some("Test")), Good),
+            judged(
+                false,
+                &e(JobHealth::Incomplete, Some(ErrorType::Test)),
+                Good
+            ),
             None
         );
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Jobs: submission, the life cycle (scheduled, running, canceling, finished), and reads.
 
 use chrono::{DateTime, Utc};
+use lava_common::error_type::ErrorType;
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState, JobVisibility};
 use tokio_postgres::Row;
 
@@ -77,7 +78,7 @@ pub struct Job {
     /// Why it failed.
     pub failure_comment: Option<String>,
     /// LAVA's error type of the failure.
-    pub error_type: Option<String>,
+    pub error_type: Option<ErrorType>,
     /// Lines in its log.
     pub log_lines: i64,
 }

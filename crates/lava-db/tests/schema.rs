@@ -1,5 +1,6 @@
 //! The schema against the Rust types: every enum label, and state changes that lose a race.
 
+use lava_common::error_type::ErrorType;
 use lava_common::fixture::{DeviceRecord, HealthDenominator};
 use lava_common::state::{
     CallbackState, DeviceHealth, DeviceState, JobHealth, JobState, TestResult, WorkerHealth,
@@ -48,6 +49,7 @@ async fn every_state_enum_matches_its_postgres_type() {
     round_trip(&c, "worker_health", WorkerHealth::ALL).await;
     round_trip(&c, "test_result", TestResult::ALL).await;
     round_trip(&c, "callback_state", CallbackState::ALL).await;
+    round_trip(&c, "error_type", ErrorType::ALL).await;
     round_trip(
         &c,
         "health_denominator",

@@ -289,7 +289,7 @@ async fn cancel_sends_sigterm_and_the_job_ends_canceled() {
     let (_, f) = next_done(&mut rx).await;
     assert!(t.elapsed() < Duration::from_secs(20));
     assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
-    assert_eq!(f.error_type.as_deref(), Some("Canceled"));
+    assert_eq!(f.error_type.map(|t| t.as_str()), Some("Canceled"));
     assert!(rec.held_text(10).contains("start: finalize"));
 }
 
@@ -313,7 +313,7 @@ async fn bad_starts_end_incomplete_with_the_reason() {
         &lab.devices(),
     );
     let (_, f) = next_done(&mut rx).await;
-    assert_eq!(f.error_type.as_deref(), Some("Infrastructure"));
+    assert_eq!(f.error_type.map(|t| t.as_str()), Some("Infrastructure"));
     let msg = f.error_msg.unwrap();
     assert!(
         msg.starts_with("lava-dispatch exited with status 2: lava-dispatch: "),
@@ -401,10 +401,13 @@ async fn jobs_that_ended_while_the_worker_was_away() {
     jobs.resume(&[]);
     let mut got = [next_done(&mut rx).await, next_done(&mut rx).await];
     got.sort_by_key(|(id, _)| *id);
-    assert_eq!(got[0].1.error_type.as_deref(), Some("Infrastructure"));
+    assert_eq!(
+        got[0].1.error_type.map(|t| t.as_str()),
+        Some("Infrastructure")
+    );
     assert_eq!(got[0].1.error_msg.as_deref(), Some(LOST));
     assert_eq!(got[1].1.health, FinishedHealth::Incomplete);
-    assert_eq!(got[1].1.error_type.as_deref(), Some("Job"));
+    assert_eq!(got[1].1.error_type.map(|t| t.as_str()), Some("Job"));
     assert_eq!(got[1].1.error_msg.as_deref(), Some("boot failed"));
     assert_eq!(got[1].1.log_lines, 1);
     assert!(!ended.path.exists() && !lost.path.exists());

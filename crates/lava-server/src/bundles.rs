@@ -1,5 +1,6 @@
 //! Filing a finished job's results into the bundle streams its `submit_results` actions name.
 
+use lava_common::error_type::ErrorType;
 use lava_common::job::{ActionKind, JobPlan};
 use sha2::Digest as _;
 
@@ -51,7 +52,7 @@ pub async fn file_results(c: &impl lava_db::Db, id: i64) -> Result<(), lava_db::
                 let msg = format!(
                     "bundle stream {stream} does not exist: create it with `lava-server manage streams add {stream}`"
                 );
-                lava_db::finish::fail_after_end(c, id, "Job", &msg).await?;
+                lava_db::finish::fail_after_end(c, id, ErrorType::Job, &msg).await?;
             }
             Err(e) => return Err(e),
         }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use lava_common::error_type::ErrorType;
 use lava_common::job::parse_job;
 use lava_common::state::JobHealth;
 use tracing::Instrument as _;
@@ -44,7 +45,7 @@ async fn lose_worker(
     for (id, ..) in lava_db::jobs::of_worker(c, worker).await? {
         let ending = lava_db::finish::Ending {
             health: JobHealth::Incomplete,
-            error_type: Some("Infrastructure"),
+            error_type: Some(ErrorType::Infrastructure),
             comment: Some(&reason),
             reason: &reason,
         };

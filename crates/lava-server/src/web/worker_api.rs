@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use lava_common::error_type::ErrorType;
 use lava_common::state::{JobHealth, JobState};
 use lava_common::worker_api::{
     Ack, FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, PROTOCOL_HEADER,
@@ -82,7 +83,7 @@ async fn work_for(
                 // Canceled before the worker started it: it ends here.
                 let ending = lava_db::finish::Ending {
                     health: JobHealth::Canceled,
-                    error_type: Some("Canceled"),
+                    error_type: Some(ErrorType::Canceled),
                     comment: Some("canceled before it started"),
                     reason: "canceled before the worker started it",
                 };
@@ -237,7 +238,7 @@ async fn finished(
     let reason = format!("reported by worker '{worker}'");
     let ending = lava_db::finish::Ending {
         health,
-        error_type: report.error_type.as_deref(),
+        error_type: report.error_type,
         comment: report.error_msg.as_deref(),
         reason: &reason,
     };

@@ -181,7 +181,10 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
                         "error_msg".into(),
                         Value::opt_str(j.failure_comment.clone()),
                     ));
-                    m.push(("error_type".into(), Value::opt_str(j.error_type.clone())));
+                    m.push((
+                        "error_type".into(),
+                        Value::opt_str(j.error_type.map(|t| t.as_str())),
+                    ));
                 }
                 Value::Struct(m)
             })
