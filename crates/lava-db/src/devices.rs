@@ -1,4 +1,4 @@
-//! Devices and their health.
+//! Devices. Their state and health change in [`crate::lifecycle`].
 
 use lava_common::fixture::DeviceRecord;
 use lava_common::state::{DeviceHealth, DeviceState};
@@ -98,89 +98,6 @@ pub async fn add(c: &impl Db, d: &DeviceRecord) -> Result<(), Error> {
         });
     }
     Ok(())
-}
-
-/// Inserts a device or updates an existing one's fields (fixture loading). A device that is
-/// running a job keeps its state and job; its health change is recorded as a transition.
-pub async fn upsert(c: &impl Db, d: &DeviceRecord, reason: &str) -> Result<(), Error> {
-    let before = get(c, &d.hostname).await?;
-    c.execute(
-        "INSERT INTO devices (hostname, device_type, description, tags, health, worker_host)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (hostname) DO UPDATE SET device_type = EXCLUDED.device_type,
-            description = EXCLUDED.description, tags = EXCLUDED.tags,
-            health = EXCLUDED.health, worker_host = EXCLUDED.worker_host,
-            worker_reported = CASE WHEN devices.worker_host IS NOT DISTINCT FROM EXCLUDED.worker_host
-                THEN devices.worker_reported END",
-        &[
-            &d.hostname,
-            &d.device_type,
-            &d.description,
-            &d.tags,
-            &d.health,
-            &d.worker_host,
-        ],
-    )
-    .await?;
-    if let Some(old) = before.filter(|old| old.health != d.health) {
-        let change = transitions::DeviceChange {
-            device: &d.hostname,
-            state: (old.state, old.state),
-            health: (old.health, d.health),
-            job: None,
-            actor: None,
-            reason,
-        };
-        transitions::record_device(c, &change).await?;
-    }
-    Ok(())
-}
-
-/// Changes a device's health, recording who and why. Returns the old health.
-///
-/// The update names the health it read, so a concurrent change makes it fail visibly
-/// instead of being overwritten.
-pub async fn set_health(
-    c: &impl Db,
-    hostname: &str,
-    health: DeviceHealth,
-    reason: &str,
-    actor: Option<i64>,
-) -> Result<DeviceHealth, Error> {
-    let device = get(c, hostname).await?.ok_or_else(|| Error::NotFound {
-        what: "device",
-        key: hostname.to_string(),
-    })?;
-    if device.health == health {
-        return Ok(health);
-    }
-    if !device.health.can_transition_to(health) {
-        return Err(Error::Invalid(format!(
-            "device '{hostname}' cannot go from {} to {health}",
-            device.health
-        )));
-    }
-    let n = c
-        .execute(
-            "UPDATE devices SET health = $3 WHERE hostname = $1 AND health = $2",
-            &[&hostname, &device.health, &health],
-        )
-        .await?;
-    if n == 0 {
-        return Err(Error::Conflict(format!(
-            "device '{hostname}' changed meanwhile; try again"
-        )));
-    }
-    let change = transitions::DeviceChange {
-        device: hostname,
-        state: (device.state, device.state),
-        health: (device.health, health),
-        job: device.current_job,
-        actor,
-        reason,
-    };
-    transitions::record_device(c, &change).await?;
-    Ok(device.health)
 }
 
 /// The health transitions of a device, newest first.

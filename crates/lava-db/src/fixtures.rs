@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use lava_common::fixture::{FixtureError, Interpreted, Item, MODELS, RecordProblem};
 
-use crate::{Db, Error, device_types, devices, streams, users, workers};
+use crate::{Db, Error, device_types, devices, lifecycle, streams, users, workers};
 
 /// How many records of each model were loaded.
 pub type LoadReport = BTreeMap<&'static str, usize>;
@@ -87,9 +87,9 @@ pub async fn load(c: &impl Db, fx: &Interpreted, source: &str) -> Result<LoadRep
         for (_, item) in fx.items.iter().filter(|(_, i)| i.model() == model) {
             match item {
                 Item::User(u) => users::upsert(c, u).await?,
-                Item::Worker(w) => workers::upsert(c, w).await?,
+                Item::Worker(w) => lifecycle::worker::load(c, w, &reason).await?,
                 Item::DeviceType(t) => device_types::upsert(c, t).await?,
-                Item::Device(d) => devices::upsert(c, d, &reason).await?,
+                Item::Device(d) => lifecycle::device::load(c, d, &reason).await?,
                 Item::BundleStream(s) => streams::upsert(c, s).await?,
             }
             *report.entry(model).or_default() += 1;

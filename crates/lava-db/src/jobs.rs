@@ -1,11 +1,11 @@
-//! Jobs: submission, the life cycle (scheduled, running, canceling, finished), and reads.
+//! Jobs: submission and reads. Their state changes are in [`crate::lifecycle`].
 
 use chrono::{DateTime, Utc};
 use lava_common::error_type::ErrorType;
-use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState, JobVisibility};
+use lava_common::state::{JobHealth, JobState, JobVisibility};
 use tokio_postgres::Row;
 
-use crate::{Db, Error, notify, transitions};
+use crate::{Db, Error, notify};
 
 /// A job to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +178,15 @@ pub async fn get(c: &impl Db, id: i64) -> Result<Option<Job>, Error> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// One job, its row locked until the transaction ends (the end of a job reads and changes
+/// it under this lock).
+pub async fn get_for_update(c: &impl Db, id: i64) -> Result<Option<Job>, Error> {
+    let row = c
+        .query_opt(&format!("{SELECT} WHERE j.id = $1 FOR UPDATE OF j"), &[&id])
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Jobs, newest first, optionally in one state.
 pub async fn list(
     c: &impl Db,
@@ -223,202 +232,6 @@ pub async fn result_counts(c: &impl Db, id: i64) -> Result<[i64; 4], Error> {
         row.try_get("skip")?,
         row.try_get("unknown")?,
     ])
-}
-
-/// Moves a job from `old` to `new` state (and health), naming the old state so a lost race
-/// changes nothing; records the transition. Returns whether the row changed.
-#[allow(clippy::too_many_arguments)]
-async fn transition(
-    c: &impl Db,
-    id: i64,
-    old: (JobState, JobHealth),
-    new: (JobState, JobHealth),
-    device: Option<&str>,
-    actor: Option<i64>,
-    reason: &str,
-    extra_sql: &str,
-) -> Result<bool, Error> {
-    let n = c
-        .execute(
-            &format!(
-                "UPDATE jobs SET state = $3, health = $4 {extra_sql} WHERE id = $1 AND state = $2"
-            ),
-            &[&id, &old.0, &new.0, &new.1],
-        )
-        .await?;
-    if n == 0 {
-        return Ok(false);
-    }
-    transitions::record_job(c, id, old, new, device, actor, reason).await?;
-    Ok(true)
-}
-
-/// Gives a queued job to a device: job `scheduled`, device `reserved`, in the caller's
-/// transaction. Returns false (and changes nothing) when either moved meanwhile.
-pub async fn assign(c: &impl Db, job: i64, device: &str, worker: &str) -> Result<bool, Error> {
-    let n = c
-        .execute(
-            "UPDATE jobs SET state = 'scheduled', actual_device = $2, worker_host = $3
-             WHERE id = $1 AND state = 'submitted'",
-            &[&job, &device, &worker],
-        )
-        .await?;
-    if n == 0 {
-        return Ok(false);
-    }
-    let d = c
-        .execute(
-            "UPDATE devices SET state = 'reserved', current_job_id = $2
-             WHERE hostname = $1 AND state = 'idle'",
-            &[&device, &job],
-        )
-        .await?;
-    if d == 0 {
-        return Err(Error::Conflict(format!(
-            "device '{device}' is no longer idle"
-        )));
-    }
-    let health: DeviceHealth = c
-        .query_one("SELECT health FROM devices WHERE hostname = $1", &[&device])
-        .await?
-        .try_get("health")?;
-    let reason = format!("job {job} scheduled");
-    transitions::record_job(
-        c,
-        job,
-        (JobState::Submitted, JobHealth::Unknown),
-        (JobState::Scheduled, JobHealth::Unknown),
-        Some(device),
-        None,
-        &reason,
-    )
-    .await?;
-    let change = transitions::DeviceChange {
-        device,
-        state: (DeviceState::Idle, DeviceState::Reserved),
-        health: (health, health),
-        job: Some(job),
-        actor: None,
-        reason: &reason,
-    };
-    transitions::record_device(c, &change).await?;
-    notify::send(c, notify::WORKER, worker).await?;
-    Ok(true)
-}
-
-/// The worker started the job: job `running`, device `running`.
-pub async fn mark_running(c: &impl Db, id: i64, worker: &str) -> Result<(), Error> {
-    let job = get(c, id).await?.ok_or_else(|| Error::NotFound {
-        what: "job",
-        key: id.to_string(),
-    })?;
-    if job.worker.as_deref() != Some(worker) {
-        return Err(Error::Conflict(format!(
-            "job {id} is not assigned to worker '{worker}'"
-        )));
-    }
-    if job.state == JobState::Running {
-        return Ok(());
-    }
-    let changed = transition(
-        c,
-        id,
-        (JobState::Scheduled, JobHealth::Unknown),
-        (JobState::Running, JobHealth::Unknown),
-        job.device.as_deref(),
-        None,
-        "started by the worker",
-        ", start_time = now()",
-    )
-    .await?;
-    if !changed {
-        return Err(Error::Conflict(format!(
-            "job {id} is {} and cannot start",
-            job.state
-        )));
-    }
-    if let Some(device) = &job.device {
-        c.execute(
-            "UPDATE devices SET state = 'running' WHERE hostname = $1 AND state = 'reserved' AND current_job_id = $2",
-            &[device, &id],
-        )
-        .await?;
-        let health: DeviceHealth = c
-            .query_one("SELECT health FROM devices WHERE hostname = $1", &[device])
-            .await?
-            .try_get("health")?;
-        let reason = format!("job {id} running");
-        let change = transitions::DeviceChange {
-            device,
-            state: (DeviceState::Reserved, DeviceState::Running),
-            health: (health, health),
-            job: Some(id),
-            actor: None,
-            reason: &reason,
-        };
-        transitions::record_device(c, &change).await?;
-    }
-    Ok(())
-}
-
-/// Asks for a job to stop. A queued job ends canceled at once; a scheduled or running one goes
-/// to `canceling` until its worker reports; a finished or canceling one is left as it is.
-/// Returns the job's new state.
-pub async fn cancel(
-    c: &impl Db,
-    id: i64,
-    actor: Option<i64>,
-    reason: &str,
-) -> Result<JobState, Error> {
-    let job = get(c, id).await?.ok_or_else(|| Error::NotFound {
-        what: "job",
-        key: id.to_string(),
-    })?;
-    match job.state {
-        JobState::Submitted => {
-            let done = transition(
-                c,
-                id,
-                (JobState::Submitted, JobHealth::Unknown),
-                (JobState::Finished, JobHealth::Canceled),
-                None,
-                actor,
-                reason,
-                ", start_time = now(), end_time = now()",
-            )
-            .await?;
-            if !done {
-                return Err(Error::Conflict(format!(
-                    "job {id} changed meanwhile; try again"
-                )));
-            }
-            notify::send(c, notify::SCHEDULER, &format!("canceled {id}")).await?;
-            Ok(JobState::Finished)
-        }
-        JobState::Scheduled | JobState::Running => {
-            let done = transition(
-                c,
-                id,
-                (job.state, JobHealth::Unknown),
-                (JobState::Canceling, JobHealth::Unknown),
-                job.device.as_deref(),
-                actor,
-                reason,
-                "",
-            )
-            .await?;
-            if !done {
-                return Err(Error::Conflict(format!(
-                    "job {id} changed meanwhile; try again"
-                )));
-            }
-            if let Some(w) = &job.worker {
-                notify::send(c, notify::WORKER, w).await?;
-            }
-            Ok(JobState::Canceling)
-        }
-        other => Ok(other),
-    }
 }
 
 /// The jobs a worker should be running, with their state: (id, device, state).

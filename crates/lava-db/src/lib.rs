@@ -4,8 +4,8 @@
 //! module of query functions per table or aggregate. Every query function takes a [`Db`] (a
 //! connection, a pooled connection or a transaction, passed as `&c`), so callers decide
 //! themselves what must happen atomically ([`transaction`]). Columns are named in every query
-//! and read by name; state changes name the state they expect, so a lost race shows as zero
-//! rows.
+//! and read by name. Every change of state or health is in [`lifecycle`], where it names the
+//! state it expects, so a lost race shows as zero rows.
 
 mod db;
 mod error;
@@ -20,12 +20,12 @@ pub mod charts;
 pub mod device_list;
 pub mod device_types;
 pub mod devices;
-pub mod finish;
 pub mod fixtures;
 pub mod job_admin;
 pub mod job_list;
 pub mod jobs;
 pub mod lab;
+pub mod lifecycle;
 pub mod login_failures;
 pub mod logs;
 pub mod notify;

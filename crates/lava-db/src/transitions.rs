@@ -1,26 +1,10 @@
-//! The transition tables: every state and health change, with its reason.
+//! The transition tables as history: every state and health change with its reason (written
+//! by [`crate::lifecycle`]).
 
 use chrono::{DateTime, Utc};
 use lava_common::state::{DeviceHealth, DeviceState};
 
 use crate::{Db, Error};
-
-/// One change of a device to record.
-#[derive(Debug, Clone)]
-pub struct DeviceChange<'a> {
-    /// The device.
-    pub device: &'a str,
-    /// Old and new state.
-    pub state: (DeviceState, DeviceState),
-    /// Old and new health.
-    pub health: (DeviceHealth, DeviceHealth),
-    /// The job involved, if any.
-    pub job: Option<i64>,
-    /// The user who made the change, if a person did.
-    pub actor: Option<i64>,
-    /// Why.
-    pub reason: &'a str,
-}
 
 /// A recorded device transition.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,26 +19,6 @@ pub struct DeviceTransition {
     pub actor: Option<String>,
     /// Why.
     pub reason: String,
-}
-
-/// Records a device transition.
-pub async fn record_device(c: &impl Db, t: &DeviceChange<'_>) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO device_transitions (device, old_state, new_state, old_health, new_health,
-            job_id, actor_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &t.device,
-            &t.state.0,
-            &t.state.1,
-            &t.health.0,
-            &t.health.1,
-            &t.job,
-            &t.actor,
-            &t.reason,
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 fn device_transition(r: &tokio_postgres::Row) -> Result<DeviceTransition, Error> {
@@ -104,34 +68,6 @@ pub async fn device_history_for(
     );
     let rows = c.query(&sql, &[&user, &su, &device, &limit]).await?;
     rows.iter().map(device_transition).collect()
-}
-
-/// Records a job transition.
-pub async fn record_job(
-    c: &impl Db,
-    job: i64,
-    old: (lava_common::state::JobState, lava_common::state::JobHealth),
-    new: (lava_common::state::JobState, lava_common::state::JobHealth),
-    device: Option<&str>,
-    actor: Option<i64>,
-    reason: &str,
-) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO job_transitions (job_id, old_state, new_state, old_health, new_health, device,
-            actor_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &job, &old.0, &new.0, &old.1, &new.1, &device, &actor, &reason,
-        ],
-    )
-    .await?;
-    if matches!(
-        new.0,
-        lava_common::state::JobState::Running | lava_common::state::JobState::Finished
-    ) && old.0 != new.0
-    {
-        crate::callbacks::queue(c, job, new.0).await?;
-    }
-    Ok(())
 }
 
 /// A recorded job transition.

@@ -1,4 +1,5 @@
-//! Workers: the hosts that run `lava-dispatcher worker`.
+//! Workers: the hosts that run `lava-dispatcher worker`. Their state (heartbeats) and health
+//! change in [`crate::lifecycle::worker`].
 
 use chrono::{DateTime, Utc};
 use lava_common::fixture::WorkerRecord;
@@ -95,18 +96,6 @@ pub async fn add(
     Ok(())
 }
 
-/// Inserts or updates a worker from a fixture record (the token is left alone).
-pub async fn upsert(c: &impl Db, w: &WorkerRecord) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO workers (hostname, description, health, job_limit) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (hostname) DO UPDATE SET description = EXCLUDED.description,
-            health = EXCLUDED.health, job_limit = EXCLUDED.job_limit",
-        &[&w.hostname, &w.description, &w.health, &w.job_limit],
-    )
-    .await?;
-    Ok(())
-}
-
 /// The fixture record of a worker (for `dumpdata`).
 pub fn to_record(w: &Worker) -> WorkerRecord {
     WorkerRecord {
@@ -123,70 +112,6 @@ pub async fn by_token(c: &impl Db, token_hash: &str) -> Result<Option<Worker>, E
         .query_opt(&format!("{SELECT} WHERE w.token_hash = $1"), &[&token_hash])
         .await?;
     row.as_ref().map(from_row).transpose()
-}
-
-/// Records a heartbeat: last ping now, online, version. Returns the previous state, so the
-/// caller can tell a worker coming online (which records a transition and wakes the
-/// scheduler).
-pub async fn heartbeat(c: &impl Db, hostname: &str, version: &str) -> Result<WorkerState, Error> {
-    let row = c
-        .query_one(
-            "UPDATE workers w SET last_ping = now(), state = 'online', version = $2
-             FROM (SELECT state FROM workers WHERE hostname = $1 FOR UPDATE) old
-             WHERE w.hostname = $1 RETURNING old.state AS old_state, w.health",
-            &[&hostname, &version],
-        )
-        .await?;
-    let old: WorkerState = row.try_get("old_state")?;
-    if old == WorkerState::Offline {
-        let health: WorkerHealth = row.try_get("health")?;
-        record(c, hostname, (old, WorkerState::Online), health, "heartbeat").await?;
-        crate::notify::send(
-            c,
-            crate::notify::SCHEDULER,
-            &format!("worker {hostname} online"),
-        )
-        .await?;
-    }
-    Ok(old)
-}
-
-/// Marks a worker offline (heartbeat timeout) and records why.
-pub async fn mark_offline(c: &impl Db, hostname: &str, reason: &str) -> Result<(), Error> {
-    let row = c
-        .query_opt(
-            "UPDATE workers SET state = 'offline' WHERE hostname = $1 AND state = 'online' RETURNING health",
-            &[&hostname],
-        )
-        .await?;
-    if let Some(row) = row {
-        let health: WorkerHealth = row.try_get("health")?;
-        record(
-            c,
-            hostname,
-            (WorkerState::Online, WorkerState::Offline),
-            health,
-            reason,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn record(
-    c: &impl Db,
-    hostname: &str,
-    state: (WorkerState, WorkerState),
-    health: WorkerHealth,
-    reason: &str,
-) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO worker_transitions (worker, old_state, new_state, old_health, new_health, reason)
-         VALUES ($1, $2, $3, $4, $4, $5)",
-        &[&hostname, &state.0, &state.1, &health, &reason],
-    )
-    .await?;
-    Ok(())
 }
 
 /// What came of a worker's list of devices (see [`report_devices`]).

@@ -232,8 +232,12 @@ async fn counted_jobs_always_match_an_exact_count() {
         ids.push(lava_db::jobs::insert(&c, &j).await.unwrap());
     }
     check("after inserts").await;
-    lava_db::jobs::cancel(&c, ids[0], None, "t").await.unwrap();
-    lava_db::jobs::cancel(&c, ids[2], None, "t").await.unwrap();
+    lava_db::lifecycle::job::cancel(&c, ids[0], None, "t")
+        .await
+        .unwrap();
+    lava_db::lifecycle::job::cancel(&c, ids[2], None, "t")
+        .await
+        .unwrap();
     check("after cancels").await;
     job_list::fold_counts(&c).await.unwrap();
     let pending: i64 = c
@@ -243,7 +247,9 @@ async fn counted_jobs_always_match_an_exact_count() {
         .get("n");
     assert_eq!(pending, 0, "a fold moves every delta");
     check("after a fold").await;
-    lava_db::jobs::cancel(&c, ids[3], None, "t").await.unwrap();
+    lava_db::lifecycle::job::cancel(&c, ids[3], None, "t")
+        .await
+        .unwrap();
     c.execute("DELETE FROM jobs WHERE id = $1", &[&ids[4]])
         .await
         .unwrap();

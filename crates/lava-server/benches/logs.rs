@@ -41,7 +41,7 @@ async fn populate(db: &lava_testkit::TestDb) -> String {
     lava_db::workers::add(&c, "w0", "", &lava_common::token::hash(&token))
         .await
         .expect("worker");
-    lava_db::workers::heartbeat(&c, "w0", "bench")
+    lava_db::lifecycle::worker::heartbeat(&c, "w0", "bench")
         .await
         .expect("ping");
     let d = DeviceRecord {

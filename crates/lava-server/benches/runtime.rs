@@ -22,7 +22,7 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
         lava_db::workers::add(&c, &format!("w{w}"), "", &lava_common::token::hash(&token))
             .await
             .expect("worker");
-        lava_db::workers::heartbeat(&c, &format!("w{w}"), "bench")
+        lava_db::lifecycle::worker::heartbeat(&c, &format!("w{w}"), "bench")
             .await
             .expect("ping");
         tokens.push(token);

@@ -4,7 +4,6 @@
 //! (`manage`, also reached as the seed's `/usr/share/lava-server/add_device.py`). The binary
 //! is thin: it parses arguments, sets up tracing, loads settings and calls [`daemon::run`].
 
-pub mod bundles;
 pub mod callbacks;
 pub mod cli;
 pub mod daemon;

@@ -79,7 +79,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
         } => {
             let health: DeviceHealth = health.parse()?;
             let tx = client.transaction().await?;
-            let old = lava_db::devices::set_health(&tx, &name, health, &reason, None).await?;
+            let old =
+                lava_db::lifecycle::device::set_health(&tx, &name, health, &reason, None).await?;
             tx.commit().await?;
             println!("device '{name}': {old} -> {health}");
             Ok(())

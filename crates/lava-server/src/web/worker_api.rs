@@ -81,13 +81,13 @@ async fn work_for(
             JobState::Canceling if reported => out.cancel.push(*id),
             JobState::Canceling => {
                 // Canceled before the worker started it: it ends here.
-                let ending = lava_db::finish::Ending {
+                let ending = lava_db::lifecycle::finish::Ending {
                     health: JobHealth::Canceled,
                     error_type: Some(ErrorType::Canceled),
                     comment: Some("canceled before it started"),
                     reason: "canceled before the worker started it",
                 };
-                lava_db::finish::finish(&**c, *id, &ending).await?;
+                lava_db::lifecycle::finish::finish(&**c, *id, &ending).await?;
             }
             _ => {}
         }
@@ -117,7 +117,7 @@ async fn poll(
         let mut c = state.db().await?;
         let client: &mut lava_db::Client = &mut c;
         let tx = client.transaction().await?;
-        lava_db::workers::heartbeat(&tx, &worker, &req.version).await?;
+        lava_db::lifecycle::worker::heartbeat(&tx, &worker, &req.version).await?;
         let names: Vec<String> = req.devices.iter().map(|d| d.hostname.clone()).collect();
         let report = lava_db::workers::report_devices(&tx, &worker, &names).await?;
         tx.commit().await?;
@@ -153,24 +153,30 @@ async fn started(
     let mut c = state.db().await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await?;
-    lava_db::jobs::mark_running(&tx, id, &worker).await?;
+    lava_db::lifecycle::job::start(&tx, id, &worker).await?;
     tx.commit().await?;
     tracing::info!(job = id, %worker, "job running");
     Ok(Json(Ack { ok: true }))
 }
 
+fn not_found(id: i64) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("job {id} was not found"))
+}
+
+fn not_yours(id: i64, worker: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!("job {id} does not run on worker '{worker}'"),
+    )
+}
+
+/// Refuses a job that does not exist or is not `worker`'s.
 async fn owned(state: &AppState, worker: &str, id: i64) -> Result<(), ApiError> {
     let c = state.db().await?;
     match lava_db::jobs::get(&**c, id).await? {
         Some(j) if j.worker.as_deref() == Some(worker) => Ok(()),
-        Some(_) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("job {id} does not run on worker '{worker}'"),
-        )),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("job {id} was not found"),
-        )),
+        Some(_) => Err(not_yours(id, worker)),
+        None => Err(not_found(id)),
     }
 }
 
@@ -215,37 +221,40 @@ async fn finished(
     Path(id): Path<i64>,
     Json(report): Json<JobFinished>,
 ) -> Result<Json<Ack>, ApiError> {
+    use lava_db::lifecycle::finish::{Ending, Report, Reported};
     let worker = authenticate(&state, &headers).await?;
-    owned(&state, &worker, id).await?;
-    let mut c = state.db().await?;
-    let have = lava_db::logs::end(&**c, id)
-        .await?
-        .map(|e| e.lines as u64)
-        .unwrap_or(0);
-    if have < report.log_lines {
-        return Err(ApiError::with_body(
-            StatusCode::CONFLICT,
-            LogAck { lines: have },
-        ));
-    }
     let health = match report.health {
         FinishedHealth::Complete => JobHealth::Complete,
         FinishedHealth::Incomplete => JobHealth::Incomplete,
         FinishedHealth::Canceled => JobHealth::Canceled,
     };
+    let reason = format!("reported by worker '{worker}'");
+    let report = Report {
+        worker: &worker,
+        ending: Ending {
+            health,
+            error_type: report.error_type,
+            comment: report.error_msg.as_deref(),
+            reason: &reason,
+        },
+        log_lines: report.log_lines,
+    };
+    let mut c = state.db().await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await?;
-    let reason = format!("reported by worker '{worker}'");
-    let ending = lava_db::finish::Ending {
-        health,
-        error_type: report.error_type,
-        comment: report.error_msg.as_deref(),
-        reason: &reason,
-    };
-    if lava_db::finish::finish(&tx, id, &ending).await? {
-        crate::bundles::file_results(&tx, id).await?;
-    }
+    let reported = lava_db::lifecycle::finish::reported(&tx, id, &report).await?;
     tx.commit().await?;
-    tracing::info!(job = id, %worker, ?health, "job finished");
+    match reported {
+        Reported::Finished => tracing::info!(job = id, %worker, ?health, "job finished"),
+        Reported::AlreadyFinished => {}
+        Reported::Unknown => return Err(not_found(id)),
+        Reported::OtherWorker => return Err(not_yours(id, &worker)),
+        Reported::LinesMissing { have } => {
+            return Err(ApiError::with_body(
+                StatusCode::CONFLICT,
+                LogAck { lines: have },
+            ));
+        }
+    }
     Ok(Json(Ack { ok: true }))
 }

@@ -137,9 +137,10 @@ pub async fn set_health(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
-    let old = lava_db::devices::set_health(&tx, &device, health, &reason, Some(post.caller.id))
-        .await
-        .or_page(&state)?;
+    let old =
+        lava_db::lifecycle::device::set_health(&tx, &device, health, &reason, Some(post.caller.id))
+            .await
+            .or_page(&state)?;
     let action = format!("health {old} → {health}");
     view::audit(
         &state,

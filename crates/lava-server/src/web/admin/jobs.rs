@@ -94,7 +94,7 @@ pub async fn cancel(
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
     visible(&state, &tx, &post.caller, job).await?;
-    let new = lava_db::jobs::cancel(&tx, job, Some(post.caller.id), &reason)
+    let new = lava_db::lifecycle::job::cancel(&tx, job, Some(post.caller.id), &reason)
         .await
         .or_page(&state)?;
     let action = format!("cancel (now {new})");

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use lava_common::state::WorkerHealth;
-use lava_db::worker_admin::WorkerUpdate;
+use lava_db::lifecycle::worker::WorkerUpdate;
 use serde_json::json;
 
 use super::super::AppState;
@@ -79,7 +79,7 @@ pub async fn update(
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
-    let old = lava_db::worker_admin::update(&tx, &worker, &u, Some(post.caller.id), &reason)
+    let old = lava_db::lifecycle::worker::update(&tx, &worker, &u, Some(post.caller.id), &reason)
         .await
         .or_page(&state)?;
     let action = format!(

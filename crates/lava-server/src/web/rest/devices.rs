@@ -43,7 +43,8 @@ pub async fn set_health(
     let mut c = state.pool.get().await.map_err(lava_db::Error::from)?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await?;
-    let old = lava_db::devices::set_health(&tx, hostname, health, reason, Some(who.id)).await?;
+    let old =
+        lava_db::lifecycle::device::set_health(&tx, hostname, health, reason, Some(who.id)).await?;
     let action = format!("health {} -> {}", old.display_name(), health.display_name());
     let change = lava_db::admin_log::Change {
         user_id: who.id,

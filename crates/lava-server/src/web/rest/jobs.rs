@@ -261,7 +261,7 @@ pub async fn cancel(
     }
     let c = state.db().await?;
     let reason = format!("canceled by {} through the API", user.username);
-    lava_db::jobs::cancel(&**c, job.id, Some(user.id), &reason).await?;
+    lava_db::lifecycle::job::cancel(&**c, job.id, Some(user.id), &reason).await?;
     Ok(ok(json!({"message": "Job cancel signal sent."})))
 }
 

@@ -202,7 +202,7 @@ pub async fn cancel(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     }
     let c = ctx.db().await?;
     let reason = format!("canceled by {} through the API", user.username);
-    lava_db::jobs::cancel(&**c, job.id, Some(user.id), &reason).await?;
+    lava_db::lifecycle::job::cancel(&**c, job.id, Some(user.id), &reason).await?;
     Ok(Value::Bool(true))
 }
 
