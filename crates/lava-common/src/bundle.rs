@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sha2::Digest as _;
 
+use crate::ids::{DeviceName, JobId, StreamPath};
 use crate::job::{ActionKind, JobPlan};
 use crate::state::{JobHealth, TestResult};
 
@@ -16,13 +17,13 @@ pub struct Bundle {
     /// Always [`FORMAT`].
     pub format: &'static str,
     /// The job.
-    pub job: i64,
+    pub job: JobId,
     /// The job's name.
     pub description: String,
     /// How the job ended.
     pub health: JobHealth,
     /// The device it ran on.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// Its test cases, in the order they were filed.
     pub test_results: Vec<BundleResult>,
 }
@@ -55,11 +56,11 @@ impl Bundle {
 }
 
 /// The bundle streams a plan's `submit_results` actions name, in order.
-pub fn streams(plan: &JobPlan) -> Vec<String> {
+pub fn streams(plan: &JobPlan) -> Vec<StreamPath> {
     plan.actions
         .iter()
         .filter_map(|a| match &a.kind {
-            ActionKind::SubmitResults(s) => Some(s.stream.clone()),
+            ActionKind::SubmitResults(s) => Some(StreamPath::from(s.stream.as_str())),
             _ => None,
         })
         .collect()
@@ -73,7 +74,7 @@ mod tests {
     fn the_document_keeps_its_field_order_and_hash() {
         let b = Bundle {
             format: FORMAT,
-            job: 7,
+            job: JobId(7),
             description: "smoke".into(),
             health: JobHealth::Complete,
             device: Some("kvm01".into()),

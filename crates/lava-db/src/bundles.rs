@@ -1,10 +1,12 @@
 //! Bundles: a job's results filed into the bundle stream its `submit_results` names.
 
+use lava_common::ids::{JobId, StreamPath};
+
 use crate::{Db, Error};
 
 /// The stream a job's results go to at `pathname`: a stream under `/anonymous/` is created
 /// on first use, as the seed's dashboard did; any other stream must exist (`None`).
-pub async fn stream_for_job(c: &impl Db, pathname: &str) -> Result<Option<i64>, Error> {
+pub async fn stream_for_job(c: &impl Db, pathname: &StreamPath) -> Result<Option<i64>, Error> {
     let stream = c
         .query_opt(
             "SELECT id FROM bundle_streams WHERE pathname = $1",
@@ -38,7 +40,7 @@ pub async fn stream_for_job(c: &impl Db, pathname: &str) -> Result<Option<i64>, 
 pub async fn file(
     c: &impl Db,
     stream: i64,
-    job: i64,
+    job: JobId,
     content: &serde_json::Value,
     content_sha256: &str,
 ) -> Result<i64, Error> {
@@ -53,7 +55,7 @@ pub async fn file(
 }
 
 /// The bundles of a job: (stream pathname, bundle id).
-pub async fn of_job(c: &impl Db, job: i64) -> Result<Vec<(String, i64)>, Error> {
+pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<(StreamPath, i64)>, Error> {
     let rows = c
         .query(
             "SELECT s.pathname, b.id FROM bundles b JOIN bundle_streams s ON s.id = b.stream_id
@@ -71,7 +73,7 @@ pub async fn of_job(c: &impl Db, job: i64) -> Result<Vec<(String, i64)>, Error> 
 /// holds the same content. Returns the bundle id.
 pub async fn put(
     c: &impl Db,
-    pathname: &str,
+    pathname: &StreamPath,
     content: &serde_json::Value,
     content_sha256: &str,
     uploaded_by: Option<i64>,
@@ -105,7 +107,7 @@ pub async fn put(
 pub async fn by_sha(
     c: &impl Db,
     content_sha256: &str,
-) -> Result<Option<(String, serde_json::Value)>, Error> {
+) -> Result<Option<(StreamPath, serde_json::Value)>, Error> {
     let row = c
         .query_opt(
             "SELECT s.pathname, b.content FROM bundles b JOIN bundle_streams s ON s.id = b.stream_id
@@ -118,7 +120,7 @@ pub async fn by_sha(
 }
 
 /// The content hash of a job's first bundle, if it has one.
-pub async fn sha_of_job(c: &impl Db, job: i64) -> Result<Option<String>, Error> {
+pub async fn sha_of_job(c: &impl Db, job: JobId) -> Result<Option<String>, Error> {
     let row = c
         .query_opt(
             "SELECT content_sha256 FROM bundles WHERE job_id = $1 ORDER BY id LIMIT 1",

@@ -3,9 +3,10 @@
 //! callback sender and resubmission read them; no page or API does.
 
 use crate::{Db, Error};
+use lava_common::ids::JobId;
 
 /// Stores job `job`'s callback tokens: (place in the notify block, token).
-pub async fn store(c: &impl Db, job: i64, tokens: &[(i32, String)]) -> Result<(), Error> {
+pub async fn store(c: &impl Db, job: JobId, tokens: &[(i32, String)]) -> Result<(), Error> {
     for (position, token) in tokens {
         c.execute(
             "INSERT INTO job_callback_tokens (job_id, position, token) VALUES ($1, $2, $3)",
@@ -17,7 +18,7 @@ pub async fn store(c: &impl Db, job: i64, tokens: &[(i32, String)]) -> Result<()
 }
 
 /// Job `job`'s callback tokens by place, in order.
-pub async fn of_job(c: &impl Db, job: i64) -> Result<Vec<(i32, String)>, Error> {
+pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<(i32, String)>, Error> {
     let rows = c
         .query(
             "SELECT position, token FROM job_callback_tokens WHERE job_id = $1 ORDER BY position",
@@ -34,9 +35,9 @@ pub async fn of_job(c: &impl Db, job: i64) -> Result<Vec<(i32, String)>, Error> 
 pub async fn unmasked_jobs(
     c: &impl Db,
     mask: &str,
-    after: i64,
+    after: JobId,
     limit: i64,
-) -> Result<Vec<(i64, String)>, Error> {
+) -> Result<Vec<(JobId, String)>, Error> {
     let rows = c
         .query(
             "SELECT id, original_definition FROM jobs
@@ -56,7 +57,7 @@ pub async fn unmasked_jobs(
 /// tokens taken out of them (an upgrade step for jobs stored before tokens were kept apart).
 pub async fn move_out(
     c: &impl Db,
-    job: i64,
+    job: JobId,
     definition: &str,
     plan: &serde_json::Value,
     tokens: &[(i32, String)],

@@ -1,6 +1,7 @@
 //! Notify callbacks waiting to be sent, and how their attempts went.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::JobId;
 use lava_common::state::{CallbackState, JobState};
 
 use crate::{Db, Error};
@@ -11,7 +12,7 @@ pub struct Due {
     /// The row's id.
     pub id: i64,
     /// The job.
-    pub job_id: i64,
+    pub job_id: JobId,
     /// The state the job entered.
     pub trigger: JobState,
     /// Attempts made so far.
@@ -37,7 +38,7 @@ pub struct Record {
 
 /// Queues the callbacks of job `job` for its change to `trigger`, if its plan has a notify
 /// block (called by the transition that makes the change, in its transaction).
-pub async fn queue(c: &impl Db, job: i64, trigger: JobState) -> Result<(), Error> {
+pub async fn queue(c: &impl Db, job: JobId, trigger: JobState) -> Result<(), Error> {
     c.execute(
         "INSERT INTO job_callbacks (job_id, trigger) SELECT id, $2 FROM jobs
          WHERE id = $1 AND jsonb_typeof(plan -> 'notify') = 'object'",
@@ -103,7 +104,7 @@ pub async fn skip(c: &impl Db, id: i64) -> Result<(), Error> {
 }
 
 /// The callback rows of a job, oldest first.
-pub async fn of_job(c: &impl Db, job: i64) -> Result<Vec<Record>, Error> {
+pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<Record>, Error> {
     let rows = c
         .query(
             "SELECT trigger, state, attempts, last_error, done FROM job_callbacks

@@ -3,6 +3,7 @@
 //! rates). Every query counts only the jobs the caller may see.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::DeviceTypeName;
 use lava_common::state::DeviceHealth;
 
 use crate::viewer::Viewer;
@@ -12,7 +13,7 @@ use crate::{Db, Error};
 #[derive(Debug, Clone, PartialEq)]
 pub struct PassRate {
     /// The device type (requested, or that of the device the job ran on).
-    pub device_type: String,
+    pub device_type: DeviceTypeName,
     /// The suite (test definition).
     pub suite: String,
     /// The day (midnight UTC).

@@ -1,6 +1,7 @@
 //! Device types.
 
 use lava_common::fixture::{DeviceTypeRecord, HealthDenominator};
+use lava_common::ids::DeviceTypeName;
 use tokio_postgres::Row;
 
 use crate::{Db, Error};
@@ -41,7 +42,7 @@ pub async fn list(c: &impl Db) -> Result<Vec<DeviceType>, Error> {
 }
 
 /// One device type, if it exists.
-pub async fn get(c: &impl Db, name: &str) -> Result<Option<DeviceType>, Error> {
+pub async fn get(c: &impl Db, name: &DeviceTypeName) -> Result<Option<DeviceType>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE t.name = $1"), &[&name])
         .await?;
@@ -75,7 +76,7 @@ pub async fn upsert(c: &impl Db, t: &DeviceTypeRecord) -> Result<(), Error> {
 }
 
 /// Adds a device type with default settings; fails if it exists.
-pub async fn add(c: &impl Db, name: &str, description: &str) -> Result<(), Error> {
+pub async fn add(c: &impl Db, name: &DeviceTypeName, description: &str) -> Result<(), Error> {
     let n = c
         .execute(
             "INSERT INTO device_types (name, description) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -92,7 +93,7 @@ pub async fn add(c: &impl Db, name: &str, description: &str) -> Result<(), Error
 }
 
 /// Adds a device type with default settings unless it exists; returns whether it was added.
-pub async fn ensure(c: &impl Db, name: &str) -> Result<bool, Error> {
+pub async fn ensure(c: &impl Db, name: &DeviceTypeName) -> Result<bool, Error> {
     let n = c
         .execute(
             "INSERT INTO device_types (name) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -103,7 +104,11 @@ pub async fn ensure(c: &impl Db, name: &str) -> Result<bool, Error> {
 }
 
 /// Sets (or with `None` clears) the type's health check job definition.
-pub async fn set_health_check(c: &impl Db, name: &str, job: Option<&str>) -> Result<(), Error> {
+pub async fn set_health_check(
+    c: &impl Db,
+    name: &DeviceTypeName,
+    job: Option<&str>,
+) -> Result<(), Error> {
     let n = c
         .execute(
             "UPDATE device_types SET health_check_job = $2 WHERE name = $1",

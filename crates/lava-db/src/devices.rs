@@ -1,54 +1,29 @@
 //! Devices. Their state and health change in [`crate::lifecycle`].
 
 use lava_common::fixture::DeviceRecord;
-use lava_common::state::{DeviceHealth, DeviceState};
+use lava_common::ids::{DeviceName, JobId, WorkerName};
 use tokio_postgres::Row;
 
 use crate::{Db, Error, transitions};
 
-/// A device as stored.
+/// A device as stored: its record (the fields a fixture holds) and what the runtime adds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Device {
-    /// The hostname.
-    pub hostname: String,
-    /// Its type.
-    pub device_type: String,
-    /// Free text.
-    pub description: String,
-    /// Tag names.
-    pub tags: Vec<String>,
-    /// What it is doing.
-    pub state: DeviceState,
-    /// Whether it may take jobs.
-    pub health: DeviceHealth,
-    /// The worker an admin assigned it to (or the approved worker that reported it first).
-    pub worker_host: Option<String>,
-    /// That worker's latest poll listed the device's `.conf` (only then may it take jobs).
+    /// Hostname, type, description, tags, state, health and worker.
+    pub info: DeviceRecord,
+    /// The worker's latest poll listed the device's `.conf` (only then may it take jobs).
     pub worker_reported: bool,
     /// The job it runs, if any.
-    pub current_job: Option<i64>,
+    pub current_job: Option<JobId>,
 }
 
-impl Device {
-    /// The fixture record for this device (for `dumpdata`).
-    pub fn to_record(&self) -> DeviceRecord {
-        DeviceRecord {
-            hostname: self.hostname.clone(),
-            device_type: self.device_type.clone(),
-            description: self.description.clone(),
-            tags: self.tags.clone(),
-            state: self.state,
-            health: self.health,
-            worker_host: self.worker_host.clone(),
-        }
-    }
-}
+/// The columns of a [`DeviceRecord`], from `devices d`.
+pub(crate) const RECORD_COLUMNS: &str =
+    "d.hostname, d.device_type, d.description, d.tags, d.state, d.health, d.worker_host";
 
-const SELECT: &str = "SELECT hostname, device_type, description, tags, state, health, worker_host,
-        coalesce(worker_reported, false) AS worker_reported, current_job_id FROM devices";
-
-fn from_row(row: &Row) -> Result<Device, Error> {
-    Ok(Device {
+/// The [`DeviceRecord`] of a row that has [`RECORD_COLUMNS`].
+pub(crate) fn record_from_row(row: &Row) -> Result<DeviceRecord, Error> {
+    Ok(DeviceRecord {
         hostname: row.try_get("hostname")?,
         device_type: row.try_get("device_type")?,
         description: row.try_get("description")?,
@@ -56,6 +31,19 @@ fn from_row(row: &Row) -> Result<Device, Error> {
         state: row.try_get("state")?,
         health: row.try_get("health")?,
         worker_host: row.try_get("worker_host")?,
+    })
+}
+
+fn select() -> String {
+    format!(
+        "SELECT {RECORD_COLUMNS}, coalesce(d.worker_reported, false) AS worker_reported,
+            d.current_job_id FROM devices d"
+    )
+}
+
+fn from_row(row: &Row) -> Result<Device, Error> {
+    Ok(Device {
+        info: record_from_row(row)?,
         worker_reported: row.try_get("worker_reported")?,
         current_job: row.try_get("current_job_id")?,
     })
@@ -63,14 +51,16 @@ fn from_row(row: &Row) -> Result<Device, Error> {
 
 /// Every device, by hostname.
 pub async fn list(c: &impl Db) -> Result<Vec<Device>, Error> {
-    let rows = c.query(&format!("{SELECT} ORDER BY hostname"), &[]).await?;
+    let rows = c
+        .query(&format!("{} ORDER BY d.hostname", select()), &[])
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// One device, if it exists.
-pub async fn get(c: &impl Db, hostname: &str) -> Result<Option<Device>, Error> {
+pub async fn get(c: &impl Db, hostname: &DeviceName) -> Result<Option<Device>, Error> {
     let row = c
-        .query_opt(&format!("{SELECT} WHERE hostname = $1"), &[&hostname])
+        .query_opt(&format!("{} WHERE d.hostname = $1", select()), &[&hostname])
         .await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -94,7 +84,7 @@ pub async fn add(c: &impl Db, d: &DeviceRecord) -> Result<(), Error> {
     if n == 0 {
         return Err(Error::AlreadyExists {
             what: "device",
-            key: d.hostname.clone(),
+            key: d.hostname.to_string(),
         });
     }
     Ok(())
@@ -103,14 +93,14 @@ pub async fn add(c: &impl Db, d: &DeviceRecord) -> Result<(), Error> {
 /// The health transitions of a device, newest first.
 pub async fn health_history(
     c: &impl Db,
-    hostname: &str,
+    hostname: &DeviceName,
     limit: i64,
 ) -> Result<Vec<transitions::DeviceTransition>, Error> {
     transitions::device_history(c, hostname, limit).await
 }
 
 /// The last health check job of every device: (hostname, job id), by hostname.
-pub async fn health_report_jobs(c: &impl Db) -> Result<Vec<(String, Option<i64>)>, Error> {
+pub async fn health_report_jobs(c: &impl Db) -> Result<Vec<(DeviceName, Option<JobId>)>, Error> {
     let rows = c
         .query(
             "SELECT hostname, last_health_report_job FROM devices ORDER BY hostname",
@@ -129,9 +119,9 @@ pub async fn health_report_jobs(c: &impl Db) -> Result<Vec<(String, Option<i64>)
 /// Pending claims on the device by the new worker are settled.
 pub async fn set_worker(
     c: &impl Db,
-    hostname: &str,
-    worker: Option<&str>,
-) -> Result<Option<String>, Error> {
+    hostname: &DeviceName,
+    worker: Option<&WorkerName>,
+) -> Result<Option<WorkerName>, Error> {
     if let Some(w) = worker
         && c.query_opt("SELECT 1 FROM workers WHERE hostname = $1", &[&w])
             .await?
@@ -177,11 +167,11 @@ pub async fn set_worker(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     /// The device.
-    pub device: String,
+    pub device: DeviceName,
     /// The worker that reports it.
-    pub worker: String,
+    pub worker: WorkerName,
     /// The worker the device is assigned to, if any.
-    pub assigned: Option<String>,
+    pub assigned: Option<WorkerName>,
     /// When the worker first reported it.
     pub first_seen: chrono::DateTime<chrono::Utc>,
     /// Its latest report.
@@ -189,7 +179,7 @@ pub struct Claim {
 }
 
 /// Pending claims, by device then worker; only those on `device` when given.
-pub async fn claims(c: &impl Db, device: Option<&str>) -> Result<Vec<Claim>, Error> {
+pub async fn claims(c: &impl Db, device: Option<&DeviceName>) -> Result<Vec<Claim>, Error> {
     let rows = c
         .query(
             "SELECT dc.device, dc.worker, d.worker_host, dc.first_seen, dc.last_seen

@@ -142,7 +142,7 @@ pub async fn dump(c: &impl Db, models: &[String]) -> Result<Vec<Item>, Error> {
                 devices::list(c)
                     .await?
                     .iter()
-                    .map(|d| Item::Device(d.to_record())),
+                    .map(|d| Item::Device(d.info.clone())),
             ),
             _ => out.extend(
                 streams::list(c)

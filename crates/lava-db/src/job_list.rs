@@ -6,6 +6,7 @@
 //! stops after `limit` rows, whatever the size of the table.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState};
 use postgres_types::ToSql;
 
@@ -64,15 +65,15 @@ pub struct JobFilter {
     /// With one of these healths.
     pub healths: Vec<JobHealth>,
     /// Requested this device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// Ran (or runs) on this device.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// Submitted by this username.
     pub submitter: Option<String>,
     /// Id greater than this.
-    pub id_gt: Option<i64>,
+    pub id_gt: Option<JobId>,
     /// Id less than this.
-    pub id_lt: Option<i64>,
+    pub id_lt: Option<JobId>,
     /// Ended at or after this time.
     pub ended_since: Option<DateTime<Utc>>,
     /// The order of the rows.
@@ -188,7 +189,7 @@ pub async fn plan(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<String,
 
 /// Job `id` if `viewer` may see it; `None` both when it does not exist and when it is not
 /// visible, so callers answer "not found" either way.
-pub async fn get(c: &impl Db, viewer: &Viewer, id: i64) -> Result<Option<Job>, Error> {
+pub async fn get(c: &impl Db, viewer: &Viewer, id: JobId) -> Result<Option<Job>, Error> {
     let (user, su) = viewer.params();
     let sql = format!(
         "{SELECT} WHERE j.id = $3 AND {}",
@@ -199,7 +200,7 @@ pub async fn get(c: &impl Db, viewer: &Viewer, id: i64) -> Result<Option<Job>, E
 }
 
 /// The viewing groups of a job: (group id, name), by name.
-pub async fn viewing_groups(c: &impl Db, id: i64) -> Result<Vec<(i64, String)>, Error> {
+pub async fn viewing_groups(c: &impl Db, id: JobId) -> Result<Vec<(i64, String)>, Error> {
     let rows = c
         .query(
             "SELECT g.id, g.name FROM job_viewing_groups vg JOIN groups g ON g.id = vg.group_id

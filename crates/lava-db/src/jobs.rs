@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use lava_common::error_type::ErrorType;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use tokio_postgres::Row;
 
@@ -21,9 +22,9 @@ pub struct NewJob {
     /// A health check job.
     pub health_check: bool,
     /// The requested device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// A requested device.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// Tags every candidate device must have.
     pub tags: Vec<String>,
     /// 0–100.
@@ -38,7 +39,7 @@ pub struct NewJob {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     /// Its id.
-    pub id: i64,
+    pub id: JobId,
     /// The submitter's username.
     pub submitter: Option<String>,
     /// The submitter's id.
@@ -52,9 +53,9 @@ pub struct Job {
     /// A health check.
     pub health_check: bool,
     /// Requested device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// Requested device.
-    pub requested_device: Option<String>,
+    pub requested_device: Option<DeviceName>,
     /// Required tags.
     pub tags: Vec<String>,
     /// Priority.
@@ -66,9 +67,9 @@ pub struct Job {
     /// Health.
     pub health: JobHealth,
     /// The device it ran on.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// The worker of that device.
-    pub worker: Option<String>,
+    pub worker: Option<WorkerName>,
     /// When it was submitted.
     pub submit_time: DateTime<Utc>,
     /// When it started.
@@ -121,7 +122,7 @@ pub(crate) fn from_row(r: &Row) -> Result<Job, Error> {
 }
 
 /// Stores a job and wakes the scheduler. Returns its id.
-pub async fn insert(c: &impl Db, j: &NewJob) -> Result<i64, Error> {
+pub async fn insert(c: &impl Db, j: &NewJob) -> Result<JobId, Error> {
     if !j.viewing_groups.is_empty() {
         let known: Vec<String> = c
             .query(
@@ -157,7 +158,7 @@ pub async fn insert(c: &impl Db, j: &NewJob) -> Result<i64, Error> {
             ],
         )
         .await?;
-    let id: i64 = row.try_get("id")?;
+    let id: JobId = row.try_get("id")?;
     if !j.viewing_groups.is_empty() {
         c.execute(
             "INSERT INTO job_viewing_groups (job_id, group_id)
@@ -171,7 +172,7 @@ pub async fn insert(c: &impl Db, j: &NewJob) -> Result<i64, Error> {
 }
 
 /// One job, if it exists.
-pub async fn get(c: &impl Db, id: i64) -> Result<Option<Job>, Error> {
+pub async fn get(c: &impl Db, id: JobId) -> Result<Option<Job>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE j.id = $1"), &[&id])
         .await?;
@@ -180,7 +181,7 @@ pub async fn get(c: &impl Db, id: i64) -> Result<Option<Job>, Error> {
 
 /// One job, its row locked until the transaction ends (the end of a job reads and changes
 /// it under this lock).
-pub async fn get_for_update(c: &impl Db, id: i64) -> Result<Option<Job>, Error> {
+pub async fn get_for_update(c: &impl Db, id: JobId) -> Result<Option<Job>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE j.id = $1 FOR UPDATE OF j"), &[&id])
         .await?;
@@ -214,7 +215,7 @@ pub async fn queue_length(c: &impl Db) -> Result<i64, Error> {
 }
 
 /// Test case counts of a job: (pass, fail, skip, unknown).
-pub async fn result_counts(c: &impl Db, id: i64) -> Result<[i64; 4], Error> {
+pub async fn result_counts(c: &impl Db, id: JobId) -> Result<[i64; 4], Error> {
     let row = c
         .query_one(
             "SELECT count(*) FILTER (WHERE result = 'pass') AS pass,
@@ -234,11 +235,23 @@ pub async fn result_counts(c: &impl Db, id: i64) -> Result<[i64; 4], Error> {
     ])
 }
 
-/// The jobs a worker should be running, with their state: (id, device, state).
-pub async fn of_worker(
-    c: &impl Db,
-    worker: &str,
-) -> Result<Vec<(i64, String, JobState, String, i64)>, Error> {
+/// A job a worker should be running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerJob {
+    /// The job.
+    pub id: JobId,
+    /// Its device.
+    pub device: DeviceName,
+    /// Scheduled (to start), running, or canceling (to stop).
+    pub state: JobState,
+    /// The definition to run.
+    pub definition: String,
+    /// The lines of its log the server holds.
+    pub log_lines: i64,
+}
+
+/// The jobs a worker should be running (scheduled, running or canceling), by id.
+pub async fn of_worker(c: &impl Db, worker: &WorkerName) -> Result<Vec<WorkerJob>, Error> {
     let rows = c
         .query(
             "SELECT id, actual_device, state, original_definition, log_lines FROM jobs
@@ -248,14 +261,15 @@ pub async fn of_worker(
         .await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                r.try_get::<_, Option<String>>("actual_device")?
-                    .unwrap_or_default(),
-                r.try_get("state")?,
-                r.try_get("original_definition")?,
-                r.try_get("log_lines")?,
-            ))
+            Ok(WorkerJob {
+                id: r.try_get("id")?,
+                device: r
+                    .try_get::<_, Option<DeviceName>>("actual_device")?
+                    .unwrap_or_else(|| DeviceName::from("")),
+                state: r.try_get("state")?,
+                definition: r.try_get("original_definition")?,
+                log_lines: r.try_get("log_lines")?,
+            })
         })
         .collect()
 }
@@ -266,7 +280,7 @@ pub async fn of_worker(
 pub async fn insert_many_for_bench(
     c: &impl Db,
     n: i64,
-    device_type: &str,
+    device_type: &DeviceTypeName,
     submitter: Option<i64>,
 ) -> Result<u64, Error> {
     let rows = c

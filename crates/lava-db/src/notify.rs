@@ -1,6 +1,7 @@
 //! LISTEN/NOTIFY channels: how the scheduler and the web app wake each other.
 
 use crate::{Db, Error};
+use lava_common::ids::JobId;
 
 /// Wakes the scheduler (payload: what happened, for the log).
 pub const SCHEDULER: &str = "lava_scheduler";
@@ -17,6 +18,6 @@ pub async fn send(c: &impl Db, channel: &str, payload: &str) -> Result<(), Error
 
 /// The payload on [`WORKER`] that says job `job`'s log grew: the web app's LISTEN connection
 /// wakes whoever follows that log (worker hostnames never contain a `/`, so no clash).
-pub fn log_payload(job: i64) -> String {
+pub fn log_payload(job: JobId) -> String {
     format!("log/{job}")
 }

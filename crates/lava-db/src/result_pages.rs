@@ -2,6 +2,7 @@
 //! its pass and fail counts, paged by id (`before`) so a deep page costs what the first does.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState};
 
 use crate::viewer::Viewer;
@@ -11,13 +12,13 @@ use crate::{Db, Error};
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobResults {
     /// The job's id.
-    pub id: i64,
+    pub id: JobId,
     /// Its name.
     pub description: String,
     /// The device it ran on.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// The requested device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// Its state.
     pub state: JobState,
     /// Its health.
@@ -36,7 +37,7 @@ pub struct JobResults {
 pub async fn list(
     c: &impl Db,
     viewer: &Viewer,
-    before: Option<i64>,
+    before: Option<JobId>,
     limit: i64,
 ) -> Result<Vec<JobResults>, Error> {
     let (user, su) = viewer.params();

@@ -2,10 +2,12 @@
 //! locked with `FOR UPDATE SKIP LOCKED`, so two passes at once (which the advisory lock
 //! prevents anyway) never handle one twice. Assignment is in [`crate::lifecycle::assign`].
 
+use lava_common::ids::{JobId, WorkerName};
+
 use crate::{Db, Error};
 
 /// Workers online whose last heartbeat is older than `timeout_secs`.
-pub async fn silent_workers(c: &impl Db, timeout_secs: f64) -> Result<Vec<String>, Error> {
+pub async fn silent_workers(c: &impl Db, timeout_secs: f64) -> Result<Vec<WorkerName>, Error> {
     let rows = c
         .query(
             "SELECT hostname FROM workers WHERE state = 'online'
@@ -17,7 +19,7 @@ pub async fn silent_workers(c: &impl Db, timeout_secs: f64) -> Result<Vec<String
 }
 
 /// Queued jobs older than `hours` (the queue timeout).
-pub async fn stale_jobs(c: &impl Db, hours: f64) -> Result<Vec<i64>, Error> {
+pub async fn stale_jobs(c: &impl Db, hours: f64) -> Result<Vec<JobId>, Error> {
     let rows = c
         .query(
             "SELECT id FROM jobs WHERE state = 'submitted'

@@ -2,6 +2,8 @@
 //! owner, the members of its group and superusers; a bundle is listed only when its job is
 //! visible to the caller too.
 
+use lava_common::ids::{JobId, StreamPath};
+
 use chrono::{DateTime, Utc};
 
 use crate::viewer::Viewer;
@@ -13,7 +15,7 @@ pub struct StreamRow {
     /// Its database id.
     pub id: i64,
     /// `/anonymous/lab-health/` and the like.
-    pub pathname: String,
+    pub pathname: StreamPath,
     /// Its name.
     pub name: String,
     /// Public or not.
@@ -30,7 +32,7 @@ pub struct BundleRow {
     /// Its id.
     pub id: i64,
     /// The job that filed it.
-    pub job: Option<i64>,
+    pub job: Option<JobId>,
     /// That job's name.
     pub job_description: Option<String>,
     /// When it was filed.
@@ -68,7 +70,11 @@ pub async fn list(c: &impl Db, viewer: &Viewer) -> Result<Vec<StreamRow>, Error>
 }
 
 /// One stream by pathname, if it exists and `viewer` may see it.
-pub async fn get(c: &impl Db, viewer: &Viewer, pathname: &str) -> Result<Option<StreamRow>, Error> {
+pub async fn get(
+    c: &impl Db,
+    viewer: &Viewer,
+    pathname: &StreamPath,
+) -> Result<Option<StreamRow>, Error> {
     Ok(get_or_list(c, viewer, Some(pathname))
         .await?
         .into_iter()
@@ -78,7 +84,7 @@ pub async fn get(c: &impl Db, viewer: &Viewer, pathname: &str) -> Result<Option<
 async fn get_or_list(
     c: &impl Db,
     viewer: &Viewer,
-    pathname: Option<&str>,
+    pathname: Option<&StreamPath>,
 ) -> Result<Vec<StreamRow>, Error> {
     let (user, su) = viewer.params();
     let sql = format!(

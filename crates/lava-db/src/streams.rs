@@ -1,6 +1,7 @@
 //! Bundle streams: where the seed-era dashboard files job results.
 
 use lava_common::fixture::BundleStreamRecord;
+use lava_common::ids::StreamPath;
 use tokio_postgres::Row;
 
 use crate::{Db, Error};
@@ -48,7 +49,7 @@ pub async fn list(c: &impl Db) -> Result<Vec<BundleStream>, Error> {
 }
 
 /// One stream by pathname, if it exists.
-pub async fn get(c: &impl Db, pathname: &str) -> Result<Option<BundleStream>, Error> {
+pub async fn get(c: &impl Db, pathname: &StreamPath) -> Result<Option<BundleStream>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE s.pathname = $1"), &[&pathname])
         .await?;
@@ -101,7 +102,7 @@ pub async fn add(c: &impl Db, s: &BundleStreamRecord) -> Result<(), Error> {
     if get(c, &s.pathname).await?.is_some() {
         return Err(Error::AlreadyExists {
             what: "bundle stream",
-            key: s.pathname.clone(),
+            key: s.pathname.to_string(),
         });
     }
     upsert(c, s).await

@@ -2,6 +2,7 @@
 //! by [`crate::lifecycle`]).
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::{DeviceName, JobId};
 use lava_common::state::{DeviceHealth, DeviceState};
 
 use crate::{Db, Error};
@@ -34,7 +35,7 @@ fn device_transition(r: &tokio_postgres::Row) -> Result<DeviceTransition, Error>
 /// A device's transitions, newest first.
 pub async fn device_history(
     c: &impl Db,
-    device: &str,
+    device: &DeviceName,
     limit: i64,
 ) -> Result<Vec<DeviceTransition>, Error> {
     let rows = c
@@ -54,7 +55,7 @@ pub async fn device_history(
 pub async fn device_history_for(
     c: &impl Db,
     viewer: &crate::viewer::Viewer,
-    device: &str,
+    device: &DeviceName,
     limit: i64,
 ) -> Result<Vec<DeviceTransition>, Error> {
     let (user, su) = viewer.params();
@@ -80,7 +81,7 @@ pub struct JobTransition {
     /// Old and new health.
     pub health: (lava_common::state::JobHealth, lava_common::state::JobHealth),
     /// The device involved, if any.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// The user's name, if a person made the change.
     pub actor: Option<String>,
     /// Why.
@@ -88,7 +89,7 @@ pub struct JobTransition {
 }
 
 /// A job's transitions, oldest first (its timeline).
-pub async fn job_history(c: &impl Db, job: i64) -> Result<Vec<JobTransition>, Error> {
+pub async fn job_history(c: &impl Db, job: JobId) -> Result<Vec<JobTransition>, Error> {
     let rows = c
         .query(
             "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, t.device,

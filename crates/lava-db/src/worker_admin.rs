@@ -1,6 +1,7 @@
 //! What admins see of a worker's history. Their changes (health, description, job limit)
 //! are made by [`crate::lifecycle::worker::update`].
 
+use lava_common::ids::WorkerName;
 use lava_common::state::WorkerHealth;
 
 use crate::{Db, Error};
@@ -8,7 +9,7 @@ use crate::{Db, Error};
 /// A worker's health changes, newest first: (old, new, actor's username, reason).
 pub async fn health_history(
     c: &impl Db,
-    hostname: &str,
+    hostname: &WorkerName,
     limit: i64,
 ) -> Result<Vec<(WorkerHealth, WorkerHealth, Option<String>, String)>, Error> {
     let rows = c

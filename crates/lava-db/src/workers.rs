@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use lava_common::fixture::WorkerRecord;
+use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::state::{WorkerHealth, WorkerState};
 use tokio_postgres::Row;
 
@@ -12,7 +13,7 @@ use crate::{Db, Error};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Worker {
     /// Its hostname.
-    pub hostname: String,
+    pub hostname: WorkerName,
     /// Free text.
     pub description: String,
     /// Online or offline, from heartbeats.
@@ -63,7 +64,7 @@ pub async fn list(c: &impl Db) -> Result<Vec<Worker>, Error> {
 }
 
 /// One worker, if it exists.
-pub async fn get(c: &impl Db, hostname: &str) -> Result<Option<Worker>, Error> {
+pub async fn get(c: &impl Db, hostname: &WorkerName) -> Result<Option<Worker>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE w.hostname = $1"), &[&hostname])
         .await?;
@@ -75,7 +76,7 @@ pub async fn get(c: &impl Db, hostname: &str) -> Result<Option<Worker>, Error> {
 /// never replaced by accident.
 pub async fn add(
     c: &impl Db,
-    hostname: &str,
+    hostname: &WorkerName,
     description: &str,
     token_hash: &str,
 ) -> Result<(), Error> {
@@ -118,13 +119,13 @@ pub async fn by_token(c: &impl Db, token_hash: &str) -> Result<Option<Worker>, E
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceReport {
     /// Devices this (approved) worker took: unassigned, or left out by their worker.
-    pub taken: Vec<String>,
+    pub taken: Vec<DeviceName>,
     /// Devices it reported that are not its own: recorded as pending claims.
-    pub pending: Vec<String>,
+    pub pending: Vec<DeviceName>,
     /// Those of `pending` it reported for the first time.
-    pub new_claims: Vec<String>,
+    pub new_claims: Vec<DeviceName>,
     /// Names the database does not know.
-    pub unknown: Vec<String>,
+    pub unknown: Vec<DeviceName>,
 }
 
 /// Records the devices a worker reports (the `.conf` files on its host). Its own devices
@@ -134,8 +135,8 @@ pub struct DeviceReport {
 /// named by an unapproved worker, is a pending claim for an admin to decide on.
 pub async fn report_devices(
     c: &impl Db,
-    hostname: &str,
-    devices: &[String],
+    hostname: &WorkerName,
+    devices: &[DeviceName],
 ) -> Result<DeviceReport, Error> {
     let approved: bool = c
         .query_one(
@@ -183,7 +184,7 @@ pub async fn report_devices(
         )
         .await?;
     for r in &rows {
-        let device: String = r.try_get("device")?;
+        let device: DeviceName = r.try_get("device")?;
         if r.try_get("new")? {
             report.new_claims.push(device.clone());
         }
@@ -213,7 +214,11 @@ pub async fn report_devices(
 }
 
 /// Approves a worker (or withdraws the approval); returns whether it was approved before.
-pub async fn set_approved(c: &impl Db, hostname: &str, approved: bool) -> Result<bool, Error> {
+pub async fn set_approved(
+    c: &impl Db,
+    hostname: &WorkerName,
+    approved: bool,
+) -> Result<bool, Error> {
     let row = c
         .query_opt(
             "UPDATE workers w SET approved = $2

@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::{DeviceHealth, DeviceState, JobVisibility, WorkerHealth};
 use lava_db::jobs::NewJob;
 use lava_db::lifecycle::assign::{self, Assignment};
@@ -123,21 +124,29 @@ fn lab() -> impl Strategy<Value = Lab> {
 }
 
 /// Builds `lab` in `c` (a transaction the caller rolls back); returns the ids of its jobs.
-async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<i64> {
+async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<JobId> {
     for (i, t) in TYPES.iter().enumerate() {
-        lava_db::device_types::add(c, t, "").await.unwrap();
+        lava_db::device_types::add(c, &DeviceTypeName::from(*t), "")
+            .await
+            .unwrap();
         if lab.checked[i] {
-            lava_db::device_types::set_health_check(c, t, Some("actions: []"))
-                .await
-                .unwrap();
+            lava_db::device_types::set_health_check(
+                c,
+                &DeviceTypeName::from(*t),
+                Some("actions: []"),
+            )
+            .await
+            .unwrap();
         }
     }
     for (name, w) in WORKERS.iter().zip(&lab.workers) {
-        lava_db::workers::add(c, name, "", &format!("hash-{name}"))
+        lava_db::workers::add(c, &WorkerName::from(*name), "", &format!("hash-{name}"))
             .await
             .unwrap();
         if w.online {
-            worker::heartbeat(c, name, "test").await.unwrap();
+            worker::heartbeat(c, &WorkerName::from(*name), "test")
+                .await
+                .unwrap();
         }
         let u = WorkerUpdate {
             health: if w.active {
@@ -148,13 +157,15 @@ async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<i64> {
             description: "",
             job_limit: w.job_limit,
         };
-        worker::update(c, name, &u, None, "test").await.unwrap();
+        worker::update(c, &WorkerName::from(*name), &u, None, "test")
+            .await
+            .unwrap();
     }
-    let mut reported: [Vec<String>; 2] = Default::default();
+    let mut reported: [Vec<DeviceName>; 2] = Default::default();
     for (i, d) in lab.devices.iter().enumerate() {
         let hostname = format!("d{i}");
         let record = DeviceRecord {
-            hostname: hostname.clone(),
+            hostname: DeviceName::from(hostname.clone()),
             device_type: TYPES[d.device_type].into(),
             description: String::new(),
             tags: d.tags.clone(),
@@ -164,11 +175,11 @@ async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<i64> {
         };
         lava_db::devices::add(c, &record).await.unwrap();
         if d.reported {
-            reported[d.worker].push(hostname);
+            reported[d.worker].push(DeviceName::from(hostname));
         }
     }
     for (name, devices) in WORKERS.iter().zip(&reported) {
-        lava_db::workers::report_devices(c, name, devices)
+        lava_db::workers::report_devices(c, &WorkerName::from(*name), devices)
             .await
             .unwrap();
     }
@@ -177,7 +188,7 @@ async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<i64> {
         let device = j
             .device
             .filter(|&d| d < lab.devices.len())
-            .map(|d| format!("d{d}"));
+            .map(|d| DeviceName::from(format!("d{d}")));
         let job = NewJob {
             submitter: None,
             description: "generated".into(),
@@ -206,7 +217,7 @@ async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<i64> {
 
 /// An assignment as the job's place in the generated queue and the device (ids differ from
 /// one build to the next: sequences are not rolled back).
-type Pair = (usize, String);
+type Pair = (usize, DeviceName);
 
 /// What `pass` assigns in `lab`, built afresh in a savepoint that is then rolled back.
 async fn assigned<F>(c: &mut lava_db::Client, lab: &Lab, pass: F) -> Vec<Pair>

@@ -2,6 +2,7 @@
 
 use lava_common::error_type::ErrorType;
 use lava_common::fixture::{DeviceRecord, HealthDenominator};
+use lava_common::ids::{DeviceName, DeviceTypeName};
 use lava_common::state::{
     CallbackState, DeviceHealth, DeviceState, JobHealth, JobState, TestResult, WorkerHealth,
     WorkerState,
@@ -69,7 +70,9 @@ async fn migrate_is_idempotent() {
 async fn health_changes_are_recorded() {
     let db = test_db().await.unwrap();
     let mut c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, "kvm", "").await.unwrap();
+    lava_db::device_types::add(&c, &DeviceTypeName::from("kvm"), "")
+        .await
+        .unwrap();
     let d = DeviceRecord {
         hostname: "kvm01".into(),
         device_type: "kvm".into(),
@@ -89,7 +92,7 @@ async fn health_changes_are_recorded() {
     let tx = c.transaction().await.unwrap();
     let old = lava_db::lifecycle::device::set_health(
         &tx,
-        "kvm01",
+        &DeviceName::from("kvm01"),
         DeviceHealth::Good,
         "check passed",
         None,
@@ -98,7 +101,7 @@ async fn health_changes_are_recorded() {
     .unwrap();
     assert_eq!(old, DeviceHealth::Unknown);
     tx.commit().await.unwrap();
-    let history = lava_db::devices::health_history(&c, "kvm01", 10)
+    let history = lava_db::devices::health_history(&c, &DeviceName::from("kvm01"), 10)
         .await
         .unwrap();
     assert_eq!(history.len(), 1);

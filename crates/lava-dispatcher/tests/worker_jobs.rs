@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use lava_common::ids::JobId;
 use lava_common::settings::Settings;
 use lava_common::worker_api::{
     DeviceReport, FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, RunningJob,
@@ -81,7 +82,7 @@ impl Lab {
 
 fn start(id: i64, device: &str, definition: &str) -> JobStart {
     JobStart {
-        id,
+        id: JobId(id),
         device: device.into(),
         definition: definition.into(),
     }
@@ -357,11 +358,11 @@ fn a_restarted_worker_reattaches_to_its_running_job() {
         let (mut jobs, mut rx) = lab.jobs(&rec);
         assert_eq!(jobs.recover().unwrap(), 1);
         let report = jobs.running_report();
-        assert_eq!(report[0].id, 13);
+        assert_eq!(report[0].id, JobId(13));
         assert!(report[0].log_lines >= 3);
         let server_has = rec.0.lock().unwrap().held.get(&13).map_or(0, Vec::len);
         jobs.resume(&[RunningJob {
-            id: 13,
+            id: JobId(13),
             log_lines: server_has as u64,
         }]);
         jobs.cancel(13);

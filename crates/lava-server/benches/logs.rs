@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{EMPTY_JOB, add_bench_type, ms, percentile, run_bench, start_web};
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::WorkerName;
 use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::{Value, json};
@@ -38,10 +39,15 @@ async fn populate(db: &lava_testkit::TestDb) -> String {
     let mut c = db.client().await.expect("db");
     add_bench_type(&c).await;
     let token = lava_common::token::generate();
-    lava_db::workers::add(&c, "w0", "", &lava_common::token::hash(&token))
-        .await
-        .expect("worker");
-    lava_db::lifecycle::worker::heartbeat(&c, "w0", "bench")
+    lava_db::workers::add(
+        &c,
+        &WorkerName::from("w0"),
+        "",
+        &lava_common::token::hash(&token),
+    )
+    .await
+    .expect("worker");
+    lava_db::lifecycle::worker::heartbeat(&c, &WorkerName::from("w0"), "bench")
         .await
         .expect("ping");
     let d = DeviceRecord {

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::{DeviceTypeName, WorkerName};
 use lava_common::state::{CallbackState, DeviceHealth, DeviceState, JobHealth, JobState};
 use lava_server::callbacks::{Options, http_client, run_once};
 use lava_server::logstore::LogStore;
@@ -60,8 +61,12 @@ async fn listen() -> (Listener, String) {
 }
 
 async fn lab(c: &lava_db::Client) {
-    lava_db::device_types::add(c, "qemu", "").await.unwrap();
-    lava_db::workers::add(c, "w1", "", "hash").await.unwrap();
+    lava_db::device_types::add(c, &DeviceTypeName::from("qemu"), "")
+        .await
+        .unwrap();
+    lava_db::workers::add(c, &WorkerName::from("w1"), "", "hash")
+        .await
+        .unwrap();
     let device = DeviceRecord {
         hostname: "qemu01".into(),
         device_type: "qemu".into(),
@@ -107,11 +112,13 @@ async fn a_finished_job_calls_back_with_lava_formats() {
         .await
         .unwrap();
     assert!(
-        lava_db::lifecycle::assign::assign(&c, id, "qemu01", "w1")
+        lava_db::lifecycle::assign::assign(&c, id, &"qemu01".into(), &"w1".into())
             .await
             .unwrap()
     );
-    lava_db::lifecycle::job::start(&c, id, "w1").await.unwrap();
+    lava_db::lifecycle::job::start(&c, id, &"w1".into())
+        .await
+        .unwrap();
     let case = lava_db::results::NewCase {
         suite: "0_smoke".into(),
         name: "boot-time".into(),

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use lava_common::ids::DeviceTypeName;
 use lava_common::worker_api::Ack;
 
 /// A GET with an optional API token; (status, content type, body).
@@ -275,7 +276,7 @@ async fn job_lists_filter_and_page_by_id() {
     let s = Server::start().await;
     {
         let c = s.db.client().await.unwrap();
-        lava_db::jobs::insert_many_for_bench(&c, 120, "kvm", None)
+        lava_db::jobs::insert_many_for_bench(&c, 120, &DeviceTypeName::from("kvm"), None)
             .await
             .unwrap();
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
+use lava_common::ids::WorkerName;
 use lava_common::state::{DeviceHealth, DeviceState, JobVisibility, WorkerHealth};
 use lava_db::lifecycle::worker::{self, WorkerUpdate};
 
@@ -31,16 +32,15 @@ async fn a_health_check_counts_once_against_the_job_limit() {
         display: true,
     };
     lava_db::device_types::upsert(&c, &kvm).await.unwrap();
-    lava_db::workers::add(&c, "w1", "", "hash").await.unwrap();
-    worker::heartbeat(&c, "w1", "test").await.unwrap();
+    let w1 = WorkerName::from("w1");
+    lava_db::workers::add(&c, &w1, "", "hash").await.unwrap();
+    worker::heartbeat(&c, &w1, "test").await.unwrap();
     let limit = WorkerUpdate {
         health: WorkerHealth::Active,
         description: "",
         job_limit: 2,
     };
-    worker::update(&c, "w1", &limit, None, "test")
-        .await
-        .unwrap();
+    worker::update(&c, &w1, &limit, None, "test").await.unwrap();
     for (name, health) in [
         ("kvm01", DeviceHealth::Unknown),
         ("kvm02", DeviceHealth::Good),
@@ -56,7 +56,7 @@ async fn a_health_check_counts_once_against_the_job_limit() {
         };
         lava_db::devices::add(&c, &d).await.unwrap();
     }
-    lava_db::workers::report_devices(&c, "w1", &["kvm01".into(), "kvm02".into()])
+    lava_db::workers::report_devices(&c, &w1, &["kvm01".into(), "kvm02".into()])
         .await
         .unwrap();
     let plan = lava_common::job::parse_job(JOB).unwrap();
@@ -73,7 +73,7 @@ async fn a_health_check_counts_once_against_the_job_limit() {
         .unwrap();
     assert_eq!(report.health_checks, 1, "{report:?}");
     assert!(
-        report.assigned.contains(&(id, "kvm02".to_string())),
+        report.assigned.contains(&(id, "kvm02".into())),
         "{report:?}"
     );
 }

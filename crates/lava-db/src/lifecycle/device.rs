@@ -2,6 +2,7 @@
 //! [`super::assign`], [`super::job`] and [`super::finish`].)
 
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::DeviceName;
 use lava_common::state::DeviceHealth;
 
 use super::moves::DeviceMove;
@@ -12,7 +13,7 @@ use crate::{Db, Error, devices};
 /// good without a check) is refused naming both.
 pub async fn set_health(
     c: &impl Db,
-    hostname: &str,
+    hostname: &DeviceName,
     health: DeviceHealth,
     reason: &str,
     actor: Option<i64>,
@@ -23,11 +24,11 @@ pub async fn set_health(
             what: "device",
             key: hostname.to_string(),
         })?;
-    if device.health == health {
+    if device.info.health == health {
         return Ok(health);
     }
-    let from = (device.state, device.health);
-    let mv = DeviceMove::new(hostname, from, (device.state, health))?;
+    let from = (device.info.state, device.info.health);
+    let mv = DeviceMove::new(hostname, from, (device.info.state, health))?;
     if !mv
         .write(
             c,
@@ -43,7 +44,7 @@ pub async fn set_health(
             "device '{hostname}' changed meanwhile; try again"
         )));
     }
-    Ok(device.health)
+    Ok(device.info.health)
 }
 
 /// Inserts a device from a fixture record, or updates an existing one's fields. A device
@@ -69,7 +70,7 @@ pub async fn load(c: &impl Db, d: &DeviceRecord, reason: &str) -> Result<(), Err
         ],
     )
     .await?;
-    if before.is_some_and(|old| old.health != d.health) {
+    if before.is_some_and(|old| old.info.health != d.health) {
         set_health(c, &d.hostname, d.health, reason, None).await?;
     }
     Ok(())

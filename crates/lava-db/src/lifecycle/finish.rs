@@ -4,6 +4,7 @@
 
 use lava_common::bundle::{self, Bundle, BundleResult};
 use lava_common::error_type::ErrorType;
+use lava_common::ids::{DeviceName, JobId, WorkerName};
 use lava_common::job::JobPlan;
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState};
 
@@ -45,7 +46,7 @@ fn judged(health_check: bool, ending: &Ending<'_>, current: DeviceHealth) -> Opt
 
 /// Ends a job (from scheduled, running or canceling) and frees its device. A job that is
 /// already finished is left alone and `Ok(false)` returned, so a repeated report is harmless.
-pub async fn finish(c: &impl Db, id: i64, ending: &Ending<'_>) -> Result<bool, Error> {
+pub async fn finish(c: &impl Db, id: JobId, ending: &Ending<'_>) -> Result<bool, Error> {
     let job = jobs::get(c, id).await?.ok_or_else(|| Error::NotFound {
         what: "job",
         key: id.to_string(),
@@ -78,14 +79,14 @@ async fn end(
         }
         _ => (health, run.error_type, run.comment),
     };
-    let mv = JobMove::new(id, (job.state, job.health), (JobState::Finished, stored))?;
+    let mv = JobMove::of_job(id, (job.state, job.health), (JobState::Finished, stored))?;
     let sets = (
         ", end_time = now(), start_time = coalesce(start_time, now()),
            error_type = $6, failure_comment = $7",
         "",
         &[&error_type as &(dyn ToSql + Sync), &comment][..],
     );
-    let device = job.device.as_deref();
+    let device = job.device.as_ref();
     if !mv.write(c, id, sets, device, None, run.reason).await? {
         return Err(Error::Conflict(format!(
             "job {id} changed meanwhile; try again"
@@ -105,7 +106,7 @@ async fn end(
 /// Frees the device `job` held (if it still does) and judges its health by how the job ran.
 async fn free_device(
     c: &impl Db,
-    device: &str,
+    device: &DeviceName,
     job: &jobs::Job,
     run: &Ending<'_>,
 ) -> Result<(), Error> {
@@ -144,7 +145,7 @@ async fn free_device(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report<'a> {
     /// The worker that reports it.
-    pub worker: &'a str,
+    pub worker: &'a WorkerName,
     /// How the job ran.
     pub ending: Ending<'a>,
     /// The lines its log has on the worker.
@@ -173,7 +174,7 @@ pub enum Reported {
 /// length), then the job ends as [`finish`] ends it and its results are filed into every
 /// bundle stream its plan names. A stream that does not exist (outside `/anonymous/`, which
 /// is made on first use) makes a complete job incomplete, naming the stream.
-pub async fn reported(c: &impl Db, id: i64, report: &Report<'_>) -> Result<Reported, Error> {
+pub async fn reported(c: &impl Db, id: JobId, report: &Report<'_>) -> Result<Reported, Error> {
     let Some(job) = jobs::get_for_update(c, id).await? else {
         return Ok(Reported::Unknown);
     };
@@ -228,7 +229,7 @@ pub async fn reported(c: &impl Db, id: i64, report: &Report<'_>) -> Result<Repor
         .content();
         for (pathname, stream) in streams {
             let bundle = bundles::file(c, stream, id, &content, &sha).await?;
-            tracing::info!(job = id, stream = %pathname, bundle, "results filed");
+            tracing::info!(job = %id, stream = %pathname, bundle, "results filed");
         }
     }
     Ok(Reported::Finished)

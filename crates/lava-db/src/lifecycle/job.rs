@@ -1,27 +1,28 @@
 //! A job starts on its worker, or is canceled. (It is given a device in [`super::assign`] and
 //! ends in [`super::finish`].)
 
+use lava_common::ids::{JobId, WorkerName};
 use lava_common::state::{DeviceState, JobHealth, JobState};
 
 use super::moves::{DeviceMove, JobMove};
 use crate::{Db, Error, jobs, notify};
 
-fn not_found(id: i64) -> Error {
+fn not_found(id: JobId) -> Error {
     Error::NotFound {
         what: "job",
         key: id.to_string(),
     }
 }
 
-fn changed_meanwhile(id: i64) -> Error {
+fn changed_meanwhile(id: JobId) -> Error {
     Error::Conflict(format!("job {id} changed meanwhile; try again"))
 }
 
 /// The worker started the job: job `running`, device `running`. Starting a running job
 /// again is harmless; a job of another worker, or one that cannot start, is a conflict.
-pub async fn start(c: &impl Db, id: i64, worker: &str) -> Result<(), Error> {
+pub async fn start(c: &impl Db, id: JobId, worker: &WorkerName) -> Result<(), Error> {
     let job = jobs::get(c, id).await?.ok_or_else(|| not_found(id))?;
-    if job.worker.as_deref() != Some(worker) {
+    if job.worker.as_ref() != Some(worker) {
         return Err(Error::Conflict(format!(
             "job {id} is not assigned to worker '{worker}'"
         )));
@@ -30,9 +31,9 @@ pub async fn start(c: &impl Db, id: i64, worker: &str) -> Result<(), Error> {
         return Ok(());
     }
     let refused = || Error::Conflict(format!("job {id} is {} and cannot start", job.state));
-    let to_running = JobMove::new(id, (job.state, job.health), (JobState::Running, job.health))
+    let to_running = JobMove::of_job(id, (job.state, job.health), (JobState::Running, job.health))
         .map_err(|_| refused())?;
-    let device = job.device.as_deref();
+    let device = job.device.as_ref();
     let sets = (", start_time = now()", "", &[][..]);
     if !to_running
         .write(c, id, sets, device, None, "started by the worker")
@@ -42,12 +43,12 @@ pub async fn start(c: &impl Db, id: i64, worker: &str) -> Result<(), Error> {
     }
     if let Some(device) = device
         && let Some(d) = crate::devices::get(c, device).await?
-        && d.state == DeviceState::Reserved
+        && d.info.state == DeviceState::Reserved
         && d.current_job == Some(id)
     {
-        let to = (DeviceState::Running, d.health);
+        let to = (DeviceState::Running, d.info.health);
         let reason = format!("job {id} running");
-        DeviceMove::new(device, (d.state, d.health), to)?
+        DeviceMove::new(device, (d.info.state, d.info.health), to)?
             .write(
                 c,
                 device,
@@ -66,14 +67,14 @@ pub async fn start(c: &impl Db, id: i64, worker: &str) -> Result<(), Error> {
 /// Returns the job's new state.
 pub async fn cancel(
     c: &impl Db,
-    id: i64,
+    id: JobId,
     actor: Option<i64>,
     reason: &str,
 ) -> Result<JobState, Error> {
     let job = jobs::get(c, id).await?.ok_or_else(|| not_found(id))?;
     match job.state {
         JobState::Submitted => {
-            let mv = JobMove::new(
+            let mv = JobMove::of_job(
                 id,
                 (job.state, job.health),
                 (JobState::Finished, JobHealth::Canceled),
@@ -86,12 +87,12 @@ pub async fn cancel(
             Ok(JobState::Finished)
         }
         JobState::Scheduled | JobState::Running => {
-            let mv = JobMove::new(
+            let mv = JobMove::of_job(
                 id,
                 (job.state, job.health),
                 (JobState::Canceling, job.health),
             )?;
-            let device = job.device.as_deref();
+            let device = job.device.as_ref();
             if !mv
                 .write(c, id, ("", "", &[]), device, actor, reason)
                 .await?

@@ -3,6 +3,7 @@
 //! transition row. A move cannot be built for an illegal change, so nothing in this module
 //! writes one.
 
+use lava_common::ids::{DeviceName, JobId};
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState};
 use postgres_types::ToSql;
 
@@ -37,11 +38,22 @@ pub(super) struct JobMove {
 }
 
 impl JobMove {
-    /// The move of job `id` from `from` to `to`: the state must change as
+    /// The move of job `id` from `from` to `to`, as [`JobMove::new`] checks it.
+    pub(super) fn of_job(
+        id: JobId,
+        from: (JobState, JobHealth),
+        to: (JobState, JobHealth),
+    ) -> Result<JobMove, Illegal> {
+        JobMove::new(from, to).map_err(|e| Illegal {
+            what: format!("job {id}"),
+            ..e
+        })
+    }
+
+    /// The move of a job from `from` to `to`: the state must change as
     /// [`JobState::can_transition_to`] allows; the health stays or changes as
     /// [`JobHealth::can_transition_to`] allows.
     pub(super) fn new(
-        id: i64,
         from: (JobState, JobHealth),
         to: (JobState, JobHealth),
     ) -> Result<JobMove, Illegal> {
@@ -50,7 +62,7 @@ impl JobMove {
             Ok(JobMove { from, to })
         } else {
             Err(Illegal {
-                what: format!("job {id}"),
+                what: "a job".into(),
                 from: format!("{} ({})", from.0, from.1),
                 to: format!("{} ({})", to.0, to.1),
             })
@@ -75,9 +87,9 @@ impl JobMove {
     pub(super) async fn write(
         self,
         c: &impl Db,
-        id: i64,
+        id: JobId,
         (sets, cond, extra): (&str, &str, Params<'_>),
-        device: Option<&str>,
+        device: Option<&DeviceName>,
         actor: Option<i64>,
         reason: &str,
     ) -> Result<bool, Error> {
@@ -100,8 +112,8 @@ impl JobMove {
     pub(super) async fn record(
         self,
         c: &impl Db,
-        id: i64,
-        device: Option<&str>,
+        id: JobId,
+        device: Option<&DeviceName>,
         actor: Option<i64>,
         reason: &str,
     ) -> Result<(), Error> {
@@ -138,7 +150,7 @@ impl DeviceMove {
     /// The move of device `name` from `from` to `to`: something changes, and each of state
     /// and health stays or changes as its `can_transition_to` allows.
     pub(super) fn new(
-        name: &str,
+        name: &DeviceName,
         from: (DeviceState, DeviceHealth),
         to: (DeviceState, DeviceHealth),
     ) -> Result<DeviceMove, Illegal> {
@@ -159,9 +171,9 @@ impl DeviceMove {
     pub(super) async fn write(
         self,
         c: &impl Db,
-        name: &str,
+        name: &DeviceName,
         (sets, cond, extra): (&str, &str, Params<'_>),
-        job: Option<i64>,
+        job: Option<JobId>,
         actor: Option<i64>,
         reason: &str,
     ) -> Result<bool, Error> {
@@ -244,27 +256,63 @@ mod tests {
     fn only_legal_moves_are_built() {
         use JobHealth as H;
         use JobState as S;
-        assert!(JobMove::new(1, (S::Submitted, H::Unknown), (S::Scheduled, H::Unknown)).is_ok());
-        assert!(JobMove::new(1, (S::Running, H::Unknown), (S::Finished, H::Complete)).is_ok());
-        let e =
-            JobMove::new(7, (S::Finished, H::Complete), (S::Finished, H::Incomplete)).unwrap_err();
+        assert!(JobMove::new((S::Submitted, H::Unknown), (S::Scheduled, H::Unknown)).is_ok());
+        assert!(JobMove::new((S::Running, H::Unknown), (S::Finished, H::Complete)).is_ok());
+        let e = JobMove::of_job(
+            JobId(7),
+            (S::Finished, H::Complete),
+            (S::Finished, H::Incomplete),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "job 7 cannot go from finished (complete) to finished (incomplete)"
         );
-        assert!(JobMove::new(1, (S::Running, H::Unknown), (S::Submitted, H::Unknown)).is_err());
+        assert!(JobMove::new((S::Running, H::Unknown), (S::Submitted, H::Unknown)).is_err());
 
         use DeviceHealth as DH;
         use DeviceState as DS;
-        assert!(DeviceMove::new("d", (DS::Idle, DH::Good), (DS::Reserved, DH::Good)).is_ok());
-        assert!(DeviceMove::new("d", (DS::Running, DH::Good), (DS::Idle, DH::Bad)).is_ok());
-        let e =
-            DeviceMove::new("kvm01", (DS::Idle, DH::Retired), (DS::Idle, DH::Good)).unwrap_err();
+        assert!(
+            DeviceMove::new(
+                &DeviceName::from("d"),
+                (DS::Idle, DH::Good),
+                (DS::Reserved, DH::Good)
+            )
+            .is_ok()
+        );
+        assert!(
+            DeviceMove::new(
+                &DeviceName::from("d"),
+                (DS::Running, DH::Good),
+                (DS::Idle, DH::Bad)
+            )
+            .is_ok()
+        );
+        let e = DeviceMove::new(
+            &DeviceName::from("kvm01"),
+            (DS::Idle, DH::Retired),
+            (DS::Idle, DH::Good),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "device 'kvm01' cannot go from retired to good"
         );
-        assert!(DeviceMove::new("d", (DS::Idle, DH::Good), (DS::Running, DH::Good)).is_err());
-        assert!(DeviceMove::new("d", (DS::Idle, DH::Good), (DS::Idle, DH::Good)).is_err());
+        assert!(
+            DeviceMove::new(
+                &DeviceName::from("d"),
+                (DS::Idle, DH::Good),
+                (DS::Running, DH::Good)
+            )
+            .is_err()
+        );
+        assert!(
+            DeviceMove::new(
+                &DeviceName::from("d"),
+                (DS::Idle, DH::Good),
+                (DS::Idle, DH::Good)
+            )
+            .is_err()
+        );
     }
 }

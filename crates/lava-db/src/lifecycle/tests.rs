@@ -3,6 +3,7 @@
 //! (Only this module may write such statements.)
 
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::{DeviceName, DeviceTypeName};
 use lava_common::state::{DeviceHealth, DeviceState};
 
 use super::moves::DeviceMove;
@@ -11,7 +12,9 @@ use super::moves::DeviceMove;
 async fn a_stale_move_changes_nothing_and_the_schema_refuses_contradictions() {
     let db = lava_testkit::test_db().await.unwrap();
     let c = db.client().await.unwrap();
-    crate::device_types::add(&c, "kvm", "").await.unwrap();
+    crate::device_types::add(&c, &DeviceTypeName::from("kvm"), "")
+        .await
+        .unwrap();
     let d = DeviceRecord {
         hostname: "kvm01".into(),
         device_type: "kvm".into(),
@@ -24,22 +27,46 @@ async fn a_stale_move_changes_nothing_and_the_schema_refuses_contradictions() {
     crate::devices::add(&c, &d).await.unwrap();
     // Two readers saw `unknown`; the first changes it, the second loses visibly.
     let seen = (DeviceState::Idle, DeviceHealth::Unknown);
-    let first = DeviceMove::new("kvm01", seen, (DeviceState::Idle, DeviceHealth::Good)).unwrap();
-    let second = DeviceMove::new("kvm01", seen, (DeviceState::Idle, DeviceHealth::Bad)).unwrap();
+    let first = DeviceMove::new(
+        &DeviceName::from("kvm01"),
+        seen,
+        (DeviceState::Idle, DeviceHealth::Good),
+    )
+    .unwrap();
+    let second = DeviceMove::new(
+        &DeviceName::from("kvm01"),
+        seen,
+        (DeviceState::Idle, DeviceHealth::Bad),
+    )
+    .unwrap();
     let no_more = ("", "", &[][..]);
     assert!(
         first
-            .write(&c, "kvm01", no_more, None, None, "check passed")
+            .write(
+                &c,
+                &DeviceName::from("kvm01"),
+                no_more,
+                None,
+                None,
+                "check passed"
+            )
             .await
             .unwrap()
     );
     assert!(
         !second
-            .write(&c, "kvm01", no_more, None, None, "too late")
+            .write(
+                &c,
+                &DeviceName::from("kvm01"),
+                no_more,
+                None,
+                None,
+                "too late"
+            )
             .await
             .unwrap()
     );
-    let history = crate::transitions::device_history(&c, "kvm01", 10)
+    let history = crate::transitions::device_history(&c, &DeviceName::from("kvm01"), 10)
         .await
         .unwrap();
     assert_eq!(history.len(), 1, "a lost race writes no transition row");

@@ -4,6 +4,7 @@
 
 use lava_common::error_type::ErrorType;
 use lava_common::fixture::WorkerRecord;
+use lava_common::ids::{JobId, WorkerName};
 use lava_common::state::{JobHealth, WorkerHealth, WorkerState};
 
 use super::Illegal;
@@ -12,7 +13,7 @@ use crate::{Db, Error, jobs, notify, workers};
 
 /// Refuses a change the worker state machines do not allow.
 fn check<T: Copy + PartialEq + std::fmt::Display>(
-    hostname: &str,
+    hostname: &WorkerName,
     (from, to): (T, T),
     allowed: impl Fn(T, T) -> bool,
 ) -> Result<(), Illegal> {
@@ -29,7 +30,7 @@ fn check<T: Copy + PartialEq + std::fmt::Display>(
 
 async fn record(
     c: &impl Db,
-    hostname: &str,
+    hostname: &WorkerName,
     state: (WorkerState, WorkerState),
     health: (WorkerHealth, WorkerHealth),
     actor: Option<i64>,
@@ -51,7 +52,11 @@ async fn record(
 /// Records a heartbeat: last ping now, online, version, in one statement (every poll makes
 /// one). Returns the previous state; a worker coming online is recorded and wakes the
 /// scheduler.
-pub async fn heartbeat(c: &impl Db, hostname: &str, version: &str) -> Result<WorkerState, Error> {
+pub async fn heartbeat(
+    c: &impl Db,
+    hostname: &WorkerName,
+    version: &str,
+) -> Result<WorkerState, Error> {
     let row = c
         .query_one(
             "UPDATE workers w SET last_ping = now(), state = 'online', version = $2
@@ -72,7 +77,7 @@ pub async fn heartbeat(c: &impl Db, hostname: &str, version: &str) -> Result<Wor
 }
 
 /// Marks a worker offline (heartbeat timeout) and records why.
-pub async fn mark_offline(c: &impl Db, hostname: &str, reason: &str) -> Result<(), Error> {
+pub async fn mark_offline(c: &impl Db, hostname: &WorkerName, reason: &str) -> Result<(), Error> {
     let row = c
         .query_opt(
             "UPDATE workers SET state = 'offline' WHERE hostname = $1 AND state = 'online' RETURNING health",
@@ -89,7 +94,7 @@ pub async fn mark_offline(c: &impl Db, hostname: &str, reason: &str) -> Result<(
 
 /// A worker gone silent: offline, and every job it held ends incomplete, the lab's fault
 /// (its devices are checked again before their next job). Returns those jobs.
-pub async fn lost(c: &impl Db, hostname: &str, reason: &str) -> Result<Vec<i64>, Error> {
+pub async fn lost(c: &impl Db, hostname: &WorkerName, reason: &str) -> Result<Vec<JobId>, Error> {
     mark_offline(c, hostname, reason).await?;
     let ending = Ending {
         health: JobHealth::Incomplete,
@@ -98,7 +103,7 @@ pub async fn lost(c: &impl Db, hostname: &str, reason: &str) -> Result<Vec<i64>,
         reason,
     };
     let mut ended = Vec::new();
-    for (id, ..) in jobs::of_worker(c, hostname).await? {
+    for jobs::WorkerJob { id, .. } in jobs::of_worker(c, hostname).await? {
         finish(c, id, &ending).await?;
         ended.push(id);
     }
@@ -122,7 +127,7 @@ pub struct WorkerUpdate<'a> {
 /// the scheduler is woken.
 pub async fn update(
     c: &impl Db,
-    hostname: &str,
+    hostname: &WorkerName,
     u: &WorkerUpdate<'_>,
     actor: Option<i64>,
     reason: &str,

@@ -139,13 +139,13 @@ impl Daemon {
 
     fn handle(&mut self, resp: PollResponse) {
         for id in &resp.forget {
-            self.jobs.forget(*id);
+            self.jobs.forget(id.0);
         }
         if self.jobs.has_found() {
             self.jobs.resume(&resp.log_lines);
         }
         for id in &resp.cancel {
-            self.jobs.cancel(*id);
+            self.jobs.cancel(id.0);
         }
         for job in &resp.start {
             if self.draining {

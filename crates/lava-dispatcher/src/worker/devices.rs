@@ -44,8 +44,8 @@ pub fn scan(settings: &Settings) -> DeviceScan {
     for name in names {
         match device_type(&settings.dispatcher_etc, &name) {
             Ok(device_type) => out.devices.push(DeviceReport {
-                hostname: name,
-                device_type,
+                hostname: name.into(),
+                device_type: device_type.into(),
             }),
             Err(why) => out.invalid.push((format!("{name}.conf"), why)),
         }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use lava_common::ids::JobId;
 use lava_common::settings::Settings;
 use lava_common::worker_api::{DeviceReport, JobStart, RunningJob};
 use nix::sys::signal::Signal;
@@ -95,7 +96,7 @@ impl<R: Reporter> Jobs<R> {
     /// Follows the jobs found at start-up, each from the line the server holds (`server`,
     /// from a poll's `log_lines`; 0 if it does not say, and a 409 corrects it).
     pub fn resume(&mut self, server: &[RunningJob]) {
-        let counts: BTreeMap<i64, u64> = server.iter().map(|r| (r.id, r.log_lines)).collect();
+        let counts: BTreeMap<i64, u64> = server.iter().map(|r| (r.id.0, r.log_lines)).collect();
         for found in std::mem::take(&mut self.found) {
             let from = counts.get(&found.dir.id).copied().unwrap_or(0);
             let device = found.dir.read_device().unwrap_or_default();
@@ -110,11 +111,11 @@ impl<R: Reporter> Jobs<R> {
             .running
             .iter()
             .map(|(id, h)| RunningJob {
-                id: *id,
+                id: JobId(*id),
                 log_lines: h.lines.load(Ordering::Relaxed),
             })
             .chain(self.found.iter().map(|f| RunningJob {
-                id: f.dir.id,
+                id: JobId(f.dir.id),
                 log_lines: f.lines,
             }))
             .collect();
@@ -135,11 +136,12 @@ impl<R: Reporter> Jobs<R> {
 
     /// Starts a job the server sent on one of `devices`.
     pub fn start(&mut self, job: &JobStart, settings: &Settings, devices: &[DeviceReport]) {
-        if self.running.contains_key(&job.id) || self.found.iter().any(|f| f.dir.id == job.id) {
-            tracing::debug!(id = job.id, "start of a job that runs already: ignored");
+        let id = job.id.0;
+        if self.running.contains_key(&id) || self.found.iter().any(|f| f.dir.id == id) {
+            tracing::debug!(id, "start of a job that runs already: ignored");
             return;
         }
-        let span = tracing::info_span!("job", id = job.id, device = %job.device);
+        let span = tracing::info_span!("job", id, device = %job.device);
         let _entered = span.enter();
         if !devices.iter().any(|d| d.hostname == job.device) {
             let why = format!(
@@ -149,17 +151,16 @@ impl<R: Reporter> Jobs<R> {
             );
             return self.refuse(job, why);
         }
-        let launched = JobDir::create(&self.work, job.id, &job.device, &job.definition).and_then(
-            |(dir, file)| {
+        let launched =
+            JobDir::create(&self.work, id, &job.device, &job.definition).and_then(|(dir, file)| {
                 let conf = settings.device_conf(&job.device);
                 let process = JobProcess::launch(&dir, &file, &self.lava_dispatch, &conf)?;
                 Ok((dir, process))
-            },
-        );
+            });
         match launched {
             Ok((dir, process)) => {
                 tracing::info!(pid = process.pid(), "job started");
-                self.follow(dir, job.device.clone(), process, true, 0);
+                self.follow(dir, job.device.to_string(), process, true, 0);
             }
             Err(e) => self.refuse(job, e.to_string()),
         }
@@ -169,10 +170,10 @@ impl<R: Reporter> Jobs<R> {
     /// a start received while draining.
     pub fn refuse(&mut self, job: &JobStart, why: String) {
         tracing::error!("job not started: {why}");
-        let dir = JobDir::new(&self.work, job.id);
+        let dir = JobDir::new(&self.work, job.id.0);
         self.follow(
             dir,
-            job.device.clone(),
+            job.device.to_string(),
             JobProcess::not_started(why),
             false,
             0,

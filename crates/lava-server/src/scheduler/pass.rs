@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use lava_common::ids::{DeviceName, JobId, WorkerName};
 use lava_common::job::parse_job;
 
 /// Scheduler tunables.
@@ -19,11 +20,11 @@ pub struct Options {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// Jobs given a device: (job, device).
-    pub assigned: Vec<(i64, String)>,
+    pub assigned: Vec<(JobId, DeviceName)>,
     /// Health check jobs created.
     pub health_checks: usize,
     /// Workers found silent.
-    pub workers_offline: Vec<String>,
+    pub workers_offline: Vec<WorkerName>,
     /// Queued jobs canceled for their age.
     pub stale: usize,
 }
@@ -39,7 +40,7 @@ pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report,
             opts.worker_timeout.as_secs()
         );
         for id in lava_db::lifecycle::worker::lost(&tx, &worker, &reason).await? {
-            tracing::warn!(job = id, %worker, "job lost with its worker");
+            tracing::warn!(job = %id, %worker, "job lost with its worker");
         }
         report.workers_offline.push(worker);
     }

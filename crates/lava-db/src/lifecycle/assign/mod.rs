@@ -9,6 +9,7 @@
 mod bulk;
 pub mod rules;
 
+use lava_common::ids::{DeviceName, JobId, WorkerName};
 use std::collections::HashMap;
 
 use lava_common::state::{DeviceState, JobHealth, JobState};
@@ -22,11 +23,11 @@ pub use rules::{HealthCheckDue, IdleDevice, health_checks_due};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Assignment {
     /// The job.
-    pub job: i64,
+    pub job: JobId,
     /// The device.
-    pub device: String,
+    pub device: DeviceName,
     /// The device's worker, which the assignment wakes.
-    pub worker: String,
+    pub worker: WorkerName,
 }
 
 /// Makes `pairs` in one statement, each job from queued to scheduled and each device from
@@ -35,9 +36,9 @@ pub struct Assignment {
 /// changes nothing, not even its device.
 async fn apply(c: &impl Db, pairs: &[Assignment]) -> Result<(i64, i64), Error> {
     let queued = (JobState::Submitted, JobHealth::Unknown);
-    let job = JobMove::new(0, queued, (JobState::Scheduled, JobHealth::Unknown))?;
+    let job = JobMove::new(queued, (JobState::Scheduled, JobHealth::Unknown))?;
     let device = DeviceStateMove::new(DeviceState::Idle, DeviceState::Reserved)?;
-    let jobs: Vec<i64> = pairs.iter().map(|p| p.job).collect();
+    let jobs: Vec<JobId> = pairs.iter().map(|p| p.job).collect();
     let devices: Vec<&str> = pairs.iter().map(|p| p.device.as_str()).collect();
     let workers: Vec<&str> = pairs.iter().map(|p| p.worker.as_str()).collect();
     let (from, to) = (job.from(), job.to());
@@ -90,11 +91,16 @@ async fn apply(c: &impl Db, pairs: &[Assignment]) -> Result<(i64, i64), Error> {
 /// Gives queued job `job` to idle `device` of `worker`. Returns false, changing nothing, when
 /// the job left the queue meanwhile; a device that is no longer idle is a conflict (roll the
 /// transaction back).
-pub async fn assign(c: &impl Db, job: i64, device: &str, worker: &str) -> Result<bool, Error> {
+pub async fn assign(
+    c: &impl Db,
+    job: JobId,
+    device: &DeviceName,
+    worker: &WorkerName,
+) -> Result<bool, Error> {
     let pair = Assignment {
         job,
-        device: device.to_string(),
-        worker: worker.to_string(),
+        device: device.clone(),
+        worker: worker.clone(),
     };
     match apply(c, std::slice::from_ref(&pair)).await? {
         (0, _) => Ok(false),
@@ -111,7 +117,7 @@ pub async fn one_by_one(c: &impl Db) -> Result<Vec<Assignment>, Error> {
     let mut made = Vec::new();
     // Jobs given to each worker in this pass, on top of what it held when the devices were
     // read.
-    let mut given: HashMap<String, i64> = HashMap::new();
+    let mut given: HashMap<WorkerName, i64> = HashMap::new();
     for device in rules::idle_devices(c).await? {
         let held = given.get(&device.worker).copied().unwrap_or(0) + device.busy_on_worker;
         if device.job_limit > 0 && held >= i64::from(device.job_limit) {
@@ -121,7 +127,7 @@ pub async fn one_by_one(c: &impl Db) -> Result<Vec<Assignment>, Error> {
             continue;
         };
         if assign(c, job, &device.hostname, &device.worker).await? {
-            tracing::debug!(job, device = %device.hostname, worker = %device.worker, "job scheduled");
+            tracing::debug!(job = %job, device = %device.hostname, worker = %device.worker, "job scheduled");
             *given.entry(device.worker.clone()).or_default() += 1;
             made.push(Assignment {
                 job,
@@ -149,7 +155,7 @@ pub async fn in_bulk(c: &impl Db) -> Result<Vec<Assignment>, Error> {
         )));
     }
     for p in &pairs {
-        tracing::debug!(job = p.job, device = %p.device, worker = %p.worker, "job scheduled");
+        tracing::debug!(job = %p.job, device = %p.device, worker = %p.worker, "job scheduled");
     }
     Ok(pairs)
 }

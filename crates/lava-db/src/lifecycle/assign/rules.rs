@@ -6,6 +6,7 @@
 //! Aliases: `d` devices, `t` device types, `w` workers, `j` jobs.
 
 use crate::{Db, Error};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 
 /// Devices with their type and worker.
 pub(super) const DEVICES: &str = "FROM devices d
@@ -36,11 +37,11 @@ pub(super) const JOB_ORDER: &str = "j.priority DESC, j.submit_time, j.id";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheckDue {
     /// The device.
-    pub device: String,
+    pub device: DeviceName,
     /// Its type.
-    pub device_type: String,
+    pub device_type: DeviceTypeName,
     /// Its worker.
-    pub worker: String,
+    pub worker: WorkerName,
     /// The type's health check job definition.
     pub definition: String,
 }
@@ -49,13 +50,13 @@ pub struct HealthCheckDue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdleDevice {
     /// The device.
-    pub hostname: String,
+    pub hostname: DeviceName,
     /// Its type.
-    pub device_type: String,
+    pub device_type: DeviceTypeName,
     /// Its tags.
     pub tags: Vec<String>,
     /// Its worker.
-    pub worker: String,
+    pub worker: WorkerName,
     /// The worker's job limit (0: none).
     pub job_limit: i32,
     /// Devices of the worker that are not idle (each holds a job) when this was read.
@@ -124,7 +125,7 @@ pub async fn idle_devices(c: &impl Db) -> Result<Vec<IdleDevice>, Error> {
 /// The best queued job for a device, in [`JOB_ORDER`]: asking for it by name, or for its
 /// type, with tags the device has. Locked; a job another pass holds is skipped this time.
 /// (Two branches, so each uses its queue index.)
-pub async fn best_job(c: &impl Db, d: &IdleDevice) -> Result<Option<i64>, Error> {
+pub async fn best_job(c: &impl Db, d: &IdleDevice) -> Result<Option<JobId>, Error> {
     let sql = format!(
         "SELECT id FROM (
             (SELECT j.id, j.priority, j.submit_time FROM jobs j
@@ -141,7 +142,7 @@ pub async fn best_job(c: &impl Db, d: &IdleDevice) -> Result<Option<i64>, Error>
         .query_opt(&sql, &[&d.hostname, &d.device_type, &d.tags])
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let id: i64 = row.try_get("id")?;
+    let id: JobId = row.try_get("id")?;
     let locked = c
         .query_opt(
             "SELECT id FROM jobs WHERE id = $1 AND state = 'submitted' FOR UPDATE SKIP LOCKED",

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::DeviceTypeName;
 use serde_json::json;
 
 use super::super::AppState;
@@ -54,7 +55,7 @@ fn editor(
 /// The health check editor of one type.
 pub async fn edit(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
@@ -104,7 +105,7 @@ fn check(name: &str, definition: &str) -> Result<(), String> {
 /// Stores (or with an empty definition removes) a type's health check job.
 pub async fn set_health_check(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
     post: StaffPost<HealthCheckForm>,
 ) -> Result<Response, Response> {
     let s = Session {

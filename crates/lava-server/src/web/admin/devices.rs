@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::state::DeviceHealth;
 use serde_json::json;
 
@@ -31,8 +32,8 @@ pub async fn list(
         .or_page(&state)?
         .into_iter()
         .map(|d| {
-            json!({"hostname": d.hostname, "device_type": d.device_type, "state": d.state.as_str(),
-                   "health": d.health.as_str(), "worker": d.worker_host, "job": d.current_job})
+            json!({"hostname": d.info.hostname, "device_type": d.info.device_type, "state": d.info.state.as_str(),
+                   "health": d.info.health.as_str(), "worker": d.info.worker_host, "job": d.current_job})
         })
         .collect();
     drop(c);
@@ -51,7 +52,7 @@ pub async fn list(
 /// One device: its health transitions and the admin log about it.
 pub async fn show(
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Path(device): Path<DeviceName>,
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
@@ -94,9 +95,9 @@ pub async fn show(
         .map(|w| w.hostname)
         .collect();
     let choices: Vec<_> = ADMIN_HEALTH.iter().map(|h| h.as_str()).collect();
-    let ctx = json!({"device": {"hostname": d.hostname, "device_type": d.device_type,
-                                "state": d.state.as_str(), "health": d.health.as_str(),
-                                "worker": d.worker_host, "worker_reported": d.worker_reported,
+    let ctx = json!({"device": {"hostname": d.info.hostname, "device_type": d.info.device_type,
+                                "state": d.info.state.as_str(), "health": d.info.health.as_str(),
+                                "worker": d.info.worker_host, "worker_reported": d.worker_reported,
                                 "job": d.current_job},
                      "history": history, "log": log, "choices": choices,
                      "claims": claims, "workers": workers});
@@ -122,7 +123,7 @@ pub struct HealthForm {
 /// Changes a device's health, recorded as a transition and in the admin log together.
 pub async fn set_health(
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Path(device): Path<DeviceName>,
     post: StaffPost<HealthForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
@@ -178,21 +179,23 @@ pub struct WorkerForm {
 /// Assigns the device to a worker (the same change as `manage devices set-worker`).
 pub async fn set_worker(
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Path(device): Path<DeviceName>,
     post: StaffPost<WorkerForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let worker = Some(post.form.worker.trim()).filter(|w| !w.is_empty());
+    let worker = Some(post.form.worker.trim())
+        .filter(|w| !w.is_empty())
+        .map(WorkerName::from);
     let mut c = view::db(&state).await?;
     let client: &mut lava_db::Client = &mut c;
     let tx = client.transaction().await.or_page(&state)?;
-    let old = lava_db::devices::set_worker(&tx, &device, worker)
+    let old = lava_db::devices::set_worker(&tx, &device, worker.as_ref())
         .await
         .or_page(&state)?;
     let action = format!(
         "worker {} → {}",
         old.as_deref().unwrap_or("-"),
-        worker.unwrap_or("-")
+        worker.as_deref().unwrap_or("-")
     );
     view::commit_audited(
         &state,

@@ -7,6 +7,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::JobId;
 use lava_common::state::JobState;
 use serde_json::json;
 
@@ -23,7 +24,7 @@ async fn visible(
     state: &AppState,
     c: &impl lava_db::Db,
     caller: &Caller,
-    id: i64,
+    id: JobId,
 ) -> Result<lava_db::jobs::Job, Response> {
     job_list::get(c, &caller.viewer(), id)
         .await
@@ -86,7 +87,7 @@ pub struct ReasonForm {
 /// Cancels a job.
 pub async fn cancel(
     State(state): State<AppState>,
-    Path(job): Path<i64>,
+    Path(job): Path<JobId>,
     post: StaffPost<ReasonForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
@@ -107,7 +108,7 @@ pub async fn cancel(
         &reason,
     )
     .await?;
-    tracing::info!(job, user = %post.caller.username, %reason, "job canceled");
+    tracing::info!(job = %job, user = %post.caller.username, %reason, "job canceled");
     Ok(view::done("/admin/jobs/"))
 }
 
@@ -115,7 +116,7 @@ pub async fn cancel(
 /// tokens go with it only for its submitter or a superuser).
 pub async fn resubmit(
     State(state): State<AppState>,
-    Path(job): Path<i64>,
+    Path(job): Path<JobId>,
     post: StaffPost<ReasonForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
@@ -158,7 +159,7 @@ pub struct PriorityForm {
 /// Changes a queued job's priority.
 pub async fn priority(
     State(state): State<AppState>,
-    Path(job): Path<i64>,
+    Path(job): Path<JobId>,
     post: StaffPost<PriorityForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::WorkerName;
 use lava_common::state::WorkerHealth;
 use lava_db::lifecycle::worker::WorkerUpdate;
 use serde_json::json;
@@ -66,7 +67,7 @@ pub struct WorkerForm {
 /// Applies the worker form.
 pub async fn update(
     State(state): State<AppState>,
-    Path(worker): Path<String>,
+    Path(worker): Path<WorkerName>,
     post: StaffPost<WorkerForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
@@ -112,7 +113,7 @@ pub struct ApproveForm {
 /// takes the unassigned (or abandoned) devices whose `.conf` it reports.
 pub async fn approve(
     State(state): State<AppState>,
-    Path(worker): Path<String>,
+    Path(worker): Path<WorkerName>,
     post: StaffPost<ApproveForm>,
 ) -> Result<Response, Response> {
     if !post.caller.is_superuser {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use lava_common::ids::DeviceTypeName;
 use lava_common::state::DeviceHealth;
 use serde_json::json;
 
@@ -46,7 +47,7 @@ fn health_color(h: DeviceHealth) -> &'static str {
 /// `/results/charts`: the page that shows every chart.
 pub async fn index(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let types: Vec<String> = lava_db::device_types::list(&**c)
+    let types: Vec<DeviceTypeName> = lava_db::device_types::list(&**c)
         .await?
         .into_iter()
         .filter(|t| t.info.display)
@@ -59,7 +60,7 @@ pub async fn index(State(state): State<AppState>, auth: Auth) -> PageResult {
 pub async fn svg_chart(
     State(state): State<AppState>,
     auth: Auth,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let viewer = auth.viewer();

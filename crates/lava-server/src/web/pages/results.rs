@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
+use lava_common::ids::{JobId, StreamPath};
 use lava_db::results::SuiteCounts;
 use serde_json::{Value, json};
 
@@ -27,8 +28,8 @@ pub fn suites_json(suites: &[SuiteCounts]) -> Value {
     })
 }
 
-fn before_of(q: &HashMap<String, String>) -> Result<Option<i64>, PageError> {
-    parse_opt::<i64>("before", q.get("before").map(String::as_str))
+fn before_of(q: &HashMap<String, String>) -> Result<Option<JobId>, PageError> {
+    Ok(parse_opt::<i64>("before", q.get("before").map(String::as_str))?.map(JobId))
 }
 
 /// `/results/`.
@@ -61,7 +62,7 @@ pub async fn all(
 }
 
 /// `/results/<job id>`.
-pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> PageResult {
+pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<JobId>) -> PageResult {
     let c = state.db().await?;
     let job = visible_job(&c, &auth, id).await?;
     let suites = suites_json(&lava_db::results::suite_counts(&**c, id).await?);
@@ -110,10 +111,12 @@ pub async fn stream(
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let pathname = format!("/{}", rest.trim_start_matches('/'));
-    let before = before_of(&q)?;
+    let before = parse_opt::<i64>("before", q.get("before").map(String::as_str))?;
     let viewer = auth.viewer();
     let c = state.db().await?;
-    let Some(s) = lava_db::stream_pages::get(&**c, &viewer, &pathname).await? else {
+    let Some(s) =
+        lava_db::stream_pages::get(&**c, &viewer, &StreamPath::from(pathname.as_str())).await?
+    else {
         return Err(PageError::NotFound(format!(
             "no bundle stream '{pathname}'"
         )));

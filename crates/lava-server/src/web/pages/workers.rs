@@ -2,6 +2,7 @@
 //! heartbeat, devices).
 
 use axum::extract::{Path, State};
+use lava_common::ids::WorkerName;
 use lava_db::device_list::DeviceFilter;
 use serde_json::{Value, json};
 
@@ -37,7 +38,7 @@ pub async fn all(State(state): State<AppState>, auth: Auth) -> PageResult {
 pub async fn one(
     State(state): State<AppState>,
     auth: Auth,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<WorkerName>,
 ) -> PageResult {
     let c = state.db().await?;
     let Some(w) = lava_db::workers::get(&**c, &hostname).await? else {

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::DeviceHealth;
 use lava_db::devices::Device;
 use serde_json::{Value, json};
@@ -14,19 +15,19 @@ use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
 use super::{Paging, format, no_credentials, no_permission, not_found, ok};
 
-fn device_json(d: &Device, report: Option<i64>) -> Value {
+fn device_json(d: &Device, report: Option<JobId>) -> Value {
     json!({
-        "hostname": d.hostname,
-        "device_type": d.device_type,
+        "hostname": d.info.hostname,
+        "device_type": d.info.device_type,
         "device_version": null,
         "physical_owner": null,
         "physical_group": null,
-        "description": d.description,
-        "tags": d.tags,
-        "state": d.state.display_name(),
-        "health": d.health.display_name(),
+        "description": d.info.description,
+        "tags": d.info.tags,
+        "state": d.info.state.display_name(),
+        "health": d.info.health.display_name(),
         "last_health_report_job": report,
-        "worker_host": d.worker_host,
+        "worker_host": d.info.worker_host,
         "is_synced": false,
     })
 }
@@ -36,7 +37,7 @@ fn device_json(d: &Device, report: Option<i64>) -> Value {
 pub async fn set_health(
     state: &AppState,
     who: &Caller,
-    hostname: &str,
+    hostname: &DeviceName,
     health: DeviceHealth,
     reason: &str,
 ) -> Result<DeviceHealth, lava_db::Error> {
@@ -56,7 +57,7 @@ pub async fn set_health(
     };
     lava_db::admin_log::record(&tx, &change).await?;
     tx.commit().await?;
-    tracing::info!(device = hostname, user = %who.username, %action, "device health set");
+    tracing::info!(device = %hostname, user = %who.username, %action, "device health set");
     Ok(old)
 }
 
@@ -71,12 +72,12 @@ pub async fn list(
     let devices = lava_db::devices::list(&**c).await?;
     let reports = lava_db::devices::health_report_jobs(&**c).await?;
     let report = |h: &str| reports.iter().find(|(n, _)| n == h).and_then(|(_, j)| *j);
-    Ok(ok(
-        paging.slice(&devices, |d| device_json(d, report(&d.hostname)))
-    ))
+    Ok(ok(paging.slice(&devices, |d| {
+        device_json(d, report(&d.info.hostname))
+    })))
 }
 
-async fn one(state: &AppState, hostname: &str) -> Result<Value, ApiError> {
+async fn one(state: &AppState, hostname: &DeviceName) -> Result<Value, ApiError> {
     let c = state.db().await?;
     let d = lava_db::devices::get(&**c, hostname)
         .await?
@@ -84,7 +85,7 @@ async fn one(state: &AppState, hostname: &str) -> Result<Value, ApiError> {
     let reports = lava_db::devices::health_report_jobs(&**c).await?;
     let report = reports
         .iter()
-        .find(|(n, _)| *n == d.hostname)
+        .find(|(n, _)| *n == d.info.hostname)
         .and_then(|(_, j)| *j);
     Ok(device_json(&d, report))
 }
@@ -92,7 +93,7 @@ async fn one(state: &AppState, hostname: &str) -> Result<Value, ApiError> {
 /// `GET /api/v0.2/devices/<hostname>/`.
 pub async fn show(
     State(state): State<AppState>,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<DeviceName>,
 ) -> Result<Response, ApiError> {
     Ok(ok(one(&state, &hostname).await?))
 }
@@ -102,7 +103,7 @@ pub async fn show(
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<DeviceName>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let who = auth.caller.clone().ok_or_else(no_credentials)?;
@@ -176,7 +177,7 @@ pub async fn types_list(
 /// `GET /api/v0.2/devicetypes/<name>/`.
 pub async fn types_show(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
     let t = lava_db::device_types::get(&**c, &name)
@@ -213,7 +214,7 @@ pub async fn workers_list(
 /// `GET /api/v0.2/workers/<hostname>/`.
 pub async fn workers_show(
     State(state): State<AppState>,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<WorkerName>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
     let w = lava_db::workers::get(&**c, &hostname)

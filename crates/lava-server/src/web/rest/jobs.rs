@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use lava_common::ids::JobId;
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::jobs::Job;
@@ -82,10 +83,10 @@ fn filter(params: &[(String, String)], paging: &Paging) -> Result<JobFilter, Api
             "health" => f.health = Some(health(v)?),
             "state__in" => f.states = v.split(',').map(state).collect::<Result<_, _>>()?,
             "health__in" => f.healths = v.split(',').map(health).collect::<Result<_, _>>()?,
-            "id__gt" => f.id_gt = Some(id(k, v)?),
-            "id__lt" => f.id_lt = Some(id(k, v)?),
-            "requested_device_type" => f.device_type = Some(v.clone()),
-            "actual_device" => f.device = Some(v.clone()),
+            "id__gt" => f.id_gt = Some(JobId(id(k, v)?)),
+            "id__lt" => f.id_lt = Some(JobId(id(k, v)?)),
+            "requested_device_type" => f.device_type = Some(v.as_str().into()),
+            "actual_device" => f.device = Some(v.as_str().into()),
             "submitter" => f.submitter = Some(v.clone()),
             "ordering" => {
                 f.order = match v.as_str() {
@@ -133,7 +134,7 @@ pub async fn list(
 
 /// The job `id` if the caller may see it, else 404.
 pub async fn visible(state: &AppState, auth: &Auth, id: &str) -> Result<Job, ApiError> {
-    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let id = JobId(id.parse().map_err(|_| not_found())?);
     let c = state.db().await?;
     job_list::get(&**c, &auth.viewer(), id)
         .await?
@@ -189,7 +190,7 @@ fn submit_error(e: SubmitError) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message)
 }
 
-fn created(id: i64) -> Response {
+fn created(id: JobId) -> Response {
     (
         StatusCode::CREATED,
         axum::Json(json!({"message": "job(s) successfully submitted", "job_ids": [id]})),
@@ -215,7 +216,7 @@ pub async fn create(
     let id = submit(&**c, text.trim(), Some(user))
         .await
         .map_err(submit_error)?;
-    tracing::info!(job = id, user, "submitted through REST");
+    tracing::info!(job = %id, user, "submitted through REST");
     Ok(created(id))
 }
 
@@ -232,7 +233,7 @@ pub async fn resubmit(
     let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
         .await
         .map_err(submit_error)?;
-    tracing::info!(job = id, user = user.id, "resubmitted through REST");
+    tracing::info!(job = %id, user = user.id, "resubmitted through REST");
     Ok(created(id))
 }
 

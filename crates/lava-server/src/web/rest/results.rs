@@ -7,6 +7,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt as _;
+use lava_common::ids::JobId;
 use lava_db::results::CaseDetail;
 use serde_json::{Value, json};
 
@@ -60,7 +61,7 @@ pub async fn logs(
     let len = slice.len();
     let job_id = job.id;
     let body = slice.stream(CHUNK).inspect_err(move |e| {
-        tracing::error!(job = job_id, error = %e, "job log read failed while streaming");
+        tracing::error!(job = %job_id, error = %e, "job log read failed while streaming");
     });
     Ok((
         [
@@ -146,7 +147,7 @@ fn yaml_map(m: &BTreeMap<String, Value>, indent: &str) -> String {
     out
 }
 
-fn case_json(base: &str, job: i64, c: &CaseDetail) -> Value {
+fn case_json(base: &str, job: JobId, c: &CaseDetail) -> Value {
     json!({
         "id": c.id,
         "result": c.result.as_str(),
@@ -261,7 +262,7 @@ pub async fn junit(
 }
 
 /// One row per case: the columns of LAVA's results export.
-fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
+fn rows(base: &str, job: JobId, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
     cases
         .iter()
         .map(|c| {
@@ -298,7 +299,7 @@ async fn all_rows(
     let job = visible(state, auth, id).await?;
     let c = state.db().await?;
     let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
-    Ok((job.id, rows(&base_url(headers), job.id, &cases)))
+    Ok((job.id.0, rows(&base_url(headers), job.id, &cases)))
 }
 
 fn csv_field(v: &Value) -> String {

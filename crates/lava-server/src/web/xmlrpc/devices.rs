@@ -1,5 +1,6 @@
 //! `scheduler.devices.*`, `scheduler.device_types.*` and `scheduler.workers.*`.
 
+use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::state::DeviceHealth;
 
 use super::args::Args;
@@ -18,7 +19,7 @@ async fn hostnames(
         devices
             .into_iter()
             .filter(|d| keep(d))
-            .map(|d| Value::Str(d.hostname))
+            .map(|d| Value::Str(d.info.hostname.to_string()))
             .collect(),
     ))
 }
@@ -35,14 +36,14 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     Ok(Value::Array(
         devices
             .into_iter()
-            .filter(|d| all || d.health != DeviceHealth::Retired)
+            .filter(|d| all || d.info.health != DeviceHealth::Retired)
             .map(|d| {
                 Value::structure([
-                    ("hostname", Value::str(d.hostname)),
-                    ("type", Value::str(d.device_type)),
-                    ("health", Value::str(d.health.display_name())),
-                    ("state", Value::str(d.state.display_name())),
-                    ("current_job", Value::opt_int(d.current_job)),
+                    ("hostname", Value::str(d.info.hostname)),
+                    ("type", Value::str(d.info.device_type)),
+                    ("health", Value::str(d.info.health.display_name())),
+                    ("state", Value::str(d.info.state.display_name())),
+                    ("current_job", Value::opt_int(d.current_job.map(|j| j.0))),
                     ("pipeline", Value::Bool(true)),
                 ])
             })
@@ -52,28 +53,28 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 
 /// `scheduler.devices.show(hostname)`.
 pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let name = a.string(0, "hostname")?;
+    let name = DeviceName::from(a.string(0, "hostname")?);
     let c = ctx.db().await?;
     let d = lava_db::devices::get(&**c, &name)
         .await?
         .ok_or_else(|| device_not_found(&name))?;
-    let t = lava_db::device_types::get(&**c, &d.device_type).await?;
+    let t = lava_db::device_types::get(&**c, &d.info.device_type).await?;
     let health_job = t.is_some_and(|t| t.info.health_check_job.is_some());
-    let dict = settings().is_some_and(|s| s.device_conf(&d.hostname).exists());
+    let dict = settings().is_some_and(|s| s.device_conf(&d.info.hostname).exists());
     Ok(Value::structure([
-        ("hostname", Value::str(d.hostname)),
-        ("device_type", Value::str(d.device_type)),
-        ("health", Value::str(d.health.display_name())),
-        ("state", Value::str(d.state.display_name())),
+        ("hostname", Value::str(d.info.hostname)),
+        ("device_type", Value::str(d.info.device_type)),
+        ("health", Value::str(d.info.health.display_name())),
+        ("state", Value::str(d.info.state.display_name())),
         ("health_job", Value::Bool(health_job)),
-        ("description", Value::str(d.description)),
+        ("description", Value::str(d.info.description)),
         ("pipeline", Value::Bool(true)),
         ("has_device_dict", Value::Bool(dict)),
-        ("worker", Value::opt_str(d.worker_host)),
-        ("current_job", Value::opt_int(d.current_job)),
+        ("worker", Value::opt_str(d.info.worker_host)),
+        ("current_job", Value::opt_int(d.current_job.map(|j| j.0))),
         (
             "tags",
-            Value::Array(d.tags.into_iter().map(Value::Str).collect()),
+            Value::Array(d.info.tags.into_iter().map(Value::Str).collect()),
         ),
     ]))
 }
@@ -87,7 +88,7 @@ pub async fn update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     if !user.is_superuser {
         return Err(Fault::new(403, "Permission denied."));
     }
-    let name = a.string(0, "hostname")?;
+    let name = DeviceName::from(a.string(0, "hostname")?);
     if a.opt_string(1, "worker_hostname")?.is_some() {
         return Err(Fault::new(
             400,
@@ -148,12 +149,12 @@ pub async fn types_list(ctx: &Ctx, _a: Args) -> Result<Value, Fault> {
 
 /// `scheduler.device_types.show(name)`.
 pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let name = a.string(0, "name")?;
+    let name = DeviceTypeName::from(a.string(0, "name")?);
     let c = ctx.db().await?;
     let t = lava_db::device_types::get(&**c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Device-type '{name}' was not found.")))?;
-    let devices = hostnames(&**c, |d| d.device_type == name).await?;
+    let devices = hostnames(&**c, |d| d.info.device_type == name).await?;
     Ok(Value::structure([
         ("name", Value::str(t.info.name)),
         ("description", Value::str(t.info.description)),
@@ -178,19 +179,19 @@ pub async fn workers_list(ctx: &Ctx) -> Result<Value, Fault> {
     Ok(Value::Array(
         workers
             .into_iter()
-            .map(|w| Value::Str(w.hostname))
+            .map(|w| Value::Str(w.hostname.to_string()))
             .collect(),
     ))
 }
 
 /// `scheduler.workers.show(hostname)`.
 pub async fn workers_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let name = a.string(0, "hostname")?;
+    let name = WorkerName::from(a.string(0, "hostname")?);
     let c = ctx.db().await?;
     let w = lava_db::workers::get(&**c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Worker '{name}' was not found.")))?;
-    let devices = hostnames(&**c, |d| d.worker_host.as_deref() == Some(name.as_str())).await?;
+    let devices = hostnames(&**c, |d| d.info.worker_host.as_ref() == Some(&name)).await?;
     Ok(Value::structure([
         ("hostname", Value::str(w.hostname)),
         ("description", Value::str(w.description)),

@@ -2,6 +2,7 @@
 //! arguments and give the same answers).
 
 use chrono::{Duration, Utc};
+use lava_common::ids::JobId;
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::jobs::Job;
@@ -16,7 +17,7 @@ use crate::submit::{SubmitError, submit as store};
 use crate::web::rest::format;
 
 /// The job `id` if the caller may see it; otherwise the 404 fault, whether or not it exists.
-async fn visible(ctx: &Ctx, id: i64) -> Result<Job, Fault> {
+async fn visible(ctx: &Ctx, id: JobId) -> Result<Job, Fault> {
     let c = ctx.db().await?;
     job_list::get(&**c, &ctx.viewer(), id)
         .await?
@@ -50,8 +51,8 @@ pub async fn submit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let id = store(&**c, &definition, Some(user))
         .await
         .map_err(submit_fault)?;
-    tracing::info!(job = id, user, "submitted through XML-RPC");
-    Ok(Value::Int(id))
+    tracing::info!(job = %id, user, "submitted through XML-RPC");
+    Ok(Value::Int(id.0))
 }
 
 /// `scheduler.jobs.resubmit(job_id)`: the same definition again, submitted by the caller.
@@ -62,7 +63,7 @@ pub async fn resubmit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
         .await
         .map_err(submit_fault)?;
-    Ok(Value::Int(id))
+    Ok(Value::Int(id.0))
 }
 
 /// `Public`, `Personal` or `Group (g1, g2)`.
@@ -88,7 +89,7 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let job = visible(ctx, a.job_id(0, "job_id")?).await?;
     let visibility = visibility_text(ctx, &job).await?;
     Ok(Value::structure([
-        ("id", Value::Int(job.id)),
+        ("id", Value::Int(job.id.0)),
         ("description", Value::str(&job.description)),
         ("device", Value::opt_str(job.device.clone())),
         ("device_type", Value::opt_str(job.device_type.clone())),
@@ -163,7 +164,7 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         jobs.into_iter()
             .map(|j| {
                 let mut m = vec![
-                    ("id".to_string(), Value::Int(j.id)),
+                    ("id".to_string(), Value::Int(j.id.0)),
                     ("description".into(), Value::str(&j.description)),
                     ("device_type".into(), Value::opt_str(j.device_type.clone())),
                     ("health".into(), Value::str(j.health.display_name())),
@@ -236,7 +237,7 @@ pub async fn logs(ctx: &Ctx, a: Args) -> Result<Body, Fault> {
                 Bytes::from(text)
             })
             .inspect_err(|e| {
-                tracing::error!(job = job_id, error = %e, "job log read failed while streaming");
+                tracing::error!(job = %job_id, error = %e, "job log read failed while streaming");
             })
     });
     let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })

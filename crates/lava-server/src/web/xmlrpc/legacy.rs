@@ -3,6 +3,7 @@
 //! scripts written for LAVA of that time still make.
 
 use lava_common::fixture::BundleStreamRecord;
+use lava_common::ids::StreamPath;
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState};
 use sha2::Digest as _;
 
@@ -52,12 +53,12 @@ pub async fn all_devices(ctx: &Ctx) -> Result<Value, Fault> {
         devices
             .into_iter()
             .map(|d| {
-                let status = status(d.state, d.health);
+                let status = status(d.info.state, d.info.health);
                 Value::Array(vec![
-                    Value::Str(d.hostname),
-                    Value::Str(d.device_type),
+                    Value::Str(d.info.hostname.to_string()),
+                    Value::Str(d.info.device_type.to_string()),
                     Value::str(status),
-                    Value::opt_int(d.current_job),
+                    Value::opt_int(d.current_job.map(|j| j.0)),
                 ])
             })
             .collect(),
@@ -76,8 +77,8 @@ pub async fn all_device_types(ctx: &Ctx) -> Result<Value, Fault> {
                 let count = |want: &[&str]| {
                     devices
                         .iter()
-                        .filter(|d| d.device_type == t.info.name)
-                        .filter(|d| want.contains(&status(d.state, d.health)))
+                        .filter(|d| d.info.device_type == t.info.name)
+                        .filter(|d| want.contains(&status(d.info.state, d.info.health)))
                         .count() as i64
                 };
                 Value::structure([
@@ -128,7 +129,7 @@ pub async fn make_stream(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .next()
         .unwrap_or_default();
     let record = BundleStreamRecord {
-        pathname: pathname.clone(),
+        pathname: StreamPath::from(pathname.clone()),
         name,
         slug: slug.to_string(),
         user: (!anonymous).then(|| user.username.clone()),
@@ -156,7 +157,7 @@ pub async fn put(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let json: serde_json::Value = serde_json::from_str(&content)
         .map_err(|e| Fault::new(400, format!("Invalid bundle content: {e}")))?;
     let c = ctx.db().await?;
-    let stream = lava_db::streams::get(&**c, &pathname)
+    let stream = lava_db::streams::get(&**c, &StreamPath::from(pathname.as_str()))
         .await?
         .ok_or_else(|| Fault::new(404, format!("Bundle stream {pathname} does not exist")))?;
     let allowed = stream.info.is_anonymous
@@ -174,7 +175,7 @@ pub async fn put(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .map(|b| format!("{b:02x}"))
         .collect();
     let by = ctx.caller.as_ref().map(|u| u.id);
-    match lava_db::bundles::put(&**c, &pathname, &json, &sha, by).await {
+    match lava_db::bundles::put(&**c, &StreamPath::from(pathname.as_str()), &json, &sha, by).await {
         Ok(_) => Ok(Value::Str(sha)),
         Err(lava_db::Error::AlreadyExists { .. }) => Err(Fault::new(
             409,
