@@ -91,6 +91,18 @@ forward!(tokio_postgres::Client, |c| c);
 forward!(tokio_postgres::Transaction<'_>, |c| c);
 forward!(deadpool_postgres::Client, |c| &***c);
 
+/// Opens a transaction on a pooled connection, for work that decides itself when to commit
+/// (an admin change commits together with its admin log entry). Dropping it rolls back.
+///
+/// The pool's own wrapper has a `transaction` method of another type; this gives the one
+/// every query function takes.
+pub async fn begin(
+    c: &mut deadpool_postgres::Client,
+) -> Result<tokio_postgres::Transaction<'_>, Error> {
+    let client: &mut tokio_postgres::Client = c;
+    Ok(client.transaction().await?)
+}
+
 /// Runs `work` in a transaction on `c` and commits when it returns `Ok`; an `Err` (or a
 /// panic, or a dropped future) rolls everything back.
 ///

@@ -42,7 +42,7 @@ pub mod viewer;
 pub mod worker_admin;
 pub mod workers;
 
-pub use db::{Db, transaction};
+pub use db::{Db, begin, transaction};
 /// Why the pool gave no connection (a timeout names which wait ran out).
 pub use deadpool_postgres::{PoolError, TimeoutType};
 pub use error::Error;

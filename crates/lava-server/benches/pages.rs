@@ -88,7 +88,9 @@ async fn main() {
         pool: lava_db::pool(db.url(), 16).expect("pool"),
         logs: LogStore::new(logs.path().to_path_buf()),
         waiters: Arc::new(Waiters::default()),
-        templates: repo.join("templates"),
+        templates: std::sync::Arc::new(lava_server::web::pages::templates::Templates::new(
+            repo.join("templates"),
+        )),
         static_dir: repo.join("static"),
         limits: lava_common::limits::Limits::default(),
     };

@@ -18,7 +18,7 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let types: Vec<_> = lava_db::device_types::list(&**c)
+    let types: Vec<_> = lava_db::device_types::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -59,7 +59,7 @@ pub async fn edit(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let Some(t) = lava_db::device_types::get(&**c, &name)
+    let Some(t) = lava_db::device_types::get(&c, &name)
         .await
         .or_page(&state)?
     else {
@@ -142,8 +142,7 @@ pub async fn set_health_check(
         ));
     }
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     lava_db::device_types::set_health_check(&tx, &name, job)
         .await
         .or_page(&state)?;

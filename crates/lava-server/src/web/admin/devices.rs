@@ -27,7 +27,7 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let devices: Vec<_> = lava_db::devices::list(&**c)
+    let devices: Vec<_> = lava_db::devices::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -56,14 +56,14 @@ pub async fn show(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let Some(d) = lava_db::devices::get(&**c, &device).await.or_page(&state)? else {
+    let Some(d) = lava_db::devices::get(&c, &device).await.or_page(&state)? else {
         return Err(view::fail(
             &state,
             StatusCode::NOT_FOUND,
             &format!("device '{device}' was not found"),
         ));
     };
-    let history: Vec<_> = lava_db::devices::health_history(&**c, &device, 50)
+    let history: Vec<_> = lava_db::devices::health_history(&c, &device, 50)
         .await
         .or_page(&state)?
         .into_iter()
@@ -74,11 +74,11 @@ pub async fn show(
         })
         .collect();
     let log = view::log_values(
-        lava_db::admin_log::list(&**c, Some(("device", &device)), 50)
+        lava_db::admin_log::list(&c, Some(("device", &device)), 50)
             .await
             .or_page(&state)?,
     );
-    let claims: Vec<_> = lava_db::devices::claims(&**c, Some(&device))
+    let claims: Vec<_> = lava_db::devices::claims(&c, Some(&device))
         .await
         .or_page(&state)?
         .into_iter()
@@ -88,7 +88,7 @@ pub async fn show(
                    "last_seen": c.last_seen.format("%Y-%m-%d %H:%M:%S").to_string()})
         })
         .collect();
-    let workers: Vec<_> = lava_db::workers::list(&**c)
+    let workers: Vec<_> = lava_db::workers::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -136,8 +136,7 @@ pub async fn set_health(
         ));
     }
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     let old =
         lava_db::lifecycle::device::set_health(&tx, &device, health, &reason, Some(post.caller.id))
             .await
@@ -187,8 +186,7 @@ pub async fn set_worker(
         .filter(|w| !w.is_empty())
         .map(WorkerName::from);
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     let old = lava_db::devices::set_worker(&tx, &device, worker.as_ref())
         .await
         .or_page(&state)?;

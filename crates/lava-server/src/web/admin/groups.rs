@@ -31,8 +31,7 @@ pub async fn membership(
     let reason = view::reason(&state, &post.form.reason)?;
     let group = post.form.group.trim();
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     if !post.caller.is_superuser
         && !lava_db::users::is_member(&tx, post.caller.id, group)
             .await
@@ -91,8 +90,7 @@ pub async fn add_group(
         ));
     }
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     lava_db::users::add_group(&tx, name).await.or_page(&state)?;
     view::commit_audited(&state, tx, &post.caller, ("group", name), "added", &reason).await?;
     Ok(view::done("/admin/users/"))

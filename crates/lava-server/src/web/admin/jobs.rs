@@ -52,7 +52,7 @@ pub async fn list(
         order: JobOrder::IdDesc,
         ..Default::default()
     };
-    let jobs: Vec<_> = job_list::list(&**c, &s.caller.viewer(), &filter)
+    let jobs: Vec<_> = job_list::list(&c, &s.caller.viewer(), &filter)
         .await
         .or_page(&state)?
         .into_iter()
@@ -92,8 +92,7 @@ pub async fn cancel(
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     visible(&state, &tx, &post.caller, job).await?;
     let new = lava_db::lifecycle::job::cancel(&tx, job, Some(post.caller.id), &reason)
         .await
@@ -121,8 +120,7 @@ pub async fn resubmit(
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     let old = visible(&state, &tx, &post.caller, job).await?;
     let caller = &post.caller;
     let id = match crate::submit::resubmit(&tx, &old, caller.id, caller.is_superuser).await {
@@ -164,8 +162,7 @@ pub async fn priority(
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     visible(&state, &tx, &post.caller, job).await?;
     lava_db::job_admin::set_priority(&tx, job, post.form.priority)
         .await

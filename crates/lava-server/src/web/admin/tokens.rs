@@ -15,7 +15,7 @@ use super::view::{self, OrPage as _};
 
 async fn token_values(state: &AppState, username: Option<&str>) -> Result<Value, Response> {
     let c = view::db(state).await?;
-    Ok(lava_db::tokens::list(&**c, username)
+    Ok(lava_db::tokens::list(&c, username)
         .await
         .or_page(state)?
         .into_iter()
@@ -56,8 +56,7 @@ async fn create(
 ) -> Result<String, Response> {
     let secret = lava_common::token::generate();
     let mut c = view::db(state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(state)?;
     let id = lava_db::tokens::add(
         &tx,
         username,
@@ -125,8 +124,7 @@ pub async fn delete_own(
     post: UserPost<DeleteForm>,
 ) -> Result<Response, Response> {
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     lava_db::accounts::remove_own_token(&tx, token, post.caller.id)
         .await
         .or_page(&state)?;
@@ -195,8 +193,7 @@ pub async fn delete_any(
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     lava_db::tokens::remove(&tx, token).await.or_page(&state)?;
     view::commit_audited(
         &state,

@@ -20,7 +20,7 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let users: Vec<_> = lava_db::users::list(&**c)
+    let users: Vec<_> = lava_db::users::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -30,7 +30,7 @@ pub async fn list(
                    "is_superuser": i.is_superuser, "is_active": i.is_active})
         })
         .collect();
-    let groups: Vec<_> = lava_db::accounts::groups(&**c)
+    let groups: Vec<_> = lava_db::accounts::groups(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -55,19 +55,19 @@ pub async fn show(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let Some(u) = lava_db::users::get(&**c, &username).await.or_page(&state)? else {
+    let Some(u) = lava_db::users::get(&c, &username).await.or_page(&state)? else {
         return Err(view::fail(
             &state,
             StatusCode::NOT_FOUND,
             &format!("user '{username}' was not found"),
         ));
     };
-    let member_of = lava_db::users::groups_of(&**c, &username)
+    let member_of = lava_db::users::groups_of(&c, &username)
         .await
         .or_page(&state)?;
     // The groups the caller may put people in: every group for a superuser, their own for
     // other staff (see `groups::membership`).
-    let groups: Vec<_> = lava_db::accounts::groups(&**c)
+    let groups: Vec<_> = lava_db::accounts::groups(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -171,8 +171,7 @@ pub async fn add(
         is_active: true,
     };
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     lava_db::users::add(&tx, &record).await.or_page(&state)?;
     view::commit_audited(&state, tx, &post.caller, ("user", &name), "added", &reason).await?;
     Ok(view::done(&format!("/admin/users/{name}/")))
@@ -206,8 +205,7 @@ pub async fn update(
         is_active: f.is_active.is_some(),
     };
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     // Only a superuser may make or unmake superusers, so staff cannot raise themselves.
     let was = superuser_guard(&state, &tx, &post.caller, &username).await?;
     if !post.caller.is_superuser && (was || flags.is_superuser) {
@@ -261,8 +259,7 @@ pub async fn password(
     }
     let hashed = hash(&state, post.form.password).await?;
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     if superuser_guard(&state, &tx, &post.caller, &username).await? && !post.caller.is_superuser {
         return Err(view::forbidden(
             &state,

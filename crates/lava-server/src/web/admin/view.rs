@@ -76,7 +76,7 @@ pub async fn recent_log(state: &AppState, limit: i64) -> Result<Value, Response>
         .db()
         .await
         .map_err(|e| fail(state, e.status, "no database connection"))?;
-    let entries = lava_db::admin_log::list(&**c, None, limit)
+    let entries = lava_db::admin_log::list(&c, None, limit)
         .await
         .map_err(|e| db_error(state, e))?;
     Ok(log_values(entries))

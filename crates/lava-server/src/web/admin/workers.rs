@@ -21,8 +21,8 @@ pub async fn list(
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
     let mut workers = Vec::new();
-    for w in lava_db::workers::list(&**c).await.or_page(&state)? {
-        let history: Vec<_> = lava_db::worker_admin::health_history(&**c, &w.hostname, 3)
+    for w in lava_db::workers::list(&c).await.or_page(&state)? {
+        let history: Vec<_> = lava_db::worker_admin::health_history(&c, &w.hostname, 3)
             .await
             .or_page(&state)?
             .into_iter()
@@ -78,8 +78,7 @@ pub async fn update(
         job_limit: f.job_limit,
     };
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     let old = lava_db::lifecycle::worker::update(&tx, &worker, &u, Some(post.caller.id), &reason)
         .await
         .or_page(&state)?;
@@ -133,8 +132,7 @@ pub async fn approve(
         }
     };
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
     lava_db::workers::set_approved(&tx, &worker, approved)
         .await
         .or_page(&state)?;

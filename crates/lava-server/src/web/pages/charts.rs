@@ -47,7 +47,7 @@ fn health_color(h: DeviceHealth) -> &'static str {
 /// `/results/charts`: the page that shows every chart.
 pub async fn index(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let types: Vec<DeviceTypeName> = lava_db::device_types::list(&**c)
+    let types: Vec<DeviceTypeName> = lava_db::device_types::list(&c)
         .await?
         .into_iter()
         .filter(|t| t.info.display)
@@ -68,7 +68,7 @@ pub async fn svg_chart(
     let data = match name.as_str() {
         "queue.svg" => {
             let (from, to) = window(&q, 7)?;
-            let points = lava_db::charts::queue_length(&**c, &viewer, from, to, SAMPLES).await?;
+            let points = lava_db::charts::queue_length(&c, &viewer, from, to, SAMPLES).await?;
             let s = Series {
                 name: "queued jobs".into(),
                 color: None,
@@ -78,7 +78,7 @@ pub async fn svg_chart(
         }
         "health.svg" => {
             let (from, to) = window(&q, 30)?;
-            let rows = lava_db::charts::device_health(&**c, from, to, SAMPLES).await?;
+            let rows = lava_db::charts::device_health(&c, from, to, SAMPLES).await?;
             let series: Vec<_> = DeviceHealth::ALL
                 .iter()
                 .filter(|h| rows.iter().any(|(_, rh, _)| rh == *h))
@@ -105,7 +105,7 @@ pub async fn svg_chart(
         "pass-rate.svg" => {
             let (from, to) = window(&q, 30)?;
             let device_type = q.get("device_type").cloned().unwrap_or_default();
-            let rows = lava_db::charts::pass_rates(&**c, &viewer, from).await?;
+            let rows = lava_db::charts::pass_rates(&c, &viewer, from).await?;
             let mut by_suite: BTreeMap<String, Vec<(DateTime<Utc>, f64)>> = BTreeMap::new();
             for r in rows.iter().filter(|r| r.device_type == device_type) {
                 let judged = r.pass + r.fail;

@@ -45,13 +45,13 @@ pub async fn all(
         hostname: None,
     };
     let c = state.db().await?;
-    let devices = lava_db::device_list::list(&**c, &auth.viewer(), &filter).await?;
-    let types: Vec<DeviceTypeName> = lava_db::device_types::list(&**c)
+    let devices = lava_db::device_list::list(&c, &auth.viewer(), &filter).await?;
+    let types: Vec<DeviceTypeName> = lava_db::device_types::list(&c)
         .await?
         .into_iter()
         .map(|t| t.info.name)
         .collect();
-    let workers: Vec<WorkerName> = lava_db::workers::list(&**c)
+    let workers: Vec<WorkerName> = lava_db::workers::list(&c)
         .await?
         .into_iter()
         .map(|w| w.hostname)
@@ -92,10 +92,10 @@ pub async fn one(
 ) -> PageResult {
     let viewer = auth.viewer();
     let c = state.db().await?;
-    let Some(device) = lava_db::device_list::get(&**c, &viewer, &hostname).await? else {
+    let Some(device) = lava_db::device_list::get(&c, &viewer, &hostname).await? else {
         return Err(PageError::NotFound(format!("no device '{hostname}'")));
     };
-    let history: Vec<_> = lava_db::transitions::device_history_for(&**c, &viewer, &hostname, 50)
+    let history: Vec<_> = lava_db::transitions::device_history_for(&c, &viewer, &hostname, 50)
         .await?
         .into_iter()
         .map(|t| {
@@ -163,9 +163,8 @@ fn type_counts(devices: &[DeviceRow], name: &str) -> Value {
 /// `/scheduler/device_types`.
 pub async fn types(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let devices =
-        lava_db::device_list::list(&**c, &auth.viewer(), &DeviceFilter::default()).await?;
-    let types: Vec<_> = lava_db::device_types::list(&**c)
+    let devices = lava_db::device_list::list(&c, &auth.viewer(), &DeviceFilter::default()).await?;
+    let types: Vec<_> = lava_db::device_types::list(&c)
         .await?
         .into_iter()
         .filter(|t| t.info.display)
@@ -193,14 +192,14 @@ pub async fn one_type(
 ) -> PageResult {
     let viewer = auth.viewer();
     let c = state.db().await?;
-    let Some(t) = lava_db::device_types::get(&**c, &name).await? else {
+    let Some(t) = lava_db::device_types::get(&c, &name).await? else {
         return Err(PageError::NotFound(format!("no device type '{name}'")));
     };
     let filter = DeviceFilter {
         device_type: Some(name.clone()),
         ..DeviceFilter::default()
     };
-    let devices = lava_db::device_list::list(&**c, &viewer, &filter).await?;
+    let devices = lava_db::device_list::list(&c, &viewer, &filter).await?;
     let jobs = JobFilter {
         device_type: Some(name.clone()),
         ..JobFilter::default()

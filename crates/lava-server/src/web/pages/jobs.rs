@@ -101,7 +101,7 @@ async fn list(
 ) -> PageResult {
     let f = filter_of(&q, kind.base.clone())?;
     let c = state.db().await?;
-    let mut jobs = lava_db::job_list::list(&**c, &auth.viewer(), &f).await?;
+    let mut jobs = lava_db::job_list::list(&c, &auth.viewer(), &f).await?;
     let query = query_of(&f, &kind);
     let sep = if query.is_empty() { "" } else { "&" };
     let older = cut_page(&mut jobs).map(|j| format!("{}?{query}{sep}before={}", kind.url, j.id));
@@ -223,7 +223,7 @@ pub async fn one(
 ) -> PageResult {
     let c = state.db().await?;
     let job = visible_job(&c, &auth, id).await?;
-    let timeline: Vec<_> = lava_db::transitions::job_history(&**c, id)
+    let timeline: Vec<_> = lava_db::transitions::job_history(&c, id)
         .await?
         .into_iter()
         .map(|t| {
@@ -235,8 +235,8 @@ pub async fn one(
             })
         })
         .collect();
-    let suites = super::results::suites_json(&lava_db::results::suite_counts(&**c, id).await?);
-    let bundles: Vec<_> = lava_db::bundles::of_job(&**c, id)
+    let suites = super::results::suites_json(&lava_db::results::suite_counts(&c, id).await?);
+    let bundles: Vec<_> = lava_db::bundles::of_job(&c, id)
         .await?
         .into_iter()
         .map(|(stream, bundle)| json!({"stream": stream, "id": bundle}))
@@ -247,7 +247,7 @@ pub async fn one(
     } else {
         state
             .logs
-            .tail_start(&**c, id, LOG_TAIL as u64, LOG_TAIL_BYTES)
+            .tail_start(&c, id, LOG_TAIL as u64, LOG_TAIL_BYTES)
             .await? as i64
     };
     Ok(page(

@@ -140,17 +140,12 @@ impl Follower {
     async fn read(&mut self) -> Result<Option<Event>, PageError> {
         let (end, job_state) = {
             let c = self.state.db().await?;
-            let Some(progress) = lava_db::logs::progress(&**c, self.job).await? else {
+            let Some(progress) = lava_db::logs::progress(&c, self.job).await? else {
                 return Err(PageError::NotFound(format!("no job {}", self.job)));
             };
             if self.next < progress.0.lines as u64 && self.at.is_none() {
                 // The first read finds line `next` from the nearest index entry.
-                if let Some(slice) = self
-                    .state
-                    .logs
-                    .slice(&**c, self.job, self.next, None)
-                    .await?
-                {
+                if let Some(slice) = self.state.logs.slice(&c, self.job, self.next, None).await? {
                     self.next = slice.from.line;
                     self.at = Some((slice.file, slice.from));
                 }

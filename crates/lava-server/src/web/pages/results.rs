@@ -40,7 +40,7 @@ pub async fn all(
 ) -> PageResult {
     let before = before_of(&q)?;
     let c = state.db().await?;
-    let mut rows = lava_db::result_pages::list(&**c, &auth.viewer(), before, PAGE_SIZE + 1).await?;
+    let mut rows = lava_db::result_pages::list(&c, &auth.viewer(), before, PAGE_SIZE + 1).await?;
     let older = cut_page(&mut rows).map(|r| r.id);
     let jobs: Vec<_> = rows
         .iter()
@@ -65,8 +65,8 @@ pub async fn all(
 pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<JobId>) -> PageResult {
     let c = state.db().await?;
     let job = visible_job(&c, &auth, id).await?;
-    let suites = suites_json(&lava_db::results::suite_counts(&**c, id).await?);
-    let cases: Vec<_> = lava_db::results::of_job(&**c, id)
+    let suites = suites_json(&lava_db::results::suite_counts(&c, id).await?);
+    let cases: Vec<_> = lava_db::results::of_job(&c, id)
         .await?
         .into_iter()
         .map(|tc| {
@@ -87,7 +87,7 @@ pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<JobId
 /// `/dashboard/streams/`.
 pub async fn streams(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let streams: Vec<_> = lava_db::stream_pages::list(&**c, &auth.viewer())
+    let streams: Vec<_> = lava_db::stream_pages::list(&c, &auth.viewer())
         .await?
         .into_iter()
         .map(|s| {
@@ -115,14 +115,13 @@ pub async fn stream(
     let viewer = auth.viewer();
     let c = state.db().await?;
     let Some(s) =
-        lava_db::stream_pages::get(&**c, &viewer, &StreamPath::from(pathname.as_str())).await?
+        lava_db::stream_pages::get(&c, &viewer, &StreamPath::from(pathname.as_str())).await?
     else {
         return Err(PageError::NotFound(format!(
             "no bundle stream '{pathname}'"
         )));
     };
-    let mut rows =
-        lava_db::stream_pages::bundles(&**c, &viewer, s.id, before, PAGE_SIZE + 1).await?;
+    let mut rows = lava_db::stream_pages::bundles(&c, &viewer, s.id, before, PAGE_SIZE + 1).await?;
     let older = cut_page(&mut rows).map(|b| b.id);
     let bundles: Vec<_> = rows
         .iter()

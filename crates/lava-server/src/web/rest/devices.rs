@@ -42,8 +42,7 @@ pub async fn set_health(
     reason: &str,
 ) -> Result<DeviceHealth, lava_db::Error> {
     let mut c = state.pool.get().await.map_err(lava_db::Error::from)?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await?;
+    let tx = lava_db::begin(&mut c).await?;
     let old =
         lava_db::lifecycle::device::set_health(&tx, hostname, health, reason, Some(who.id)).await?;
     let action = format!("health {} -> {}", old.display_name(), health.display_name());
@@ -69,8 +68,8 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let devices = lava_db::devices::list(&**c).await?;
-    let reports = lava_db::devices::health_report_jobs(&**c).await?;
+    let devices = lava_db::devices::list(&c).await?;
+    let reports = lava_db::devices::health_report_jobs(&c).await?;
     let report = |h: &str| reports.iter().find(|(n, _)| n == h).and_then(|(_, j)| *j);
     Ok(ok(paging.slice(&devices, |d| {
         device_json(d, report(&d.info.hostname))
@@ -79,10 +78,10 @@ pub async fn list(
 
 async fn one(state: &AppState, hostname: &DeviceName) -> Result<Value, ApiError> {
     let c = state.db().await?;
-    let d = lava_db::devices::get(&**c, hostname)
+    let d = lava_db::devices::get(&c, hostname)
         .await?
         .ok_or_else(not_found)?;
-    let reports = lava_db::devices::health_report_jobs(&**c).await?;
+    let reports = lava_db::devices::health_report_jobs(&c).await?;
     let report = reports
         .iter()
         .find(|(n, _)| *n == d.info.hostname)
@@ -170,7 +169,7 @@ pub async fn types_list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let types = lava_db::device_types::list(&**c).await?;
+    let types = lava_db::device_types::list(&c).await?;
     Ok(ok(paging.slice(&types, type_json)))
 }
 
@@ -180,7 +179,7 @@ pub async fn types_show(
     Path(name): Path<DeviceTypeName>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
-    let t = lava_db::device_types::get(&**c, &name)
+    let t = lava_db::device_types::get(&c, &name)
         .await?
         .ok_or_else(not_found)?;
     Ok(ok(type_json(&t)))
@@ -207,7 +206,7 @@ pub async fn workers_list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let workers = lava_db::workers::list(&**c).await?;
+    let workers = lava_db::workers::list(&c).await?;
     Ok(ok(paging.slice(&workers, worker_json)))
 }
 
@@ -217,7 +216,7 @@ pub async fn workers_show(
     Path(hostname): Path<WorkerName>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
-    let w = lava_db::workers::get(&**c, &hostname)
+    let w = lava_db::workers::get(&c, &hostname)
         .await?
         .ok_or_else(not_found)?;
     Ok(ok(worker_json(&w)))

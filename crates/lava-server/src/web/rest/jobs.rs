@@ -119,15 +119,15 @@ pub async fn list(
     let f = filter(&query_pairs(uri.query()), &paging)?;
     let c = state.db().await?;
     let viewer = auth.viewer();
-    let count = job_list::count(&**c, &viewer, &f).await?;
+    let count = job_list::count(&c, &viewer, &f).await?;
     let jobs = if paging.limit == 0 {
         Vec::new()
     } else {
-        job_list::list(&**c, &viewer, &f).await?
+        job_list::list(&c, &viewer, &f).await?
     };
     let mut results = Vec::with_capacity(jobs.len());
     for j in &jobs {
-        results.push(job_json(&**c, j).await?);
+        results.push(job_json(&c, j).await?);
     }
     Ok(ok(paging.envelope(count, results)))
 }
@@ -136,7 +136,7 @@ pub async fn list(
 pub async fn visible(state: &AppState, auth: &Auth, id: &str) -> Result<Job, ApiError> {
     let id = JobId(id.parse().map_err(|_| not_found())?);
     let c = state.db().await?;
-    job_list::get(&**c, &auth.viewer(), id)
+    job_list::get(&c, &auth.viewer(), id)
         .await?
         .ok_or_else(not_found)
 }
@@ -149,7 +149,7 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let job = visible(&state, &auth, &id).await?;
     let c = state.db().await?;
-    Ok(ok(job_json(&**c, &job).await?))
+    Ok(ok(job_json(&c, &job).await?))
 }
 
 /// The definition of a submission: a JSON body's `definition`, a form field `definition`, or
@@ -213,7 +213,7 @@ pub async fn create(
         ));
     };
     let c = state.db().await?;
-    let id = submit(&**c, text.trim(), Some(user))
+    let id = submit(&c, text.trim(), Some(user))
         .await
         .map_err(submit_error)?;
     tracing::info!(job = %id, user, "submitted through REST");
@@ -230,7 +230,7 @@ pub async fn resubmit(
     let user = auth.caller.clone().ok_or_else(no_credentials)?;
     let job = visible(&state, &auth, &id).await?;
     let c = state.db().await?;
-    let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
+    let id = crate::submit::resubmit(&c, &job, user.id, user.is_superuser)
         .await
         .map_err(submit_error)?;
     tracing::info!(job = %id, user = user.id, "resubmitted through REST");
@@ -262,7 +262,7 @@ pub async fn cancel(
     }
     let c = state.db().await?;
     let reason = format!("canceled by {} through the API", user.username);
-    lava_db::lifecycle::job::cancel(&**c, job.id, Some(user.id), &reason).await?;
+    lava_db::lifecycle::job::cancel(&c, job.id, Some(user.id), &reason).await?;
     Ok(ok(json!({"message": "Job cancel signal sent."})))
 }
 

@@ -53,7 +53,7 @@ pub async fn logs(
         let c = state.db().await?;
         state
             .logs
-            .slice(&**c, job.id, num("start").unwrap_or(0), num("end"))
+            .slice(&c, job.id, num("start").unwrap_or(0), num("end"))
             .await
             .map_err(log_error)?
     };
@@ -175,11 +175,11 @@ pub async fn tests(
     let job = visible(&state, &auth, &id).await?;
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let count = lava_db::results::count_cases(&**c, job.id).await?;
+    let count = lava_db::results::count_cases(&c, job.id).await?;
     let cases = if paging.limit == 0 {
         Vec::new()
     } else {
-        lava_db::results::cases_page(&**c, job.id, paging.limit, paging.offset).await?
+        lava_db::results::cases_page(&c, job.id, paging.limit, paging.offset).await?
     };
     let base = base_url(&headers);
     let results = cases.iter().map(|t| case_json(&base, job.id, t)).collect();
@@ -197,7 +197,7 @@ pub async fn suites(
     let job = visible(&state, &auth, &id).await?;
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let all = lava_db::results::suites(&**c, job.id).await?;
+    let all = lava_db::results::suites(&c, job.id).await?;
     let base = base_url(&headers);
     Ok(ok(paging.slice(&all, |(sid, name)| {
         json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
@@ -218,8 +218,8 @@ pub async fn junit(
         .find(|(k, _)| k == "classname_prefix")
         .map(|(_, v)| v);
     let c = state.db().await?;
-    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
-    let suites = lava_db::results::suites(&**c, job.id).await?;
+    let cases = lava_db::results::cases_page(&c, job.id, 0, 0).await?;
+    let suites = lava_db::results::suites(&c, job.id).await?;
     let mut logs = Vec::new();
     let mut budget = JUNIT_LOGS_BYTES;
     for t in &cases {
@@ -228,7 +228,7 @@ pub async fn junit(
                 state
                     .logs
                     .read_capped(
-                        &**c,
+                        &c,
                         job.id,
                         a as u64,
                         Some(b as u64),
@@ -298,7 +298,7 @@ async fn all_rows(
 ) -> Result<(i64, Vec<Vec<(&'static str, Value)>>), ApiError> {
     let job = visible(state, auth, id).await?;
     let c = state.db().await?;
-    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
+    let cases = lava_db::results::cases_page(&c, job.id, 0, 0).await?;
     Ok((job.id.0, rows(&base_url(headers), job.id, &cases)))
 }
 

@@ -32,7 +32,7 @@ fn device_not_found(name: &str) -> Fault {
 pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let all = a.flag(0, "show_all", false)?;
     let c = ctx.db().await?;
-    let devices = lava_db::devices::list(&**c).await?;
+    let devices = lava_db::devices::list(&c).await?;
     Ok(Value::Array(
         devices
             .into_iter()
@@ -55,10 +55,10 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = DeviceName::from(a.string(0, "hostname")?);
     let c = ctx.db().await?;
-    let d = lava_db::devices::get(&**c, &name)
+    let d = lava_db::devices::get(&c, &name)
         .await?
         .ok_or_else(|| device_not_found(&name))?;
-    let t = lava_db::device_types::get(&**c, &d.info.device_type).await?;
+    let t = lava_db::device_types::get(&c, &d.info.device_type).await?;
     let health_job = t.is_some_and(|t| t.info.health_check_job.is_some());
     let dict = settings().is_some_and(|s| s.device_conf(&d.info.hostname).exists());
     Ok(Value::structure([
@@ -109,7 +109,7 @@ pub async fn update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         })
         .transpose()?;
     let c = ctx.db().await?;
-    if lava_db::devices::get(&**c, &name).await?.is_none() {
+    if lava_db::devices::get(&c, &name).await?.is_none() {
         return Err(device_not_found(&name));
     }
     drop(c);
@@ -129,7 +129,7 @@ pub async fn update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// `template` when its `.conf` exists.
 pub async fn types_list(ctx: &Ctx, _a: Args) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let types = lava_db::device_types::list(&**c).await?;
+    let types = lava_db::device_types::list(&c).await?;
     Ok(Value::Array(
         types
             .into_iter()
@@ -151,10 +151,10 @@ pub async fn types_list(ctx: &Ctx, _a: Args) -> Result<Value, Fault> {
 pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = DeviceTypeName::from(a.string(0, "name")?);
     let c = ctx.db().await?;
-    let t = lava_db::device_types::get(&**c, &name)
+    let t = lava_db::device_types::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Device-type '{name}' was not found.")))?;
-    let devices = hostnames(&**c, |d| d.info.device_type == name).await?;
+    let devices = hostnames(&c, |d| d.info.device_type == name).await?;
     Ok(Value::structure([
         ("name", Value::str(t.info.name)),
         ("description", Value::str(t.info.description)),
@@ -175,7 +175,7 @@ pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// `scheduler.workers.list()`: hostnames only, sorted.
 pub async fn workers_list(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let workers = lava_db::workers::list(&**c).await?;
+    let workers = lava_db::workers::list(&c).await?;
     Ok(Value::Array(
         workers
             .into_iter()
@@ -188,10 +188,10 @@ pub async fn workers_list(ctx: &Ctx) -> Result<Value, Fault> {
 pub async fn workers_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = WorkerName::from(a.string(0, "hostname")?);
     let c = ctx.db().await?;
-    let w = lava_db::workers::get(&**c, &name)
+    let w = lava_db::workers::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Worker '{name}' was not found.")))?;
-    let devices = hostnames(&**c, |d| d.info.worker_host.as_ref() == Some(&name)).await?;
+    let devices = hostnames(&c, |d| d.info.worker_host.as_ref() == Some(&name)).await?;
     Ok(Value::structure([
         ("hostname", Value::str(w.hostname)),
         ("description", Value::str(w.description)),

@@ -19,7 +19,7 @@ use crate::web::rest::format;
 /// The job `id` if the caller may see it; otherwise the 404 fault, whether or not it exists.
 async fn visible(ctx: &Ctx, id: JobId) -> Result<Job, Fault> {
     let c = ctx.db().await?;
-    job_list::get(&**c, &ctx.viewer(), id)
+    job_list::get(&c, &ctx.viewer(), id)
         .await?
         .ok_or_else(|| Fault::job_not_found(id))
 }
@@ -48,7 +48,7 @@ pub async fn submit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let user = ctx.user()?.id;
     let definition = a.string(0, "definition")?;
     let c = ctx.db().await?;
-    let id = store(&**c, &definition, Some(user))
+    let id = store(&c, &definition, Some(user))
         .await
         .map_err(submit_fault)?;
     tracing::info!(job = %id, user, "submitted through XML-RPC");
@@ -60,7 +60,7 @@ pub async fn resubmit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let user = ctx.user()?.clone();
     let job = visible(ctx, a.job_id(0, "job_id")?).await?;
     let c = ctx.db().await?;
-    let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
+    let id = crate::submit::resubmit(&c, &job, user.id, user.is_superuser)
         .await
         .map_err(submit_fault)?;
     Ok(Value::Int(id.0))
@@ -71,7 +71,7 @@ pub async fn visibility_text(ctx: &Ctx, job: &Job) -> Result<String, Fault> {
     Ok(match job.visibility {
         JobVisibility::Group => {
             let c = ctx.db().await?;
-            let groups = job_list::viewing_groups(&**c, job.id).await?;
+            let groups = job_list::viewing_groups(&c, job.id).await?;
             let names: Vec<String> = groups.into_iter().map(|(_, n)| n).collect();
             format!("Group ({})", names.join(", "))
         }
@@ -158,7 +158,7 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         return Ok(Value::Array(vec![]));
     }
     let c = ctx.db().await?;
-    let jobs = job_list::list(&**c, &ctx.viewer(), &filter).await?;
+    let jobs = job_list::list(&c, &ctx.viewer(), &filter).await?;
     let py = |t: Option<chrono::DateTime<Utc>>| Value::opt_str(t.map(|t| format::python(&t)));
     Ok(Value::Array(
         jobs.into_iter()
@@ -203,7 +203,7 @@ pub async fn cancel(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     }
     let c = ctx.db().await?;
     let reason = format!("canceled by {} through the API", user.username);
-    lava_db::lifecycle::job::cancel(&**c, job.id, Some(user.id), &reason).await?;
+    lava_db::lifecycle::job::cancel(&c, job.id, Some(user.id), &reason).await?;
     Ok(Value::Bool(true))
 }
 
@@ -219,7 +219,7 @@ pub async fn logs(ctx: &Ctx, a: Args) -> Result<Body, Fault> {
         let c = ctx.db().await?;
         ctx.state
             .logs
-            .slice(&**c, job.id, start, end)
+            .slice(&c, job.id, start, end)
             .await
             .map_err(Fault::internal)?
     };
