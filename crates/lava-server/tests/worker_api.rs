@@ -24,13 +24,29 @@ async fn a_job_travels_through_the_worker_api() {
             .contains("kvm01\tkvm\tidle\tunknown\tw1")
     );
 
-    // A long poll returns as soon as the scheduler assigns the job.
+    // A long poll returns as soon as the scheduler assigns the job. The job is submitted
+    // only once the poll is waiting: a poll takes its wake-up receiver before it records
+    // its heartbeat, so a new last_ping shows it is parked (its one look for work comes
+    // straight after, long before a submitted job can be assigned).
+    let last_ping = || {
+        let list = s.manage(&["workers", "list"]);
+        let w1 = list.lines().find(|l| l.starts_with("w1\t")).unwrap_or("");
+        w1.rsplit('\t').next().unwrap_or("").to_string()
+    };
+    let before = last_ping();
     let poller = tokio::spawn(async move {
         let started = Instant::now();
         let r = w.poll(&[], 20_000).await;
         (w, r, started.elapsed())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("the long poll's heartbeat", 10, || {
+        (last_ping() != before).then_some(())
+    })
+    .await;
+    assert!(
+        !poller.is_finished(),
+        "the poll returned with no job to start"
+    );
     let id = s.submit(EMPTY_JOB);
     let (w, r, waited) = poller.await.unwrap();
     assert_eq!(r.start.len(), 1, "{r:?}");
