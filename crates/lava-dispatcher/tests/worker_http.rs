@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use lava_common::ids::JobId;
 use lava_common::worker_api::{JobFinished, LogAck, LogBatch, PollRequest};
 use lava_dispatcher::worker::{Api, WorkerError};
 use nix::sys::signal::{Signal, kill};
@@ -118,8 +119,11 @@ async fn the_client_sends_its_credentials_and_maps_the_statuses() {
         offset: 5,
         lines: "x\n".into(),
     };
-    assert_eq!(api.logs(4, &batch).await.unwrap(), LogAck { lines: 3 });
-    let e = api.started(4).await.unwrap_err();
+    assert_eq!(
+        api.logs(JobId(4), &batch).await.unwrap(),
+        LogAck { lines: 3 }
+    );
+    let e = api.started(JobId(4)).await.unwrap_err();
     assert!(matches!(e, WorkerError::Unauthorized { .. }));
     assert_eq!(
         e.to_string(),
@@ -146,7 +150,7 @@ async fn the_client_sends_its_credentials_and_maps_the_statuses() {
         error_msg: None,
         log_lines: 0,
     };
-    let e = api.finished(4, &f).await.unwrap_err();
+    let e = api.finished(JobId(4), &f).await.unwrap_err();
     assert!(
         e.to_string().contains("503") && e.to_string().contains("database down"),
         "{e}"

@@ -139,13 +139,13 @@ impl Daemon {
 
     fn handle(&mut self, resp: PollResponse) {
         for id in &resp.forget {
-            self.jobs.forget(id.0);
+            self.jobs.forget(*id);
         }
         if self.jobs.has_found() {
             self.jobs.resume(&resp.log_lines);
         }
         for id in &resp.cancel {
-            self.jobs.cancel(id.0);
+            self.jobs.cancel(*id);
         }
         for job in &resp.start {
             if self.draining {

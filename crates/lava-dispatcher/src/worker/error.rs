@@ -1,5 +1,6 @@
 //! The worker's one error type.
 
+use lava_common::ids::JobId;
 use std::path::PathBuf;
 
 use lava_common::worker_api::PROTOCOL_VERSION;
@@ -90,7 +91,7 @@ pub enum WorkerError {
         /// The program.
         program: PathBuf,
         /// The job.
-        job: i64,
+        job: JobId,
         /// The failure.
         #[source]
         source: std::io::Error,

@@ -24,7 +24,7 @@ use super::tail::LogTail;
 use super::task::{Control, JobEnd, JobTask};
 
 /// A job that ended: its id and how.
-pub type Done = (i64, JobEnd);
+pub type Done = (JobId, JobEnd);
 
 /// A running job, as the poll loop sees it.
 #[derive(Debug)]
@@ -50,7 +50,7 @@ pub struct Jobs<R> {
     work: PathBuf,
     lava_dispatch: PathBuf,
     reporter: R,
-    running: HashMap<i64, Handle>,
+    running: HashMap<JobId, Handle>,
     found: Vec<Found>,
     done: mpsc::UnboundedSender<Done>,
 }
@@ -81,7 +81,7 @@ impl<R: Reporter> Jobs<R> {
             let mut tail = LogTail::new(dir.output());
             let lines = tail.refresh().unwrap_or(0);
             let pid = dir.read_pid().unwrap_or(0);
-            let _span = tracing::info_span!("job", id = dir.id).entered();
+            let _span = tracing::info_span!("job", id = %dir.id).entered();
             tracing::info!(pid, lines, "found from a previous run of the worker");
             self.found.push(Found { dir, pid, lines });
         }
@@ -96,7 +96,7 @@ impl<R: Reporter> Jobs<R> {
     /// Follows the jobs found at start-up, each from the line the server holds (`server`,
     /// from a poll's `log_lines`; 0 if it does not say, and a 409 corrects it).
     pub fn resume(&mut self, server: &[RunningJob]) {
-        let counts: BTreeMap<i64, u64> = server.iter().map(|r| (r.id.0, r.log_lines)).collect();
+        let counts: BTreeMap<JobId, u64> = server.iter().map(|r| (r.id, r.log_lines)).collect();
         for found in std::mem::take(&mut self.found) {
             let from = counts.get(&found.dir.id).copied().unwrap_or(0);
             let device = found.dir.read_device().unwrap_or_default();
@@ -111,11 +111,11 @@ impl<R: Reporter> Jobs<R> {
             .running
             .iter()
             .map(|(id, h)| RunningJob {
-                id: JobId(*id),
+                id: *id,
                 log_lines: h.lines.load(Ordering::Relaxed),
             })
             .chain(self.found.iter().map(|f| RunningJob {
-                id: JobId(f.dir.id),
+                id: f.dir.id,
                 log_lines: f.lines,
             }))
             .collect();
@@ -136,12 +136,12 @@ impl<R: Reporter> Jobs<R> {
 
     /// Starts a job the server sent on one of `devices`.
     pub fn start(&mut self, job: &JobStart, settings: &Settings, devices: &[DeviceReport]) {
-        let id = job.id.0;
+        let id = job.id;
         if self.running.contains_key(&id) || self.found.iter().any(|f| f.dir.id == id) {
-            tracing::debug!(id, "start of a job that runs already: ignored");
+            tracing::debug!(id = %id, "start of a job that runs already: ignored");
             return;
         }
-        let span = tracing::info_span!("job", id, device = %job.device);
+        let span = tracing::info_span!("job", id = %id, device = %job.device);
         let _entered = span.enter();
         if !devices.iter().any(|d| d.hostname == job.device) {
             let why = format!(
@@ -170,7 +170,7 @@ impl<R: Reporter> Jobs<R> {
     /// a start received while draining.
     pub fn refuse(&mut self, job: &JobStart, why: String) {
         tracing::error!("job not started: {why}");
-        let dir = JobDir::new(&self.work, job.id.0);
+        let dir = JobDir::new(&self.work, job.id);
         self.follow(
             dir,
             job.device.to_string(),
@@ -181,24 +181,24 @@ impl<R: Reporter> Jobs<R> {
     }
 
     /// Sends SIGTERM to a job's process group: `lava-dispatch` finalizes and exits 3.
-    pub fn cancel(&mut self, id: i64) {
+    pub fn cancel(&mut self, id: JobId) {
         match self.running.get_mut(&id) {
-            Some(h) if h.canceled => tracing::debug!(id, "cancel again: already sent"),
+            Some(h) if h.canceled => tracing::debug!(id = %id, "cancel again: already sent"),
             Some(h) => {
                 h.canceled = true;
                 tracing::info!(
-                    id,
+                    id = %id,
                     pgid = h.pgid,
                     "canceling: SIGTERM to the job's process group"
                 );
                 signal_group(h.pgid, Signal::SIGTERM);
             }
-            None => tracing::debug!(id, "cancel of a job that is not running here: ignored"),
+            None => tracing::debug!(id = %id, "cancel of a job that is not running here: ignored"),
         }
     }
 
     /// Stops a job quietly: the server considers it over.
-    pub fn forget(&mut self, id: i64) {
+    pub fn forget(&mut self, id: JobId) {
         if let Some(pos) = self.found.iter().position(|f| f.dir.id == id) {
             let found = self.found.remove(pos);
             let device = found.dir.read_device().unwrap_or_default();
@@ -208,12 +208,12 @@ impl<R: Reporter> Jobs<R> {
             Some(h) => {
                 let _ = h.control.send(Control::Forget);
             }
-            None => tracing::debug!(id, "forget of a job that is not running here: ignored"),
+            None => tracing::debug!(id = %id, "forget of a job that is not running here: ignored"),
         }
     }
 
     /// Removes a job that ended from the table.
-    pub fn finished(&mut self, id: i64) {
+    pub fn finished(&mut self, id: JobId) {
         self.running.remove(&id);
     }
 
@@ -244,7 +244,7 @@ impl<R: Reporter> Jobs<R> {
             control: rx,
         };
         let done = self.done.clone();
-        let span = tracing::info_span!(parent: None, "job", id, device = %device);
+        let span = tracing::info_span!(parent: None, "job", id = %id, device = %device);
         tokio::spawn(
             async move {
                 let end = task.run().await;
