@@ -3,11 +3,13 @@
 //! `lava-dispatcher worker` binary driven end to end by it. The real server's end-to-end
 //! test lives with the server.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -171,20 +173,8 @@ struct Host {
 impl Host {
     fn new() -> Host {
         let dir = tempfile::tempdir().unwrap();
-        let etc = dir.path().join("root/etc/lava-dispatcher");
-        std::fs::create_dir_all(etc.join("devices")).unwrap();
-        std::fs::create_dir_all(etc.join("device-types")).unwrap();
-        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        std::fs::copy(
-            ws.join("examples/device-types/kvm.conf"),
-            etc.join("device-types/kvm.conf"),
-        )
-        .unwrap();
+        let etc = common::dispatcher_etc(&dir.path().join("root"));
         let write = |rel: &str, text: &str| std::fs::write(etc.join(rel), text).unwrap();
-        write(
-            "devices/kvm01.conf",
-            "device_type = kvm\nhostname = kvm01\n",
-        );
         write(
             "device-types/fakeboard.conf",
             "client_type = bootloader\ninterrupt_boot_prompt = Hit any key\nbootloader_prompt = =>\nboot_cmds = boot\n",

@@ -2,6 +2,8 @@
 //! [`Reporter`] stands where the server will be and behaves as it must (a batch that does
 //! not start where its copy ends is answered with its line count, as a 409 is).
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -34,20 +36,8 @@ impl Lab {
     fn new() -> Lab {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
-        let etc = root.join("etc/lava-dispatcher");
-        std::fs::create_dir_all(etc.join("devices")).unwrap();
-        std::fs::create_dir_all(etc.join("device-types")).unwrap();
-        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        std::fs::copy(
-            ws.join("examples/device-types/kvm.conf"),
-            etc.join("device-types/kvm.conf"),
-        )
-        .unwrap();
+        let etc = common::dispatcher_etc(&root);
         let write = |rel: &str, text: &str| std::fs::write(etc.join(rel), text).unwrap();
-        write(
-            "devices/kvm01.conf",
-            "device_type = kvm\nhostname = kvm01\n",
-        );
         write(
             "device-types/fakeboard.conf",
             "client_type = bootloader\ninterrupt_boot_prompt = Hit any key to stop autoboot\n\

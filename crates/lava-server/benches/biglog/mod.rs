@@ -5,13 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceName, WorkerName};
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
+use lava_common::state::JobVisibility;
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::{Value, json};
 
-use crate::common::{EMPTY_JOB, add_bench_type, ms, percentile, start_web};
+use crate::common::{EMPTY_JOB, add_w0_d0, ms, percentile, start_web};
 
 const LINES: usize = 400_000;
 const BATCH: usize = 10_000;
@@ -32,29 +31,7 @@ fn line(n: usize) -> String {
 /// worker's token.
 async fn populate(db: &lava_testkit::TestDb) -> String {
     let mut c = db.client().await.expect("db");
-    add_bench_type(&c).await;
-    let token = lava_common::token::generate();
-    lava_db::workers::add(
-        &c,
-        &WorkerName::from("w0"),
-        "",
-        &lava_common::token::hash(&token),
-    )
-    .await
-    .expect("worker");
-    lava_db::lifecycle::worker::heartbeat(&c, &WorkerName::from("w0"), "bench")
-        .await
-        .expect("ping");
-    let d = DeviceRecord {
-        hostname: "d0".into(),
-        device_type: "bench".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
-        health: DeviceHealth::Good,
-        worker_host: Some("w0".into()),
-    };
-    lava_db::devices::add(&c, &d).await.expect("device");
+    let token = add_w0_d0(&c).await;
     // The worker's first poll: it has the device's `.conf`.
     lava_db::workers::report_devices(
         &c,
