@@ -141,23 +141,22 @@ pub async fn set_health_check(
             StatusCode::BAD_REQUEST,
         ));
     }
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    lava_db::device_types::set_health_check(&tx, &name, job)
-        .await
-        .or_page(&state)?;
-    let action = if job.is_some() {
-        "health check set"
-    } else {
-        "health check removed"
-    };
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("device_type", &name),
-        action,
         &reason,
+        async |tx| {
+            lava_db::device_types::set_health_check(tx, &name, job)
+                .await
+                .or_page(&state)?;
+            let action = if job.is_some() {
+                "health check set"
+            } else {
+                "health check removed"
+            };
+            Ok((action.to_string(), ()))
+        },
     )
     .await?;
     Ok(view::done(&format!("/admin/device-types/{name}/")))

@@ -91,21 +91,14 @@ pub async fn cancel(
     post: StaffPost<ReasonForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    visible(&state, &tx, &post.caller, job).await?;
-    let new = lava_db::lifecycle::job::cancel(&tx, job, Some(post.caller.id), &reason)
-        .await
-        .or_page(&state)?;
-    let action = format!("cancel (now {new})");
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("job", &job.to_string()),
-        &action,
-        &reason,
-    )
+    let object = ("job", &*job.to_string());
+    view::change(&state, &post.caller, object, &reason, async |tx| {
+        visible(&state, tx, &post.caller, job).await?;
+        let new = lava_db::lifecycle::job::cancel(tx, job, Some(post.caller.id), &reason)
+            .await
+            .or_page(&state)?;
+        Ok((format!("cancel (now {new})"), ()))
+    })
     .await?;
     tracing::info!(job = %job, user = %post.caller.username, %reason, "job canceled");
     Ok(view::done("/admin/jobs/"))
@@ -119,27 +112,17 @@ pub async fn resubmit(
     post: StaffPost<ReasonForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    let old = visible(&state, &tx, &post.caller, job).await?;
     let caller = &post.caller;
-    let id = match crate::submit::resubmit(&tx, &old, caller.id, caller.is_superuser).await {
-        Ok(id) => id,
-        Err(SubmitError::Db(e)) => return Err(view::db_error(&state, e)),
-        Err(e @ SubmitError::NotYourTokens(_)) => {
-            return Err(view::forbidden(&state, &e.to_string()));
+    let object = ("job", &*job.to_string());
+    let id = view::change(&state, caller, object, &reason, async |tx| {
+        let old = visible(&state, tx, caller, job).await?;
+        match crate::submit::resubmit(tx, &old, caller.id, caller.is_superuser).await {
+            Ok(id) => Ok((format!("resubmitted as job {id}"), id)),
+            Err(SubmitError::Db(e)) => Err(view::db_error(&state, e)),
+            Err(e @ SubmitError::NotYourTokens(_)) => Err(view::forbidden(&state, &e.to_string())),
+            Err(e) => Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
         }
-        Err(e) => return Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
-    };
-    let action = format!("resubmitted as job {id}");
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("job", &job.to_string()),
-        &action,
-        &reason,
-    )
+    })
     .await?;
     Ok(view::done(&format!("/scheduler/job/{id}")))
 }
@@ -161,21 +144,14 @@ pub async fn priority(
     post: StaffPost<PriorityForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    visible(&state, &tx, &post.caller, job).await?;
-    lava_db::job_admin::set_priority(&tx, job, post.form.priority)
-        .await
-        .or_page(&state)?;
-    let action = format!("priority {}", post.form.priority);
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("job", &job.to_string()),
-        &action,
-        &reason,
-    )
+    let object = ("job", &*job.to_string());
+    view::change(&state, &post.caller, object, &reason, async |tx| {
+        visible(&state, tx, &post.caller, job).await?;
+        lava_db::job_admin::set_priority(tx, job, post.form.priority)
+            .await
+            .or_page(&state)?;
+        Ok((format!("priority {}", post.form.priority), ()))
+    })
     .await?;
     Ok(view::done("/admin/jobs/"))
 }

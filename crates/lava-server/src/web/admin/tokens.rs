@@ -123,20 +123,14 @@ pub async fn delete_own(
     Path(token): Path<i64>,
     post: UserPost<DeleteForm>,
 ) -> Result<Response, Response> {
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    lava_db::accounts::remove_own_token(&tx, token, post.caller.id)
-        .await
-        .or_page(&state)?;
     let reason = post.form.reason.trim();
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("token", &token.to_string()),
-        "deleted",
-        reason,
-    )
+    let object = ("token", &*token.to_string());
+    view::change(&state, &post.caller, object, reason, async |tx| {
+        lava_db::accounts::remove_own_token(tx, token, post.caller.id)
+            .await
+            .or_page(&state)?;
+        Ok(("deleted".to_string(), ()))
+    })
     .await?;
     Ok(view::done("/api/tokens/"))
 }
@@ -192,17 +186,11 @@ pub async fn delete_any(
     post: StaffPost<DeleteForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    lava_db::tokens::remove(&tx, token).await.or_page(&state)?;
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("token", &token.to_string()),
-        "deleted",
-        &reason,
-    )
+    let object = ("token", &*token.to_string());
+    view::change(&state, &post.caller, object, &reason, async |tx| {
+        lava_db::tokens::remove(tx, token).await.or_page(&state)?;
+        Ok(("deleted".to_string(), ()))
+    })
     .await?;
     Ok(view::done("/admin/tokens/"))
 }

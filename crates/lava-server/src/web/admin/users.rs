@@ -170,10 +170,11 @@ pub async fn add(
         is_superuser: f.is_superuser.is_some(),
         is_active: true,
     };
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    lava_db::users::add(&tx, &record).await.or_page(&state)?;
-    view::commit_audited(&state, tx, &post.caller, ("user", &name), "added", &reason).await?;
+    view::change(&state, &post.caller, ("user", &name), &reason, async |tx| {
+        lava_db::users::add(tx, &record).await.or_page(&state)?;
+        Ok(("added".to_string(), ()))
+    })
+    .await?;
     Ok(view::done(&format!("/admin/users/{name}/")))
 }
 
@@ -204,30 +205,29 @@ pub async fn update(
         is_superuser: f.is_superuser.is_some(),
         is_active: f.is_active.is_some(),
     };
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    // Only a superuser may make or unmake superusers, so staff cannot raise themselves.
-    let was = superuser_guard(&state, &tx, &post.caller, &username).await?;
-    if !post.caller.is_superuser && (was || flags.is_superuser) {
-        return Err(view::forbidden(
-            &state,
-            "Only a superuser may change a superuser's account or make a user a superuser.",
-        ));
-    }
-    lava_db::accounts::set_flags(&tx, &username, flags)
-        .await
-        .or_page(&state)?;
-    let action = format!(
-        "flags: staff {}, superuser {}, active {}",
-        flags.is_staff, flags.is_superuser, flags.is_active
-    );
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("user", &username),
-        &action,
         &reason,
+        async |tx| {
+            // Only a superuser may make or unmake superusers, so staff cannot raise themselves.
+            let was = superuser_guard(&state, tx, &post.caller, &username).await?;
+            if !post.caller.is_superuser && (was || flags.is_superuser) {
+                return Err(view::forbidden(
+                    &state,
+                    "Only a superuser may change a superuser's account or make a user a superuser.",
+                ));
+            }
+            lava_db::accounts::set_flags(tx, &username, flags)
+                .await
+                .or_page(&state)?;
+            let action = format!(
+                "flags: staff {}, superuser {}, active {}",
+                flags.is_staff, flags.is_superuser, flags.is_active
+            );
+            Ok((action, ()))
+        },
     )
     .await?;
     Ok(view::done(&format!("/admin/users/{username}/")))
@@ -258,24 +258,25 @@ pub async fn password(
         ));
     }
     let hashed = hash(&state, post.form.password).await?;
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    if superuser_guard(&state, &tx, &post.caller, &username).await? && !post.caller.is_superuser {
-        return Err(view::forbidden(
-            &state,
-            "Only a superuser may reset a superuser's password.",
-        ));
-    }
-    lava_db::accounts::set_password(&tx, &username, &hashed)
-        .await
-        .or_page(&state)?;
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("user", &username),
-        "password reset",
         &reason,
+        async |tx| {
+            if superuser_guard(&state, tx, &post.caller, &username).await?
+                && !post.caller.is_superuser
+            {
+                return Err(view::forbidden(
+                    &state,
+                    "Only a superuser may reset a superuser's password.",
+                ));
+            }
+            lava_db::accounts::set_password(tx, &username, &hashed)
+                .await
+                .or_page(&state)?;
+            Ok(("password reset".to_string(), ()))
+        },
     )
     .await?;
     Ok(view::done(&format!("/admin/users/{username}/")))

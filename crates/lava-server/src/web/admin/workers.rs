@@ -77,22 +77,22 @@ pub async fn update(
         description: f.description.trim(),
         job_limit: f.job_limit,
     };
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    let old = lava_db::lifecycle::worker::update(&tx, &worker, &u, Some(post.caller.id), &reason)
-        .await
-        .or_page(&state)?;
-    let action = format!(
-        "health {old} → {}, job limit {}, description '{}'",
-        f.health, f.job_limit, u.description
-    );
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("worker", &worker),
-        &action,
         &reason,
+        async |tx| {
+            let old =
+                lava_db::lifecycle::worker::update(tx, &worker, &u, Some(post.caller.id), &reason)
+                    .await
+                    .or_page(&state)?;
+            let action = format!(
+                "health {old} → {}, job limit {}, description '{}'",
+                f.health, f.job_limit, u.description
+            );
+            Ok((action, ()))
+        },
     )
     .await?;
     Ok(view::done("/admin/workers/"))
@@ -131,23 +131,22 @@ pub async fn approve(
             return Err(view::fail(&state, StatusCode::BAD_REQUEST, &msg));
         }
     };
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    lava_db::workers::set_approved(&tx, &worker, approved)
-        .await
-        .or_page(&state)?;
-    let action = if approved {
-        "approved"
-    } else {
-        "approval withdrawn"
-    };
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("worker", &worker),
-        action,
         &reason,
+        async |tx| {
+            lava_db::workers::set_approved(tx, &worker, approved)
+                .await
+                .or_page(&state)?;
+            let action = if approved {
+                "approved"
+            } else {
+                "approval withdrawn"
+            };
+            Ok((action.to_string(), ()))
+        },
     )
     .await?;
     Ok(view::done("/admin/workers/"))
