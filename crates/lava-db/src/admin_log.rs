@@ -34,7 +34,7 @@ pub struct Change<'a> {
     pub object_id: &'a str,
     /// What was done.
     pub action: &'a str,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: &'a str,
 }
 

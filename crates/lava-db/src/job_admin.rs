@@ -56,7 +56,7 @@ pub struct JobChange {
     pub new_health: lava_common::state::JobHealth,
     /// The user who made the change, if a person did.
     pub actor: Option<String>,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: String,
 }
 

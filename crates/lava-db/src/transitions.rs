@@ -18,7 +18,7 @@ pub struct DeviceTransition {
     pub health: (DeviceHealth, DeviceHealth),
     /// The user's name, if a person made the change.
     pub actor: Option<String>,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: String,
 }
 
@@ -84,7 +84,7 @@ pub struct JobTransition {
     pub device: Option<DeviceName>,
     /// The user's name, if a person made the change.
     pub actor: Option<String>,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: String,
 }
 

@@ -73,7 +73,7 @@ pub enum WorkerError {
     BadUrl {
         /// The URL as given.
         url: String,
-        /// Why.
+        /// What is wrong with it.
         reason: String,
     },
     /// A file or directory of the worker could not be used.
@@ -101,7 +101,7 @@ pub enum WorkerError {
     Token {
         /// The token file.
         path: PathBuf,
-        /// Why.
+        /// What is wrong with it (empty, or open to other users).
         reason: String,
     },
     /// Signal handlers could not be installed.

@@ -79,7 +79,7 @@ pub struct HealthCheckForm {
     /// The job definition (JSON or YAML); empty removes the health check.
     #[serde(default)]
     pub definition: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

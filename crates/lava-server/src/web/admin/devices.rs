@@ -115,7 +115,7 @@ pub async fn show(
 pub struct HealthForm {
     /// The new health.
     pub health: DeviceHealth,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -170,7 +170,7 @@ pub struct WorkerForm {
     /// The worker.
     #[serde(default)]
     pub worker: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

@@ -17,7 +17,7 @@ pub struct MembershipForm {
     pub group: String,
     /// `join` or `leave`.
     pub action: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -62,7 +62,7 @@ pub async fn membership(
 pub struct GroupForm {
     /// The group's name.
     pub name: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

@@ -79,7 +79,7 @@ pub async fn list(
 /// A form whose only field is the reason.
 #[derive(Debug, serde::Deserialize)]
 pub struct ReasonForm {
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -132,7 +132,7 @@ pub async fn resubmit(
 pub struct PriorityForm {
     /// 0 to 100.
     pub priority: i32,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

@@ -112,7 +112,7 @@ pub async fn create_own(
 /// A form with an optional reason.
 #[derive(Debug, serde::Deserialize)]
 pub struct DeleteForm {
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -151,7 +151,7 @@ pub struct ForForm {
     /// What it is for.
     #[serde(default)]
     pub description: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

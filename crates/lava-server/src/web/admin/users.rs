@@ -102,7 +102,7 @@ pub struct AddForm {
     pub is_staff: Option<String>,
     /// Checkbox.
     pub is_superuser: Option<String>,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -187,7 +187,7 @@ pub struct FlagsForm {
     pub is_superuser: Option<String>,
     /// Checkbox.
     pub is_active: Option<String>,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -238,7 +238,7 @@ pub async fn update(
 pub struct PasswordForm {
     /// The new password.
     pub password: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

@@ -59,7 +59,7 @@ pub struct WorkerForm {
     pub description: String,
     /// Jobs at once (0: no limit).
     pub job_limit: i32,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -103,7 +103,7 @@ pub async fn update(
 pub struct ApproveForm {
     /// `approve` or `revoke`.
     pub action: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
