@@ -6,10 +6,13 @@
 
 pub mod bundle;
 pub mod conf;
+pub mod device;
 pub mod device_file;
 pub mod dispatcher_settings;
 pub mod error_type;
+pub mod events_settings;
 pub mod fixture;
+pub mod host_paths;
 pub mod ids;
 pub mod job;
 pub mod limits;
@@ -19,3 +22,4 @@ pub mod signals;
 pub mod state;
 pub mod token;
 pub mod worker_api;
+pub mod worker_files;

@@ -21,3 +21,8 @@ pub async fn send(c: &impl Db, channel: &str, payload: &str) -> Result<(), Error
 pub fn log_payload(job: JobId) -> String {
     format!("log/{job}")
 }
+
+/// Every change of a job's, device's or worker's state or health (payload: the row's fields
+/// as JSON, with `topic`), sent by the triggers of migration V10; the event publisher of
+/// `lava-server web` turns them into LAVA's events.
+pub const EVENTS: &str = "lava_events";

@@ -187,9 +187,33 @@ fn render_apache_site() {
         "ErrorDocument 502 /static/errors/502.html",
         "Require all granted",
         "# Allow from all",
+        "Header always set X-Content-Type-Options \"nosniff\"",
+        "Header always set X-Frame-Options \"DENY\"",
+        "Header always set Content-Security-Policy \"frame-ancestors 'none'\"",
+        "Header always set Referrer-Policy \"same-origin\"",
+        "<If \"%{HTTP:Content-Length} -gt 1048576\">",
+        "<If \"%{HTTP:Content-Length} -gt 16777216\">",
+        "<If \"%{HTTP:Content-Length} -gt 65536\">",
+        // The HTTPS variant, commented out, with HSTS and the secure cookie setting.
+        "\n# <VirtualHost *:443>\n",
+        "\n#     SSLEngine on\n",
+        "\n#     Header always set Strict-Transport-Security \"max-age=31536000\"\n",
+        "\n#         <If \"%{HTTP:Content-Length} -gt 1048576\">\n",
+        "\n# </VirtualHost>\n",
+        "secure_cookies = true",
     ] {
         assert!(site.contains(want), "{want:?} missing:\n{site}");
     }
+    let active: String = site.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(!active.contains("SSLEngine"), "HTTPS is commented out");
+    assert_eq!(active.matches("<VirtualHost").count(), 1);
+    let raised = lava_dev(
+        &root(),
+        &["render", "apache-site", "--job-bytes", "2097152", "-o", "-"],
+        &[],
+    );
+    let raised = String::from_utf8(raised.stdout).unwrap();
+    assert_eq!(raised.matches("-gt 2097152\">").count(), 2, "{raised}");
     assert!(root().join("apache/errors/502.html").exists());
     let bad = lava_dev(
         &root(),
@@ -205,4 +229,84 @@ fn makefile_pins_the_same_cargo_deb() {
     let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
     let pin = format!("CARGO_DEB_VERSION := {}", lava_dev::cargo_deb::VERSION);
     assert!(makefile.contains(&pin), "Makefile must say {pin}");
+}
+
+/// `lava-dev image kvm` is create-kvm-image (the checkout's): its arguments reach the script,
+/// whose refusal of a full-image option without --image comes back as lava-dev's failure.
+#[test]
+fn image_kvm_runs_create_kvm_image_with_its_arguments() {
+    let out = lava_dev(&root(), &["image", "kvm", "--", "--help"], &[]);
+    assert!(out.status.success(), "{out:?}");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--custom-package",
+        "--enable-dhcp",
+        "--serial-console",
+        "--serial-console-command",
+        "--root-password",
+    ] {
+        assert!(help.contains(option), "{option} missing: {help}");
+    }
+    let out = lava_dev(&root(), &["image", "kvm", "--enable-dhcp"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("options of the full image: add --image FILE"),
+        "{err}"
+    );
+    assert!(err.contains("create-kvm-image failed"), "{err}");
+}
+
+/// `lava-dev quick-install` into a scratch root holding an older installed system: the
+/// binaries that are installed and differ, and the changed templates and static files, are
+/// replaced; a new lava-server restarts Apache (the web app) and the scheduler, not the
+/// worker, whose binaries are not installed there; a second run changes nothing.
+#[test]
+fn quick_install_replaces_what_changed_and_names_the_restarts() {
+    let root_dir = tempfile::tempdir().unwrap();
+    let r = root_dir.path();
+    std::fs::create_dir_all(r.join("usr/bin")).unwrap();
+    std::fs::write(r.join("usr/bin/lava-server"), "an older build").unwrap();
+    let templates = r.join("usr/share/lava-server/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("home.html"), "an older template").unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_lava-dev")).parent().unwrap();
+    let args = [
+        "quick-install",
+        "--bin-dir",
+        bin.to_str().unwrap(),
+        "--root",
+        r.to_str().unwrap(),
+    ];
+    let out = lava_dev(&root(), &args, &[]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        std::fs::read(r.join("usr/bin/lava-server")).unwrap(),
+        std::fs::read(bin.join("lava-server")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(templates.join("home.html")).unwrap(),
+        std::fs::read(root().join("templates/home.html")).unwrap()
+    );
+    assert!(r.join("usr/share/lava-server/static/lava.css").is_file());
+    assert!(
+        r.join("usr/share/lava-server/static/errors/502.html")
+            .is_file()
+    );
+    assert_eq!(
+        stdout,
+        "would run: apache2ctl restart\nwould run: service lava-server restart\n"
+    );
+    assert!(
+        stderr.contains("usr/bin/lava-dispatch is not installed (package lava-dispatcher)"),
+        "{stderr}"
+    );
+    let out = lava_dev(&root(), &args, &[]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing changed"));
 }
