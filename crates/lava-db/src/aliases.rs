@@ -1,7 +1,6 @@
 //! Device-type aliases: other names a job may give as its `device_type`, resolved to the
 //! real type at submission.
 
-
 use crate::{Db, Error};
 
 /// An alias and the device type it names.
@@ -104,11 +103,7 @@ pub async fn add(c: &impl Db, name: &str, device_type: &str) -> Result<(), Error
 
 /// Deletes an alias; with `device_type`, only if it names that type. `NotFound` names the
 /// alias otherwise.
-pub async fn delete(
-    c: &impl Db,
-    name: &str,
-    device_type: Option<&str>,
-) -> Result<(), Error> {
+pub async fn delete(c: &impl Db, name: &str, device_type: Option<&str>) -> Result<(), Error> {
     let n = c
         .execute(
             "DELETE FROM device_type_aliases WHERE name = $1

@@ -202,11 +202,7 @@ pub async fn claims(c: &impl Db, device: Option<&DeviceName>) -> Result<Vec<Clai
 }
 
 /// Sets a device's description; `NotFound` names it when it does not exist.
-pub async fn set_description(
-    c: &impl Db,
-    hostname: &str,
-    description: &str,
-) -> Result<(), Error> {
+pub async fn set_description(c: &impl Db, hostname: &str, description: &str) -> Result<(), Error> {
     let n = c
         .execute(
             "UPDATE devices SET description = $2 WHERE hostname = $1",

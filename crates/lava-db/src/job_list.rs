@@ -77,7 +77,7 @@ pub struct JobFilter {
     /// Ended at or after this time.
     pub ended_since: Option<DateTime<Utc>>,
     /// One of these ids (empty: any).
-    pub ids: Vec<i64>,
+    pub ids: Vec<JobId>,
     /// Submitted after this time.
     pub submitted_after: Option<DateTime<Utc>>,
     /// Submitted before this time.

@@ -3,9 +3,9 @@
 
 use lava_common::state::JobState;
 
-use crate::{Db, Error};
 use crate::job_list::{self, JobFilter};
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// A queued job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,11 +56,7 @@ pub async fn list(
 
 /// How many queued jobs of `device_type` `viewer` may see, from the counters: a few rows
 /// read whatever the size of the jobs table.
-pub async fn depth(
-    c: &impl Db,
-    viewer: &Viewer,
-    device_type: &str,
-) -> Result<i64, Error> {
+pub async fn depth(c: &impl Db, viewer: &Viewer, device_type: &str) -> Result<i64, Error> {
     let f = JobFilter {
         state: Some(JobState::Submitted),
         device_type: Some(device_type.into()),
@@ -71,11 +67,7 @@ pub async fn depth(
 
 /// Queues `n` public jobs of `device_type` in one statement (benchmarks only: no plan, no
 /// definition worth the name, and one event notification per row).
-pub async fn insert_many_for_bench(
-    c: &impl Db,
-    n: i64,
-    device_type: &str,
-) -> Result<u64, Error> {
+pub async fn insert_many_for_bench(c: &impl Db, n: i64, device_type: &str) -> Result<u64, Error> {
     let rows = c
         .execute(
             "INSERT INTO jobs (description, original_definition, requested_device_type)

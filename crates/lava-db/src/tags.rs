@@ -2,7 +2,6 @@
 //! names live in `devices.tags`, which the scheduler matches; every name there has a row in
 //! `tags` with its description.
 
-
 use crate::{Db, Error};
 
 /// A tag as `scheduler.tags.list` and REST show it.
@@ -87,11 +86,7 @@ pub fn check_name(name: &str) -> Result<(), Error> {
 }
 
 /// Creates a tag; an existing one is an error naming it.
-pub async fn add(
-    c: &impl Db,
-    name: &str,
-    description: Option<&str>,
-) -> Result<(), Error> {
+pub async fn add(c: &impl Db, name: &str, description: Option<&str>) -> Result<(), Error> {
     check_name(name)?;
     let n = c
         .execute(
@@ -128,10 +123,7 @@ pub async fn delete(c: &impl Db, name: &str) -> Result<(), Error> {
 }
 
 /// The tags of a device, sorted; `None` when there is no such device.
-pub async fn of_device(
-    c: &impl Db,
-    hostname: &str,
-) -> Result<Option<Vec<String>>, Error> {
+pub async fn of_device(c: &impl Db, hostname: &str) -> Result<Option<Vec<String>>, Error> {
     let row = c
         .query_opt(
             "SELECT ARRAY(SELECT unnest(tags) ORDER BY 1) AS tags FROM devices WHERE hostname = $1",
@@ -169,11 +161,7 @@ pub async fn add_to_device(c: &impl Db, hostname: &str, tag: &str) -> Result<(),
 
 /// Takes a tag off a device. `NotFound` names the device, or the tag when the device does
 /// not carry it.
-pub async fn remove_from_device(
-    c: &impl Db,
-    hostname: &str,
-    tag: &str,
-) -> Result<(), Error> {
+pub async fn remove_from_device(c: &impl Db, hostname: &str, tag: &str) -> Result<(), Error> {
     let Some(tags) = of_device(c, hostname).await? else {
         return Err(Error::NotFound {
             what: "device",

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lava_common::ids::JobId;
-use lava_common::settings::Settings;
 use lava_common::host_paths::HostPaths;
+use lava_common::ids::JobId;
 use lava_common::worker_api::{
     FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, RunningJob,
 };
@@ -512,14 +511,14 @@ async fn a_job_runs_on_the_file_that_declares_its_device() {
     jobs.start(&start(21, "slow01", SLOW), &lab.devices());
     let work = lab.work();
     // Three lines: lava-dispatch loaded the device and is waiting on its console.
-    tokio::task::spawn_blocking(move || wait_for_lines(&work, 21, 3))
+    tokio::task::spawn_blocking(move || wait_for_lines(&work, JobId(21), 3))
         .await
         .unwrap();
-    let pid = JobDir::new(&lab.work(), 21).read_pid().unwrap();
+    let pid = JobDir::new(&lab.work(), JobId(21)).read_pid().unwrap();
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     assert!(cmdline.contains("/devices/board.conf"), "{cmdline}");
-    jobs.cancel(21);
+    jobs.cancel(JobId(21));
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
 }

@@ -98,7 +98,7 @@ pub async fn show(
     let ctx = json!({"device": {"hostname": d.info.hostname, "device_type": d.info.device_type,
                                 "state": d.info.state.as_str(), "health": d.info.health.as_str(),
                                 "worker": d.info.worker_host, "worker_reported": d.worker_reported,
-                                "tags": d.tags.join(" "),
+                                "tags": d.info.tags.join(" "),
                                 "job": d.current_job},
                      "history": history, "log": log, "choices": choices,
                      "claims": claims, "workers": workers});

@@ -146,7 +146,7 @@ fn type_json(t: &lava_db::device_types::DeviceType, aliases: &[lava_db::aliases:
     let i = &t.info;
     let aliases: Vec<&str> = aliases
         .iter()
-        .filter(|a| a.device_type == i.name)
+        .filter(|a| i.name == a.device_type)
         .map(|a| a.name.as_str())
         .collect();
     json!({
@@ -188,7 +188,7 @@ pub async fn types_show(
     let t = lava_db::device_types::get(&c, &name)
         .await?
         .ok_or_else(not_found)?;
-    let aliases = lava_db::aliases::list(&**c).await?;
+    let aliases = lava_db::aliases::list(&c).await?;
     Ok(ok(type_json(&t, &aliases)))
 }
 

@@ -270,7 +270,11 @@ pub async fn junit(
 }
 
 /// One row per case: the columns of LAVA's results export.
-pub(crate) fn rows(base: &str, job: JobId, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
+pub(crate) fn rows(
+    base: &str,
+    job: JobId,
+    cases: &[CaseDetail],
+) -> Vec<Vec<(&'static str, Value)>> {
     cases
         .iter()
         .map(|c| {

@@ -291,7 +291,7 @@ pub async fn queue(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let start = a.opt_int(1, "start")?.unwrap_or(0).max(0);
     let limit = a.opt_int(2, "limit")?.unwrap_or(25).clamp(0, 100);
     let c = ctx.db().await?;
-    let jobs = lava_db::queue::list(&**c, &ctx.viewer(), types.as_deref(), start, limit).await?;
+    let jobs = lava_db::queue::list(&c, &ctx.viewer(), types.as_deref(), start, limit).await?;
     let reply: Vec<QueuedReply> = jobs
         .into_iter()
         .map(|j| QueuedReply {
