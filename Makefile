@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help build run lab-stop test check fmt clippy test-image bench deb install-test
+.PHONY: help build run lab-stop test check fmt clippy test-image bench deb install-test fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,14 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 	sh debian/tests/bench-deb $(BIN)/lava-dev
 	$(CARGO) build --release -p lava-dispatcher --bin pduclient
 	$(CARGO) bench -p lava-testkit --bench uboot_boot
+
+# Each parser of untrusted input, fuzzed for FUZZ_TIME seconds (cargo fuzz on the stable
+# toolchain, see fuzz/run); fails on a crash, with the input saved in fuzz/artifacts/.
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= xmlrpc_call job_yaml job_json testdef device_conf signals log_line
+
+fuzz: ## fuzz the parsers of untrusted input, FUZZ_TIME seconds each (default 60); fails on a crash
+	CARGO="$(CARGO)" sh fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 fmt: ## format the code
 	$(CARGO) fmt --all

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::render::apache::BodyLimits;
+
 /// LAVA developer tools: build the Debian packages, render the Apache site and device configs.
 #[derive(Debug, Parser)]
 #[command(name = "lava-dev", version, propagate_version = true)]
@@ -80,6 +82,18 @@ pub struct ApacheSiteArgs {
     /// The shared data directory; static/ below it is served by Apache.
     #[arg(long, value_name = "DIR", default_value = "/usr/share/lava-server")]
     pub share: PathBuf,
+    /// The largest body of a job submission, in bytes: the web app's `limits.job_bytes`
+    /// [default: 1 MiB].
+    #[arg(long, value_name = "BYTES", default_value_t = BodyLimits::default().job)]
+    pub job_bytes: u64,
+    /// The largest body of any other request, in bytes: `limits.request_bytes`
+    /// [default: 64 KiB].
+    #[arg(long, value_name = "BYTES", default_value_t = BodyLimits::default().request)]
+    pub request_bytes: u64,
+    /// The largest log batch a worker sends, in bytes: `limits.log_batch_bytes`
+    /// [default: 16 MiB].
+    #[arg(long, value_name = "BYTES", default_value_t = BodyLimits::default().log_batch)]
+    pub log_batch_bytes: u64,
     /// The template (default: apache/lava-server.conf.tera in the checkout, else the
     /// installed copy in /usr/share/lava-dev).
     #[arg(long, value_name = "FILE")]

@@ -99,6 +99,12 @@ fn apache_site(args: ApacheSiteArgs) -> anyhow::Result<()> {
         port: args.port,
         upstream: args.upstream,
         share: args.share,
+        limits: render::apache::BodyLimits {
+            request: args.request_bytes,
+            job: args.job_bytes,
+            log_batch: args.log_batch_bytes,
+            ..Default::default()
+        },
     };
     let text = site.render(&template)?;
     let out = (args.output != Path::new("-")).then_some(args.output.as_path());

@@ -187,9 +187,33 @@ fn render_apache_site() {
         "ErrorDocument 502 /static/errors/502.html",
         "Require all granted",
         "# Allow from all",
+        "Header always set X-Content-Type-Options \"nosniff\"",
+        "Header always set X-Frame-Options \"DENY\"",
+        "Header always set Content-Security-Policy \"frame-ancestors 'none'\"",
+        "Header always set Referrer-Policy \"same-origin\"",
+        "<If \"%{HTTP:Content-Length} -gt 1048576\">",
+        "<If \"%{HTTP:Content-Length} -gt 16777216\">",
+        "<If \"%{HTTP:Content-Length} -gt 65536\">",
+        // The HTTPS variant, commented out, with HSTS and the secure cookie setting.
+        "\n# <VirtualHost *:443>\n",
+        "\n#     SSLEngine on\n",
+        "\n#     Header always set Strict-Transport-Security \"max-age=31536000\"\n",
+        "\n#         <If \"%{HTTP:Content-Length} -gt 1048576\">\n",
+        "\n# </VirtualHost>\n",
+        "secure_cookies = true",
     ] {
         assert!(site.contains(want), "{want:?} missing:\n{site}");
     }
+    let active: String = site.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(!active.contains("SSLEngine"), "HTTPS is commented out");
+    assert_eq!(active.matches("<VirtualHost").count(), 1);
+    let raised = lava_dev(
+        &root(),
+        &["render", "apache-site", "--job-bytes", "2097152", "-o", "-"],
+        &[],
+    );
+    let raised = String::from_utf8(raised.stdout).unwrap();
+    assert_eq!(raised.matches("-gt 2097152\">").count(), 2, "{raised}");
     assert!(root().join("apache/errors/502.html").exists());
     let bad = lava_dev(
         &root(),

@@ -98,6 +98,19 @@ pub enum ConfError {
         /// The key being expanded.
         key: String,
     },
+    /// A value whose references expand past the bounds (an expansion bomb: keys that each
+    /// refer several times to the next).
+    #[error("{at}: key {key:?} expands past {bytes} bytes or {references} references")]
+    TooLarge {
+        /// Where the key being expanded was defined.
+        at: Location,
+        /// The key being expanded.
+        key: String,
+        /// The bound on the expanded value, in bytes.
+        bytes: usize,
+        /// The bound on the references followed.
+        references: usize,
+    },
     /// A `%` not followed by `%` or `(name)s`.
     #[error("{at}: key {key:?}: '%' must be followed by '%' or '(name)s', found {found:?}")]
     BadPercent {

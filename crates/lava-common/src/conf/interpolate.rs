@@ -11,15 +11,37 @@ use super::layers::DeviceConfig;
 /// ConfigParser's `MAX_INTERPOLATION_DEPTH`: deeper nesting is taken to be a reference loop.
 const MAX_DEPTH: usize = 10;
 
+/// The most one value may expand to, in bytes. ConfigParser has no such bound, so a small
+/// file whose keys each refer several times to the next expands exponentially; real values
+/// (command lines, boot commands) stay far below it.
+const MAX_EXPANDED_BYTES: usize = 1 << 20;
+
+/// The most references one value's expansion may follow (counting repeats): the same bomb
+/// with empty values produces no bytes but still takes exponential time.
+const MAX_REFERENCES: usize = 100_000;
+
 /// Escapes `%` as `%%`, so that `text` reads back unchanged after interpolation.
 pub fn escape(text: &str) -> String {
     text.replace('%', "%%")
 }
 
-/// The key being expanded, for the too-deep error (which is about it, not the inner keys).
+/// The key being expanded, for the errors about the whole expansion (too deep, too large),
+/// which are about it rather than the inner keys; and the references followed so far.
 struct Top<'a> {
     key: &'a str,
     at: &'a Location,
+    references: std::cell::Cell<usize>,
+}
+
+impl Top<'_> {
+    fn too_large(&self) -> ConfError {
+        ConfError::TooLarge {
+            at: self.at.clone(),
+            key: self.key.to_owned(),
+            bytes: MAX_EXPANDED_BYTES,
+            references: MAX_REFERENCES,
+        }
+    }
 }
 
 /// Expands every reference in `value`, the raw value of `key` defined at `at`.
@@ -30,7 +52,11 @@ pub(super) fn expand(
     at: &Location,
 ) -> Result<String, ConfError> {
     let mut out = String::with_capacity(value.len());
-    let top = Top { key, at };
+    let top = Top {
+        key,
+        at,
+        references: std::cell::Cell::new(0),
+    };
     expand_into(config, &top, key, value, at, 1, &mut out)?;
     Ok(out)
 }
@@ -67,6 +93,10 @@ fn expand_into(
             });
         };
         rest = after;
+        top.references.set(top.references.get() + 1);
+        if top.references.get() > MAX_REFERENCES {
+            return Err(top.too_large());
+        }
         // Names are lowercased like keys, so `%(HOSTNAME)s` finds `hostname`.
         let name = name.to_lowercase();
         let Some((inner, inner_at)) = config.lookup(&name) else {
@@ -81,8 +111,14 @@ fn expand_into(
         } else {
             out.push_str(inner);
         }
+        if out.len() > MAX_EXPANDED_BYTES {
+            return Err(top.too_large());
+        }
     }
     out.push_str(rest);
+    if out.len() > MAX_EXPANDED_BYTES {
+        return Err(top.too_large());
+    }
     Ok(())
 }
 
@@ -187,6 +223,37 @@ mod tests {
         }
         let c = config(&[("/t.conf", &text)]);
         assert_eq!(c.get("k9").unwrap().as_deref(), Some("end"));
+    }
+
+    /// `levels` keys, each referring 16 times to the next; the last holds `leaf`.
+    fn fan_out(levels: usize, leaf: &str) -> DeviceConfig {
+        let mut text = String::new();
+        for i in 0..levels {
+            text.push_str(&format!(
+                "k{i} = {}\n",
+                format!("%(k{})s", i + 1).repeat(16)
+            ));
+        }
+        text.push_str(&format!("k{levels} = {leaf}\n"));
+        config(&[("/t.conf", &text)])
+    }
+
+    // Found with the device_conf fuzz target (a libFuzzer timeout, input kept in
+    // fuzz/regressions/device_conf/): ten levels of 16 references in a 1 KiB file expand to
+    // 16^10 copies of the last value, which no machine finishes; five levels already make
+    // 64 MiB. Each expansion is bounded in bytes and in references followed.
+    #[test]
+    fn an_expansion_bomb_is_refused_naming_its_key() {
+        let e = fan_out(5, &"x".repeat(64)).get("k0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"/t.conf:1: key "k0" expands past 1048576 bytes or 100000 references"#
+        );
+        // The same with empty values: no output, but a million references to follow.
+        let e = fan_out(5, "").get("k0").unwrap_err();
+        assert!(e.to_string().contains("100000 references"), "{e}");
+        // Keys that do not reach the bomb's top stay usable.
+        assert_eq!(fan_out(5, "x").get("k4").unwrap().unwrap(), "x".repeat(16));
     }
 
     #[test]

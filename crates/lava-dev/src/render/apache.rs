@@ -10,6 +10,34 @@ pub const TEMPLATE: &str = "apache/lava-server.conf.tera";
 /// Where the rendered site goes on an installed system.
 pub const SITE: &str = "/etc/apache2/sites-available/lava-server.conf";
 
+/// The request body limits of the site, in bytes: the web app's (its `[limits]` settings),
+/// so that Apache refuses (413) what the app would refuse, before it reaches the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// `limits.request_bytes`: any request not listed below.
+    pub request: u64,
+    /// `limits.job_bytes`: a job submission (REST create and validate, XML-RPC, the
+    /// submission form, a device type's health check form).
+    pub job: u64,
+    /// The worker API's messages other than log batches.
+    pub worker_message: u64,
+    /// `limits.log_batch_bytes`: a worker's log batch.
+    pub log_batch: u64,
+}
+
+impl Default for BodyLimits {
+    /// The web app's defaults (`[limits]` in the settings, the worker API's fixed bound).
+    fn default() -> BodyLimits {
+        let app = lava_common::limits::Limits::default();
+        BodyLimits {
+            request: app.request_bytes as u64,
+            job: app.job_bytes as u64,
+            worker_message: lava_common::limits::WORKER_MESSAGE_BYTES as u64,
+            log_batch: app.log_batch_bytes as u64,
+        }
+    }
+}
+
 /// The values the site template takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApacheSite {
@@ -21,6 +49,8 @@ pub struct ApacheSite {
     pub upstream: String,
     /// `/usr/share/lava-server`: `static/` below it is served by Apache itself.
     pub share: PathBuf,
+    /// The request body limit of each group of routes.
+    pub limits: BodyLimits,
 }
 
 impl ApacheSite {
@@ -47,8 +77,36 @@ impl ApacheSite {
             "static_dir",
             &self.share.join("static").display().to_string(),
         );
-        tera::Tera::one_off(&text, &ctx, false).map_err(bad)
+        let l = &self.limits;
+        ctx.insert("request_bytes", &l.request);
+        ctx.insert("job_bytes", &l.job);
+        ctx.insert("worker_message_bytes", &l.worker_message);
+        ctx.insert("log_batch_bytes", &l.log_batch);
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(Vec::new());
+        tera.register_filter("comment", comment);
+        tera.add_raw_template("site", &text).map_err(bad)?;
+        tera.render("site", &ctx).map_err(bad)
     }
+}
+
+/// The `comment` filter: every line prefixed with `# ` (an empty one with `#`), for the
+/// variants shipped commented out, which an admin enables by removing that prefix.
+fn comment(
+    value: &tera::Value,
+    _: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| tera::Error::msg("the comment filter takes text"))?;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| match l {
+            "" => "#".to_string(),
+            l => format!("# {l}"),
+        })
+        .collect();
+    Ok(tera::Value::String(lines.join("\n")))
 }
 
 /// Tera's error with its causes (the useful part is usually in a source).
