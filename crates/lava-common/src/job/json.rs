@@ -157,6 +157,7 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
                 options,
                 prompts: Vec::new(),
                 auto_login: None,
+                transfer_overlay: None,
             })
         }
         "lava_test_shell" => {
@@ -176,7 +177,11 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
         }
         other => return Err(at.error(format!("unknown action '{other}'"))),
     };
-    Ok(Action { kind, timeout })
+    Ok(Action {
+        kind,
+        timeout,
+        failure_retry: None,
+    })
 }
 
 fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
@@ -222,12 +227,7 @@ fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
 }
 
 fn image(url: String) -> Image {
-    Image {
-        url,
-        compression: None,
-        checksum: None,
-        image_arg: None,
-    }
+    Image::at(url)
 }
 
 /// Seed-era disk images were decompressed by their file name.

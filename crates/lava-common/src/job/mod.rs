@@ -26,7 +26,8 @@ mod yaml_test;
 
 pub use action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
-    Deploy, DeployTo, Image, SubmitResults, Test, TestDefinition, TestSource,
+    Deploy, DeployTo, Image, KernelType, MAX_FAILURE_RETRY, SubmitResults, Test, TestDefinition,
+    TestSource, TransferOverlay,
 };
 pub use error::JobError;
 pub use json::parse_json;
