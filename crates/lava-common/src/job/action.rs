@@ -205,8 +205,11 @@ impl ChecksumAlgorithm {
 pub struct Boot {
     /// How to boot.
     pub method: BootMethod,
-    /// Bootloader commands; a single entry may name a device command set (YAML `commands: ramdisk`).
+    /// Bootloader commands given by the job (a YAML list, seed-era `boot_cmds`).
     pub commands: Vec<String>,
+    /// A command set of the device type, by name (YAML `commands: ramdisk`).
+    #[serde(default)]
+    pub command_set: Option<String>,
     /// Extra options (seed-era `boot_linaro_image.options`, appended to the QEMU command).
     pub options: Vec<String>,
     /// Regular expressions for the shell prompt after boot.

@@ -154,6 +154,7 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
             ActionKind::Boot(Boot {
                 method: BootMethod::Device,
                 commands: params.strings("boot_cmds")?,
+                command_set: None,
                 options,
                 prompts: Vec::new(),
                 auto_login: None,

@@ -288,10 +288,14 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
             supported.join(", ")
         )));
     };
-    let commands = map
-        .get_some("commands")
-        .map(|c| c.string_or_strings())
-        .transpose()?;
+    // A string names a command set of the device type; a list is the commands themselves.
+    let (commands, command_set) = match map.get_some("commands") {
+        None => (None, None),
+        Some(c) => match c.str() {
+            Ok(name) => (None, Some(name.to_string())),
+            Err(_) => (Some(c.strings()?), None),
+        },
+    };
     let prompts = map
         .get_some("prompts")
         .map(|c| c.string_or_strings())
@@ -307,6 +311,7 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
     Ok(Boot {
         method: *method,
         commands: commands.unwrap_or_default(),
+        command_set,
         options: Vec::new(),
         prompts: prompts.unwrap_or_default(),
         auto_login,
@@ -428,7 +433,8 @@ mod tests {
             panic!()
         };
         assert_eq!(b.method, BootMethod::UBoot);
-        assert_eq!(b.commands, ["ramdisk"]);
+        assert_eq!(b.command_set.as_deref(), Some("ramdisk"));
+        assert!(b.commands.is_empty());
         assert_eq!(b.auto_login.unwrap().password.as_deref(), Some("1234"));
     }
 
