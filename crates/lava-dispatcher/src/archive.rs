@@ -79,7 +79,7 @@ pub fn cpio_gz(dir: &Path, out: &Path) -> Result<(), String> {
     let copied = std::io::copy(&mut stdout, &mut encoder)
         .and_then(|_| encoder.finish())
         .and_then(|mut w| w.flush());
-    let fed = feeder.join().unwrap_or_else(|_| Ok(()));
+    let fed = feeder.join().unwrap_or(Ok(()));
     let status = child.wait().map_err(|e| format!("cpio: {e}"))?;
     let errors = errors.join().unwrap_or_default();
     if !status.success() {

@@ -31,6 +31,8 @@ pub struct Action {
 pub const MAX_FAILURE_RETRY: u32 = 10;
 
 /// What an action does.
+// A plan holds a handful of actions, built once per job: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {

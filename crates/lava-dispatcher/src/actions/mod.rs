@@ -72,7 +72,7 @@ pub async fn power(ctx: &Ctx, action: &str, which: PowerKey) -> Result<bool, Fai
         return Ok(false);
     };
     let argv =
-        Argv::from_config(key, &command).map_err(|e| Failure::config(action, e.to_string()))?;
+        Argv::from_config(key, command).map_err(|e| Failure::config(action, e.to_string()))?;
     ctx.log.info(format!("{key}: {argv}"));
     run_power_command(&argv, POWER_TIMEOUT)
         .await

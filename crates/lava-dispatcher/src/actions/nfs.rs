@@ -122,6 +122,11 @@ pub async fn deploy(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), 
     }
     ctx.log
         .info(format!("exported {} ({EXPORT_OPTIONS})", spec(&dir)));
+    if !nfsd_running() {
+        ctx.log.warning(
+            "the kernel NFS server is not running on this worker (no threads in /proc/fs/nfsd/threads): boards cannot mount the export; start nfs-kernel-server",
+        );
+    }
     ctx.deployed.nfs_root = Some(dir.display().to_string());
     let mut boot_files = deploy.clone();
     boot_files
@@ -131,6 +136,12 @@ pub async fn deploy(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), 
         super::deploy::to_tftp(ctx, action, &boot_files).await?;
     }
     Ok(())
+}
+
+/// Whether the kernel's NFS server runs (its threads, as `rpc.nfsd` starts them).
+fn nfsd_running() -> bool {
+    std::fs::read_to_string("/proc/fs/nfsd/threads")
+        .is_ok_and(|t| t.trim().parse::<u32>().is_ok_and(|n| n > 0))
 }
 
 /// Unexports and removes a job's root file system (finalize).

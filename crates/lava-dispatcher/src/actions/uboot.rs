@@ -277,7 +277,7 @@ fn errors_pattern(action: &str, bl: &Bootloader) -> Result<Option<Regex>, Failur
         return Ok(None);
     }
     let alternatives: Vec<String> = bl.error_messages.iter().map(|m| regex::escape(m)).collect();
-    let text = format!("[^\\n]*(?:{})[^\\r\\n]*\\r?\\n", alternatives.join("|"));
+    let text = format!("[^\\n]*(?:{})[^\\r\\n]*\\r*\\n", alternatives.join("|"));
     pattern(action, "bootloader_error_messages", &text).map(Some)
 }
 

@@ -183,7 +183,7 @@ pub async fn status(ctx: &mut Ctx, action: &str, command: &str) -> Result<i32, F
     // The quotes keep the echo of the typed line from matching.
     ctx.sendline(action, &format!("{command}; echo \"LAVA_RC=\"\"$?\""))
         .await?;
-    let re = regex::bytes::Regex::new(r"LAVA_RC=(\d+)\r?\n")
+    let re = regex::bytes::Regex::new(r"LAVA_RC=(\d+)\r*\n")
         .unwrap_or_else(|_| unreachable!("a fixed regex"));
     let m = ctx.expect(action, &[re]).await?;
     ctx.expect(action, &[crate::job::prompt_regex()]).await?;
