@@ -153,7 +153,10 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
             }
             ActionKind::Boot(Boot {
                 method: BootMethod::Device,
-                commands: params.strings("boot_cmds")?,
+                commands: match params.get_some("boot_cmds") {
+                    Some(at) => super::yaml_actions::boot_commands(&at)?,
+                    None => Vec::new(),
+                },
                 command_set: None,
                 options,
                 prompts: Vec::new(),

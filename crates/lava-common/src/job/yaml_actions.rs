@@ -293,7 +293,7 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
         None => (None, None),
         Some(c) => match c.str() {
             Ok(name) => (None, Some(name.to_string())),
-            Err(_) => (Some(c.strings()?), None),
+            Err(_) => (Some(boot_commands(&c)?), None),
         },
     };
     let prompts = map
@@ -317,6 +317,21 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
         auto_login,
         transfer_overlay,
     })
+}
+
+/// A job's own bootloader commands: each one line (a newline would type a second command
+/// without waiting for the prompt).
+pub(crate) fn boot_commands(at: &At<'_>) -> Result<Vec<String>, JobError> {
+    let items = at.seq()?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in &items {
+        let text = item.str()?;
+        if text.chars().any(char::is_control) {
+            return Err(item.error("a boot command is one line, without control characters"));
+        }
+        out.push(text.to_string());
+    }
+    Ok(out)
 }
 
 /// `transfer_overlay`: the target fetches the overlay from the worker's TFTP server.
@@ -502,6 +517,11 @@ mod tests {
             panic!()
         };
         assert_eq!(b.transfer_overlay.unwrap().unpack_command, "tar -C / -xzf");
+        let e = parse("boot: {method: u-boot, commands: [\"boot\\nreset\"]}\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 1: boot.commands[0]: a boot command is one line, without control characters"
+        );
         let e = parse("boot: {method: u-boot, failure_retry: 0}\n").unwrap_err();
         assert_eq!(
             e.to_string(),
