@@ -26,13 +26,15 @@ test: ## the whole test suite (a private PostgreSQL is started by the tests them
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, packages)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, packages, U-Boot board boot)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
 	$(CARGO) bench -p lava-server --bench pages
 	$(CARGO) build -p lava-dev
 	sh debian/tests/bench-deb $(BIN)/lava-dev
+	$(CARGO) build --release -p lava-dispatcher --bin pduclient
+	$(CARGO) bench -p lava-testkit --bench uboot_boot
 
 fmt: ## format the code
 	$(CARGO) fmt --all

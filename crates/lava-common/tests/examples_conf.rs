@@ -23,6 +23,27 @@ fn confs(dir: &str) -> Vec<PathBuf> {
 }
 
 const NETWORK: &str = "-nographic -no-reboot -net nic,model=virtio -net user";
+
+/// The U-Boot QEMU board's keys that this dispatcher does not read yet (issue 11's contract
+/// between the board and the dispatcher's TFTP deploy and U-Boot boot); once it does, they
+/// join `KNOWN_KEYS` and leave this list.
+const BOARD_CONTRACT_KEYS: [&str; 15] = [
+    "server_ip",
+    "tftp_root",
+    "console_device",
+    "baud_rate",
+    "extra_kernel_args",
+    "booti_kernel_addr",
+    "booti_ramdisk_addr",
+    "booti_dtb_addr",
+    "bootm_kernel_addr",
+    "bootm_ramdisk_addr",
+    "bootm_dtb_addr",
+    "ramdisk_uboot_header",
+    "uboot_mkimage_arch",
+    "boot_cmds_ramdisk",
+    "boot_cmds_nfs",
+];
 const PDU: &str = "/usr/bin/pduclient --daemon localhost --hostname pdu --command";
 
 /// (device file stem, [(key, interpolated value)]).
@@ -78,15 +99,77 @@ fn expected() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("username", "root".to_owned()),
         ("password", String::new()),
     ];
-    vec![("board01", board), ("kvm", kvm), ("qemu01", qemu)]
+    let uboot_pdu = "/usr/bin/pduclient --daemon 127.0.0.1:17121 --hostname pdu --command";
+    let uboot_cmds = |bootargs: &str| {
+        [
+            "setenv autoload no",
+            "setenv initrd_high 0xffffffff",
+            "setenv fdt_high 0xffffffff",
+            "dhcp",
+            "setenv serverip {SERVER_IP}",
+            "tftp {KERNEL_ADDR} {KERNEL}",
+            "tftp {RAMDISK_ADDR} {RAMDISK}",
+            "setenv initrd_size ${filesize}",
+            "tftp {DTB_ADDR} {DTB}",
+            &format!("setenv bootargs 'console=ttyAMA0,115200 {bootargs}'"),
+            "{BOOTX}",
+        ]
+        .join("\n")
+    };
+    let uboot = vec![
+        ("device_type", "uboot-qemu".to_owned()),
+        ("hostname", "uboot-qemu01".to_owned()),
+        ("client_type", "bootloader".to_owned()),
+        ("connection_command", "telnet 127.0.0.1 17101".to_owned()),
+        (
+            "hard_reset_command",
+            format!("{uboot_pdu} reboot --port 5 --delay 1"),
+        ),
+        ("power_off_cmd", format!("{uboot_pdu} off --port 5")),
+        ("power_on_cmd", format!("{uboot_pdu} on --port 5")),
+        ("server_ip", "192.0.2.1".to_owned()),
+        ("tftp_root", "/srv/tftp".to_owned()),
+        (
+            "interrupt_boot_prompt",
+            "Hit any key to stop autoboot".to_owned(),
+        ),
+        ("interrupt_boot_command", String::new()),
+        ("bootloader_prompt", "=>".to_owned()),
+        ("image_boot_msg", "Starting kernel".to_owned()),
+        ("console_device", "ttyAMA0".to_owned()),
+        ("baud_rate", "115200".to_owned()),
+        ("extra_kernel_args", String::new()),
+        ("booti_kernel_addr", "0x40400000".to_owned()),
+        ("booti_ramdisk_addr", "0x44000000".to_owned()),
+        ("booti_dtb_addr", "0x43f00000".to_owned()),
+        ("bootm_kernel_addr", "0x48000000".to_owned()),
+        ("bootm_ramdisk_addr", "0x44000000".to_owned()),
+        ("bootm_dtb_addr", "0x43f00000".to_owned()),
+        ("ramdisk_uboot_header", "true".to_owned()),
+        ("uboot_mkimage_arch", "arm64".to_owned()),
+        ("boot_cmds_ramdisk", uboot_cmds("")),
+        (
+            "boot_cmds_nfs",
+            uboot_cmds("root=/dev/nfs rw nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard ip=dhcp "),
+        ),
+        ("login_prompt", "login:".to_owned()),
+        ("username", "root".to_owned()),
+        ("password", String::new()),
+    ];
+    vec![
+        ("board01", board),
+        ("kvm", kvm),
+        ("qemu01", qemu),
+        ("uboot-qemu01", uboot),
+    ]
 }
 
 #[test]
 fn every_example_conf_parses() {
     let types = confs("device-types");
     let devices = confs("devices");
-    assert_eq!(types.len(), 3, "{types:?}");
-    assert_eq!(devices.len(), 3, "{devices:?}");
+    assert_eq!(types.len(), 4, "{types:?}");
+    assert_eq!(devices.len(), 4, "{devices:?}");
     for path in types.iter().chain(&devices) {
         let file = ConfFile::read(path).unwrap_or_else(|e| panic!("{e}"));
         assert!(!file.entries().is_empty(), "{}", path.display());
@@ -113,11 +196,16 @@ fn every_device_conf_layers_on_its_type() {
             ]
         );
         let map = config.to_map().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            config.unknown_keys(),
-            Vec::<&str>::new(),
-            "{stem}: unknown keys"
-        );
+        let pending: &[&str] = if stem == "uboot-qemu01" {
+            &BOARD_CONTRACT_KEYS
+        } else {
+            &[]
+        };
+        let mut unknown = config.unknown_keys();
+        unknown.sort_unstable();
+        let mut expected_unknown = pending.to_vec();
+        expected_unknown.sort_unstable();
+        assert_eq!(unknown, expected_unknown, "{stem}: unknown keys");
         for (key, value) in &values {
             let got = config.get(key).unwrap();
             assert_eq!(got.as_deref(), Some(value.as_str()), "{stem}: {key}");

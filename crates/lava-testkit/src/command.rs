@@ -21,7 +21,8 @@ pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-fn quote_if_needed(word: &str) -> String {
+/// `word` as one `sh` word: unchanged when plain, else single-quoted.
+pub(crate) fn quote_if_needed(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         word.to_owned()

@@ -93,6 +93,90 @@ pub enum Error {
         /// The log's content.
         output: String,
     },
+    /// A board file is not a usable image.
+    #[error("{path} is not a usable board image: {reason}")]
+    BadImage {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A path the U-Boot board would write into scripts and daemon configuration unquoted.
+    #[error(
+        "{path}: the board needs an absolute path of letters, digits and '/._+@=-' only \
+         (it goes unquoted into shell scripts, pdudaemon's JSON and QEMU options)"
+    )]
+    UnsafePath {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The board's console socket path would not fit into `sockaddr_un`.
+    #[error(
+        "unix socket path {path} is {len} bytes, longer than the {max} the kernel accepts; \
+         use a shorter board directory"
+    )]
+    BoardSocketTooLong {
+        /// The socket's path.
+        path: PathBuf,
+        /// Its length.
+        len: usize,
+        /// The longest accepted path.
+        max: usize,
+    },
+    /// A board already runs in the directory.
+    #[error("a board runs in {dir} already (pids {pids:?}); stop it with `lava-lab board stop`")]
+    BoardRunning {
+        /// The board directory.
+        dir: PathBuf,
+        /// Its processes.
+        pids: Vec<u32>,
+    },
+    /// The directory holds files no board made.
+    #[error(
+        "{dir} holds files that no board made ({found:?}); give a new or empty directory, \
+         because stopping a board removes what it made there"
+    )]
+    NotABoardDir {
+        /// The directory.
+        dir: PathBuf,
+        /// What is in it.
+        found: Vec<PathBuf>,
+    },
+    /// A name that cannot be used.
+    #[error("{0}")]
+    BadName(String),
+    /// A program or file the board needs is missing.
+    #[error("{tool} not found: install Debian's package {package}")]
+    MissingTool {
+        /// The program or file.
+        tool: String,
+        /// The package that provides it.
+        package: String,
+    },
+    /// The board was started without root.
+    #[error(
+        "the U-Boot QEMU board needs root: it creates a network namespace for its TFTP \
+         server (unshare --net) and tftpd-hpa chroots into the TFTP root"
+    )]
+    NeedsRoot,
+    /// A temporary board was asked to outlive its owner.
+    #[error("a board in a temporary directory cannot be detached: give it a directory")]
+    TemporaryBoard,
+    /// No `pduclient` was built where tests look for it.
+    #[error(
+        "no pduclient at {looked:?}: build it with `cargo build -p lava-dispatcher --bin \
+         pduclient` (make test and make build do) or set LAVA_PDUCLIENT"
+    )]
+    NoPduclient {
+        /// Where we looked.
+        looked: Vec<PathBuf>,
+    },
+    /// A device or device-type file could not be read.
+    #[error(transparent)]
+    Conf(#[from] lava_common::conf::ConfError),
+    /// A boot command set is unusable.
+    #[error("{0}")]
+    BootCommands(String),
     /// The per-process shared cluster failed to start (earlier, in another test).
     #[error("the shared test cluster failed to start: {0}")]
     SharedCluster(String),

@@ -80,7 +80,7 @@ impl TestImage {
 }
 
 /// The workspace root: this crate lives in `<root>/crates/lava-testkit`.
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.canonicalize().unwrap_or(root)
 }
@@ -125,12 +125,12 @@ fn up_to_date(image: &TestImage, script: &Path) -> bool {
 }
 
 /// A lock between processes: a directory that holds the owner's pid, removed on drop.
-struct DirLock {
+pub(crate) struct DirLock {
     path: PathBuf,
 }
 
 impl DirLock {
-    fn acquire(path: &Path) -> Result<Self, Error> {
+    pub(crate) fn acquire(path: &Path) -> Result<Self, Error> {
         let start = Instant::now();
         loop {
             match std::fs::create_dir(path) {

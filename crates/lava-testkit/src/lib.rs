@@ -14,7 +14,10 @@ mod error;
 mod image;
 mod paths;
 mod pgbin;
+mod process;
+mod telnet;
 mod testdb;
+mod uboot;
 mod user;
 mod watchdog;
 
@@ -24,4 +27,9 @@ pub use error::Error;
 pub use image::{TestImage, test_image};
 pub use paths::ClusterPaths;
 pub use pgbin::pg_bindir;
+pub use telnet::{ConsoleError, TelnetConsole};
 pub use testdb::{TestDb, test_db};
+pub use uboot::{
+    BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, JobFiles, SERVER_IP, SHELL_PROMPT, UbootBoard,
+    UbootBoardConfig, board_image, built_pduclient, run_power_command,
+};

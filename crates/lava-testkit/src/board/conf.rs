@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use crate::command::quote_if_needed as shell_word;
+
 use super::{FakeBoard, PDU_HOSTNAME, PDU_PORT, REBOOT_DELAY_SECS};
 
 impl FakeBoard {
@@ -50,19 +52,9 @@ impl FakeBoard {
     }
 }
 
-/// `word` as one `sh` word: unchanged when plain, else single-quoted.
-fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_owned()
-    } else {
-        crate::command::shell_quote(word)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::shell_word;
+    use crate::command::quote_if_needed as shell_word;
 
     #[test]
     fn paths_become_one_shell_word() {

@@ -7,8 +7,7 @@
 //! the pty hangup ends the board. Only hardware is faked: the daemons are the Debian ones.
 
 mod conf;
-mod process;
-mod scripts;
+pub(crate) mod scripts;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -17,7 +16,7 @@ use std::process::{Child, Command};
 use tempfile::TempDir;
 
 use crate::Error;
-use process::{
+use crate::process::{
     alive, is_board_process, kill_group, kill_pid, listening, mentions, read_pid, spawn,
 };
 
@@ -52,7 +51,7 @@ impl FakeBoard {
                 "create temporary directory in",
                 std::env::temp_dir(),
             ))?;
-        let [telnet_port, pdu_http_port] = process::free_ports()?;
+        let [telnet_port, pdu_http_port] = crate::process::free_ports()?;
         // From here on, an early return drops `board`, which kills what already runs.
         let mut board = Self {
             telnet_port,
@@ -103,7 +102,7 @@ impl FakeBoard {
         let log = self.dir.path().join(log);
         self.daemons.push(spawn(&mut cmd, &log)?);
         let child = self.daemons.last_mut().expect("just pushed");
-        let took = process::wait_ready(child, what, &log, ready)?;
+        let took = crate::process::wait_ready(child, what, &log, ready)?;
         tracing::debug!(what, ?took, "fake board daemon ready");
         Ok(())
     }

@@ -76,7 +76,7 @@ pub(crate) fn write_lab(dir: &Path, telnet_port: u16, pdu_http_port: u16) -> Res
 }
 
 /// One telnet connection (`kickolduser`, with the banner) on `127.0.0.1:port`.
-fn ser2net_yaml(dir: &Path, port: u16) -> String {
+pub(crate) fn ser2net_yaml(dir: &Path, port: u16) -> String {
     format!(
         "%YAML 1.1\n---\nconnection: &board01\n  \
          accepter: telnet(rfc2217),tcp,127.0.0.1,{port}\n  \
@@ -90,7 +90,7 @@ fn ser2net_yaml(dir: &Path, port: u16) -> String {
 /// pdudaemon over HTTP on `127.0.0.1:port`, with the `localcmdline` PDU `pdu`.
 ///
 /// `cmd_on`/`cmd_off` are `%`-formatted with the port by pdudaemon: each needs one `%s`.
-fn pdudaemon_conf(dir: &Path, port: u16) -> String {
+pub(crate) fn pdudaemon_conf(dir: &Path, port: u16) -> String {
     let power = dir
         .join("power.sh")
         .display()
@@ -105,7 +105,7 @@ fn pdudaemon_conf(dir: &Path, port: u16) -> String {
     )
 }
 
-fn write(dir: &Path, name: &str, text: &str, mode: u32) -> Result<(), Error> {
+pub(crate) fn write(dir: &Path, name: &str, text: &str, mode: u32) -> Result<(), Error> {
     let path = dir.join(name);
     std::fs::write(&path, text).map_err(Error::io("write", &path))?;
     std::fs::set_permissions(&path, PermissionsExt::from_mode(mode))

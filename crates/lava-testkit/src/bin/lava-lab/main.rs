@@ -1,7 +1,11 @@
-//! `lava-lab`: a private PostgreSQL cluster for `make run` and manual testing.
+//! `lava-lab`: a private PostgreSQL cluster and a U-Boot QEMU board, for `make run` and
+//! manual testing.
 //!
 //! `pg-start DIR` leaves the server running and prints the database URL, the only thing this
 //! program writes to stdout, so `URL=$(lava-lab pg-start .lava)` works in a Makefile.
+//! `board start DIR` likewise prints only the path of the board's device file.
+
+mod board;
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lava_testkit::{ClusterPaths, PgCluster};
 
-/// Run a private PostgreSQL cluster for LAVA development.
+/// Run a private PostgreSQL cluster, or a U-Boot QEMU board, for LAVA development.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -37,6 +41,10 @@ enum Cmd {
         /// The directory holding the cluster.
         dir: PathBuf,
     },
+    /// A U-Boot QEMU board: arm64 QEMU running Debian's U-Boot, behind ser2net, pdudaemon
+    /// and tftpd-hpa.
+    #[command(subcommand)]
+    Board(board::BoardCmd),
     /// Print the URL of the database on the cluster under DIR/pg.
     #[command(name = "pg-url")]
     Url {
@@ -59,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             eprintln!("{what} {}", dir.display());
             Ok(())
         }
+        Cmd::Board(cmd) => board::run(cmd),
         Cmd::Url { dir, database } => {
             println!("{}", ClusterPaths::new(&dir.join("pg"))?.url(&database));
             Ok(())
