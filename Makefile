@@ -26,7 +26,7 @@ test: ## the whole test suite (a private PostgreSQL is started by the tests them
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, packages, U-Boot board boot)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, packages, U-Boot board boot, board jobs and overlays)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
@@ -35,6 +35,8 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 	sh debian/tests/bench-deb $(BIN)/lava-dev
 	$(CARGO) build --release -p lava-dispatcher --bin pduclient
 	$(CARGO) bench -p lava-testkit --bench uboot_boot
+	$(CARGO) build --release -p lava-dispatcher --bin lava-dispatch
+	$(CARGO) bench -p lava-dispatcher --bench board
 
 fmt: ## format the code
 	$(CARGO) fmt --all
