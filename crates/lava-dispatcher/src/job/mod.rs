@@ -6,7 +6,7 @@ pub mod failure;
 
 #[cfg(test)]
 pub use context::test_ctx;
-pub use context::{Ctx, SET_PROMPT, SHELL_PROMPT, pattern, prompt_regex};
+pub use context::{Ctx, SET_PROMPT, SHELL_PROMPT, connection_failure, pattern, prompt_regex};
 pub use failure::{ErrorType, Failure, Outcome};
 
 use std::collections::BTreeMap;

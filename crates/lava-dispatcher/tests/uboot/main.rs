@@ -125,3 +125,20 @@ fn the_target_fetches_its_overlay_from_the_tftp_server() {
     );
     run.assert_clean();
 }
+
+/// The fallback for a board whose ramdisk takes no overlay and which fetches nothing itself:
+/// base64 over the console, read by `base64 -d` from the terminal (busybox ash's line
+/// editor would take a second a line of a here-document).
+#[test]
+fn without_ramdisk_or_transfer_the_overlay_goes_over_the_console() {
+    let run = BoardRun::start(0);
+    let repo = git_repo(run.dir(), "tests.git", &[("smoke.yaml", harness::smoke())]);
+    let deploy = run.deploy("      install_overlay: false\n");
+    let job = run.yaml_job(&deploy, "commands: ramdisk", &repo, "smoke.yaml", "");
+    let out = run.dispatch(&job);
+    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    assert_eq!(run.cases().len(), 4, "{:?}", run.cases());
+    let log = run.log_text();
+    assert!(log.contains("overlay over the console: "), "{log}");
+    run.assert_clean();
+}
