@@ -297,7 +297,9 @@ fn modules_archive(ctx: &Ctx, action: &str, tarball: &Path) -> Result<PathBuf, F
     let bytes = archive::unpack_tar(tarball, &stage, MAX_MODULES_BYTES)
         .map_err(|e| Failure::job(action, format!("modules: {e}")))?;
     let out = ctx.workdir.join("modules.cpio.gz");
-    archive::cpio_gz(&stage, &out).map_err(|e| Failure::infra(action, e))?;
+    let made = archive::cpio_gz(&stage, &out).map_err(|e| Failure::infra(action, e));
+    let _ = std::fs::remove_dir_all(&stage);
+    made?;
     ctx.log
         .info(format!("modules: {bytes} bytes, appended to the ramdisk"));
     Ok(out)

@@ -161,6 +161,9 @@ pub async fn build(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
     .await
     .map_err(|e| Failure::infra(action, format!("building the overlay failed: {e}")))?
     .map_err(|e| Failure::infra(action, e))?;
+    // The tree holds executable scripts (0755 in the archives); the job's own files stay
+    // private (0640), so only the archives are kept.
+    let _ = std::fs::remove_dir_all(&stage);
     let size = std::fs::metadata(&tarball).map(|m| m.len()).unwrap_or(0);
     ctx.log.info(format!(
         "test overlay {root}: {} definition(s), {bytes} bytes of repository files, {size} bytes compressed",
