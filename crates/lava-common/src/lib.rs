@@ -7,6 +7,7 @@
 pub mod conf;
 pub mod device_file;
 pub mod dispatcher_settings;
+pub mod events_settings;
 pub mod fixture;
 pub mod ids;
 pub mod job;
@@ -17,3 +18,4 @@ pub mod signals;
 pub mod state;
 pub mod token;
 pub mod worker_api;
+pub mod worker_files;

@@ -225,12 +225,13 @@ pub async fn viewing_groups(c: &impl GenericClient, id: i64) -> Result<Vec<(i64,
 /// passes). Safe to run concurrently: a delta row is moved by exactly one fold.
 pub async fn fold_counts(c: &impl GenericClient) -> Result<(), Error> {
     c.execute(
-        "WITH moved AS (DELETE FROM job_count_deltas RETURNING visibility, state, health, delta),
-              sums AS (SELECT visibility, state, health, sum(delta)::bigint AS d
-                       FROM moved GROUP BY 1, 2, 3)
-         INSERT INTO job_counts AS t (visibility, state, health, n)
-         SELECT visibility, state, health, d FROM sums
-         ON CONFLICT (visibility, state, health) DO UPDATE SET n = t.n + EXCLUDED.n",
+        "WITH moved AS (DELETE FROM job_count_deltas
+                        RETURNING visibility, state, health, device_type, delta),
+              sums AS (SELECT visibility, state, health, device_type, sum(delta)::bigint AS d
+                       FROM moved GROUP BY 1, 2, 3, 4)
+         INSERT INTO job_counts AS t (visibility, state, health, device_type, n)
+         SELECT visibility, state, health, device_type, d FROM sums
+         ON CONFLICT (visibility, state, health, device_type) DO UPDATE SET n = t.n + EXCLUDED.n",
         &[],
     )
     .await?;
@@ -238,10 +239,10 @@ pub async fn fold_counts(c: &impl GenericClient) -> Result<(), Error> {
 }
 
 impl JobFilter {
-    /// Whether only state and health narrow the list, so the counters can answer.
+    /// Whether only state, health and the requested device type narrow the list, so the
+    /// counters can answer.
     fn by_state_and_health_only(&self) -> bool {
-        self.device_type.is_none()
-            && self.device.is_none()
+        self.device.is_none()
             && self.submitter.is_none()
             && self.id_gt.is_none()
             && self.id_lt.is_none()
@@ -287,10 +288,14 @@ async fn count_from_counters(
         params: Vec::new(),
     };
     state_health(&mut w, f, "k");
+    if let Some(t) = &f.device_type {
+        w.push("k.device_type = $?", Box::new(t.clone()));
+    }
     let sql = format!(
         "SELECT coalesce(sum(k.n), 0)::bigint AS n FROM (
-             SELECT visibility, state, health, n FROM job_counts
-             UNION ALL SELECT visibility, state, health, delta FROM job_count_deltas) k {}",
+             SELECT visibility, state, health, device_type, n FROM job_counts
+             UNION ALL SELECT visibility, state, health, device_type, delta
+             FROM job_count_deltas) k {}",
         w.sql
     );
     let mut n: i64 = c.query_one(&sql, &w.refs()).await?.try_get("n")?;
@@ -303,6 +308,9 @@ async fn count_from_counters(
             params: vec![Box::new(user)],
         };
         state_health(&mut w, f, "j");
+        if let Some(t) = &f.device_type {
+            w.push("j.requested_device_type = $?", Box::new(t.clone()));
+        }
         let sql = format!("SELECT count(*) AS n FROM jobs j {}", w.sql);
         n += c.query_one(&sql, &w.refs()).await?.try_get::<_, i64>("n")?;
     }

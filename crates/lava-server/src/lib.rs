@@ -7,7 +7,9 @@
 pub mod bundles;
 pub mod callbacks;
 pub mod cli;
+pub mod conffiles;
 pub mod daemon;
+pub mod events;
 pub mod logstore;
 pub mod manage;
 pub mod scheduler;

@@ -7,7 +7,7 @@ pub mod devices;
 pub mod format;
 mod jobs;
 mod junit;
-mod results;
+pub(crate) mod results;
 mod system;
 
 use axum::Router;

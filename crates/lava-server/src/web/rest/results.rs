@@ -261,7 +261,7 @@ pub async fn junit(
 }
 
 /// One row per case: the columns of LAVA's results export.
-fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
+pub(crate) fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
     cases
         .iter()
         .map(|c| {
@@ -345,6 +345,16 @@ pub async fn yaml(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (job, rows) = all_rows(&state, &auth, &headers, &id).await?;
+    let out = yaml_list(rows);
+    Ok(attachment(
+        "application/yaml",
+        format!("job_{job}.yaml"),
+        out.into_bytes(),
+    ))
+}
+
+/// Export rows as LAVA's YAML list of mappings (`[]` when there are none).
+pub(crate) fn yaml_list(rows: Vec<Vec<(&'static str, Value)>>) -> String {
     let mut out = String::new();
     for r in rows {
         let m: BTreeMap<String, Value> = r.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
@@ -354,9 +364,5 @@ pub async fn yaml(
     if out.is_empty() {
         out.push_str("[]\n");
     }
-    Ok(attachment(
-        "application/yaml",
-        format!("job_{job}.yaml"),
-        out.into_bytes(),
-    ))
+    out
 }
