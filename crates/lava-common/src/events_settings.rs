@@ -77,7 +77,9 @@ impl EventSettings {
                         }
                         _ => {
                             if s.is_empty() || s.contains(char::is_whitespace) {
-                                problems.push(format!("{name}: '{s}' must be a word such as {DEFAULT_TOPIC}"));
+                                problems.push(format!(
+                                    "{name}: '{s}' must be a word such as {DEFAULT_TOPIC}"
+                                ));
                             }
                             out.topic = s.to_string();
                         }
@@ -116,7 +118,10 @@ mod tests {
         .unwrap();
         let s = EventSettings::from_table(&t, &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!((s.enabled, s.announced(), s.topic.as_str()), (false, "tcp://127.0.0.1:5555", "lab"));
+        assert_eq!(
+            (s.enabled, s.announced(), s.topic.as_str()),
+            (false, "tcp://127.0.0.1:5555", "lab")
+        );
         let t: toml::Table = toml::from_str("publisher = \"udp://x\"\nother = 1\n").unwrap();
         EventSettings::from_table(&t, &mut problems);
         assert_eq!(problems.len(), 2, "{problems:?}");

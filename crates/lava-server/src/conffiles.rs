@@ -98,11 +98,17 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("sub/x.conf");
         replace(&p, "a = 1\n").unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
         fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
         replace(&p, "a = 2\n").unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "a = 2\n");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
     }
 }

@@ -2,7 +2,9 @@
 //! field names, display strings and field order.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState};
+use lava_common::state::{
+    DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState,
+};
 use serde::{Deserialize, Serialize};
 
 /// One event, as its five parts.
@@ -154,7 +156,8 @@ fn parse<T: std::str::FromStr>(s: &str) -> Result<T, PayloadError>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse::<T>().map_err(|e| PayloadError::State(e.to_string()))
+    s.parse::<T>()
+        .map_err(|e| PayloadError::State(e.to_string()))
 }
 
 /// The event a trigger's payload announces, under topic prefix `prefix`. A job that is not
@@ -196,7 +199,11 @@ pub fn from_notification(prefix: &str, payload: &str) -> Result<Event, PayloadEr
                 worker: d.worker,
                 job: d.job.map(|j| j.to_string()),
             };
-            ("device", "lavaserver".to_string(), serde_json::to_string(&data)?)
+            (
+                "device",
+                "lavaserver".to_string(),
+                serde_json::to_string(&data)?,
+            )
         }
         Payload::Worker(w) => {
             let data = WorkerData {
@@ -204,7 +211,11 @@ pub fn from_notification(prefix: &str, payload: &str) -> Result<Event, PayloadEr
                 health: parse::<WorkerHealth>(&w.health)?.display_name(),
                 state: parse::<WorkerState>(&w.state)?.display_name(),
             };
-            ("worker", "lavaserver".to_string(), serde_json::to_string(&data)?)
+            (
+                "worker",
+                "lavaserver".to_string(),
+                serde_json::to_string(&data)?,
+            )
         }
     };
     Ok(Event {
@@ -240,15 +251,32 @@ mod tests {
         let p = r#"{"topic":"testjob","id":8,"state":"submitted","health":"unknown","description":"secret","priority":50,"submit_time":"2026-01-02T03:04:05+00:00","start_time":null,"end_time":null,"submitter":"bob","health_check":false,"visibility":"personal","device":null,"worker":null,"device_type":"kvm"}"#;
         let e = from_notification("t", p).unwrap();
         assert_eq!(e.username, "");
-        assert!(!e.data.contains("secret") && !e.data.contains("bob"), "{}", e.data);
+        assert!(
+            !e.data.contains("secret") && !e.data.contains("bob"),
+            "{}",
+            e.data
+        );
     }
 
     #[test]
     fn devices_and_workers() {
         let d = from_notification("t", r#"{"topic":"device","hostname":"kvm01","state":"reserved","health":"good","device_type":"kvm","worker":"w1","job":3}"#).unwrap();
-        assert_eq!(d.data, r#"{"health":"Good","state":"Reserved","device":"kvm01","device_type":"kvm","worker":"w1","job":"3"}"#);
-        let w = from_notification("t", r#"{"topic":"worker","hostname":"w1","state":"online","health":"active"}"#).unwrap();
-        assert_eq!((w.topic.as_str(), w.data.as_str()), ("t.worker", r#"{"hostname":"w1","health":"Active","state":"Online"}"#));
+        assert_eq!(
+            d.data,
+            r#"{"health":"Good","state":"Reserved","device":"kvm01","device_type":"kvm","worker":"w1","job":"3"}"#
+        );
+        let w = from_notification(
+            "t",
+            r#"{"topic":"worker","hostname":"w1","state":"online","health":"active"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (w.topic.as_str(), w.data.as_str()),
+            (
+                "t.worker",
+                r#"{"hostname":"w1","health":"Active","state":"Online"}"#
+            )
+        );
         assert!(from_notification("t", "{}").is_err());
     }
 }

@@ -95,7 +95,9 @@ async fn listen(url: String, hub: Arc<Hub>) {
                 }
                 tracing::warn!("lost the events LISTEN connection; reconnecting");
             }
-            Err(e) => tracing::warn!(error = %e, "cannot LISTEN for events; retrying in {backoff:?}"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for events; retrying in {backoff:?}")
+            }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(10));

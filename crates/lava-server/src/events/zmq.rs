@@ -30,8 +30,11 @@ impl Publisher {
         loop {
             match rx.recv().await {
                 Ok(e) => {
-                    let parts: Vec<axum::body::Bytes> =
-                        e.parts().iter().map(|p| axum::body::Bytes::from(p.clone())).collect();
+                    let parts: Vec<axum::body::Bytes> = e
+                        .parts()
+                        .iter()
+                        .map(|p| axum::body::Bytes::from(p.clone()))
+                        .collect();
                     let Ok(msg) = ZmqMessage::try_from(parts) else {
                         continue;
                     };

@@ -29,7 +29,11 @@ pub fn routes() -> Router<AppState> {
 
 async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     if !state.events.enabled() {
-        return (StatusCode::NOT_FOUND, "events are disabled on this server\n").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "events are disabled on this server\n",
+        )
+            .into_response();
     }
     if LISTENERS.fetch_add(1, Ordering::SeqCst) >= MAX_LISTENERS {
         LISTENERS.fetch_sub(1, Ordering::SeqCst);

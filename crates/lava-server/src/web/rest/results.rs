@@ -127,7 +127,8 @@ pub fn yaml_scalar(v: &Value) -> String {
         && !s.ends_with(' ')
         && !s.contains(": ")
         && !s.contains(" #")
-        && !s.contains('\n');
+        && !s.contains('\n')
+        && !looks_like_a_date(s);
     if plain {
         s.clone()
     } else if s.contains('\n') {
@@ -135,6 +136,13 @@ pub fn yaml_scalar(v: &Value) -> String {
     } else {
         format!("'{}'", s.replace('\'', "''"))
     }
+}
+
+/// Whether YAML 1.1 readers (PyYAML, so lavacli) would read `s` as a date or timestamp
+/// (`2026-01-01…`), which must stay a string.
+fn looks_like_a_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
 }
 
 fn yaml_map(m: &BTreeMap<String, Value>, indent: &str) -> String {

@@ -69,7 +69,10 @@ pub async fn get_dictionary(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         let text = read_optional(&path)
             .map_err(|e| read_fault(&path, e))?
             .ok_or_else(|| {
-                Fault::new(404, format!("Device '{hostname}' does not have a configuration"))
+                Fault::new(
+                    404,
+                    format!("Device '{hostname}' does not have a configuration"),
+                )
             })?;
         return Ok(Value::Base64(text.into_bytes()));
     }
@@ -94,7 +97,12 @@ pub async fn get_dictionary(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 
 /// Checks a device's new `.conf`: it parses, names the device's type, and layered on the
 /// type's file every `%(name)s` resolves. Errors name the file and line.
-fn check_dictionary(s: &Settings, hostname: &str, device_type: &str, text: &str) -> Result<(), String> {
+fn check_dictionary(
+    s: &Settings,
+    hostname: &str,
+    device_type: &str,
+    text: &str,
+) -> Result<(), String> {
     let path = s.device_conf(hostname);
     let file = ConfFile::parse(&path, text).map_err(|e| e.to_string())?;
     let named = DeviceConfig::layered(&[&file])
@@ -173,9 +181,10 @@ pub async fn get_health_check(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let t = lava_db::device_types::get(&**c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("device type", &name)))?;
-    let job = t.info.health_check_job.ok_or_else(|| {
-        Fault::new(404, format!("Device-type '{name}' has no health check"))
-    })?;
+    let job = t
+        .info
+        .health_check_job
+        .ok_or_else(|| Fault::new(404, format!("Device-type '{name}' has no health check")))?;
     Ok(Value::Base64(job.into_bytes()))
 }
 
@@ -249,7 +258,9 @@ pub async fn set_worker_file(ctx: &Ctx, a: Args, which: WorkerFile) -> Result<Va
         },
     )?;
     worker_exists(ctx, &hostname).await?;
-    which.check(&text).map_err(|e| Fault::new(400, e.to_string()))?;
+    which
+        .check(&text)
+        .map_err(|e| Fault::new(400, e.to_string()))?;
     write(&which.path(settings()?, &hostname), text).await?;
     tracing::info!(worker = %hostname, file = which.file_name(), user = %ctx.user()?.username, "worker file replaced");
     Ok(Value::Bool(true))
@@ -272,7 +283,9 @@ pub async fn job_configuration(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let s = settings()?;
     let file = |p: Option<std::path::PathBuf>| -> Result<Value, Fault> {
         let Some(p) = p else { return Ok(Value::Nil) };
-        Ok(Value::opt_str(read_optional(&p).map_err(|e| read_fault(&p, e))?))
+        Ok(Value::opt_str(
+            read_optional(&p).map_err(|e| read_fault(&p, e))?,
+        ))
     };
     let device = job
         .device

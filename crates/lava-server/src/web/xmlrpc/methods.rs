@@ -675,11 +675,11 @@ pub const METHODS: &[Method] = &[
     ),
     m(
         "dashboard.put",
-        User,
+        Anyone,
         "",
         "content, content_filename, pathname",
         &["string", "string", "string", "string"],
-        "Seed-era: stores a bundle.",
+        "Seed-era: stores a bundle (anyone into a stream under `/anonymous/`, otherwise its owner).",
         "",
     ),
     m(
