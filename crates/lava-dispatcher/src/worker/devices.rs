@@ -62,6 +62,37 @@ fn device_type(dispatcher_etc: &Path, name: &str) -> Result<String, String> {
     }
 }
 
+/// The TFTP roots jobs of this worker use: the dispatcher's `tftp.root` and every device's
+/// own `tftp_root`.
+pub fn tftp_roots(settings: &Settings) -> Vec<std::path::PathBuf> {
+    let mut roots = Vec::new();
+    if let Ok(d) = lava_common::dispatcher_settings::DispatcherSettings::load(settings) {
+        roots.push(d.tftp_root);
+    }
+    for device in scan(settings).devices {
+        let Ok(conf) = DeviceConfig::load(&settings.dispatcher_etc, &device.hostname) else {
+            continue;
+        };
+        if let Ok(d) = lava_common::device::from_conf(&conf, &serde_json::Map::new())
+            && let Some(root) = d.network.tftp_root
+            && !roots.contains(&root)
+        {
+            roots.push(root);
+        }
+    }
+    roots
+}
+
+/// Removes the TFTP directories of jobs whose `lava-dispatch` is gone (killed, crashed, lost
+/// with a worker restart): a job removes its own when it ends, these are what is left.
+pub fn sweep_tftp(settings: &Settings) {
+    for root in tftp_roots(settings) {
+        for dir in crate::actions::tftp::sweep(&root) {
+            tracing::info!("removed the stale TFTP directory {}", dir.display());
+        }
+    }
+}
+
 /// Logs the devices that appeared or went and the files that stopped (or started) loading,
 /// comparing with the previous scan: quiet while nothing changes.
 pub fn log_changes(before: &DeviceScan, now: &DeviceScan) {
