@@ -26,12 +26,13 @@ test: ## the whole test suite (a private PostgreSQL is started by the tests them
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, packages, U-Boot board boot, board jobs and overlays)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, packages, U-Boot board boot, board jobs and overlays)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
 	$(CARGO) bench -p lava-server --bench pages
 	$(CARGO) bench -p lava-server --bench logs
+	$(CARGO) bench -p lava-server --bench events
 	$(CARGO) build -p lava-dev
 	sh debian/tests/bench-deb $(BIN)/lava-dev
 	$(CARGO) build --release -p lava-dispatcher --bin pduclient

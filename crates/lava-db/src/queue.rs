@@ -69,3 +69,21 @@ pub async fn depth(
     };
     job_list::count(c, viewer, &f).await
 }
+
+/// Queues `n` public jobs of `device_type` in one statement (benchmarks only: no plan, no
+/// definition worth the name, and one event notification per row).
+pub async fn insert_many_for_bench(
+    c: &impl GenericClient,
+    n: i64,
+    device_type: &str,
+) -> Result<u64, Error> {
+    let rows = c
+        .execute(
+            "INSERT INTO jobs (description, original_definition, requested_device_type)
+             SELECT 'queued ' || g, 'actions: []', $1 FROM generate_series(1::bigint, $2::bigint) AS g",
+            &[&device_type, &n],
+        )
+        .await?;
+    c.execute("ANALYZE jobs", &[]).await?;
+    Ok(rows)
+}

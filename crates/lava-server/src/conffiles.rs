@@ -7,6 +7,7 @@ use std::io::{ErrorKind, Write as _};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
+use lava_common::conf::{ConfFile, DeviceConfig};
 use lava_common::settings::Settings;
 
 /// The per-worker files of LAVA's layout below `/etc/lava-server/dispatcher.d/WORKER/`.
@@ -87,6 +88,64 @@ pub fn replace(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Checks a device's new `.conf`: it parses, names the device's type, and layered on the
+/// type's file every `%(name)s` resolves. Errors name the file and line.
+pub fn check_device_conf(
+    s: &Settings,
+    hostname: &str,
+    device_type: &str,
+    text: &str,
+) -> Result<(), String> {
+    let path = s.device_conf(hostname);
+    let file = ConfFile::parse(&path, text).map_err(|e| e.to_string())?;
+    let named = DeviceConfig::layered(&[&file])
+        .get("device_type")
+        .map_err(|e| e.to_string())?;
+    match named.as_deref() {
+        Some(t) if t == device_type => {}
+        Some(t) => {
+            let line = file
+                .location("device_type")
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| path.display().to_string());
+            return Err(format!(
+                "{line}: device_type is '{t}', but device '{hostname}' is a '{device_type}'"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "{}: no device_type key (device '{hostname}' is a '{device_type}')",
+                path.display()
+            ));
+        }
+    }
+    let type_path = s.device_type_conf(device_type);
+    let ty = match ConfFile::read(&type_path) {
+        Ok(t) => t,
+        Err(_) => ConfFile::new(&type_path),
+    };
+    DeviceConfig::layered(&[&ty, &file])
+        .to_map()
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The device's `.conf` rendered: every key of the type and device files layered and
+/// interpolated, as a YAML mapping of strings.
+pub fn render_device_conf(s: &Settings, hostname: &str) -> Result<String, String> {
+    let config = DeviceConfig::load(&s.dispatcher_etc, hostname)
+        .and_then(|c| c.to_map())
+        .map_err(|e| e.to_string())?;
+    let mut yaml = String::new();
+    for (k, v) in config {
+        yaml.push_str(&format!(
+            "{k}: {}\n",
+            serde_json::to_string(&v).unwrap_or_default()
+        ));
+    }
+    Ok(yaml)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use lava_common::conf::{ConfFile, DeviceConfig};
+use lava_common::conf::ConfFile;
 use lava_common::settings::Settings;
 use lava_common::state::JobState;
 
@@ -82,59 +82,9 @@ pub async fn get_dictionary(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
             format!("Device '{hostname}' does not have a configuration"),
         ));
     }
-    let config = DeviceConfig::load(&s.dispatcher_etc, &hostname)
-        .and_then(|c| c.to_map())
-        .map_err(|e| Fault::new(400, e.to_string()))?;
-    let mut yaml = String::new();
-    for (k, v) in config {
-        yaml.push_str(&format!(
-            "{k}: {}\n",
-            serde_json::to_string(&v).unwrap_or_default()
-        ));
-    }
+    let yaml =
+        crate::conffiles::render_device_conf(s, &hostname).map_err(|e| Fault::new(400, e))?;
     Ok(Value::Base64(yaml.into_bytes()))
-}
-
-/// Checks a device's new `.conf`: it parses, names the device's type, and layered on the
-/// type's file every `%(name)s` resolves. Errors name the file and line.
-fn check_dictionary(
-    s: &Settings,
-    hostname: &str,
-    device_type: &str,
-    text: &str,
-) -> Result<(), String> {
-    let path = s.device_conf(hostname);
-    let file = ConfFile::parse(&path, text).map_err(|e| e.to_string())?;
-    let named = DeviceConfig::layered(&[&file])
-        .get("device_type")
-        .map_err(|e| e.to_string())?;
-    match named.as_deref() {
-        Some(t) if t == device_type => {}
-        Some(t) => {
-            let line = file
-                .location("device_type")
-                .map(|l| l.to_string())
-                .unwrap_or_else(|| path.display().to_string());
-            return Err(format!(
-                "{line}: device_type is '{t}', but device '{hostname}' is a '{device_type}'"
-            ));
-        }
-        None => {
-            return Err(format!(
-                "{}: no device_type key (device '{hostname}' is a '{device_type}')",
-                path.display()
-            ));
-        }
-    }
-    let type_path = s.device_type_conf(device_type);
-    let ty = match ConfFile::read(&type_path) {
-        Ok(t) => t,
-        Err(_) => ConfFile::new(&type_path),
-    };
-    DeviceConfig::layered(&[&ty, &file])
-        .to_map()
-        .map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 /// `scheduler.devices.set_dictionary(hostname, dictionary)` → true.
@@ -144,7 +94,8 @@ pub async fn set_dictionary(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let device_type = device_type_of(ctx, &hostname).await?;
     valid_name("device", &hostname)?;
     let s = settings()?;
-    check_dictionary(s, &hostname, &device_type, &text).map_err(|e| Fault::new(400, e))?;
+    crate::conffiles::check_device_conf(s, &hostname, &device_type, &text)
+        .map_err(|e| Fault::new(400, e))?;
     write(&s.device_conf(&hostname), text).await?;
     tracing::info!(device = %hostname, user = %ctx.user()?.username, "device dictionary replaced");
     Ok(Value::Bool(true))
