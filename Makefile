@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help build run lab-stop test check fmt clippy test-image bench deb install-test fuzz
+.PHONY: help build run lab-stop test check fmt clippy test-image bench deb install-test fuzz api-doc
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 # toolchain, see fuzz/run); fails on a crash, with the input saved in fuzz/artifacts/.
 FUZZ_TIME ?= 60
 FUZZ_TARGETS ?= xmlrpc_call job_yaml job_json testdef device_conf signals log_line
+
+api-doc: ## rewrite docs/api.md from the XML-RPC method table and the REST route table
+	UPDATE_API_DOC=1 $(CARGO) test -p lava-server --test rest_catalog docs_api_md
 
 fuzz: ## fuzz the parsers of untrusted input, FUZZ_TIME seconds each (default 60); fails on a crash
 	CARGO="$(CARGO)" sh fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)

@@ -76,6 +76,18 @@ pub struct JobFilter {
     pub id_lt: Option<i64>,
     /// Ended at or after this time.
     pub ended_since: Option<DateTime<Utc>>,
+    /// One of these ids (empty: any).
+    pub ids: Vec<i64>,
+    /// Submitted after this time.
+    pub submitted_after: Option<DateTime<Utc>>,
+    /// Submitted before this time.
+    pub submitted_before: Option<DateTime<Utc>>,
+    /// Ended after this time.
+    pub ended_after: Option<DateTime<Utc>>,
+    /// Ended before this time.
+    pub ended_before: Option<DateTime<Utc>>,
+    /// A health check (true) or not (false).
+    pub health_check: Option<bool>,
     /// The order of the rows.
     pub order: JobOrder,
     /// At most this many rows (`list` only; 0 or less means no limit).
@@ -131,6 +143,22 @@ fn conditions(viewer: &Viewer, f: &JobFilter) -> Where {
     }
     if let Some(t) = f.ended_since {
         w.push("j.end_time >= $?", Box::new(t));
+    }
+    if !f.ids.is_empty() {
+        w.push("j.id = ANY($?)", Box::new(f.ids.clone()));
+    }
+    for (t, cond) in [
+        (f.submitted_after, "j.submit_time > $?"),
+        (f.submitted_before, "j.submit_time < $?"),
+        (f.ended_after, "j.end_time > $?"),
+        (f.ended_before, "j.end_time < $?"),
+    ] {
+        if let Some(t) = t {
+            w.push(cond, Box::new(t));
+        }
+    }
+    if let Some(h) = f.health_check {
+        w.push("j.health_check = $?", Box::new(h));
     }
     w
 }
@@ -247,6 +275,12 @@ impl JobFilter {
             && self.id_gt.is_none()
             && self.id_lt.is_none()
             && self.ended_since.is_none()
+            && self.ids.is_empty()
+            && self.submitted_after.is_none()
+            && self.submitted_before.is_none()
+            && self.ended_after.is_none()
+            && self.ended_before.is_none()
+            && self.health_check.is_none()
     }
 }
 

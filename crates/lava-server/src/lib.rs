@@ -4,6 +4,7 @@
 //! (`manage`, also reached as the seed's `/usr/share/lava-server/add_device.py`). The binary
 //! is thin: it parses arguments, sets up tracing, loads settings and calls [`daemon::run`].
 
+pub mod api_doc;
 pub mod bundles;
 pub mod callbacks;
 pub mod cli;
