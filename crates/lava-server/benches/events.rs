@@ -76,10 +76,10 @@ fn arrival(rx: &mpsc::Receiver<(Instant, String)>, needles: &[&str]) -> Instant 
     }
 }
 
-fn report(what: &str, mut lat: Vec<Duration>) {
+fn report(what: &str, unit: &str, mut lat: Vec<Duration>) {
     lat.sort();
     println!(
-        "{what}: p50 {}, p95 {}, max {} ({} changes)",
+        "{what}: p50 {}, p95 {}, max {} ({} {unit})",
         ms(percentile(&lat, 0.5)),
         ms(percentile(&lat, 0.95)),
         ms(*lat.last().expect("samples")),
@@ -208,15 +208,19 @@ async fn events(db: &lava_testkit::TestDb) {
     {
         report(
             &format!("lavacli events listen prints {state} after the change"),
+            "changes",
             listened[i].clone(),
         );
     }
     report(
         "ZeroMQ subscriber gets Submitted after the submit call began",
+        "changes",
         zmq,
     );
     report(
-        "lavacli events wait job N --state FINISHED returns after the job ends (2 ms polls)",
+        "lavacli events wait job N --state FINISHED has exited after the job ends (2 ms polls; \
+         includes Python's exit)",
+        "jobs",
         waited,
     );
 }
@@ -244,6 +248,7 @@ async fn queue(db: &lava_testkit::TestDb) {
     }
     report(
         &format!("queue depth of one type ({depth} queued), from the counters"),
+        "queries",
         lat,
     );
     let f = lava_db::job_list::JobFilter {
@@ -259,7 +264,11 @@ async fn queue(db: &lava_testkit::TestDb) {
             .expect("count");
         lat.push(t.elapsed());
     }
-    report("the same count by scanning (for comparison)", lat);
+    report(
+        "the same count by scanning (for comparison)",
+        "queries",
+        lat,
+    );
     let root = tempfile::tempdir().expect("root");
     let (_web, base, _) = start_web_with_events(root.path(), db.url()).await;
     let http = reqwest::Client::new();
@@ -274,6 +283,7 @@ async fn queue(db: &lava_testkit::TestDb) {
     }
     report(
         "GET /api/v0.2/jobs/?state=Submitted&requested_device_type=bench&limit=1",
+        "requests",
         lat,
     );
 }
