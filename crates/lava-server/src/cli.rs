@@ -216,6 +216,40 @@ pub enum Devices {
     /// List pending claims: devices that workers report but are not assigned to them
     /// (device, reporting worker, assigned worker, first and last report).
     Claims(Format),
+    /// List, add or remove a device's tags (jobs that ask for tags run only on devices with
+    /// all of them).
+    #[command(subcommand)]
+    Tags(DeviceTags),
+}
+
+/// `manage devices tags …`.
+#[derive(Debug, Subcommand)]
+pub enum DeviceTags {
+    /// List a device's tags.
+    List {
+        /// The device's hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Put a tag on a device (the tag is created when it is new).
+    Add {
+        /// The device's hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// The tag.
+        tag: String,
+    },
+    /// Take a tag off a device.
+    Delete {
+        /// The device's hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// The tag.
+        tag: String,
+    },
 }
 
 /// `manage streams …`.

@@ -361,6 +361,31 @@ async fn device_types_devices_and_health() {
     );
     assert!(show.contains("bad -> good by lava: fixed"), "{show}");
 
+    // tags: put on (created when new), listed, taken off
+    assert_eq!(
+        lab.manage(&["devices", "tags", "add", "kvm01", "fast"]),
+        "device 'kvm01': tag added fast\n"
+    );
+    lab.manage(&["devices", "tags", "add", "kvm01", "arm64"]);
+    assert_eq!(
+        lab.manage(&["devices", "tags", "list", "kvm01"]),
+        "arm64\nfast\n"
+    );
+    lab.manage(&["devices", "tags", "delete", "kvm01", "fast"]);
+    assert!(
+        lab.manage(&["devices", "show", "kvm01"])
+            .contains("tags: arm64\n")
+    );
+    let out = lab.server(&["manage", "devices", "tags", "delete", "kvm01", "fast"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("fast"), "{}", text(&out.stderr));
+    let out = lab.server(&["manage", "devices", "tags", "add", "nosuch", "fast"]);
+    assert!(
+        text(&out.stderr).contains("nosuch"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = lab.server(&[
         "manage",
         "devices",

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod events_ws;
 pub mod limits;
 pub mod pages;
 pub mod rest;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub static_dir: std::path::PathBuf,
     /// Request body limits (`[limits]`).
     pub limits: Limits,
+    /// The event stream (`/ws/`, the ZeroMQ publisher).
+    pub events: Arc<crate::events::Hub>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .merge(xmlrpc::routes())
+        .merge(events_ws::routes())
         .merge(pages::routes())
         .nest_service(
             "/static",
@@ -121,6 +125,8 @@ pub async fn serve(
         waiters.clone(),
     ));
     let _ = SETTINGS.set(settings.clone());
+    let events = crate::events::Hub::new(settings.events.clone());
+    events.start(settings.database_url.clone()).await;
     let state = AppState {
         pool,
         logs: LogStore::with_limits(settings.jobs_dir(), settings.limits),
@@ -128,6 +134,7 @@ pub async fn serve(
         templates: settings.templates_dir(),
         static_dir: settings.static_dir(),
         limits: settings.limits,
+        events,
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
