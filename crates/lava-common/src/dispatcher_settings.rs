@@ -3,7 +3,7 @@
 //! Read from `dispatcher.toml` in the dispatcher's configuration directory
 //! (`/etc/lava-dispatcher/dispatcher.toml`, moved by `LAVA_ROOT` or `LAVA_DISPATCHER_ETC`,
 //! or named by `LAVA_DISPATCHER_SETTINGS`) and then overridden by `LAVA_*` environment
-//! variables, like the server's [`Settings`]. A missing file means the defaults; every
+//! variables, like the server's settings. A missing file means the defaults; every
 //! problem is reported at once, each naming its key or variable.
 //!
 //! Each setting is one row of [`KEYS`] and one field: a new one (the TFTP root, the
@@ -23,7 +23,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::settings::{Settings, SettingsError};
+use crate::host_paths::HostPaths;
+use crate::settings::SettingsError;
 
 /// The file's name in the dispatcher's configuration directory.
 pub const DISPATCHER_SETTINGS_FILE: &str = "dispatcher.toml";
@@ -56,28 +57,28 @@ pub struct DispatcherSettings {
 }
 
 impl DispatcherSettings {
-    /// The defaults, for a host whose paths are `settings`'.
-    pub fn defaults(settings: &Settings) -> DispatcherSettings {
+    /// The defaults, for a host whose paths are `host`.
+    pub fn defaults(host: &HostPaths) -> DispatcherSettings {
         DispatcherSettings {
-            file: settings.dispatcher_etc.join(DISPATCHER_SETTINGS_FILE),
-            file_url_dirs: vec![settings.root.join(DEFAULT_IMAGE_DIR)],
+            file: host.dispatcher_etc.join(DISPATCHER_SETTINGS_FILE),
+            file_url_dirs: vec![host.root.join(DEFAULT_IMAGE_DIR)],
             allow_local_targets: false,
             git_timeout: Duration::from_secs(DEFAULT_GIT_TIMEOUT_SECS),
         }
     }
 
-    /// Loads the settings of the host whose paths are `settings`, from its file and the
+    /// Loads the settings of the host whose paths are `host`, from its file and the
     /// process environment.
-    pub fn load(settings: &Settings) -> Result<DispatcherSettings, SettingsError> {
-        DispatcherSettings::load_with(settings, |name| std::env::var(name).ok())
+    pub fn load(host: &HostPaths) -> Result<DispatcherSettings, SettingsError> {
+        DispatcherSettings::load_with(host, |name| std::env::var(name).ok())
     }
 
     /// Loads the settings, taking environment variables from `env` (for tests).
     pub fn load_with(
-        settings: &Settings,
+        host: &HostPaths,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<DispatcherSettings, SettingsError> {
-        let mut out = DispatcherSettings::defaults(settings);
+        let mut out = DispatcherSettings::defaults(host);
         if let Some(f) = env("LAVA_DISPATCHER_SETTINGS").filter(|f| !f.is_empty()) {
             out.file = PathBuf::from(f);
         }
@@ -237,9 +238,9 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn host(root: &Path) -> Settings {
+    fn host(root: &Path) -> HostPaths {
         let r = root.display().to_string();
-        Settings::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap()
+        HostPaths::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap()
     }
 
     fn load(root: &Path, vars: &[(&str, &str)]) -> Result<DispatcherSettings, SettingsError> {
