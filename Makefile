@@ -26,7 +26,7 @@ test: ## the whole test suite (a private PostgreSQL is started by the tests them
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, packages, U-Boot board boot)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, packages, U-Boot board boot, board jobs and overlays)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
@@ -36,6 +36,8 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 	sh debian/tests/bench-deb $(BIN)/lava-dev
 	$(CARGO) build --release -p lava-dispatcher --bin pduclient
 	$(CARGO) bench -p lava-testkit --bench uboot_boot
+	$(CARGO) build --release -p lava-dispatcher --bin lava-dispatch
+	$(CARGO) bench -p lava-dispatcher --bench board
 
 # Each parser of untrusted input, fuzzed for FUZZ_TIME seconds (cargo fuzz on the stable
 # toolchain, see fuzz/run); fails on a crash, with the input saved in fuzz/artifacts/.

@@ -6,8 +6,7 @@
 //! variables, like the server's settings. A missing file means the defaults; every
 //! problem is reported at once, each naming its key or variable.
 //!
-//! Each setting is one row of [`KEYS`] and one field: a new one (the TFTP root, the
-//! address boards reach the worker on) is added the same way.
+//! Each setting is one row of [`KEYS`] and one field.
 //!
 //! ```toml
 //! [jobs]
@@ -18,6 +17,19 @@
 //! allow_local_targets = false
 //! # How long one git command of a job may take, in seconds.
 //! git_timeout = 600
+//!
+//! [tftp]
+//! # The directory tftpd-hpa serves; a job's files go under ROOT/JOB_ID/ for its lifetime.
+//! root = "/srv/tftp"
+//!
+//! [nfs]
+//! # The directory NFS root file systems are unpacked (and exported) under, per job.
+//! root = "/var/lib/lava-dispatcher/nfs"
+//!
+//! [network]
+//! # The worker's address as boards reach it ({SERVER_IP}, {NFS_SERVER_IP}); when unset, the
+//! # address of the interface of the default route.
+//! dispatcher_ip = "192.168.0.2"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,11 +47,20 @@ pub const DEFAULT_IMAGE_DIR: &str = "var/lib/lava-server/images";
 /// The default limit of one git command, in seconds.
 pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 600;
 
+/// The TFTP root below `LAVA_ROOT` (`/srv/tftp`, where Debian's tftpd-hpa serves).
+pub const DEFAULT_TFTP_ROOT: &str = "srv/tftp";
+
+/// The NFS root below `LAVA_ROOT`.
+pub const DEFAULT_NFS_ROOT: &str = "var/lib/lava-dispatcher/nfs";
+
 /// Every setting: (section, key, environment variable).
-pub const KEYS: [(&str, &str, &str); 3] = [
+pub const KEYS: [(&str, &str, &str); 6] = [
     ("jobs", "file_url_dirs", "LAVA_FILE_URL_DIRS"),
     ("jobs", "allow_local_targets", "LAVA_ALLOW_LOCAL_TARGETS"),
     ("jobs", "git_timeout", "LAVA_GIT_TIMEOUT"),
+    ("tftp", "root", "LAVA_TFTP_ROOT"),
+    ("nfs", "root", "LAVA_NFS_ROOT"),
+    ("network", "dispatcher_ip", "LAVA_DISPATCHER_IP"),
 ];
 
 /// What a job may reach from the worker host.
@@ -54,6 +75,13 @@ pub struct DispatcherSettings {
     pub allow_local_targets: bool,
     /// `jobs.git_timeout`: the limit of one git command.
     pub git_timeout: Duration,
+    /// `tftp.root`: the directory the TFTP server serves; jobs use `ROOT/JOB_ID/`.
+    pub tftp_root: PathBuf,
+    /// `nfs.root`: where NFS root file systems are unpacked and exported, per job.
+    pub nfs_root: PathBuf,
+    /// `network.dispatcher_ip`: the worker's address as boards reach it; `None` for the
+    /// address of the default route's interface.
+    pub dispatcher_ip: Option<std::net::IpAddr>,
 }
 
 impl DispatcherSettings {
@@ -64,6 +92,9 @@ impl DispatcherSettings {
             file_url_dirs: vec![host.root.join(DEFAULT_IMAGE_DIR)],
             allow_local_targets: false,
             git_timeout: Duration::from_secs(DEFAULT_GIT_TIMEOUT_SECS),
+            tftp_root: host.root.join(DEFAULT_TFTP_ROOT),
+            nfs_root: host.root.join(DEFAULT_NFS_ROOT),
+            dispatcher_ip: None,
         }
     }
 
@@ -113,6 +144,15 @@ impl DispatcherSettings {
         if let Some(t) = values.git_timeout {
             out.git_timeout = t;
         }
+        if let Some(d) = values.tftp_root {
+            out.tftp_root = d;
+        }
+        if let Some(d) = values.nfs_root {
+            out.nfs_root = d;
+        }
+        if let Some(ip) = values.dispatcher_ip {
+            out.dispatcher_ip = Some(ip);
+        }
         if problems.is_empty() {
             Ok(out)
         } else {
@@ -140,6 +180,9 @@ struct Values {
     url_dirs: Option<Vec<PathBuf>>,
     allow_local_targets: Option<bool>,
     git_timeout: Option<Duration>,
+    tftp_root: Option<PathBuf>,
+    nfs_root: Option<PathBuf>,
+    dispatcher_ip: Option<std::net::IpAddr>,
 }
 
 impl Values {
@@ -170,6 +213,10 @@ impl Values {
                     "{name}: expected a positive number of seconds, found {value}"
                 )),
             },
+            "tftp.root" | "nfs.root" | "network.dispatcher_ip" => match value.as_str() {
+                Some(text) => self.text(name, name, text, problems),
+                None => problems.push(wrong("a string")),
+            },
             _ => unreachable!("every key of KEYS is read"),
         }
     }
@@ -196,12 +243,37 @@ impl Values {
                     "{var}: '{value}' is not a positive number of seconds"
                 )),
             },
+            "tftp.root" | "nfs.root" | "network.dispatcher_ip" => {
+                self.text(name, var, value, problems)
+            }
             _ => unreachable!("every key of KEYS is read"),
+        }
+    }
+
+    /// A directory or address setting, from the file or a variable (`shown` names it).
+    fn text(&mut self, name: &str, shown: &str, value: &str, problems: &mut Vec<String>) {
+        match name {
+            "network.dispatcher_ip" => match value.parse() {
+                Ok(ip) => self.dispatcher_ip = Some(ip),
+                Err(_) => problems.push(format!("{shown}: '{value}' is not an IP address")),
+            },
+            _ => {
+                let dirs = dirs_of(shown, &[value.to_string()], problems);
+                let slot = if name == "tftp.root" {
+                    &mut self.tftp_root
+                } else {
+                    &mut self.nfs_root
+                };
+                if let Some(d) = dirs.into_iter().next() {
+                    *slot = Some(d);
+                }
+            }
         }
     }
 }
 
-/// Checks directories: absolute, and not `/` (which would allow every file).
+/// Checks directories: absolute, and not `/` (which would allow every file, or, for a TFTP
+/// or NFS root, serve it).
 fn dirs_of(name: &str, dirs: &[String], problems: &mut Vec<String>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for d in dirs {
@@ -267,6 +339,9 @@ mod tests {
         );
         assert!(!s.allow_local_targets);
         assert_eq!(s.git_timeout, Duration::from_secs(600));
+        assert_eq!(s.tftp_root, dir.path().join("srv/tftp"));
+        assert_eq!(s.nfs_root, dir.path().join("var/lib/lava-dispatcher/nfs"));
+        assert_eq!(s.dispatcher_ip, None);
         assert_eq!(
             s.file,
             dir.path().join("etc/lava-dispatcher/dispatcher.toml")
@@ -293,9 +368,13 @@ mod tests {
                 ("LAVA_FILE_URL_DIRS", "/a:/b"),
                 ("LAVA_ALLOW_LOCAL_TARGETS", "0"),
                 ("LAVA_GIT_TIMEOUT", "5"),
+                ("LAVA_TFTP_ROOT", "/var/tftp"),
+                ("LAVA_DISPATCHER_IP", "192.0.2.7"),
             ],
         )
         .unwrap();
+        assert_eq!(s.tftp_root, PathBuf::from("/var/tftp"));
+        assert_eq!(s.dispatcher_ip, Some("192.0.2.7".parse().unwrap()));
         assert_eq!(s.file_url_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert!(!s.allow_local_targets);
         assert_eq!(s.git_timeout, Duration::from_secs(5));
@@ -306,7 +385,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(
             dir.path(),
-            "[jobs]\nfile_url_dirs = [\"relative\", \"/\"]\nfile_url_dir = 1\nallow_local_targets = \"yes\"\ngit_timeout = 0\n[tftp]\nroot = \"/srv/tftp\"\n",
+            "[jobs]\nfile_url_dirs = [\"relative\", \"/\"]\nfile_url_dir = 1\nallow_local_targets = \"yes\"\ngit_timeout = 0\n[tftp]\nroot = \"tftp\"\nport = 69\n[network]\ndispatcher_ip = \"board\"\n",
         );
         let e = load(dir.path(), &[("LAVA_ALLOW_LOCAL_TARGETS", "maybe")]).unwrap_err();
         assert_eq!(
@@ -317,7 +396,9 @@ mod tests {
                 "jobs.file_url_dir: unknown setting",
                 "jobs.allow_local_targets: expected true or false, found string",
                 "jobs.git_timeout: expected a positive number of seconds, found 0",
-                "tftp.root: unknown setting",
+                "tftp.root: 'tftp' must be an absolute path",
+                "tftp.port: unknown setting",
+                "network.dispatcher_ip: 'board' is not an IP address",
                 "LAVA_ALLOW_LOCAL_TARGETS: 'maybe' is not true or false",
             ]
         );

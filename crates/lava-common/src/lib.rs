@@ -5,6 +5,7 @@
 //! and the tools agree on them by construction.
 
 pub mod conf;
+pub mod device;
 pub mod device_file;
 pub mod dispatcher_settings;
 pub mod fixture;

@@ -24,26 +24,6 @@ fn confs(dir: &str) -> Vec<PathBuf> {
 
 const NETWORK: &str = "-nographic -no-reboot -net nic,model=virtio -net user";
 
-/// The U-Boot QEMU board's keys that this dispatcher does not read yet (issue 11's contract
-/// between the board and the dispatcher's TFTP deploy and U-Boot boot); once it does, they
-/// join `KNOWN_KEYS` and leave this list.
-const BOARD_CONTRACT_KEYS: [&str; 15] = [
-    "server_ip",
-    "tftp_root",
-    "console_device",
-    "baud_rate",
-    "extra_kernel_args",
-    "booti_kernel_addr",
-    "booti_ramdisk_addr",
-    "booti_dtb_addr",
-    "bootm_kernel_addr",
-    "bootm_ramdisk_addr",
-    "bootm_dtb_addr",
-    "ramdisk_uboot_header",
-    "uboot_mkimage_arch",
-    "boot_cmds_ramdisk",
-    "boot_cmds_nfs",
-];
 const PDU: &str = "/usr/bin/pduclient --daemon localhost --hostname pdu --command";
 
 /// (device file stem, [(key, interpolated value)]).
@@ -196,16 +176,25 @@ fn every_device_conf_layers_on_its_type() {
             ]
         );
         let map = config.to_map().unwrap_or_else(|e| panic!("{e}"));
-        let pending: &[&str] = if stem == "uboot-qemu01" {
-            &BOARD_CONTRACT_KEYS
-        } else {
-            &[]
-        };
-        let mut unknown = config.unknown_keys();
-        unknown.sort_unstable();
-        let mut expected_unknown = pending.to_vec();
-        expected_unknown.sort_unstable();
-        assert_eq!(unknown, expected_unknown, "{stem}: unknown keys");
+        assert!(
+            config.unknown_keys().is_empty(),
+            "{stem}: unknown keys {:?}",
+            config.unknown_keys()
+        );
+        // Every example reads into the device model the dispatcher works from.
+        let device = lava_common::device::from_conf(&config, &Default::default())
+            .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        if stem == "uboot-qemu01" {
+            let b = device.bootloader.as_ref().expect("a bootloader");
+            assert!(b.command_set("ramdisk").is_some() && b.command_set("nfs").is_some());
+            assert_eq!(
+                b.load_addresses[&lava_common::device::BootCommand::Booti]
+                    .kernel
+                    .as_deref(),
+                Some("0x40400000")
+            );
+            assert_eq!(device.network.server_ip.as_deref(), Some("192.0.2.1"));
+        }
         for (key, value) in &values {
             let got = config.get(key).unwrap();
             assert_eq!(got.as_deref(), Some(value.as_str()), "{stem}: {key}");

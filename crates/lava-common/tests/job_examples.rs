@@ -315,3 +315,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_board_jobs_deploy_over_tftp_and_boot_with_uboot() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/jobs");
+    let yaml =
+        parse_job(&std::fs::read_to_string(dir.join("uboot-ramdisk.yaml")).unwrap()).unwrap();
+    assert_eq!(yaml.device_type.as_deref(), Some("uboot-qemu"));
+    let ActionKind::Deploy(deploy) = &yaml.actions[0].kind else {
+        panic!("not a deploy")
+    };
+    assert_eq!(deploy.to, DeployTo::Tftp);
+    let names: Vec<&str> = deploy.images.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["kernel", "ramdisk", "dtb"]);
+    assert_eq!(
+        deploy.image("kernel").unwrap().kernel_type,
+        Some(lava_common::job::KernelType::Image)
+    );
+    let ActionKind::Boot(boot) = &yaml.actions[1].kind else {
+        panic!("not a boot")
+    };
+    assert_eq!(boot.method, BootMethod::UBoot);
+    assert_eq!(boot.command_set.as_deref(), Some("ramdisk"));
+    assert_eq!(yaml.actions[1].failure_retry, Some(2));
+    assert!(matches!(
+        &yaml.actions[2].kind,
+        ActionKind::Test(t) if matches!(t.definitions[0].source, TestSource::Git { .. })
+    ));
+    let json = parse_job(&std::fs::read_to_string(dir.join("uboot-kernel.json")).unwrap()).unwrap();
+    assert_eq!(json.source, SourceFormat::Json);
+    let ActionKind::Deploy(deploy) = &json.actions[0].kind else {
+        panic!("not a deploy")
+    };
+    let names: Vec<&str> = deploy.images.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["kernel", "ramdisk", "dtb"]);
+    assert!(matches!(&json.actions[1].kind, ActionKind::Boot(b) if b.method == BootMethod::Device));
+}

@@ -76,6 +76,17 @@ impl Argv {
         cmd
     }
 
+    /// A blocking standard-library command for it (for work done on a blocking thread),
+    /// with the secrets taken out of its environment.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(self.program());
+        cmd.args(self.args());
+        for var in SECRET_ENV {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
     /// A command to run under a pseudo-terminal, with the secrets taken out of its
     /// environment.
     pub fn pty_command(&self) -> pty_process::Command {

@@ -9,10 +9,12 @@
 //! database access.
 
 pub mod actions;
+pub mod archive;
 pub mod command;
 pub mod connection;
 pub mod job;
 pub mod joblog;
+pub mod network;
 pub mod outbound;
 pub mod power;
 pub mod startup;

@@ -239,5 +239,10 @@ fn twenty_jobs_through_two_schedulers_and_two_workers() {
         "both health checks filed a bundle"
     );
     assert!(board.pdu_log().contains("on port=5"));
+    // The simulated board's shell is the host's: its test shells unpacked their overlay at
+    // the host's /lava-ID.
+    for j in &jobs {
+        let _ = std::fs::remove_dir_all(format!("/lava-{}", j["id"]));
+    }
     let _ = submitted;
 }

@@ -247,20 +247,144 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
         "tests",
     ]);
     let img = test_image().unwrap();
-    let job = dir.path().join("job.json");
-    std::fs::write(
-        &job,
-        format!(
-            r#"{{"job_name": "git", "device_type": "kvm", "timeout": 180, "actions": [
+    let job = |name: &str, testdef: &str, params: &str| {
+        let job = dir.path().join(format!("{name}.json"));
+        std::fs::write(
+            &job,
+            format!(
+                r#"{{"job_name": "git", "device_type": "kvm", "timeout": 180, "actions": [
                 {{"command": "deploy_linaro_kernel", "parameters": {{"kernel": "file://{}", "ramdisk": "file://{}"}}}},
                 {{"command": "boot_linaro_image"}},
                 {{"command": "lava_test_shell", "parameters": {{"testdef_repos": [
-                    {{"git-repo": "file://{repo}", "testdef": "smoke.yaml", "parameters": {{"GREETING": "hi"}}}}]}}}},
-                {{"command": "lava_test_shell", "parameters": {{"testdef_repos": [
-                    {{"git-repo": "file://{repo}", "testdef": "escape.yaml"}}]}}}}]}}"#,
+                    {{"git-repo": "file://{repo}", "testdef": "{testdef}"{params}}}]}}}}]}}"#,
+                img.kernel.display(),
+                img.initramfs.display(),
+                repo = repo.display()
+            ),
+        )
+        .unwrap();
+        job
+    };
+    let run = |job: &Path| {
+        let out_dir = dir.path().join("out");
+        let out = dispatch_with(
+            &root,
+            &[
+                "--device-name",
+                "kvm01",
+                "--output-dir",
+                out_dir.to_str().unwrap(),
+            ],
+            job,
+            &dir.path().join("cache"),
+            dir.path(),
+        );
+        let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
+        (out.status.code(), log)
+    };
+    let (code, log) = run(&job(
+        "smoke",
+        "smoke.yaml",
+        r#", "parameters": {"GREETING": "hi"}"#,
+    ));
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains(r#""case": "greeting", "definition": "0_smoke", "result": "pass""#),
+        "job parameters override params: {log}"
+    );
+    assert!(
+        log.contains(r#""case": "uname", "definition": "0_smoke", "result": "pass""#),
+        "{log}"
+    );
+    // The overlay is built at deploy, so a definition that leads out of its checkout stops
+    // the job there, before the device is booted.
+    let (code, log) = run(&job("escape", "escape.yaml", ""));
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("escape.yaml in file://") && log.contains("leads outside the repository"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("boot-qemu-image") && !log.contains(r#""case": "outside""#),
+        "nothing booted, the outside definition never ran: {log}"
+    );
+}
+
+/// A git repository of `mib` MiB: a binary file of pseudo-random bytes (every byte value,
+/// newlines and NULs included) and a definition that checks it arrived whole.
+fn big_repo(dir: &Path, mib: usize) -> PathBuf {
+    let repo = dir.join("big.git");
+    std::fs::create_dir_all(repo.join("bin")).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let blob: Vec<u8> = (0..mib << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let sum = sha2::Sha256::digest(&blob)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    std::fs::write(repo.join("bin/blob.bin"), &blob).unwrap();
+    std::fs::write(
+        repo.join("big.yaml"),
+        format!(
+            "metadata:\n  format: Lava-Test Test Definition 1.0\n  name: big\n\
+             run:\n  steps:\n\
+             \x20\x20- lava-test-case blob-size --shell test \"$(wc -c < bin/blob.bin)\" -eq {}\n\
+             \x20\x20- lava-test-case blob-sum --shell test \"$(sha256sum bin/blob.bin | cut -d' ' -f1)\" = {sum}\n",
+            blob.len()
+        ),
+    )
+    .unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "big",
+        ],
+    ] {
+        let st = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "git {args:?}: {}", text(&st.stderr));
+    }
+    repo
+}
+
+/// A 5 MiB repository with a binary file reaches a QEMU guest whole, in the second archive
+/// after its ramdisk (no here-document could carry it).
+#[test]
+fn a_five_mib_repository_with_a_binary_file_runs_on_qemu() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    install_kvm(&root);
+    let repo = big_repo(dir.path(), 5);
+    let img = test_image().unwrap();
+    let job = dir.path().join("big.yaml");
+    std::fs::write(
+        &job,
+        format!(
+            "job_name: big\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 4}}\n\
+             actions:\n\
+             - deploy:\n    to: tmpfs\n    images:\n      kernel: {{url: 'file://{}'}}\n      initrd: {{url: 'file://{}'}}\n\
+             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n\
+             - test:\n    definitions:\n    - {{from: git, repository: 'file://{}', path: big.yaml, name: big}}\n",
             img.kernel.display(),
             img.initramfs.display(),
-            repo = repo.display()
+            repo.display()
         ),
     )
     .unwrap();
@@ -278,23 +402,18 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
         dir.path(),
     );
     let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out.stderr));
+    let results: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(r#""definition": "0_big""#))
+        .collect();
+    assert_eq!(results.len(), 2, "blob-size and blob-sum: {results:?}");
     assert!(
-        log.contains("escape.yaml in file://") && log.contains("leads outside the repository"),
-        "{log}"
+        results.iter().all(|l| l.contains(r#""result": "pass""#)),
+        "{results:?}"
     );
-    assert!(
-        !log.contains(r#""case": "outside""#),
-        "the outside definition never ran: {log}"
-    );
-    assert!(
-        log.contains(r#""case": "greeting", "definition": "0_smoke", "result": "pass""#),
-        "job parameters override params: {log}"
-    );
-    assert!(
-        log.contains(r#""case": "uname", "definition": "0_smoke", "result": "pass""#),
-        "{log}"
-    );
+    assert!(log.contains("the test overlay follows the initrd"), "{log}");
+    assert!(!log.contains("over the console"), "no here-document: {log}");
 }
 
 #[test]

@@ -34,6 +34,31 @@ pub const KNOWN_KEYS: &[&str] = &[
     "login_prompt",
     "username",
     "password",
+    "password_prompt",
+    "test_shell_prompt",
+    "char_delay_ms",
+    "kernel_args",
+    "ramdisk_uboot_header",
+    "uboot_mkimage_arch",
+    "bootloader_error_messages",
+    "deploy_methods",
+    "server_ip",
+    "tftp_root",
+    "console_device",
+    "baud_rate",
+    "extra_kernel_args",
+];
+
+/// Families of keys the dispatcher knows: `boot_cmds_NAME` (a named command set),
+/// `bootm_kernel_addr` and the other load addresses, `action_timeout_NAME`,
+/// `connection_timeout_NAME`.
+pub const KNOWN_PREFIXES: &[&str] = &[
+    "boot_cmds_",
+    "bootm_",
+    "bootz_",
+    "booti_",
+    "action_timeout_",
+    "connection_timeout_",
 ];
 
 /// One key of the merged view: the value from the highest layer that sets it.
@@ -142,9 +167,11 @@ impl DeviceConfig {
         Ok(map)
     }
 
-    /// Keys not in [`KNOWN_KEYS`], in first-seen order, for callers to show.
+    /// Keys not in [`KNOWN_KEYS`] nor of a [`KNOWN_PREFIXES`] family, in first-seen order, for callers to show.
     pub fn unknown_keys(&self) -> Vec<&str> {
-        self.keys().filter(|k| !KNOWN_KEYS.contains(k)).collect()
+        self.keys()
+            .filter(|k| !KNOWN_KEYS.contains(k) && !KNOWN_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .collect()
     }
 }
 

@@ -34,6 +34,6 @@ mod write;
 
 pub use error::{ConfError, Location};
 pub use interpolate::escape;
-pub use layers::{DeviceConfig, KNOWN_KEYS};
+pub use layers::{DeviceConfig, KNOWN_KEYS, KNOWN_PREFIXES};
 pub use load::{DEFAULTS_FILE, check_name, device_path, device_type_path};
 pub use parse::{ConfFile, Entry};

@@ -21,9 +21,18 @@ pub struct Action {
     /// This step's own timeout, overriding the job's action default.
     #[serde(with = "opt_secs")]
     pub timeout: Option<Duration>,
+    /// How many times the step is tried before the job fails (`failure_retry`); each try
+    /// has the step's whole timeout.
+    #[serde(default)]
+    pub failure_retry: Option<u32>,
 }
 
+/// The most tries `failure_retry` may ask for.
+pub const MAX_FAILURE_RETRY: u32 = 10;
+
 /// What an action does.
+// A plan holds a handful of actions, built once per job: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
@@ -68,6 +77,8 @@ pub enum DeployTo {
     Tftp,
     /// A whole disk image (seed-era `deploy_linaro_image`).
     Image,
+    /// A root file system exported over NFS, the kernel and ramdisk over TFTP.
+    Nfs,
 }
 
 /// One image to deploy.
@@ -81,6 +92,70 @@ pub struct Image {
     pub checksum: Option<Checksum>,
     /// QEMU arguments with LAVA's `{kernel}`/`{initrd}`/`{rootfs}` placeholders.
     pub image_arg: Option<String>,
+    /// A kernel's type (`type`), which picks U-Boot's boot command.
+    #[serde(default)]
+    pub kernel_type: Option<KernelType>,
+    /// A ramdisk that already carries a U-Boot header (`header: u-boot`).
+    #[serde(default)]
+    pub uboot_header: bool,
+    /// Whether the test overlay goes into this ramdisk or root file system
+    /// (`install_overlay`, default true).
+    #[serde(default = "yes")]
+    pub install_overlay: bool,
+    /// Whether the deploy's `modules` go into this ramdisk or root file system
+    /// (`install_modules`, default true).
+    #[serde(default = "yes")]
+    pub install_modules: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Image {
+    /// An image at `url` with nothing else said about it.
+    pub fn at(url: impl Into<String>) -> Image {
+        Image {
+            url: url.into(),
+            compression: None,
+            checksum: None,
+            image_arg: None,
+            kernel_type: None,
+            uboot_header: false,
+            install_overlay: true,
+            install_modules: true,
+        }
+    }
+}
+
+/// The type of a kernel image (`type:` of a deploy's kernel), as LAVA names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelType {
+    /// A 32-bit ARM zImage: `bootz`.
+    Zimage,
+    /// An arm64 (or RISC-V) Image: `booti`.
+    Image,
+    /// A uImage, with a U-Boot header: `bootm`.
+    Uimage,
+}
+
+impl KernelType {
+    /// The job's names for the types.
+    pub const NAMES: [(&'static str, KernelType); 3] = [
+        ("zimage", KernelType::Zimage),
+        ("image", KernelType::Image),
+        ("uimage", KernelType::Uimage),
+    ];
+
+    /// LAVA's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KernelType::Zimage => "zimage",
+            KernelType::Image => "image",
+            KernelType::Uimage => "uimage",
+        }
+    }
 }
 
 /// How an image is compressed.
@@ -132,14 +207,30 @@ impl ChecksumAlgorithm {
 pub struct Boot {
     /// How to boot.
     pub method: BootMethod,
-    /// Bootloader commands; a single entry may name a device command set (YAML `commands: ramdisk`).
+    /// Bootloader commands given by the job (a YAML list, seed-era `boot_cmds`).
     pub commands: Vec<String>,
+    /// A command set of the device type, by name (YAML `commands: ramdisk`).
+    #[serde(default)]
+    pub command_set: Option<String>,
     /// Extra options (seed-era `boot_linaro_image.options`, appended to the QEMU command).
     pub options: Vec<String>,
     /// Regular expressions for the shell prompt after boot.
     pub prompts: Vec<String>,
     /// How to log in, when the target asks.
     pub auto_login: Option<AutoLogin>,
+    /// How the target fetches the test overlay itself after login (`transfer_overlay`).
+    #[serde(default)]
+    pub transfer_overlay: Option<TransferOverlay>,
+}
+
+/// The target downloads and unpacks the test overlay itself (`transfer_overlay`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferOverlay {
+    /// The command that fetches it: `{SERVER_IP}` and `{OVERLAY}` (its path on the TFTP
+    /// server) are filled in; without either, `tftp://SERVER_IP/OVERLAY` is appended.
+    pub download_command: String,
+    /// The command that unpacks it; the file's name is appended.
+    pub unpack_command: String,
 }
 
 /// How a boot action boots the device.
@@ -237,12 +328,7 @@ mod tests {
     use super::*;
 
     fn image(url: &str) -> Image {
-        Image {
-            url: url.into(),
-            compression: None,
-            checksum: None,
-            image_arg: None,
-        }
+        Image::at(url)
     }
 
     #[test]

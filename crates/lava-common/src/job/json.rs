@@ -153,10 +153,15 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
             }
             ActionKind::Boot(Boot {
                 method: BootMethod::Device,
-                commands: params.strings("boot_cmds")?,
+                commands: match params.get_some("boot_cmds") {
+                    Some(at) => super::yaml_actions::boot_commands(&at)?,
+                    None => Vec::new(),
+                },
+                command_set: None,
                 options,
                 prompts: Vec::new(),
                 auto_login: None,
+                transfer_overlay: None,
             })
         }
         "lava_test_shell" => {
@@ -176,7 +181,11 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
         }
         other => return Err(at.error(format!("unknown action '{other}'"))),
     };
-    Ok(Action { kind, timeout })
+    Ok(Action {
+        kind,
+        timeout,
+        failure_retry: None,
+    })
 }
 
 fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
@@ -222,12 +231,7 @@ fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
 }
 
 fn image(url: String) -> Image {
-    Image {
-        url,
-        compression: None,
-        checksum: None,
-        image_arg: None,
-    }
+    Image::at(url)
 }
 
 /// Seed-era disk images were decompressed by their file name.

@@ -27,7 +27,8 @@ mod yaml_test;
 
 pub use action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
-    Deploy, DeployTo, Image, SubmitResults, Test, TestDefinition, TestSource,
+    Deploy, DeployTo, Image, KernelType, MAX_FAILURE_RETRY, SubmitResults, Test, TestDefinition,
+    TestSource, TransferOverlay,
 };
 pub use depth::MAX_JOB_BYTES;
 pub use error::JobError;

@@ -53,7 +53,20 @@ pub fn parse_yaml(text: &str) -> Result<JobPlan, JobError> {
         .unwrap_or(DEFAULT_PRIORITY);
     let context = match root.get_some("context") {
         Some(at) => match at.json() {
-            serde_json::Value::Object(map) => map,
+            serde_json::Value::Object(map) => {
+                // The keys a device may use are typed into its bootloader: checked here.
+                for key in crate::device::CONTEXT_KEYS {
+                    if let Some(v) = map.get(key) {
+                        crate::device::check_context_value(key, v).map_err(|e| {
+                            let at = at.map().ok().and_then(|m| m.get(key)).unwrap_or(at.clone());
+                            let why = e.to_string();
+                            let why = why.split_once(": ").map_or(why.as_str(), |(_, w)| w);
+                            at.error(why.to_string())
+                        })?;
+                    }
+                }
+                map
+            }
             _ => return Err(at.error(format!("expected a mapping, found {}", at.node.data.kind()))),
         },
         None => serde_json::Map::new(),
@@ -173,6 +186,13 @@ actions: []
         assert_eq!(
             err.to_string(),
             "line 3: timeouts.job: required key not provided"
+        );
+        let err =
+            parse_yaml(&MINIMAL.replace("extra: [1, 2]", "console_device: \"ttyS0\\nreset\""))
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 12: context.console_device: contains a control character (a newline, a tab, …)"
         );
         let multinode = format!("{MINIMAL}protocols:\n  lava-multinode: {{}}\n");
         let err = parse_yaml(&multinode).unwrap_err();

@@ -1,12 +1,13 @@
 //! The actions of a YAML job: `deploy`, `boot` and `test`, each a single-key mapping.
 //!
 //! Anything else is an error naming the action, never silently skipped. Keys LAVA uses for
-//! features we do not have (`namespace`, `failure_retry`, `os`, boot `media`/`connection`) are
-//! accepted and ignored because they do not change what a single-device job does.
+//! features we do not have (`namespace`, `os`, boot `media`/`connection`) are accepted and
+//! ignored because they do not change what a single-device job does; `failure_retry` is
+//! read (the runner tries the action again).
 
 use super::action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
-    Deploy, DeployTo, Image,
+    Deploy, DeployTo, Image, KernelType, MAX_FAILURE_RETRY, TransferOverlay,
 };
 use super::error::JobError;
 use super::fields;
@@ -39,7 +40,22 @@ pub(crate) fn action(at: &At<'_>) -> Result<Action, JobError> {
         .get_some("timeout")
         .map(|t| fields::timeout(&t))
         .transpose()?;
-    Ok(Action { kind, timeout })
+    let failure_retry = match body.get_some("failure_retry") {
+        None => None,
+        Some(at) => match at.u64()? {
+            n @ 1..=10 => Some(n as u32),
+            n => {
+                return Err(at.error(format!(
+                    "failure_retry {n}: expected 1 to {MAX_FAILURE_RETRY} tries"
+                )));
+            }
+        },
+    };
+    Ok(Action {
+        kind,
+        timeout,
+        failure_retry,
+    })
 }
 
 pub(crate) fn allow(map: &MapAt<'_>, own: &[&str]) -> Result<(), JobError> {
@@ -47,23 +63,75 @@ pub(crate) fn allow(map: &MapAt<'_>, own: &[&str]) -> Result<(), JobError> {
     map.deny_unknown(&keys)
 }
 
+/// The images a `tftp` or `nfs` deploy may name, LAVA's way: as keys of the deploy itself.
+const BOARD_ROLES: [&str; 5] = ["kernel", "ramdisk", "dtb", "modules", "nfsrootfs"];
+
 fn deploy(map: &MapAt<'_>) -> Result<Deploy, JobError> {
-    allow(map, &["to", "images"])?;
     let to_at = map.required("to")?;
     let to = match to_at.str()? {
         "tmpfs" => DeployTo::Tmpfs,
         "tftp" => DeployTo::Tftp,
+        "nfs" => DeployTo::Nfs,
         other => {
             return Err(to_at.error(format!(
-                "unknown deploy target '{other}' (supported: tmpfs, tftp)"
+                "unknown deploy target '{other}' (supported: tmpfs, tftp, nfs)"
             )));
         }
     };
-    let images_at = map.required("images")?;
-    let images = images_at
-        .map()?
-        .entries()
-        .map(|(name, at)| Ok((name.to_string(), image(&at)?, at)))
+    let board = matches!(to, DeployTo::Tftp | DeployTo::Nfs);
+    let mut keys = vec!["to", "images"];
+    if board {
+        keys.extend(BOARD_ROLES);
+    }
+    allow(map, &keys)?;
+    let mut entries: Vec<(String, At<'_>)> = Vec::new();
+    if let Some(images_at) = map.get_some("images") {
+        for (name, at) in images_at.map()?.entries() {
+            entries.push((name.to_string(), at));
+        }
+    }
+    if board {
+        for role in BOARD_ROLES {
+            if let Some(at) = map.get(role) {
+                if map.get("images").is_some() {
+                    return Err(at.error(
+                        "give the images either under images or as kernel, ramdisk, dtb, modules, nfsrootfs keys, not both",
+                    ));
+                }
+                entries.push((role.to_string(), at));
+            }
+        }
+        for (name, at) in &entries {
+            let role = if name == "initrd" {
+                "ramdisk"
+            } else {
+                name.as_str()
+            };
+            if !BOARD_ROLES.contains(&role) {
+                return Err(at.error(format!(
+                    "a {} deploy takes kernel, ramdisk, dtb, modules and nfsrootfs images, not '{name}'",
+                    to_at.str()?
+                )));
+            }
+        }
+        let need = if to == DeployTo::Nfs {
+            "nfsrootfs"
+        } else {
+            "kernel"
+        };
+        if !entries.iter().any(|(n, _)| n == need) {
+            return Err(JobError::invalid(
+                format!("{}.{need}", map.at.path),
+                map.at.line,
+                "required key not provided",
+            ));
+        }
+    } else {
+        map.required("images")?.map()?;
+    }
+    let images = entries
+        .into_iter()
+        .map(|(name, at)| Ok((name.clone(), image(&at, &name)?, at)))
         .collect::<Result<Vec<_>, JobError>>()?;
     let roles: Vec<&str> = images.iter().map(|(n, _, _)| n.as_str()).collect();
     for (_, image, at) in &images {
@@ -79,7 +147,7 @@ fn deploy(map: &MapAt<'_>) -> Result<Deploy, JobError> {
     })
 }
 
-fn image(at: &At<'_>) -> Result<Image, JobError> {
+fn image(at: &At<'_>, role: &str) -> Result<Image, JobError> {
     let map = at.map()?;
     map.deny_unknown(&[
         "url",
@@ -89,6 +157,10 @@ fn image(at: &At<'_>) -> Result<Image, JobError> {
         "sha512sum",
         "image_arg",
         "format",
+        "type",
+        "header",
+        "install_overlay",
+        "install_modules",
     ])?;
     let compression = match map.get_some("compression") {
         None => None,
@@ -119,11 +191,53 @@ fn image(at: &At<'_>) -> Result<Image, JobError> {
         }
         checksum = Some(Checksum { algorithm, hex });
     }
+    let only = |key: &str, roles: &[&str]| -> Result<Option<At<'_>>, JobError> {
+        match map.get_some(key) {
+            Some(v) if !roles.contains(&role) => Err(v.error(format!(
+                "{key} applies to {} images only",
+                roles.join(" and ")
+            ))),
+            v => Ok(v),
+        }
+    };
+    let kernel_type = match only("type", &["kernel"])? {
+        None => None,
+        Some(t) => {
+            let name = t.str()?.to_ascii_lowercase();
+            match KernelType::NAMES.iter().find(|(n, _)| *n == name) {
+                Some((_, k)) => Some(*k),
+                None => {
+                    return Err(t.error(format!(
+                        "unknown kernel type '{name}' (supported: zimage, image, uimage)"
+                    )));
+                }
+            }
+        }
+    };
+    let uboot_header = match only("header", &["ramdisk", "initrd"])? {
+        None => false,
+        Some(h) => match h.str()? {
+            "u-boot" => true,
+            other => {
+                return Err(h.error(format!("unknown header '{other}' (supported: u-boot)")));
+            }
+        },
+    };
+    let flag = |key: &str| -> Result<bool, JobError> {
+        only(key, &["ramdisk", "initrd", "nfsrootfs"])?
+            .map(|b| b.bool())
+            .transpose()
+            .map(|b| b.unwrap_or(true))
+    };
     Ok(Image {
         url: map.req_str("url")?,
         compression,
         checksum,
         image_arg: map.opt_str("image_arg")?,
+        kernel_type,
+        uboot_header,
+        install_overlay: flag("install_overlay")?,
+        install_modules: flag("install_modules")?,
     })
 }
 
@@ -162,6 +276,7 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
             "auto_login",
             "media",
             "connection",
+            "transfer_overlay",
         ],
     )?;
     let method_at = map.required("method")?;
@@ -173,10 +288,14 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
             supported.join(", ")
         )));
     };
-    let commands = map
-        .get_some("commands")
-        .map(|c| c.string_or_strings())
-        .transpose()?;
+    // A string names a command set of the device type; a list is the commands themselves.
+    let (commands, command_set) = match map.get_some("commands") {
+        None => (None, None),
+        Some(c) => match c.str() {
+            Ok(name) => (None, Some(name.to_string())),
+            Err(_) => (Some(boot_commands(&c)?), None),
+        },
+    };
     let prompts = map
         .get_some("prompts")
         .map(|c| c.string_or_strings())
@@ -185,12 +304,60 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
         .get_some("auto_login")
         .map(|a| auto_login(&a))
         .transpose()?;
+    let transfer_overlay = map
+        .get_some("transfer_overlay")
+        .map(|t| transfer_overlay(&t))
+        .transpose()?;
     Ok(Boot {
         method: *method,
         commands: commands.unwrap_or_default(),
+        command_set,
         options: Vec::new(),
         prompts: prompts.unwrap_or_default(),
         auto_login,
+        transfer_overlay,
+    })
+}
+
+/// A job's own bootloader commands: each one line (a newline would type a second command
+/// without waiting for the prompt).
+pub(crate) fn boot_commands(at: &At<'_>) -> Result<Vec<String>, JobError> {
+    let items = at.seq()?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in &items {
+        let text = item.str()?;
+        if text.chars().any(char::is_control) {
+            return Err(item.error("a boot command is one line, without control characters"));
+        }
+        out.push(text.to_string());
+    }
+    Ok(out)
+}
+
+/// `transfer_overlay`: the target fetches the overlay from the worker's TFTP server.
+fn transfer_overlay(at: &At<'_>) -> Result<TransferOverlay, JobError> {
+    let map = at.map()?;
+    map.deny_unknown(&["download_command", "unpack_command", "transfer_method"])?;
+    if let Some(m) = map.get_some("transfer_method") {
+        let method = m.str()?;
+        if method != "tftp" {
+            return Err(m.error(format!(
+                "transfer_method '{method}' is not supported: this worker serves a job's files over TFTP (transfer_method: tftp)"
+            )));
+        }
+    }
+    let command = |key: &str| -> Result<String, JobError> {
+        let text = map.req_str(key)?;
+        if text.trim().is_empty() || text.chars().any(char::is_control) {
+            return Err(map
+                .required(key)?
+                .error("expected one command line, not empty"));
+        }
+        Ok(text)
+    };
+    Ok(TransferOverlay {
+        download_command: command("download_command")?,
+        unpack_command: command("unpack_command")?,
     })
 }
 
@@ -229,14 +396,14 @@ mod tests {
     fn deploy_images_keep_order_checksum_and_compression() {
         let md5 = "d41d8cd98f00b204e9800998ecf8427e";
         let a = parse(&format!(
-            "deploy:\n  to: tftp\n  timeout: {{minutes: 3}}\n  images:\n    rootfs: {{url: http://x/r.xz, compression: xz, md5sum: {md5}}}\n    kernel: {{url: http://x/k}}\n"
+            "deploy:\n  to: tmpfs\n  timeout: {{minutes: 3}}\n  images:\n    rootfs: {{url: http://x/r.xz, compression: xz, md5sum: {md5}}}\n    kernel: {{url: http://x/k}}\n"
         ))
         .unwrap();
         assert_eq!(a.timeout, Some(std::time::Duration::from_secs(180)));
         let ActionKind::Deploy(d) = a.kind else {
             panic!()
         };
-        assert_eq!(d.to, DeployTo::Tftp);
+        assert_eq!(d.to, DeployTo::Tmpfs);
         assert_eq!(d.images[0].0, "rootfs");
         let rootfs = &d.images[0].1;
         assert_eq!(rootfs.compression, Some(Compression::Xz));
@@ -245,10 +412,10 @@ mod tests {
             ChecksumAlgorithm::Md5
         );
         assert!(
-            parse("deploy: {to: nfs, images: {}}")
+            parse("deploy: {to: usb, images: {}}")
                 .unwrap_err()
                 .to_string()
-                .contains("'nfs'")
+                .contains("'usb'")
         );
     }
 
@@ -281,8 +448,91 @@ mod tests {
             panic!()
         };
         assert_eq!(b.method, BootMethod::UBoot);
-        assert_eq!(b.commands, ["ramdisk"]);
+        assert_eq!(b.command_set.as_deref(), Some("ramdisk"));
+        assert!(b.commands.is_empty());
         assert_eq!(b.auto_login.unwrap().password.as_deref(), Some("1234"));
+    }
+
+    #[test]
+    fn a_tftp_deploy_names_its_images_as_lava_does() {
+        let a = parse(
+            "deploy:\n  to: tftp\n  kernel: {url: http://x/Image, type: Image}\n  ramdisk: {url: http://x/r.cpio.gz.uboot, header: u-boot, install_overlay: false}\n  dtb: {url: http://x/b.dtb}\n  modules: {url: http://x/m.tar.xz, compression: xz}\n",
+        )
+        .unwrap();
+        let ActionKind::Deploy(d) = a.kind else {
+            panic!()
+        };
+        assert_eq!(d.to, DeployTo::Tftp);
+        let names: Vec<&str> = d.images.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["kernel", "ramdisk", "dtb", "modules"]);
+        assert_eq!(
+            d.image("kernel").unwrap().kernel_type,
+            Some(KernelType::Image)
+        );
+        let ramdisk = d.ramdisk().unwrap();
+        assert!(ramdisk.uboot_header && !ramdisk.install_overlay && ramdisk.install_modules);
+        let cases = [
+            (
+                "deploy:\n  to: tftp\n  ramdisk: {url: http://x/r}\n",
+                "line 1: deploy.kernel: required key not provided",
+            ),
+            (
+                "deploy:\n  to: nfs\n  kernel: {url: http://x/k}\n",
+                "line 1: deploy.nfsrootfs: required key not provided",
+            ),
+            (
+                "deploy:\n  to: tftp\n  kernel: {url: http://x/k, type: bzimage}\n",
+                "line 3: deploy.kernel.type: unknown kernel type 'bzimage' (supported: zimage, image, uimage)",
+            ),
+            (
+                "deploy:\n  to: tftp\n  kernel: {url: http://x/k}\n  dtb: {url: http://x/d, type: image}\n",
+                "line 4: deploy.dtb.type: type applies to kernel images only",
+            ),
+            (
+                "deploy:\n  to: tftp\n  kernel: {url: http://x/k}\n  rootfs: {url: http://x/d}\n",
+                "line 4: deploy.rootfs: extra keys not allowed",
+            ),
+            (
+                "deploy:\n  to: tftp\n  images:\n    rootfs: {url: http://x/d}\n",
+                "line 4: deploy.images.rootfs: a tftp deploy takes kernel, ramdisk, dtb, modules and nfsrootfs images, not 'rootfs'",
+            ),
+            (
+                "deploy:\n  to: tmpfs\n  kernel: {url: http://x/k}\n",
+                "line 3: deploy.kernel: extra keys not allowed",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse(text).unwrap_err().to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn failure_retry_and_transfer_overlay_are_read() {
+        let a = parse(
+            "boot:\n  method: u-boot\n  commands: ramdisk\n  failure_retry: 3\n  transfer_overlay:\n    download_command: tftp -g -l overlay.tar.gz -r {OVERLAY} {SERVER_IP}\n    unpack_command: tar -C / -xzf\n",
+        )
+        .unwrap();
+        assert_eq!(a.failure_retry, Some(3));
+        let ActionKind::Boot(b) = a.kind else {
+            panic!()
+        };
+        assert_eq!(b.transfer_overlay.unwrap().unpack_command, "tar -C / -xzf");
+        let e = parse("boot: {method: u-boot, commands: [\"boot\\nreset\"]}\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 1: boot.commands[0]: a boot command is one line, without control characters"
+        );
+        let e = parse("boot: {method: u-boot, failure_retry: 0}\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 1: boot.failure_retry: failure_retry 0: expected 1 to 10 tries"
+        );
+        let e = parse("boot: {method: u-boot, transfer_overlay: {download_command: wget, unpack_command: tar xzf, transfer_method: http}}\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("transfer_method 'http' is not supported"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,21 +1,22 @@
 //! The boot action: QEMU started on its own console, or a serial board reset through its PDU,
 //! interrupted in U-Boot and given its boot commands; then the login (see [`super::login`]).
 
-use lava_common::job::{Boot, BootMethod, check_boot_option, check_image_arg};
+use lava_common::device::ClientType;
+use lava_common::job::{Boot, BootMethod, JobPlan, check_boot_option, check_image_arg};
 
-use super::login;
+use super::{PowerKey, login};
 use crate::command::Argv;
 use crate::connection::Connection;
-use crate::job::{Ctx, Failure, pattern};
+use crate::job::{Ctx, Failure};
 
 /// The method a boot action really uses: a seed-era `boot_linaro_image` leaves it to the
 /// device's `client_type`.
 pub fn method(b: &Boot, ctx: &Ctx) -> BootMethod {
     match b.method {
-        BootMethod::Device => match ctx.device.get("client_type").ok().flatten().as_deref() {
-            Some("qemu") => BootMethod::Qemu,
-            Some("bootloader") | Some("uboot") | Some("u-boot") => BootMethod::UBoot,
-            _ => BootMethod::Minimal,
+        BootMethod::Device => match ctx.device.client_type {
+            ClientType::Qemu => BootMethod::Qemu,
+            ClientType::Bootloader => BootMethod::UBoot,
+            ClientType::Other(_) => BootMethod::Minimal,
         },
         m => m,
     }
@@ -30,24 +31,33 @@ pub fn action_name(b: &Boot, ctx: &Ctx) -> &'static str {
     }
 }
 
-/// Checks that the device has what the boot method needs.
-pub fn check(ctx: &Ctx, b: &Boot) -> Result<(), Failure> {
+/// Checks that the device has what the boot method needs; `plan` says what the job deploys
+/// (for the bootloader's commands).
+pub fn check(ctx: &Ctx, b: &Boot, plan: &JobPlan) -> Result<(), Failure> {
     let action = "validate";
     match method(b, ctx) {
         BootMethod::Qemu => {
-            if ctx.conf(action, "qemu_options")?.is_none() {
+            if ctx
+                .device
+                .qemu
+                .as_ref()
+                .is_none_or(|q| q.options.trim().is_empty())
+            {
                 return Err(Failure::config(
                     action,
                     "boot method qemu needs qemu_options in the device configuration",
                 ));
             }
         }
-        _ => {
-            if ctx.conf(action, "connection_command")?.is_none() {
+        m => {
+            if ctx.device.connection.is_none() {
                 return Err(Failure::config(
                     action,
                     "the device has no connection_command",
                 ));
+            }
+            if m == BootMethod::UBoot {
+                super::uboot::check(ctx, b, plan)?;
             }
         }
     }
@@ -60,12 +70,19 @@ pub async fn run(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
         old.close().await;
     }
     ctx.shell_ready = false;
+    ctx.overlay_on_target = false;
+    ctx.transfer_overlay = b.transfer_overlay.clone();
     match method(b, ctx) {
         BootMethod::Qemu => qemu(ctx, action, b).await?,
-        BootMethod::UBoot => uboot(ctx, action, b).await?,
+        BootMethod::UBoot => {
+            connect(ctx, action).await?;
+            super::uboot::boot(ctx, action, b).await?
+        }
         _ => minimal(ctx, action).await?,
     }
-    login::login(ctx, action, b).await
+    login::login(ctx, action, b).await?;
+    ctx.overlay_on_target = ctx.deployed.overlay_in_image;
+    Ok(())
 }
 
 /// The QEMU command: binary, the device's options, then the deployed images, either through
@@ -74,22 +91,24 @@ pub async fn run(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
 /// device's settings are split with shell-words rules; the job's arguments pass the
 /// allow-list again here (the submit checked them first) and are never split by a shell.
 pub fn qemu_argv(ctx: &Ctx, action: &str, b: &Boot) -> Result<Argv, Failure> {
-    let config = |key: &str, default: &str| -> Result<Vec<String>, Failure> {
-        let line = ctx
-            .conf(action, key)?
-            .unwrap_or_else(|| default.to_string());
+    let q = ctx
+        .device
+        .qemu
+        .as_ref()
+        .ok_or_else(|| Failure::config(action, "the device is not a QEMU device"))?;
+    let config = |key: &str, line: &str| -> Result<Vec<String>, Failure> {
         if line.trim().is_empty() {
             return Ok(Vec::new());
         }
-        Argv::from_config(key, &line)
+        Argv::from_config(key, line)
             .map(|a| a.words().to_vec())
             .map_err(|e| Failure::config(action, e.to_string()))
     };
     let path = |role: &str| ctx.images.get(role).map(|p| p.display().to_string());
     let ramdisk = path("ramdisk").or_else(|| path("initrd"));
     let disk = path("image").or_else(|| path("rootfs"));
-    let mut words = config("qemu_binary", "qemu-system-x86_64")?;
-    let mut options = config("qemu_options", "")?;
+    let mut words = config("qemu_binary", &q.binary)?;
+    let mut options = config("qemu_options", &q.options)?;
     for (placeholder, value, flag) in [
         ("{KERNEL}", path("kernel"), "-kernel"),
         ("{RAMDISK}", ramdisk, "-initrd"),
@@ -108,10 +127,7 @@ pub fn qemu_argv(ctx: &Ctx, action: &str, b: &Boot) -> Result<Argv, Failure> {
     words.append(&mut options);
     if ctx.image_args.is_empty() {
         if ctx.images.contains_key("kernel") {
-            let args = ctx
-                .conf(action, "kernel_args")?
-                .unwrap_or_else(|| "console=ttyS0,115200 panic=-1".to_string());
-            words.extend(["-append".to_string(), args]);
+            words.extend(["-append".to_string(), q.kernel_args.clone()]);
         }
     } else {
         let roles: Vec<&str> = ctx.images.keys().map(String::as_str).collect();
@@ -151,84 +167,32 @@ async fn qemu(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
 /// Connects to the console; a board behind telnet gets `\r` line ends (a `\r\n` would
 /// reach it as two) and the configured character delay.
 async fn connect(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
-    let command = ctx
-        .conf(action, "connection_command")?
+    let c = ctx
+        .device
+        .connection
+        .clone()
         .ok_or_else(|| Failure::config(action, "the device has no connection_command"))?;
-    let argv = Argv::from_config("connection_command", &command)
+    let argv = Argv::from_config("connection_command", &c.command)
         .map_err(|e| Failure::config(action, e.to_string()))?;
     let mut conn =
         Connection::spawn(&argv, &ctx.log).map_err(|e| Failure::infra(action, e.to_string()))?;
     conn.set_line_end("\r");
-    if let Some(ms) = ctx.conf(action, "char_delay_ms")? {
-        let ms: u64 = ms.parse().map_err(|_| {
-            Failure::config(
-                action,
-                format!("char_delay_ms '{ms}' is not a number of milliseconds"),
-            )
-        })?;
-        conn.set_char_delay(std::time::Duration::from_millis(ms));
-    }
+    conn.set_char_delay(c.char_delay);
     ctx.conn = Some(conn);
     Ok(())
 }
 
 /// Resets the board: `hard_reset_command`, or `power_on_cmd`; without either, the board is
 /// expected to boot by itself.
-async fn reset(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
-    if super::power(ctx, action, "hard_reset_command").await?
-        || super::power(ctx, action, "power_on_cmd").await?
+pub async fn reset(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
+    if super::power(ctx, action, PowerKey::HardReset).await?
+        || super::power(ctx, action, PowerKey::On).await?
     {
         ctx.powered = true;
     } else {
         ctx.log.warning(
             "the device has no hard_reset_command nor power_on_cmd: waiting for it to boot",
         );
-    }
-    Ok(())
-}
-
-async fn uboot(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
-    connect(ctx, action).await?;
-    reset(ctx, action).await?;
-    if let Some(prompt) = ctx.conf(action, "interrupt_boot_prompt")? {
-        let re = pattern(action, "interrupt_boot_prompt", &prompt)?;
-        ctx.expect(action, &[re]).await?;
-        let key = ctx
-            .conf(action, "interrupt_boot_command")?
-            .unwrap_or_default();
-        ctx.sendline(action, &key).await?;
-    }
-    let prompt = ctx
-        .conf(action, "bootloader_prompt")?
-        .ok_or_else(|| Failure::config(action, "the device has no bootloader_prompt"))?;
-    let prompt = pattern(action, "bootloader_prompt", &regex::escape(&prompt))?;
-    ctx.expect(action, std::slice::from_ref(&prompt)).await?;
-    let commands = if b.commands.is_empty() {
-        ctx.conf(action, "boot_cmds")?
-            .unwrap_or_default()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect()
-    } else {
-        b.commands.clone()
-    };
-    if commands.is_empty() {
-        return Err(Failure::config(
-            action,
-            "no boot commands: set boot_cmds for the device or commands in the job",
-        ));
-    }
-    for (i, command) in commands.iter().enumerate() {
-        ctx.sendline(action, command).await?;
-        if i + 1 < commands.len() {
-            ctx.expect(action, std::slice::from_ref(&prompt)).await?;
-        }
-    }
-    if let Some(msg) = ctx.conf(action, "image_boot_msg")? {
-        let re = pattern(action, "image_boot_msg", &regex::escape(&msg))?;
-        ctx.expect(action, &[re]).await?;
     }
     Ok(())
 }

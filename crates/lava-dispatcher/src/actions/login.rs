@@ -9,6 +9,24 @@ use crate::job::{Ctx, Failure, SET_PROMPT, pattern, prompt_regex};
 /// The shell prompt looked for when neither the job nor the device names one.
 pub const DEFAULT_PROMPT: &str = r"[#$] ";
 
+/// What a kernel prints when it will not get to a login prompt.
+const KERNEL_PANIC: &str = r"Kernel panic - not syncing[^\r\n]*";
+
+/// Waits for one of `patterns` while the kernel boots; a kernel panic fails the boot at
+/// once, naming it.
+async fn boot_wait(ctx: &mut Ctx, action: &str, patterns: &[Regex]) -> Result<(), Failure> {
+    let mut all = patterns.to_vec();
+    all.push(pattern(action, "kernel panic", KERNEL_PANIC)?);
+    let m = ctx.expect(action, &all).await?;
+    if m.index == patterns.len() {
+        return Err(Failure::infra(
+            action,
+            format!("the kernel panicked: {}", m.matched.trim()),
+        ));
+    }
+    Ok(())
+}
+
 /// Logs in (when a login prompt is known), waits for a shell prompt, and sets
 /// [`crate::job::SHELL_PROMPT`].
 pub async fn login(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
@@ -22,18 +40,21 @@ pub async fn login(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure>
         ),
         // A LAVA YAML job without auto_login logs in nowhere; a seed-era job uses the
         // device's settings, as the old dispatcher did.
-        None if b.prompts.is_empty() => (
-            ctx.conf(action, "login_prompt")?,
-            ctx.conf(action, "username")?,
-            ctx.conf(action, "password_prompt")?,
-            ctx.conf(action, "password")?.filter(|p| !p.is_empty()),
-            Vec::new(),
-        ),
+        None if b.prompts.is_empty() => {
+            let l = &ctx.device.login;
+            (
+                l.login_prompt.clone(),
+                l.username.clone(),
+                l.password_prompt.clone(),
+                l.password.clone().filter(|p| !p.is_empty()),
+                Vec::new(),
+            )
+        }
         None => (None, None, None, None, Vec::new()),
     };
     if let Some(lp) = login_prompt.filter(|p| !p.is_empty()) {
         let re = pattern(action, "login_prompt", &regex::escape(&lp))?;
-        ctx.expect(action, &[re]).await?;
+        boot_wait(ctx, action, &[re]).await?;
         let user = username
             .ok_or_else(|| Failure::config(action, "a login prompt is set but no username"))?;
         ctx.sendline(action, &user).await?;
@@ -46,7 +67,10 @@ pub async fn login(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure>
     }
     let prompts: Vec<Regex> = if b.prompts.is_empty() {
         let p = ctx
-            .conf(action, "test_shell_prompt")?
+            .device
+            .login
+            .shell_prompt
+            .clone()
             .unwrap_or_else(|| DEFAULT_PROMPT.to_string());
         vec![pattern(action, "test_shell_prompt", &p)?]
     } else {
@@ -55,7 +79,7 @@ pub async fn login(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure>
             .map(|p| pattern(action, "prompt", p))
             .collect::<Result<_, _>>()?
     };
-    ctx.expect(action, &prompts).await?;
+    boot_wait(ctx, action, &prompts).await?;
     for c in &commands {
         ctx.sendline(action, c).await?;
         ctx.expect(action, &prompts).await?;

@@ -4,7 +4,12 @@ pub mod boot;
 pub mod deploy;
 pub mod download;
 mod image_check;
+pub mod kernel;
 pub mod login;
+pub mod nfs;
+pub mod ramdisk;
+pub mod tftp;
+pub mod uboot;
 mod validate;
 
 pub use validate::validate;
@@ -20,12 +25,17 @@ use crate::power::run_power_command;
 /// How long a power command may take.
 pub const POWER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs one action.
-pub async fn run(ctx: &mut Ctx, name: &str, kind: &ActionKind) -> Result<(), Failure> {
+/// Runs action `index` of the job.
+pub async fn run(
+    ctx: &mut Ctx,
+    index: usize,
+    name: &str,
+    kind: &ActionKind,
+) -> Result<(), Failure> {
     match kind {
         ActionKind::Deploy(d) => deploy::run(ctx, name, d).await,
         ActionKind::Boot(b) => boot::run(ctx, name, b).await,
-        ActionKind::Test(t) => crate::testshell::run(ctx, name, t).await,
+        ActionKind::Test(t) => crate::testshell::run(ctx, index, name, t).await,
         ActionKind::SubmitResults(s) => {
             // The server files the results of the job into the stream when the job ends;
             // a local run only records where they are meant to go.
@@ -38,14 +48,31 @@ pub async fn run(ctx: &mut Ctx, name: &str, kind: &ActionKind) -> Result<(), Fai
     }
 }
 
-/// Runs a device power command (`hard_reset_command`, `power_off_cmd`, `power_on_cmd`) if
-/// the device has it; returns whether it had one. A failure names the command.
-pub async fn power(ctx: &Ctx, action: &str, key: &str) -> Result<bool, Failure> {
-    let Some(command) = ctx.conf(action, key)?.filter(|c| !c.trim().is_empty()) else {
+/// A device power command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerKey {
+    /// `hard_reset_command`.
+    HardReset,
+    /// `power_on_cmd`.
+    On,
+    /// `power_off_cmd`.
+    Off,
+}
+
+/// Runs a device power command if the device has it; returns whether it had one. A failure
+/// names the command.
+pub async fn power(ctx: &Ctx, action: &str, which: PowerKey) -> Result<bool, Failure> {
+    let p = &ctx.device.power;
+    let (key, command) = match which {
+        PowerKey::HardReset => ("hard_reset_command", &p.hard_reset),
+        PowerKey::On => ("power_on_cmd", &p.power_on),
+        PowerKey::Off => ("power_off_cmd", &p.power_off),
+    };
+    let Some(command) = command else {
         return Ok(false);
     };
     let argv =
-        Argv::from_config(key, &command).map_err(|e| Failure::config(action, e.to_string()))?;
+        Argv::from_config(key, command).map_err(|e| Failure::config(action, e.to_string()))?;
     ctx.log.info(format!("{key}: {argv}"));
     run_power_command(&argv, POWER_TIMEOUT)
         .await
@@ -53,8 +80,8 @@ pub async fn power(ctx: &Ctx, action: &str, key: &str) -> Result<bool, Failure> 
     Ok(true)
 }
 
-/// Always runs at the end: closes the console (killing its process group) and powers off a
-/// device this job powered on.
+/// Always runs at the end: closes the console (killing its process group), powers off a
+/// device this job powered on, and removes the job's files from the TFTP server.
 pub async fn finalize(ctx: &mut Ctx) -> Result<(), Failure> {
     ctx.log.info("start: finalize");
     if let Some(conn) = ctx.conn.take() {
@@ -62,11 +89,38 @@ pub async fn finalize(ctx: &mut Ctx) -> Result<(), Failure> {
     }
     let mut result = Ok(());
     if ctx.powered {
-        if let Err(f) = power(ctx, "finalize", "power_off_cmd").await {
+        if let Err(f) = power(ctx, "finalize", PowerKey::Off).await {
             ctx.log.error(f.message.clone());
             result = Err(f);
         }
         ctx.powered = false;
+    }
+    if let Some(export) = ctx.nfs.take() {
+        let path = export.dir.display().to_string();
+        match nfs::remove("finalize", export).await {
+            Ok(()) => ctx.log.info(format!("unexported and removed {path}")),
+            Err(f) => {
+                ctx.log.error(f.message.clone());
+                if result.is_ok() {
+                    result = Err(f);
+                }
+            }
+        }
+    }
+    if let Some(dir) = ctx.tftp.take() {
+        let path = dir.path().display().to_string();
+        match dir.remove() {
+            Ok(()) => ctx
+                .log
+                .info(format!("removed the job's TFTP files: {path}")),
+            Err(e) => {
+                let f = Failure::infra("finalize", format!("cannot remove {path}: {e}"));
+                ctx.log.error(f.message.clone());
+                if result.is_ok() {
+                    result = Err(f);
+                }
+            }
+        }
     }
     ctx.log.info("end: finalize");
     result

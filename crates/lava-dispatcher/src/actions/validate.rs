@@ -7,8 +7,8 @@
 
 use lava_common::job::{ActionKind, JobPlan, TestSource, check_boot_option, check_image_arg};
 
-use super::boot;
 use super::download::outbound_failure;
+use super::{boot, deploy};
 use crate::job::{Ctx, Failure};
 use crate::outbound;
 use crate::testshell::git::git_target;
@@ -16,7 +16,7 @@ use crate::testshell::git::git_target;
 /// Checks, before anything runs, that the device can do what the job asks.
 pub async fn validate(ctx: &Ctx, plan: &JobPlan) -> Result<(), Failure> {
     let action = "validate";
-    let dt = ctx.conf(action, "device_type")?.unwrap_or_default();
+    let dt = ctx.device.device_type.clone();
     if let Some(wanted) = &plan.device_type
         && !wanted.is_empty()
         && *wanted != dt
@@ -41,12 +41,13 @@ pub async fn validate(ctx: &Ctx, plan: &JobPlan) -> Result<(), Failure> {
     for a in &plan.actions {
         match &a.kind {
             ActionKind::Boot(b) => {
-                boot::check(ctx, b)?;
+                boot::check(ctx, b, plan)?;
                 for o in &b.options {
                     check_boot_option(o).map_err(refused)?;
                 }
             }
             ActionKind::Deploy(d) => {
+                deploy::check(ctx, d)?;
                 for (_, image) in &d.images {
                     if let Some(arg) = &image.image_arg {
                         check_image_arg(arg, &roles).map_err(refused)?;

@@ -163,6 +163,11 @@ impl Connection {
         self.line_end = line_end.to_string();
     }
 
+    /// What [`Connection::sendline`] appends.
+    pub fn line_end(&self) -> &str {
+        &self.line_end
+    }
+
     /// Waits until one of `patterns` appears in the output, for at most `timeout`. The
     /// output up to the end of the match is consumed.
     pub async fn expect(
@@ -221,7 +226,13 @@ impl Connection {
 
     /// Sends `text` as it is (logged as an `input` line first).
     pub async fn send(&mut self, text: &str) -> Result<(), ConnectionError> {
-        self.log.input(text);
+        self.send_shown_as(text, text).await
+    }
+
+    /// Sends `text`, logging `shown` as the `input` line (for bulk data, which would make a
+    /// log line of megabytes).
+    pub async fn send_shown_as(&mut self, text: &str, shown: &str) -> Result<(), ConnectionError> {
+        self.log.input(shown);
         let write_err = |e| ConnectionError::Write {
             command: self.command.clone(),
             source: e,

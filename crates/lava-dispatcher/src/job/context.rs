@@ -4,14 +4,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lava_common::conf::DeviceConfig;
+use lava_common::device::Device;
 use lava_common::dispatcher_settings::DispatcherSettings;
+use lava_common::job::{SourceFormat, Test, TransferOverlay};
 use regex::bytes::Regex;
 use tokio::time::Instant;
 
 use super::failure::Failure;
+use crate::actions::tftp::TftpDir;
 use crate::connection::{Connection, ConnectionError, Match};
 use crate::joblog::JobLog;
+use crate::testshell::overlay::Overlay;
 
 /// The prompt the dispatcher sets on the target (`PS1`), so it never has to guess.
 pub const SHELL_PROMPT: &str = "LAVA-SHELL# ";
@@ -24,8 +27,8 @@ pub const SET_PROMPT: &str = "export PS1='LAVA''-SHELL# '";
 pub struct Ctx {
     /// The job log.
     pub log: JobLog,
-    /// The device's layered configuration.
-    pub device: DeviceConfig,
+    /// The device, as its configuration and the job's context describe it.
+    pub device: Device,
     /// What the job may reach from this host.
     pub settings: DispatcherSettings,
     /// The job id (`local` for a run by hand).
@@ -38,6 +41,23 @@ pub struct Ctx {
     pub images: BTreeMap<String, PathBuf>,
     /// The deploy's `image_arg`s (YAML jobs), with `{role}` placeholders for the images.
     pub image_args: Vec<String>,
+    /// What the last deploy made for a bootloader (files on the TFTP server, kernel type).
+    pub deployed: crate::actions::deploy::Deployed,
+    /// This job's directory on the TFTP server, removed when the job ends.
+    pub tftp: Option<TftpDir>,
+    /// This job's exported NFS root, unexported and removed when the job ends.
+    pub nfs: Option<crate::actions::nfs::NfsExport>,
+    /// The test actions of the job, by their index in `actions`: their definitions go into
+    /// the one overlay of the job.
+    pub tests: Vec<(usize, Test)>,
+    /// Which format the job was written in (seed-era jobs leave choices to the device).
+    pub source: SourceFormat,
+    /// The job's test overlay, once built.
+    pub overlay: Option<Overlay>,
+    /// Whether the booted target has the overlay unpacked.
+    pub overlay_on_target: bool,
+    /// How the last boot wants the target to fetch the overlay itself.
+    pub transfer_overlay: Option<TransferOverlay>,
     /// The console, once a boot action has connected.
     pub conn: Option<Connection>,
     /// Whether the shell prompt has been set.
@@ -53,13 +73,6 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// An interpolated device setting.
-    pub fn conf(&self, action: &str, key: &str) -> Result<Option<String>, Failure> {
-        self.device
-            .get(key)
-            .map_err(|e| Failure::config(action, e.to_string()))
-    }
-
     /// How long the next wait may take: the connection timeout, or a little past the
     /// action's deadline, so that the runner, which knows whether the job or the action ran
     /// out of time, is the one that reports it.
@@ -125,22 +138,33 @@ pub fn connection_failure(action: &str, e: ConnectionError) -> Failure {
 /// `dir`, the log in `dir/output.yaml`, a minute to go.
 #[cfg(test)]
 pub fn test_ctx(dir: &std::path::Path) -> Ctx {
-    use lava_common::conf::ConfFile;
+    use lava_common::conf::{ConfFile, DeviceConfig};
     use lava_common::host_paths::HostPaths;
     let root = dir.display().to_string();
     let host = HostPaths::load_with(|k| (k == "LAVA_ROOT").then(|| root.clone())).unwrap();
     let mut conf = ConfFile::new("test.conf");
     conf.set("device_type", "kvm").unwrap();
     conf.set("qemu_options", "-nographic").unwrap();
+    let device =
+        lava_common::device::from_conf(&DeviceConfig::layered(&[&conf]), &serde_json::Map::new())
+            .unwrap();
     Ctx {
         log: JobLog::create(&dir.join("output.yaml"), false).unwrap(),
-        device: DeviceConfig::layered(&[&conf]),
+        device,
         settings: DispatcherSettings::defaults(&host),
         job_id: "t".into(),
         workdir: dir.join("work"),
         cache_dir: dir.join("cache"),
         images: BTreeMap::new(),
         image_args: Vec::new(),
+        deployed: Default::default(),
+        tftp: None,
+        nfs: None,
+        tests: Vec::new(),
+        source: SourceFormat::Yaml,
+        overlay: None,
+        overlay_on_target: false,
+        transfer_overlay: None,
         conn: None,
         shell_ready: false,
         deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),

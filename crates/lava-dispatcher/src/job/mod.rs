@@ -6,7 +6,7 @@ pub mod failure;
 
 #[cfg(test)]
 pub use context::test_ctx;
-pub use context::{Ctx, SET_PROMPT, SHELL_PROMPT, pattern, prompt_regex};
+pub use context::{Ctx, SET_PROMPT, SHELL_PROMPT, connection_failure, pattern, prompt_regex};
 pub use failure::{ErrorType, Failure, Outcome};
 
 use std::collections::BTreeMap;
@@ -46,7 +46,7 @@ fn hms(d: Duration) -> String {
 /// LAVA's name for an action, used in the log and in `timeouts.actions`.
 fn action_name(kind: &ActionKind, ctx: &Ctx) -> &'static str {
     match kind {
-        ActionKind::Deploy(_) => "deployimages",
+        ActionKind::Deploy(d) => actions::deploy::action_name(d, ctx),
         ActionKind::Boot(b) => actions::boot::action_name(b, ctx),
         ActionKind::Test(_) => "lava-test-shell",
         ActionKind::SubmitResults(_) => "submit-results",
@@ -101,15 +101,48 @@ pub async fn run(
     ));
     log.info("start: 0 validate");
     let job_deadline = Instant::now() + plan.timeouts.job;
+    let device = match lava_common::device::from_conf(&opts.device, &plan.context) {
+        Ok(d) => d,
+        Err(e) => return end_without_device(&log, Failure::config("validate", e.to_string())),
+    };
+    let unused: Vec<&str> = plan
+        .context
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !lava_common::device::CONTEXT_KEYS.contains(k))
+        .collect();
+    if !unused.is_empty() {
+        log.debug(format!(
+            "context keys not used by this dispatcher: {}",
+            unused.join(", ")
+        ));
+    }
+    let tests = plan
+        .actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match &a.kind {
+            ActionKind::Test(t) => Some((i, t.clone())),
+            _ => None,
+        })
+        .collect();
     let mut ctx = Ctx {
         log: log.clone(),
-        device: opts.device,
+        device,
         settings: opts.settings,
         job_id: opts.job_id,
         workdir: opts.workdir,
         cache_dir: opts.cache_dir,
         images: BTreeMap::new(),
         image_args: Vec::new(),
+        deployed: Default::default(),
+        tftp: None,
+        nfs: None,
+        tests,
+        source: plan.source,
+        overlay: None,
+        overlay_on_target: false,
+        transfer_overlay: None,
         conn: None,
         shell_ready: false,
         deadline: job_deadline,
@@ -123,7 +156,7 @@ pub async fn run(
     } else {
         log.results(lava_result("validate", 0, Duration::ZERO, None));
     }
-    for (i, action) in plan.actions.iter().enumerate() {
+    'actions: for (i, action) in plan.actions.iter().enumerate() {
         if outcome != Outcome::Complete {
             break;
         }
@@ -131,51 +164,67 @@ pub async fn run(
         let timeout = action
             .timeout
             .or_else(|| plan.timeouts.actions.get(name).copied())
+            .or_else(|| ctx.device.timeouts.actions.get(name).copied())
             .or(plan.timeouts.action)
             .unwrap_or_else(|| default_timeout(&action.kind));
         let level = i + 1;
-        log.info(format!(
-            "start: {level} {name} (timeout {}) [common]",
-            hms(timeout)
-        ));
-        let started = Instant::now();
-        let action_deadline = started + timeout;
-        ctx.deadline = action_deadline.min(job_deadline);
-        ctx.connection_timeout = plan
-            .timeouts
-            .connections
-            .get(name)
-            .copied()
-            .or(plan.timeouts.connection);
-        let deadline = ctx.deadline;
-        let result = tokio::select! {
-            r = tokio::time::timeout_at(deadline, actions::run(&mut ctx, name, &action.kind)) => match r {
-                Ok(r) => r,
-                Err(_) if deadline == job_deadline && job_deadline < action_deadline => Err(Failure::timeout(
-                    name,
-                    format!("job timed out after {} during {name}", hms(plan.timeouts.job)),
-                )),
-                Err(_) => Err(Failure::timeout(name, format!("{name} timed out after {}", hms(timeout)))),
-            },
-            _ = cancel.wait_for(|c| *c) => {
-                outcome = Outcome::Canceled(format!("canceled during {name}"));
-                log.error(format!("job canceled during {name}"));
-                break;
+        let tries = action.failure_retry.unwrap_or(1).max(1);
+        for attempt in 1..=tries {
+            log.info(format!(
+                "start: {level} {name} (timeout {}) [common]",
+                hms(timeout)
+            ));
+            if tries > 1 {
+                log.info(format!("attempt {attempt} of {tries}"));
             }
-        };
-        let took = started.elapsed();
-        match result {
-            Ok(()) => {
-                log.info(format!(
-                    "end: {level} {name} (duration {}) [common]",
-                    hms(took)
-                ));
-                log.results(lava_result(name, level, took, None));
-            }
-            Err(f) => {
-                log.exception(f.message.clone());
-                log.results(lava_result(name, level, took, Some(&f)));
-                outcome = Outcome::Incomplete(f);
+            let started = Instant::now();
+            let action_deadline = started + timeout;
+            ctx.deadline = action_deadline.min(job_deadline);
+            ctx.connection_timeout = plan
+                .timeouts
+                .connections
+                .get(name)
+                .copied()
+                .or_else(|| ctx.device.timeouts.connections.get(name).copied())
+                .or(plan.timeouts.connection);
+            let deadline = ctx.deadline;
+            let result = tokio::select! {
+                r = tokio::time::timeout_at(deadline, actions::run(&mut ctx, i, name, &action.kind)) => match r {
+                    Ok(r) => r,
+                    Err(_) if deadline == job_deadline && job_deadline < action_deadline => Err(Failure::timeout(
+                        name,
+                        format!("job timed out after {} during {name}", hms(plan.timeouts.job)),
+                    )),
+                    Err(_) => Err(Failure::timeout(name, format!("{name} timed out after {}", hms(timeout)))),
+                },
+                _ = cancel.wait_for(|c| *c) => {
+                    outcome = Outcome::Canceled(format!("canceled during {name}"));
+                    log.error(format!("job canceled during {name}"));
+                    break 'actions;
+                }
+            };
+            let took = started.elapsed();
+            match result {
+                Ok(()) => {
+                    log.info(format!(
+                        "end: {level} {name} (duration {}) [common]",
+                        hms(took)
+                    ));
+                    log.results(lava_result(name, level, took, None));
+                    break;
+                }
+                Err(f) => {
+                    log.exception(f.message.clone());
+                    log.results(lava_result(name, level, took, Some(&f)));
+                    let job_over = Instant::now() >= job_deadline;
+                    if attempt < tries && !job_over && f.kind != ErrorType::Configuration {
+                        log.warning(format!(
+                            "{name} failed (attempt {attempt} of {tries}): trying again"
+                        ));
+                        continue;
+                    }
+                    outcome = Outcome::Incomplete(f);
+                }
             }
         }
     }
@@ -184,6 +233,18 @@ pub async fn run(
     {
         outcome = Outcome::Incomplete(f);
     }
+    final_result(&log, outcome)
+}
+
+/// A job whose device could not be described ends before anything is touched.
+fn end_without_device(log: &JobLog, f: Failure) -> Outcome {
+    log.exception(f.message.clone());
+    log.results(lava_result("validate", 0, Duration::ZERO, Some(&f)));
+    final_result(log, Outcome::Incomplete(f))
+}
+
+/// Logs the final `job` result and returns the outcome.
+fn final_result(log: &JobLog, outcome: Outcome) -> Outcome {
     let mut job = BTreeMap::new();
     job.insert("case".to_string(), Value::from("job"));
     job.insert("definition".to_string(), Value::from("lava"));

@@ -1,29 +1,26 @@
 //! Getting test definitions: inline in the job, from a URL, or from a git repository cloned
 //! on the dispatcher (see [`super::git`]), each within the host boundaries of
-//! [`crate::outbound`].
+//! [`crate::outbound`]. A repository's files (binary ones too) go into the job's test
+//! overlay with its definition (see [`super::overlay`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lava_common::job::{
     TestDefinition, TestDefinitionFile, TestSource, parse_testdef_value, parse_testdef_yaml,
 };
-use walkdir::WalkDir;
 
 use super::git::{clone, git_target, read_in_checkout};
 use crate::actions::download::outbound_failure;
 use crate::job::{Ctx, Failure};
 use crate::outbound;
 
-/// A definition ready to send: its parsed file and the other files it brings along.
+/// A definition ready for the overlay: its parsed file and its repository's checkout.
 pub struct Fetched {
     /// The parsed definition.
     pub file: TestDefinitionFile,
-    /// Files of its repository (relative path, content), sent next to `run.sh`.
-    pub files: Vec<(String, String)>,
+    /// The checkout of its git repository, whose files go next to its `run.sh`.
+    pub checkout: Option<PathBuf>,
 }
-
-/// The most repository content sent over a console.
-const MAX_REPO_BYTES: u64 = 512 * 1024;
 
 /// The largest test definition file read.
 pub const MAX_DEFINITION_BYTES: usize = 1024 * 1024;
@@ -70,45 +67,6 @@ async fn read_url(ctx: &Ctx, action: &str, url: &str) -> Result<String, Failure>
         .map_err(|_| Failure::job(action, format!("test definition {url} is not UTF-8 text")))
 }
 
-fn repo_files(action: &str, dir: &Path) -> Result<Vec<(String, String)>, Failure> {
-    let mut files = Vec::new();
-    let mut total = 0;
-    for entry in WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".git")
-    {
-        let entry = entry
-            .map_err(|e| Failure::infra(action, format!("cannot read the repository: {e}")))?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(entry.path())
-            .display()
-            .to_string();
-        total += entry.metadata().map(|m| m.len()).unwrap_or(0);
-        if total > MAX_REPO_BYTES {
-            return Err(Failure::job(
-                action,
-                format!("the test repository is larger than {MAX_REPO_BYTES} bytes"),
-            ));
-        }
-        match std::fs::read_to_string(entry.path()) {
-            Ok(text) => files.push((rel, text)),
-            Err(_) => {
-                return Err(Failure::job(
-                    action,
-                    format!("{rel} in the test repository is not text"),
-                ));
-            }
-        }
-    }
-    Ok(files)
-}
-
 /// Fetches and parses one definition; `workdir` holds clones.
 pub async fn definition(
     ctx: &Ctx,
@@ -122,13 +80,13 @@ pub async fn definition(
     match &def.source {
         TestSource::Inline { definition } => Ok(Fetched {
             file: parse_testdef_value(definition).map_err(bad)?,
-            files: Vec::new(),
+            checkout: None,
         }),
         TestSource::Url { url } => {
             let text = read_url(ctx, action, url).await?;
             Ok(Fetched {
                 file: parse_testdef_yaml(&text).map_err(bad)?,
-                files: Vec::new(),
+                checkout: None,
             })
         }
         TestSource::Git {
@@ -147,7 +105,7 @@ pub async fn definition(
             let file = parse_testdef_yaml(&text).map_err(bad)?;
             Ok(Fetched {
                 file,
-                files: repo_files(action, &dir)?,
+                checkout: Some(dir),
             })
         }
     }

@@ -65,6 +65,7 @@ pub async fn run(opts: WorkerOptions, host: HostPaths) -> Result<Exit, WorkerErr
         api.clone(),
     );
     let found = jobs.recover()?;
+    devices::sweep_tftp(&host);
     tracing::info!(
         "worker '{}' polling {} (work dir {}, {found} job(s) from a previous run)",
         opts.name,
@@ -167,6 +168,7 @@ impl Daemon {
                 _ = self.hup.recv() => self.reload(),
                 Some((id, _end)) = self.done.recv() => {
                     self.jobs.finished(id);
+                    devices::sweep_tftp(&self.host);
                     if self.draining && self.jobs.is_empty() {
                         tracing::info!("drained: every job is over");
                         return Err(Exit::Drained);

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use lava_common::conf::DeviceConfig;
 use lava_common::host_paths::HostPaths;
 
 pub use lava_common::conf::devices::DeviceScan;
@@ -15,6 +16,38 @@ pub use lava_common::conf::devices::DeviceScan;
 /// devices.
 pub fn scan(host: &HostPaths) -> DeviceScan {
     lava_common::conf::devices::scan(&host.dispatcher_etc)
+}
+
+/// The TFTP roots jobs of this worker use: the dispatcher's `tftp.root` and every device's
+/// own `tftp_root`.
+pub fn tftp_roots(host: &HostPaths) -> Vec<std::path::PathBuf> {
+    let mut roots = Vec::new();
+    if let Ok(d) = lava_common::dispatcher_settings::DispatcherSettings::load(host) {
+        roots.push(d.tftp_root);
+    }
+    let devices = scan(host);
+    for file in devices.files.values() {
+        let Ok(conf) = DeviceConfig::load_file(&host.dispatcher_etc, file) else {
+            continue;
+        };
+        if let Ok(d) = lava_common::device::from_conf(&conf, &serde_json::Map::new())
+            && let Some(root) = d.network.tftp_root
+            && !roots.contains(&root)
+        {
+            roots.push(root);
+        }
+    }
+    roots
+}
+
+/// Removes the TFTP directories of jobs whose `lava-dispatch` is gone (killed, crashed, lost
+/// with a worker restart): a job removes its own when it ends, these are what is left.
+pub fn sweep_tftp(host: &HostPaths) {
+    for root in tftp_roots(host) {
+        for dir in crate::actions::tftp::sweep(&root) {
+            tracing::info!("removed the stale TFTP directory {}", dir.display());
+        }
+    }
 }
 
 /// Logs the devices that appeared or went and the files that stopped (or started) loading,

@@ -1,0 +1,67 @@
+//! Why a device cannot be described, or a command set cannot be filled for a job.
+
+use crate::conf::{ConfError, Location};
+
+/// A device that cannot be used as configured, or a boot command that cannot be filled.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// A config file problem (interpolation, a missing layer).
+    #[error(transparent)]
+    Conf(#[from] ConfError),
+    /// A key the device needs is not set.
+    #[error("device {device}: {key} is not set ({why}); set it in {file}")]
+    Missing {
+        /// The device.
+        device: String,
+        /// The key.
+        key: String,
+        /// Why it is needed.
+        why: String,
+        /// The device's own file, where it can be set.
+        file: String,
+    },
+    /// A value that cannot be used.
+    #[error("{at}: {key} = {value:?}: {why}")]
+    BadValue {
+        /// Where it is set.
+        at: Location,
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Why it cannot be used.
+        why: String,
+    },
+    /// A job `context` value that cannot be used.
+    #[error("context.{key}: {why}")]
+    BadContext {
+        /// The context key.
+        key: String,
+        /// Why.
+        why: String,
+    },
+    /// A `{NAME}` that is not one of LAVA's placeholders.
+    #[error("boot command set '{set}': unknown placeholder {{{name}}} in '{command}'")]
+    UnknownPlaceholder {
+        /// The command set (or `job` for commands given by the job).
+        set: String,
+        /// The name, without braces.
+        name: String,
+        /// The command.
+        command: String,
+    },
+    /// A placeholder that cannot be filled for this job and device.
+    #[error(
+        "boot command set '{set}': placeholder {placeholder} in '{command}' cannot be filled: {why}"
+    )]
+    UndefinedPlaceholder {
+        /// The command set (or `job`).
+        set: String,
+        /// The placeholder, with braces.
+        placeholder: String,
+        /// The command.
+        command: String,
+        /// Why.
+        why: String,
+    },
+}
