@@ -12,7 +12,7 @@
 //! [jobs]
 //! # Directories whose files jobs may name with file:// URLs (images, test definitions,
 //! # git repositories). Host paths, used as written.
-//! file_url_dirs = ["/var/lib/lava-server/images"]
+//! file_url_dirs = ["/var/lib/lava-server/images", "/usr/share/lava-dispatcher/test-definitions"]
 //! # Whether jobs may fetch from loopback, link-local, unspecified or multicast addresses.
 //! allow_local_targets = false
 //! # How long one git command of a job may take, in seconds.
@@ -41,8 +41,14 @@ use crate::settings::SettingsError;
 /// The file's name in the dispatcher's configuration directory.
 pub const DISPATCHER_SETTINGS_FILE: &str = "dispatcher.toml";
 
-/// The image directory below `LAVA_ROOT`: the default and only place file URLs may name.
+/// The image directory below `LAVA_ROOT`: file URLs may name what is there by default. On a
+/// host that runs the server too it is below the server's private `/var/lib/lava-server`,
+/// which the package leaves open to traversal (0751) for this directory alone.
 pub const DEFAULT_IMAGE_DIR: &str = "var/lib/lava-server/images";
+
+/// The test definitions the `lava-dispatcher` package ships, below `LAVA_ROOT`: the example
+/// jobs and the kvm health check read them with file URLs, so they are allowed by default.
+pub const DEFAULT_TESTDEF_DIR: &str = "usr/share/lava-dispatcher/test-definitions";
 
 /// The default limit of one git command, in seconds.
 pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 600;
@@ -89,7 +95,10 @@ impl DispatcherSettings {
     pub fn defaults(host: &HostPaths) -> DispatcherSettings {
         DispatcherSettings {
             file: host.dispatcher_etc.join(DISPATCHER_SETTINGS_FILE),
-            file_url_dirs: vec![host.root.join(DEFAULT_IMAGE_DIR)],
+            file_url_dirs: vec![
+                host.root.join(DEFAULT_IMAGE_DIR),
+                host.root.join(DEFAULT_TESTDEF_DIR),
+            ],
             allow_local_targets: false,
             git_timeout: Duration::from_secs(DEFAULT_GIT_TIMEOUT_SECS),
             tftp_root: host.root.join(DEFAULT_TFTP_ROOT),
@@ -335,7 +344,11 @@ mod tests {
         let s = load(dir.path(), &[]).unwrap();
         assert_eq!(
             s.file_url_dirs,
-            [dir.path().join("var/lib/lava-server/images")]
+            [
+                dir.path().join("var/lib/lava-server/images"),
+                dir.path()
+                    .join("usr/share/lava-dispatcher/test-definitions")
+            ]
         );
         assert!(!s.allow_local_targets);
         assert_eq!(s.git_timeout, Duration::from_secs(600));
