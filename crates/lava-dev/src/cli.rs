@@ -94,6 +94,12 @@ pub struct ApacheSiteArgs {
     /// [default: 16 MiB].
     #[arg(long, value_name = "BYTES", default_value_t = BodyLimits::default().log_batch)]
     pub log_batch_bytes: u64,
+    /// The user Apache runs the web app as.
+    #[arg(long, value_name = "USER", default_value = crate::render::apache::SERVICE_USER)]
+    pub web_user: String,
+    /// The web app's binary, which Apache starts with itself (a piped log).
+    #[arg(long, value_name = "PATH", default_value = crate::render::apache::SERVER_BINARY)]
+    pub web_binary: PathBuf,
     /// The template (default: apache/lava-server.conf.tera in the checkout, else the
     /// installed copy in /usr/share/lava-dev).
     #[arg(long, value_name = "FILE")]

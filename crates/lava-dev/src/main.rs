@@ -99,6 +99,8 @@ fn apache_site(args: ApacheSiteArgs) -> anyhow::Result<()> {
         port: args.port,
         upstream: args.upstream,
         share: args.share,
+        web_user: args.web_user,
+        web_binary: args.web_binary,
         limits: render::apache::BodyLimits {
             request: args.request_bytes,
             job: args.job_bytes,
