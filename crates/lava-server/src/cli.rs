@@ -314,6 +314,15 @@ pub enum Workers {
         #[arg(long, default_value = "")]
         description: String,
     },
+    /// Remove a worker and its token (its devices stay, without a worker). The `lava`
+    /// package's purge removes the local worker it registered this way.
+    Remove {
+        /// The worker's hostname.
+        name: String,
+        /// Succeed when there is no such worker.
+        #[arg(long)]
+        if_exists: bool,
+    },
     /// Approve a worker: the `.conf` files it reports then take idle devices that have no
     /// worker, or whose worker no longer reports them (a `.conf` moved between workers).
     Approve {
