@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help build run lab-stop test check fmt clippy test-image bench deb install-test fuzz
+.PHONY: help deps build run lab-stop test check fmt clippy test-image test-kvm-image bench deb install-test fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -14,13 +14,16 @@ help: ## list the targets
 build: ## build every binary (debug)
 	$(CARGO) build --workspace --bins
 
-run: build ## the whole lab in ./.lava: PostgreSQL, web app, scheduler, worker, example jobs run; Ctrl-C stops it
+deps: ## install the Debian packages of tools/debian-packages that are missing (as root; else print the command)
+	@sh tools/ensure-packages
+
+run: deps build ## the whole lab in ./.lava: PostgreSQL, web app, scheduler, worker, example jobs run; Ctrl-C stops it
 	@LAB="$(LAB)" BIN="$(BIN)" EXAMPLES="$(CURDIR)/examples" sh tools/run-lab
 
 lab-stop: ## stop the private lab's PostgreSQL (its data stays in ./.lava)
 	@$(BIN)/lava-lab pg-stop "$(LAB)"
 
-test: ## the whole test suite (a private PostgreSQL is started by the tests themselves)
+test: deps ## the whole test suite (a private PostgreSQL is started by the tests themselves)
 	$(CARGO) test --workspace
 
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
