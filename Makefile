@@ -73,5 +73,5 @@ deb: ## build every .deb (lava, lava-server, lava-dispatcher, lava-dev) into tar
 
 install-test: deb ## as root: lintian, install the .debs, enable the Apache site, check, upgrade, purge
 	lintian --fail-on error,warning target/debian/lava*.deb
-	REBUILD="$(BIN)/lava-dev build --output $(CURDIR)/target/debian/upgrade" \
+	CHECKOUT="$(CURDIR)" REBUILD="$(BIN)/lava-dev build --output $(CURDIR)/target/debian/upgrade" \
 		sh debian/tests/install-test $(CURDIR)/target/debian
