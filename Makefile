@@ -29,6 +29,9 @@ test: deps ## the whole test suite (a private PostgreSQL is started by the tests
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
 
+test-kvm-image: ## slow: build a full Debian 12 kvm disk image from the mirror and boot it as a kvm job
+	$(CARGO) test -p lava-dispatcher --test kvm_full_image -- --ignored --nocapture
+
 bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, packages, U-Boot board boot, board jobs and overlays)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
