@@ -10,6 +10,7 @@ pub mod device_file;
 pub mod dispatcher_settings;
 pub mod events_settings;
 pub mod fixture;
+pub mod host_paths;
 pub mod ids;
 pub mod job;
 pub mod limits;

@@ -98,6 +98,15 @@ pub async fn add(
     Ok(())
 }
 
+/// Removes a worker and its token; its devices and jobs keep their rows, without a worker
+/// (the foreign keys set it to NULL). Returns whether it existed.
+pub async fn remove(c: &impl GenericClient, hostname: &str) -> Result<bool, Error> {
+    let n = c
+        .execute("DELETE FROM workers WHERE hostname = $1", &[&hostname])
+        .await?;
+    Ok(n == 1)
+}
+
 /// Inserts or updates a worker from a fixture record (the token is left alone).
 pub async fn upsert(c: &impl GenericClient, w: &WorkerRecord) -> Result<(), Error> {
     c.execute(

@@ -484,6 +484,21 @@ async fn users_tokens_and_workers() {
     let out = lab.server(&["manage", "workers", "add", "worker1"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("worker 'worker1' already exists"));
+    // What the lava package's purge does with the local worker it registered.
+    assert_eq!(
+        lab.manage(&["workers", "remove", "worker1"]),
+        "removed worker 'worker1'\n"
+    );
+    assert_eq!(lab.manage(&["workers", "list"]), "");
+    let out = lab.server(&["manage", "workers", "remove", "worker1"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no worker 'worker1'"));
+    assert_eq!(
+        lab.manage(&["workers", "remove", "worker1", "--if-exists"]),
+        "no worker 'worker1'\n"
+    );
+    // Removed with its token, so the name can be registered again.
+    assert_eq!(lab.manage(&["workers", "add", "worker1"]).trim().len(), 32);
 }
 
 #[tokio::test]
@@ -531,6 +546,7 @@ fn every_command_has_help() {
         &["manage", "tokens", "rm"],
         &["manage", "workers", "list"],
         &["manage", "workers", "add"],
+        &["manage", "workers", "remove"],
     ];
     for args in commands {
         let mut all = args.to_vec();

@@ -10,9 +10,10 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use lava_common::conf::{ConfFile, DeviceConfig, device_type_path};
 use lava_common::dispatcher_settings::DispatcherSettings;
-use lava_common::settings::Settings;
+use lava_common::host_paths::HostPaths;
 use lava_dispatcher::job::{self, JobOptions};
 use lava_dispatcher::joblog::JobLog;
+use lava_dispatcher::worker::devices;
 
 /// Run one LAVA job (seed-era JSON or LAVA YAML) on a device, locally.
 #[derive(Debug, Parser)]
@@ -40,7 +41,7 @@ struct Args {
 }
 
 /// The directory whose `device-types/` holds the type of a device file given by path.
-fn dispatcher_etc_for(device_file: &Path, settings: &Settings) -> anyhow::Result<PathBuf> {
+fn dispatcher_etc_for(device_file: &Path, host: &HostPaths) -> anyhow::Result<PathBuf> {
     let conf = ConfFile::read(device_file)?;
     let dt = conf.get("device_type").unwrap_or_default().to_string();
     if let Some(beside) = device_file.parent().and_then(Path::parent)
@@ -48,13 +49,18 @@ fn dispatcher_etc_for(device_file: &Path, settings: &Settings) -> anyhow::Result
     {
         return Ok(beside.to_path_buf());
     }
-    Ok(settings.dispatcher_etc.clone())
+    Ok(host.dispatcher_etc.clone())
 }
 
-fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceConfig> {
+fn load_device(args: &Args, host: &HostPaths) -> anyhow::Result<DeviceConfig> {
     let mut device = match (&args.device, &args.device_name) {
-        (Some(file), _) => DeviceConfig::load_file(&dispatcher_etc_for(file, settings)?, file)?,
-        (None, Some(name)) => DeviceConfig::load(&settings.dispatcher_etc, name)?,
+        (Some(file), _) => DeviceConfig::load_file(&dispatcher_etc_for(file, host)?, file)?,
+        // The device whose hostname is NAME, as the worker names it (else NAME.conf, whose
+        // error names the file).
+        (None, Some(name)) => match devices::scan(host).file_of(name) {
+            Some(file) => DeviceConfig::load_file(&host.dispatcher_etc, file)?,
+            None => DeviceConfig::load(&host.dispatcher_etc, name)?,
+        },
         (None, None) => bail!("name the device with --device FILE.conf or --device-name NAME"),
     };
     // LAVA_QEMU_ACCEL=tcg forces emulation where /dev/kvm exists but is unusable.
@@ -72,9 +78,10 @@ fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceConfig>
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load()?;
-    let dispatcher_settings = DispatcherSettings::load(&settings)?;
-    let device = load_device(&args, &settings)?;
+    // Paths only: a job runs on the worker host, which needs none of the server's settings.
+    let host = HostPaths::load()?;
+    let dispatcher_settings = DispatcherSettings::load(&host)?;
+    let device = load_device(&args, &host)?;
     let text = std::fs::read_to_string(&args.job)
         .with_context(|| format!("cannot read {}", args.job.display()))?;
     let plan = match lava_common::job::parse_job(&text) {
@@ -92,7 +99,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let workdir = args.output_dir.join("work");
     let cache_dir = match std::env::var_os("LAVA_DISPATCHER_CACHE") {
         Some(d) => PathBuf::from(d),
-        None => settings.root.join("var/cache/lava-dispatcher"),
+        None => host.cache_dir(),
     };
     let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
     // The handlers are installed here, before the job starts, so a SIGTERM at any moment

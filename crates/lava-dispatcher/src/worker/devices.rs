@@ -1,76 +1,33 @@
-//! The worker's devices: the `*.conf` files in `/etc/lava-dispatcher/devices/`.
+//! The worker's devices: the `*.conf` files in `/etc/lava-dispatcher/devices/`, named by
+//! their `hostname` ([`lava_common::conf::devices`]).
 //!
 //! Scanned on every poll, so moving a `.conf` file from one worker to another moves the
 //! device at the next poll of each (the seed's remote-worker rule). A file that does not
 //! load is left out with a warning naming it, once per distinct error.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use lava_common::conf::DeviceConfig;
-use lava_common::settings::Settings;
-use lava_common::worker_api::DeviceReport;
+use lava_common::host_paths::HostPaths;
 
-/// One scan's result.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeviceScan {
-    /// The usable devices, sorted by name.
-    pub devices: Vec<DeviceReport>,
-    /// The files left out: (file name, why).
-    pub invalid: Vec<(String, String)>,
-}
+pub use lava_common::conf::devices::DeviceScan;
 
-/// Reads every `*.conf` in `settings.devices_dir()`; a missing directory means no devices.
-pub fn scan(settings: &Settings) -> DeviceScan {
-    let dir = settings.devices_dir();
-    let mut out = DeviceScan::default();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
-        Err(e) => {
-            out.invalid.push((dir.display().to_string(), e.to_string()));
-            return out;
-        }
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let p = e.path();
-            let stem = p.file_stem()?.to_str()?.to_string();
-            (p.extension().is_some_and(|x| x == "conf") && !stem.starts_with('.')).then_some(stem)
-        })
-        .collect();
-    names.sort();
-    for name in names {
-        match device_type(&settings.dispatcher_etc, &name) {
-            Ok(device_type) => out.devices.push(DeviceReport {
-                hostname: name,
-                device_type,
-            }),
-            Err(why) => out.invalid.push((format!("{name}.conf"), why)),
-        }
-    }
-    out
-}
-
-fn device_type(dispatcher_etc: &Path, name: &str) -> Result<String, String> {
-    let conf = DeviceConfig::load(dispatcher_etc, name).map_err(|e| e.to_string())?;
-    match conf.get("device_type") {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err("no device_type".into()),
-        Err(e) => Err(e.to_string()),
-    }
+/// Reads every `*.conf` in the host's devices directory; a missing directory means no
+/// devices.
+pub fn scan(host: &HostPaths) -> DeviceScan {
+    lava_common::conf::devices::scan(&host.dispatcher_etc)
 }
 
 /// The TFTP roots jobs of this worker use: the dispatcher's `tftp.root` and every device's
 /// own `tftp_root`.
-pub fn tftp_roots(settings: &Settings) -> Vec<std::path::PathBuf> {
+pub fn tftp_roots(host: &HostPaths) -> Vec<std::path::PathBuf> {
     let mut roots = Vec::new();
-    if let Ok(d) = lava_common::dispatcher_settings::DispatcherSettings::load(settings) {
+    if let Ok(d) = lava_common::dispatcher_settings::DispatcherSettings::load(host) {
         roots.push(d.tftp_root);
     }
-    for device in scan(settings).devices {
-        let Ok(conf) = DeviceConfig::load(&settings.dispatcher_etc, &device.hostname) else {
+    let devices = scan(host);
+    for file in devices.files.values() {
+        let Ok(conf) = DeviceConfig::load_file(&host.dispatcher_etc, file) else {
             continue;
         };
         if let Ok(d) = lava_common::device::from_conf(&conf, &serde_json::Map::new())
@@ -85,8 +42,8 @@ pub fn tftp_roots(settings: &Settings) -> Vec<std::path::PathBuf> {
 
 /// Removes the TFTP directories of jobs whose `lava-dispatch` is gone (killed, crashed, lost
 /// with a worker restart): a job removes its own when it ends, these are what is left.
-pub fn sweep_tftp(settings: &Settings) {
-    for root in tftp_roots(settings) {
+pub fn sweep_tftp(host: &HostPaths) {
+    for root in tftp_roots(host) {
         for dir in crate::actions::tftp::sweep(&root) {
             tracing::info!("removed the stale TFTP directory {}", dir.display());
         }
@@ -119,6 +76,13 @@ pub fn log_changes(before: &DeviceScan, now: &DeviceScan) {
     for (file, why) in &now.invalid {
         if !before.invalid.iter().any(|(f, w)| f == file && w == why) {
             tracing::warn!("device file {file} left out: {why}");
+        }
+    }
+    for (file, name) in &now.renamed {
+        if !before.renamed.iter().any(|(f, n)| f == file && n == name) {
+            tracing::warn!(
+                "device file {file} says hostname = {name}: the device is served as '{name}' (rename the file to {name}.conf to silence this)"
+            );
         }
     }
 }

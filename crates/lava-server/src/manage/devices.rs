@@ -56,7 +56,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                     )
                 })
                 .collect();
-            let config = ctx.settings.device_conf(&name);
+            let config = lava_common::conf::devices::find(&ctx.settings.dispatcher_etc, &name)
+                .unwrap_or_else(|| ctx.settings.device_conf(&name));
             let value = json!({
                 "hostname": d.hostname,
                 "device_type": d.device_type,

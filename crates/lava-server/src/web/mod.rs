@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod apache_child;
 pub mod auth;
 pub mod error;
 pub mod events_ws;
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     settings: &Settings,
     listen: SocketAddr,
+    under_apache: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
@@ -136,9 +138,13 @@ pub async fn serve(
         limits: settings.limits,
         events,
     };
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = if under_apache {
+        apache_child::bind(listen).await?
+    } else {
+        tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?
+    };
     tracing::info!(%listen, "lava-server web listening");
     // Connection info gives the login throttle its client address.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

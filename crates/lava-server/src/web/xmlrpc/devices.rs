@@ -64,7 +64,17 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .ok_or_else(|| device_not_found(&name))?;
     let t = lava_db::device_types::get(&**c, &d.device_type).await?;
     let health_job = t.is_some_and(|t| t.info.health_check_job.is_some());
-    let dict = settings().is_some_and(|s| s.device_conf(&d.hostname).exists());
+    let dict = match settings().map(|s| s.dispatcher_etc.clone()) {
+        Some(etc) => {
+            let name = d.hostname.clone();
+            tokio::task::spawn_blocking(move || {
+                lava_common::conf::devices::find(&etc, &name).is_some()
+            })
+            .await
+            .unwrap_or(false)
+        }
+        None => false,
+    };
     Ok(Value::structure([
         ("hostname", Value::str(d.hostname)),
         ("device_type", Value::str(d.device_type)),
