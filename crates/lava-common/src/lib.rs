@@ -10,6 +10,7 @@ pub mod device_file;
 pub mod dispatcher_settings;
 pub mod fixture;
 pub mod ids;
+pub mod jinja;
 pub mod job;
 pub mod limits;
 pub mod log;

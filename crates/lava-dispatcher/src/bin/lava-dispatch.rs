@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use lava_common::conf::{ConfFile, DeviceConfig, device_type_path};
+use lava_common::device::{DICTIONARY_EXTENSION, DeviceSource};
 use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::settings::Settings;
 use lava_dispatcher::job::{self, JobOptions};
@@ -18,13 +19,20 @@ use lava_dispatcher::joblog::JobLog;
 #[derive(Debug, Parser)]
 #[command(name = "lava-dispatch", version)]
 struct Args {
-    /// The device's configuration file; its type is read from `../device-types/` next to it
-    /// when that exists, else from /etc/lava-dispatcher/device-types/.
-    #[arg(long, value_name = "FILE.conf", conflicts_with = "device_name")]
+    /// The device's configuration file: a `.conf` (its type is read from `../device-types/`
+    /// next to it when that exists, else from /etc/lava-dispatcher/device-types/) or a LAVA
+    /// device dictionary `.jinja2` (its templates are looked for beside it, in
+    /// `../device-types/`, then /etc/lava-dispatcher/device-types/,
+    /// /etc/lava-server/dispatcher-config/device-types/ and /usr/share/lava-server/device-types/).
+    #[arg(long, value_name = "FILE", conflicts_with = "device_name")]
     device: Option<PathBuf>,
-    /// A device configured in /etc/lava-dispatcher/devices/NAME.conf.
+    /// A device configured in /etc/lava-dispatcher/devices/NAME.conf or NAME.jinja2.
     #[arg(long, value_name = "NAME")]
     device_name: Option<String>,
+    /// Print the device YAML the dictionary renders to with the job's context (LAVA's
+    /// `device-dictionary --review`) and exit, without running the job.
+    #[arg(long)]
+    render_device: bool,
     /// Where output.yaml (and the job's working files) go.
     #[arg(long, value_name = "DIR", default_value = ".")]
     output_dir: PathBuf,
@@ -51,12 +59,52 @@ fn dispatcher_etc_for(device_file: &Path, settings: &Settings) -> anyhow::Result
     Ok(settings.dispatcher_etc.clone())
 }
 
-fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceConfig> {
-    let mut device = match (&args.device, &args.device_name) {
-        (Some(file), _) => DeviceConfig::load_file(&dispatcher_etc_for(file, settings)?, file)?,
-        (None, Some(name)) => DeviceConfig::load(&settings.dispatcher_etc, name)?,
-        (None, None) => bail!("name the device with --device FILE.conf or --device-name NAME"),
+fn is_dictionary(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == DICTIONARY_EXTENSION)
+}
+
+/// Where a dictionary's device-type templates are looked for: `../device-types/` beside it
+/// (as for a `.conf`), then the host's places.
+fn template_dirs(dictionary: &Path, settings: &Settings) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(beside) = dictionary.parent().and_then(Path::parent) {
+        let types = beside.join("device-types");
+        if types.is_dir() && types != settings.device_types_dir() {
+            dirs.push(types);
+        }
+    }
+    dirs.extend(lava_common::jinja::search_path(settings));
+    dirs
+}
+
+fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceSource> {
+    let file = match (&args.device, &args.device_name) {
+        (Some(file), _) => file.clone(),
+        (None, Some(name)) => {
+            lava_common::conf::check_name("device", name)?;
+            let dictionary = settings
+                .devices_dir()
+                .join(format!("{name}.{DICTIONARY_EXTENSION}"));
+            let conf = settings.device_conf(name);
+            match (dictionary.is_file(), conf.is_file()) {
+                (true, true) => bail!(
+                    "device {name} has both {} and {}: keep one",
+                    dictionary.display(),
+                    conf.display()
+                ),
+                (true, false) => dictionary,
+                _ => conf,
+            }
+        }
+        (None, None) => bail!("name the device with --device FILE or --device-name NAME"),
     };
+    if is_dictionary(&file) {
+        return Ok(DeviceSource::dictionary(
+            &file,
+            &template_dirs(&file, settings),
+        )?);
+    }
+    let mut device = DeviceConfig::load_file(&dispatcher_etc_for(&file, settings)?, &file)?;
     // LAVA_QEMU_ACCEL=tcg forces emulation where /dev/kvm exists but is unusable.
     if let Ok(accel) = std::env::var("LAVA_QEMU_ACCEL")
         && !accel.is_empty()
@@ -68,7 +116,7 @@ fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceConfig>
     for key in device.unknown_keys() {
         tracing::debug!(key, "device setting not used by this dispatcher");
     }
-    Ok(device)
+    Ok(DeviceSource::Conf(device))
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -84,6 +132,13 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if args.render_device {
+        let DeviceSource::Dictionary(d) = &device else {
+            bail!("--render-device needs a device dictionary (.jinja2)");
+        };
+        print!("{}", d.render(&plan.context)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     std::fs::create_dir_all(&args.output_dir)
         .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
     let log_path = args.output_dir.join("output.yaml");

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lava_common::conf::DeviceConfig;
+use lava_common::device::DeviceSource;
 use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::job::{ActionKind, JobPlan};
 use lava_common::log::Value;
@@ -27,8 +27,8 @@ use crate::joblog::JobLog;
 pub struct JobOptions {
     /// The job id, for paths on the target (`/lava-ID`).
     pub job_id: String,
-    /// The device's configuration.
-    pub device: DeviceConfig,
+    /// The device's description (a `.conf` or a LAVA device dictionary).
+    pub device: DeviceSource,
     /// What the job may reach from this host.
     pub settings: DispatcherSettings,
     /// A private directory for this job's files.
@@ -101,17 +101,19 @@ pub async fn run(
     ));
     log.info("start: 0 validate");
     let job_deadline = Instant::now() + plan.timeouts.job;
-    let device = match lava_common::device::from_conf(&opts.device, &plan.context) {
+    let device = match opts.device.device(&plan.context) {
         Ok(d) => d,
         Err(e) => return end_without_device(&log, Failure::config("validate", e.to_string())),
     };
+    // A dictionary's templates see the whole context, as LAVA's do; a `.conf` only the keys
+    // its commands use.
     let unused: Vec<&str> = plan
         .context
         .keys()
         .map(String::as_str)
         .filter(|k| !lava_common::device::CONTEXT_KEYS.contains(k))
         .collect();
-    if !unused.is_empty() {
+    if !unused.is_empty() && matches!(opts.device, DeviceSource::Conf(_)) {
         log.debug(format!(
             "context keys not used by this dispatcher: {}",
             unused.join(", ")

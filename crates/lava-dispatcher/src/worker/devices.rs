@@ -1,13 +1,16 @@
-//! The worker's devices: the `*.conf` files in `/etc/lava-dispatcher/devices/`.
+//! The worker's devices: the `*.conf` files and LAVA device dictionaries (`*.jinja2`) in
+//! `/etc/lava-dispatcher/devices/`.
 //!
-//! Scanned on every poll, so moving a `.conf` file from one worker to another moves the
+//! Scanned on every poll, so moving a device's file from one worker to another moves the
 //! device at the next poll of each (the seed's remote-worker rule). A file that does not
-//! load is left out with a warning naming it, once per distinct error.
+//! load is left out with a warning naming it, once per distinct error; a device with both a
+//! `.conf` and a `.jinja2` is left out too, since which one runs would be a guess.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use lava_common::conf::DeviceConfig;
+use lava_common::device::{DICTIONARY_EXTENSION, DeviceSource};
 use lava_common::settings::Settings;
 use lava_common::worker_api::DeviceReport;
 
@@ -32,34 +35,83 @@ pub fn scan(settings: &Settings) -> DeviceScan {
             return out;
         }
     };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let p = e.path();
-            let stem = p.file_stem()?.to_str()?.to_string();
-            (p.extension().is_some_and(|x| x == "conf") && !stem.starts_with('.')).then_some(stem)
-        })
-        .collect();
-    names.sort();
-    for name in names {
-        match device_type(&settings.dispatcher_etc, &name) {
+    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        let (Some(stem), Some(ext)) = (
+            p.file_stem().and_then(|s| s.to_str()),
+            p.extension().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        if (ext == "conf" || ext == DICTIONARY_EXTENSION) && !stem.starts_with('.') {
+            files
+                .entry(stem.to_string())
+                .or_default()
+                .push(ext.to_string());
+        }
+    }
+    for (name, exts) in files {
+        if exts.len() > 1 {
+            out.invalid.push((
+                format!("{name}.{DICTIONARY_EXTENSION}"),
+                format!("{name}.conf is there too: keep one of the two"),
+            ));
+            continue;
+        }
+        let file = format!("{name}.{}", exts[0]);
+        match device_type(settings, &name, &exts[0]) {
             Ok(device_type) => out.devices.push(DeviceReport {
                 hostname: name,
                 device_type,
             }),
-            Err(why) => out.invalid.push((format!("{name}.conf"), why)),
+            Err(why) => out.invalid.push((file, why)),
         }
     }
     out
 }
 
-fn device_type(dispatcher_etc: &Path, name: &str) -> Result<String, String> {
-    let conf = DeviceConfig::load(dispatcher_etc, name).map_err(|e| e.to_string())?;
+fn device_type(settings: &Settings, name: &str, ext: &str) -> Result<String, String> {
+    if ext == DICTIONARY_EXTENSION {
+        return source(settings, name)
+            .map(|s| s.device_type())
+            .map_err(|e| e.to_string());
+    }
+    let conf = DeviceConfig::load(&settings.dispatcher_etc, name).map_err(|e| e.to_string())?;
     match conf.get("device_type") {
         Ok(Some(t)) => Ok(t),
         Ok(None) => Err("no device_type".into()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// The file that describes device `name` on this worker: its dictionary when it has one,
+/// else its `.conf`.
+pub fn device_file(settings: &Settings, name: &str) -> PathBuf {
+    let dictionary = settings
+        .devices_dir()
+        .join(format!("{name}.{DICTIONARY_EXTENSION}"));
+    if dictionary.is_file() {
+        dictionary
+    } else {
+        settings.device_conf(name)
+    }
+}
+
+/// Device `name` as this worker has it, from either kind of file.
+pub fn source(settings: &Settings, name: &str) -> anyhow::Result<DeviceSource> {
+    lava_common::conf::check_name("device", name)?;
+    let file = device_file(settings, name);
+    if file.extension().is_some_and(|e| e == DICTIONARY_EXTENSION) {
+        return Ok(DeviceSource::dictionary(
+            &file,
+            &lava_common::jinja::search_path(settings),
+        )?);
+    }
+    Ok(DeviceSource::Conf(DeviceConfig::load(
+        &settings.dispatcher_etc,
+        name,
+    )?))
 }
 
 /// The TFTP roots jobs of this worker use: the dispatcher's `tftp.root` and every device's
@@ -70,10 +122,10 @@ pub fn tftp_roots(settings: &Settings) -> Vec<std::path::PathBuf> {
         roots.push(d.tftp_root);
     }
     for device in scan(settings).devices {
-        let Ok(conf) = DeviceConfig::load(&settings.dispatcher_etc, &device.hostname) else {
+        let Ok(source) = source(settings, &device.hostname) else {
             continue;
         };
-        if let Ok(d) = lava_common::device::from_conf(&conf, &serde_json::Map::new())
+        if let Ok(d) = source.device(&serde_json::Map::new())
             && let Some(root) = d.network.tftp_root
             && !roots.contains(&root)
         {

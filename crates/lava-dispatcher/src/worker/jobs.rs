@@ -143,15 +143,16 @@ impl<R: Reporter> Jobs<R> {
         let _entered = span.enter();
         if !devices.iter().any(|d| d.hostname == job.device) {
             let why = format!(
-                "device '{}' is not configured on this worker (no {})",
+                "device '{}' is not configured on this worker (no {} nor {}.jinja2)",
                 job.device,
-                settings.device_conf(&job.device).display()
+                settings.device_conf(&job.device).display(),
+                job.device
             );
             return self.refuse(job, why);
         }
         let launched = JobDir::create(&self.work, job.id, &job.device, &job.definition).and_then(
             |(dir, file)| {
-                let conf = settings.device_conf(&job.device);
+                let conf = super::devices::device_file(settings, &job.device);
                 let process = JobProcess::launch(&dir, &file, &self.lava_dispatch, &conf)?;
                 Ok((dir, process))
             },
