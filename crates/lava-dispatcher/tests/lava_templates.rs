@@ -14,7 +14,8 @@ use lava_testkit::{PythonRender, lava_device_types, python_render};
 use serde_json::{Value, json};
 
 /// The dictionaries: the device types the issue names (a juno-r2 is LAVA's `juno` type),
-/// each as a lab writes it, and the U-Boot QEMU board's own.
+/// each as a lab writes it, and the U-Boot QEMU board's own (over its type template in
+/// `examples/dispatcher-config/device-types/`, itself over LAVA's `base-uboot.jinja2`).
 const DICTIONARIES: [(&str, &str); 5] = [
     (
         "qemu01",
@@ -78,7 +79,16 @@ fn names() -> Vec<&'static str> {
 fn lavas_templates_render_as_lava_renders_them() {
     let package = lava_device_types().unwrap();
     let devices = devices_dir();
-    let dirs = vec![devices.path().to_path_buf(), package.device_types()];
+    // The board's own type template (over LAVA's base-uboot.jinja2), then LAVA's types.
+    let types = [
+        workspace().join("examples/dispatcher-config/device-types"),
+        package.device_types(),
+    ];
+    let dirs = vec![
+        devices.path().to_path_buf(),
+        types[0].clone(),
+        types[1].clone(),
+    ];
     let renderer = Renderer::new(dirs.clone());
     let mut requests = Vec::new();
     for name in names() {
@@ -102,11 +112,7 @@ fn lavas_templates_render_as_lava_renders_them() {
             first_difference(&ours, text)
         );
         // The device read from our text holds what LAVA's YAML says.
-        let source = DeviceSource::dictionary(
-            &devices.path().join(template),
-            std::slice::from_ref(&package.device_types()),
-        )
-        .unwrap();
+        let source = DeviceSource::dictionary(&devices.path().join(template), &types).unwrap();
         let device = source
             .device(context.as_object().unwrap())
             .unwrap_or_else(|e| panic!("{template} with {context}: {e}"));
@@ -179,11 +185,9 @@ fn lavas_templates_render_as_lava_renders_them() {
         package.version
     );
     // The job's context reaches the U-Boot commands, through LAVA's own templates.
-    let board = DeviceSource::dictionary(
-        &devices.path().join("uboot-qemu01.jinja2"),
-        std::slice::from_ref(&package.device_types()),
-    )
-    .unwrap();
+    let board =
+        DeviceSource::dictionary(&devices.path().join("uboot-qemu01.jinja2"), &types).unwrap();
+    assert_eq!(board.device_type(), "uboot-qemu");
     let context = json!({"extra_kernel_args": "quiet lava_marker=1"});
     let device = board.device(context.as_object().unwrap()).unwrap();
     let ramdisk = device.bootloader.unwrap().command_sets["ramdisk"].clone();

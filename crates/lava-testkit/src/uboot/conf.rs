@@ -15,6 +15,11 @@ use crate::{PDU_HOSTNAME, PDU_PORT, REBOOT_DELAY_SECS};
 pub const DEVICE_TYPE_CONF: &str =
     include_str!("../../../../examples/device-types/uboot-qemu.conf");
 
+/// The device type as a LAVA 2023 device-type template, as shipped in
+/// `examples/dispatcher-config/device-types/uboot-qemu.jinja2`.
+pub const DEVICE_TYPE_TEMPLATE: &str =
+    include_str!("../../../../examples/dispatcher-config/device-types/uboot-qemu.jinja2");
+
 /// The prompt of a root shell on the board's image.
 pub const SHELL_PROMPT: &str = "root@lava-arm64:~#";
 
@@ -53,11 +58,11 @@ impl UbootBoard {
         )
     }
 
-    /// The same device as a LAVA 2023 device dictionary, `{% extends %}` LAVA's own
-    /// `base-uboot.jinja2` (from Debian's `lava-server`, not shipped here): the values the
-    /// `.conf` and its type give, as the variables LAVA's U-Boot templates read. The worker's
-    /// address and TFTP root as the board sees them go in the two keys of our own the device
-    /// YAML may carry (`dispatcher_ip`, `tftp_root`; LAVA keeps those per worker).
+    /// The same device as a LAVA 2023 device dictionary over the `uboot-qemu` device-type
+    /// template ([`DEVICE_TYPE_TEMPLATE`], itself over LAVA's own `base-uboot.jinja2` from
+    /// Debian's `lava-server`, not shipped here). The worker's address and TFTP root as the
+    /// board sees them go in the two keys of our own the device YAML may carry
+    /// (`dispatcher_ip`, `tftp_root`; LAVA keeps those per worker).
     pub fn device_dictionary(&self, pduclient: &Path) -> String {
         let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
         let pdu = |command: &str| {
@@ -70,23 +75,12 @@ impl UbootBoard {
         };
         format!(
             "{{# The U-Boot QEMU board in {dir} (lava-lab board start), as a LAVA 2023 device\n   \
-             dictionary over LAVA's base-uboot.jinja2: the same board as {hostname}.conf. #}}\n\
-             {{% extends 'base-uboot.jinja2' %}}\n\
+             dictionary: the same board as {hostname}.conf. #}}\n\
+             {{% extends '{DEVICE_TYPE}.jinja2' %}}\n\
              {{% set connection_command = {connection} %}}\n\
              {{% set hard_reset_command = {reboot} %}}\n\
              {{% set power_off_command = {off} %}}\n\
              {{% set power_on_command = {on} %}}\n\
-             {{% set bootloader_prompt = '=>' %}}\n\
-             {{% set interrupt_prompt = 'Hit any key to stop autoboot' %}}\n\
-             {{% set console_device = console_device|default('ttyAMA0') %}}\n\
-             {{% set baud_rate = 115200 %}}\n\
-             {{% set booti_kernel_addr = '0x40400000' %}}\n\
-             {{% set booti_ramdisk_addr = '0x44000000' %}}\n\
-             {{% set booti_dtb_addr = '0x43f00000' %}}\n\
-             {{% set bootm_kernel_addr = '0x48000000' %}}\n\
-             {{% set bootm_ramdisk_addr = '0x44000000' %}}\n\
-             {{% set bootm_dtb_addr = '0x43f00000' %}}\n\
-             {{% set uboot_mkimage_arch = 'arm64' %}}\n\
              {{% block timeouts %}}\n\
              {{{{ super() }}}}\n\
              dispatcher_ip: {SERVER_IP}\n\
