@@ -63,6 +63,7 @@ fn default_timeout(kind: &ActionKind) -> Duration {
 
 fn lava_result(
     case: &str,
+    namespace: &str,
     level: usize,
     duration: Duration,
     failure: Option<&Failure>,
@@ -75,7 +76,7 @@ fn lava_result(
         Value::from(format!("{:.2}", duration.as_secs_f64())),
     );
     m.insert("level".into(), Value::from(level.to_string()));
-    m.insert("namespace".into(), Value::from("common"));
+    m.insert("namespace".into(), Value::from(namespace));
     let result = if failure.is_some() { "fail" } else { "pass" };
     m.insert("result".into(), Value::from(result));
     if let Some(f) = failure {
@@ -156,7 +157,7 @@ pub async fn run(
     if let Err(f) = actions::validate(&ctx, plan).await {
         outcome = Outcome::Incomplete(f);
     } else {
-        log.results(lava_result("validate", 0, Duration::ZERO, None));
+        log.results(lava_result("validate", "common", 0, Duration::ZERO, None));
     }
     'actions: for (i, action) in plan.actions.iter().enumerate() {
         if outcome != Outcome::Complete {
@@ -171,9 +172,11 @@ pub async fn run(
             .unwrap_or_else(|| default_timeout(&action.kind));
         let level = i + 1;
         let tries = action.failure_retry.unwrap_or(1).max(1);
+        // LAVA files an action without a namespace under `common`.
+        let ns = action.namespace.as_deref().unwrap_or("common");
         for attempt in 1..=tries {
             log.info(format!(
-                "start: {level} {name} (timeout {}) [common]",
+                "start: {level} {name} (timeout {}) [{ns}]",
                 hms(timeout)
             ));
             if tries > 1 {
@@ -209,20 +212,36 @@ pub async fn run(
             match result {
                 Ok(()) => {
                     log.info(format!(
-                        "end: {level} {name} (duration {}) [common]",
+                        "end: {level} {name} (duration {}) [{ns}]",
                         hms(took)
                     ));
-                    log.results(lava_result(name, level, took, None));
+                    log.results(lava_result(name, ns, level, took, None));
                     break;
                 }
                 Err(f) => {
                     log.exception(f.message.clone());
-                    log.results(lava_result(name, level, took, Some(&f)));
+                    log.results(lava_result(name, ns, level, took, Some(&f)));
                     let job_over = Instant::now() >= job_deadline;
                     if attempt < tries && !job_over && f.kind != ErrorType::Configuration {
                         log.warning(format!(
                             "{name} failed (attempt {attempt} of {tries}): trying again"
                         ));
+                        if let Some(interval) = action.failure_retry_interval {
+                            log.info(format!(
+                                "failure_retry_interval: waiting {} before attempt {}",
+                                hms(interval),
+                                attempt + 1
+                            ));
+                            let until = (Instant::now() + interval).min(job_deadline);
+                            tokio::select! {
+                                _ = tokio::time::sleep_until(until) => {}
+                                _ = cancel.wait_for(|c| *c) => {
+                                    outcome = Outcome::Canceled(format!("canceled during {name}"));
+                                    log.error(format!("job canceled during {name}"));
+                                    break 'actions;
+                                }
+                            }
+                        }
                         continue;
                     }
                     outcome = Outcome::Incomplete(f);
@@ -241,7 +260,13 @@ pub async fn run(
 /// A job whose device could not be described ends before anything is touched.
 fn end_without_device(log: &JobLog, f: Failure) -> Outcome {
     log.exception(f.message.clone());
-    log.results(lava_result("validate", 0, Duration::ZERO, Some(&f)));
+    log.results(lava_result(
+        "validate",
+        "common",
+        0,
+        Duration::ZERO,
+        Some(&f),
+    ));
     final_result(log, Outcome::Incomplete(f))
 }
 

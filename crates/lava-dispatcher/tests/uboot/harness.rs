@@ -193,7 +193,7 @@ impl BoardRun {
         self.texts(Level::Input)
     }
 
-    fn results(&self) -> Vec<std::collections::BTreeMap<String, Value>> {
+    pub fn results(&self) -> Vec<std::collections::BTreeMap<String, Value>> {
         self.log()
             .into_iter()
             .filter(|l| l.lvl == Level::Results)
