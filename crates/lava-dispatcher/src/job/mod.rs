@@ -115,9 +115,13 @@ pub async fn run(
         .filter(|k| !lava_common::device::CONTEXT_KEYS.contains(k))
         .collect();
     if !unused.is_empty() && matches!(opts.device, DeviceSource::Conf(_)) {
-        log.debug(format!(
-            "context keys not used by this dispatcher: {}",
-            unused.join(", ")
+        // Said where the submitter reads it: LAVA would have passed these to the device's
+        // templates, a `.conf` has nowhere to put them.
+        log.warning(format!(
+            "context keys with no effect on this device: {} (a .conf device takes only {} \
+             from the context; a LAVA device dictionary takes every key)",
+            unused.join(", "),
+            lava_common::device::CONTEXT_KEYS.join(" and ")
         ));
     }
     let tests = plan
