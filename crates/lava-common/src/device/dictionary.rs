@@ -99,8 +99,19 @@ impl DeviceSource {
         match self {
             DeviceSource::Conf(conf) => from_conf(conf, context),
             DeviceSource::Dictionary(d) => {
-                let text = d.render(context)?;
-                from_lava_yaml(&text, &d.hostname, &d.device_type, &d.path)
+                let read = |context: &Map<String, Value>| {
+                    let text = d.render(context)?;
+                    from_lava_yaml(&text, &d.hostname, &d.device_type, &d.path)
+                };
+                super::job_context::check_values(context)?;
+                let device = read(context)?;
+                if !context.is_empty() {
+                    // What the device is without the job: the job may not change its
+                    // commands (see `job_context`).
+                    let without = read(&Map::new())?;
+                    super::job_context::check(&d.path, context, &device, &without)?;
+                }
+                Ok(device)
             }
         }
     }

@@ -11,12 +11,14 @@
 //!
 //! Code map: `commands` (command sets, placeholders, boot commands and addresses), `conf`
 //! (the `.conf` reader and the job `context` keys it applies), `dictionary` (finding and
-//! rendering a `.jinja2` dictionary), `lava_yaml` (LAVA's device YAML), `error`.
+//! rendering a `.jinja2` dictionary), `job_context` (what a job's context may not change in a
+//! rendered device), `lava_yaml` (LAVA's device YAML), `error`.
 
 mod commands;
 mod conf;
 mod dictionary;
 mod error;
+mod job_context;
 mod lava_yaml;
 
 use std::collections::BTreeMap;
