@@ -272,3 +272,50 @@ fn first_difference(ours: &str, lava: &str) -> String {
         b.get(i)
     )
 }
+
+/// `lava-dispatch --render-device` prints the device YAML a job gets, as LAVA's renderer
+/// makes it for the job's context (`device-dictionary --review`), finding LAVA's templates in
+/// `../device-types/` beside the dictionary's directory.
+#[test]
+fn render_device_prints_what_lava_renders_for_the_job() {
+    let package = lava_device_types().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let devices = dir.path().join("devices");
+    std::fs::create_dir(&devices).unwrap();
+    std::os::unix::fs::symlink(package.device_types(), dir.path().join("device-types")).unwrap();
+    let (name, text) = DICTIONARIES[1];
+    let dictionary = devices.join(format!("{name}.jinja2"));
+    std::fs::write(&dictionary, text).unwrap();
+    let job = dir.path().join("job.yaml");
+    std::fs::write(
+        &job,
+        "job_name: review\ndevice_type: beaglebone-black\nvisibility: public\ntimeouts:\n  job: {minutes: 5}\ncontext:\n  extra_kernel_args: 'quiet lava_review=1'\n  console_device: ttyS2\nactions: []\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
+        .arg("--device")
+        .arg(&dictionary)
+        .arg("--render-device")
+        .arg(&job)
+        .env("LAVA_ROOT", dir.path().join("root"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = String::from_utf8(out.stdout).unwrap();
+    let context = json!({"extra_kernel_args": "quiet lava_review=1", "console_device": "ttyS2"});
+    let lava = python_render(
+        &[devices.clone(), package.device_types()],
+        &[(format!("{name}.jinja2"), context)],
+    )
+    .unwrap();
+    let PythonRender::Rendered { text, .. } = &lava[0] else {
+        panic!("{lava:?}");
+    };
+    assert!(ours == *text, "{}", first_difference(&ours, text));
+    assert!(ours.contains("lava_review=1"), "{ours}");
+    assert!(ours.contains("console=ttyS2"), "{ours}");
+}
