@@ -34,6 +34,6 @@ pub use pgbin::pg_bindir;
 pub use telnet::{ConsoleError, TelnetConsole};
 pub use testdb::{TestDb, test_db};
 pub use uboot::{
-    BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, JobFiles, SERVER_IP, SHELL_PROMPT, UbootBoard,
-    UbootBoardConfig, board_image, built_pduclient, run_power_command,
+    BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, JobFiles, SERVER_IP,
+    SHELL_PROMPT, UbootBoard, UbootBoardConfig, board_image, built_pduclient, run_power_command,
 };
