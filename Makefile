@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help build run lab-stop test check fmt clippy test-image bench deb install-test fuzz
+.PHONY: help deps build run lab-stop test check fmt clippy test-image test-kvm-image bench deb install-test fuzz api-doc
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -14,24 +14,31 @@ help: ## list the targets
 build: ## build every binary (debug)
 	$(CARGO) build --workspace --bins
 
-run: build ## the whole lab in ./.lava: PostgreSQL, web app, scheduler, worker, example jobs run; Ctrl-C stops it
+deps: ## install the Debian packages of tools/debian-packages that are missing (as root; else print the command)
+	@sh tools/ensure-packages
+
+run: deps build ## the whole lab in ./.lava: PostgreSQL, web app, scheduler, worker, example jobs run; Ctrl-C stops it
 	@LAB="$(LAB)" BIN="$(BIN)" EXAMPLES="$(CURDIR)/examples" sh tools/run-lab
 
 lab-stop: ## stop the private lab's PostgreSQL (its data stays in ./.lava)
 	@$(BIN)/lava-lab pg-stop "$(LAB)"
 
-test: ## the whole test suite (a private PostgreSQL is started by the tests themselves)
+test: deps ## the whole test suite (a private PostgreSQL is started by the tests themselves)
 	$(CARGO) test --workspace
 
 test-image: ## the small kvm test image (kernel + busybox initramfs) in target/lava-images
 	sh share/create-kvm-image --output target/lava-images
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, packages, U-Boot board boot, board jobs and overlays)
+test-kvm-image: ## slow: build a full Debian 12 kvm disk image from the mirror and boot it as a kvm job
+	$(CARGO) test -p lava-dispatcher --test kvm_full_image -- --ignored --nocapture
+
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, packages, U-Boot board boot, board jobs and overlays)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
 	$(CARGO) bench -p lava-server --bench pages
 	$(CARGO) bench -p lava-server --bench logs
+	$(CARGO) bench -p lava-server --bench events
 	$(CARGO) build -p lava-dev
 	sh debian/tests/bench-deb $(BIN)/lava-dev
 	$(CARGO) build --release -p lava-dispatcher --bin pduclient
@@ -43,6 +50,9 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 # toolchain, see fuzz/run); fails on a crash, with the input saved in fuzz/artifacts/.
 FUZZ_TIME ?= 60
 FUZZ_TARGETS ?= xmlrpc_call job_yaml job_json testdef device_conf signals log_line
+
+api-doc: ## rewrite docs/api.md from the XML-RPC method table and the REST route table
+	UPDATE_API_DOC=1 $(CARGO) test -p lava-server --test rest_catalog docs_api_md
 
 fuzz: ## fuzz the parsers of untrusted input, FUZZ_TIME seconds each (default 60); fails on a crash
 	CARGO="$(CARGO)" sh fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
@@ -70,5 +80,5 @@ deb: ## build every .deb (lava, lava-server, lava-dispatcher, lava-dev) into tar
 
 install-test: deb ## as root: lintian, install the .debs, enable the Apache site, check, upgrade, purge
 	lintian --fail-on error,warning target/debian/lava*.deb
-	REBUILD="$(BIN)/lava-dev build --output $(CURDIR)/target/debian/upgrade" \
+	CHECKOUT="$(CURDIR)" REBUILD="$(BIN)/lava-dev build --output $(CURDIR)/target/debian/upgrade" \
 		sh debian/tests/install-test $(CURDIR)/target/debian

@@ -3,7 +3,7 @@
 //! Read from `dispatcher.toml` in the dispatcher's configuration directory
 //! (`/etc/lava-dispatcher/dispatcher.toml`, moved by `LAVA_ROOT` or `LAVA_DISPATCHER_ETC`,
 //! or named by `LAVA_DISPATCHER_SETTINGS`) and then overridden by `LAVA_*` environment
-//! variables, like the server's [`Settings`]. A missing file means the defaults; every
+//! variables, like the server's settings. A missing file means the defaults; every
 //! problem is reported at once, each naming its key or variable.
 //!
 //! Each setting is one row of [`KEYS`] and one field.
@@ -12,7 +12,7 @@
 //! [jobs]
 //! # Directories whose files jobs may name with file:// URLs (images, test definitions,
 //! # git repositories). Host paths, used as written.
-//! file_url_dirs = ["/var/lib/lava-server/images"]
+//! file_url_dirs = ["/var/lib/lava-server/images", "/usr/share/lava-dispatcher/test-definitions"]
 //! # Whether jobs may fetch from loopback, link-local, unspecified or multicast addresses.
 //! allow_local_targets = false
 //! # How long one git command of a job may take, in seconds.
@@ -35,13 +35,20 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::settings::{Settings, SettingsError};
+use crate::host_paths::HostPaths;
+use crate::settings::SettingsError;
 
 /// The file's name in the dispatcher's configuration directory.
 pub const DISPATCHER_SETTINGS_FILE: &str = "dispatcher.toml";
 
-/// The image directory below `LAVA_ROOT`: the default and only place file URLs may name.
+/// The image directory below `LAVA_ROOT`: file URLs may name what is there by default. On a
+/// host that runs the server too it is below the server's private `/var/lib/lava-server`,
+/// which the package leaves open to traversal (0751) for this directory alone.
 pub const DEFAULT_IMAGE_DIR: &str = "var/lib/lava-server/images";
+
+/// The test definitions the `lava-dispatcher` package ships, below `LAVA_ROOT`: the example
+/// jobs and the kvm health check read them with file URLs, so they are allowed by default.
+pub const DEFAULT_TESTDEF_DIR: &str = "usr/share/lava-dispatcher/test-definitions";
 
 /// The default limit of one git command, in seconds.
 pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 600;
@@ -84,31 +91,34 @@ pub struct DispatcherSettings {
 }
 
 impl DispatcherSettings {
-    /// The defaults, for a host whose paths are `settings`'.
-    pub fn defaults(settings: &Settings) -> DispatcherSettings {
+    /// The defaults, for a host whose paths are `host`.
+    pub fn defaults(host: &HostPaths) -> DispatcherSettings {
         DispatcherSettings {
-            file: settings.dispatcher_etc.join(DISPATCHER_SETTINGS_FILE),
-            file_url_dirs: vec![settings.root.join(DEFAULT_IMAGE_DIR)],
+            file: host.dispatcher_etc.join(DISPATCHER_SETTINGS_FILE),
+            file_url_dirs: vec![
+                host.root.join(DEFAULT_IMAGE_DIR),
+                host.root.join(DEFAULT_TESTDEF_DIR),
+            ],
             allow_local_targets: false,
             git_timeout: Duration::from_secs(DEFAULT_GIT_TIMEOUT_SECS),
-            tftp_root: settings.root.join(DEFAULT_TFTP_ROOT),
-            nfs_root: settings.root.join(DEFAULT_NFS_ROOT),
+            tftp_root: host.root.join(DEFAULT_TFTP_ROOT),
+            nfs_root: host.root.join(DEFAULT_NFS_ROOT),
             dispatcher_ip: None,
         }
     }
 
-    /// Loads the settings of the host whose paths are `settings`, from its file and the
+    /// Loads the settings of the host whose paths are `host`, from its file and the
     /// process environment.
-    pub fn load(settings: &Settings) -> Result<DispatcherSettings, SettingsError> {
-        DispatcherSettings::load_with(settings, |name| std::env::var(name).ok())
+    pub fn load(host: &HostPaths) -> Result<DispatcherSettings, SettingsError> {
+        DispatcherSettings::load_with(host, |name| std::env::var(name).ok())
     }
 
     /// Loads the settings, taking environment variables from `env` (for tests).
     pub fn load_with(
-        settings: &Settings,
+        host: &HostPaths,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<DispatcherSettings, SettingsError> {
-        let mut out = DispatcherSettings::defaults(settings);
+        let mut out = DispatcherSettings::defaults(host);
         if let Some(f) = env("LAVA_DISPATCHER_SETTINGS").filter(|f| !f.is_empty()) {
             out.file = PathBuf::from(f);
         }
@@ -309,9 +319,9 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn host(root: &Path) -> Settings {
+    fn host(root: &Path) -> HostPaths {
         let r = root.display().to_string();
-        Settings::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap()
+        HostPaths::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap()
     }
 
     fn load(root: &Path, vars: &[(&str, &str)]) -> Result<DispatcherSettings, SettingsError> {
@@ -334,7 +344,11 @@ mod tests {
         let s = load(dir.path(), &[]).unwrap();
         assert_eq!(
             s.file_url_dirs,
-            [dir.path().join("var/lib/lava-server/images")]
+            [
+                dir.path().join("var/lib/lava-server/images"),
+                dir.path()
+                    .join("usr/share/lava-dispatcher/test-definitions")
+            ]
         );
         assert!(!s.allow_local_targets);
         assert_eq!(s.git_timeout, Duration::from_secs(600));

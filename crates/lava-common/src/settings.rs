@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::events_settings::EventSettings;
 use crate::limits::{Limits, PoolSettings};
 
 /// The settings file's path below the root.
@@ -61,6 +62,8 @@ pub struct Settings {
     pub limits: Limits,
     /// The `[database]` pool keys: size and timeouts.
     pub pool: PoolSettings,
+    /// `[events]`: the event publisher.
+    pub events: EventSettings,
 }
 
 /// The settings of the server's defences, each with a safe default:
@@ -237,6 +240,11 @@ impl Settings {
             }
         };
         let secret_key = env("LAVA_SECRET_KEY").or(file.secret_key);
+        let mut events = file.events;
+        if let Some(socket) = env("LAVA_EVENT_SOCKET") {
+            crate::events_settings::check_address("LAVA_EVENT_SOCKET", &socket, &mut problems);
+            events.publisher = socket;
+        }
 
         if !problems.is_empty() {
             return Err(SettingsError {
@@ -259,6 +267,7 @@ impl Settings {
             safety: file.safety,
             limits: file.limits,
             pool: file.pool,
+            events,
         })
     }
 
@@ -309,6 +318,7 @@ struct FileValues {
     safety: Safety,
     limits: Limits,
     pool: PoolSettings,
+    events: EventSettings,
 }
 
 impl FileValues {
@@ -322,6 +332,10 @@ impl FileValues {
             // Numbers, not strings: the limits and the pool keys read their own values.
             if section == "limits" {
                 out.limits = Limits::from_table(inner, problems);
+                continue;
+            }
+            if section == "events" {
+                out.events = EventSettings::from_table(inner, problems);
                 continue;
             }
             for (key, value) in inner {

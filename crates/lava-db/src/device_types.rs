@@ -122,3 +122,53 @@ pub async fn set_health_check(
     }
     Ok(())
 }
+
+/// The settings `scheduler.device_types.update` may change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeChanges {
+    /// Free text.
+    pub description: Option<String>,
+    /// Shown in the lists of the web pages.
+    pub display: Option<bool>,
+    /// How many hours or jobs between health checks (at least 1).
+    pub health_frequency: Option<i32>,
+    /// Whether the frequency counts hours or jobs.
+    pub health_denominator: Option<HealthDenominator>,
+    /// Health checks off.
+    pub disable_health_check: Option<bool>,
+}
+
+/// Applies `t` to device type `name` in one statement. `NotFound` names it when it does not
+/// exist; a frequency below 1 is refused naming the value.
+pub async fn update(c: &impl GenericClient, name: &str, t: &TypeChanges) -> Result<(), Error> {
+    if let Some(f) = t.health_frequency.filter(|f| *f < 1) {
+        return Err(Error::Invalid(format!(
+            "health frequency {f} is not a positive number"
+        )));
+    }
+    let n = c
+        .execute(
+            "UPDATE device_types SET description = coalesce($2, description),
+                display = coalesce($3, display),
+                health_frequency = coalesce($4, health_frequency),
+                health_denominator = coalesce($5, health_denominator),
+                disable_health_check = coalesce($6, disable_health_check)
+             WHERE name = $1",
+            &[
+                &name,
+                &t.description,
+                &t.display,
+                &t.health_frequency,
+                &t.health_denominator,
+                &t.disable_health_check,
+            ],
+        )
+        .await?;
+    if n == 0 {
+        return Err(Error::NotFound {
+            what: "device type",
+            key: name.to_string(),
+        });
+    }
+    Ok(())
+}

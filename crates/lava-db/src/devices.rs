@@ -295,3 +295,24 @@ pub async fn claims(c: &impl GenericClient, device: Option<&str>) -> Result<Vec<
         })
         .collect()
 }
+
+/// Sets a device's description; `NotFound` names it when it does not exist.
+pub async fn set_description(
+    c: &impl GenericClient,
+    hostname: &str,
+    description: &str,
+) -> Result<(), Error> {
+    let n = c
+        .execute(
+            "UPDATE devices SET description = $2 WHERE hostname = $1",
+            &[&hostname, &description],
+        )
+        .await?;
+    if n == 0 {
+        return Err(Error::NotFound {
+            what: "device",
+            key: hostname.to_string(),
+        });
+    }
+    Ok(())
+}

@@ -76,6 +76,18 @@ pub struct JobFilter {
     pub id_lt: Option<i64>,
     /// Ended at or after this time.
     pub ended_since: Option<DateTime<Utc>>,
+    /// One of these ids (empty: any).
+    pub ids: Vec<i64>,
+    /// Submitted after this time.
+    pub submitted_after: Option<DateTime<Utc>>,
+    /// Submitted before this time.
+    pub submitted_before: Option<DateTime<Utc>>,
+    /// Ended after this time.
+    pub ended_after: Option<DateTime<Utc>>,
+    /// Ended before this time.
+    pub ended_before: Option<DateTime<Utc>>,
+    /// A health check (true) or not (false).
+    pub health_check: Option<bool>,
     /// The order of the rows.
     pub order: JobOrder,
     /// At most this many rows (`list` only; 0 or less means no limit).
@@ -131,6 +143,22 @@ fn conditions(viewer: &Viewer, f: &JobFilter) -> Where {
     }
     if let Some(t) = f.ended_since {
         w.push("j.end_time >= $?", Box::new(t));
+    }
+    if !f.ids.is_empty() {
+        w.push("j.id = ANY($?)", Box::new(f.ids.clone()));
+    }
+    for (t, cond) in [
+        (f.submitted_after, "j.submit_time > $?"),
+        (f.submitted_before, "j.submit_time < $?"),
+        (f.ended_after, "j.end_time > $?"),
+        (f.ended_before, "j.end_time < $?"),
+    ] {
+        if let Some(t) = t {
+            w.push(cond, Box::new(t));
+        }
+    }
+    if let Some(h) = f.health_check {
+        w.push("j.health_check = $?", Box::new(h));
     }
     w
 }
@@ -225,12 +253,13 @@ pub async fn viewing_groups(c: &impl GenericClient, id: i64) -> Result<Vec<(i64,
 /// passes). Safe to run concurrently: a delta row is moved by exactly one fold.
 pub async fn fold_counts(c: &impl GenericClient) -> Result<(), Error> {
     c.execute(
-        "WITH moved AS (DELETE FROM job_count_deltas RETURNING visibility, state, health, delta),
-              sums AS (SELECT visibility, state, health, sum(delta)::bigint AS d
-                       FROM moved GROUP BY 1, 2, 3)
-         INSERT INTO job_counts AS t (visibility, state, health, n)
-         SELECT visibility, state, health, d FROM sums
-         ON CONFLICT (visibility, state, health) DO UPDATE SET n = t.n + EXCLUDED.n",
+        "WITH moved AS (DELETE FROM job_count_deltas
+                        RETURNING visibility, state, health, device_type, delta),
+              sums AS (SELECT visibility, state, health, device_type, sum(delta)::bigint AS d
+                       FROM moved GROUP BY 1, 2, 3, 4)
+         INSERT INTO job_counts AS t (visibility, state, health, device_type, n)
+         SELECT visibility, state, health, device_type, d FROM sums
+         ON CONFLICT (visibility, state, health, device_type) DO UPDATE SET n = t.n + EXCLUDED.n",
         &[],
     )
     .await?;
@@ -238,14 +267,20 @@ pub async fn fold_counts(c: &impl GenericClient) -> Result<(), Error> {
 }
 
 impl JobFilter {
-    /// Whether only state and health narrow the list, so the counters can answer.
+    /// Whether only state, health and the requested device type narrow the list, so the
+    /// counters can answer.
     fn by_state_and_health_only(&self) -> bool {
-        self.device_type.is_none()
-            && self.device.is_none()
+        self.device.is_none()
             && self.submitter.is_none()
             && self.id_gt.is_none()
             && self.id_lt.is_none()
             && self.ended_since.is_none()
+            && self.ids.is_empty()
+            && self.submitted_after.is_none()
+            && self.submitted_before.is_none()
+            && self.ended_after.is_none()
+            && self.ended_before.is_none()
+            && self.health_check.is_none()
     }
 }
 
@@ -287,10 +322,14 @@ async fn count_from_counters(
         params: Vec::new(),
     };
     state_health(&mut w, f, "k");
+    if let Some(t) = &f.device_type {
+        w.push("k.device_type = $?", Box::new(t.clone()));
+    }
     let sql = format!(
         "SELECT coalesce(sum(k.n), 0)::bigint AS n FROM (
-             SELECT visibility, state, health, n FROM job_counts
-             UNION ALL SELECT visibility, state, health, delta FROM job_count_deltas) k {}",
+             SELECT visibility, state, health, device_type, n FROM job_counts
+             UNION ALL SELECT visibility, state, health, device_type, delta
+             FROM job_count_deltas) k {}",
         w.sql
     );
     let mut n: i64 = c.query_one(&sql, &w.refs()).await?.try_get("n")?;
@@ -303,6 +342,9 @@ async fn count_from_counters(
             params: vec![Box::new(user)],
         };
         state_health(&mut w, f, "j");
+        if let Some(t) = &f.device_type {
+            w.push("j.requested_device_type = $?", Box::new(t.clone()));
+        }
         let sql = format!("SELECT count(*) AS n FROM jobs j {}", w.sql);
         n += c.query_one(&sql, &w.refs()).await?.try_get::<_, i64>("n")?;
     }

@@ -22,3 +22,8 @@ pub async fn send(c: &impl GenericClient, channel: &str, payload: &str) -> Resul
 pub fn log_payload(job: i64) -> String {
     format!("log/{job}")
 }
+
+/// Every change of a job's, device's or worker's state or health (payload: the row's fields
+/// as JSON, with `topic`), sent by the triggers of migration V10; the event publisher of
+/// `lava-server web` turns them into LAVA's events.
+pub const EVENTS: &str = "lava_events";

@@ -30,10 +30,12 @@ pub struct Worker {
     pub approved: bool,
     /// Devices it reports that are not assigned to it (waiting for an admin).
     pub pending_claims: i64,
+    /// The version its latest poll reported.
+    pub version: Option<String>,
 }
 
 const SELECT: &str = "SELECT w.hostname, w.description, w.state, w.health, w.last_ping,
-        w.job_limit, w.token_hash IS NOT NULL AS has_token, w.approved,
+        w.job_limit, w.token_hash IS NOT NULL AS has_token, w.approved, w.version,
         (SELECT count(*) FROM devices d WHERE d.worker_host = w.hostname) AS devices,
         (SELECT count(*) FROM device_claims dc WHERE dc.worker = w.hostname) AS pending_claims
     FROM workers w";
@@ -50,6 +52,7 @@ fn from_row(row: &Row) -> Result<Worker, Error> {
         devices: row.try_get("devices")?,
         approved: row.try_get("approved")?,
         pending_claims: row.try_get("pending_claims")?,
+        version: row.try_get("version")?,
     })
 }
 
@@ -93,6 +96,15 @@ pub async fn add(
         });
     }
     Ok(())
+}
+
+/// Removes a worker and its token; its devices and jobs keep their rows, without a worker
+/// (the foreign keys set it to NULL). Returns whether it existed.
+pub async fn remove(c: &impl GenericClient, hostname: &str) -> Result<bool, Error> {
+    let n = c
+        .execute("DELETE FROM workers WHERE hostname = $1", &[&hostname])
+        .await?;
+    Ok(n == 1)
 }
 
 /// Inserts or updates a worker from a fixture record (the token is left alone).

@@ -194,6 +194,7 @@ pub fn build(opts: &BuildOptions, listener: &dyn Listener) -> Result<Built> {
                         ("changelog.gz", read(generated.join("changelog.gz"))?),
                         ("commit", commit_note.clone().into_bytes()),
                     ],
+                    scripts: meta_scripts(&src, name)?,
                 }
                 .build(&control, &build_dir.join("meta"), &output)?
             }
@@ -205,6 +206,18 @@ pub fn build(opts: &BuildOptions, listener: &dyn Listener) -> Result<Built> {
         commit: snap.commit,
         debs,
     })
+}
+
+/// The maintainer scripts of a metapackage: those of `debian/NAME/` that exist.
+fn meta_scripts(src: &Path, name: &str) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut scripts = Vec::new();
+    for script in ["preinst", "postinst", "prerm", "postrm"] {
+        let path = src.join("debian").join(name).join(script);
+        if path.exists() {
+            scripts.push((script, std::fs::read(&path).map_err(Error::io(&path))?));
+        }
+    }
+    Ok(scripts)
 }
 
 /// `target/lava-dev` in the checkout: kept between builds so they stay warm.

@@ -27,6 +27,54 @@ pub enum Command {
     Render(Render),
     /// Write the man pages of every packaged binary (used by the build).
     Man(ManArgs),
+    /// The seed's "quick fixes and testing": from a checkout on an installed system (with
+    /// sudo), build what changed, put the binaries, templates and static files into place
+    /// and restart what the README's "Viewing changes" table says.
+    QuickInstall(QuickInstallArgs),
+    /// Build a bootable image for a device type.
+    #[command(subcommand)]
+    Image(Image),
+}
+
+/// `lava-dev quick-install`.
+#[derive(Debug, Clone, Args)]
+pub struct QuickInstallArgs {
+    /// Take the binaries from this directory instead of building them (cargo build
+    /// --release, into the checkout's target/release).
+    #[arg(long, value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+    /// The installed system's root: another directory installs there and restarts nothing.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Restart nothing; print what would be restarted.
+    #[arg(long)]
+    pub no_restart: bool,
+    /// The checkout.
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+/// `lava-dev image …`.
+#[derive(Debug, Subcommand)]
+pub enum Image {
+    /// The kvm type's images: the small busybox image (default) or, with --image FILE, a
+    /// full Debian disk (the seed's vmdebootstrap options: --custom-package FILE.deb,
+    /// --enable-dhcp, --serial-console, --serial-console-command CMD, --root-password PW).
+    /// Runs create-kvm-image (share/ of the checkout, else /usr/share/lava-server); its
+    /// arguments follow, `lava-dev image kvm -- --help` lists them.
+    Kvm(KvmImageArgs),
+}
+
+/// `lava-dev image kvm`.
+#[derive(Debug, Clone, Args)]
+pub struct KvmImageArgs {
+    /// The arguments of create-kvm-image.
+    #[arg(
+        value_name = "ARG",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// Where the source tree is.
@@ -94,6 +142,12 @@ pub struct ApacheSiteArgs {
     /// [default: 16 MiB].
     #[arg(long, value_name = "BYTES", default_value_t = BodyLimits::default().log_batch)]
     pub log_batch_bytes: u64,
+    /// The user Apache runs the web app as.
+    #[arg(long, value_name = "USER", default_value = crate::render::apache::SERVICE_USER)]
+    pub web_user: String,
+    /// The web app's binary, which Apache starts with itself (a piped log).
+    #[arg(long, value_name = "PATH", default_value = crate::render::apache::SERVER_BINARY)]
+    pub web_binary: PathBuf,
     /// The template (default: apache/lava-server.conf.tera in the checkout, else the
     /// installed copy in /usr/share/lava-dev).
     #[arg(long, value_name = "FILE")]

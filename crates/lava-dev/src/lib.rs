@@ -18,6 +18,7 @@ pub mod man;
 pub mod manifest;
 pub mod metapkg;
 pub mod progress;
+pub mod quick_install;
 pub mod render;
 pub mod version;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use lava_dev::cli::{ApacheSiteArgs, Cli, Command, Render};
+use lava_dev::cli::{ApacheSiteArgs, Cli, Command, Image, KvmImageArgs, QuickInstallArgs, Render};
 use lava_dev::{Listener, build, git, man, render};
 
 /// Prints progress on standard error.
@@ -72,11 +72,93 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             write_out(args.output.as_deref(), &text)?;
         }
+        Command::Image(Image::Kvm(args)) => kvm_image(args)?,
+        Command::QuickInstall(args) => quick_install(args)?,
         Command::Man(args) => {
             for page in man::generate(&args.output, &args.bin_dir)? {
                 println!("{}", page.display());
             }
         }
+    }
+    Ok(())
+}
+
+/// Builds the release binaries in the checkout (unless --bin-dir names them), installs what
+/// changed and restarts what that needs (only on the real root, unless --no-restart).
+fn quick_install(args: QuickInstallArgs) -> anyhow::Result<()> {
+    let repo = git::Repo::discover(&args.source.source)?;
+    let bin_dir = match args.bin_dir {
+        Some(dir) => dir,
+        None => {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            eprintln!("==> cargo build --release (lava-server, lava-dispatcher)");
+            let status = std::process::Command::new(&cargo)
+                .current_dir(&repo.root)
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "lava-server",
+                    "-p",
+                    "lava-dispatcher",
+                ])
+                .status()
+                .with_context(|| format!("cannot run {}", cargo.to_string_lossy()))?;
+            if !status.success() {
+                anyhow::bail!("cargo build --release failed ({status})");
+            }
+            repo.root.join("target/release")
+        }
+    };
+    let done = lava_dev::quick_install::install(&repo.root, &bin_dir, &args.root, &Stderr)?;
+    if done.files.is_empty() {
+        eprintln!("==> nothing changed: nothing installed, nothing restarted");
+        return Ok(());
+    }
+    let real_root = args.root == Path::new("/");
+    for r in done.restarts {
+        let command = r.command().join(" ");
+        if args.no_restart || !real_root {
+            println!("would run: {command}");
+            continue;
+        }
+        eprintln!("==> {command}");
+        let status = std::process::Command::new(r.command()[0])
+            .args(&r.command()[1..])
+            .status()
+            .with_context(|| format!("cannot run {command}"))?;
+        if !status.success() {
+            anyhow::bail!("{command} failed ({status})");
+        }
+        println!("ran: {command}");
+    }
+    Ok(())
+}
+
+/// The installed copy of the image script (package lava-dev).
+const INSTALLED_KVM_IMAGE: &str = "/usr/share/lava-server/create-kvm-image";
+
+/// Runs create-kvm-image, the checkout's when run inside one, else the installed copy, and
+/// fails with its exit status.
+fn kvm_image(args: KvmImageArgs) -> anyhow::Result<()> {
+    let in_checkout = git::Repo::discover(Path::new("."))
+        .ok()
+        .map(|r| r.root.join("share/create-kvm-image"))
+        .filter(|p| p.exists());
+    let script = in_checkout.unwrap_or_else(|| PathBuf::from(INSTALLED_KVM_IMAGE));
+    if !script.is_file() {
+        anyhow::bail!(
+            "{}: no such file (run inside a lava-rs checkout, or reinstall the lava-dev package)",
+            script.display()
+        );
+    }
+    let status = std::process::Command::new("sh")
+        .arg(&script)
+        .args(&args.args)
+        .status()
+        .with_context(|| format!("cannot run {}", script.display()))?;
+    if !status.success() {
+        anyhow::bail!("{} failed ({status})", script.display());
     }
     Ok(())
 }
@@ -99,6 +181,8 @@ fn apache_site(args: ApacheSiteArgs) -> anyhow::Result<()> {
         port: args.port,
         upstream: args.upstream,
         share: args.share,
+        web_user: args.web_user,
+        web_binary: args.web_binary,
         limits: render::apache::BodyLimits {
             request: args.request_bytes,
             job: args.job_bytes,

@@ -20,6 +20,8 @@ pub struct MetaPackage<'a> {
     pub time: i64,
     /// `/usr/share/doc/NAME/` files: (name in the doc dir, content).
     pub docs: Vec<(&'a str, Vec<u8>)>,
+    /// Maintainer scripts (`postinst`, `postrm`, …) for `DEBIAN/`: (name, content).
+    pub scripts: Vec<(&'a str, Vec<u8>)>,
 }
 
 impl MetaPackage<'_> {
@@ -83,7 +85,18 @@ impl MetaPackage<'_> {
         let control_path = debian.join("control");
         let text = self.control_text(control, kib + 4)?;
         std::fs::write(&control_path, text).map_err(Error::io(&control_path))?;
+        for (name, content) in &self.scripts {
+            let path = debian.join(name);
+            std::fs::write(&path, content).map_err(Error::io(&path))?;
+        }
         set_tree_times(stage, self.time)?;
+        // Maintainer scripts are programs: 0755 (the tree above is 0644).
+        for (name, _) in &self.scripts {
+            use std::os::unix::fs::PermissionsExt as _;
+            let path = debian.join(name);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(Error::io(&path))?;
+        }
         let deb = output.join(format!("{}_{}_all.deb", self.name, self.version));
         let command = format!("dpkg-deb --build {}", stage.display());
         crate::command::output(

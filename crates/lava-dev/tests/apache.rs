@@ -1,6 +1,7 @@
 //! The rendered Apache site in a real Apache (Debian's `apache2`, run privately from a
 //! temporary directory on a loopback port) in front of a stand-in web app: the security
-//! headers on every kind of answer, and the request body limits per route.
+//! headers on every kind of answer, the request body limits per route, and Apache running
+//! the web app itself (started, restarted and stopped with Apache).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -69,8 +70,16 @@ fn answer(mut conn: TcpStream) {
 struct Apache {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
+
+/// The stand-in for `lava-server web --under-apache`, which Apache starts as the site's
+/// piped log: it notes its pid, arguments and user in `DIR/children`, then reads the log
+/// pipe until Apache closes it.
+const CHILD: &str = "#!/bin/sh
+echo \"$$ $(id -un) $*\" >> \"$(dirname \"$0\")/children\"
+exec cat >/dev/null
+";
 
 impl Drop for Apache {
     /// SIGTERM: Apache's parent stops its children before it exits (SIGKILL would leave them
@@ -140,10 +149,15 @@ fn start(upstream: u16) -> Apache {
     std::fs::write(share.join("static/lava.css"), "body {}\n").unwrap();
     let port = free_port();
     let site = dir.path().join("site.conf");
+    let child = dir.path().join("web-app");
+    std::fs::write(&child, CHILD).unwrap();
+    std::fs::set_permissions(&child, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lava-dev"))
         .current_dir(root())
         .args(["render", "apache-site", "--port", &port.to_string()])
         .args(["--upstream", &format!("127.0.0.1:{upstream}")])
+        .args(["--web-user", "nobody", "--web-binary"])
+        .arg(&child)
         .arg("--share")
         .arg(&share)
         .arg("-o")
@@ -158,11 +172,7 @@ fn start(upstream: u16) -> Apache {
         .arg("-DFOREGROUND")
         .spawn()
         .unwrap();
-    let apache = Apache {
-        child,
-        port,
-        _dir: dir,
-    };
+    let apache = Apache { child, port, dir };
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "apache2 did not start");
@@ -264,4 +274,83 @@ fn the_site_refuses_to_load_without_mod_headers() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("a2enmod headers"), "{stderr}");
+}
+
+impl Apache {
+    /// The pids of the web app children Apache started so far, oldest first.
+    fn children(&self) -> Vec<(i32, String)> {
+        std::fs::read_to_string(self.dir.path().join("children"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let (pid, rest) = l.split_once(' ').unwrap();
+                (pid.parse().unwrap(), rest.to_string())
+            })
+            .collect()
+    }
+
+    fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, sig).unwrap();
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie (exited, not yet reaped by Apache) is not running.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The web app Apache runs now: the one child alive, once there is exactly one (at start-up
+/// Apache may start a piped log and replace it at once, so the first one noted may be gone).
+fn the_running_child(apache: &Apache, what: &str, not: &[i32]) -> (i32, String) {
+    let mut found = None;
+    wait_until(what, || {
+        let running: Vec<_> = apache
+            .children()
+            .into_iter()
+            .filter(|(p, _)| alive(*p) && !not.contains(p))
+            .collect();
+        let old_gone = not.iter().all(|p| !alive(*p));
+        found = (running.len() == 1 && old_gone).then(|| running[0].clone());
+        found.is_some()
+    });
+    found.unwrap()
+}
+
+/// The seed's "handled within apache": `apache2ctl restart` (SIGHUP to Apache) and a graceful
+/// restart (SIGUSR1) each replace the web app; a stop ends it; one runs however many times
+/// the site is loaded.
+#[test]
+fn apache_runs_the_web_app_and_restarts_it_with_itself() {
+    let apache = start(upstream());
+    let (first, args) = the_running_child(&apache, "the web app to start", &[]);
+    let who = if is_root() { "root" } else { "" };
+    assert!(args.ends_with("web --under-apache --user nobody"), "{args}");
+    // Apache starts its piped logs as its own user; the web app becomes --user itself.
+    assert!(who.is_empty() || args.starts_with(who), "{args}");
+    apache.signal(nix::sys::signal::Signal::SIGHUP);
+    let (second, _) =
+        the_running_child(&apache, "a new web app after apache2ctl restart", &[first]);
+    apache.signal(nix::sys::signal::Signal::SIGUSR1);
+    let (third, _) = the_running_child(
+        &apache,
+        "a new web app after a graceful restart",
+        &[first, second],
+    );
+    drop(apache);
+    assert!(!alive(third), "the web app outlived Apache");
 }

@@ -230,3 +230,83 @@ fn makefile_pins_the_same_cargo_deb() {
     let pin = format!("CARGO_DEB_VERSION := {}", lava_dev::cargo_deb::VERSION);
     assert!(makefile.contains(&pin), "Makefile must say {pin}");
 }
+
+/// `lava-dev image kvm` is create-kvm-image (the checkout's): its arguments reach the script,
+/// whose refusal of a full-image option without --image comes back as lava-dev's failure.
+#[test]
+fn image_kvm_runs_create_kvm_image_with_its_arguments() {
+    let out = lava_dev(&root(), &["image", "kvm", "--", "--help"], &[]);
+    assert!(out.status.success(), "{out:?}");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--custom-package",
+        "--enable-dhcp",
+        "--serial-console",
+        "--serial-console-command",
+        "--root-password",
+    ] {
+        assert!(help.contains(option), "{option} missing: {help}");
+    }
+    let out = lava_dev(&root(), &["image", "kvm", "--enable-dhcp"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("options of the full image: add --image FILE"),
+        "{err}"
+    );
+    assert!(err.contains("create-kvm-image failed"), "{err}");
+}
+
+/// `lava-dev quick-install` into a scratch root holding an older installed system: the
+/// binaries that are installed and differ, and the changed templates and static files, are
+/// replaced; a new lava-server restarts Apache (the web app) and the scheduler, not the
+/// worker, whose binaries are not installed there; a second run changes nothing.
+#[test]
+fn quick_install_replaces_what_changed_and_names_the_restarts() {
+    let root_dir = tempfile::tempdir().unwrap();
+    let r = root_dir.path();
+    std::fs::create_dir_all(r.join("usr/bin")).unwrap();
+    std::fs::write(r.join("usr/bin/lava-server"), "an older build").unwrap();
+    let templates = r.join("usr/share/lava-server/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("home.html"), "an older template").unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_lava-dev")).parent().unwrap();
+    let args = [
+        "quick-install",
+        "--bin-dir",
+        bin.to_str().unwrap(),
+        "--root",
+        r.to_str().unwrap(),
+    ];
+    let out = lava_dev(&root(), &args, &[]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        std::fs::read(r.join("usr/bin/lava-server")).unwrap(),
+        std::fs::read(bin.join("lava-server")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(templates.join("home.html")).unwrap(),
+        std::fs::read(root().join("templates/home.html")).unwrap()
+    );
+    assert!(r.join("usr/share/lava-server/static/lava.css").is_file());
+    assert!(
+        r.join("usr/share/lava-server/static/errors/502.html")
+            .is_file()
+    );
+    assert_eq!(
+        stdout,
+        "would run: apache2ctl restart\nwould run: service lava-server restart\n"
+    );
+    assert!(
+        stderr.contains("usr/bin/lava-dispatch is not installed (package lava-dispatcher)"),
+        "{stderr}"
+    );
+    let out = lava_dev(&root(), &args, &[]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing changed"));
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use lava_common::dispatcher_settings::DispatcherSettings;
-use lava_common::settings::Settings;
+use lava_common::host_paths::HostPaths;
 use lava_dispatcher::worker::{self, WorkerOptions, options};
 
 /// The LAVA dispatcher daemon.
@@ -61,19 +61,19 @@ struct WorkerArgs {
 
 impl WorkerArgs {
     /// The validated options.
-    fn resolve(self, settings: &Settings) -> anyhow::Result<WorkerOptions> {
+    fn resolve(self, host: &HostPaths) -> anyhow::Result<WorkerOptions> {
         let (token, token_file) = match (&self.token, &self.token_file) {
             (_, Some(file)) => (options::read_token_file(file)?, Some(file.clone())),
             (Some(t), None) if !t.trim().is_empty() => {
                 tracing::warn!(
                     "a token given with --token or {} is deprecated: every user of this host can read it in the process list; write it to {} (mode 0600) instead",
                     options::TOKEN_ENV,
-                    options::default_token_file(settings).display()
+                    options::default_token_file(host).display()
                 );
                 (t.trim().to_string(), None)
             }
             _ => {
-                let file = options::default_token_file(settings);
+                let file = options::default_token_file(host);
                 if !file.exists() {
                     bail!(
                         "no token: write the token printed by `lava-server manage workers add NAME` to {} (mode 0600), or name another file with --token-file FILE",
@@ -90,7 +90,7 @@ impl WorkerArgs {
             name: self.name.unwrap_or_else(options::default_name),
             work_dir: self
                 .work_dir
-                .unwrap_or_else(|| options::default_work_dir(settings)),
+                .unwrap_or_else(|| options::default_work_dir(host)),
             poll_wait: Duration::from_millis(self.poll_wait_ms),
             lava_dispatch: self
                 .lava_dispatch
@@ -100,14 +100,17 @@ impl WorkerArgs {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load()?;
+    // Paths only: the worker never reads the server's settings file (the database URL and
+    // session secret are none of its business, and on a host running both, that file is
+    // not readable by the worker's user).
+    let host = HostPaths::load()?;
     // Checked now, so a bad dispatcher.toml stops the service with its problems listed
     // rather than failing every job.
-    DispatcherSettings::load(&settings)?;
+    DispatcherSettings::load(&host)?;
     match cli.command {
         Command::Worker(args) => {
-            let opts = args.resolve(&settings)?;
-            let exit = worker::run(opts, settings)
+            let opts = args.resolve(&host)?;
+            let exit = worker::run(opts, host)
                 .await
                 .context("the worker stopped")?;
             tracing::info!(?exit, "worker stopped");

@@ -244,7 +244,7 @@ mod tests {
         std::fs::create_dir_all(&images).unwrap();
         std::fs::write(images.join("k"), "k").unwrap();
         let root = dir.path().display().to_string();
-        let host = lava_common::settings::Settings::load_with(|k| {
+        let host = lava_common::host_paths::HostPaths::load_with(|k| {
             (k == "LAVA_ROOT").then(|| root.clone())
         })
         .unwrap();

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lava_common::settings::Settings;
+use lava_common::host_paths::HostPaths;
 use lava_common::worker_api::{
-    DeviceReport, FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, RunningJob,
+    FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, RunningJob,
 };
 use lava_dispatcher::worker::devices;
 use lava_dispatcher::worker::jobdir::JobDir;
@@ -26,7 +26,7 @@ const SLOW: &str =
 
 struct Lab {
     dir: tempfile::TempDir,
-    settings: Settings,
+    settings: HostPaths,
 }
 
 impl Lab {
@@ -57,7 +57,7 @@ impl Lab {
             "device_type = fakeboard\nhostname = slow01\nconnection_command = sleep 600\n",
         );
         let r = root.to_str().unwrap().to_string();
-        let settings = Settings::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap();
+        let settings = HostPaths::load_with(|k| (k == "LAVA_ROOT").then(|| r.clone())).unwrap();
         Lab { dir, settings }
     }
 
@@ -74,8 +74,8 @@ impl Lab {
         )
     }
 
-    fn devices(&self) -> Vec<DeviceReport> {
-        devices::scan(&self.settings).devices
+    fn devices(&self) -> devices::DeviceScan {
+        devices::scan(&self.settings)
     }
 }
 
@@ -210,7 +210,7 @@ async fn a_job_runs_is_reported_and_cleaned_up() {
     let rec = Recorder::default();
     let (mut jobs, mut rx) = lab.jobs(&rec);
     let started = Instant::now();
-    jobs.start(&start(7, "kvm01", TRIVIAL), &lab.settings, &lab.devices());
+    jobs.start(&start(7, "kvm01", TRIVIAL), &lab.devices());
     let (id, f) = next_done(&mut rx).await;
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(id, 7);
@@ -238,7 +238,7 @@ async fn a_server_that_lost_lines_gets_exactly_the_missing_ones() {
         r.rewind = Some((4, 1));
     }
     let (mut jobs, mut rx) = lab.jobs(&rec);
-    jobs.start(&start(8, "kvm01", TRIVIAL), &lab.settings, &lab.devices());
+    jobs.start(&start(8, "kvm01", TRIVIAL), &lab.devices());
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.health, FinishedHealth::Complete);
     let r = rec.0.lock().unwrap();
@@ -262,7 +262,7 @@ async fn finished_refused_for_missing_lines_uploads_them_and_retries() {
     let rec = Recorder::default();
     rec.0.lock().unwrap().short_at_finish = Some(3);
     let (mut jobs, mut rx) = lab.jobs(&rec);
-    jobs.start(&start(9, "kvm01", TRIVIAL), &lab.settings, &lab.devices());
+    jobs.start(&start(9, "kvm01", TRIVIAL), &lab.devices());
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.health, FinishedHealth::Complete);
     let file = rec.0.lock().unwrap().file[&9].clone();
@@ -275,7 +275,7 @@ async fn cancel_sends_sigterm_and_the_job_ends_canceled() {
     let lab = Lab::new();
     let rec = Recorder::default();
     let (mut jobs, mut rx) = lab.jobs(&rec);
-    jobs.start(&start(10, "slow01", SLOW), &lab.settings, &lab.devices());
+    jobs.start(&start(10, "slow01", SLOW), &lab.devices());
     let work = lab.work();
     tokio::task::spawn_blocking(move || wait_for_lines(&work, 10, 3))
         .await
@@ -298,7 +298,7 @@ async fn bad_starts_end_incomplete_with_the_reason() {
     let lab = Lab::new();
     let rec = Recorder::default();
     let (mut jobs, mut rx) = lab.jobs(&rec);
-    jobs.start(&start(11, "nosuch", TRIVIAL), &lab.settings, &lab.devices());
+    jobs.start(&start(11, "nosuch", TRIVIAL), &lab.devices());
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.health, FinishedHealth::Incomplete);
     let msg = f.error_msg.unwrap();
@@ -307,11 +307,7 @@ async fn bad_starts_end_incomplete_with_the_reason() {
         "{msg}"
     );
     // A definition lava-dispatch refuses: it exits 2; the reason is its last stderr line.
-    jobs.start(
-        &start(12, "kvm01", "job_name: t\n"),
-        &lab.settings,
-        &lab.devices(),
-    );
+    jobs.start(&start(12, "kvm01", "job_name: t\n"), &lab.devices());
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.error_type.as_deref(), Some("Infrastructure"));
     let msg = f.error_msg.unwrap();
@@ -341,7 +337,7 @@ fn a_restarted_worker_reattaches_to_its_running_job() {
     let first = rt();
     first.block_on(async {
         let (mut jobs, _rx) = lab.jobs(&rec);
-        jobs.start(&start(13, "slow01", SLOW), &lab.settings, &lab.devices());
+        jobs.start(&start(13, "slow01", SLOW), &lab.devices());
         let work = lab.work();
         tokio::task::spawn_blocking(move || wait_for_lines(&work, 13, 3))
             .await
@@ -492,11 +488,90 @@ fn device_dictionaries_are_devices_too() {
     );
     // The job of a dictionary device is run on its dictionary.
     assert_eq!(
-        devices::device_file(&lab.settings, "bbb01"),
-        devices_dir.join("bbb01.jinja2")
+        scan.file_of("bbb01"),
+        Some(devices_dir.join("bbb01.jinja2").as_path())
     );
     assert_eq!(
-        devices::device_file(&lab.settings, "slow01"),
-        lab.settings.device_conf("slow01")
+        scan.file_of("slow01"),
+        Some(lab.settings.device_conf("slow01").as_path())
     );
+}
+
+#[test]
+fn a_device_is_named_by_its_hostname_and_its_file_name_only_stands_in() {
+    let lab = Lab::new();
+    let devices_dir = lab.settings.devices_dir();
+    // The seed: `cp examples/devices/kvm.conf /etc/lava-dispatcher/devices/`, whose
+    // hostname is kvm01 (the device examples/models/kvm.json adds).
+    std::fs::remove_file(devices_dir.join("kvm01.conf")).unwrap();
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::copy(
+        ws.join("examples/devices/kvm.conf"),
+        devices_dir.join("kvm.conf"),
+    )
+    .unwrap();
+    // No hostname: the file's name.
+    std::fs::write(devices_dir.join("plain.conf"), "device_type = kvm\n").unwrap();
+    // Two files declaring one name: neither is served, both are named.
+    std::fs::write(
+        devices_dir.join("twin-a.conf"),
+        "device_type = kvm\nhostname = twin\n",
+    )
+    .unwrap();
+    std::fs::write(
+        devices_dir.join("twin-b.conf"),
+        "device_type = kvm\nhostname = twin\n",
+    )
+    .unwrap();
+    std::fs::write(
+        devices_dir.join("bad.conf"),
+        "device_type = kvm\nhostname = no/slash\n",
+    )
+    .unwrap();
+    let scan = devices::scan(&lab.settings);
+    let names: Vec<_> = scan.devices.iter().map(|d| d.hostname.as_str()).collect();
+    assert_eq!(names, ["kvm01", "plain", "slow01"]);
+    assert_eq!(
+        scan.file_of("kvm01"),
+        Some(devices_dir.join("kvm.conf").as_path())
+    );
+    assert_eq!(scan.file_of("kvm"), None);
+    assert_eq!(
+        scan.renamed,
+        [("kvm.conf".to_string(), "kvm01".to_string())]
+    );
+    let invalid: Vec<_> = scan.invalid.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(invalid, ["bad.conf", "twin-a.conf", "twin-b.conf"]);
+    assert!(
+        scan.invalid[1].1.contains("twin-a.conf and twin-b.conf"),
+        "{:?}",
+        scan.invalid
+    );
+    assert!(scan.invalid[0].1.contains("hostname"), "{:?}", scan.invalid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_on_the_file_that_declares_its_device() {
+    let lab = Lab::new();
+    let devices_dir = lab.settings.devices_dir();
+    std::fs::rename(
+        devices_dir.join("slow01.conf"),
+        devices_dir.join("board.conf"),
+    )
+    .unwrap();
+    let rec = Recorder::default();
+    let (mut jobs, mut rx) = lab.jobs(&rec);
+    jobs.start(&start(21, "slow01", SLOW), &lab.devices());
+    let work = lab.work();
+    // Three lines: lava-dispatch loaded the device and is waiting on its console.
+    tokio::task::spawn_blocking(move || wait_for_lines(&work, 21, 3))
+        .await
+        .unwrap();
+    let pid = JobDir::new(&lab.work(), 21).read_pid().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("/devices/board.conf"), "{cmdline}");
+    jobs.cancel(21);
+    let (_, f) = next_done(&mut rx).await;
+    assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
 }

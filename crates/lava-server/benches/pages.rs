@@ -90,6 +90,7 @@ async fn main() {
         templates: repo.join("templates"),
         static_dir: repo.join("static"),
         limits: lava_common::limits::Limits::default(),
+        events: lava_server::events::Hub::new(Default::default()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -19,11 +19,20 @@ pub enum Command {
     /// Administration commands: database, fixtures, devices, users, tokens, workers.
     #[command(subcommand)]
     Manage(Manage),
-    /// The web app and APIs (the lava-server-web service); Apache proxies to it.
+    /// The web app and APIs; the lava-server Apache site starts it (--under-apache) and
+    /// proxies to it.
     Web {
         /// Where to listen (default: web.listen from the settings, 127.0.0.1:8000).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// Run as Apache's child, started by the lava-server site as a piped log: become
+        /// --user, drop the log lines on standard input and stop when it closes, wait for the
+        /// port, give requests in flight 10 s after a stop.
+        #[arg(long)]
+        under_apache: bool,
+        /// With --under-apache: the user to run as (Apache starts its piped logs as root).
+        #[arg(long, value_name = "USER", requires = "under_apache")]
+        user: Option<String>,
     },
     /// The scheduler (the lava-server service); a second instance waits as a hot standby.
     Scheduler {
@@ -216,6 +225,40 @@ pub enum Devices {
     /// List pending claims: devices that workers report but are not assigned to them
     /// (device, reporting worker, assigned worker, first and last report).
     Claims(Format),
+    /// List, add or remove a device's tags (jobs that ask for tags run only on devices with
+    /// all of them).
+    #[command(subcommand)]
+    Tags(DeviceTags),
+}
+
+/// `manage devices tags …`.
+#[derive(Debug, Subcommand)]
+pub enum DeviceTags {
+    /// List a device's tags.
+    List {
+        /// The device's hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// Output format.
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Put a tag on a device (the tag is created when it is new).
+    Add {
+        /// The device's hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// The tag.
+        tag: String,
+    },
+    /// Take a tag off a device.
+    Delete {
+        /// The device's hostname.
+        #[arg(value_name = "HOSTNAME")]
+        name: String,
+        /// The tag.
+        tag: String,
+    },
 }
 
 /// `manage streams …`.
@@ -304,6 +347,15 @@ pub enum Workers {
         /// Free text.
         #[arg(long, default_value = "")]
         description: String,
+    },
+    /// Remove a worker and its token (its devices stay, without a worker). The `lava`
+    /// package's purge removes the local worker it registered this way.
+    Remove {
+        /// The worker's hostname.
+        name: String,
+        /// Succeed when there is no such worker.
+        #[arg(long)]
+        if_exists: bool,
     },
     /// Approve a worker: the `.conf` files it reports then take idle devices that have no
     /// worker, or whose worker no longer reports them (a `.conf` moved between workers).

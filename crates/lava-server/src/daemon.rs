@@ -46,13 +46,48 @@ fn signals(settings: Settings) -> (watch::Receiver<bool>, watch::Receiver<Settin
 pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Manage(m) => crate::manage::run(m, &settings).await,
-        Command::Web { listen } => {
+        Command::Web {
+            listen,
+            under_apache,
+            ..
+        } => {
+            use crate::web::apache_child;
             let listen = listen.unwrap_or(settings.web_listen);
-            let (mut stop, _) = signals(settings.clone());
-            crate::web::serve(&settings, listen, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
+            let (stop, _) = signals(settings.clone());
+            // Under Apache, the end of the log pipe stops the app like a signal.
+            let (pipe_tx, mut pipe) = watch::channel(false);
+            if under_apache {
+                apache_child::watch_stdin(pipe_tx);
+            }
+            let stopped = {
+                let (mut stop, mut pipe) = (stop.clone(), pipe.clone());
+                async move {
+                    tokio::select! {
+                        _ = stop.wait_for(|s| *s) => {}
+                        _ = pipe.wait_for(|s| *s) => {}
+                    }
+                }
+            };
+            let serve = crate::web::serve(&settings, listen, under_apache, stopped);
+            if !under_apache {
+                return serve.await;
+            }
+            // Apache does not wait for its children: requests in flight get a grace period.
+            let mut stop = stop;
+            let grace = async move {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => {}
+                    _ = pipe.wait_for(|s| *s) => {}
+                }
+                tokio::time::sleep(apache_child::STOP_GRACE).await;
+            };
+            tokio::select! {
+                r = serve => r,
+                _ = grace => {
+                    tracing::warn!("requests still running {}s after the stop: exiting", apache_child::STOP_GRACE.as_secs());
+                    Ok(())
+                }
+            }
         }
         Command::Scheduler {
             worker_timeout,

@@ -4,10 +4,13 @@
 //! (`manage`, also reached as the seed's `/usr/share/lava-server/add_device.py`). The binary
 //! is thin: it parses arguments, sets up tracing, loads settings and calls [`daemon::run`].
 
+pub mod api_doc;
 pub mod bundles;
 pub mod callbacks;
 pub mod cli;
+pub mod conffiles;
 pub mod daemon;
+pub mod events;
 pub mod logstore;
 pub mod manage;
 pub mod scheduler;

@@ -7,6 +7,37 @@ use lava_common::settings::Settings;
 fn main() -> ExitCode {
     let command = lava_server::daemon::command_from_args(std::env::args_os().collect());
     let daemon = !matches!(command, lava_server::cli::Command::Manage(_));
+    let under_apache = matches!(
+        command,
+        lava_server::cli::Command::Web {
+            under_apache: true,
+            ..
+        }
+    );
+    // Apache starts its piped logs as root: become the service user before anything else
+    // (settings, threads), and never run on as root.
+    if let lava_server::cli::Command::Web {
+        under_apache: true,
+        user,
+        ..
+    } = &command
+        && let Err(e) = lava_server::web::apache_child::become_user(user.as_deref())
+    {
+        eprintln!("lava-server: {e:#}");
+        std::thread::sleep(lava_server::web::apache_child::FAILURE_PAUSE);
+        return ExitCode::FAILURE;
+    }
+    if daemon {
+        // What the units' UMask=0027 gives; the web app under Apache has Apache's mask.
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o027));
+    }
+    // Apache starts its child again at once when it exits: an error must not make it spin.
+    let fail = |code: ExitCode| {
+        if under_apache {
+            std::thread::sleep(lava_server::web::apache_child::FAILURE_PAUSE);
+        }
+        code
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -19,7 +50,7 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("lava-server: {e}");
-            return ExitCode::from(2);
+            return fail(ExitCode::from(2));
         }
     };
     let runtime = if daemon {
@@ -36,14 +67,14 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lava-server: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return fail(ExitCode::FAILURE);
         }
     };
     match runtime.block_on(lava_server::daemon::run(command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lava-server: error: {e:#}");
-            ExitCode::FAILURE
+            fail(ExitCode::FAILURE)
         }
     }
 }

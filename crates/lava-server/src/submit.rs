@@ -177,7 +177,14 @@ async fn store(
     inherited: &[(i32, String)],
     was_health_check: bool,
 ) -> Result<i64, SubmitError> {
-    let plan = parse_job(text)?;
+    let mut plan = parse_job(text)?;
+    // `device_type: ALIAS` asks for the type the alias names (the definition keeps the alias).
+    if plan.target.is_none()
+        && let Some(dt) = &plan.device_type
+        && let Some(real) = lava_db::aliases::resolve(c, dt).await?
+    {
+        plan.device_type = Some(real);
+    }
     if plan.health_check && !was_health_check {
         return Err(SubmitError::HealthCheck);
     }

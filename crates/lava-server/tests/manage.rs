@@ -361,6 +361,31 @@ async fn device_types_devices_and_health() {
     );
     assert!(show.contains("bad -> good by lava: fixed"), "{show}");
 
+    // tags: put on (created when new), listed, taken off
+    assert_eq!(
+        lab.manage(&["devices", "tags", "add", "kvm01", "fast"]),
+        "device 'kvm01': tag added fast\n"
+    );
+    lab.manage(&["devices", "tags", "add", "kvm01", "arm64"]);
+    assert_eq!(
+        lab.manage(&["devices", "tags", "list", "kvm01"]),
+        "arm64\nfast\n"
+    );
+    lab.manage(&["devices", "tags", "delete", "kvm01", "fast"]);
+    assert!(
+        lab.manage(&["devices", "show", "kvm01"])
+            .contains("tags: arm64\n")
+    );
+    let out = lab.server(&["manage", "devices", "tags", "delete", "kvm01", "fast"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("fast"), "{}", text(&out.stderr));
+    let out = lab.server(&["manage", "devices", "tags", "add", "nosuch", "fast"]);
+    assert!(
+        text(&out.stderr).contains("nosuch"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = lab.server(&[
         "manage",
         "devices",
@@ -459,6 +484,21 @@ async fn users_tokens_and_workers() {
     let out = lab.server(&["manage", "workers", "add", "worker1"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("worker 'worker1' already exists"));
+    // What the lava package's purge does with the local worker it registered.
+    assert_eq!(
+        lab.manage(&["workers", "remove", "worker1"]),
+        "removed worker 'worker1'\n"
+    );
+    assert_eq!(lab.manage(&["workers", "list"]), "");
+    let out = lab.server(&["manage", "workers", "remove", "worker1"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no worker 'worker1'"));
+    assert_eq!(
+        lab.manage(&["workers", "remove", "worker1", "--if-exists"]),
+        "no worker 'worker1'\n"
+    );
+    // Removed with its token, so the name can be registered again.
+    assert_eq!(lab.manage(&["workers", "add", "worker1"]).trim().len(), 32);
 }
 
 #[tokio::test]
@@ -506,6 +546,7 @@ fn every_command_has_help() {
         &["manage", "tokens", "rm"],
         &["manage", "workers", "list"],
         &["manage", "workers", "add"],
+        &["manage", "workers", "remove"],
     ];
     for args in commands {
         let mut all = args.to_vec();

@@ -208,7 +208,9 @@ async fn job_lists_page_filter_and_hide_private_jobs() {
             "original_definition",
             "multinode_definition",
             "failure_tags",
-            "failure_comment"
+            "failure_comment",
+            // Not in LAVA's serializer: KernelCI and LKFT read a failure's error type.
+            "error_type"
         ]
     );
     assert_eq!(job["state"], "Submitted");

@@ -505,9 +505,17 @@ async fn devices_types_workers_and_bundle_streams() {
         Ok(Value::Array(vec![Value::str("w1")]))
     );
 
-    // Health through devices.update: superusers only, recorded.
+    // Health through devices.update (LAVA's arguments: hostname, worker, user, group,
+    // public, health): staff only, recorded.
     let bob = basic("bob", &s.user("bob", false));
-    let update = [Value::str("kvm01"), Value::Nil, Value::str("MAINTENANCE")];
+    let update = [
+        Value::str("kvm01"),
+        Value::Nil,
+        Value::Nil,
+        Value::Nil,
+        Value::Bool(true),
+        Value::str("MAINTENANCE"),
+    ];
     assert_eq!(
         rpc(&s, Some(&bob), "scheduler.devices.update", &update)
             .await

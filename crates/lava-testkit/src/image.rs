@@ -67,8 +67,11 @@ impl TestImage {
             .replace("file:///srv/lava-images/vmlinuz-generic", &kernel)
             .replace("file:///srv/lava-images/initrd-generic.img", &initramfs)
             .replace(
-                "file:///usr/share/lava-server/",
-                &format!("file://{}/share/", workspace_root().display()),
+                "file:///usr/share/lava-dispatcher/test-definitions/",
+                &format!(
+                    "file://{}/share/test-definitions/",
+                    workspace_root().display()
+                ),
             )
     }
 

@@ -19,11 +19,12 @@
 //!   ([`DeviceConfig::get`]); layers are defaults < device type < device ([`DeviceConfig`]).
 //!
 //! Code map: `parse` (one file, [`ConfFile`]), `layers` (the merged view), `interpolate`,
-//! `load` (the directory layout), `write` (editing and atomic no-clobber writing), `error`.
+//! `load` (the directory layout), `devices` (a host's devices, named by `hostname`), `write` (editing and atomic no-clobber writing), `error`.
 //!
 //! Architecture invariant: a malformed line is an error naming file and line; an unknown key
 //! is not an error, it is kept and listed by [`DeviceConfig::unknown_keys`].
 
+pub mod devices;
 mod error;
 mod interpolate;
 mod layers;

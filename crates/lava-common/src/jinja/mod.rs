@@ -26,7 +26,7 @@ use serde_json::Map;
 
 pub use error::{RenderError, TemplateFault};
 
-use crate::settings::Settings;
+use crate::host_paths::HostPaths;
 
 /// The largest template file read.
 pub const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
@@ -42,14 +42,12 @@ const RECURSION_LIMIT: usize = 100;
 /// this dispatcher's `device-types/` (beside the `.conf` types), then LAVA 2023's places,
 /// `/etc/lava-server/dispatcher-config/device-types` (a lab's own and changed types) and
 /// `/usr/share/lava-server/device-types` (the types LAVA ships), all below `LAVA_ROOT`.
-pub fn search_path(settings: &Settings) -> Vec<PathBuf> {
+pub fn search_path(host: &HostPaths) -> Vec<PathBuf> {
     vec![
-        settings.device_types_dir(),
-        settings
-            .server_etc
-            .join("dispatcher-config")
-            .join("device-types"),
-        settings.share.join("device-types"),
+        host.dispatcher_etc.join("device-types"),
+        host.root
+            .join("etc/lava-server/dispatcher-config/device-types"),
+        host.root.join("usr/share/lava-server/device-types"),
     ]
 }
 

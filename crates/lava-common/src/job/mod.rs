@@ -15,7 +15,7 @@ mod depth;
 mod error;
 mod fields;
 mod json;
-mod node;
+pub(crate) mod node;
 mod plan;
 mod qemu_args;
 mod reader;

@@ -10,6 +10,12 @@ pub const TEMPLATE: &str = "apache/lava-server.conf.tera";
 /// Where the rendered site goes on an installed system.
 pub const SITE: &str = "/etc/apache2/sites-available/lava-server.conf";
 
+/// The user Apache runs the web app as (the lava-server package's system user).
+pub const SERVICE_USER: &str = "lavaserver";
+
+/// The web app's binary, which the site's piped log starts.
+pub const SERVER_BINARY: &str = "/usr/bin/lava-server";
+
 /// The request body limits of the site, in bytes: the web app's (its `[limits]` settings),
 /// so that Apache refuses (413) what the app would refuse, before it reaches the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,10 @@ pub struct ApacheSite {
     pub share: PathBuf,
     /// The request body limit of each group of routes.
     pub limits: BodyLimits,
+    /// The user the web app runs as ([`SERVICE_USER`]).
+    pub web_user: String,
+    /// The web app's binary, which Apache starts as a piped log ([`SERVER_BINARY`]).
+    pub web_binary: PathBuf,
 }
 
 impl ApacheSite {
@@ -69,10 +79,21 @@ impl ApacheSite {
                 message: format!("server name '{name}' is not a host name"),
             });
         }
+        let web_binary = self.web_binary.display().to_string();
+        for (what, value) in [("user", self.web_user.as_str()), ("binary", &web_binary)] {
+            if value.is_empty() || value.contains(|c: char| c.is_whitespace() || c == '"') {
+                return Err(Error::Template {
+                    path: template.to_path_buf(),
+                    message: format!("web app {what} '{value}': empty, or with a space or a quote"),
+                });
+            }
+        }
         let mut ctx = tera::Context::new();
         ctx.insert("server_name", &self.server_name);
         ctx.insert("port", &self.port);
         ctx.insert("upstream", &self.upstream);
+        ctx.insert("user", &self.web_user);
+        ctx.insert("binary", &web_binary);
         ctx.insert(
             "static_dir",
             &self.share.join("static").display().to_string(),

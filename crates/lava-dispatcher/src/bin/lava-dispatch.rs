@@ -11,9 +11,10 @@ use clap::Parser;
 use lava_common::conf::{ConfFile, DeviceConfig, device_type_path};
 use lava_common::device::{DICTIONARY_EXTENSION, DeviceSource};
 use lava_common::dispatcher_settings::DispatcherSettings;
-use lava_common::settings::Settings;
+use lava_common::host_paths::HostPaths;
 use lava_dispatcher::job::{self, JobOptions};
 use lava_dispatcher::joblog::JobLog;
+use lava_dispatcher::worker::devices;
 
 /// Run one LAVA job (seed-era JSON or LAVA YAML) on a device, locally.
 #[derive(Debug, Parser)]
@@ -48,7 +49,7 @@ struct Args {
 }
 
 /// The directory whose `device-types/` holds the type of a device file given by path.
-fn dispatcher_etc_for(device_file: &Path, settings: &Settings) -> anyhow::Result<PathBuf> {
+fn dispatcher_etc_for(device_file: &Path, host: &HostPaths) -> anyhow::Result<PathBuf> {
     let conf = ConfFile::read(device_file)?;
     let dt = conf.get("device_type").unwrap_or_default().to_string();
     if let Some(beside) = device_file.parent().and_then(Path::parent)
@@ -56,7 +57,7 @@ fn dispatcher_etc_for(device_file: &Path, settings: &Settings) -> anyhow::Result
     {
         return Ok(beside.to_path_buf());
     }
-    Ok(settings.dispatcher_etc.clone())
+    Ok(host.dispatcher_etc.clone())
 }
 
 fn is_dictionary(path: &Path) -> bool {
@@ -65,35 +66,39 @@ fn is_dictionary(path: &Path) -> bool {
 
 /// Where a dictionary's device-type templates are looked for: `../device-types/` beside it
 /// (as for a `.conf`), then the host's places.
-fn template_dirs(dictionary: &Path, settings: &Settings) -> Vec<PathBuf> {
+fn template_dirs(dictionary: &Path, host: &HostPaths) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
+    let host_types = host.dispatcher_etc.join("device-types");
     if let Some(beside) = dictionary.parent().and_then(Path::parent) {
         let types = beside.join("device-types");
-        if types.is_dir() && types != settings.device_types_dir() {
+        if types.is_dir() && types != host_types {
             dirs.push(types);
         }
     }
-    dirs.extend(lava_common::jinja::search_path(settings));
+    dirs.extend(lava_common::jinja::search_path(host));
     dirs
 }
 
-fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceSource> {
+fn load_device(args: &Args, host: &HostPaths) -> anyhow::Result<DeviceSource> {
     let file = match (&args.device, &args.device_name) {
         (Some(file), _) => file.clone(),
+        // The device as the worker names it: a `.conf` whose hostname is NAME, or NAME.jinja2
+        // (else NAME.conf, whose error names the file).
         (None, Some(name)) => {
-            lava_common::conf::check_name("device", name)?;
-            let dictionary = settings
-                .devices_dir()
-                .join(format!("{name}.{DICTIONARY_EXTENSION}"));
-            let conf = settings.device_conf(name);
-            match (dictionary.is_file(), conf.is_file()) {
-                (true, true) => bail!(
-                    "device {name} has both {} and {}: keep one",
-                    dictionary.display(),
-                    conf.display()
-                ),
-                (true, false) => dictionary,
-                _ => conf,
+            let scan = devices::scan(host);
+            match scan.file_of(name) {
+                Some(file) => file.to_path_buf(),
+                None => {
+                    if let Some((file, why)) = scan
+                        .invalid
+                        .iter()
+                        .find(|(f, _)| f.starts_with(&format!("{name}.")))
+                    {
+                        bail!("device {name}: {file} is left out: {why}");
+                    }
+                    lava_common::conf::check_name("device", name)?;
+                    host.device_conf(name)
+                }
             }
         }
         (None, None) => bail!("name the device with --device FILE or --device-name NAME"),
@@ -101,10 +106,10 @@ fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceSource>
     if is_dictionary(&file) {
         return Ok(DeviceSource::dictionary(
             &file,
-            &template_dirs(&file, settings),
+            &template_dirs(&file, host),
         )?);
     }
-    let mut device = DeviceConfig::load_file(&dispatcher_etc_for(&file, settings)?, &file)?;
+    let mut device = DeviceConfig::load_file(&dispatcher_etc_for(&file, host)?, &file)?;
     // LAVA_QEMU_ACCEL=tcg forces emulation where /dev/kvm exists but is unusable.
     if let Ok(accel) = std::env::var("LAVA_QEMU_ACCEL")
         && !accel.is_empty()
@@ -120,9 +125,10 @@ fn load_device(args: &Args, settings: &Settings) -> anyhow::Result<DeviceSource>
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load()?;
-    let dispatcher_settings = DispatcherSettings::load(&settings)?;
-    let device = load_device(&args, &settings)?;
+    // Paths only: a job runs on the worker host, which needs none of the server's settings.
+    let host = HostPaths::load()?;
+    let dispatcher_settings = DispatcherSettings::load(&host)?;
+    let device = load_device(&args, &host)?;
     let text = std::fs::read_to_string(&args.job)
         .with_context(|| format!("cannot read {}", args.job.display()))?;
     let plan = match lava_common::job::parse_job(&text) {
@@ -147,7 +153,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let workdir = args.output_dir.join("work");
     let cache_dir = match std::env::var_os("LAVA_DISPATCHER_CACHE") {
         Some(d) => PathBuf::from(d),
-        None => settings.root.join("var/cache/lava-dispatcher"),
+        None => host.cache_dir(),
     };
     let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
     // The handlers are installed here, before the job starts, so a SIGTERM at any moment

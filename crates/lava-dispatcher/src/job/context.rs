@@ -147,9 +147,9 @@ pub fn connection_failure(action: &str, e: ConnectionError) -> Failure {
 #[cfg(test)]
 pub fn test_ctx(dir: &std::path::Path) -> Ctx {
     use lava_common::conf::{ConfFile, DeviceConfig};
-    use lava_common::settings::Settings;
+    use lava_common::host_paths::HostPaths;
     let root = dir.display().to_string();
-    let host = Settings::load_with(|k| (k == "LAVA_ROOT").then(|| root.clone())).unwrap();
+    let host = HostPaths::load_with(|k| (k == "LAVA_ROOT").then(|| root.clone())).unwrap();
     let mut conf = ConfFile::new("test.conf");
     conf.set("device_type", "kvm").unwrap();
     conf.set("qemu_options", "-nographic").unwrap();

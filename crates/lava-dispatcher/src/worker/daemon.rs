@@ -10,7 +10,7 @@
 
 use std::future::Future;
 
-use lava_common::settings::Settings;
+use lava_common::host_paths::HostPaths;
 use lava_common::worker_api::{PollRequest, PollResponse};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
@@ -37,7 +37,7 @@ const DRAINING: &str = "the worker was shutting down and did not start the job";
 
 struct Daemon {
     opts: WorkerOptions,
-    settings: Settings,
+    host: HostPaths,
     api: Api,
     jobs: Jobs<Api>,
     done: mpsc::UnboundedReceiver<Done>,
@@ -49,7 +49,7 @@ struct Daemon {
 }
 
 /// Runs the worker until it is told to stop.
-pub async fn run(opts: WorkerOptions, settings: Settings) -> Result<Exit, WorkerError> {
+pub async fn run(opts: WorkerOptions, host: HostPaths) -> Result<Exit, WorkerError> {
     let api = Api::new(&opts.url, &opts.name, &opts.token)?;
     let sig = |kind| signal(kind).map_err(WorkerError::Signals);
     let (term, int, hup) = (
@@ -65,7 +65,7 @@ pub async fn run(opts: WorkerOptions, settings: Settings) -> Result<Exit, Worker
         api.clone(),
     );
     let found = jobs.recover()?;
-    devices::sweep_tftp(&settings);
+    devices::sweep_tftp(&host);
     tracing::info!(
         "worker '{}' polling {} (work dir {}, {found} job(s) from a previous run)",
         opts.name,
@@ -74,7 +74,7 @@ pub async fn run(opts: WorkerOptions, settings: Settings) -> Result<Exit, Worker
     );
     let mut daemon = Daemon {
         opts,
-        settings,
+        host,
         api,
         jobs,
         done,
@@ -96,7 +96,7 @@ impl Daemon {
                 tracing::info!("drained: every job is over");
                 return Exit::Drained;
             }
-            let now = devices::scan(&self.settings);
+            let now = devices::scan(&self.host);
             devices::log_changes(&self.scan, &now);
             self.scan = now;
             let req = PollRequest {
@@ -152,7 +152,7 @@ impl Daemon {
             if self.draining {
                 self.jobs.refuse(job, DRAINING.into());
             } else {
-                self.jobs.start(job, &self.settings, &self.scan.devices);
+                self.jobs.start(job, &self.scan);
             }
         }
     }
@@ -168,7 +168,7 @@ impl Daemon {
                 _ = self.hup.recv() => self.reload(),
                 Some((id, _end)) = self.done.recv() => {
                     self.jobs.finished(id);
-                    devices::sweep_tftp(&self.settings);
+                    devices::sweep_tftp(&self.host);
                     if self.draining && self.jobs.is_empty() {
                         tracing::info!("drained: every job is over");
                         return Err(Exit::Drained);
@@ -197,17 +197,9 @@ impl Daemon {
         Ok(())
     }
 
+    /// SIGHUP: the token file again. The paths come from the environment, which a signal
+    /// does not change; `dispatcher.toml` is read by every `lava-dispatch` anyway.
     fn reload(&mut self) {
-        match Settings::load() {
-            Ok(s) => {
-                tracing::info!(
-                    "SIGHUP: settings reloaded from {}",
-                    s.settings_file.display()
-                );
-                self.settings = s;
-            }
-            Err(e) => tracing::error!("SIGHUP: keeping the previous settings: {e}"),
-        }
         if let Some(path) = &self.opts.token_file {
             match read_token_file(path) {
                 Ok(token) => {

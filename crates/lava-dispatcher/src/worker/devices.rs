@@ -1,5 +1,6 @@
-//! The worker's devices: the `*.conf` files and LAVA device dictionaries (`*.jinja2`) in
-//! `/etc/lava-dispatcher/devices/`.
+//! The worker's devices: the `*.conf` files in `/etc/lava-dispatcher/devices/`, named by
+//! their `hostname` ([`lava_common::conf::devices`]), and LAVA device dictionaries
+//! (`NAME.jinja2`, named by their file as LAVA 2023 names them).
 //!
 //! Scanned on every poll, so moving a device's file from one worker to another moves the
 //! device at the next poll of each (the seed's remote-worker rule). A file that does not
@@ -7,122 +8,95 @@
 //! `.conf` and a `.jinja2` is left out too, since which one runs would be a guess.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 
 use lava_common::conf::DeviceConfig;
 use lava_common::device::{DICTIONARY_EXTENSION, DeviceSource};
-use lava_common::settings::Settings;
+use lava_common::host_paths::HostPaths;
 use lava_common::worker_api::DeviceReport;
 
-/// One scan's result.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeviceScan {
-    /// The usable devices, sorted by name.
-    pub devices: Vec<DeviceReport>,
-    /// The files left out: (file name, why).
-    pub invalid: Vec<(String, String)>,
-}
+pub use lava_common::conf::devices::DeviceScan;
 
-/// Reads every `*.conf` in `settings.devices_dir()`; a missing directory means no devices.
-pub fn scan(settings: &Settings) -> DeviceScan {
-    let dir = settings.devices_dir();
-    let mut out = DeviceScan::default();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
-        Err(e) => {
-            out.invalid.push((dir.display().to_string(), e.to_string()));
-            return out;
-        }
-    };
-    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for e in entries.filter_map(Result::ok) {
-        let p = e.path();
-        let (Some(stem), Some(ext)) = (
-            p.file_stem().and_then(|s| s.to_str()),
-            p.extension().and_then(|s| s.to_str()),
-        ) else {
-            continue;
-        };
-        if (ext == "conf" || ext == DICTIONARY_EXTENSION) && !stem.starts_with('.') {
-            files
-                .entry(stem.to_string())
-                .or_default()
-                .push(ext.to_string());
-        }
-    }
-    for (name, exts) in files {
-        if exts.len() > 1 {
-            out.invalid.push((
-                format!("{name}.{DICTIONARY_EXTENSION}"),
-                format!("{name}.conf is there too: keep one of the two"),
-            ));
-            continue;
-        }
-        let file = format!("{name}.{}", exts[0]);
-        match device_type(settings, &name, &exts[0]) {
-            Ok(device_type) => out.devices.push(DeviceReport {
-                hostname: name,
-                device_type,
-            }),
-            Err(why) => out.invalid.push((file, why)),
-        }
-    }
+/// Reads every `*.conf` and `*.jinja2` in the host's devices directory; a missing directory
+/// means no devices.
+pub fn scan(host: &HostPaths) -> DeviceScan {
+    let mut out = lava_common::conf::devices::scan(&host.dispatcher_etc);
+    add_dictionaries(host, &mut out);
     out
 }
 
-fn device_type(settings: &Settings, name: &str, ext: &str) -> Result<String, String> {
-    if ext == DICTIONARY_EXTENSION {
-        return source(settings, name)
-            .map(|s| s.device_type())
-            .map_err(|e| e.to_string());
+/// Adds the device dictionaries of `out.dir` to a scan of its `.conf` files.
+fn add_dictionaries(host: &HostPaths, out: &mut DeviceScan) {
+    let Ok(entries) = std::fs::read_dir(&out.dir) else {
+        return;
+    };
+    let mut stems: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let p = e.path();
+            let stem = p.file_stem()?.to_str()?.to_string();
+            (p.extension().is_some_and(|x| x == DICTIONARY_EXTENSION) && !stem.starts_with('.'))
+                .then_some(stem)
+        })
+        .collect();
+    stems.sort();
+    let types = lava_common::jinja::search_path(host);
+    for name in stems {
+        let file = format!("{name}.{DICTIONARY_EXTENSION}");
+        if let Some(conf) = out.files.remove(&name) {
+            let conf = conf
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.invalid
+                .push((file, format!("{conf} is there too: keep one of the two")));
+            out.devices.retain(|d| d.hostname != name);
+            out.renamed.retain(|(_, n)| *n != name);
+            continue;
+        }
+        if let Err(e) = lava_common::ids::check_name("device", &name) {
+            out.invalid.push((file, e.to_string()));
+            continue;
+        }
+        let path = out.dir.join(&file);
+        match DeviceSource::dictionary(&path, &types) {
+            Ok(source) => {
+                out.devices.push(DeviceReport {
+                    hostname: name.clone(),
+                    device_type: source.device_type(),
+                });
+                out.files.insert(name, path);
+            }
+            Err(e) => out.invalid.push((file, e.to_string())),
+        }
     }
-    let conf = DeviceConfig::load(&settings.dispatcher_etc, name).map_err(|e| e.to_string())?;
-    match conf.get("device_type") {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err("no device_type".into()),
-        Err(e) => Err(e.to_string()),
-    }
+    out.devices.sort_by(|a, b| a.hostname.cmp(&b.hostname));
+    out.invalid.sort();
 }
 
-/// The file that describes device `name` on this worker: its dictionary when it has one,
-/// else its `.conf`.
-pub fn device_file(settings: &Settings, name: &str) -> PathBuf {
-    let dictionary = settings
-        .devices_dir()
-        .join(format!("{name}.{DICTIONARY_EXTENSION}"));
-    if dictionary.is_file() {
-        dictionary
-    } else {
-        settings.device_conf(name)
-    }
-}
-
-/// Device `name` as this worker has it, from either kind of file.
-pub fn source(settings: &Settings, name: &str) -> anyhow::Result<DeviceSource> {
-    lava_common::conf::check_name("device", name)?;
-    let file = device_file(settings, name);
+/// The device a file of this worker describes, from either kind of file.
+pub fn source(host: &HostPaths, file: &Path) -> anyhow::Result<DeviceSource> {
     if file.extension().is_some_and(|e| e == DICTIONARY_EXTENSION) {
         return Ok(DeviceSource::dictionary(
-            &file,
-            &lava_common::jinja::search_path(settings),
+            file,
+            &lava_common::jinja::search_path(host),
         )?);
     }
-    Ok(DeviceSource::Conf(DeviceConfig::load(
-        &settings.dispatcher_etc,
-        name,
+    Ok(DeviceSource::Conf(DeviceConfig::load_file(
+        &host.dispatcher_etc,
+        file,
     )?))
 }
 
 /// The TFTP roots jobs of this worker use: the dispatcher's `tftp.root` and every device's
 /// own `tftp_root`.
-pub fn tftp_roots(settings: &Settings) -> Vec<std::path::PathBuf> {
+pub fn tftp_roots(host: &HostPaths) -> Vec<std::path::PathBuf> {
     let mut roots = Vec::new();
-    if let Ok(d) = lava_common::dispatcher_settings::DispatcherSettings::load(settings) {
+    if let Ok(d) = lava_common::dispatcher_settings::DispatcherSettings::load(host) {
         roots.push(d.tftp_root);
     }
-    for device in scan(settings).devices {
-        let Ok(source) = source(settings, &device.hostname) else {
+    for file in scan(host).files.values() {
+        let Ok(source) = source(host, file) else {
             continue;
         };
         if let Ok(d) = source.device(&serde_json::Map::new())
@@ -137,8 +111,8 @@ pub fn tftp_roots(settings: &Settings) -> Vec<std::path::PathBuf> {
 
 /// Removes the TFTP directories of jobs whose `lava-dispatch` is gone (killed, crashed, lost
 /// with a worker restart): a job removes its own when it ends, these are what is left.
-pub fn sweep_tftp(settings: &Settings) {
-    for root in tftp_roots(settings) {
+pub fn sweep_tftp(host: &HostPaths) {
+    for root in tftp_roots(host) {
         for dir in crate::actions::tftp::sweep(&root) {
             tracing::info!("removed the stale TFTP directory {}", dir.display());
         }
@@ -171,6 +145,13 @@ pub fn log_changes(before: &DeviceScan, now: &DeviceScan) {
     for (file, why) in &now.invalid {
         if !before.invalid.iter().any(|(f, w)| f == file && w == why) {
             tracing::warn!("device file {file} left out: {why}");
+        }
+    }
+    for (file, name) in &now.renamed {
+        if !before.renamed.iter().any(|(f, n)| f == file && n == name) {
+            tracing::warn!(
+                "device file {file} says hostname = {name}: the device is served as '{name}' (rename the file to {name}.conf to silence this)"
+            );
         }
     }
 }

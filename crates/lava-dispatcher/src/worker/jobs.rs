@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use lava_common::settings::Settings;
-use lava_common::worker_api::{DeviceReport, JobStart, RunningJob};
+use lava_common::worker_api::{JobStart, RunningJob};
 use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument as _;
 
+use super::devices::DeviceScan;
 use super::error::WorkerError;
 use super::jobdir::JobDir;
 use super::process::{JobProcess, signal_group};
@@ -133,27 +133,27 @@ impl<R: Reporter> Jobs<R> {
         self.running.len()
     }
 
-    /// Starts a job the server sent on one of `devices`.
-    pub fn start(&mut self, job: &JobStart, settings: &Settings, devices: &[DeviceReport]) {
+    /// Starts a job the server sent on one of the devices of `scan`.
+    pub fn start(&mut self, job: &JobStart, scan: &DeviceScan) {
         if self.running.contains_key(&job.id) || self.found.iter().any(|f| f.dir.id == job.id) {
             tracing::debug!(id = job.id, "start of a job that runs already: ignored");
             return;
         }
         let span = tracing::info_span!("job", id = job.id, device = %job.device);
         let _entered = span.enter();
-        if !devices.iter().any(|d| d.hostname == job.device) {
+        let Some(conf) = scan.file_of(&job.device) else {
             let why = format!(
-                "device '{}' is not configured on this worker (no {} nor {}.jinja2)",
+                "device '{}' is not configured on this worker (no {}/{}.conf or .jinja2, and no .conf there says hostname = {})",
                 job.device,
-                settings.device_conf(&job.device).display(),
-                job.device
+                scan.dir.display(),
+                job.device,
+                job.device,
             );
             return self.refuse(job, why);
-        }
+        };
         let launched = JobDir::create(&self.work, job.id, &job.device, &job.definition).and_then(
             |(dir, file)| {
-                let conf = super::devices::device_file(settings, &job.device);
-                let process = JobProcess::launch(&dir, &file, &self.lava_dispatch, &conf)?;
+                let process = JobProcess::launch(&dir, &file, &self.lava_dispatch, conf)?;
                 Ok((dir, process))
             },
         );

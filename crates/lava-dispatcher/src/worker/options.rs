@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lava_common::settings::Settings;
+use lava_common::host_paths::HostPaths;
 
 use super::error::WorkerError;
 
@@ -39,8 +39,8 @@ pub struct WorkerOptions {
 }
 
 /// `/etc/lava-dispatcher/worker.token`, below `LAVA_ROOT`.
-pub fn default_token_file(settings: &Settings) -> PathBuf {
-    settings.dispatcher_etc.join(TOKEN_FILE)
+pub fn default_token_file(host: &HostPaths) -> PathBuf {
+    host.dispatcher_etc.join(TOKEN_FILE)
 }
 
 /// Reads a token file: its first line, trimmed. An empty file, or one that users outside
@@ -79,8 +79,8 @@ pub fn default_name() -> String {
 }
 
 /// `/var/lib/lava-dispatcher/worker`, below `LAVA_ROOT`.
-pub fn default_work_dir(settings: &Settings) -> PathBuf {
-    settings.root.join("var/lib/lava-dispatcher/worker")
+pub fn default_work_dir(host: &HostPaths) -> PathBuf {
+    host.state_dir().join("worker")
 }
 
 /// The `lava-dispatch` installed next to the running program, else the one in `PATH`.

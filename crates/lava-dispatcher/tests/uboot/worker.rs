@@ -83,6 +83,8 @@ fn both_board_jobs_run_through_the_server_and_a_worker() {
         .join("device-types/uboot-qemu.conf");
     std::fs::copy(&type_conf, etc.join("device-types/uboot-qemu.conf")).unwrap();
     let token = manage(&["workers", "add", "board-host"]).trim().to_string();
+    // Only the devices an admin assigned to a worker are its to run.
+    manage(&["devices", "set-worker", &hostname, "board-host"]);
     let token_file = etc.join("worker.token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     use std::os::unix::fs::PermissionsExt as _;

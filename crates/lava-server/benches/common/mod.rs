@@ -32,6 +32,17 @@ pub fn free_port() -> u16 {
 /// `lava-server web` on a free port of 127.0.0.1 with `root` as `LAVA_ROOT` and the database
 /// at `db_url`, once it accepts connections; the daemon and its base URL.
 pub async fn start_web(root: &std::path::Path, db_url: &str) -> (Daemon, String) {
+    let (web, base, _) = start_web_with_events(root, db_url).await;
+    (web, base)
+}
+
+/// [`start_web`], with the event publisher on a free port of 127.0.0.1: the daemon, its base
+/// URL and the publisher's address.
+pub async fn start_web_with_events(
+    root: &std::path::Path,
+    db_url: &str,
+) -> (Daemon, String, String) {
+    let events = format!("tcp://127.0.0.1:{}", free_port());
     let port = free_port();
     let web = Daemon(
         std::process::Command::new(env!("CARGO_BIN_EXE_lava-server"))
@@ -39,6 +50,7 @@ pub async fn start_web(root: &std::path::Path, db_url: &str) -> (Daemon, String)
             .env("LAVA_ROOT", root)
             .env("LAVA_DATABASE_URL", db_url)
             .env("LAVA_LOG", "warn")
+            .env("LAVA_EVENT_SOCKET", &events)
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("web"),
@@ -46,7 +58,7 @@ pub async fn start_web(root: &std::path::Path, db_url: &str) -> (Daemon, String)
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    (web, format!("http://127.0.0.1:{port}"))
+    (web, format!("http://127.0.0.1:{port}"), events)
 }
 
 /// The `p` quantile (0 to 1) of latencies sorted in ascending order.

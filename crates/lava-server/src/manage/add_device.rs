@@ -51,6 +51,15 @@ pub async fn run(ctx: &Ctx<'_>, args: &AddDevice) -> anyhow::Result<()> {
             device_conf.display()
         );
     }
+    // A device is named by its hostname, whatever its file is called.
+    if let Some(other) = lava_common::conf::devices::find(&settings.dispatcher_etc, &args.name) {
+        bail!(
+            "device '{}' already exists: {} says hostname = {} (use a different hostname)",
+            args.name,
+            other.display(),
+            args.name
+        );
+    }
     let conf = NewDevice {
         device_type: &args.device_type,
         hostname: &args.name,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::{or_dash, print_object, print_rows};
-use crate::cli::Devices;
+use crate::cli::{DeviceTags, Devices};
 
 /// Runs one `devices` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
@@ -56,7 +56,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                     )
                 })
                 .collect();
-            let config = ctx.settings.device_conf(&name);
+            let config = lava_common::conf::devices::find(&ctx.settings.dispatcher_etc, &name)
+                .unwrap_or_else(|| ctx.settings.device_conf(&name));
             let value = json!({
                 "hostname": d.hostname,
                 "device_type": d.device_type,
@@ -116,5 +117,35 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                 .collect();
             print_rows(format.json, &rows)
         }
+        Devices::Tags(command) => tags(&mut client, command).await,
     }
+}
+
+/// `manage devices tags …`.
+async fn tags(client: &mut lava_db::Client, command: DeviceTags) -> anyhow::Result<()> {
+    let (name, tag, add) = match command {
+        DeviceTags::List { name, format } => {
+            let tags = lava_db::tags::of_device(&*client, &name)
+                .await?
+                .with_context(|| format!("device '{name}' was not found"))?;
+            let rows: Vec<_> = tags
+                .into_iter()
+                .map(|t| (vec![t.clone()], json!({ "name": t })))
+                .collect();
+            return print_rows(format.json, &rows);
+        }
+        DeviceTags::Add { name, tag } => (name, tag, true),
+        DeviceTags::Delete { name, tag } => (name, tag, false),
+    };
+    let tx = client.transaction().await?;
+    if add {
+        lava_db::tags::add_to_device(&tx, &name, &tag).await?;
+    } else {
+        lava_db::tags::remove_from_device(&tx, &name, &tag).await?;
+    }
+    let action = format!("tag {} {tag}", if add { "added" } else { "removed" });
+    tx.commit().await?;
+    tracing::info!(device = %name, %action, "device tags changed by lava-server manage");
+    println!("device '{name}': {action}");
+    Ok(())
 }

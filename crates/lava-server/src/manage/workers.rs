@@ -54,6 +54,16 @@ pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Workers::Remove { name, if_exists } => {
+            if lava_db::workers::remove(&client, &name).await? {
+                println!("removed worker '{name}'");
+            } else if if_exists {
+                println!("no worker '{name}'");
+            } else {
+                anyhow::bail!("no worker '{name}'");
+            }
+            Ok(())
+        }
         Workers::Approve { name, revoke } => {
             let was = lava_db::workers::set_approved(&client, &name, !revoke).await?;
             let now = if revoke { "not approved" } else { "approved" };

@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod apache_child;
 pub mod auth;
 pub mod error;
+pub mod events_ws;
 pub mod limits;
 pub mod pages;
 pub mod rest;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub static_dir: std::path::PathBuf,
     /// Request body limits (`[limits]`).
     pub limits: Limits,
+    /// The event stream (`/ws/`, the ZeroMQ publisher).
+    pub events: Arc<crate::events::Hub>,
 }
 
 impl AppState {
@@ -91,6 +95,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .merge(xmlrpc::routes())
+        .merge(events_ws::routes())
         .merge(pages::routes())
         .nest_service(
             "/static",
@@ -111,6 +116,7 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     settings: &Settings,
     listen: SocketAddr,
+    under_apache: bool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
@@ -121,6 +127,8 @@ pub async fn serve(
         waiters.clone(),
     ));
     let _ = SETTINGS.set(settings.clone());
+    let events = crate::events::Hub::new(settings.events.clone());
+    events.start(settings.database_url.clone()).await;
     let state = AppState {
         pool,
         logs: LogStore::with_limits(settings.jobs_dir(), settings.limits),
@@ -128,10 +136,15 @@ pub async fn serve(
         templates: settings.templates_dir(),
         static_dir: settings.static_dir(),
         limits: settings.limits,
+        events,
     };
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = if under_apache {
+        apache_child::bind(listen).await?
+    } else {
+        tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?
+    };
     tracing::info!(%listen, "lava-server web listening");
     // Connection info gives the login throttle its client address.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -142,6 +142,26 @@ async fn staff_manage_only_groups_they_belong_to_and_approve_no_workers() {
     assert_eq!(d.worker_host.as_deref(), Some("w1"));
     let page = admin.get("/admin/devices/kvm01/").await.body;
     assert!(page.contains("moved to rack 2"), "{page}");
+
+    // Tags: the form sets the whole list, creating new tags.
+    let tags = [("tags", "fast, arm64 fast"), ("reason", "new boards")];
+    let p = admin.submit("/admin/devices/kvm01/tags", &tags).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
+    assert_eq!(d.tags, ["arm64", "fast"]);
+    let tags = [("tags", "arm64"), ("reason", "fast was wrong")];
+    admin.submit("/admin/devices/kvm01/tags", &tags).await;
+    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
+    assert_eq!(d.tags, ["arm64"]);
+    let page = admin.get("/admin/devices/kvm01/").await.body;
+    assert!(page.contains("tags [arm64 fast] → [arm64]"), "{page}");
+    let long = "t".repeat(51);
+    let bad = [("tags", long.as_str()), ("reason", "x")];
+    let p = admin.submit("/admin/devices/kvm01/tags", &bad).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
+    assert!(p.body.contains("invalid tag"), "{}", p.body);
+    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
+    assert_eq!(d.tags, ["arm64"]);
 }
 
 #[tokio::test]

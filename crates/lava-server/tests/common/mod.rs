@@ -28,6 +28,8 @@ pub struct Server {
     pub db: TestDb,
     /// The web app's base URL.
     pub url: String,
+    /// Where the web app's ZeroMQ event publisher listens (`tcp://127.0.0.1:PORT`).
+    pub events: String,
     /// The daemons, killed on drop.
     pub _daemons: Vec<Daemon>,
 }
@@ -43,7 +45,8 @@ impl Server {
         let mut c = Command::new(env!("CARGO_BIN_EXE_lava-server"));
         c.args(args)
             .env("LAVA_ROOT", self.root.path())
-            .env("LAVA_DATABASE_URL", self.db.url());
+            .env("LAVA_DATABASE_URL", self.db.url())
+            .env("LAVA_EVENT_SOCKET", &self.events);
         c
     }
 
@@ -93,10 +96,16 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
+        let events_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut s = Server {
             root,
             db,
             url: format!("http://127.0.0.1:{port}"),
+            events: format!("tcp://127.0.0.1:{events_port}"),
             _daemons: vec![],
         };
         s.install_pages();
@@ -123,7 +132,8 @@ impl Server {
                     ))
                     .arg(bin)
                     .env("LAVA_ROOT", s.root.path())
-                    .env("LAVA_DATABASE_URL", s.db.url());
+                    .env("LAVA_DATABASE_URL", s.db.url())
+                    .env("LAVA_EVENT_SOCKET", &s.events);
                 c
             }
             None => s.cmd(&["web", "--listen", &listen]),

@@ -85,7 +85,7 @@ pub struct HealthCheckForm {
 
 /// Checks a health check job for type `name`: it must parse, its callback tokens must be
 /// maskable (the scheduler stores it like any job), and it must be for this type.
-fn check(name: &str, definition: &str) -> Result<(), String> {
+pub(crate) fn check(name: &str, definition: &str) -> Result<(), String> {
     let plan = lava_common::job::parse_job(definition).map_err(|e| e.to_string())?;
     let plan = lava_common::job::mask_callback_tokens(definition, plan)
         .map_err(|e| e.to_string())?

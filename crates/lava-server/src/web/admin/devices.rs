@@ -1,6 +1,6 @@
 //! Devices in the admin interface: the list, one device's health history, the health form
 //! (maintenance, back to good or unknown, retire) and the worker form (which worker runs
-//! it, with the workers that claim it), each change with its reason.
+//! it, with the workers that claim it) and the tags form, each change with its reason.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -97,6 +97,7 @@ pub async fn show(
     let ctx = json!({"device": {"hostname": d.hostname, "device_type": d.device_type,
                                 "state": d.state.as_str(), "health": d.health.as_str(),
                                 "worker": d.worker_host, "worker_reported": d.worker_reported,
+                                "tags": d.tags.join(" "),
                                 "job": d.current_job},
                      "history": history, "log": log, "choices": choices,
                      "claims": claims, "workers": workers});
@@ -203,5 +204,69 @@ pub async fn set_worker(
     )
     .await?;
     tracing::info!(%device, ?worker, user = %post.caller.username, %reason, "device worker set");
+    Ok(view::done(&format!("/admin/devices/{device}/")))
+}
+
+/// The tags form: the device's whole tag list, separated by spaces or commas.
+#[derive(Debug, serde::Deserialize)]
+pub struct TagsForm {
+    /// The tags.
+    #[serde(default)]
+    pub tags: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Sets a device's tags to the list given: the ones missing are put on (new tags are
+/// created), the others taken off, in one transaction with the admin log entry.
+pub async fn set_tags(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    post: StaffPost<TagsForm>,
+) -> Result<Response, Response> {
+    let reason = view::reason(&state, &post.form.reason)?;
+    let mut want: Vec<&str> = post
+        .form
+        .tags
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .collect();
+    want.sort_unstable();
+    want.dedup();
+    let mut c = view::db(&state).await?;
+    let client: &mut lava_db::Client = &mut c;
+    let tx = client.transaction().await.or_page(&state)?;
+    let Some(have) = lava_db::tags::of_device(&tx, &device)
+        .await
+        .or_page(&state)?
+    else {
+        return Err(view::fail(
+            &state,
+            StatusCode::NOT_FOUND,
+            &format!("device '{device}' was not found"),
+        ));
+    };
+    for t in want.iter().filter(|t| !have.iter().any(|h| h == *t)) {
+        lava_db::tags::add_to_device(&tx, &device, t)
+            .await
+            .map_err(|e| view::fail(&state, StatusCode::BAD_REQUEST, &format!("tags: {e}")))?;
+    }
+    for t in have.iter().filter(|h| !want.contains(&h.as_str())) {
+        lava_db::tags::remove_from_device(&tx, &device, t)
+            .await
+            .or_page(&state)?;
+    }
+    let action = format!("tags [{}] → [{}]", have.join(" "), want.join(" "));
+    view::commit_audited(
+        &state,
+        tx,
+        &post.caller,
+        ("device", &device),
+        &action,
+        &reason,
+    )
+    .await?;
+    tracing::info!(%device, %action, user = %post.caller.username, %reason, "device tags set");
     Ok(view::done(&format!("/admin/devices/{device}/")))
 }

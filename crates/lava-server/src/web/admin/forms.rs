@@ -39,6 +39,7 @@ forms! {
     "/api/tokens/{token}/delete", User => tokens::delete_own;
     "/admin/devices/{device}/health", Staff => devices::set_health;
     "/admin/devices/{device}/worker", Staff => devices::set_worker;
+    "/admin/devices/{device}/tags", Staff => devices::set_tags;
     "/admin/device-types/{device_type}/health-check", Staff => device_types::set_health_check;
     "/admin/jobs/{job}/cancel", Staff => jobs::cancel;
     "/admin/jobs/{job}/resubmit", Staff => jobs::resubmit;

@@ -120,9 +120,17 @@ const CONFIG_LIMIT: usize = 64 * 1024;
 /// A device's `.conf` file, `{path, text}`, when it is on this host (single-machine labs; on a
 /// bigger lab it lives on the device's worker and the page says so).
 async fn device_config(hostname: &str) -> Value {
-    let Some(path) = crate::web::settings().map(|s| s.device_conf(hostname)) else {
+    let Some(etc) = crate::web::settings().map(|s| s.dispatcher_etc.clone()) else {
         return Value::Null;
     };
+    // The file that names the device (its hostname), found off the runtime.
+    let name = hostname.to_string();
+    let path = tokio::task::spawn_blocking(move || {
+        lava_common::conf::devices::find(&etc, &name)
+            .unwrap_or_else(|| lava_common::conf::device_path(&etc, &name))
+    })
+    .await
+    .unwrap_or_default();
     match tokio::fs::read(&path).await {
         Ok(bytes) => {
             let mut text =

@@ -14,7 +14,7 @@ use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
 use super::{Paging, format, no_credentials, no_permission, not_found, ok};
 
-fn device_json(d: &Device, report: Option<i64>) -> Value {
+pub(super) fn device_json(d: &Device, report: Option<i64>) -> Value {
     json!({
         "hostname": d.hostname,
         "device_type": d.device_type,
@@ -141,14 +141,19 @@ pub async fn update(
     Ok(ok(one(&state, &hostname).await?))
 }
 
-fn type_json(t: &lava_db::device_types::DeviceType) -> Value {
+fn type_json(t: &lava_db::device_types::DeviceType, aliases: &[lava_db::aliases::Alias]) -> Value {
     let i = &t.info;
+    let aliases: Vec<&str> = aliases
+        .iter()
+        .filter(|a| a.device_type == i.name)
+        .map(|a| a.name.as_str())
+        .collect();
     json!({
         "name": i.name,
         "architecture": null,
         "processor": null,
         "cpu_model": null,
-        "aliases": [],
+        "aliases": aliases,
         "bits": null,
         "cores": [],
         "core_count": null,
@@ -169,7 +174,8 @@ pub async fn types_list(
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let types = lava_db::device_types::list(&**c).await?;
-    Ok(ok(paging.slice(&types, type_json)))
+    let aliases = lava_db::aliases::list(&**c).await?;
+    Ok(ok(paging.slice(&types, |t| type_json(t, &aliases))))
 }
 
 /// `GET /api/v0.2/devicetypes/<name>/`.
@@ -181,11 +187,12 @@ pub async fn types_show(
     let t = lava_db::device_types::get(&**c, &name)
         .await?
         .ok_or_else(not_found)?;
-    Ok(ok(type_json(&t)))
+    let aliases = lava_db::aliases::list(&**c).await?;
+    Ok(ok(type_json(&t, &aliases)))
 }
 
 /// A worker; tokens are stored hashed only, so none is shown even to superusers.
-fn worker_json(w: &lava_db::workers::Worker) -> Value {
+pub(super) fn worker_json(w: &lava_db::workers::Worker) -> Value {
     json!({
         "hostname": w.hostname,
         "health": w.health.display_name(),

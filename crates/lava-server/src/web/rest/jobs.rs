@@ -47,6 +47,7 @@ pub async fn job_json(c: &impl lava_db::GenericClient, j: &Job) -> Result<Value,
         "multinode_definition": "",
         "failure_tags": [],
         "failure_comment": j.failure_comment,
+        "error_type": j.error_type,
     }))
 }
 
@@ -55,6 +56,30 @@ fn bad_filter(name: &str, value: &str) -> ApiError {
         StatusCode::BAD_REQUEST,
         json!({ name: [format!("Select a valid choice. {value} is not one of the available choices.")] }),
     )
+}
+
+/// A time filter's value: ISO 8601 with an offset, or without one (UTC), or a date.
+fn time(name: &str, v: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    use chrono::{NaiveDate, NaiveDateTime, Utc};
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(v, f) {
+            return Ok(t.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    Err(ApiError::with_body(
+        StatusCode::BAD_REQUEST,
+        json!({ name: ["Enter a valid date/time."] }),
+    ))
 }
 
 /// The list filters LAVA's clients use, from the query string.
@@ -84,6 +109,23 @@ fn filter(params: &[(String, String)], paging: &Paging) -> Result<JobFilter, Api
             "health__in" => f.healths = v.split(',').map(health).collect::<Result<_, _>>()?,
             "id__gt" => f.id_gt = Some(id(k, v)?),
             "id__lt" => f.id_lt = Some(id(k, v)?),
+            "id__in" => {
+                f.ids = v
+                    .split(',')
+                    .map(|i| id(k, i.trim()))
+                    .collect::<Result<_, _>>()?
+            }
+            "submit_time__gt" => f.submitted_after = Some(time(k, v)?),
+            "submit_time__lt" => f.submitted_before = Some(time(k, v)?),
+            "end_time__gt" => f.ended_after = Some(time(k, v)?),
+            "end_time__lt" => f.ended_before = Some(time(k, v)?),
+            "health_check" => {
+                f.health_check = Some(match v.as_str() {
+                    "true" | "True" | "1" => true,
+                    "false" | "False" | "0" => false,
+                    _ => return Err(bad_filter(k, v)),
+                })
+            }
             "requested_device_type" => f.device_type = Some(v.clone()),
             "actual_device" => f.device = Some(v.clone()),
             "submitter" => f.submitter = Some(v.clone()),

@@ -2,13 +2,16 @@
 //! LAVA's order, limit/offset envelopes with absolute links, `Token` auth with LAVA's 403
 //! bodies, and a 301 to the slashed URL for clients that leave the slash out.
 
+pub mod catalog;
 pub mod csrf;
 pub mod devices;
+mod files;
 pub mod format;
 mod jobs;
 mod junit;
-mod results;
+pub(crate) mod results;
 mod system;
+pub mod table;
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -43,7 +46,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v0.2/jobs/{id}/junit/", get(results::junit))
         .route("/api/v0.2/jobs/{id}/csv/", get(results::csv))
         .route("/api/v0.2/jobs/{id}/yaml/", get(results::yaml))
-        .route("/api/v0.2/devices/", get(devices::list))
+        .route(
+            "/api/v0.2/devices/",
+            get(devices::list).post(files::device_create),
+        )
+        .route(
+            "/api/v0.2/devices/{hostname}/dictionary/",
+            get(files::dictionary_get).post(files::dictionary_set),
+        )
         .route(
             "/api/v0.2/devices/{hostname}/",
             get(devices::show)
@@ -52,10 +62,42 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v0.2/devicetypes/", get(devices::types_list))
         .route("/api/v0.2/devicetypes/{name}/", get(devices::types_show))
-        .route("/api/v0.2/workers/", get(devices::workers_list))
+        .route(
+            "/api/v0.2/devicetypes/{name}/template/",
+            get(files::template_get).post(files::template_set),
+        )
+        .route(
+            "/api/v0.2/workers/",
+            get(devices::workers_list).post(files::worker_create),
+        )
         .route("/api/v0.2/workers/{hostname}/", get(devices::workers_show))
+        .route(
+            "/api/v0.2/tags/",
+            get(catalog::tags_list).post(catalog::tags_create),
+        )
+        .route(
+            "/api/v0.2/tags/{name}/",
+            get(catalog::tags_show).delete(catalog::tags_delete),
+        )
+        .route(
+            "/api/v0.2/aliases/",
+            get(catalog::aliases_list).post(catalog::aliases_create),
+        )
+        .route(
+            "/api/v0.2/aliases/{name}/",
+            get(catalog::aliases_show).delete(catalog::aliases_delete),
+        )
+        .route(
+            "/api/v0.2/permissions/devicetypes/",
+            get(catalog::permissions_list),
+        )
+        .route(
+            "/api/v0.2/permissions/devices/",
+            get(catalog::permissions_list),
+        )
         .route("/api/v0.2", get(add_slash).post(add_slash))
         .route("/api/v0.2/{*rest}", get(add_slash).post(add_slash))
+        .layer(axum::middleware::from_fn(table::allow_header))
         .layer(axum::middleware::map_response(vary))
 }
 

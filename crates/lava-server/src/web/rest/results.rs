@@ -127,7 +127,8 @@ pub fn yaml_scalar(v: &Value) -> String {
         && !s.ends_with(' ')
         && !s.contains(": ")
         && !s.contains(" #")
-        && !s.contains('\n');
+        && !s.contains('\n')
+        && !looks_like_a_date(s);
     if plain {
         s.clone()
     } else if s.contains('\n') {
@@ -135,6 +136,13 @@ pub fn yaml_scalar(v: &Value) -> String {
     } else {
         format!("'{}'", s.replace('\'', "''"))
     }
+}
+
+/// Whether YAML 1.1 readers (PyYAML, so lavacli) would read `s` as a date or timestamp
+/// (`2026-01-01…`), which must stay a string.
+fn looks_like_a_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
 }
 
 fn yaml_map(m: &BTreeMap<String, Value>, indent: &str) -> String {
@@ -261,7 +269,7 @@ pub async fn junit(
 }
 
 /// One row per case: the columns of LAVA's results export.
-fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
+pub(crate) fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
     cases
         .iter()
         .map(|c| {
@@ -345,6 +353,16 @@ pub async fn yaml(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (job, rows) = all_rows(&state, &auth, &headers, &id).await?;
+    let out = yaml_list(rows);
+    Ok(attachment(
+        "application/yaml",
+        format!("job_{job}.yaml"),
+        out.into_bytes(),
+    ))
+}
+
+/// Export rows as LAVA's YAML list of mappings (`[]` when there are none).
+pub(crate) fn yaml_list(rows: Vec<Vec<(&'static str, Value)>>) -> String {
     let mut out = String::new();
     for r in rows {
         let m: BTreeMap<String, Value> = r.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
@@ -354,9 +372,5 @@ pub async fn yaml(
     if out.is_empty() {
         out.push_str("[]\n");
     }
-    Ok(attachment(
-        "application/yaml",
-        format!("job_{job}.yaml"),
-        out.into_bytes(),
-    ))
+    out
 }

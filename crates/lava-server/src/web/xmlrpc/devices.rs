@@ -2,6 +2,8 @@
 
 use lava_common::state::DeviceHealth;
 
+use crate::conffiles::WorkerFile;
+
 use super::args::Args;
 use super::codec::Value;
 use super::{Ctx, Fault};
@@ -30,6 +32,9 @@ fn device_not_found(name: &str) -> Fault {
 /// `scheduler.devices.list(show_all=False)`: by hostname; retired devices only with `show_all`.
 pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let all = a.flag(0, "show_all", false)?;
+    if a.flag(1, "offline_info", false)? {
+        return Err(Fault::new(400, "offline_info is not supported"));
+    }
     let c = ctx.db().await?;
     let devices = lava_db::devices::list(&**c).await?;
     Ok(Value::Array(
@@ -59,7 +64,17 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .ok_or_else(|| device_not_found(&name))?;
     let t = lava_db::device_types::get(&**c, &d.device_type).await?;
     let health_job = t.is_some_and(|t| t.info.health_check_job.is_some());
-    let dict = settings().is_some_and(|s| s.device_conf(&d.hostname).exists());
+    let dict = match settings().map(|s| s.dispatcher_etc.clone()) {
+        Some(etc) => {
+            let name = d.hostname.clone();
+            tokio::task::spawn_blocking(move || {
+                lava_common::conf::devices::find(&etc, &name).is_some()
+            })
+            .await
+            .unwrap_or(false)
+        }
+        None => false,
+    };
     Ok(Value::structure([
         ("hostname", Value::str(d.hostname)),
         ("device_type", Value::str(d.device_type)),
@@ -76,52 +91,6 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
             Value::Array(d.tags.into_iter().map(Value::Str).collect()),
         ),
     ]))
-}
-
-/// `scheduler.devices.update(hostname, worker_hostname=None, health=None, description=None)`:
-/// superusers only; the health change is recorded with the caller as its reason's author.
-/// Moving a device to another worker is done by the workers themselves here, so a worker
-/// name is refused; so is a description, which only the admin commands change.
-pub async fn update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let user = ctx.user()?.clone();
-    if !user.is_superuser {
-        return Err(Fault::new(403, "Permission denied."));
-    }
-    let name = a.string(0, "hostname")?;
-    if a.opt_string(1, "worker_hostname")?.is_some() {
-        return Err(Fault::new(
-            400,
-            "Changing the worker is not supported: the worker that has the device's .conf reports it",
-        ));
-    }
-    if a.opt_string(3, "description")?.is_some() {
-        return Err(Fault::new(
-            400,
-            "Changing the description is not supported through XML-RPC",
-        ));
-    }
-    let health = a
-        .opt_string(2, "health")?
-        .map(|h| {
-            h.parse::<DeviceHealth>()
-                .map_err(|_| Fault::new(400, format!("Invalid health '{h}'")))
-        })
-        .transpose()?;
-    let c = ctx.db().await?;
-    if lava_db::devices::get(&**c, &name).await?.is_none() {
-        return Err(device_not_found(&name));
-    }
-    drop(c);
-    if let Some(h) = health {
-        let reason = format!("set by {} through XML-RPC", user.username);
-        crate::web::rest::devices::set_health(&ctx.state, &user, &name, h, &reason)
-            .await
-            .map_err(|e| match e {
-                lava_db::Error::Invalid(m) | lava_db::Error::Conflict(m) => Fault::new(400, m),
-                e => e.into(),
-            })?;
-    }
-    Ok(Value::Nil)
 }
 
 /// `scheduler.device_types.list(show_all=False)`: every type in the database (installed),
@@ -154,6 +123,8 @@ pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .await?
         .ok_or_else(|| Fault::new(404, format!("Device-type '{name}' was not found.")))?;
     let devices = hostnames(&**c, |d| d.device_type == name).await?;
+    let aliases = lava_db::aliases::of_type(&**c, &name).await?;
+    let template = settings().is_some_and(|s| s.device_type_conf(&name).exists());
     Ok(Value::structure([
         ("name", Value::str(t.info.name)),
         ("description", Value::str(t.info.description)),
@@ -167,7 +138,12 @@ pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
             "health_frequency",
             Value::Int(t.info.health_frequency.into()),
         ),
+        (
+            "aliases",
+            Value::Array(aliases.into_iter().map(Value::Str).collect()),
+        ),
         ("devices", devices),
+        ("default_template", Value::Bool(!template)),
     ]))
 }
 
@@ -191,6 +167,10 @@ pub async fn workers_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .await?
         .ok_or_else(|| Fault::new(404, format!("Worker '{name}' was not found.")))?;
     let devices = hostnames(&**c, |d| d.worker_host.as_deref() == Some(name.as_str())).await?;
+    let has_file = |f: WorkerFile| {
+        lava_common::ids::check_name("worker", &name).is_ok()
+            && settings().is_some_and(|s| f.path(s, &name).exists())
+    };
     Ok(Value::structure([
         ("hostname", Value::str(w.hostname)),
         ("description", Value::str(w.description)),
@@ -204,5 +184,9 @@ pub async fn workers_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
                 .unwrap_or(Value::Nil),
         ),
         ("job_limit", Value::Int(w.job_limit.into())),
+        ("version", Value::opt_str(w.version)),
+        ("default_config", Value::Bool(!has_file(WorkerFile::Config))),
+        ("default_env", Value::Bool(!has_file(WorkerFile::Env))),
+        ("default_env_dut", Value::Bool(true)),
     ]))
 }

@@ -259,3 +259,43 @@ pub fn validate(a: Args) -> Result<Value, Fault> {
         Err(e) => Value::structure([("definition", Value::str(e.to_string()))]),
     })
 }
+
+#[derive(serde::Serialize)]
+struct QueuedReply {
+    id: i64,
+    description: String,
+    requested_device_type: Option<String>,
+    submitter: Option<String>,
+}
+
+/// `scheduler.jobs.queue(device_types=None, start=0, limit=25)`: queued jobs the caller may
+/// see, newest first, at most 100.
+pub async fn queue(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
+    let types: Option<Vec<String>> = match a.get(0) {
+        None => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Ok(s.clone()),
+                    _ => Err(Fault::new(400, "device_types must be a list of names")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err(Fault::new(400, "device_types must be a list of names")),
+    };
+    let start = a.opt_int(1, "start")?.unwrap_or(0).max(0);
+    let limit = a.opt_int(2, "limit")?.unwrap_or(25).clamp(0, 100);
+    let c = ctx.db().await?;
+    let jobs = lava_db::queue::list(&**c, &ctx.viewer(), types.as_deref(), start, limit).await?;
+    let reply: Vec<QueuedReply> = jobs
+        .into_iter()
+        .map(|j| QueuedReply {
+            id: j.id,
+            description: j.description,
+            requested_device_type: j.requested_device_type,
+            submitter: j.submitter,
+        })
+        .collect();
+    Ok(Value::from_serialize(&reply))
+}

@@ -3,13 +3,18 @@
 //! The HTTP side (Basic `user:token` auth, 400/401 replies, faults in HTTP 200) is here; the
 //! wire format is in [`codec`], the method groups in their own files.
 
+mod admin;
 pub mod args;
 pub mod codec;
 mod decode;
 mod devices;
+mod files;
 mod jobs;
 mod legacy;
+pub mod methods;
+mod results;
 mod system;
+mod tags;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -92,6 +97,8 @@ pub struct Ctx {
     pub state: AppState,
     /// The caller (`None`: anonymous).
     pub caller: Option<Caller>,
+    /// `http://host` as the client called it, for the URLs in replies.
+    pub base: String,
 }
 
 impl Ctx {
@@ -110,37 +117,6 @@ impl Ctx {
         Ok(self.state.db().await?)
     }
 }
-
-/// Every method this server answers, for `system.listMethods`.
-pub const METHODS: &[&str] = &[
-    "system.listMethods",
-    "system.version",
-    "system.whoami",
-    "scheduler.jobs.cancel",
-    "scheduler.jobs.definition",
-    "scheduler.jobs.list",
-    "scheduler.jobs.logs",
-    "scheduler.jobs.resubmit",
-    "scheduler.jobs.show",
-    "scheduler.jobs.submit",
-    "scheduler.jobs.validate",
-    "scheduler.devices.list",
-    "scheduler.devices.show",
-    "scheduler.devices.update",
-    "scheduler.device_types.list",
-    "scheduler.device_types.show",
-    "scheduler.workers.list",
-    "scheduler.workers.show",
-    "scheduler.submit_job",
-    "scheduler.job_status",
-    "scheduler.cancel_job",
-    "scheduler.all_devices",
-    "scheduler.all_device_types",
-    "dashboard.streams",
-    "dashboard.make_stream",
-    "dashboard.put",
-    "dashboard.get",
-];
 
 /// The `/RPC2` route.
 pub fn routes() -> Router<AppState> {
@@ -163,7 +139,12 @@ async fn rpc(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     let reply: Result<Body, Fault> = match codec::parse_call(&body) {
         Ok((method, params)) => {
             let span = tracing::debug_span!("xmlrpc", %method);
-            let ctx = Ctx { state, caller };
+            let base = super::rest::base_url(&headers);
+            let ctx = Ctx {
+                state,
+                caller,
+                base,
+            };
             let args = Args::new(&method, params);
             async {
                 // The one reply that may be big is streamed rather than built.
@@ -268,36 +249,120 @@ async fn basic_auth(state: &AppState, headers: &HeaderMap) -> Result<Option<Call
     }
 }
 
+/// Refuses a caller the method's table row does not admit: LAVA's 401 for anonymous
+/// callers, its 403 naming the permission for users without the role.
+pub fn check_perm(m: &methods::Method, caller: Option<&Caller>) -> Result<(), Fault> {
+    use methods::Perm;
+    if m.perm == Perm::Anyone {
+        return Ok(());
+    }
+    let user = caller.ok_or_else(Fault::anonymous)?;
+    let allowed = match m.perm {
+        Perm::Anyone | Perm::User => true,
+        Perm::Staff => user.is_staff || user.is_superuser,
+        Perm::Superuser => user.is_superuser,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Fault::new(
+            403,
+            format!(
+                "User '{}' is missing permission {} .",
+                user.username,
+                if m.lava_perm.is_empty() {
+                    "lava_scheduler_app.superuser"
+                } else {
+                    m.lava_perm
+                }
+            ),
+        ))
+    }
+}
+
 async fn dispatch(ctx: &Ctx, method: &str, a: Args) -> Result<Value, Fault> {
+    let Some(m) = methods::find(method) else {
+        return Err(Fault::new(-32601, format!("No such method: '{method}'")));
+    };
+    check_perm(m, ctx.caller.as_ref())?;
     match method {
         "system.listMethods" => Ok(Value::Array(
-            METHODS.iter().map(|m| Value::str(*m)).collect(),
+            methods::METHODS
+                .iter()
+                .map(|m| Value::str(m.name))
+                .collect(),
         )),
+        "system.methodHelp" => system::method_help(a),
+        "system.methodSignature" => system::method_signature(a),
         "system.version" => Ok(Value::str(super::rest::API_VERSION)),
+        "system.api_version" => Ok(Value::Int(2)),
         "system.whoami" => system::whoami(ctx),
-        "scheduler.jobs.submit" => jobs::submit(ctx, a).await,
+        "system.get_master_certificate" => Err(system::no_certificates()),
+        "scheduler.get_publisher_event_socket" => system::publisher_socket(ctx),
+        "results.get_testjob_results_yaml" => results::job(ctx, a).await,
+        "results.get_testsuite_results_yaml" => results::suite(ctx, a).await,
+        "results.get_testcase_results_yaml" => results::case(ctx, a).await,
+        "scheduler.jobs.submit" | "scheduler.submit_job" => jobs::submit(ctx, a).await,
         "scheduler.jobs.show" => jobs::show(ctx, a).await,
         "scheduler.jobs.list" => jobs::list(ctx, a).await,
-        "scheduler.jobs.cancel" => jobs::cancel(ctx, a).await,
+        "scheduler.jobs.queue" => jobs::queue(ctx, a).await,
+        "scheduler.jobs.configuration" => files::job_configuration(ctx, a).await,
+        "scheduler.jobs.cancel" | "scheduler.cancel_job" => jobs::cancel(ctx, a).await,
         "scheduler.jobs.resubmit" => jobs::resubmit(ctx, a).await,
         "scheduler.jobs.definition" => jobs::definition(ctx, a).await,
         "scheduler.jobs.validate" => jobs::validate(a),
         "scheduler.devices.list" => devices::list(ctx, a).await,
         "scheduler.devices.show" => devices::show(ctx, a).await,
-        "scheduler.devices.update" => devices::update(ctx, a).await,
+        "scheduler.devices.add" => admin::device_add(ctx, a).await,
+        "scheduler.devices.update" => admin::device_update(ctx, a).await,
+        "scheduler.devices.get_dictionary" => files::get_dictionary(ctx, a).await,
+        "scheduler.devices.set_dictionary" => files::set_dictionary(ctx, a).await,
+        "scheduler.devices.tags.list" => tags::device_list(ctx, a).await,
+        "scheduler.devices.tags.add" => tags::device_add(ctx, a).await,
+        "scheduler.devices.tags.delete" => tags::device_delete(ctx, a).await,
         "scheduler.device_types.list" => devices::types_list(ctx, a).await,
         "scheduler.device_types.show" => devices::types_show(ctx, a).await,
+        "scheduler.device_types.add" => admin::type_add(ctx, a).await,
+        "scheduler.device_types.update" => admin::type_update(ctx, a).await,
+        "scheduler.device_types.get_template" => files::get_template(ctx, a).await,
+        "scheduler.device_types.set_template" => files::set_template(ctx, a).await,
+        "scheduler.device_types.get_health_check" => files::get_health_check(ctx, a).await,
+        "scheduler.device_types.set_health_check" => files::set_health_check(ctx, a).await,
+        "scheduler.device_types.aliases.list" => tags::type_aliases(ctx, a).await,
+        "scheduler.device_types.aliases.add" => tags::type_alias_add(ctx, a).await,
+        "scheduler.device_types.aliases.delete" => tags::type_alias_delete(ctx, a).await,
+        "scheduler.aliases.list" => tags::aliases(ctx).await,
+        "scheduler.aliases.show" => tags::alias_show(ctx, a).await,
+        "scheduler.aliases.add" => tags::alias_add(ctx, a).await,
+        "scheduler.aliases.delete" => tags::alias_delete(ctx, a).await,
+        "scheduler.tags.list" => tags::list(ctx).await,
+        "scheduler.tags.show" => tags::show(ctx, a).await,
+        "scheduler.tags.add" => tags::add(ctx, a).await,
+        "scheduler.tags.delete" => tags::delete(ctx, a).await,
         "scheduler.workers.list" => devices::workers_list(ctx).await,
         "scheduler.workers.show" => devices::workers_show(ctx, a).await,
-        "scheduler.submit_job" => jobs::submit(ctx, a).await,
+        "scheduler.workers.add" => admin::worker_add(ctx, a).await,
+        "scheduler.workers.update" => admin::worker_update(ctx, a).await,
+        "scheduler.workers.get_config" => {
+            files::get_worker_file(ctx, a, files::WorkerFile::Config).await
+        }
+        "scheduler.workers.set_config" => {
+            files::set_worker_file(ctx, a, files::WorkerFile::Config).await
+        }
+        "scheduler.workers.get_env" => files::get_worker_file(ctx, a, files::WorkerFile::Env).await,
+        "scheduler.workers.set_env" => files::set_worker_file(ctx, a, files::WorkerFile::Env).await,
+        "scheduler.workers.get_certificate" | "scheduler.workers.set_certificate" => {
+            admin::worker_certificate(ctx, a).await
+        }
         "scheduler.job_status" => legacy::job_status(ctx, a).await,
-        "scheduler.cancel_job" => jobs::cancel(ctx, a).await,
         "scheduler.all_devices" => legacy::all_devices(ctx).await,
         "scheduler.all_device_types" => legacy::all_device_types(ctx).await,
         "dashboard.streams" => legacy::streams(ctx).await,
         "dashboard.make_stream" => legacy::make_stream(ctx, a).await,
         "dashboard.put" => legacy::put(ctx, a).await,
         "dashboard.get" => legacy::get(ctx, a).await,
-        _ => Err(Fault::new(-32601, format!("No such method: '{method}'"))),
+        _ => Err(Fault::internal(format!(
+            "method '{method}' is in the table but has no handler"
+        ))),
     }
 }
