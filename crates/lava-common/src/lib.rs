@@ -14,6 +14,7 @@ pub mod events_settings;
 pub mod fixture;
 pub mod host_paths;
 pub mod ids;
+pub mod jinja;
 pub mod job;
 pub mod limits;
 pub mod log;

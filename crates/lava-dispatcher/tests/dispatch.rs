@@ -250,7 +250,73 @@ fn lava_2023_qemu_job_runs_unchanged() {
     assert_eq!(boot_time["measurement"], Value::Scalar("42.5".into()));
     assert_eq!(boot_time["units"], Value::from("ms"));
     assert_eq!(boot_time["definition"], Value::from("0_smoke-inline"));
+    // The context keys a .conf device has no use for are said, not dropped silently.
+    let warnings = run.texts(Level::Warning);
+    assert!(
+        warnings.iter().any(|w| w
+            .starts_with("context keys with no effect on this device: arch, guestfs_interface")),
+        "{warnings:?}"
+    );
     run.assert_no_leftovers();
+}
+
+/// The same LAVA 2023 job on a LAVA device dictionary over LAVA's own `qemu.jinja2` (Debian's
+/// lava-server 2023.01, fetched at test time and linked into the device-types directory
+/// beside the dictionary): the QEMU command line comes from LAVA's template, with the job's
+/// context (`arch`, and `no_kvm`, which leaves out `-enable-kvm` as on a LAVA worker without
+/// KVM).
+#[test]
+fn lava_2023_qemu_job_runs_on_lavas_qemu_template() {
+    let package = lava_testkit::lava_device_types().unwrap();
+    let run = Run::new();
+    for t in ["qemu.jinja2", "base.jinja2"] {
+        std::os::unix::fs::symlink(
+            package.device_types().join(t),
+            run.path(&format!("etc/device-types/{t}")),
+        )
+        .unwrap();
+    }
+    let device = run.write(
+        "etc/devices/qemu01.jinja2",
+        "{% extends 'qemu.jinja2' %}\n{% set mac_addr = '52:54:00:12:34:59' %}\n{% set memory = 512 %}\n",
+    );
+    let job = qemu_yaml_job(&run);
+    let text = std::fs::read_to_string(&job).unwrap();
+    let with_context = text.replace("  arch: amd64\n", "  arch: amd64\n  no_kvm: true\n");
+    assert_ne!(with_context, text);
+    std::fs::write(&job, with_context).unwrap();
+    let out = run.dispatch(&device, &job);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of_log(&run));
+    let got: Vec<(String, String)> = run.cases().into_iter().map(|(_, c, r)| (c, r)).collect();
+    assert_eq!(
+        got,
+        [
+            ("kernel-uname", "pass"),
+            ("always-pass", "pass"),
+            ("always-fail", "fail"),
+            ("boot-time", "pass"),
+        ]
+        .map(|(c, r)| (c.to_string(), r.to_string()))
+    );
+    let log = text_of_log(&run);
+    assert!(log.contains("qemu-system-x86_64"), "{log}");
+    assert!(log.contains("-m 512"), "the dictionary's memory: {log}");
+    assert!(log.contains("macaddr=52:54:00:12:34:59"), "{log}");
+    assert!(
+        !log.contains("-enable-kvm"),
+        "no_kvm from the context: {log}"
+    );
+    assert!(
+        run.texts(Level::Warning)
+            .iter()
+            .all(|w| !w.contains("context keys")),
+        "a dictionary takes every context key"
+    );
+    run.assert_no_leftovers();
+}
+
+fn text_of_log(run: &Run) -> String {
+    std::fs::read_to_string(run.path("out/output.yaml")).unwrap_or_default()
 }
 
 fn board_type(run: &Run) {

@@ -444,6 +444,63 @@ fn devices_come_from_the_conf_files_and_move_with_them() {
     assert!(scan.devices.iter().all(|d| d.hostname != "kvm01"));
 }
 
+/// LAVA device dictionaries beside the `.conf` files: the type is the template the
+/// dictionary extends; a device with both kinds of file, or a dictionary that extends
+/// nothing, is left out naming the file and why.
+#[test]
+fn device_dictionaries_are_devices_too() {
+    let lab = Lab::new();
+    let devices_dir = lab.settings.devices_dir();
+    std::fs::write(
+        devices_dir.join("bbb01.jinja2"),
+        "{% extends 'beaglebone-black.jinja2' %}\n{% set connection_command = 'telnet localhost 7001' %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        devices_dir.join("kvm01.jinja2"),
+        "{% extends 'qemu.jinja2' %}\n",
+    )
+    .unwrap();
+    std::fs::write(devices_dir.join("loose.jinja2"), "{% set x = 1 %}\n").unwrap();
+    let scan = devices::scan(&lab.settings);
+    let names: Vec<_> = scan
+        .devices
+        .iter()
+        .map(|d| (d.hostname.as_str(), d.device_type.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("bbb01", "beaglebone-black"), ("slow01", "fakeboard")]
+    );
+    let invalid: Vec<(&str, &str)> = scan
+        .invalid
+        .iter()
+        .map(|(f, why)| (f.as_str(), why.as_str()))
+        .collect();
+    assert_eq!(invalid.len(), 2, "{invalid:?}");
+    assert_eq!(invalid[0].0, "kvm01.jinja2");
+    assert!(
+        invalid[0].1.contains("kvm01.conf is there too"),
+        "{invalid:?}"
+    );
+    assert_eq!(invalid[1].0, "loose.jinja2");
+    assert!(
+        invalid[1]
+            .1
+            .contains("does not {% extends %} a device-type template"),
+        "{invalid:?}"
+    );
+    // The job of a dictionary device is run on its dictionary.
+    assert_eq!(
+        scan.file_of("bbb01"),
+        Some(devices_dir.join("bbb01.jinja2").as_path())
+    );
+    assert_eq!(
+        scan.file_of("slow01"),
+        Some(lab.settings.device_conf("slow01").as_path())
+    );
+}
+
 #[test]
 fn a_device_is_named_by_its_hostname_and_its_file_name_only_stands_in() {
     let lab = Lab::new();

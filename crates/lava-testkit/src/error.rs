@@ -145,6 +145,12 @@ pub enum Error {
     /// A name that cannot be used.
     #[error("{0}")]
     BadName(String),
+    /// Something a test needs from Debian's archive is not there.
+    #[error("missing: {what}")]
+    Missing {
+        /// What, and where it was expected.
+        what: String,
+    },
     /// A program or file the board needs is missing.
     #[error("{tool} not found: install Debian's package {package}")]
     MissingTool {

@@ -12,6 +12,7 @@ mod cluster;
 mod command;
 mod error;
 mod image;
+mod lava_server_pkg;
 mod paths;
 mod pgbin;
 mod process;
@@ -25,11 +26,14 @@ pub use board::{FakeBoard, PDU_HOSTNAME, PDU_PORT, REBOOT_DELAY_SECS};
 pub use cluster::PgCluster;
 pub use error::Error;
 pub use image::{TestImage, test_image};
+pub use lava_server_pkg::{
+    LAVA_RELEASE, LavaServerPackage, PythonRender, lava_device_types, python_render,
+};
 pub use paths::ClusterPaths;
 pub use pgbin::pg_bindir;
 pub use telnet::{ConsoleError, TelnetConsole};
 pub use testdb::{TestDb, test_db};
 pub use uboot::{
-    BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, JobFiles, SERVER_IP, SHELL_PROMPT, UbootBoard,
-    UbootBoardConfig, board_image, built_pduclient, run_power_command,
+    BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, JobFiles, SERVER_IP,
+    SHELL_PROMPT, UbootBoard, UbootBoardConfig, board_image, built_pduclient, run_power_command,
 };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use lava_common::conf::DeviceConfig;
-use lava_testkit::{DEVICE_TYPE_CONF, SERVER_IP, built_pduclient};
+use lava_testkit::{DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, SERVER_IP, built_pduclient};
 
 use common::{marked, source_env, wait_until};
 
@@ -79,6 +79,28 @@ fn start_writes_the_device_and_board_env_and_stop_removes_everything() {
     );
     let types = std::fs::read_to_string(dir.join("etc/device-types/uboot-qemu.conf")).unwrap();
     assert_eq!(types, DEVICE_TYPE_CONF);
+    // The same board as a LAVA 2023 device dictionary over its type template, where LAVA
+    // keeps them.
+    let lava = dir.join("etc/lava-server/dispatcher-config");
+    let dictionary = source_env(&dir.join("board.env"), &["DEVICE_DICTIONARY"]);
+    assert_eq!(
+        dictionary[0],
+        lava.join("devices/uboot-qemu01.jinja2")
+            .display()
+            .to_string()
+    );
+    let written = std::fs::read_to_string(&dictionary[0]).unwrap();
+    assert!(
+        written.contains("{% extends 'uboot-qemu.jinja2' %}"),
+        "{written}"
+    );
+    assert!(
+        written.contains(&format!("dispatcher_ip: {SERVER_IP}")),
+        "{written}"
+    );
+    assert!(written.contains(&on), "{written}");
+    let template = std::fs::read_to_string(lava.join("device-types/uboot-qemu.jinja2")).unwrap();
+    assert_eq!(template, DEVICE_TYPE_TEMPLATE);
 
     // A second board in the same directory is refused; the first one keeps running.
     let again = lava_lab(&["board", "start", d, "--pduclient", &pduclient()]);

@@ -44,11 +44,16 @@ pub enum Placeholder {
     NfsRootfs,
     /// The NFS server's address as the device sees it.
     NfsServerIp,
+    /// Where a trusted-execution image is loaded (LAVA's `{TEE_ADDR}`).
+    TeeAddr,
+    /// A trusted-execution image's path on the TFTP server (LAVA's `{TEE}`): this
+    /// dispatcher deploys none, so lines using it are left out.
+    Tee,
 }
 
 impl Placeholder {
     /// Every placeholder and its name.
-    pub const ALL: [(Placeholder, &'static str); 10] = [
+    pub const ALL: [(Placeholder, &'static str); 12] = [
         (Placeholder::ServerIp, "SERVER_IP"),
         (Placeholder::KernelAddr, "KERNEL_ADDR"),
         (Placeholder::RamdiskAddr, "RAMDISK_ADDR"),
@@ -59,6 +64,8 @@ impl Placeholder {
         (Placeholder::Bootx, "BOOTX"),
         (Placeholder::NfsRootfs, "NFSROOTFS"),
         (Placeholder::NfsServerIp, "NFS_SERVER_IP"),
+        (Placeholder::TeeAddr, "TEE_ADDR"),
+        (Placeholder::Tee, "TEE"),
     ];
 
     /// The placeholder called `name` (without braces).

@@ -43,7 +43,7 @@ pub const DEFAULT_UBOOT_ERRORS: [&str; 10] = [
 ];
 
 /// The kernel command line of QEMU kernel boots when the device sets no `kernel_args`.
-const DEFAULT_KERNEL_ARGS: &str = "console=ttyS0,115200 panic=-1";
+pub(crate) const DEFAULT_KERNEL_ARGS: &str = "console=ttyS0,115200 panic=-1";
 
 /// Checks a `context` value the device may use: a string of at most 1024 characters without
 /// control characters (it is typed into the bootloader, so a newline would be a command).
@@ -177,9 +177,9 @@ impl Reader<'_> {
             None => None,
         };
         let power = Power {
-            hard_reset: self.nonblank("hard_reset_command")?,
-            power_on: self.nonblank("power_on_cmd")?,
-            power_off: self.nonblank("power_off_cmd")?,
+            hard_reset: self.nonblank("hard_reset_command")?.into_iter().collect(),
+            power_on: self.nonblank("power_on_cmd")?.into_iter().collect(),
+            power_off: self.nonblank("power_off_cmd")?.into_iter().collect(),
         };
         let bootloader = if client_type == ClientType::Bootloader {
             Some(self.bootloader(&hostname)?)
@@ -234,6 +234,7 @@ impl Reader<'_> {
             Some(prompt) => Some(Interrupt {
                 prompt,
                 text: self.get("interrupt_boot_command")?.unwrap_or_default(),
+                newline: true,
             }),
             None => None,
         };
@@ -366,6 +367,7 @@ impl Reader<'_> {
                 .unwrap_or_else(|| "qemu-system-x86_64".to_string()),
             options: self.get("qemu_options")?.unwrap_or_default(),
             kernel_args,
+            job_options: Vec::new(),
         })
     }
 

@@ -32,6 +32,25 @@ pub enum DeviceError {
         /// Why it cannot be used.
         why: String,
     },
+    /// A device dictionary that did not render.
+    #[error("device dictionary {}: {source}", .dictionary.display())]
+    Render {
+        /// The dictionary file.
+        dictionary: std::path::PathBuf,
+        /// What the template engine said (boxed: it is large, and rare).
+        source: Box<crate::jinja::RenderError>,
+    },
+    /// The YAML a device dictionary rendered to is not a device LAVA would accept, or asks
+    /// for something this dispatcher cannot do.
+    #[error("device dictionary {}: rendered device yaml: {path}: {why}", .dictionary.display())]
+    Yaml {
+        /// The dictionary file.
+        dictionary: std::path::PathBuf,
+        /// The key's path in the rendered YAML (`actions.boot.methods.u-boot.parameters`).
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// A job `context` value that cannot be used.
     #[error("context.{key}: {why}")]
     BadContext {

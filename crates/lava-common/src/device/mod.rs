@@ -4,16 +4,22 @@
 //! A device is its connection, its power commands, its bootloader (prompts, named boot
 //! command sets with LAVA's placeholders, load addresses per boot command), its login, its
 //! QEMU settings, the deploy methods it supports, the worker's network as the device sees it
-//! and its timeouts. Readers fill it: today the seed's `.conf` layers ([`from_conf`]); LAVA
-//! 2023's Jinja2 device dictionaries are the second reader to come, filling the same
-//! [`Device`], so the dispatcher never knows which reader a device came from.
+//! and its timeouts. Two readers fill it: the seed's `.conf` layers ([`from_conf`]) and LAVA
+//! 2023's Jinja2 device dictionaries ([`from_dictionary`]: rendered with the job's `context`
+//! into LAVA's device YAML, read by [`from_lava_yaml`]); [`DeviceSource`] is either, so the
+//! dispatcher never knows which reader a device came from.
 //!
 //! Code map: `commands` (command sets, placeholders, boot commands and addresses), `conf`
-//! (the `.conf` reader and the job `context` keys it applies), `error`.
+//! (the `.conf` reader and the job `context` keys it applies), `dictionary` (finding and
+//! rendering a `.jinja2` dictionary), `job_context` (what a job's context may not change in a
+//! rendered device), `lava_yaml` (LAVA's device YAML), `error`.
 
 mod commands;
 mod conf;
+mod dictionary;
 mod error;
+mod job_context;
+mod lava_yaml;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +29,11 @@ pub use commands::{
     BootCommand, CommandSet, LoadAddresses, Placeholder, Substitutions, fill, placeholders,
 };
 pub use conf::{CONTEXT_KEYS, DEFAULT_UBOOT_ERRORS, check_context_value, from_conf};
+pub use dictionary::{
+    DICTIONARY_EXTENSION, DeviceSource, Dictionary, dictionary_device_type, from_dictionary,
+};
 pub use error::DeviceError;
+pub use lava_yaml::from_lava_yaml;
 
 /// Everything the dispatcher needs to know about one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,15 +82,16 @@ pub struct Connection {
     pub char_delay: Duration,
 }
 
-/// A device's power commands, each a command line.
+/// A device's power commands: each a list of command lines run in order (one from a
+/// `.conf`; LAVA's device dictionaries may give a list), empty when the device has none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Power {
     /// Power cycles the device (`hard_reset_command`).
-    pub hard_reset: Option<String>,
-    /// Switches it on (`power_on_cmd`).
-    pub power_on: Option<String>,
-    /// Switches it off (`power_off_cmd`).
-    pub power_off: Option<String>,
+    pub hard_reset: Vec<String>,
+    /// Switches it on (`power_on_cmd`, LAVA's `power_on_command`).
+    pub power_on: Vec<String>,
+    /// Switches it off (`power_off_cmd`, LAVA's `power_off_command`).
+    pub power_off: Vec<String>,
 }
 
 /// A U-Boot style bootloader.
@@ -112,13 +123,17 @@ impl Bootloader {
     }
 }
 
-/// The autoboot interrupt: wait for `prompt`, send `text` and a line end.
+/// The autoboot interrupt: wait for `prompt`, send `text` and (when `newline`) a line end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interrupt {
     /// What the bootloader prints while counting down (`interrupt_prompt`).
     pub prompt: String,
-    /// What to send to stop it (`interrupt_char`; empty: just the line end).
+    /// What to send to stop it (`interrupt_char`; empty: just the line end). LAVA's
+    /// `interrupt_ctrl_list` becomes the control characters themselves (`c` is `\x03`).
     pub text: String,
+    /// Whether a line end follows `text` (LAVA's `interrupt-newline`; control characters
+    /// are sent alone).
+    pub newline: bool,
 }
 
 /// How to log in after a boot.
@@ -145,6 +160,9 @@ pub struct Qemu {
     pub options: String,
     /// The kernel command line for kernel boots.
     pub kernel_args: String,
+    /// Options that came from the job (LAVA's `extra_options` context key, rendered into the
+    /// device's `extra`): they pass the QEMU allow-list like a job's own arguments.
+    pub job_options: Vec<String>,
 }
 
 /// Where a deploy may put a job's images.

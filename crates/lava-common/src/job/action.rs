@@ -25,10 +25,20 @@ pub struct Action {
     /// has the step's whole timeout.
     #[serde(default)]
     pub failure_retry: Option<u32>,
+    /// How long to wait between two tries (`failure_retry_interval`, in seconds).
+    #[serde(default, with = "opt_secs")]
+    pub failure_retry_interval: Option<Duration>,
+    /// The action's `namespace`: what its results are filed under (LAVA's `common` when
+    /// none). A job uses at most one (see [`super::yaml`]).
+    #[serde(default)]
+    pub namespace: Option<String>,
 }
 
 /// The most tries `failure_retry` may ask for.
 pub const MAX_FAILURE_RETRY: u32 = 10;
+
+/// The longest `failure_retry_interval`.
+pub const MAX_FAILURE_RETRY_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What an action does.
 // A plan holds a handful of actions, built once per job: their size does not matter.

@@ -185,6 +185,8 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
         kind,
         timeout,
         failure_retry: None,
+        failure_retry_interval: None,
+        namespace: None,
     })
 }
 

@@ -41,6 +41,13 @@ pub use testdef::{
 };
 pub use yaml::parse_yaml;
 
+/// Reads one YAML document (with the job parser's bounds on size, nesting and aliases) as
+/// JSON, as PyYAML reads it (a key given twice keeps its last value): the device YAML that a
+/// device dictionary renders to is read through here.
+pub(crate) fn yaml_to_json(text: &str) -> Result<serde_json::Value, JobError> {
+    node::Node::from_yaml_text_with(text, true).map(|n| n.to_json())
+}
+
 /// Parse a job in either format: JSON when the first non-blank character is `{`, else YAML.
 pub fn parse_job(text: &str) -> Result<JobPlan, JobError> {
     if text.trim_start().starts_with('{') {

@@ -4,7 +4,7 @@
 //! [`Node`] first, so one typed reader ([`super::reader`]) validates both and reports errors the
 //! same way. Mapping keys keep their own line, because "the key is wrong" is best shown there.
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
+use saphyr::{MarkedYamlOwned, ScalarOwned, YamlDataOwned};
 
 use super::depth::{MAX_DEPTH, check_bounds, check_size};
 use super::error::JobError;
@@ -94,13 +94,28 @@ impl Node {
 
     /// Parse YAML text (exactly one document) into a tree, once its bounds are checked.
     pub fn from_yaml_text(text: &str) -> Result<Node, JobError> {
+        Node::from_yaml_text_with(text, false)
+    }
+
+    /// Like [`Node::from_yaml_text`]; with `allow_duplicate_keys` a key given twice in a
+    /// mapping keeps its last value, as PyYAML reads it (LAVA's device YAML needs that: its
+    /// `juno.jinja2` renders `actions.deploy` twice). Jobs keep refusing duplicates.
+    pub fn from_yaml_text_with(text: &str, allow_duplicate_keys: bool) -> Result<Node, JobError> {
         check_bounds(text)?;
-        let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| JobError::Syntax {
+        let syntax = |e: saphyr::ScanError| JobError::Syntax {
             format: SourceFormat::Yaml,
             line: e.marker().line(),
             column: e.marker().col() + 1,
             message: e.info().to_string(),
-        })?;
+        };
+        let mut loader = saphyr::YamlLoader::<MarkedYamlOwned>::default();
+        loader.allow_duplicate_keys(allow_duplicate_keys);
+        let mut parser = saphyr_parser::Parser::new_from_str(text);
+        parser.load(&mut loader, true).map_err(syntax)?;
+        if let Some(e) = loader.error() {
+            return Err(syntax(e.clone()));
+        }
+        let docs = loader.into_documents();
         let mut docs = docs.into_iter();
         let Some(first) = docs.next() else {
             return Err(JobError::invalid("", Some(1), "empty document"));

@@ -41,6 +41,12 @@ pub fn parse_yaml(text: &str) -> Result<JobPlan, JobError> {
         };
         return Err(protocols.error(format!("{what} not supported")));
     }
+    if let Some(secrets) = root.get("secrets") {
+        return Err(secrets.error(
+            "secrets are not supported: this dispatcher cannot yet keep them out of the log \
+             and the stored definition; remove the block",
+        ));
+    }
     root.deny_unknown(&TOP_LEVEL)?;
     let name = root.req_str("job_name")?;
     let device_type = root.req_str("device_type")?;
@@ -76,12 +82,12 @@ pub fn parse_yaml(text: &str) -> Result<JobPlan, JobError> {
         .map(|m| fields::string_map(&m))
         .transpose()?
         .unwrap_or_default();
-    let actions = root
-        .required("actions")?
-        .seq()?
+    let action_ats = root.required("actions")?.seq()?;
+    let actions: Vec<_> = action_ats
         .iter()
         .map(yaml_actions::action)
         .collect::<Result<_, _>>()?;
+    one_namespace(&action_ats, &actions)?;
     Ok(JobPlan {
         name,
         device_type: Some(device_type),
@@ -99,8 +105,38 @@ pub fn parse_yaml(text: &str) -> Result<JobPlan, JobError> {
     })
 }
 
+/// LAVA gives every action without a `namespace` the namespace `common`.
+const DEFAULT_NAMESPACE: &str = "common";
+
+/// Refuses a job whose actions are in more than one namespace: in LAVA each namespace has
+/// its own deploy, boot and test data (a host and a guest, two images), which this
+/// dispatcher's single chain of actions does not keep apart.
+fn one_namespace(ats: &[At<'_>], actions: &[super::action::Action]) -> Result<(), JobError> {
+    let mut first: Option<&str> = None;
+    for (at, action) in ats.iter().zip(actions) {
+        let ns = action.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
+        match first {
+            None => first = Some(ns),
+            Some(f) if f != ns => {
+                return Err(at.error(format!(
+                    "namespace '{ns}': an earlier action is in namespace '{f}'; jobs with \
+                     several namespaces are not supported (give every action the same one, or none)"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 fn timeouts(at: &At<'_>) -> Result<Timeouts, JobError> {
     let map: MapAt<'_> = at.map()?;
+    if let Some(queue) = map.get("queue") {
+        return Err(queue.error(
+            "timeouts.queue is not supported: this scheduler does not cancel jobs that wait \
+             too long for a device; remove it",
+        ));
+    }
     map.deny_unknown(&["job", "action", "connection", "actions", "connections"])?;
     let optional = |key| map.get_some(key).map(|t| fields::timeout(&t)).transpose();
     let table = |key| {
@@ -140,6 +176,73 @@ context: {arch: amd64, extra: [1, 2]}
 metadata: {build: 12}
 actions: []
 ";
+
+    /// A job of MINIMAL's header with `actions` (YAML lines below `actions:`).
+    fn with_actions(actions: &str) -> String {
+        MINIMAL.replace("actions: []\n", &format!("actions:\n{actions}"))
+    }
+
+    const BOOT: &str = "- boot: {method: qemu, media: tmpfs, prompts: ['#']";
+
+    #[test]
+    fn one_namespace_and_the_retry_interval_are_read() {
+        let job = with_actions(&format!(
+            "{BOOT}, namespace: target, failure_retry: 2, failure_retry_interval: 5}}\n{BOOT}, namespace: target}}\n"
+        ));
+        let plan = parse_yaml(&job).unwrap();
+        assert_eq!(plan.actions[0].namespace.as_deref(), Some("target"));
+        assert_eq!(
+            plan.actions[0].failure_retry_interval,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(plan.actions[1].failure_retry_interval, None);
+    }
+
+    #[test]
+    fn several_namespaces_are_refused_naming_the_action() {
+        let job = with_actions(&format!(
+            "{BOOT}, namespace: host}}\n{BOOT}, namespace: guest}}\n"
+        ));
+        let e = parse_yaml(&job).unwrap_err().to_string();
+        assert!(e.contains("actions[1]"), "{e}");
+        assert!(
+            e.contains("namespace 'guest': an earlier action is in namespace 'host'"),
+            "{e}"
+        );
+        // An action without one is in LAVA's `common`.
+        let job = with_actions(&format!("{BOOT}}}\n{BOOT}, namespace: guest}}\n"));
+        let e = parse_yaml(&job).unwrap_err().to_string();
+        assert!(e.contains("earlier action is in namespace 'common'"), "{e}");
+        let job = with_actions(&format!("{BOOT}, namespace: '../x'}}\n"));
+        assert!(parse_yaml(&job).is_err());
+    }
+
+    #[test]
+    fn a_retry_interval_past_an_hour_is_refused() {
+        let job = with_actions(&format!(
+            "{BOOT}, failure_retry: 2, failure_retry_interval: 3601}}\n"
+        ));
+        let e = parse_yaml(&job).unwrap_err().to_string();
+        assert!(
+            e.contains("failure_retry_interval 3601: expected at most 3600 seconds"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn queue_timeouts_and_secrets_are_refused_by_name() {
+        let job = MINIMAL.replace(
+            "  job: {minutes: 10}\n",
+            "  job: {minutes: 10}\n  queue: {days: 2}\n",
+        );
+        let e = parse_yaml(&job).unwrap_err().to_string();
+        assert!(e.contains("timeouts.queue") && e.contains("line 5"), "{e}");
+        assert!(e.contains("timeouts.queue is not supported"), "{e}");
+        let job = format!("{MINIMAL}secrets:\n  API_KEY: s3cret\n");
+        let e = parse_yaml(&job).unwrap_err().to_string();
+        assert!(e.contains("secrets are not supported"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+    }
 
     #[test]
     fn minimal_job_parses() {

@@ -1,13 +1,15 @@
 //! The actions of a YAML job: `deploy`, `boot` and `test`, each a single-key mapping.
 //!
 //! Anything else is an error naming the action, never silently skipped. Keys LAVA uses for
-//! features we do not have (`namespace`, `os`, boot `media`/`connection`) are accepted and
-//! ignored because they do not change what a single-device job does; `failure_retry` is
-//! read (the runner tries the action again).
+//! features we do not have (`os`, boot `media`/`connection`) are accepted and ignored
+//! because they do not change what a single-device job does; `failure_retry` and
+//! `failure_retry_interval` are read (the runner tries the action again after the interval);
+//! `namespace` is read (results are filed under it; the job checks there is only one).
 
 use super::action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
-    Deploy, DeployTo, Image, KernelType, MAX_FAILURE_RETRY, TransferOverlay,
+    Deploy, DeployTo, Image, KernelType, MAX_FAILURE_RETRY, MAX_FAILURE_RETRY_INTERVAL,
+    TransferOverlay,
 };
 use super::error::JobError;
 use super::fields;
@@ -16,7 +18,13 @@ use super::reader::{At, MapAt};
 use super::yaml_test;
 
 /// Keys every action may carry that do not change a single-device job.
-const COMMON: [&str; 4] = ["timeout", "namespace", "failure_retry", "os"];
+const COMMON: [&str; 5] = [
+    "timeout",
+    "namespace",
+    "failure_retry",
+    "failure_retry_interval",
+    "os",
+];
 
 /// Parse one entry of `actions`.
 pub(crate) fn action(at: &At<'_>) -> Result<Action, JobError> {
@@ -51,10 +59,33 @@ pub(crate) fn action(at: &At<'_>) -> Result<Action, JobError> {
             }
         },
     };
+    let failure_retry_interval = match body.get_some("failure_retry_interval") {
+        None => None,
+        Some(at) => {
+            let secs = at.u64()?;
+            if secs > MAX_FAILURE_RETRY_INTERVAL.as_secs() {
+                return Err(at.error(format!(
+                    "failure_retry_interval {secs}: expected at most {} seconds",
+                    MAX_FAILURE_RETRY_INTERVAL.as_secs()
+                )));
+            }
+            Some(std::time::Duration::from_secs(secs))
+        }
+    };
+    let namespace = match body.get_some("namespace") {
+        None => None,
+        Some(at) => {
+            let ns = at.str()?;
+            crate::ids::check_name("namespace", ns).map_err(|e| at.error(e.why))?;
+            Some(ns.to_string())
+        }
+    };
     Ok(Action {
         kind,
         timeout,
         failure_retry,
+        failure_retry_interval,
+        namespace,
     })
 }
 

@@ -148,7 +148,9 @@ pub fn qemu_argv(ctx: &Ctx, action: &str, b: &Boot) -> Result<Argv, Failure> {
             }
         }
     }
-    for o in &b.options {
+    // The job's `extra_options` context key, rendered into a dictionary's `extra`, and the
+    // boot action's options: both the job's, both through the allow-list.
+    for o in q.job_options.iter().chain(&b.options) {
         let checked = check_boot_option(o).map_err(|e| Failure::job(action, e.to_string()))?;
         words.extend(checked);
     }

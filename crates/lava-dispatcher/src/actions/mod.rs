@@ -68,15 +68,18 @@ pub async fn power(ctx: &Ctx, action: &str, which: PowerKey) -> Result<bool, Fai
         PowerKey::On => ("power_on_cmd", &p.power_on),
         PowerKey::Off => ("power_off_cmd", &p.power_off),
     };
-    let Some(command) = command else {
+    if command.is_empty() {
         return Ok(false);
-    };
-    let argv =
-        Argv::from_config(key, command).map_err(|e| Failure::config(action, e.to_string()))?;
-    ctx.log.info(format!("{key}: {argv}"));
-    run_power_command(&argv, POWER_TIMEOUT)
-        .await
-        .map_err(|e| Failure::infra(action, format!("{key} failed: {e}")))?;
+    }
+    // A list (LAVA's dictionaries allow one) runs in order; the first failure stops it.
+    for command in command {
+        let argv =
+            Argv::from_config(key, command).map_err(|e| Failure::config(action, e.to_string()))?;
+        ctx.log.info(format!("{key}: {argv}"));
+        run_power_command(&argv, POWER_TIMEOUT)
+            .await
+            .map_err(|e| Failure::infra(action, format!("{key} failed: {e}")))?;
+    }
     Ok(true)
 }
 

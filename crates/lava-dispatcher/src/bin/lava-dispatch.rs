@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use lava_common::conf::{ConfFile, DeviceConfig, device_type_path};
+use lava_common::device::{DICTIONARY_EXTENSION, DeviceSource};
 use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::host_paths::HostPaths;
 use lava_dispatcher::job::{self, JobOptions};
@@ -19,13 +20,20 @@ use lava_dispatcher::worker::devices;
 #[derive(Debug, Parser)]
 #[command(name = "lava-dispatch", version)]
 struct Args {
-    /// The device's configuration file; its type is read from `../device-types/` next to it
-    /// when that exists, else from /etc/lava-dispatcher/device-types/.
-    #[arg(long, value_name = "FILE.conf", conflicts_with = "device_name")]
+    /// The device's configuration file: a `.conf` (its type is read from `../device-types/`
+    /// next to it when that exists, else from /etc/lava-dispatcher/device-types/) or a LAVA
+    /// device dictionary `.jinja2` (its templates are looked for beside it, in
+    /// `../device-types/`, then /etc/lava-dispatcher/device-types/,
+    /// /etc/lava-server/dispatcher-config/device-types/ and /usr/share/lava-server/device-types/).
+    #[arg(long, value_name = "FILE", conflicts_with = "device_name")]
     device: Option<PathBuf>,
-    /// A device configured in /etc/lava-dispatcher/devices/NAME.conf.
+    /// A device configured in /etc/lava-dispatcher/devices/NAME.conf or NAME.jinja2.
     #[arg(long, value_name = "NAME")]
     device_name: Option<String>,
+    /// Print the device YAML the dictionary renders to with the job's context (LAVA's
+    /// `device-dictionary --review`) and exit, without running the job.
+    #[arg(long)]
+    render_device: bool,
     /// Where output.yaml (and the job's working files) go.
     #[arg(long, value_name = "DIR", default_value = ".")]
     output_dir: PathBuf,
@@ -52,17 +60,56 @@ fn dispatcher_etc_for(device_file: &Path, host: &HostPaths) -> anyhow::Result<Pa
     Ok(host.dispatcher_etc.clone())
 }
 
-fn load_device(args: &Args, host: &HostPaths) -> anyhow::Result<DeviceConfig> {
-    let mut device = match (&args.device, &args.device_name) {
-        (Some(file), _) => DeviceConfig::load_file(&dispatcher_etc_for(file, host)?, file)?,
-        // The device whose hostname is NAME, as the worker names it (else NAME.conf, whose
-        // error names the file).
-        (None, Some(name)) => match devices::scan(host).file_of(name) {
-            Some(file) => DeviceConfig::load_file(&host.dispatcher_etc, file)?,
-            None => DeviceConfig::load(&host.dispatcher_etc, name)?,
-        },
-        (None, None) => bail!("name the device with --device FILE.conf or --device-name NAME"),
+fn is_dictionary(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == DICTIONARY_EXTENSION)
+}
+
+/// Where a dictionary's device-type templates are looked for: `../device-types/` beside it
+/// (as for a `.conf`), then the host's places.
+fn template_dirs(dictionary: &Path, host: &HostPaths) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let host_types = host.dispatcher_etc.join("device-types");
+    if let Some(beside) = dictionary.parent().and_then(Path::parent) {
+        let types = beside.join("device-types");
+        if types.is_dir() && types != host_types {
+            dirs.push(types);
+        }
+    }
+    dirs.extend(lava_common::jinja::search_path(host));
+    dirs
+}
+
+fn load_device(args: &Args, host: &HostPaths) -> anyhow::Result<DeviceSource> {
+    let file = match (&args.device, &args.device_name) {
+        (Some(file), _) => file.clone(),
+        // The device as the worker names it: a `.conf` whose hostname is NAME, or NAME.jinja2
+        // (else NAME.conf, whose error names the file).
+        (None, Some(name)) => {
+            let scan = devices::scan(host);
+            match scan.file_of(name) {
+                Some(file) => file.to_path_buf(),
+                None => {
+                    if let Some((file, why)) = scan
+                        .invalid
+                        .iter()
+                        .find(|(f, _)| f.starts_with(&format!("{name}.")))
+                    {
+                        bail!("device {name}: {file} is left out: {why}");
+                    }
+                    lava_common::conf::check_name("device", name)?;
+                    host.device_conf(name)
+                }
+            }
+        }
+        (None, None) => bail!("name the device with --device FILE or --device-name NAME"),
     };
+    if is_dictionary(&file) {
+        return Ok(DeviceSource::dictionary(
+            &file,
+            &template_dirs(&file, host),
+        )?);
+    }
+    let mut device = DeviceConfig::load_file(&dispatcher_etc_for(&file, host)?, &file)?;
     // LAVA_QEMU_ACCEL=tcg forces emulation where /dev/kvm exists but is unusable.
     if let Ok(accel) = std::env::var("LAVA_QEMU_ACCEL")
         && !accel.is_empty()
@@ -74,7 +121,7 @@ fn load_device(args: &Args, host: &HostPaths) -> anyhow::Result<DeviceConfig> {
     for key in device.unknown_keys() {
         tracing::debug!(key, "device setting not used by this dispatcher");
     }
-    Ok(device)
+    Ok(DeviceSource::Conf(device))
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -91,6 +138,13 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if args.render_device {
+        let DeviceSource::Dictionary(d) = &device else {
+            bail!("--render-device needs a device dictionary (.jinja2)");
+        };
+        print!("{}", d.render(&plan.context)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     std::fs::create_dir_all(&args.output_dir)
         .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
     let log_path = args.output_dir.join("output.yaml");

@@ -108,6 +108,14 @@ impl Ctx {
             .map_err(|e| connection_failure(action, e))
     }
 
+    /// Sends text to the console without a line end (control characters, an interrupt).
+    pub async fn send(&mut self, action: &str, text: &str) -> Result<(), Failure> {
+        let conn = self.conn(action)?;
+        conn.send(text)
+            .await
+            .map_err(|e| connection_failure(action, e))
+    }
+
     /// Runs a shell command on the target and returns its output (the shell must be ready).
     pub async fn shell(&mut self, action: &str, command: &str) -> Result<String, Failure> {
         self.sendline(action, command).await?;

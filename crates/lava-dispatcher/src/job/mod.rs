@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lava_common::conf::DeviceConfig;
+use lava_common::device::DeviceSource;
 use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::job::{ActionKind, JobPlan};
 use lava_common::log::Value;
@@ -27,8 +27,8 @@ use crate::joblog::JobLog;
 pub struct JobOptions {
     /// The job id, for paths on the target (`/lava-ID`).
     pub job_id: String,
-    /// The device's configuration.
-    pub device: DeviceConfig,
+    /// The device's description (a `.conf` or a LAVA device dictionary).
+    pub device: DeviceSource,
     /// What the job may reach from this host.
     pub settings: DispatcherSettings,
     /// A private directory for this job's files.
@@ -63,6 +63,7 @@ fn default_timeout(kind: &ActionKind) -> Duration {
 
 fn lava_result(
     case: &str,
+    namespace: &str,
     level: usize,
     duration: Duration,
     failure: Option<&Failure>,
@@ -75,7 +76,7 @@ fn lava_result(
         Value::from(format!("{:.2}", duration.as_secs_f64())),
     );
     m.insert("level".into(), Value::from(level.to_string()));
-    m.insert("namespace".into(), Value::from("common"));
+    m.insert("namespace".into(), Value::from(namespace));
     let result = if failure.is_some() { "fail" } else { "pass" };
     m.insert("result".into(), Value::from(result));
     if let Some(f) = failure {
@@ -101,20 +102,26 @@ pub async fn run(
     ));
     log.info("start: 0 validate");
     let job_deadline = Instant::now() + plan.timeouts.job;
-    let device = match lava_common::device::from_conf(&opts.device, &plan.context) {
+    let device = match opts.device.device(&plan.context) {
         Ok(d) => d,
         Err(e) => return end_without_device(&log, Failure::config("validate", e.to_string())),
     };
+    // A dictionary's templates see the whole context, as LAVA's do; a `.conf` only the keys
+    // its commands use.
     let unused: Vec<&str> = plan
         .context
         .keys()
         .map(String::as_str)
         .filter(|k| !lava_common::device::CONTEXT_KEYS.contains(k))
         .collect();
-    if !unused.is_empty() {
-        log.debug(format!(
-            "context keys not used by this dispatcher: {}",
-            unused.join(", ")
+    if !unused.is_empty() && matches!(opts.device, DeviceSource::Conf(_)) {
+        // Said where the submitter reads it: LAVA would have passed these to the device's
+        // templates, a `.conf` has nowhere to put them.
+        log.warning(format!(
+            "context keys with no effect on this device: {} (a .conf device takes only {} \
+             from the context; a LAVA device dictionary takes every key)",
+            unused.join(", "),
+            lava_common::device::CONTEXT_KEYS.join(" and ")
         ));
     }
     let tests = plan
@@ -154,7 +161,7 @@ pub async fn run(
     if let Err(f) = actions::validate(&ctx, plan).await {
         outcome = Outcome::Incomplete(f);
     } else {
-        log.results(lava_result("validate", 0, Duration::ZERO, None));
+        log.results(lava_result("validate", "common", 0, Duration::ZERO, None));
     }
     'actions: for (i, action) in plan.actions.iter().enumerate() {
         if outcome != Outcome::Complete {
@@ -169,9 +176,11 @@ pub async fn run(
             .unwrap_or_else(|| default_timeout(&action.kind));
         let level = i + 1;
         let tries = action.failure_retry.unwrap_or(1).max(1);
+        // LAVA files an action without a namespace under `common`.
+        let ns = action.namespace.as_deref().unwrap_or("common");
         for attempt in 1..=tries {
             log.info(format!(
-                "start: {level} {name} (timeout {}) [common]",
+                "start: {level} {name} (timeout {}) [{ns}]",
                 hms(timeout)
             ));
             if tries > 1 {
@@ -207,20 +216,36 @@ pub async fn run(
             match result {
                 Ok(()) => {
                     log.info(format!(
-                        "end: {level} {name} (duration {}) [common]",
+                        "end: {level} {name} (duration {}) [{ns}]",
                         hms(took)
                     ));
-                    log.results(lava_result(name, level, took, None));
+                    log.results(lava_result(name, ns, level, took, None));
                     break;
                 }
                 Err(f) => {
                     log.exception(f.message.clone());
-                    log.results(lava_result(name, level, took, Some(&f)));
+                    log.results(lava_result(name, ns, level, took, Some(&f)));
                     let job_over = Instant::now() >= job_deadline;
                     if attempt < tries && !job_over && f.kind != ErrorType::Configuration {
                         log.warning(format!(
                             "{name} failed (attempt {attempt} of {tries}): trying again"
                         ));
+                        if let Some(interval) = action.failure_retry_interval {
+                            log.info(format!(
+                                "failure_retry_interval: waiting {} before attempt {}",
+                                hms(interval),
+                                attempt + 1
+                            ));
+                            let until = (Instant::now() + interval).min(job_deadline);
+                            tokio::select! {
+                                _ = tokio::time::sleep_until(until) => {}
+                                _ = cancel.wait_for(|c| *c) => {
+                                    outcome = Outcome::Canceled(format!("canceled during {name}"));
+                                    log.error(format!("job canceled during {name}"));
+                                    break 'actions;
+                                }
+                            }
+                        }
                         continue;
                     }
                     outcome = Outcome::Incomplete(f);
@@ -239,7 +264,13 @@ pub async fn run(
 /// A job whose device could not be described ends before anything is touched.
 fn end_without_device(log: &JobLog, f: Failure) -> Outcome {
     log.exception(f.message.clone());
-    log.results(lava_result("validate", 0, Duration::ZERO, Some(&f)));
+    log.results(lava_result(
+        "validate",
+        "common",
+        0,
+        Duration::ZERO,
+        Some(&f),
+    ));
     final_result(log, Outcome::Incomplete(f))
 }
 

@@ -145,7 +145,7 @@ impl<R: Reporter> Jobs<R> {
         let _entered = span.enter();
         let Some(conf) = scan.file_of(&job.device) else {
             let why = format!(
-                "device '{}' is not configured on this worker (no {}/{}.conf, and no file there says hostname = {})",
+                "device '{}' is not configured on this worker (no {}/{}.conf or .jinja2, and no .conf there says hostname = {})",
                 job.device,
                 scan.dir.display(),
                 job.device,

@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use lava_common::log::{Message, Value};
+
 use super::harness::{BoardRun, git_repo, smoke, workspace};
 
 /// The longest single wait of the boot: past a dead board's silence, within a TFTP transfer
@@ -35,17 +37,33 @@ fn a_board_that_never_shows_the_interrupt_prompt_times_out_naming_it() {
     run.assert_clean();
 }
 
+/// Also LAVA 2023's `failure_retry_interval` (a wait between the tries) and `namespace` (one
+/// for the whole job: the results are filed under it).
 #[test]
 fn failure_retry_boots_the_board_on_its_second_try() {
     let run = BoardRun::start(1);
     let repo = git_repo(run.dir(), "t.git", &[("smoke.yaml", smoke())]);
     let job = run.yaml_job(
         &run.deploy(""),
-        "commands: ramdisk\n    failure_retry: 3",
+        "commands: ramdisk\n    failure_retry: 3\n    failure_retry_interval: 3",
         &repo,
         "smoke.yaml",
         BOOT_WAIT,
     );
+    let text = std::fs::read_to_string(&job).unwrap();
+    let mut namespaced = text.clone();
+    for action in ["deploy", "boot", "test"] {
+        namespaced = namespaced.replace(
+            &format!("- {action}:\n"),
+            &format!("- {action}:\n    namespace: board\n"),
+        );
+    }
+    assert_eq!(
+        namespaced.matches("namespace: board").count(),
+        3,
+        "{namespaced}"
+    );
+    std::fs::write(&job, namespaced).unwrap();
     let out = run.dispatch(&job);
     assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
     let log = run.log_text();
@@ -56,6 +74,29 @@ fn failure_retry_boots_the_board_on_its_second_try() {
     assert!(log.contains("attempt 2 of 3"), "{log}");
     assert!(!log.contains("attempt 3 of 3"), "{log}");
     assert_eq!(run.cases().len(), 4, "{:?}", run.cases());
+    // The second try started no sooner than the interval after the wait was announced.
+    let lines = run.log();
+    let at = |needle: &str| {
+        let line = lines
+            .iter()
+            .find(|l| matches!(&l.msg, Message::Text(t) if t.contains(needle)))
+            .unwrap_or_else(|| panic!("no line with {needle:?}: {log}"));
+        chrono::NaiveDateTime::parse_from_str(&line.dt, "%Y-%m-%dT%H:%M:%S%.f").unwrap()
+    };
+    let waited =
+        at("attempt 2 of 3") - at("failure_retry_interval: waiting 00:00:03 before attempt 2");
+    assert!(waited >= chrono::TimeDelta::seconds(3), "{waited}: {log}");
+    // Every result of the job's actions is filed under its namespace, as LAVA files them.
+    let results = run.results();
+    let uboot: Vec<_> = results
+        .iter()
+        .filter(|r| r.get("case") == Some(&Value::from("uboot-action")))
+        .collect();
+    assert_eq!(uboot.len(), 2, "{results:?}");
+    for r in uboot {
+        assert_eq!(r["namespace"], Value::from("board"), "{r:?}");
+    }
+    assert!(log.contains("[board]"), "{log}");
     run.assert_clean();
 }
 

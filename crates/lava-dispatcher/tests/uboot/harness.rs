@@ -134,9 +134,14 @@ impl BoardRun {
     /// `lava-dispatch` on the board's device file, allowed to read the board's images and
     /// this test's directory.
     pub fn command(&self, job: &Path) -> Command {
+        self.command_on(job, &self.board.device_conf_path())
+    }
+
+    /// `lava-dispatch` on `device` (the board's `.conf` or its LAVA device dictionary).
+    pub fn command_on(&self, job: &Path, device: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lava-dispatch"));
         cmd.arg("--device")
-            .arg(self.board.device_conf_path())
+            .arg(device)
             .arg("--output-dir")
             .arg(self.out())
             .args(["--job-id", &self.job_id, "--quiet"])
@@ -188,7 +193,7 @@ impl BoardRun {
         self.texts(Level::Input)
     }
 
-    fn results(&self) -> Vec<std::collections::BTreeMap<String, Value>> {
+    pub fn results(&self) -> Vec<std::collections::BTreeMap<String, Value>> {
         self.log()
             .into_iter()
             .filter(|l| l.lvl == Level::Results)

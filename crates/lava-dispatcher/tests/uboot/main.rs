@@ -69,6 +69,46 @@ fn the_yaml_example_boots_over_tftp_and_runs_its_tests_from_the_ramdisk() {
     run.assert_clean();
 }
 
+/// The same board described by a LAVA 2023 device dictionary over LAVA's own
+/// `base-uboot.jinja2` (Debian's lava-server 2023.01, fetched at test time, found through
+/// /usr/share/lava-server/device-types below `LAVA_ROOT`, as an installed LAVA has it, here
+/// a link in the test's directory): the job runs the same, and its context's
+/// `extra_kernel_args` reaches the kernel command line through LAVA's template.
+#[test]
+fn the_yaml_example_runs_on_the_boards_lava_device_dictionary() {
+    let package = lava_testkit::lava_device_types().unwrap();
+    let run = BoardRun::start(0);
+    let share = run.dir().join("root/usr/share/lava-server");
+    std::fs::create_dir_all(&share).unwrap();
+    std::os::unix::fs::symlink(package.device_types(), share.join("device-types")).unwrap();
+    let repo = git_repo(run.dir(), "tests.git", &[("smoke.yaml", harness::smoke())]);
+    let job = run.example("jobs/uboot-ramdisk.yaml", &repo);
+    let text = std::fs::read_to_string(&job).unwrap();
+    let marked = text.replace(
+        "extra_kernel_args: quiet",
+        "extra_kernel_args: 'quiet lava_dictionary=1'",
+    );
+    assert_ne!(marked, text, "the example sets extra_kernel_args");
+    std::fs::write(&job, marked).unwrap();
+    let out = run
+        .command_on(&job, &run.board.device_dictionary_path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    assert_eq!(run.cases().len(), 4, "{:?}", run.cases());
+    let input = run.inputs().join("\n");
+    assert!(
+        input.contains("setenv bootargs 'console=ttyAMA0,115200n8 root=/dev/ram0 quiet lava_dictionary=1 ip=dhcp'"),
+        "extra_kernel_args through base-uboot.jinja2: {input}"
+    );
+    assert!(
+        input.contains("booti 0x40400000 0x44000000 0x43f00000"),
+        "{input}"
+    );
+    assert!(input.contains("setenv serverip 192.0.2.1"), "{input}");
+    run.assert_clean();
+}
+
 #[test]
 fn the_seed_era_json_example_runs_on_the_board() {
     let run = BoardRun::start(0);

@@ -15,6 +15,11 @@ use crate::{PDU_HOSTNAME, PDU_PORT, REBOOT_DELAY_SECS};
 pub const DEVICE_TYPE_CONF: &str =
     include_str!("../../../../examples/device-types/uboot-qemu.conf");
 
+/// The device type as a LAVA 2023 device-type template, as shipped in
+/// `examples/dispatcher-config/device-types/uboot-qemu.jinja2`.
+pub const DEVICE_TYPE_TEMPLATE: &str =
+    include_str!("../../../../examples/dispatcher-config/device-types/uboot-qemu.jinja2");
+
 /// The prompt of a root shell on the board's image.
 pub const SHELL_PROMPT: &str = "root@lava-arm64:~#";
 
@@ -53,12 +58,57 @@ impl UbootBoard {
         )
     }
 
+    /// The same device as a LAVA 2023 device dictionary over the `uboot-qemu` device-type
+    /// template ([`DEVICE_TYPE_TEMPLATE`], itself over LAVA's own `base-uboot.jinja2` from
+    /// Debian's `lava-server`, not shipped here). The worker's address and TFTP root as the
+    /// board sees them go in the two keys of our own the device YAML may carry
+    /// (`dispatcher_ip`, `tftp_root`; LAVA keeps those per worker).
+    pub fn device_dictionary(&self, pduclient: &Path) -> String {
+        let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+        let pdu = |command: &str| {
+            format!(
+                "{} --daemon {} --hostname {} --command {command} --port {PDU_PORT}",
+                quote_if_needed(&pduclient.display().to_string()),
+                self.pdu_daemon(),
+                PDU_HOSTNAME,
+            )
+        };
+        format!(
+            "{{# The U-Boot QEMU board in {dir} (lava-lab board start), as a LAVA 2023 device\n   \
+             dictionary: the same board as {hostname}.conf. #}}\n\
+             {{% extends '{DEVICE_TYPE}.jinja2' %}}\n\
+             {{% set connection_command = {connection} %}}\n\
+             {{% set hard_reset_command = {reboot} %}}\n\
+             {{% set power_off_command = {off} %}}\n\
+             {{% set power_on_command = {on} %}}\n\
+             {{% block timeouts %}}\n\
+             {{{{ super() }}}}\n\
+             dispatcher_ip: {SERVER_IP}\n\
+             tftp_root: {root}\n\
+             {{% endblock timeouts %}}\n",
+            dir = self.dir().display(),
+            hostname = self.hostname(),
+            connection = quote(&self.connection_command()),
+            reboot = quote(&format!("{} --delay {REBOOT_DELAY_SECS}", pdu("reboot"))),
+            off = quote(&pdu("off")),
+            on = quote(&pdu("on")),
+            root = quote(&self.tftp_root().display().to_string()),
+        )
+    }
+
     /// `board.env`: `name='value'` lines a shell can source, naming the device file and
     /// images that boot on the board to a shell.
     pub fn board_env(&self, image: &BoardImage) -> String {
         let url = |p: &Path| format!("file://{}", p.display());
-        let vars: [(&str, String); 18] = [
+        let vars: [(&str, String); 19] = [
             ("BOARD_DIR", self.dir().display().to_string()),
+            (
+                "DEVICE_DICTIONARY",
+                self.layout
+                    .device_dictionary(self.hostname())
+                    .display()
+                    .to_string(),
+            ),
             (
                 "DEVICE_CONF",
                 self.layout

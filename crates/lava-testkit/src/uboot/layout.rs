@@ -61,6 +61,20 @@ impl Layout {
         self.etc().join("devices").join(format!("{hostname}.conf"))
     }
 
+    /// The board's LAVA device dictionary, where LAVA 2023 keeps them below `etc`.
+    pub(crate) fn device_dictionary(&self, hostname: &str) -> PathBuf {
+        self.etc()
+            .join("lava-server/dispatcher-config/devices")
+            .join(format!("{hostname}.jinja2"))
+    }
+
+    /// The board's LAVA device-type template, where LAVA 2023 keeps a lab's own types.
+    pub(crate) fn device_type_template(&self) -> PathBuf {
+        self.etc()
+            .join("lava-server/dispatcher-config/device-types")
+            .join(format!("{}.jinja2", super::DEVICE_TYPE))
+    }
+
     pub(crate) fn device_type_conf(&self) -> PathBuf {
         self.etc()
             .join("device-types")

@@ -35,7 +35,7 @@ use crate::Error;
 use crate::process::free_ports;
 
 pub use by_hand::{JobFiles, built_pduclient, run_power_command};
-pub use conf::{DEVICE_TYPE_CONF, SHELL_PROMPT};
+pub use conf::{DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, SHELL_PROMPT};
 pub use image::{BoardImage, board_image};
 
 use layout::Layout;
@@ -158,6 +158,11 @@ impl UbootBoard {
             &board.layout.device_conf(&board.hostname),
             &board.device_conf(&config.pduclient),
         )?;
+        conf::write_atomic(&board.layout.device_type_template(), DEVICE_TYPE_TEMPLATE)?;
+        conf::write_atomic(
+            &board.layout.device_dictionary(&board.hostname),
+            &board.device_dictionary(&config.pduclient),
+        )?;
         conf::write_atomic(&board.layout.board_env(), &board.board_env(&image))?;
         Ok(board)
     }
@@ -207,6 +212,12 @@ impl UbootBoard {
     /// The device `.conf` written for the board (`DIR/etc/devices/HOSTNAME.conf`).
     pub fn device_conf_path(&self) -> PathBuf {
         self.layout.device_conf(&self.hostname)
+    }
+
+    /// The board's LAVA device dictionary
+    /// (`DIR/etc/lava-server/dispatcher-config/devices/HOSTNAME.jinja2`).
+    pub fn device_dictionary_path(&self) -> PathBuf {
+        self.layout.device_dictionary(&self.hostname)
     }
 
     /// `DIR/board.env`.

@@ -54,11 +54,8 @@ fn a_uboot_board_is_read_whole() {
     let c = d.connection.unwrap();
     assert_eq!(c.command, "telnet 127.0.0.1 7000");
     assert_eq!(c.char_delay, Duration::from_millis(5));
-    assert_eq!(
-        d.power.hard_reset.as_deref(),
-        Some("pduclient --command reboot")
-    );
-    assert_eq!(d.power.power_off, None);
+    assert_eq!(d.power.hard_reset, ["pduclient --command reboot"]);
+    assert!(d.power.power_off.is_empty());
     let b = d.bootloader.unwrap();
     assert_eq!(b.prompt, "=>");
     assert_eq!(b.interrupt.as_ref().unwrap().text, "");

@@ -180,6 +180,10 @@ fn substitutions(ctx: &Ctx, bl: &Bootloader, view: &View) -> Substitutions {
         (Some(_), Err(why)) => s.undefined(Placeholder::NfsServerIp, why.clone()),
         (None, _) => s.absent(Placeholder::NfsServerIp, "the job deploys no nfsrootfs"),
     }
+    // LAVA's command sets load a trusted-execution image when a job deploys one (`tee`);
+    // this dispatcher deploys none, so those lines are left out as LAVA leaves them out.
+    s.absent(Placeholder::Tee, "the job deploys no tee");
+    s.absent(Placeholder::TeeAddr, "the job deploys no tee");
     let addresses = [
         Placeholder::KernelAddr,
         Placeholder::RamdiskAddr,
@@ -334,7 +338,11 @@ pub async fn boot(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> 
         let re = pattern(action, "interrupt_prompt", &regex::escape(&i.prompt))?;
         let what = format!("waiting for the interrupt prompt '{}'", i.prompt);
         wait(ctx, action, &what, &[re]).await?;
-        ctx.sendline(action, &i.text).await?;
+        if i.newline {
+            ctx.sendline(action, &i.text).await?;
+        } else {
+            ctx.send(action, &i.text).await?;
+        }
     }
     let prompt = pattern(action, "bootloader_prompt", &regex::escape(&bl.prompt))?;
     let what = format!("waiting for the bootloader prompt '{}'", bl.prompt);

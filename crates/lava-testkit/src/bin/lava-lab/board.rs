@@ -11,9 +11,15 @@ const START_HELP: &str = "\
 Writes, under DIR:
   board.env                        KERNEL_URL, KERNEL_TYPE, RAMDISK_URL, DTB_URL (images
                                    that boot on the board to a shell), DEVICE_CONF,
-                                   DEVICE_TYPE, TFTP_ROOT, SERVER_IP, prompts, ports
+                                   DEVICE_DICTIONARY, DEVICE_TYPE, TFTP_ROOT, SERVER_IP,
+                                   prompts, ports
   etc/devices/HOSTNAME.conf        the device, printed on stdout
   etc/device-types/uboot-qemu.conf its type
+  etc/lava-server/dispatcher-config/devices/HOSTNAME.jinja2
+                                   the same device as a LAVA 2023 device dictionary
+  etc/lava-server/dispatcher-config/device-types/uboot-qemu.jinja2
+                                   its type as a template over LAVA's base-uboot.jinja2
+                                   (from Debian's lava-server, not written here)
   tftp/                            the TFTP root (unless --tftp-root names another)
   run/                             scripts, daemon configuration and logs (tftpd.log,
                                    qemu.log, pdu.log, ser2net.log, pdudaemon.log)
@@ -21,6 +27,7 @@ Writes, under DIR:
 The board is off until its PDU switches it on (power_on_cmd in the device file). Try a job:
   . DIR/board.env
   lava-dispatch --device \"$DEVICE_CONF\" JOB.yaml
+  lava-dispatch --device \"$DEVICE_DICTIONARY\" JOB.yaml   (with LAVA's templates installed)
 
 Needs root (the board's TFTP server runs in a network namespace of its own) and Debian's
 qemu-system-arm, u-boot-qemu, tftpd-hpa, ser2net, pdudaemon, socat and iproute2. The first

@@ -1,0 +1,91 @@
+//! Why a device dictionary did not render.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A template that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// A name that is not a plain `NAME.jinja2` file name (`{% extends '../x.jinja2' %}`).
+    #[error("template name {name:?} refused: {why}")]
+    BadName {
+        /// The name as written.
+        name: String,
+        /// Why.
+        why: String,
+    },
+    /// A file larger than [`super::MAX_TEMPLATE_BYTES`].
+    #[error("{}: {bytes} bytes, more than a template may have (1 MiB)", .path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+    /// A file that exists but cannot be read.
+    #[error("cannot read {}: {why}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Why a device dictionary did not render.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A template file could not be read.
+    #[error(transparent)]
+    Load(LoadError),
+    /// The template language refused it: a syntax error, a missing template, an undefined
+    /// value used where a value is needed, a render that ran out of work.
+    #[error("{0}")]
+    Template(Box<TemplateFault>),
+}
+
+/// Where and why a template did not render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateFault {
+    /// The template at fault (`beaglebone-black.jinja2`).
+    pub template: String,
+    /// Its line, when known.
+    pub line: Option<usize>,
+    /// What kind of problem (`undefined value`, `syntax error`, …).
+    pub kind: String,
+    /// More about it.
+    pub detail: Option<String>,
+    /// The text of the expression at fault (`connection_commands.get(hardware)`).
+    pub expression: Option<String>,
+    /// The directories templates were looked for in.
+    pub searched: Vec<PathBuf>,
+}
+
+impl fmt::Display for TemplateFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let TemplateFault {
+            template,
+            line,
+            kind,
+            detail,
+            expression,
+            searched,
+        } = self;
+        write!(f, "{template}")?;
+        if let Some(line) = line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {kind}")?;
+        if let Some(detail) = detail {
+            write!(f, ": {detail}")?;
+        }
+        if let Some(expression) = expression {
+            write!(f, " (in `{expression}`)")?;
+        }
+        if kind.contains("not found") {
+            let dirs: Vec<String> = searched.iter().map(|d| d.display().to_string()).collect();
+            write!(f, "; looked in {}", dirs.join(", "))?;
+        }
+        Ok(())
+    }
+}
