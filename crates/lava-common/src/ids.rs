@@ -1,6 +1,14 @@
-//! Identifiers: job ids and the names of devices, device types and workers.
+//! Identifiers: job ids and the names of devices, device types, workers and bundle streams.
+//!
+//! Each is its own type, so a device name never goes where a worker's is expected and a job
+//! id is never confused with another number. A name is taken as given when it is read (from
+//! the database, a URL, a worker's report: an unknown name is simply not found); the places
+//! that create a device, type, worker or stream check it with [`check_name`] or
+//! [`check_stream_pathname`] (or build it with `new`, which does).
 
+use std::borrow::Borrow;
 use std::fmt;
+use std::ops::Deref;
 use std::str::FromStr;
 
 /// A job's number, as users see it in URLs and `lavacli`.
@@ -8,6 +16,11 @@ use std::str::FromStr;
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(
+    feature = "postgres",
+    derive(postgres_types::ToSql, postgres_types::FromSql),
+    postgres(transparent)
+)]
 pub struct JobId(pub i64);
 
 impl fmt::Display for JobId {
@@ -29,6 +42,145 @@ impl FromStr for JobId {
             }),
         }
     }
+}
+
+/// A name type: text with its own type, checked when made with `new`.
+macro_rules! name_type {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, $check:path) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        #[cfg_attr(
+            feature = "postgres",
+            derive(postgres_types::ToSql, postgres_types::FromSql),
+            postgres(transparent)
+        )]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new name, refused when it breaks the naming rules.
+            pub fn new(name: impl Into<String>) -> Result<$name, InvalidName> {
+                let name = name.into();
+                $check($kind, &name)?;
+                Ok($name(name))
+            }
+
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The name as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        /// A name as given, unchecked: for looking things up.
+        impl From<String> for $name {
+            fn from(name: String) -> $name {
+                $name(name)
+            }
+        }
+
+        /// A name as given, unchecked: for looking things up.
+        impl From<&str> for $name {
+            fn from(name: &str) -> $name {
+                $name(name.to_string())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(name: $name) -> String {
+                name.0
+            }
+        }
+
+        impl Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<std::path::Path> for $name {
+            fn as_ref(&self) -> &std::path::Path {
+                self.0.as_ref()
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A device's hostname (`kvm01`): its `.conf` file's name and its URL segment.
+    DeviceName,
+    "device",
+    check_name
+);
+
+name_type!(
+    /// A device type's name (`kvm`, `qemu`).
+    DeviceTypeName,
+    "device type",
+    check_name
+);
+
+name_type!(
+    /// A worker's hostname, as it names itself to the server.
+    WorkerName,
+    "worker",
+    check_name
+);
+
+name_type!(
+    /// A bundle stream's pathname (`/anonymous/lab-health/`).
+    StreamPath,
+    "bundle stream pathname",
+    check_stream
+);
+
+fn check_stream(_kind: &'static str, pathname: &str) -> Result<(), InvalidName> {
+    check_stream_pathname(pathname)
 }
 
 /// A name that cannot be used for a device, device type, worker or job id.
@@ -116,6 +268,22 @@ mod tests {
         ] {
             assert!(check_stream_pathname(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn typed_names() {
+        assert_eq!(DeviceName::new("kvm01").unwrap(), "kvm01");
+        assert_eq!(
+            WorkerName::new("a/b").unwrap_err().to_string(),
+            "invalid worker 'a/b': only letters, digits, '.', '_' and '-' are allowed"
+        );
+        assert!(StreamPath::new("/anonymous/x/").is_ok());
+        assert!(StreamPath::new("x").is_err());
+        // Looked-up names are taken as given.
+        assert_eq!(DeviceName::from("../x").as_str(), "../x");
+        let json = serde_json::to_string(&DeviceTypeName::from("kvm")).unwrap();
+        assert_eq!(json, "\"kvm\"");
+        assert_eq!(serde_json::to_string(&JobId(7)).unwrap(), "7");
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! device config parsing and the fixture format live here so that the server, the dispatcher
 //! and the tools agree on them by construction.
 
+pub mod bundle;
 pub mod conf;
 pub mod device;
 pub mod device_file;
 pub mod dispatcher_settings;
+pub mod error_type;
 pub mod events_settings;
 pub mod fixture;
 pub mod host_paths;

@@ -15,6 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{DeviceName, DeviceTypeName, JobId};
+
 /// The protocol spoken by this release.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -28,16 +30,16 @@ pub const PREFIX: &str = "/api/worker/v1";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceReport {
     /// The device's hostname (the `.conf` file's name).
-    pub hostname: String,
+    pub hostname: DeviceName,
     /// Its `device_type`.
-    pub device_type: String,
+    pub device_type: DeviceTypeName,
 }
 
 /// A job the worker is running (or has found running after a restart).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunningJob {
     /// The job.
-    pub id: i64,
+    pub id: JobId,
     /// How many log lines the worker has (the server answers with what it has).
     pub log_lines: u64,
 }
@@ -59,9 +61,9 @@ pub struct PollRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStart {
     /// The job id.
-    pub id: i64,
+    pub id: JobId,
     /// The device to run it on (one of the worker's).
-    pub device: String,
+    pub device: DeviceName,
     /// The job definition as submitted.
     pub definition: String,
 }
@@ -72,9 +74,9 @@ pub struct PollResponse {
     /// Jobs to start.
     pub start: Vec<JobStart>,
     /// Jobs to cancel (SIGTERM to their `lava-dispatch`).
-    pub cancel: Vec<i64>,
+    pub cancel: Vec<JobId>,
     /// Jobs the worker reports running that the server considers over: stop them quietly.
-    pub forget: Vec<i64>,
+    pub forget: Vec<JobId>,
     /// Where the server's copy of each running job's log ends (line count), so a worker
     /// that restarted resumes its uploads there.
     pub log_lines: Vec<RunningJob>,
@@ -114,7 +116,7 @@ pub struct JobFinished {
     /// How it ended.
     pub health: FinishedHealth,
     /// LAVA's error type (`Infrastructure`, `Job`, `Test`, `LAVATimeout`, …), if it failed.
-    pub error_type: Option<String>,
+    pub error_type: Option<crate::error_type::ErrorType>,
     /// The error message, if it failed.
     pub error_msg: Option<String>,
     /// How many log lines the job wrote; the server refuses to finish with fewer.
@@ -148,7 +150,7 @@ mod tests {
                 device_type: "kvm".into(),
             }],
             running: vec![RunningJob {
-                id: 7,
+                id: JobId(7),
                 log_lines: 12,
             }],
             wait_ms: 20_000,
@@ -160,5 +162,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.health, FinishedHealth::Incomplete);
+        assert_eq!(
+            f.error_type,
+            Some(crate::error_type::ErrorType::Infrastructure)
+        );
     }
 }

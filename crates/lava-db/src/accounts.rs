@@ -1,9 +1,7 @@
 //! Account administration: a user's flags and password, groups and their members, and a
 //! user's own API tokens. The plain reads and inserts are in `users.rs` and `tokens.rs`.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
 
 /// What an admin may change about a user besides the password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +22,7 @@ fn not_found(username: &str) -> Error {
 }
 
 /// Sets a user's flags.
-pub async fn set_flags(c: &impl GenericClient, username: &str, f: Flags) -> Result<(), Error> {
+pub async fn set_flags(c: &impl Db, username: &str, f: Flags) -> Result<(), Error> {
     let n = c
         .execute(
             "UPDATE users SET is_staff = $2, is_superuser = $3, is_active = $4
@@ -40,11 +38,7 @@ pub async fn set_flags(c: &impl GenericClient, username: &str, f: Flags) -> Resu
 
 /// Replaces a user's password hash and ends their sessions, so a reset password also logs
 /// out whoever had the old one.
-pub async fn set_password(
-    c: &impl GenericClient,
-    username: &str,
-    password_hash: &str,
-) -> Result<(), Error> {
+pub async fn set_password(c: &impl Db, username: &str, password_hash: &str) -> Result<(), Error> {
     let n = c
         .execute(
             "UPDATE users SET password = $2 WHERE username = $1",
@@ -72,7 +66,7 @@ pub struct Group {
 }
 
 /// Every group with its members, by name.
-pub async fn groups(c: &impl GenericClient) -> Result<Vec<Group>, Error> {
+pub async fn groups(c: &impl Db) -> Result<Vec<Group>, Error> {
     let rows = c
         .query(
             "SELECT g.name, coalesce(array_agg(u.username ORDER BY u.username)
@@ -93,7 +87,7 @@ pub async fn groups(c: &impl GenericClient) -> Result<Vec<Group>, Error> {
 }
 
 /// Takes a user out of a group (both by name); not being in it is fine.
-pub async fn leave_group(c: &impl GenericClient, username: &str, group: &str) -> Result<(), Error> {
+pub async fn leave_group(c: &impl Db, username: &str, group: &str) -> Result<(), Error> {
     c.execute(
         "DELETE FROM user_groups ug USING users u, groups g
          WHERE ug.user_id = u.id AND ug.group_id = g.id AND u.username = $1 AND g.name = $2",
@@ -105,7 +99,7 @@ pub async fn leave_group(c: &impl GenericClient, username: &str, group: &str) ->
 
 /// Removes token `id` if it belongs to `user_id`; someone else's token is "not found", so
 /// a user cannot learn which ids exist.
-pub async fn remove_own_token(c: &impl GenericClient, id: i64, user_id: i64) -> Result<(), Error> {
+pub async fn remove_own_token(c: &impl Db, id: i64, user_id: i64) -> Result<(), Error> {
     let n = c
         .execute(
             "DELETE FROM api_tokens WHERE id = $1 AND user_id = $2",

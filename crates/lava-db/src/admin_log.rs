@@ -1,9 +1,8 @@
 //! The record of who changed what, and why, through the admin interface and the APIs.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// One change.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,12 +34,12 @@ pub struct Change<'a> {
     pub object_id: &'a str,
     /// What was done.
     pub action: &'a str,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: &'a str,
 }
 
 /// Records a change (call it in the transaction that makes the change).
-pub async fn record(c: &impl GenericClient, ch: &Change<'_>) -> Result<(), Error> {
+pub async fn record(c: &impl Db, ch: &Change<'_>) -> Result<(), Error> {
     c.execute(
         "INSERT INTO admin_log (user_id, username, object_type, object_id, action, reason)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -59,7 +58,7 @@ pub async fn record(c: &impl GenericClient, ch: &Change<'_>) -> Result<(), Error
 
 /// The newest changes, of one object or of all, newest first.
 pub async fn list(
-    c: &impl GenericClient,
+    c: &impl Db,
     object: Option<(&str, &str)>,
     limit: i64,
 ) -> Result<Vec<Entry>, Error> {

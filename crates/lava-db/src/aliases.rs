@@ -1,9 +1,7 @@
 //! Device-type aliases: other names a job may give as its `device_type`, resolved to the
 //! real type at submission.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
 
 /// An alias and the device type it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +13,7 @@ pub struct Alias {
 }
 
 /// Every alias, by name.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<Alias>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<Alias>, Error> {
     let rows = c
         .query(
             "SELECT name, device_type FROM device_type_aliases ORDER BY name",
@@ -33,7 +31,7 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<Alias>, Error> {
 }
 
 /// One alias, if it exists.
-pub async fn get(c: &impl GenericClient, name: &str) -> Result<Option<Alias>, Error> {
+pub async fn get(c: &impl Db, name: &str) -> Result<Option<Alias>, Error> {
     let row = c
         .query_opt(
             "SELECT name, device_type FROM device_type_aliases WHERE name = $1",
@@ -50,7 +48,7 @@ pub async fn get(c: &impl GenericClient, name: &str) -> Result<Option<Alias>, Er
 }
 
 /// The aliases of one device type, by name.
-pub async fn of_type(c: &impl GenericClient, device_type: &str) -> Result<Vec<String>, Error> {
+pub async fn of_type(c: &impl Db, device_type: &str) -> Result<Vec<String>, Error> {
     let rows = c
         .query(
             "SELECT name FROM device_type_aliases WHERE device_type = $1 ORDER BY name",
@@ -65,7 +63,7 @@ pub async fn of_type(c: &impl GenericClient, device_type: &str) -> Result<Vec<St
 
 /// Adds an alias for a device type. Refused, naming it, when the alias exists, is the name of
 /// a device type, or the device type does not exist.
-pub async fn add(c: &impl GenericClient, name: &str, device_type: &str) -> Result<(), Error> {
+pub async fn add(c: &impl Db, name: &str, device_type: &str) -> Result<(), Error> {
     lava_common::ids::check_name("alias", name).map_err(|e| Error::Invalid(e.to_string()))?;
     if c.query_opt(
         "SELECT 1 FROM device_types WHERE name = $1",
@@ -105,11 +103,7 @@ pub async fn add(c: &impl GenericClient, name: &str, device_type: &str) -> Resul
 
 /// Deletes an alias; with `device_type`, only if it names that type. `NotFound` names the
 /// alias otherwise.
-pub async fn delete(
-    c: &impl GenericClient,
-    name: &str,
-    device_type: Option<&str>,
-) -> Result<(), Error> {
+pub async fn delete(c: &impl Db, name: &str, device_type: Option<&str>) -> Result<(), Error> {
     let n = c
         .execute(
             "DELETE FROM device_type_aliases WHERE name = $1
@@ -128,7 +122,7 @@ pub async fn delete(
 
 /// The device type a job's `device_type` means: the type itself when one has that name,
 /// else the type an alias names; `None` when neither exists.
-pub async fn resolve(c: &impl GenericClient, name: &str) -> Result<Option<String>, Error> {
+pub async fn resolve(c: &impl Db, name: &str) -> Result<Option<String>, Error> {
     let row = c
         .query_opt(
             "SELECT name FROM device_types WHERE name = $1

@@ -1,61 +1,61 @@
 //! Bundles: a job's results filed into the bundle stream its `submit_results` names.
 
-use tokio_postgres::GenericClient;
+use lava_common::ids::{JobId, StreamPath};
 
-use crate::Error;
+use crate::{Db, Error};
 
-/// Files `content` (the job's results, JSON) into the stream at `pathname`. A stream under
-/// `/anonymous/` is created on first use, as the seed's dashboard did; any other stream
-/// must exist. Returns the bundle id.
-pub async fn file(
-    c: &impl GenericClient,
-    pathname: &str,
-    job: i64,
-    content: &serde_json::Value,
-    content_sha256: &str,
-) -> Result<i64, Error> {
+/// The stream a job's results go to at `pathname`: a stream under `/anonymous/` is created
+/// on first use, as the seed's dashboard did; any other stream must exist (`None`).
+pub async fn stream_for_job(c: &impl Db, pathname: &StreamPath) -> Result<Option<i64>, Error> {
     let stream = c
         .query_opt(
             "SELECT id FROM bundle_streams WHERE pathname = $1",
             &[&pathname],
         )
         .await?;
-    let stream_id: i64 = match stream {
-        Some(r) => r.try_get("id")?,
+    match stream {
+        Some(r) => Ok(Some(r.try_get("id")?)),
         None if pathname.starts_with("/anonymous/") => {
             let slug = pathname
                 .trim_end_matches('/')
                 .rsplit('/')
                 .next()
                 .unwrap_or_default();
-            c.query_one(
-                "INSERT INTO bundle_streams (pathname, name, slug, is_public, is_anonymous)
-                 VALUES ($1, $2, $2, true, true)
-                 ON CONFLICT (pathname) DO UPDATE SET pathname = EXCLUDED.pathname RETURNING id",
-                &[&pathname, &slug],
-            )
-            .await?
-            .try_get("id")?
+            let row = c
+                .query_one(
+                    "INSERT INTO bundle_streams (pathname, name, slug, is_public, is_anonymous)
+                     VALUES ($1, $2, $2, true, true)
+                     ON CONFLICT (pathname) DO UPDATE SET pathname = EXCLUDED.pathname RETURNING id",
+                    &[&pathname, &slug],
+                )
+                .await?;
+            Ok(Some(row.try_get("id")?))
         }
-        None => {
-            return Err(Error::NotFound {
-                what: "bundle stream",
-                key: pathname.to_string(),
-            });
-        }
-    };
+        None => Ok(None),
+    }
+}
+
+/// Files `content` (job `job`'s results, JSON, identified by `content_sha256`) into stream
+/// `stream` (from [`stream_for_job`]). Returns the bundle id.
+pub async fn file(
+    c: &impl Db,
+    stream: i64,
+    job: JobId,
+    content: &serde_json::Value,
+    content_sha256: &str,
+) -> Result<i64, Error> {
     let row = c
         .query_one(
             "INSERT INTO bundles (stream_id, job_id, content_sha256, content) VALUES ($1, $2, $3, $4)
              ON CONFLICT (stream_id, content_sha256) DO UPDATE SET job_id = EXCLUDED.job_id RETURNING id",
-            &[&stream_id, &job, &content_sha256, content],
+            &[&stream, &job, &content_sha256, content],
         )
         .await?;
     Ok(row.try_get("id")?)
 }
 
 /// The bundles of a job: (stream pathname, bundle id).
-pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<(String, i64)>, Error> {
+pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<(StreamPath, i64)>, Error> {
     let rows = c
         .query(
             "SELECT s.pathname, b.id FROM bundles b JOIN bundle_streams s ON s.id = b.stream_id
@@ -72,8 +72,8 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<(String, i64
 /// `pathname`. Fails with `NotFound` for an unknown stream and `AlreadyExists` when the stream
 /// holds the same content. Returns the bundle id.
 pub async fn put(
-    c: &impl GenericClient,
-    pathname: &str,
+    c: &impl Db,
+    pathname: &StreamPath,
     content: &serde_json::Value,
     content_sha256: &str,
     uploaded_by: Option<i64>,
@@ -105,9 +105,9 @@ pub async fn put(
 
 /// A stored bundle found by its content hash: (stream pathname, content).
 pub async fn by_sha(
-    c: &impl GenericClient,
+    c: &impl Db,
     content_sha256: &str,
-) -> Result<Option<(String, serde_json::Value)>, Error> {
+) -> Result<Option<(StreamPath, serde_json::Value)>, Error> {
     let row = c
         .query_opt(
             "SELECT s.pathname, b.content FROM bundles b JOIN bundle_streams s ON s.id = b.stream_id
@@ -120,7 +120,7 @@ pub async fn by_sha(
 }
 
 /// The content hash of a job's first bundle, if it has one.
-pub async fn sha_of_job(c: &impl GenericClient, job: i64) -> Result<Option<String>, Error> {
+pub async fn sha_of_job(c: &impl Db, job: JobId) -> Result<Option<String>, Error> {
     let row = c
         .query_opt(
             "SELECT content_sha256 FROM bundles WHERE job_id = $1 ORDER BY id LIMIT 1",

@@ -2,16 +2,11 @@
 //! may see a job can read (the stored definition and plan carry a mask instead). Only the
 //! callback sender and resubmission read them; no page or API does.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
+use lava_common::ids::JobId;
 
 /// Stores job `job`'s callback tokens: (place in the notify block, token).
-pub async fn store(
-    c: &impl GenericClient,
-    job: i64,
-    tokens: &[(i32, String)],
-) -> Result<(), Error> {
+pub async fn store(c: &impl Db, job: JobId, tokens: &[(i32, String)]) -> Result<(), Error> {
     for (position, token) in tokens {
         c.execute(
             "INSERT INTO job_callback_tokens (job_id, position, token) VALUES ($1, $2, $3)",
@@ -23,7 +18,7 @@ pub async fn store(
 }
 
 /// Job `job`'s callback tokens by place, in order.
-pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<(i32, String)>, Error> {
+pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<(i32, String)>, Error> {
     let rows = c
         .query(
             "SELECT position, token FROM job_callback_tokens WHERE job_id = $1 ORDER BY position",
@@ -38,11 +33,11 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<(i32, String
 /// Jobs stored before tokens were kept apart (their plan's notify block still holds a token
 /// other than `mask`), with id above `after`, oldest first: (id, definition).
 pub async fn unmasked_jobs(
-    c: &impl GenericClient,
+    c: &impl Db,
     mask: &str,
-    after: i64,
+    after: JobId,
     limit: i64,
-) -> Result<Vec<(i64, String)>, Error> {
+) -> Result<Vec<(JobId, String)>, Error> {
     let rows = c
         .query(
             "SELECT id, original_definition FROM jobs
@@ -61,8 +56,8 @@ pub async fn unmasked_jobs(
 /// Replaces a job's stored definition and plan with their masked forms and stores the
 /// tokens taken out of them (an upgrade step for jobs stored before tokens were kept apart).
 pub async fn move_out(
-    c: &impl GenericClient,
-    job: i64,
+    c: &impl Db,
+    job: JobId,
     definition: &str,
     plan: &serde_json::Value,
     tokens: &[(i32, String)],

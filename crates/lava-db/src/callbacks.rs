@@ -1,10 +1,10 @@
 //! Notify callbacks waiting to be sent, and how their attempts went.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::JobId;
 use lava_common::state::{CallbackState, JobState};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A queued callback change: the job entered `trigger`.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,7 +12,7 @@ pub struct Due {
     /// The row's id.
     pub id: i64,
     /// The job.
-    pub job_id: i64,
+    pub job_id: JobId,
     /// The state the job entered.
     pub trigger: JobState,
     /// Attempts made so far.
@@ -38,7 +38,7 @@ pub struct Record {
 
 /// Queues the callbacks of job `job` for its change to `trigger`, if its plan has a notify
 /// block (called by the transition that makes the change, in its transaction).
-pub async fn queue(c: &impl GenericClient, job: i64, trigger: JobState) -> Result<(), Error> {
+pub async fn queue(c: &impl Db, job: JobId, trigger: JobState) -> Result<(), Error> {
     c.execute(
         "INSERT INTO job_callbacks (job_id, trigger) SELECT id, $2 FROM jobs
          WHERE id = $1 AND jsonb_typeof(plan -> 'notify') = 'object'",
@@ -49,7 +49,7 @@ pub async fn queue(c: &impl GenericClient, job: i64, trigger: JobState) -> Resul
 }
 
 /// Pending rows whose time has come, oldest first.
-pub async fn due(c: &impl GenericClient, limit: i64) -> Result<Vec<Due>, Error> {
+pub async fn due(c: &impl Db, limit: i64) -> Result<Vec<Due>, Error> {
     let rows = c
         .query(
             "SELECT id, job_id, trigger, attempts, delivered FROM job_callbacks
@@ -73,7 +73,7 @@ pub async fn due(c: &impl GenericClient, limit: i64) -> Result<Vec<Due>, Error> 
 /// Records an attempt: the callbacks delivered so far, the new state, the error of the last
 /// failure, and when to try again (for a row still pending).
 pub async fn record_attempt(
-    c: &impl GenericClient,
+    c: &impl Db,
     id: i64,
     state: CallbackState,
     delivered: &[i32],
@@ -94,7 +94,7 @@ pub async fn record_attempt(
 }
 
 /// Marks a row skipped (the criteria did not match), without counting an attempt.
-pub async fn skip(c: &impl GenericClient, id: i64) -> Result<(), Error> {
+pub async fn skip(c: &impl Db, id: i64) -> Result<(), Error> {
     c.execute(
         "UPDATE job_callbacks SET state = 'skipped', done = now() WHERE id = $1",
         &[&id],
@@ -104,7 +104,7 @@ pub async fn skip(c: &impl GenericClient, id: i64) -> Result<(), Error> {
 }
 
 /// The callback rows of a job, oldest first.
-pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<Record>, Error> {
+pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<Record>, Error> {
     let rows = c
         .query(
             "SELECT trigger, state, attempts, last_error, done FROM job_callbacks

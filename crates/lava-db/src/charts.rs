@@ -3,17 +3,17 @@
 //! rates). Every query counts only the jobs the caller may see.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::DeviceTypeName;
 use lava_common::state::DeviceHealth;
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// Passes and fails of one suite on one device type on one day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PassRate {
     /// The device type (requested, or that of the device the job ran on).
-    pub device_type: String,
+    pub device_type: DeviceTypeName,
     /// The suite (test definition).
     pub suite: String,
     /// The day (midnight UTC).
@@ -26,7 +26,7 @@ pub struct PassRate {
 
 /// Daily pass and fail counts per device type and suite since `from`.
 pub async fn pass_rates(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
     from: DateTime<Utc>,
 ) -> Result<Vec<PassRate>, Error> {
@@ -59,7 +59,7 @@ pub async fn pass_rates(
 /// The queue length at each of `points` instants from `from` to `to`: jobs submitted by then
 /// and not yet started (a job canceled in the queue has its start and end set when it ends).
 pub async fn queue_length(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -91,7 +91,7 @@ pub async fn queue_length(
 /// health of a device at an instant is the new health of its last transition before it, or
 /// the old health of its first one after it, or its health now when it never changed.
 pub async fn device_health(
-    c: &impl GenericClient,
+    c: &impl Db,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     points: i32,

@@ -1,58 +1,43 @@
 //! Devices as the web pages show them: filtered by type, health and worker, each with the job
 //! it runs when the caller may see that job (a private job's id and name never reach a page).
 
-use lava_common::state::{DeviceHealth, DeviceState};
-use tokio_postgres::GenericClient;
+use lava_common::fixture::DeviceRecord;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
+use lava_common::state::DeviceHealth;
 
-use crate::Error;
+use crate::devices::{RECORD_COLUMNS, record_from_row};
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// Which devices to list; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceFilter {
     /// Of this device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// With this health.
     pub health: Option<DeviceHealth>,
     /// Attached to this worker.
-    pub worker: Option<String>,
+    pub worker: Option<WorkerName>,
     /// Exactly this hostname.
-    pub hostname: Option<String>,
+    pub hostname: Option<DeviceName>,
 }
 
 /// A device with its current job as far as the caller may know it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceRow {
-    /// The hostname.
-    pub hostname: String,
-    /// Its type.
-    pub device_type: String,
-    /// Free text.
-    pub description: String,
-    /// Tag names.
-    pub tags: Vec<String>,
-    /// What it is doing.
-    pub state: DeviceState,
-    /// Whether it may take jobs.
-    pub health: DeviceHealth,
-    /// Its worker, if attached.
-    pub worker_host: Option<String>,
+    /// Hostname, type, description, tags, state, health and worker.
+    pub info: DeviceRecord,
     /// The job it runs (id, name), when the caller may see it.
-    pub job: Option<(i64, String)>,
+    pub job: Option<(JobId, String)>,
 }
 
 /// The devices matching `f`, by hostname.
-pub async fn list(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    f: &DeviceFilter,
-) -> Result<Vec<DeviceRow>, Error> {
+pub async fn list(c: &impl Db, viewer: &Viewer, f: &DeviceFilter) -> Result<Vec<DeviceRow>, Error> {
     let (user, su) = viewer.params();
     // The visibility condition sits in the join, so a device running a hidden job is still
     // listed, only without its job.
     let sql = format!(
-        "SELECT d.hostname, d.device_type, d.description, d.tags, d.state, d.health,
-                d.worker_host, j.id AS job_id, j.description AS job_description
+        "SELECT {RECORD_COLUMNS}, j.id AS job_id, j.description AS job_description
          FROM devices d LEFT JOIN jobs j ON j.id = d.current_job_id AND {}
          WHERE ($3::text IS NULL OR d.device_type = $3)
            AND ($4::device_health IS NULL OR d.health = $4)
@@ -76,16 +61,10 @@ pub async fn list(
         .await?;
     rows.iter()
         .map(|r| {
-            let job: Option<i64> = r.try_get("job_id")?;
+            let job: Option<JobId> = r.try_get("job_id")?;
             let name: Option<String> = r.try_get("job_description")?;
             Ok(DeviceRow {
-                hostname: r.try_get("hostname")?,
-                device_type: r.try_get("device_type")?,
-                description: r.try_get("description")?,
-                tags: r.try_get("tags")?,
-                state: r.try_get("state")?,
-                health: r.try_get("health")?,
-                worker_host: r.try_get("worker_host")?,
+                info: record_from_row(r)?,
                 job: job.map(|id| (id, name.unwrap_or_default())),
             })
         })
@@ -94,12 +73,12 @@ pub async fn list(
 
 /// One device, if it exists.
 pub async fn get(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
-    hostname: &str,
+    hostname: &DeviceName,
 ) -> Result<Option<DeviceRow>, Error> {
     let f = DeviceFilter {
-        hostname: Some(hostname.to_string()),
+        hostname: Some(hostname.clone()),
         ..DeviceFilter::default()
     };
     Ok(list(c, viewer, &f).await?.into_iter().next())

@@ -1,9 +1,10 @@
 //! Device types.
 
 use lava_common::fixture::{DeviceTypeRecord, HealthDenominator};
-use tokio_postgres::{GenericClient, Row};
+use lava_common::ids::DeviceTypeName;
+use tokio_postgres::Row;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A device type with the number of its devices (retired ones not counted).
 #[derive(Debug, Clone, PartialEq)]
@@ -35,13 +36,13 @@ fn from_row(row: &Row) -> Result<DeviceType, Error> {
 }
 
 /// Every device type, by name.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<DeviceType>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<DeviceType>, Error> {
     let rows = c.query(&format!("{SELECT} ORDER BY t.name"), &[]).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// One device type, if it exists.
-pub async fn get(c: &impl GenericClient, name: &str) -> Result<Option<DeviceType>, Error> {
+pub async fn get(c: &impl Db, name: &DeviceTypeName) -> Result<Option<DeviceType>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE t.name = $1"), &[&name])
         .await?;
@@ -49,7 +50,7 @@ pub async fn get(c: &impl GenericClient, name: &str) -> Result<Option<DeviceType
 }
 
 /// Inserts a device type, or updates every field of an existing one (fixture loading).
-pub async fn upsert(c: &impl GenericClient, t: &DeviceTypeRecord) -> Result<(), Error> {
+pub async fn upsert(c: &impl Db, t: &DeviceTypeRecord) -> Result<(), Error> {
     c.execute(
         "INSERT INTO device_types (name, description, health_check_job, health_frequency,
                 health_denominator, disable_health_check, display)
@@ -75,7 +76,7 @@ pub async fn upsert(c: &impl GenericClient, t: &DeviceTypeRecord) -> Result<(), 
 }
 
 /// Adds a device type with default settings; fails if it exists.
-pub async fn add(c: &impl GenericClient, name: &str, description: &str) -> Result<(), Error> {
+pub async fn add(c: &impl Db, name: &DeviceTypeName, description: &str) -> Result<(), Error> {
     let n = c
         .execute(
             "INSERT INTO device_types (name, description) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -92,7 +93,7 @@ pub async fn add(c: &impl GenericClient, name: &str, description: &str) -> Resul
 }
 
 /// Adds a device type with default settings unless it exists; returns whether it was added.
-pub async fn ensure(c: &impl GenericClient, name: &str) -> Result<bool, Error> {
+pub async fn ensure(c: &impl Db, name: &DeviceTypeName) -> Result<bool, Error> {
     let n = c
         .execute(
             "INSERT INTO device_types (name) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -104,8 +105,8 @@ pub async fn ensure(c: &impl GenericClient, name: &str) -> Result<bool, Error> {
 
 /// Sets (or with `None` clears) the type's health check job definition.
 pub async fn set_health_check(
-    c: &impl GenericClient,
-    name: &str,
+    c: &impl Db,
+    name: &DeviceTypeName,
     job: Option<&str>,
 ) -> Result<(), Error> {
     let n = c
@@ -140,7 +141,7 @@ pub struct TypeChanges {
 
 /// Applies `t` to device type `name` in one statement. `NotFound` names it when it does not
 /// exist; a frequency below 1 is refused naming the value.
-pub async fn update(c: &impl GenericClient, name: &str, t: &TypeChanges) -> Result<(), Error> {
+pub async fn update(c: &impl Db, name: &str, t: &TypeChanges) -> Result<(), Error> {
     if let Some(f) = t.health_frequency.filter(|f| *f < 1) {
         return Err(Error::Invalid(format!(
             "health frequency {f} is not a positive number"

@@ -3,16 +3,15 @@
 use std::collections::BTreeMap;
 
 use lava_common::fixture::{FixtureError, Interpreted, Item, MODELS, RecordProblem};
-use tokio_postgres::GenericClient;
 
-use crate::{Error, device_types, devices, streams, users, workers};
+use crate::{Db, Error, device_types, devices, lifecycle, streams, users, workers};
 
 /// How many records of each model were loaded.
 pub type LoadReport = BTreeMap<&'static str, usize>;
 
 /// Checks that every reference of the fixture resolves, in the database or in the fixture
 /// itself, and lists every one that does not.
-async fn check_references(c: &impl GenericClient, fx: &Interpreted) -> Result<(), Error> {
+async fn check_references(c: &impl Db, fx: &Interpreted) -> Result<(), Error> {
     let in_fixture = |pred: &dyn Fn(&Item) -> bool| fx.items.iter().any(|(_, i)| pred(i));
     let mut problems = Vec::new();
     for (index, item) in &fx.items {
@@ -80,11 +79,7 @@ fn item_key(item: &Item) -> &str {
 /// Loads every item, referenced models first. Existing rows with the same natural key are
 /// updated, so loading a fixture twice is harmless. Call it inside a transaction: on error,
 /// roll back and nothing of the fixture stays.
-pub async fn load(
-    c: &impl GenericClient,
-    fx: &Interpreted,
-    source: &str,
-) -> Result<LoadReport, Error> {
+pub async fn load(c: &impl Db, fx: &Interpreted, source: &str) -> Result<LoadReport, Error> {
     check_references(c, fx).await?;
     let reason = format!("loaded from fixture {source}");
     let mut report = LoadReport::new();
@@ -92,9 +87,9 @@ pub async fn load(
         for (_, item) in fx.items.iter().filter(|(_, i)| i.model() == model) {
             match item {
                 Item::User(u) => users::upsert(c, u).await?,
-                Item::Worker(w) => workers::upsert(c, w).await?,
+                Item::Worker(w) => lifecycle::worker::load(c, w, &reason).await?,
                 Item::DeviceType(t) => device_types::upsert(c, t).await?,
-                Item::Device(d) => devices::upsert(c, d, &reason).await?,
+                Item::Device(d) => lifecycle::device::load(c, d, &reason).await?,
                 Item::BundleStream(s) => streams::upsert(c, s).await?,
             }
             *report.entry(model).or_default() += 1;
@@ -105,7 +100,7 @@ pub async fn load(
 
 /// Reads the items of the given models (all known models when `models` is empty), in load
 /// order. Unknown model names are an error that lists the known ones.
-pub async fn dump(c: &impl GenericClient, models: &[String]) -> Result<Vec<Item>, Error> {
+pub async fn dump(c: &impl Db, models: &[String]) -> Result<Vec<Item>, Error> {
     let mut wanted = Vec::new();
     for m in models {
         let lower = m.to_ascii_lowercase();
@@ -147,7 +142,7 @@ pub async fn dump(c: &impl GenericClient, models: &[String]) -> Result<Vec<Item>
                 devices::list(c)
                     .await?
                     .iter()
-                    .map(|d| Item::Device(d.to_record())),
+                    .map(|d| Item::Device(d.info.clone())),
             ),
             _ => out.extend(
                 streams::list(c)

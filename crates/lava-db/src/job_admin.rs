@@ -1,10 +1,10 @@
 //! Admin changes to queued jobs. Cancelling lives in `jobs.rs` with the rest of the life
 //! cycle; changing the priority is only meaningful before the scheduler has picked a job.
 
+use lava_common::ids::JobId;
 use lava_common::state::JobState;
-use tokio_postgres::GenericClient;
 
-use crate::{Error, notify};
+use crate::{Db, Error, notify};
 
 /// The highest priority a job can have (the lowest is 0), as the schema's check says.
 pub const MAX_PRIORITY: i32 = 100;
@@ -12,7 +12,7 @@ pub const MAX_PRIORITY: i32 = 100;
 /// Sets the priority of a queued job and wakes the scheduler (the queue order changed).
 /// A job that has left the queue is refused with a conflict naming its state, so the
 /// change cannot silently apply to a job that already runs.
-pub async fn set_priority(c: &impl GenericClient, id: i64, priority: i32) -> Result<(), Error> {
+pub async fn set_priority(c: &impl Db, id: JobId, priority: i32) -> Result<(), Error> {
     if !(0..=MAX_PRIORITY).contains(&priority) {
         return Err(Error::Invalid(format!(
             "priority {priority} is out of range: it must be 0 to {MAX_PRIORITY}"
@@ -56,12 +56,12 @@ pub struct JobChange {
     pub new_health: lava_common::state::JobHealth,
     /// The user who made the change, if a person did.
     pub actor: Option<String>,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: String,
 }
 
 /// A job's transitions, oldest first.
-pub async fn transitions(c: &impl GenericClient, id: i64) -> Result<Vec<JobChange>, Error> {
+pub async fn transitions(c: &impl Db, id: JobId) -> Result<Vec<JobChange>, Error> {
     let rows = c
         .query(
             "SELECT t.old_state, t.new_state, t.new_health, u.username, t.reason

@@ -6,13 +6,13 @@
 //! stops after `limit` rows, whatever the size of the table.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState};
 use postgres_types::ToSql;
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::jobs::{Job, SELECT, from_row};
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// The order of a job list. Ties are broken by id in the same direction, so pages are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,19 +65,19 @@ pub struct JobFilter {
     /// With one of these healths.
     pub healths: Vec<JobHealth>,
     /// Requested this device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// Ran (or runs) on this device.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// Submitted by this username.
     pub submitter: Option<String>,
     /// Id greater than this.
-    pub id_gt: Option<i64>,
+    pub id_gt: Option<JobId>,
     /// Id less than this.
-    pub id_lt: Option<i64>,
+    pub id_lt: Option<JobId>,
     /// Ended at or after this time.
     pub ended_since: Option<DateTime<Utc>>,
     /// One of these ids (empty: any).
-    pub ids: Vec<i64>,
+    pub ids: Vec<JobId>,
     /// Submitted after this time.
     pub submitted_after: Option<DateTime<Utc>>,
     /// Submitted before this time.
@@ -164,11 +164,7 @@ fn conditions(viewer: &Viewer, f: &JobFilter) -> Where {
 }
 
 /// The jobs `viewer` may see that match `f`, in `f.order`, paged by `f.limit`/`f.offset`.
-pub async fn list(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    f: &JobFilter,
-) -> Result<Vec<Job>, Error> {
+pub async fn list(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<Vec<Job>, Error> {
     let mut w = conditions(viewer, f);
     let mut sql = format!("{SELECT} {} ORDER BY {}", w.sql, f.order.sql());
     if f.limit > 0 {
@@ -184,7 +180,7 @@ pub async fn list(
 }
 
 /// How many jobs `viewer` may see that match `f` (its order, limit and offset are ignored).
-pub async fn count(c: &impl GenericClient, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
+pub async fn count(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
     if f.by_state_and_health_only() {
         return count_from_counters(c, viewer, f).await;
     }
@@ -192,11 +188,7 @@ pub async fn count(c: &impl GenericClient, viewer: &Viewer, f: &JobFilter) -> Re
 }
 
 /// [`count`] by scanning the matching rows (what the counters must always agree with).
-pub async fn count_exact(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    f: &JobFilter,
-) -> Result<i64, Error> {
+pub async fn count_exact(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
     let w = conditions(viewer, f);
     // The submitter filter reads the username, so the join stays even for a count.
     let sql = format!(
@@ -208,7 +200,7 @@ pub async fn count_exact(
 
 /// The plan PostgreSQL picks for [`list`] (`EXPLAIN` text), so tests and benchmarks can check
 /// that a page stays on an index as the table grows.
-pub async fn plan(c: &impl GenericClient, viewer: &Viewer, f: &JobFilter) -> Result<String, Error> {
+pub async fn plan(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<String, Error> {
     let mut w = conditions(viewer, f);
     let mut sql = format!("EXPLAIN {SELECT} {} ORDER BY {}", w.sql, f.order.sql());
     if f.limit > 0 {
@@ -225,7 +217,7 @@ pub async fn plan(c: &impl GenericClient, viewer: &Viewer, f: &JobFilter) -> Res
 
 /// Job `id` if `viewer` may see it; `None` both when it does not exist and when it is not
 /// visible, so callers answer "not found" either way.
-pub async fn get(c: &impl GenericClient, viewer: &Viewer, id: i64) -> Result<Option<Job>, Error> {
+pub async fn get(c: &impl Db, viewer: &Viewer, id: JobId) -> Result<Option<Job>, Error> {
     let (user, su) = viewer.params();
     let sql = format!(
         "{SELECT} WHERE j.id = $3 AND {}",
@@ -236,7 +228,7 @@ pub async fn get(c: &impl GenericClient, viewer: &Viewer, id: i64) -> Result<Opt
 }
 
 /// The viewing groups of a job: (group id, name), by name.
-pub async fn viewing_groups(c: &impl GenericClient, id: i64) -> Result<Vec<(i64, String)>, Error> {
+pub async fn viewing_groups(c: &impl Db, id: JobId) -> Result<Vec<(i64, String)>, Error> {
     let rows = c
         .query(
             "SELECT g.id, g.name FROM job_viewing_groups vg JOIN groups g ON g.id = vg.group_id
@@ -251,7 +243,7 @@ pub async fn viewing_groups(c: &impl GenericClient, id: i64) -> Result<Vec<(i64,
 
 /// Folds the pending count deltas into the totals (the active scheduler calls this after its
 /// passes). Safe to run concurrently: a delta row is moved by exactly one fold.
-pub async fn fold_counts(c: &impl GenericClient) -> Result<(), Error> {
+pub async fn fold_counts(c: &impl Db) -> Result<(), Error> {
     c.execute(
         "WITH moved AS (DELETE FROM job_count_deltas
                         RETURNING visibility, state, health, device_type, delta),
@@ -308,11 +300,7 @@ fn state_health(w: &mut Where, f: &JobFilter, alias: &str) {
 
 /// [`count`] from the counters: the public (or, for a superuser, all) jobs from the totals
 /// and deltas, plus the viewer's own and group-visible private jobs counted exactly (few).
-async fn count_from_counters(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    f: &JobFilter,
-) -> Result<i64, Error> {
+async fn count_from_counters(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
     let mut w = Where {
         sql: if viewer.superuser {
             "WHERE true".into()

@@ -1,10 +1,12 @@
-//! Jobs: submission, the life cycle (scheduled, running, canceling, finished), and reads.
+//! Jobs: submission and reads. Their state changes are in [`crate::lifecycle`].
 
 use chrono::{DateTime, Utc};
-use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState, JobVisibility};
-use tokio_postgres::{GenericClient, Row};
+use lava_common::error_type::ErrorType;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
+use lava_common::state::{JobHealth, JobState, JobVisibility};
+use tokio_postgres::Row;
 
-use crate::{Error, notify, transitions};
+use crate::{Db, Error, notify};
 
 /// A job to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,9 +22,9 @@ pub struct NewJob {
     /// A health check job.
     pub health_check: bool,
     /// The requested device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// A requested device.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// Tags every candidate device must have.
     pub tags: Vec<String>,
     /// 0–100.
@@ -37,7 +39,7 @@ pub struct NewJob {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     /// Its id.
-    pub id: i64,
+    pub id: JobId,
     /// The submitter's username.
     pub submitter: Option<String>,
     /// The submitter's id.
@@ -51,9 +53,9 @@ pub struct Job {
     /// A health check.
     pub health_check: bool,
     /// Requested device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// Requested device.
-    pub requested_device: Option<String>,
+    pub requested_device: Option<DeviceName>,
     /// Required tags.
     pub tags: Vec<String>,
     /// Priority.
@@ -65,9 +67,9 @@ pub struct Job {
     /// Health.
     pub health: JobHealth,
     /// The device it ran on.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// The worker of that device.
-    pub worker: Option<String>,
+    pub worker: Option<WorkerName>,
     /// When it was submitted.
     pub submit_time: DateTime<Utc>,
     /// When it started.
@@ -77,7 +79,7 @@ pub struct Job {
     /// Why it failed.
     pub failure_comment: Option<String>,
     /// LAVA's error type of the failure.
-    pub error_type: Option<String>,
+    pub error_type: Option<ErrorType>,
     /// Lines in its log.
     pub log_lines: i64,
 }
@@ -120,7 +122,7 @@ pub(crate) fn from_row(r: &Row) -> Result<Job, Error> {
 }
 
 /// Stores a job and wakes the scheduler. Returns its id.
-pub async fn insert(c: &impl GenericClient, j: &NewJob) -> Result<i64, Error> {
+pub async fn insert(c: &impl Db, j: &NewJob) -> Result<JobId, Error> {
     if !j.viewing_groups.is_empty() {
         let known: Vec<String> = c
             .query(
@@ -156,7 +158,7 @@ pub async fn insert(c: &impl GenericClient, j: &NewJob) -> Result<i64, Error> {
             ],
         )
         .await?;
-    let id: i64 = row.try_get("id")?;
+    let id: JobId = row.try_get("id")?;
     if !j.viewing_groups.is_empty() {
         c.execute(
             "INSERT INTO job_viewing_groups (job_id, group_id)
@@ -170,16 +172,25 @@ pub async fn insert(c: &impl GenericClient, j: &NewJob) -> Result<i64, Error> {
 }
 
 /// One job, if it exists.
-pub async fn get(c: &impl GenericClient, id: i64) -> Result<Option<Job>, Error> {
+pub async fn get(c: &impl Db, id: JobId) -> Result<Option<Job>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE j.id = $1"), &[&id])
         .await?;
     row.as_ref().map(from_row).transpose()
 }
 
+/// One job, its row locked until the transaction ends (the end of a job reads and changes
+/// it under this lock).
+pub async fn get_for_update(c: &impl Db, id: JobId) -> Result<Option<Job>, Error> {
+    let row = c
+        .query_opt(&format!("{SELECT} WHERE j.id = $1 FOR UPDATE OF j"), &[&id])
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Jobs, newest first, optionally in one state.
 pub async fn list(
-    c: &impl GenericClient,
+    c: &impl Db,
     state: Option<JobState>,
     limit: i64,
     offset: i64,
@@ -194,7 +205,7 @@ pub async fn list(
 }
 
 /// How many jobs wait in the queue.
-pub async fn queue_length(c: &impl GenericClient) -> Result<i64, Error> {
+pub async fn queue_length(c: &impl Db) -> Result<i64, Error> {
     Ok(c.query_one(
         "SELECT count(*) AS n FROM jobs WHERE state = 'submitted'",
         &[],
@@ -204,7 +215,7 @@ pub async fn queue_length(c: &impl GenericClient) -> Result<i64, Error> {
 }
 
 /// Test case counts of a job: (pass, fail, skip, unknown).
-pub async fn result_counts(c: &impl GenericClient, id: i64) -> Result<[i64; 4], Error> {
+pub async fn result_counts(c: &impl Db, id: JobId) -> Result<[i64; 4], Error> {
     let row = c
         .query_one(
             "SELECT count(*) FILTER (WHERE result = 'pass') AS pass,
@@ -224,212 +235,23 @@ pub async fn result_counts(c: &impl GenericClient, id: i64) -> Result<[i64; 4], 
     ])
 }
 
-/// Moves a job from `old` to `new` state (and health), naming the old state so a lost race
-/// changes nothing; records the transition. Returns whether the row changed.
-#[allow(clippy::too_many_arguments)]
-async fn transition(
-    c: &impl GenericClient,
-    id: i64,
-    old: (JobState, JobHealth),
-    new: (JobState, JobHealth),
-    device: Option<&str>,
-    actor: Option<i64>,
-    reason: &str,
-    extra_sql: &str,
-) -> Result<bool, Error> {
-    let n = c
-        .execute(
-            &format!(
-                "UPDATE jobs SET state = $3, health = $4 {extra_sql} WHERE id = $1 AND state = $2"
-            ),
-            &[&id, &old.0, &new.0, &new.1],
-        )
-        .await?;
-    if n == 0 {
-        return Ok(false);
-    }
-    transitions::record_job(c, id, old, new, device, actor, reason).await?;
-    Ok(true)
+/// A job a worker should be running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerJob {
+    /// The job.
+    pub id: JobId,
+    /// Its device.
+    pub device: DeviceName,
+    /// Scheduled (to start), running, or canceling (to stop).
+    pub state: JobState,
+    /// The definition to run.
+    pub definition: String,
+    /// The lines of its log the server holds.
+    pub log_lines: i64,
 }
 
-/// Gives a queued job to a device: job `scheduled`, device `reserved`, in the caller's
-/// transaction. Returns false (and changes nothing) when either moved meanwhile.
-pub async fn assign(
-    c: &impl GenericClient,
-    job: i64,
-    device: &str,
-    worker: &str,
-) -> Result<bool, Error> {
-    let n = c
-        .execute(
-            "UPDATE jobs SET state = 'scheduled', actual_device = $2, worker_host = $3
-             WHERE id = $1 AND state = 'submitted'",
-            &[&job, &device, &worker],
-        )
-        .await?;
-    if n == 0 {
-        return Ok(false);
-    }
-    let d = c
-        .execute(
-            "UPDATE devices SET state = 'reserved', current_job_id = $2
-             WHERE hostname = $1 AND state = 'idle'",
-            &[&device, &job],
-        )
-        .await?;
-    if d == 0 {
-        return Err(Error::Conflict(format!(
-            "device '{device}' is no longer idle"
-        )));
-    }
-    let health: DeviceHealth = c
-        .query_one("SELECT health FROM devices WHERE hostname = $1", &[&device])
-        .await?
-        .try_get("health")?;
-    let reason = format!("job {job} scheduled");
-    transitions::record_job(
-        c,
-        job,
-        (JobState::Submitted, JobHealth::Unknown),
-        (JobState::Scheduled, JobHealth::Unknown),
-        Some(device),
-        None,
-        &reason,
-    )
-    .await?;
-    let change = transitions::DeviceChange {
-        device,
-        state: (DeviceState::Idle, DeviceState::Reserved),
-        health: (health, health),
-        job: Some(job),
-        actor: None,
-        reason: &reason,
-    };
-    transitions::record_device(c, &change).await?;
-    notify::send(c, notify::WORKER, worker).await?;
-    Ok(true)
-}
-
-/// The worker started the job: job `running`, device `running`.
-pub async fn mark_running(c: &impl GenericClient, id: i64, worker: &str) -> Result<(), Error> {
-    let job = get(c, id).await?.ok_or_else(|| Error::NotFound {
-        what: "job",
-        key: id.to_string(),
-    })?;
-    if job.worker.as_deref() != Some(worker) {
-        return Err(Error::Conflict(format!(
-            "job {id} is not assigned to worker '{worker}'"
-        )));
-    }
-    if job.state == JobState::Running {
-        return Ok(());
-    }
-    let changed = transition(
-        c,
-        id,
-        (JobState::Scheduled, JobHealth::Unknown),
-        (JobState::Running, JobHealth::Unknown),
-        job.device.as_deref(),
-        None,
-        "started by the worker",
-        ", start_time = now()",
-    )
-    .await?;
-    if !changed {
-        return Err(Error::Conflict(format!(
-            "job {id} is {} and cannot start",
-            job.state
-        )));
-    }
-    if let Some(device) = &job.device {
-        c.execute(
-            "UPDATE devices SET state = 'running' WHERE hostname = $1 AND state = 'reserved' AND current_job_id = $2",
-            &[device, &id],
-        )
-        .await?;
-        let health: DeviceHealth = c
-            .query_one("SELECT health FROM devices WHERE hostname = $1", &[device])
-            .await?
-            .try_get("health")?;
-        let reason = format!("job {id} running");
-        let change = transitions::DeviceChange {
-            device,
-            state: (DeviceState::Reserved, DeviceState::Running),
-            health: (health, health),
-            job: Some(id),
-            actor: None,
-            reason: &reason,
-        };
-        transitions::record_device(c, &change).await?;
-    }
-    Ok(())
-}
-
-/// Asks for a job to stop. A queued job ends canceled at once; a scheduled or running one goes
-/// to `canceling` until its worker reports; a finished or canceling one is left as it is.
-/// Returns the job's new state.
-pub async fn cancel(
-    c: &impl GenericClient,
-    id: i64,
-    actor: Option<i64>,
-    reason: &str,
-) -> Result<JobState, Error> {
-    let job = get(c, id).await?.ok_or_else(|| Error::NotFound {
-        what: "job",
-        key: id.to_string(),
-    })?;
-    match job.state {
-        JobState::Submitted => {
-            let done = transition(
-                c,
-                id,
-                (JobState::Submitted, JobHealth::Unknown),
-                (JobState::Finished, JobHealth::Canceled),
-                None,
-                actor,
-                reason,
-                ", start_time = now(), end_time = now()",
-            )
-            .await?;
-            if !done {
-                return Err(Error::Conflict(format!(
-                    "job {id} changed meanwhile; try again"
-                )));
-            }
-            notify::send(c, notify::SCHEDULER, &format!("canceled {id}")).await?;
-            Ok(JobState::Finished)
-        }
-        JobState::Scheduled | JobState::Running => {
-            let done = transition(
-                c,
-                id,
-                (job.state, JobHealth::Unknown),
-                (JobState::Canceling, JobHealth::Unknown),
-                job.device.as_deref(),
-                actor,
-                reason,
-                "",
-            )
-            .await?;
-            if !done {
-                return Err(Error::Conflict(format!(
-                    "job {id} changed meanwhile; try again"
-                )));
-            }
-            if let Some(w) = &job.worker {
-                notify::send(c, notify::WORKER, w).await?;
-            }
-            Ok(JobState::Canceling)
-        }
-        other => Ok(other),
-    }
-}
-
-/// The jobs a worker should be running, with their state: (id, device, state).
-pub async fn of_worker(
-    c: &impl GenericClient,
-    worker: &str,
-) -> Result<Vec<(i64, String, JobState, String, i64)>, Error> {
+/// The jobs a worker should be running (scheduled, running or canceling), by id.
+pub async fn of_worker(c: &impl Db, worker: &WorkerName) -> Result<Vec<WorkerJob>, Error> {
     let rows = c
         .query(
             "SELECT id, actual_device, state, original_definition, log_lines FROM jobs
@@ -439,14 +261,15 @@ pub async fn of_worker(
         .await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                r.try_get::<_, Option<String>>("actual_device")?
-                    .unwrap_or_default(),
-                r.try_get("state")?,
-                r.try_get("original_definition")?,
-                r.try_get("log_lines")?,
-            ))
+            Ok(WorkerJob {
+                id: r.try_get("id")?,
+                device: r
+                    .try_get::<_, Option<DeviceName>>("actual_device")?
+                    .unwrap_or_else(|| DeviceName::from("")),
+                state: r.try_get("state")?,
+                definition: r.try_get("original_definition")?,
+                log_lines: r.try_get("log_lines")?,
+            })
         })
         .collect()
 }
@@ -455,9 +278,9 @@ pub async fn of_worker(
 /// statement, then refreshes the table's statistics. For benchmarks and tests that need a big
 /// table fast; real jobs go through [`insert`]. Returns the number of rows inserted.
 pub async fn insert_many_for_bench(
-    c: &impl GenericClient,
+    c: &impl Db,
     n: i64,
-    device_type: &str,
+    device_type: &DeviceTypeName,
     submitter: Option<i64>,
 ) -> Result<u64, Error> {
     let rows = c

@@ -2,10 +2,9 @@
 //! running set, counting only the jobs the caller may see.
 
 use lava_common::state::DeviceHealth;
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// The numbers of the home page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +18,7 @@ pub struct Summary {
 }
 
 /// The lab summary for `viewer`.
-pub async fn summary(c: &impl GenericClient, viewer: &Viewer) -> Result<Summary, Error> {
+pub async fn summary(c: &impl Db, viewer: &Viewer) -> Result<Summary, Error> {
     let rows = c
         .query(
             "SELECT health, count(*) AS n FROM devices GROUP BY health",

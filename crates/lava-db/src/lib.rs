@@ -1,11 +1,13 @@
 //! `lava-db`: the only crate in the workspace that contains SQL.
 //!
 //! It owns the schema (refinery migrations under `migrations/`), the connection pool, and one
-//! module of query functions per table or aggregate. Every query function takes a
-//! [`tokio_postgres::GenericClient`], so callers can pass a pooled client or a transaction and
-//! decide themselves what must happen atomically. Columns are named in every query and read
-//! by name; state changes name the state they expect, so a lost race shows as zero rows.
+//! module of query functions per table or aggregate. Every query function takes a [`Db`] (a
+//! connection, a pooled connection or a transaction, passed as `&c`), so callers decide
+//! themselves what must happen atomically ([`transaction`]). Columns are named in every query
+//! and read by name. Every change of state or health is in [`lifecycle`], where it names the
+//! state it expects, so a lost race shows as zero rows.
 
+mod db;
 mod error;
 mod pool;
 
@@ -19,12 +21,12 @@ pub mod charts;
 pub mod device_list;
 pub mod device_types;
 pub mod devices;
-pub mod finish;
 pub mod fixtures;
 pub mod job_admin;
 pub mod job_list;
 pub mod jobs;
 pub mod lab;
+pub mod lifecycle;
 pub mod login_failures;
 pub mod logs;
 pub mod notify;
@@ -43,6 +45,7 @@ pub mod viewer;
 pub mod worker_admin;
 pub mod workers;
 
+pub use db::{Db, begin, transaction};
 /// Why the pool gave no connection (a timeout names which wait ran out).
 pub use deadpool_postgres::{PoolError, TimeoutType};
 pub use error::Error;
@@ -52,4 +55,4 @@ pub use pool::{
 };
 
 /// Re-exported so callers need no direct dependency to name clients and transactions.
-pub use tokio_postgres::{Client, Error as PgError, GenericClient, Transaction};
+pub use tokio_postgres::{Client, Error as PgError, Transaction};

@@ -2,9 +2,8 @@
 //! be read without reading the whole file. The file itself is written by the server; the row
 //! lock taken here serializes appends to one job's log.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
+use lava_common::ids::JobId;
 
 /// A job's log position, locked for an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +15,7 @@ pub struct LogEnd {
 }
 
 /// Locks the job's row and returns where its log ends. Call inside the append's transaction.
-pub async fn lock_end(c: &impl GenericClient, job: i64) -> Result<LogEnd, Error> {
+pub async fn lock_end(c: &impl Db, job: JobId) -> Result<LogEnd, Error> {
     let row = c
         .query_opt(
             "SELECT log_lines, log_bytes FROM jobs WHERE id = $1 FOR UPDATE",
@@ -35,8 +34,8 @@ pub async fn lock_end(c: &impl GenericClient, job: i64) -> Result<LogEnd, Error>
 
 /// Records an append: the index entry for its first line, and the new end.
 pub async fn record_append(
-    c: &impl GenericClient,
-    job: i64,
+    c: &impl Db,
+    job: JobId,
     at: LogEnd,
     new_end: LogEnd,
 ) -> Result<(), Error> {
@@ -55,7 +54,7 @@ pub async fn record_append(
 }
 
 /// Where the log ends now (no lock).
-pub async fn end(c: &impl GenericClient, job: i64) -> Result<Option<LogEnd>, Error> {
+pub async fn end(c: &impl Db, job: JobId) -> Result<Option<LogEnd>, Error> {
     let row = c
         .query_opt(
             "SELECT log_lines, log_bytes FROM jobs WHERE id = $1",
@@ -73,7 +72,7 @@ pub async fn end(c: &impl GenericClient, job: i64) -> Result<Option<LogEnd>, Err
 
 /// The indexed line at or before `line`, with its byte offset: reading the file from there and
 /// skipping `line - returned line` lines reaches `line`.
-pub async fn seek(c: &impl GenericClient, job: i64, line: i64) -> Result<(i64, i64), Error> {
+pub async fn seek(c: &impl Db, job: JobId, line: i64) -> Result<(i64, i64), Error> {
     let row = c
         .query_opt(
             "SELECT line, byte_offset FROM job_log_index WHERE job_id = $1 AND line <= $2
@@ -90,8 +89,8 @@ pub async fn seek(c: &impl GenericClient, job: i64, line: i64) -> Result<(i64, i
 /// Where a job's log ends and whether the job is over, in one light query (no definition),
 /// for followers of a live log. `None` when the job does not exist.
 pub async fn progress(
-    c: &impl GenericClient,
-    job: i64,
+    c: &impl Db,
+    job: JobId,
 ) -> Result<Option<(LogEnd, lava_common::state::JobState)>, Error> {
     let row = c
         .query_opt(

@@ -1,8 +1,7 @@
 //! LISTEN/NOTIFY channels: how the scheduler and the web app wake each other.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
+use lava_common::ids::JobId;
 
 /// Wakes the scheduler (payload: what happened, for the log).
 pub const SCHEDULER: &str = "lava_scheduler";
@@ -11,7 +10,7 @@ pub const SCHEDULER: &str = "lava_scheduler";
 pub const WORKER: &str = "lava_worker";
 
 /// Sends a notification; it is delivered when the surrounding transaction commits.
-pub async fn send(c: &impl GenericClient, channel: &str, payload: &str) -> Result<(), Error> {
+pub async fn send(c: &impl Db, channel: &str, payload: &str) -> Result<(), Error> {
     c.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
         .await?;
     Ok(())
@@ -19,7 +18,7 @@ pub async fn send(c: &impl GenericClient, channel: &str, payload: &str) -> Resul
 
 /// The payload on [`WORKER`] that says job `job`'s log grew: the web app's LISTEN connection
 /// wakes whoever follows that log (worker hostnames never contain a `/`, so no clash).
-pub fn log_payload(job: i64) -> String {
+pub fn log_payload(job: JobId) -> String {
     format!("log/{job}")
 }
 

@@ -2,11 +2,10 @@
 //! as lab tools (KernelCI) count them per device type.
 
 use lava_common::state::JobState;
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::job_list::{self, JobFilter};
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// A queued job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +23,7 @@ pub struct QueuedJob {
 /// The queued jobs `viewer` may see, newest first, of the given device types (all when
 /// `None`), `limit` of them from `start`.
 pub async fn list(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
     device_types: Option<&[String]>,
     start: i64,
@@ -57,14 +56,10 @@ pub async fn list(
 
 /// How many queued jobs of `device_type` `viewer` may see, from the counters: a few rows
 /// read whatever the size of the jobs table.
-pub async fn depth(
-    c: &impl GenericClient,
-    viewer: &Viewer,
-    device_type: &str,
-) -> Result<i64, Error> {
+pub async fn depth(c: &impl Db, viewer: &Viewer, device_type: &str) -> Result<i64, Error> {
     let f = JobFilter {
         state: Some(JobState::Submitted),
-        device_type: Some(device_type.to_string()),
+        device_type: Some(device_type.into()),
         ..JobFilter::default()
     };
     job_list::count(c, viewer, &f).await
@@ -72,11 +67,7 @@ pub async fn depth(
 
 /// Queues `n` public jobs of `device_type` in one statement (benchmarks only: no plan, no
 /// definition worth the name, and one event notification per row).
-pub async fn insert_many_for_bench(
-    c: &impl GenericClient,
-    n: i64,
-    device_type: &str,
-) -> Result<u64, Error> {
+pub async fn insert_many_for_bench(c: &impl Db, n: i64, device_type: &str) -> Result<u64, Error> {
     let rows = c
         .execute(
             "INSERT INTO jobs (description, original_definition, requested_device_type)

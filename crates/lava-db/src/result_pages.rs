@@ -2,23 +2,23 @@
 //! its pass and fail counts, paged by id (`before`) so a deep page costs what the first does.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// One job in the results list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobResults {
     /// The job's id.
-    pub id: i64,
+    pub id: JobId,
     /// Its name.
     pub description: String,
     /// The device it ran on.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// The requested device type.
-    pub device_type: Option<String>,
+    pub device_type: Option<DeviceTypeName>,
     /// Its state.
     pub state: JobState,
     /// Its health.
@@ -35,9 +35,9 @@ pub struct JobResults {
 
 /// Jobs with results that `viewer` may see, ids below `before` (if set), newest first.
 pub async fn list(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
-    before: Option<i64>,
+    before: Option<JobId>,
     limit: i64,
 ) -> Result<Vec<JobResults>, Error> {
     let (user, su) = viewer.params();

@@ -1,37 +1,18 @@
 //! Test suites and test cases, filed from the `results` lines of a job's log as they arrive.
 
+use lava_common::ids::JobId;
 use lava_common::state::TestResult;
-use tokio_postgres::GenericClient;
 
-use crate::Error;
+use crate::{Db, Error};
 
-/// A test case to file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewCase {
-    /// The suite: the test definition (`0_smoke`), or `lava` for the dispatcher's own actions.
-    pub suite: String,
-    /// The case name.
-    pub name: String,
-    /// Its result.
-    pub result: TestResult,
-    /// A measurement, as printed (a decimal number).
-    pub measurement: Option<String>,
-    /// Its units.
-    pub units: String,
-    /// The test set, if any.
-    pub set: Option<String>,
-    /// Everything else the line said.
-    pub metadata: serde_json::Value,
-    /// The line of the log where the case's output starts, if known.
-    pub start_line: Option<i64>,
-    /// Where it ends (the result line itself when nothing else is known).
-    pub end_line: Option<i64>,
-}
+/// A test case to file: what a `results` line of the log says (see
+/// [`lava_common::log::case_of`]).
+pub use lava_common::log::ResultCase as NewCase;
 
 /// A stored test case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
-    /// Its id.
+    /// Its id (a test case's own number, not the job's).
     pub id: i64,
     /// Its suite.
     pub suite: String,
@@ -48,7 +29,7 @@ pub struct Case {
 }
 
 /// Files one case (creating its suite on first use).
-pub async fn add(c: &impl GenericClient, job: i64, case: &NewCase) -> Result<(), Error> {
+pub async fn add(c: &impl Db, job: JobId, case: &NewCase) -> Result<(), Error> {
     let suite: i64 = c
         .query_one(
             "INSERT INTO test_suites (job_id, name) VALUES ($1, $2)
@@ -78,7 +59,7 @@ pub async fn add(c: &impl GenericClient, job: i64, case: &NewCase) -> Result<(),
 }
 
 /// Every case of a job, in the order filed.
-pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<Case>, Error> {
+pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<Case>, Error> {
     let rows = c
         .query(
             "SELECT tc.id, s.name AS suite, tc.name, tc.result, tc.measurement::text AS measurement,
@@ -106,7 +87,7 @@ pub async fn of_job(c: &impl GenericClient, job: i64) -> Result<Vec<Case>, Error
 /// A test case with everything the REST API shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseDetail {
-    /// Its id.
+    /// Its id (a test case's own number, not the job's).
     pub id: i64,
     /// Its suite's id.
     pub suite_id: i64,
@@ -134,8 +115,8 @@ pub struct CaseDetail {
 
 /// A page of a job's cases in id order (`limit` ≤ 0: all of them).
 pub async fn cases_page(
-    c: &impl GenericClient,
-    job: i64,
+    c: &impl Db,
+    job: JobId,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<CaseDetail>, Error> {
@@ -171,7 +152,7 @@ pub async fn cases_page(
 }
 
 /// How many cases a job has.
-pub async fn count_cases(c: &impl GenericClient, job: i64) -> Result<i64, Error> {
+pub async fn count_cases(c: &impl Db, job: JobId) -> Result<i64, Error> {
     Ok(c.query_one(
         "SELECT count(*) AS n FROM test_cases tc JOIN test_suites s ON s.id = tc.suite_id
          WHERE s.job_id = $1",
@@ -182,7 +163,7 @@ pub async fn count_cases(c: &impl GenericClient, job: i64) -> Result<i64, Error>
 }
 
 /// A job's suites in id order: (id, name).
-pub async fn suites(c: &impl GenericClient, job: i64) -> Result<Vec<(i64, String)>, Error> {
+pub async fn suites(c: &impl Db, job: JobId) -> Result<Vec<(i64, String)>, Error> {
     let rows = c
         .query(
             "SELECT id, name FROM test_suites WHERE job_id = $1 ORDER BY id",
@@ -210,7 +191,7 @@ pub struct SuiteCounts {
 }
 
 /// Pass, fail, skip and unknown counts per suite of a job, in the order the suites were made.
-pub async fn suite_counts(c: &impl GenericClient, job: i64) -> Result<Vec<SuiteCounts>, Error> {
+pub async fn suite_counts(c: &impl Db, job: JobId) -> Result<Vec<SuiteCounts>, Error> {
     let rows = c
         .query(
             "SELECT s.name,

@@ -1,9 +1,8 @@
 //! Browser login sessions. The cookie carries a random key; only its hash is stored.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// The user behind a live session.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +23,7 @@ pub struct SessionUser {
 
 /// Stores a new session for `user_id` that ends at `expires`.
 pub async fn create(
-    c: &impl GenericClient,
+    c: &impl Db,
     key_hash: &str,
     user_id: i64,
     csrf_token: &str,
@@ -44,7 +43,7 @@ pub async fn create(
 }
 
 /// The active user of an unexpired session, if any.
-pub async fn get(c: &impl GenericClient, key_hash: &str) -> Result<Option<SessionUser>, Error> {
+pub async fn get(c: &impl Db, key_hash: &str) -> Result<Option<SessionUser>, Error> {
     let row = c
         .query_opt(
             "SELECT u.id, u.username, u.is_staff, u.is_superuser, s.csrf_token, s.expires
@@ -67,14 +66,14 @@ pub async fn get(c: &impl GenericClient, key_hash: &str) -> Result<Option<Sessio
 }
 
 /// Ends a session (logout). Ending one that does not exist is not an error.
-pub async fn delete(c: &impl GenericClient, key_hash: &str) -> Result<(), Error> {
+pub async fn delete(c: &impl Db, key_hash: &str) -> Result<(), Error> {
     c.execute("DELETE FROM web_sessions WHERE key_hash = $1", &[&key_hash])
         .await?;
     Ok(())
 }
 
 /// Removes expired sessions; returns how many.
-pub async fn purge_expired(c: &impl GenericClient) -> Result<u64, Error> {
+pub async fn purge_expired(c: &impl Db) -> Result<u64, Error> {
     Ok(
         c.execute("DELETE FROM web_sessions WHERE expires <= now()", &[])
             .await?,

@@ -2,11 +2,12 @@
 //! owner, the members of its group and superusers; a bundle is listed only when its job is
 //! visible to the caller too.
 
-use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
+use lava_common::ids::{JobId, StreamPath};
 
-use crate::Error;
+use chrono::{DateTime, Utc};
+
 use crate::viewer::Viewer;
+use crate::{Db, Error};
 
 /// A stream in a list.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +15,7 @@ pub struct StreamRow {
     /// Its database id.
     pub id: i64,
     /// `/anonymous/lab-health/` and the like.
-    pub pathname: String,
+    pub pathname: StreamPath,
     /// Its name.
     pub name: String,
     /// Public or not.
@@ -31,7 +32,7 @@ pub struct BundleRow {
     /// Its id.
     pub id: i64,
     /// The job that filed it.
-    pub job: Option<i64>,
+    pub job: Option<JobId>,
     /// That job's name.
     pub job_description: Option<String>,
     /// When it was filed.
@@ -64,15 +65,15 @@ fn stream_from(r: &tokio_postgres::Row) -> Result<StreamRow, Error> {
 }
 
 /// The streams `viewer` may see, by pathname.
-pub async fn list(c: &impl GenericClient, viewer: &Viewer) -> Result<Vec<StreamRow>, Error> {
+pub async fn list(c: &impl Db, viewer: &Viewer) -> Result<Vec<StreamRow>, Error> {
     get_or_list(c, viewer, None).await
 }
 
 /// One stream by pathname, if it exists and `viewer` may see it.
 pub async fn get(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
-    pathname: &str,
+    pathname: &StreamPath,
 ) -> Result<Option<StreamRow>, Error> {
     Ok(get_or_list(c, viewer, Some(pathname))
         .await?
@@ -81,9 +82,9 @@ pub async fn get(
 }
 
 async fn get_or_list(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
-    pathname: Option<&str>,
+    pathname: Option<&StreamPath>,
 ) -> Result<Vec<StreamRow>, Error> {
     let (user, su) = viewer.params();
     let sql = format!(
@@ -100,7 +101,7 @@ async fn get_or_list(
 
 /// The bundles of a stream whose jobs `viewer` may see, ids below `before`, newest first.
 pub async fn bundles(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &Viewer,
     stream: i64,
     before: Option<i64>,

@@ -1,9 +1,10 @@
 //! Bundle streams: where the seed-era dashboard files job results.
 
 use lava_common::fixture::BundleStreamRecord;
-use tokio_postgres::{GenericClient, Row};
+use lava_common::ids::StreamPath;
+use tokio_postgres::Row;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A stream as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +41,7 @@ fn from_row(row: &Row) -> Result<BundleStream, Error> {
 }
 
 /// Every stream, by pathname.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<BundleStream>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<BundleStream>, Error> {
     let rows = c
         .query(&format!("{SELECT} ORDER BY s.pathname"), &[])
         .await?;
@@ -48,7 +49,7 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<BundleStream>, Error> {
 }
 
 /// One stream by pathname, if it exists.
-pub async fn get(c: &impl GenericClient, pathname: &str) -> Result<Option<BundleStream>, Error> {
+pub async fn get(c: &impl Db, pathname: &StreamPath) -> Result<Option<BundleStream>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE s.pathname = $1"), &[&pathname])
         .await?;
@@ -56,14 +57,14 @@ pub async fn get(c: &impl GenericClient, pathname: &str) -> Result<Option<Bundle
 }
 
 /// How many streams exist.
-pub async fn count(c: &impl GenericClient) -> Result<i64, Error> {
+pub async fn count(c: &impl Db) -> Result<i64, Error> {
     Ok(c.query_one("SELECT count(*) AS n FROM bundle_streams", &[])
         .await?
         .try_get("n")?)
 }
 
 async fn user_and_group(
-    c: &impl GenericClient,
+    c: &impl Db,
     s: &BundleStreamRecord,
 ) -> Result<(Option<i64>, Option<i64>), Error> {
     let user_id = match &s.user {
@@ -97,18 +98,18 @@ async fn user_and_group(
 }
 
 /// Adds a stream; fails naming its pathname if it exists.
-pub async fn add(c: &impl GenericClient, s: &BundleStreamRecord) -> Result<(), Error> {
+pub async fn add(c: &impl Db, s: &BundleStreamRecord) -> Result<(), Error> {
     if get(c, &s.pathname).await?.is_some() {
         return Err(Error::AlreadyExists {
             what: "bundle stream",
-            key: s.pathname.clone(),
+            key: s.pathname.to_string(),
         });
     }
     upsert(c, s).await
 }
 
 /// Inserts a stream or updates the one with the same pathname.
-pub async fn upsert(c: &impl GenericClient, s: &BundleStreamRecord) -> Result<(), Error> {
+pub async fn upsert(c: &impl Db, s: &BundleStreamRecord) -> Result<(), Error> {
     let (user_id, group_id) = user_and_group(c, s).await?;
     c.execute(
         "INSERT INTO bundle_streams (pathname, name, slug, user_id, group_id, is_public, is_anonymous)

@@ -2,9 +2,7 @@
 //! names live in `devices.tags`, which the scheduler matches; every name there has a row in
 //! `tags` with its description.
 
-use tokio_postgres::GenericClient;
-
-use crate::Error;
+use crate::{Db, Error};
 
 /// A tag as `scheduler.tags.list` and REST show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +23,7 @@ pub struct TagDevices {
 }
 
 /// Every tag, by name.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<Tag>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<Tag>, Error> {
     let rows = c
         .query("SELECT name, description FROM tags ORDER BY name", &[])
         .await?;
@@ -40,7 +38,7 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<Tag>, Error> {
 }
 
 /// One tag and its devices, if it exists.
-pub async fn get(c: &impl GenericClient, name: &str) -> Result<Option<TagDevices>, Error> {
+pub async fn get(c: &impl Db, name: &str) -> Result<Option<TagDevices>, Error> {
     let Some(row) = c
         .query_opt(
             "SELECT name, description FROM tags WHERE name = $1",
@@ -88,11 +86,7 @@ pub fn check_name(name: &str) -> Result<(), Error> {
 }
 
 /// Creates a tag; an existing one is an error naming it.
-pub async fn add(
-    c: &impl GenericClient,
-    name: &str,
-    description: Option<&str>,
-) -> Result<(), Error> {
+pub async fn add(c: &impl Db, name: &str, description: Option<&str>) -> Result<(), Error> {
     check_name(name)?;
     let n = c
         .execute(
@@ -110,7 +104,7 @@ pub async fn add(
 }
 
 /// Deletes a tag and takes it off every device; `NotFound` when there is no such tag.
-pub async fn delete(c: &impl GenericClient, name: &str) -> Result<(), Error> {
+pub async fn delete(c: &impl Db, name: &str) -> Result<(), Error> {
     c.execute(
         "UPDATE devices SET tags = array_remove(tags, $1) WHERE $1 = ANY(tags)",
         &[&name],
@@ -129,10 +123,7 @@ pub async fn delete(c: &impl GenericClient, name: &str) -> Result<(), Error> {
 }
 
 /// The tags of a device, sorted; `None` when there is no such device.
-pub async fn of_device(
-    c: &impl GenericClient,
-    hostname: &str,
-) -> Result<Option<Vec<String>>, Error> {
+pub async fn of_device(c: &impl Db, hostname: &str) -> Result<Option<Vec<String>>, Error> {
     let row = c
         .query_opt(
             "SELECT ARRAY(SELECT unnest(tags) ORDER BY 1) AS tags FROM devices WHERE hostname = $1",
@@ -144,7 +135,7 @@ pub async fn of_device(
 
 /// Puts a tag on a device, creating the tag if it is new (as LAVA does). Already there is
 /// not an error. `NotFound` names the device when it does not exist.
-pub async fn add_to_device(c: &impl GenericClient, hostname: &str, tag: &str) -> Result<(), Error> {
+pub async fn add_to_device(c: &impl Db, hostname: &str, tag: &str) -> Result<(), Error> {
     check_name(tag)?;
     c.execute(
         "INSERT INTO tags (name) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -170,11 +161,7 @@ pub async fn add_to_device(c: &impl GenericClient, hostname: &str, tag: &str) ->
 
 /// Takes a tag off a device. `NotFound` names the device, or the tag when the device does
 /// not carry it.
-pub async fn remove_from_device(
-    c: &impl GenericClient,
-    hostname: &str,
-    tag: &str,
-) -> Result<(), Error> {
+pub async fn remove_from_device(c: &impl Db, hostname: &str, tag: &str) -> Result<(), Error> {
     let Some(tags) = of_device(c, hostname).await? else {
         return Err(Error::NotFound {
             what: "device",
@@ -197,7 +184,7 @@ pub async fn remove_from_device(
 
 /// Makes sure every name in `tags` has a row in `tags` (devices loaded from fixtures or
 /// added by admin commands with tags).
-pub async fn ensure(c: &impl GenericClient, tags: &[String]) -> Result<(), Error> {
+pub async fn ensure(c: &impl Db, tags: &[String]) -> Result<(), Error> {
     for t in tags {
         check_name(t)?;
     }

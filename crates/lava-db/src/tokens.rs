@@ -1,9 +1,8 @@
 //! API tokens of users, stored as hashes.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A token's metadata (never the secret).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +21,7 @@ pub struct ApiToken {
 
 /// Stores a token hash for a user; returns the token's id.
 pub async fn add(
-    c: &impl GenericClient,
+    c: &impl Db,
     username: &str,
     description: &str,
     token_hash: &str,
@@ -44,7 +43,7 @@ pub async fn add(
 }
 
 /// Every token, or those of one user, oldest first.
-pub async fn list(c: &impl GenericClient, username: Option<&str>) -> Result<Vec<ApiToken>, Error> {
+pub async fn list(c: &impl Db, username: Option<&str>) -> Result<Vec<ApiToken>, Error> {
     let rows = c
         .query(
             "SELECT t.id, u.username, t.description, t.created, t.last_used
@@ -67,7 +66,7 @@ pub async fn list(c: &impl GenericClient, username: Option<&str>) -> Result<Vec<
 }
 
 /// Removes a token by id.
-pub async fn remove(c: &impl GenericClient, id: i64) -> Result<(), Error> {
+pub async fn remove(c: &impl Db, id: i64) -> Result<(), Error> {
     let n = c
         .execute("DELETE FROM api_tokens WHERE id = $1", &[&id])
         .await?;
@@ -86,7 +85,7 @@ const LAST_USED_SQL: &str = "UPDATE api_tokens SET last_used = now() WHERE id IN
     SELECT id FROM found WHERE last_used IS NULL OR last_used < now() - interval '1 minute')";
 
 /// The active user owning a token (by its hash), recording its use.
-pub async fn user_of(c: &impl GenericClient, token_hash: &str) -> Result<Option<i64>, Error> {
+pub async fn user_of(c: &impl Db, token_hash: &str) -> Result<Option<i64>, Error> {
     let row = c
         .query_opt(
             &format!(
@@ -104,7 +103,7 @@ pub async fn user_of(c: &impl GenericClient, token_hash: &str) -> Result<Option<
 /// The active user named `username` if `token_hash` is one of their tokens (XML-RPC matches
 /// the pair together, as LAVA does), recording the token's use.
 pub async fn user_of_named(
-    c: &impl GenericClient,
+    c: &impl Db,
     username: &str,
     token_hash: &str,
 ) -> Result<Option<i64>, Error> {

@@ -1,27 +1,11 @@
-//! The transition tables: every state and health change, with its reason.
+//! The transition tables as history: every state and health change with its reason (written
+//! by [`crate::lifecycle`]).
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::{DeviceName, JobId};
 use lava_common::state::{DeviceHealth, DeviceState};
-use tokio_postgres::GenericClient;
 
-use crate::Error;
-
-/// One change of a device to record.
-#[derive(Debug, Clone)]
-pub struct DeviceChange<'a> {
-    /// The device.
-    pub device: &'a str,
-    /// Old and new state.
-    pub state: (DeviceState, DeviceState),
-    /// Old and new health.
-    pub health: (DeviceHealth, DeviceHealth),
-    /// The job involved, if any.
-    pub job: Option<i64>,
-    /// The user who made the change, if a person did.
-    pub actor: Option<i64>,
-    /// Why.
-    pub reason: &'a str,
-}
+use crate::{Db, Error};
 
 /// A recorded device transition.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,28 +18,8 @@ pub struct DeviceTransition {
     pub health: (DeviceHealth, DeviceHealth),
     /// The user's name, if a person made the change.
     pub actor: Option<String>,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: String,
-}
-
-/// Records a device transition.
-pub async fn record_device(c: &impl GenericClient, t: &DeviceChange<'_>) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO device_transitions (device, old_state, new_state, old_health, new_health,
-            job_id, actor_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &t.device,
-            &t.state.0,
-            &t.state.1,
-            &t.health.0,
-            &t.health.1,
-            &t.job,
-            &t.actor,
-            &t.reason,
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 fn device_transition(r: &tokio_postgres::Row) -> Result<DeviceTransition, Error> {
@@ -70,8 +34,8 @@ fn device_transition(r: &tokio_postgres::Row) -> Result<DeviceTransition, Error>
 
 /// A device's transitions, newest first.
 pub async fn device_history(
-    c: &impl GenericClient,
-    device: &str,
+    c: &impl Db,
+    device: &DeviceName,
     limit: i64,
 ) -> Result<Vec<DeviceTransition>, Error> {
     let rows = c
@@ -89,9 +53,9 @@ pub async fn device_history(
 /// A device's transitions for `viewer`, newest first: a change made for a job the viewer may
 /// not see keeps its states but not its reason (which names the job).
 pub async fn device_history_for(
-    c: &impl GenericClient,
+    c: &impl Db,
     viewer: &crate::viewer::Viewer,
-    device: &str,
+    device: &DeviceName,
     limit: i64,
 ) -> Result<Vec<DeviceTransition>, Error> {
     let (user, su) = viewer.params();
@@ -107,34 +71,6 @@ pub async fn device_history_for(
     rows.iter().map(device_transition).collect()
 }
 
-/// Records a job transition.
-pub async fn record_job(
-    c: &impl GenericClient,
-    job: i64,
-    old: (lava_common::state::JobState, lava_common::state::JobHealth),
-    new: (lava_common::state::JobState, lava_common::state::JobHealth),
-    device: Option<&str>,
-    actor: Option<i64>,
-    reason: &str,
-) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO job_transitions (job_id, old_state, new_state, old_health, new_health, device,
-            actor_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &job, &old.0, &new.0, &old.1, &new.1, &device, &actor, &reason,
-        ],
-    )
-    .await?;
-    if matches!(
-        new.0,
-        lava_common::state::JobState::Running | lava_common::state::JobState::Finished
-    ) && old.0 != new.0
-    {
-        crate::callbacks::queue(c, job, new.0).await?;
-    }
-    Ok(())
-}
-
 /// A recorded job transition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobTransition {
@@ -145,15 +81,15 @@ pub struct JobTransition {
     /// Old and new health.
     pub health: (lava_common::state::JobHealth, lava_common::state::JobHealth),
     /// The device involved, if any.
-    pub device: Option<String>,
+    pub device: Option<DeviceName>,
     /// The user's name, if a person made the change.
     pub actor: Option<String>,
-    /// Why.
+    /// Why the change was made (the admin's words or the daemon's).
     pub reason: String,
 }
 
 /// A job's transitions, oldest first (its timeline).
-pub async fn job_history(c: &impl GenericClient, job: i64) -> Result<Vec<JobTransition>, Error> {
+pub async fn job_history(c: &impl Db, job: JobId) -> Result<Vec<JobTransition>, Error> {
     let rows = c
         .query(
             "SELECT t.created, t.old_state, t.new_state, t.old_health, t.new_health, t.device,

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use lava_common::fixture::UserRecord;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,13 +38,13 @@ fn from_row(row: &Row) -> Result<User, Error> {
 }
 
 /// Every user, by username.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<User>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<User>, Error> {
     let rows = c.query(&format!("{SELECT} ORDER BY username"), &[]).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// One user by name, if it exists.
-pub async fn get(c: &impl GenericClient, username: &str) -> Result<Option<User>, Error> {
+pub async fn get(c: &impl Db, username: &str) -> Result<Option<User>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE username = $1"), &[&username])
         .await?;
@@ -52,7 +52,7 @@ pub async fn get(c: &impl GenericClient, username: &str) -> Result<Option<User>,
 }
 
 /// One user by id, if it exists.
-pub async fn get_by_id(c: &impl GenericClient, id: i64) -> Result<Option<User>, Error> {
+pub async fn get_by_id(c: &impl Db, id: i64) -> Result<Option<User>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE id = $1"), &[&id])
         .await?;
@@ -60,7 +60,7 @@ pub async fn get_by_id(c: &impl GenericClient, id: i64) -> Result<Option<User>, 
 }
 
 /// The id of a user, if it exists.
-pub async fn id_of(c: &impl GenericClient, username: &str) -> Result<Option<i64>, Error> {
+pub async fn id_of(c: &impl Db, username: &str) -> Result<Option<i64>, Error> {
     let row = c
         .query_opt("SELECT id FROM users WHERE username = $1", &[&username])
         .await?;
@@ -68,7 +68,7 @@ pub async fn id_of(c: &impl GenericClient, username: &str) -> Result<Option<i64>
 }
 
 /// Adds a user; fails naming the username if it exists. Returns the new id.
-pub async fn add(c: &impl GenericClient, u: &UserRecord) -> Result<i64, Error> {
+pub async fn add(c: &impl Db, u: &UserRecord) -> Result<i64, Error> {
     let row = c
         .query_opt(
             "INSERT INTO users (username, email, first_name, last_name, password, is_staff,
@@ -96,7 +96,7 @@ pub async fn add(c: &impl GenericClient, u: &UserRecord) -> Result<i64, Error> {
 }
 
 /// Inserts a user or updates the one with the same username (fixture loading).
-pub async fn upsert(c: &impl GenericClient, u: &UserRecord) -> Result<(), Error> {
+pub async fn upsert(c: &impl Db, u: &UserRecord) -> Result<(), Error> {
     c.execute(
         "INSERT INTO users (username, email, first_name, last_name, password, is_staff,
             is_superuser, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -120,7 +120,7 @@ pub async fn upsert(c: &impl GenericClient, u: &UserRecord) -> Result<(), Error>
 }
 
 /// Adds a group; returns its id (the existing one when the name is taken).
-pub async fn add_group(c: &impl GenericClient, name: &str) -> Result<i64, Error> {
+pub async fn add_group(c: &impl Db, name: &str) -> Result<i64, Error> {
     let row = c
         .query_one(
             "INSERT INTO groups (name) VALUES ($1)
@@ -132,7 +132,7 @@ pub async fn add_group(c: &impl GenericClient, name: &str) -> Result<i64, Error>
 }
 
 /// Puts a user into a group (both by name); being there already is fine.
-pub async fn join_group(c: &impl GenericClient, username: &str, group: &str) -> Result<(), Error> {
+pub async fn join_group(c: &impl Db, username: &str, group: &str) -> Result<(), Error> {
     let n = c
         .execute(
             "INSERT INTO user_groups (user_id, group_id)
@@ -151,7 +151,7 @@ pub async fn join_group(c: &impl GenericClient, username: &str, group: &str) -> 
 }
 
 /// The groups a user belongs to, by name.
-pub async fn groups_of(c: &impl GenericClient, username: &str) -> Result<Vec<String>, Error> {
+pub async fn groups_of(c: &impl Db, username: &str) -> Result<Vec<String>, Error> {
     let rows = c
         .query(
             "SELECT g.name FROM groups g JOIN user_groups ug ON ug.group_id = g.id
@@ -163,7 +163,7 @@ pub async fn groups_of(c: &impl GenericClient, username: &str) -> Result<Vec<Str
 }
 
 /// Whether user `user_id` belongs to group `group` (by name).
-pub async fn is_member(c: &impl GenericClient, user_id: i64, group: &str) -> Result<bool, Error> {
+pub async fn is_member(c: &impl Db, user_id: i64, group: &str) -> Result<bool, Error> {
     Ok(c.query_opt(
         "SELECT 1 FROM user_groups ug JOIN groups g ON g.id = ug.group_id
              WHERE ug.user_id = $1 AND g.name = $2",

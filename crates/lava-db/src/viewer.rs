@@ -4,6 +4,8 @@
 //! group job to its submitter and to the members of its viewing groups; a superuser sees
 //! every job. Every query that reads jobs for a caller adds [`Viewer::job_condition`].
 
+use lava_common::ids::JobId;
+
 /// The caller of a page or API, as far as visibility goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Viewer {
@@ -45,9 +47,9 @@ impl Viewer {
 /// Whether `viewer` may see job `id`; `false` also when the job does not exist, so callers
 /// answer "not found" in both cases and never leak that a private job exists.
 pub async fn can_see_job(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl crate::Db,
     viewer: &Viewer,
-    id: i64,
+    id: JobId,
 ) -> Result<bool, crate::Error> {
     let (user, su) = viewer.params();
     let sql = format!(

@@ -1,17 +1,19 @@
-//! Workers: the hosts that run `lava-dispatcher worker`.
+//! Workers: the hosts that run `lava-dispatcher worker`. Their state (heartbeats) and health
+//! change in [`crate::lifecycle::worker`].
 
 use chrono::{DateTime, Utc};
 use lava_common::fixture::WorkerRecord;
+use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::state::{WorkerHealth, WorkerState};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
-use crate::Error;
+use crate::{Db, Error};
 
 /// A worker as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Worker {
     /// Its hostname.
-    pub hostname: String,
+    pub hostname: WorkerName,
     /// Free text.
     pub description: String,
     /// Online or offline, from heartbeats.
@@ -57,7 +59,7 @@ fn from_row(row: &Row) -> Result<Worker, Error> {
 }
 
 /// Every worker, by hostname.
-pub async fn list(c: &impl GenericClient) -> Result<Vec<Worker>, Error> {
+pub async fn list(c: &impl Db) -> Result<Vec<Worker>, Error> {
     let rows = c
         .query(&format!("{SELECT} ORDER BY w.hostname"), &[])
         .await?;
@@ -65,7 +67,7 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<Worker>, Error> {
 }
 
 /// One worker, if it exists.
-pub async fn get(c: &impl GenericClient, hostname: &str) -> Result<Option<Worker>, Error> {
+pub async fn get(c: &impl Db, hostname: &WorkerName) -> Result<Option<Worker>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE w.hostname = $1"), &[&hostname])
         .await?;
@@ -76,8 +78,8 @@ pub async fn get(c: &impl GenericClient, hostname: &str) -> Result<Option<Worker
 /// from a fixture) is given one; a worker that already has a token is an error, so a token is
 /// never replaced by accident.
 pub async fn add(
-    c: &impl GenericClient,
-    hostname: &str,
+    c: &impl Db,
+    hostname: &WorkerName,
     description: &str,
     token_hash: &str,
 ) -> Result<(), Error> {
@@ -100,23 +102,11 @@ pub async fn add(
 
 /// Removes a worker and its token; its devices and jobs keep their rows, without a worker
 /// (the foreign keys set it to NULL). Returns whether it existed.
-pub async fn remove(c: &impl GenericClient, hostname: &str) -> Result<bool, Error> {
+pub async fn remove(c: &impl Db, hostname: &str) -> Result<bool, Error> {
     let n = c
         .execute("DELETE FROM workers WHERE hostname = $1", &[&hostname])
         .await?;
     Ok(n == 1)
-}
-
-/// Inserts or updates a worker from a fixture record (the token is left alone).
-pub async fn upsert(c: &impl GenericClient, w: &WorkerRecord) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO workers (hostname, description, health, job_limit) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (hostname) DO UPDATE SET description = EXCLUDED.description,
-            health = EXCLUDED.health, job_limit = EXCLUDED.job_limit",
-        &[&w.hostname, &w.description, &w.health, &w.job_limit],
-    )
-    .await?;
-    Ok(())
 }
 
 /// The fixture record of a worker (for `dumpdata`).
@@ -130,96 +120,24 @@ pub fn to_record(w: &Worker) -> WorkerRecord {
 }
 
 /// The worker that owns a token (by its hash).
-pub async fn by_token(c: &impl GenericClient, token_hash: &str) -> Result<Option<Worker>, Error> {
+pub async fn by_token(c: &impl Db, token_hash: &str) -> Result<Option<Worker>, Error> {
     let row = c
         .query_opt(&format!("{SELECT} WHERE w.token_hash = $1"), &[&token_hash])
         .await?;
     row.as_ref().map(from_row).transpose()
 }
 
-/// Records a heartbeat: last ping now, online, version. Returns the previous state, so the
-/// caller can tell a worker coming online (which records a transition and wakes the
-/// scheduler).
-pub async fn heartbeat(
-    c: &impl GenericClient,
-    hostname: &str,
-    version: &str,
-) -> Result<WorkerState, Error> {
-    let row = c
-        .query_one(
-            "UPDATE workers w SET last_ping = now(), state = 'online', version = $2
-             FROM (SELECT state FROM workers WHERE hostname = $1 FOR UPDATE) old
-             WHERE w.hostname = $1 RETURNING old.state AS old_state, w.health",
-            &[&hostname, &version],
-        )
-        .await?;
-    let old: WorkerState = row.try_get("old_state")?;
-    if old == WorkerState::Offline {
-        let health: WorkerHealth = row.try_get("health")?;
-        record(c, hostname, (old, WorkerState::Online), health, "heartbeat").await?;
-        crate::notify::send(
-            c,
-            crate::notify::SCHEDULER,
-            &format!("worker {hostname} online"),
-        )
-        .await?;
-    }
-    Ok(old)
-}
-
-/// Marks a worker offline (heartbeat timeout) and records why.
-pub async fn mark_offline(
-    c: &impl GenericClient,
-    hostname: &str,
-    reason: &str,
-) -> Result<(), Error> {
-    let row = c
-        .query_opt(
-            "UPDATE workers SET state = 'offline' WHERE hostname = $1 AND state = 'online' RETURNING health",
-            &[&hostname],
-        )
-        .await?;
-    if let Some(row) = row {
-        let health: WorkerHealth = row.try_get("health")?;
-        record(
-            c,
-            hostname,
-            (WorkerState::Online, WorkerState::Offline),
-            health,
-            reason,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn record(
-    c: &impl GenericClient,
-    hostname: &str,
-    state: (WorkerState, WorkerState),
-    health: WorkerHealth,
-    reason: &str,
-) -> Result<(), Error> {
-    c.execute(
-        "INSERT INTO worker_transitions (worker, old_state, new_state, old_health, new_health, reason)
-         VALUES ($1, $2, $3, $4, $4, $5)",
-        &[&hostname, &state.0, &state.1, &health, &reason],
-    )
-    .await?;
-    Ok(())
-}
-
 /// What came of a worker's list of devices (see [`report_devices`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceReport {
     /// Devices this (approved) worker took: unassigned, or left out by their worker.
-    pub taken: Vec<String>,
+    pub taken: Vec<DeviceName>,
     /// Devices it reported that are not its own: recorded as pending claims.
-    pub pending: Vec<String>,
+    pub pending: Vec<DeviceName>,
     /// Those of `pending` it reported for the first time.
-    pub new_claims: Vec<String>,
+    pub new_claims: Vec<DeviceName>,
     /// Names the database does not know.
-    pub unknown: Vec<String>,
+    pub unknown: Vec<DeviceName>,
 }
 
 /// Records the devices a worker reports (the `.conf` files on its host). Its own devices
@@ -228,9 +146,9 @@ pub struct DeviceReport {
 /// the seed's way of moving a device); a device whose worker still reports it, or any device
 /// named by an unapproved worker, is a pending claim for an admin to decide on.
 pub async fn report_devices(
-    c: &impl GenericClient,
-    hostname: &str,
-    devices: &[String],
+    c: &impl Db,
+    hostname: &WorkerName,
+    devices: &[DeviceName],
 ) -> Result<DeviceReport, Error> {
     let approved: bool = c
         .query_one(
@@ -278,7 +196,7 @@ pub async fn report_devices(
         )
         .await?;
     for r in &rows {
-        let device: String = r.try_get("device")?;
+        let device: DeviceName = r.try_get("device")?;
         if r.try_get("new")? {
             report.new_claims.push(device.clone());
         }
@@ -309,8 +227,8 @@ pub async fn report_devices(
 
 /// Approves a worker (or withdraws the approval); returns whether it was approved before.
 pub async fn set_approved(
-    c: &impl GenericClient,
-    hostname: &str,
+    c: &impl Db,
+    hostname: &WorkerName,
     approved: bool,
 ) -> Result<bool, Error> {
     let row = c

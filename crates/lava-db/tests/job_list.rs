@@ -2,6 +2,7 @@
 
 mod common;
 
+use lava_common::ids::{DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::viewer::Viewer;
@@ -9,7 +10,7 @@ use lava_testkit::test_db;
 
 use common::{job, user};
 
-fn ids(jobs: &[lava_db::jobs::Job]) -> Vec<i64> {
+fn ids(jobs: &[lava_db::jobs::Job]) -> Vec<JobId> {
     jobs.iter().map(|j| j.id).collect()
 }
 
@@ -17,8 +18,12 @@ fn ids(jobs: &[lava_db::jobs::Job]) -> Vec<i64> {
 async fn filters_order_paging_and_visibility() {
     let db = test_db().await.unwrap();
     let c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, "qemu", "").await.unwrap();
-    lava_db::device_types::add(&c, "bbb", "").await.unwrap();
+    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
+        .await
+        .unwrap();
+    lava_db::device_types::add(&c, &DeviceTypeName::from("bbb"), "")
+        .await
+        .unwrap();
     let alice = lava_db::users::add(&c, &user("alice", false))
         .await
         .unwrap();
@@ -43,7 +48,7 @@ async fn filters_order_paging_and_visibility() {
         user_id: Some(root),
         superuser: true,
     };
-    let public: Vec<i64> = [0, 1, 3, 4].iter().map(|&i| all[i]).collect();
+    let public: Vec<JobId> = [0, 1, 3, 4].iter().map(|&i| all[i]).collect();
 
     let f = JobFilter::default();
     assert_eq!(ids(&job_list::list(&c, &anon, &f).await.unwrap()), public);
@@ -117,27 +122,32 @@ async fn filters_order_paging_and_visibility() {
 async fn a_keyset_page_walks_the_primary_key() {
     let db = test_db().await.unwrap();
     let c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, "qemu", "").await.unwrap();
-    let n = lava_db::jobs::insert_many_for_bench(&c, 100_000, "qemu", None)
+    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
+        .await
+        .unwrap();
+    let n = lava_db::jobs::insert_many_for_bench(&c, 100_000, &DeviceTypeName::from("qemu"), None)
         .await
         .unwrap();
     assert_eq!(n, 100_000);
     let page = JobFilter {
         order: JobOrder::IdDesc,
-        id_lt: Some(50_000),
+        id_lt: Some(JobId(50_000)),
         limit: 25,
         ..Default::default()
     };
     let jobs = job_list::list(&c, &Viewer::ANONYMOUS, &page).await.unwrap();
     assert_eq!(jobs.len(), 25);
-    assert_eq!(jobs[0].id, 49_999);
+    assert_eq!(jobs[0].id, JobId(49_999));
     let plan = job_list::plan(&c, &Viewer::ANONYMOUS, &page).await.unwrap();
     assert!(
         plan.contains("Index Scan Backward using jobs_pkey"),
         "{plan}"
     );
     // Bulk jobs end one second apart in id order: from job 90,000's end on, 10,001 jobs ended.
-    let j = lava_db::jobs::get(&c, 90_000).await.unwrap().unwrap();
+    let j = lava_db::jobs::get(&c, JobId(90_000))
+        .await
+        .unwrap()
+        .unwrap();
     let ended = JobFilter {
         ended_since: j.end_time,
         ..Default::default()
@@ -157,7 +167,9 @@ async fn a_keyset_page_walks_the_primary_key() {
 async fn counted_jobs_always_match_an_exact_count() {
     let db = test_db().await.unwrap();
     let c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, "qemu", "").await.unwrap();
+    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
+        .await
+        .unwrap();
     let alice = lava_db::users::add(&c, &user("alice", false))
         .await
         .unwrap();
@@ -232,8 +244,12 @@ async fn counted_jobs_always_match_an_exact_count() {
         ids.push(lava_db::jobs::insert(&c, &j).await.unwrap());
     }
     check("after inserts").await;
-    lava_db::jobs::cancel(&c, ids[0], None, "t").await.unwrap();
-    lava_db::jobs::cancel(&c, ids[2], None, "t").await.unwrap();
+    lava_db::lifecycle::job::cancel(&c, ids[0], None, "t")
+        .await
+        .unwrap();
+    lava_db::lifecycle::job::cancel(&c, ids[2], None, "t")
+        .await
+        .unwrap();
     check("after cancels").await;
     job_list::fold_counts(&c).await.unwrap();
     let pending: i64 = c
@@ -243,7 +259,9 @@ async fn counted_jobs_always_match_an_exact_count() {
         .get("n");
     assert_eq!(pending, 0, "a fold moves every delta");
     check("after a fold").await;
-    lava_db::jobs::cancel(&c, ids[3], None, "t").await.unwrap();
+    lava_db::lifecycle::job::cancel(&c, ids[3], None, "t")
+        .await
+        .unwrap();
     c.execute("DELETE FROM jobs WHERE id = $1", &[&ids[4]])
         .await
         .unwrap();

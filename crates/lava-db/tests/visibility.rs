@@ -3,6 +3,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
+use lava_common::ids::{DeviceTypeName, JobId};
 use lava_common::state::JobVisibility;
 use lava_db::jobs::NewJob;
 use lava_db::viewer::{Viewer, can_see_job};
@@ -22,7 +23,9 @@ fn job(submitter: i64, visibility: JobVisibility, groups: &[&str]) -> NewJob {
 async fn each_visibility_is_seen_by_exactly_the_right_people() {
     let db = test_db().await.unwrap();
     let c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, "qemu", "").await.unwrap();
+    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
+        .await
+        .unwrap();
     let owner = lava_db::users::add(&c, &user("owner", false))
         .await
         .unwrap();
@@ -78,7 +81,7 @@ async fn each_visibility_is_seen_by_exactly_the_right_people() {
         }
     }
     assert!(
-        !can_see_job(&c, &who(Some(admin), true), 99_999)
+        !can_see_job(&c, &who(Some(admin), true), JobId(99_999))
             .await
             .unwrap()
     );

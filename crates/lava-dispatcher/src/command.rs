@@ -27,7 +27,7 @@ pub struct ArgvError {
     pub key: String,
     /// Its value.
     pub value: String,
-    /// Why.
+    /// What is wrong with the value.
     pub reason: String,
 }
 

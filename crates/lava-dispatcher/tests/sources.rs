@@ -1,19 +1,14 @@
 //! Where jobs get their images and test definitions: HTTP with a cache, gz decompression and
 //! checksums; git repositories given as local paths or file:// URLs; devices by name.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lava_testkit::test_image;
 use sha2::Digest as _;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -97,19 +92,7 @@ fn dispatch(root: &Path, args: &[&str], job: &Path, cache: &Path) -> std::proces
 }
 
 fn install_kvm(root: &Path) {
-    let etc = root.join("etc/lava-dispatcher");
-    std::fs::create_dir_all(etc.join("device-types")).unwrap();
-    std::fs::create_dir_all(etc.join("devices")).unwrap();
-    std::fs::copy(
-        workspace().join("examples/device-types/kvm.conf"),
-        etc.join("device-types/kvm.conf"),
-    )
-    .unwrap();
-    std::fs::write(
-        etc.join("devices/kvm01.conf"),
-        "device_type = kvm\nhostname = kvm01\n",
-    )
-    .unwrap();
+    common::dispatcher_etc(root);
 }
 
 #[test]

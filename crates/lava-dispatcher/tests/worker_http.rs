@@ -3,15 +3,18 @@
 //! `lava-dispatcher worker` binary driven end to end by it. The real server's end-to-end
 //! test lives with the server.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use lava_common::ids::JobId;
 use lava_common::worker_api::{JobFinished, LogAck, LogBatch, PollRequest};
 use lava_dispatcher::worker::{Api, WorkerError};
 use nix::sys::signal::{Signal, kill};
@@ -118,8 +121,11 @@ async fn the_client_sends_its_credentials_and_maps_the_statuses() {
         offset: 5,
         lines: "x\n".into(),
     };
-    assert_eq!(api.logs(4, &batch).await.unwrap(), LogAck { lines: 3 });
-    let e = api.started(4).await.unwrap_err();
+    assert_eq!(
+        api.logs(JobId(4), &batch).await.unwrap(),
+        LogAck { lines: 3 }
+    );
+    let e = api.started(JobId(4)).await.unwrap_err();
     assert!(matches!(e, WorkerError::Unauthorized { .. }));
     assert_eq!(
         e.to_string(),
@@ -146,7 +152,7 @@ async fn the_client_sends_its_credentials_and_maps_the_statuses() {
         error_msg: None,
         log_lines: 0,
     };
-    let e = api.finished(4, &f).await.unwrap_err();
+    let e = api.finished(JobId(4), &f).await.unwrap_err();
     assert!(
         e.to_string().contains("503") && e.to_string().contains("database down"),
         "{e}"
@@ -167,20 +173,8 @@ struct Host {
 impl Host {
     fn new() -> Host {
         let dir = tempfile::tempdir().unwrap();
-        let etc = dir.path().join("root/etc/lava-dispatcher");
-        std::fs::create_dir_all(etc.join("devices")).unwrap();
-        std::fs::create_dir_all(etc.join("device-types")).unwrap();
-        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        std::fs::copy(
-            ws.join("examples/device-types/kvm.conf"),
-            etc.join("device-types/kvm.conf"),
-        )
-        .unwrap();
+        let etc = common::dispatcher_etc(&dir.path().join("root"));
         let write = |rel: &str, text: &str| std::fs::write(etc.join(rel), text).unwrap();
-        write(
-            "devices/kvm01.conf",
-            "device_type = kvm\nhostname = kvm01\n",
-        );
         write(
             "device-types/fakeboard.conf",
             "client_type = bootloader\ninterrupt_boot_prompt = Hit any key\nbootloader_prompt = =>\nboot_cmds = boot\n",

@@ -2,12 +2,15 @@
 //! [`Reporter`] stands where the server will be and behaves as it must (a batch that does
 //! not start where its copy ends is answered with its line count, as a 409 is).
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lava_common::host_paths::HostPaths;
+use lava_common::ids::JobId;
 use lava_common::worker_api::{
     FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, RunningJob,
 };
@@ -33,20 +36,8 @@ impl Lab {
     fn new() -> Lab {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
-        let etc = root.join("etc/lava-dispatcher");
-        std::fs::create_dir_all(etc.join("devices")).unwrap();
-        std::fs::create_dir_all(etc.join("device-types")).unwrap();
-        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        std::fs::copy(
-            ws.join("examples/device-types/kvm.conf"),
-            etc.join("device-types/kvm.conf"),
-        )
-        .unwrap();
+        let etc = common::dispatcher_etc(&root);
         let write = |rel: &str, text: &str| std::fs::write(etc.join(rel), text).unwrap();
-        write(
-            "devices/kvm01.conf",
-            "device_type = kvm\nhostname = kvm01\n",
-        );
         write(
             "device-types/fakeboard.conf",
             "client_type = bootloader\ninterrupt_boot_prompt = Hit any key to stop autoboot\n\
@@ -81,7 +72,7 @@ impl Lab {
 
 fn start(id: i64, device: &str, definition: &str) -> JobStart {
     JobStart {
-        id,
+        id: JobId(id),
         device: device.into(),
         definition: definition.into(),
     }
@@ -91,15 +82,15 @@ fn start(id: i64, device: &str, definition: &str) -> JobStart {
 #[derive(Default)]
 struct Rec {
     work: PathBuf,
-    started: Vec<i64>,
+    started: Vec<JobId>,
     /// (offset, lines accepted) of every batch that was taken.
     batches: Vec<(u64, u64)>,
     /// Every offset sent, taken or not.
     offsets: Vec<u64>,
-    held: HashMap<i64, Vec<String>>,
-    finished: Vec<(i64, JobFinished)>,
+    held: HashMap<JobId, Vec<String>>,
+    finished: Vec<(JobId, JobFinished)>,
     /// output.yaml as it was when the job finished.
-    file: HashMap<i64, String>,
+    file: HashMap<JobId, String>,
     /// Take at most this many lines of a batch.
     max_take: Option<usize>,
     /// Once the server holds `.0` lines, it "loses" all but `.1` and says so.
@@ -112,12 +103,12 @@ struct Rec {
 struct Recorder(Arc<Mutex<Rec>>);
 
 impl Reporter for Recorder {
-    async fn started(&self, job: i64) -> Result<(), WorkerError> {
+    async fn started(&self, job: JobId) -> Result<(), WorkerError> {
         self.0.lock().unwrap().started.push(job);
         Ok(())
     }
 
-    async fn logs(&self, job: i64, batch: &LogBatch) -> Result<LogAck, WorkerError> {
+    async fn logs(&self, job: JobId, batch: &LogBatch) -> Result<LogAck, WorkerError> {
         let mut r = self.0.lock().unwrap();
         r.offsets.push(batch.offset);
         let (max_take, rewind) = (r.max_take, r.rewind);
@@ -147,7 +138,7 @@ impl Reporter for Recorder {
         Ok(LogAck { lines: now })
     }
 
-    async fn finished(&self, job: i64, f: &JobFinished) -> Result<FinishReply, WorkerError> {
+    async fn finished(&self, job: JobId, f: &JobFinished) -> Result<FinishReply, WorkerError> {
         let mut r = self.0.lock().unwrap();
         let short = r.short_at_finish.take();
         let held = r.held.entry(job).or_default();
@@ -166,7 +157,7 @@ impl Reporter for Recorder {
 }
 
 impl Recorder {
-    fn held_text(&self, job: i64) -> String {
+    fn held_text(&self, job: JobId) -> String {
         self.0
             .lock()
             .unwrap()
@@ -178,7 +169,7 @@ impl Recorder {
     }
 }
 
-async fn next_done(rx: &mut UnboundedReceiver<Done>) -> (i64, JobFinished) {
+async fn next_done(rx: &mut UnboundedReceiver<Done>) -> (JobId, JobFinished) {
     let done = tokio::time::timeout(Duration::from_secs(90), rx.recv())
         .await
         .expect("the job did not end in time")
@@ -190,7 +181,7 @@ async fn next_done(rx: &mut UnboundedReceiver<Done>) -> (i64, JobFinished) {
 }
 
 /// Waits until the job's log has at least `n` lines.
-fn wait_for_lines(work: &Path, id: i64, n: usize) {
+fn wait_for_lines(work: &Path, id: JobId, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let out = JobDir::new(work, id).output();
     while std::fs::read_to_string(&out)
@@ -213,17 +204,21 @@ async fn a_job_runs_is_reported_and_cleaned_up() {
     jobs.start(&start(7, "kvm01", TRIVIAL), &lab.devices());
     let (id, f) = next_done(&mut rx).await;
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(id, 7);
+    assert_eq!(id, JobId(7));
     assert_eq!(f.health, FinishedHealth::Complete, "{f:?}");
     let r = rec.0.lock().unwrap();
-    assert_eq!(r.started, [7]);
-    let file = r.file[&7].clone();
+    assert_eq!(r.started, [JobId(7)]);
+    let file = r.file[&JobId(7)].clone();
     assert_eq!(f.log_lines as usize, file.lines().count());
     assert!(file.contains("\"case\": \"job\""));
     drop(r);
-    assert_eq!(rec.held_text(7), file, "the server holds the log exactly");
+    assert_eq!(
+        rec.held_text(JobId(7)),
+        file,
+        "the server holds the log exactly"
+    );
     assert!(
-        !JobDir::new(&lab.work(), 7).path.exists(),
+        !JobDir::new(&lab.work(), JobId(7)).path.exists(),
         "the job dir is removed"
     );
 }
@@ -242,11 +237,11 @@ async fn a_server_that_lost_lines_gets_exactly_the_missing_ones() {
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.health, FinishedHealth::Complete);
     let r = rec.0.lock().unwrap();
-    let file = r.file[&8].clone();
+    let file = r.file[&JobId(8)].clone();
     let offsets = r.offsets.clone();
     let batches = r.batches.clone();
     drop(r);
-    assert_eq!(rec.held_text(8), file, "no duplicate, no gap");
+    assert_eq!(rec.held_text(JobId(8)), file, "no duplicate, no gap");
     // Two lines a batch: 0, 2, then the rewind to 1 answers the batch at 4; it resumes at 1.
     assert_eq!(&offsets[..4], &[0, 2, 4, 1], "{offsets:?}");
     for w in batches.windows(2) {
@@ -265,8 +260,8 @@ async fn finished_refused_for_missing_lines_uploads_them_and_retries() {
     jobs.start(&start(9, "kvm01", TRIVIAL), &lab.devices());
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.health, FinishedHealth::Complete);
-    let file = rec.0.lock().unwrap().file[&9].clone();
-    assert_eq!(rec.held_text(9), file);
+    let file = rec.0.lock().unwrap().file[&JobId(9)].clone();
+    assert_eq!(rec.held_text(JobId(9)), file);
     assert!(rec.0.lock().unwrap().offsets.contains(&3));
 }
 
@@ -277,20 +272,20 @@ async fn cancel_sends_sigterm_and_the_job_ends_canceled() {
     let (mut jobs, mut rx) = lab.jobs(&rec);
     jobs.start(&start(10, "slow01", SLOW), &lab.devices());
     let work = lab.work();
-    tokio::task::spawn_blocking(move || wait_for_lines(&work, 10, 3))
+    tokio::task::spawn_blocking(move || wait_for_lines(&work, JobId(10), 3))
         .await
         .unwrap();
     let t = Instant::now();
-    jobs.cancel(10);
+    jobs.cancel(JobId(10));
     // A second SIGTERM to the group (a user's, or another cancel) must not lose the status.
     tokio::time::sleep(Duration::from_millis(30)).await;
-    let pid = JobDir::new(&lab.work(), 10).read_pid().unwrap();
+    let pid = JobDir::new(&lab.work(), JobId(10)).read_pid().unwrap();
     lava_dispatcher::worker::process::signal_group(pid, nix::sys::signal::Signal::SIGTERM);
     let (_, f) = next_done(&mut rx).await;
     assert!(t.elapsed() < Duration::from_secs(20));
     assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
-    assert_eq!(f.error_type.as_deref(), Some("Canceled"));
-    assert!(rec.held_text(10).contains("start: finalize"));
+    assert_eq!(f.error_type.map(|t| t.as_str()), Some("Canceled"));
+    assert!(rec.held_text(JobId(10)).contains("start: finalize"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,7 +304,7 @@ async fn bad_starts_end_incomplete_with_the_reason() {
     // A definition lava-dispatch refuses: it exits 2; the reason is its last stderr line.
     jobs.start(&start(12, "kvm01", "job_name: t\n"), &lab.devices());
     let (_, f) = next_done(&mut rx).await;
-    assert_eq!(f.error_type.as_deref(), Some("Infrastructure"));
+    assert_eq!(f.error_type.map(|t| t.as_str()), Some("Infrastructure"));
     let msg = f.error_msg.unwrap();
     assert!(
         msg.starts_with("lava-dispatch exited with status 2: lava-dispatch: "),
@@ -317,7 +312,7 @@ async fn bad_starts_end_incomplete_with_the_reason() {
     );
     assert_eq!(
         rec.0.lock().unwrap().started,
-        [12],
+        [JobId(12)],
         "no start reported for a job never run"
     );
 }
@@ -339,13 +334,13 @@ fn a_restarted_worker_reattaches_to_its_running_job() {
         let (mut jobs, _rx) = lab.jobs(&rec);
         jobs.start(&start(13, "slow01", SLOW), &lab.devices());
         let work = lab.work();
-        tokio::task::spawn_blocking(move || wait_for_lines(&work, 13, 3))
+        tokio::task::spawn_blocking(move || wait_for_lines(&work, JobId(13), 3))
             .await
             .unwrap();
         std::mem::forget(jobs);
     });
     drop(first);
-    let dir = JobDir::new(&lab.work(), 13);
+    let dir = JobDir::new(&lab.work(), JobId(13));
     let pid = dir.read_pid().unwrap();
     assert!(lava_dispatcher::worker::process::is_job_process(pid, &dir));
     // The second finds it, resumes from the server's count, and can cancel it.
@@ -353,19 +348,25 @@ fn a_restarted_worker_reattaches_to_its_running_job() {
         let (mut jobs, mut rx) = lab.jobs(&rec);
         assert_eq!(jobs.recover().unwrap(), 1);
         let report = jobs.running_report();
-        assert_eq!(report[0].id, 13);
+        assert_eq!(report[0].id, JobId(13));
         assert!(report[0].log_lines >= 3);
-        let server_has = rec.0.lock().unwrap().held.get(&13).map_or(0, Vec::len);
+        let server_has = rec
+            .0
+            .lock()
+            .unwrap()
+            .held
+            .get(&JobId(13))
+            .map_or(0, Vec::len);
         jobs.resume(&[RunningJob {
-            id: 13,
+            id: JobId(13),
             log_lines: server_has as u64,
         }]);
-        jobs.cancel(13);
+        jobs.cancel(JobId(13));
         let (_, f) = next_done(&mut rx).await;
         assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
-        let file = rec.0.lock().unwrap().file[&13].clone();
+        let file = rec.0.lock().unwrap().file[&JobId(13)].clone();
         assert_eq!(
-            rec.held_text(13),
+            rec.held_text(JobId(13)),
             file,
             "the log is whole across the restart"
         );
@@ -382,10 +383,10 @@ async fn jobs_that_ended_while_the_worker_was_away() {
     let mut gone = gone;
     gone.wait().unwrap();
     // Lost: the process is gone and left no exit status.
-    let (lost, _) = JobDir::create(&lab.work(), 20, "kvm01", TRIVIAL).unwrap();
+    let (lost, _) = JobDir::create(&lab.work(), JobId(20), "kvm01", TRIVIAL).unwrap();
     std::fs::write(lost.pid_file(), format!("{gone_pid}\n")).unwrap();
     // Ended incomplete: an exit status of 1 and the job result in the log.
-    let (ended, _) = JobDir::create(&lab.work(), 21, "kvm01", TRIVIAL).unwrap();
+    let (ended, _) = JobDir::create(&lab.work(), JobId(21), "kvm01", TRIVIAL).unwrap();
     std::fs::write(ended.pid_file(), format!("{gone_pid}\n")).unwrap();
     std::fs::write(ended.exit_file(), "1\n").unwrap();
     std::fs::write(
@@ -397,10 +398,13 @@ async fn jobs_that_ended_while_the_worker_was_away() {
     jobs.resume(&[]);
     let mut got = [next_done(&mut rx).await, next_done(&mut rx).await];
     got.sort_by_key(|(id, _)| *id);
-    assert_eq!(got[0].1.error_type.as_deref(), Some("Infrastructure"));
+    assert_eq!(
+        got[0].1.error_type.map(|t| t.as_str()),
+        Some("Infrastructure")
+    );
     assert_eq!(got[0].1.error_msg.as_deref(), Some(LOST));
     assert_eq!(got[1].1.health, FinishedHealth::Incomplete);
-    assert_eq!(got[1].1.error_type.as_deref(), Some("Job"));
+    assert_eq!(got[1].1.error_type.map(|t| t.as_str()), Some("Job"));
     assert_eq!(got[1].1.error_msg.as_deref(), Some("boot failed"));
     assert_eq!(got[1].1.log_lines, 1);
     assert!(!ended.path.exists() && !lost.path.exists());
@@ -564,14 +568,14 @@ async fn a_job_runs_on_the_file_that_declares_its_device() {
     jobs.start(&start(21, "slow01", SLOW), &lab.devices());
     let work = lab.work();
     // Three lines: lava-dispatch loaded the device and is waiting on its console.
-    tokio::task::spawn_blocking(move || wait_for_lines(&work, 21, 3))
+    tokio::task::spawn_blocking(move || wait_for_lines(&work, JobId(21), 3))
         .await
         .unwrap();
-    let pid = JobDir::new(&lab.work(), 21).read_pid().unwrap();
+    let pid = JobDir::new(&lab.work(), JobId(21)).read_pid().unwrap();
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     assert!(cmdline.contains("/devices/board.conf"), "{cmdline}");
-    jobs.cancel(21);
+    jobs.cancel(JobId(21));
     let (_, f) = next_done(&mut rx).await;
     assert_eq!(f.health, FinishedHealth::Canceled, "{f:?}");
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use common::{EMPTY_JOB, add_bench_type, ms, percentile, run_bench, start_web};
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::{DeviceTypeName, JobId};
 use lava_common::state::{DeviceHealth, DeviceState};
 use lava_server::web::xmlrpc::codec::{Value, call, parse_response};
 
@@ -44,7 +45,7 @@ async fn populate(db: &lava_testkit::TestDb) -> String {
         .await
         .expect("token");
     let started = Instant::now();
-    lava_db::jobs::insert_many_for_bench(&c, JOBS, "bench", None)
+    lava_db::jobs::insert_many_for_bench(&c, JOBS, &DeviceTypeName::from("bench"), None)
         .await
         .expect("bulk jobs");
     println!(
@@ -104,7 +105,7 @@ async fn queries(db: &lava_testkit::TestDb) {
     };
     let keyset = JobFilter {
         order: JobOrder::IdDesc,
-        id_lt: Some(50_000),
+        id_lt: Some(JobId(50_000)),
         limit: 50,
         ..Default::default()
     };

@@ -96,7 +96,9 @@ async fn events(db: &lava_testkit::TestDb) {
         health: lava_common::state::WorkerHealth::Active,
         job_limit: 0,
     };
-    lava_db::workers::upsert(&c, &worker).await.expect("worker");
+    lava_db::lifecycle::worker::load(&c, &worker, "bench")
+        .await
+        .expect("worker");
     let d = DeviceRecord {
         hostname: "bench01".into(),
         device_type: "bench".into(),
@@ -157,23 +159,23 @@ async fn events(db: &lava_testkit::TestDb) {
         arrival(&wait_lines, &["Listening to"]);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let t = Instant::now();
-        lava_db::jobs::assign(&c, id, "bench01", "w1")
+        lava_db::lifecycle::assign::assign(&c, id, &"bench01".into(), &"w1".into())
             .await
             .expect("assign");
         changes.push(t);
         let t = Instant::now();
-        lava_db::jobs::mark_running(&c, id, "w1")
+        lava_db::lifecycle::job::start(&c, id, &"w1".into())
             .await
             .expect("running");
         changes.push(t);
         let t = Instant::now();
-        let ending = lava_db::finish::Ending {
+        let ending = lava_db::lifecycle::finish::Ending {
             health: JobHealth::Complete,
             error_type: None,
             comment: None,
             reason: "bench",
         };
-        lava_db::finish::finish(&c, id, &ending)
+        lava_db::lifecycle::finish::finish(&c, id, &ending)
             .await
             .expect("finish");
         changes.push(t);

@@ -9,9 +9,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{EMPTY_JOB, add_bench_type, ms, percentile, run_bench, start_web};
-use lava_common::fixture::DeviceRecord;
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
+use common::{EMPTY_JOB, add_w0_d0, ms, percentile, run_bench, start_web};
+use lava_common::state::JobVisibility;
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::{Value, json};
 
@@ -36,24 +35,7 @@ fn line(n: usize) -> String {
 /// One worker `w0` with device `d0` and one job queued on it, scheduled; the worker's token.
 async fn populate(db: &lava_testkit::TestDb) -> String {
     let mut c = db.client().await.expect("db");
-    add_bench_type(&c).await;
-    let token = lava_common::token::generate();
-    lava_db::workers::add(&c, "w0", "", &lava_common::token::hash(&token))
-        .await
-        .expect("worker");
-    lava_db::workers::heartbeat(&c, "w0", "bench")
-        .await
-        .expect("ping");
-    let d = DeviceRecord {
-        hostname: "d0".into(),
-        device_type: "bench".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
-        health: DeviceHealth::Good,
-        worker_host: Some("w0".into()),
-    };
-    lava_db::devices::add(&c, &d).await.expect("device");
+    let token = add_w0_d0(&c).await;
     let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
     let mut job = lava_server::submit::new_job(EMPTY_JOB, &plan, None, false);
     job.device = Some("d0".into());

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{ms, percentile};
+use lava_common::ids::DeviceTypeName;
 use lava_server::logstore::LogStore;
 use lava_server::web::{AppState, router, waiters::Waiters};
 
@@ -64,11 +65,11 @@ async fn main() {
     let db = lava_testkit::test_db().await.expect("db");
     let (lo, hi) = {
         let c = db.client().await.expect("db");
-        lava_db::device_types::add(&c, "bench", "")
+        lava_db::device_types::add(&c, &DeviceTypeName::from("bench"), "")
             .await
             .expect("type");
         let started = Instant::now();
-        lava_db::jobs::insert_many_for_bench(&c, JOBS, "bench", None)
+        lava_db::jobs::insert_many_for_bench(&c, JOBS, &DeviceTypeName::from("bench"), None)
             .await
             .expect("jobs");
         let ids = c
@@ -87,7 +88,9 @@ async fn main() {
         pool: lava_db::pool(db.url(), 16).expect("pool"),
         logs: LogStore::new(logs.path().to_path_buf()),
         waiters: Arc::new(Waiters::default()),
-        templates: repo.join("templates"),
+        templates: std::sync::Arc::new(lava_server::web::pages::templates::Templates::new(
+            repo.join("templates"),
+        )),
         static_dir: repo.join("static"),
         limits: lava_common::limits::Limits::default(),
         events: lava_server::events::Hub::new(Default::default()),

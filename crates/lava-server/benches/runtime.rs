@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{Daemon, EMPTY_JOB, add_bench_type, free_port, ms, percentile, run_bench};
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::json;
@@ -19,33 +20,34 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
     let mut tokens = Vec::new();
     for w in 0..workers {
         let token = lava_common::token::generate();
-        lava_db::workers::add(&c, &format!("w{w}"), "", &lava_common::token::hash(&token))
+        let name = WorkerName::from(format!("w{w}"));
+        lava_db::workers::add(&c, &name, "", &lava_common::token::hash(&token))
             .await
             .expect("worker");
-        lava_db::workers::heartbeat(&c, &format!("w{w}"), "bench")
+        lava_db::lifecycle::worker::heartbeat(&c, &name, "bench")
             .await
             .expect("ping");
         tokens.push(token);
     }
     for d in 0..devices {
         let rec = DeviceRecord {
-            hostname: format!("d{d:04}"),
+            hostname: format!("d{d:04}").into(),
             device_type: "bench".into(),
             description: String::new(),
             tags: vec![],
             state: DeviceState::Idle,
             health: DeviceHealth::Good,
-            worker_host: Some(format!("w{}", d % workers)),
+            worker_host: Some(format!("w{}", d % workers).into()),
         };
         lava_db::devices::add(&c, &rec).await.expect("device");
     }
     // Each worker's first poll: it has its devices' `.conf` files.
     for w in 0..workers {
-        let names: Vec<String> = (0..devices)
+        let names: Vec<DeviceName> = (0..devices)
             .filter(|d| d % workers == w)
-            .map(|d| format!("d{d:04}"))
+            .map(|d| format!("d{d:04}").into())
             .collect();
-        lava_db::workers::report_devices(&c, &format!("w{w}"), &names)
+        lava_db::workers::report_devices(&c, &format!("w{w}").into(), &names)
             .await
             .expect("report");
     }
@@ -142,7 +144,10 @@ async fn fake_worker(
             post(format!("jobs/{}/started", job.id), json!({}))
                 .await
                 .expect("started");
-            started.lock().expect("lock").push((job.id, Instant::now()));
+            started
+                .lock()
+                .expect("lock")
+                .push((job.id.0, Instant::now()));
             post(
                 format!("jobs/{}/finished", job.id),
                 json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": 0}),
@@ -216,7 +221,7 @@ async fn through_the_daemons() {
         .filter_map(|(id, at)| {
             starts
                 .iter()
-                .find(|(j, _)| j == id)
+                .find(|(j, _)| *j == id.0)
                 .map(|(_, s)| s.saturating_duration_since(*at))
         })
         .collect();

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 
 /// LAVA server: the web app and APIs, the scheduler, and the administration commands.
 #[derive(Debug, Parser)]
@@ -107,10 +108,10 @@ pub enum Manage {
 pub struct AddDevice {
     /// The device type; /etc/lava-dispatcher/device-types/TYPE.conf must exist.
     #[arg(value_name = "TYPE")]
-    pub device_type: String,
+    pub device_type: DeviceTypeName,
     /// The new device's hostname.
     #[arg(value_name = "NAME")]
-    pub name: String,
+    pub name: DeviceName,
     /// ser2net telnet port: adds connection_command = telnet localhost PORT.
     #[arg(short = 't', long = "telnetport", value_name = "PORT")]
     pub telnet_port: Option<u16>,
@@ -154,7 +155,7 @@ pub enum DeviceTypes {
     /// Add a device type.
     Add {
         /// Its name.
-        name: String,
+        name: DeviceTypeName,
         /// Free text.
         #[arg(long, default_value = "")]
         description: String,
@@ -162,7 +163,7 @@ pub enum DeviceTypes {
     /// Show one device type, with its health check job.
     Show {
         /// Its name.
-        name: String,
+        name: DeviceTypeName,
         /// Output format.
         #[command(flatten)]
         format: Format,
@@ -171,7 +172,7 @@ pub enum DeviceTypes {
     SetHealthCheck {
         /// The device type.
         #[arg(value_name = "TYPE")]
-        name: String,
+        name: DeviceTypeName,
         /// The job definition (JSON or YAML).
         #[arg(value_name = "FILE")]
         file: PathBuf,
@@ -193,7 +194,7 @@ pub enum Devices {
     /// Show one device, with its recent health changes.
     Show {
         /// Its hostname.
-        name: String,
+        name: DeviceName,
         /// Output format.
         #[command(flatten)]
         format: Format,
@@ -202,7 +203,7 @@ pub enum Devices {
     SetHealth {
         /// Its hostname.
         #[arg(value_name = "HOSTNAME")]
-        name: String,
+        name: DeviceName,
         /// The new health.
         health: String,
         /// Why (recorded with the change).
@@ -214,10 +215,10 @@ pub enum Devices {
     SetWorker {
         /// The device's hostname.
         #[arg(value_name = "HOSTNAME")]
-        name: String,
+        name: DeviceName,
         /// The worker's hostname.
         #[arg(required_unless_present = "none")]
-        worker: Option<String>,
+        worker: Option<WorkerName>,
         /// Assign the device to no worker.
         #[arg(long, conflicts_with = "worker")]
         none: bool,
@@ -343,7 +344,7 @@ pub enum Workers {
     /// Add a worker and print its token (shown only this once).
     Add {
         /// The worker's hostname.
-        name: String,
+        name: WorkerName,
         /// Free text.
         #[arg(long, default_value = "")]
         description: String,
@@ -361,7 +362,7 @@ pub enum Workers {
     /// worker, or whose worker no longer reports them (a `.conf` moved between workers).
     Approve {
         /// The worker's hostname.
-        name: String,
+        name: WorkerName,
         /// Withdraw the approval instead (devices it already has stay assigned).
         #[arg(long)]
         revoke: bool,
@@ -386,7 +387,7 @@ pub enum Jobs {
     /// Show a job with its test case counts and log path.
     Show {
         /// The job id.
-        id: i64,
+        id: JobId,
         /// Output format.
         #[command(flatten)]
         format: Format,
@@ -394,7 +395,7 @@ pub enum Jobs {
     /// Cancel a job (queued: at once; scheduled or running: through its worker).
     Cancel {
         /// The job id.
-        id: i64,
+        id: JobId,
         /// Why (recorded).
         #[arg(long, default_value = "canceled by an admin")]
         reason: String,

@@ -5,7 +5,6 @@
 //! is thin: it parses arguments, sets up tracing, loads settings and calls [`daemon::run`].
 
 pub mod api_doc;
-pub mod bundles;
 pub mod callbacks;
 pub mod cli;
 pub mod conffiles;

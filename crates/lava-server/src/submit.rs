@@ -6,6 +6,7 @@
 //! A submitted definition never makes a health check: only the scheduler creates those, from
 //! the device type's health check, so a user's failing job cannot mark a device Bad.
 
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::job::{
     JobError, JobPlan, SECRET_MASK, Visibility, mask_callback_tokens, parse_job,
 };
@@ -36,20 +37,20 @@ pub enum SubmitError {
     #[error(
         "job {0}'s notify callbacks carry its submitter's tokens: only they or a superuser may resubmit it"
     )]
-    NotYourTokens(i64),
+    NotYourTokens(JobId),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] lava_db::Error),
 }
 
 /// Checks that some non-retired device can take the job.
-async fn check_devices(c: &impl lava_db::GenericClient, plan: &JobPlan) -> Result<(), SubmitError> {
+async fn check_devices(c: &impl lava_db::Db, plan: &JobPlan) -> Result<(), SubmitError> {
     let devices = lava_db::devices::list(c).await?;
     let usable = |d: &&lava_db::devices::Device| {
-        d.health != DeviceHealth::Retired && plan.tags.iter().all(|t| d.tags.contains(t))
+        d.info.health != DeviceHealth::Retired && plan.tags.iter().all(|t| d.info.tags.contains(t))
     };
     if let Some(target) = &plan.target {
-        return match devices.iter().find(|d| d.hostname == *target) {
+        return match devices.iter().find(|d| d.info.hostname == *target) {
             Some(d) if usable(&d) => Ok(()),
             _ => Err(SubmitError::DeviceNotFound),
         };
@@ -59,7 +60,7 @@ async fn check_devices(c: &impl lava_db::GenericClient, plan: &JobPlan) -> Resul
     };
     if devices
         .iter()
-        .filter(|d| d.device_type == *dt)
+        .filter(|d| d.info.device_type == *dt)
         .any(|d| usable(&d))
     {
         Ok(())
@@ -91,8 +92,12 @@ pub fn new_job(
         definition: text.to_string(),
         plan: serde_json::to_value(plan).unwrap_or_default(),
         health_check,
-        device_type: plan.device_type.clone().filter(|_| plan.target.is_none()),
-        device: plan.target.clone(),
+        device_type: plan
+            .device_type
+            .as_deref()
+            .filter(|_| plan.target.is_none())
+            .map(DeviceTypeName::from),
+        device: plan.target.as_deref().map(DeviceName::from),
         tags: plan.tags.clone(),
         priority: i32::from(plan.priority),
         visibility: visibility(plan),
@@ -139,7 +144,7 @@ pub fn prepare(
 }
 
 /// Stores a prepared job and its tokens; returns its id.
-pub async fn insert(c: &impl lava_db::GenericClient, p: &Prepared) -> Result<i64, lava_db::Error> {
+pub async fn insert(c: &impl lava_db::Db, p: &Prepared) -> Result<JobId, lava_db::Error> {
     let id = lava_db::jobs::insert(c, &p.job).await?;
     lava_db::callback_tokens::store(c, id, &p.tokens).await?;
     Ok(id)
@@ -147,10 +152,10 @@ pub async fn insert(c: &impl lava_db::GenericClient, p: &Prepared) -> Result<i64
 
 /// Validates and stores a job; returns its id.
 pub async fn submit(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     text: &str,
     submitter: Option<i64>,
-) -> Result<i64, SubmitError> {
+) -> Result<JobId, SubmitError> {
     store(c, text, submitter, &[], false).await
 }
 
@@ -158,11 +163,11 @@ pub async fn submit(
 /// callback tokens kept apart go with it, which only the job's submitter or a superuser may
 /// do; a health check's definition makes an ordinary job.
 pub async fn resubmit(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     old: &lava_db::jobs::Job,
     user: i64,
     superuser: bool,
-) -> Result<i64, SubmitError> {
+) -> Result<JobId, SubmitError> {
     let tokens = lava_db::callback_tokens::of_job(c, old.id).await?;
     if !tokens.is_empty() && !superuser && old.submitter_id != Some(user) {
         return Err(SubmitError::NotYourTokens(old.id));
@@ -171,12 +176,12 @@ pub async fn resubmit(
 }
 
 async fn store(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     text: &str,
     submitter: Option<i64>,
     inherited: &[(i32, String)],
     was_health_check: bool,
-) -> Result<i64, SubmitError> {
+) -> Result<JobId, SubmitError> {
     let mut plan = parse_job(text)?;
     // `device_type: ALIAS` asks for the type the alias names (the definition keeps the alias).
     if plan.target.is_none()

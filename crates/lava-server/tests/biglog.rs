@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use lava_common::ids::JobId;
 use lava_server::web::xmlrpc::codec::{Value, call};
 use serde_json::Value as Json;
 
@@ -120,7 +121,9 @@ async fn store(s: &Server, id: i64) {
             lines: at.lines + (n - from) as i64,
             bytes: at.bytes + batch as i64,
         };
-        lava_db::logs::record_append(&c, id, at, end).await.unwrap();
+        lava_db::logs::record_append(&c, JobId(id), at, end)
+            .await
+            .unwrap();
         at = end;
     }
     file.flush().unwrap();

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use lava_common::fixture::DeviceRecord;
+use lava_common::ids::{DeviceTypeName, WorkerName};
 use lava_common::state::{CallbackState, DeviceHealth, DeviceState, JobHealth, JobState};
 use lava_server::callbacks::{Options, http_client, run_once};
 use lava_server::logstore::LogStore;
@@ -60,8 +61,12 @@ async fn listen() -> (Listener, String) {
 }
 
 async fn lab(c: &lava_db::Client) {
-    lava_db::device_types::add(c, "qemu", "").await.unwrap();
-    lava_db::workers::add(c, "w1", "", "hash").await.unwrap();
+    lava_db::device_types::add(c, &DeviceTypeName::from("qemu"), "")
+        .await
+        .unwrap();
+    lava_db::workers::add(c, &WorkerName::from("w1"), "", "hash")
+        .await
+        .unwrap();
     let device = DeviceRecord {
         hostname: "qemu01".into(),
         device_type: "qemu".into(),
@@ -106,8 +111,14 @@ async fn a_finished_job_calls_back_with_lava_formats() {
     let id = lava_server::submit::submit(&c, &definition, None)
         .await
         .unwrap();
-    assert!(lava_db::jobs::assign(&c, id, "qemu01", "w1").await.unwrap());
-    lava_db::jobs::mark_running(&c, id, "w1").await.unwrap();
+    assert!(
+        lava_db::lifecycle::assign::assign(&c, id, &"qemu01".into(), &"w1".into())
+            .await
+            .unwrap()
+    );
+    lava_db::lifecycle::job::start(&c, id, &"w1".into())
+        .await
+        .unwrap();
     let case = lava_db::results::NewCase {
         suite: "0_smoke".into(),
         name: "boot-time".into(),
@@ -120,13 +131,17 @@ async fn a_finished_job_calls_back_with_lava_formats() {
         end_line: Some(9),
     };
     lava_db::results::add(&c, id, &case).await.unwrap();
-    let ending = lava_db::finish::Ending {
+    let ending = lava_db::lifecycle::finish::Ending {
         health: JobHealth::Complete,
         error_type: None,
         comment: None,
         reason: "test",
     };
-    assert!(lava_db::finish::finish(&c, id, &ending).await.unwrap());
+    assert!(
+        lava_db::lifecycle::finish::finish(&c, id, &ending)
+            .await
+            .unwrap()
+    );
 
     let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
     assert_eq!(
@@ -267,8 +282,10 @@ async fn failures_are_retried_then_given_up_and_recorded() {
     let plain = lava_server::submit::submit(&c, &job(""), None)
         .await
         .unwrap();
-    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
-    lava_db::jobs::cancel(&c, plain, None, "test")
+    lava_db::lifecycle::job::cancel(&c, id, None, "test")
+        .await
+        .unwrap();
+    lava_db::lifecycle::job::cancel(&c, plain, None, "test")
         .await
         .unwrap();
     assert!(
@@ -352,7 +369,9 @@ async fn the_active_scheduler_sends_them() {
     let id = lava_server::submit::submit(&c, &definition, None)
         .await
         .unwrap();
-    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
+    lava_db::lifecycle::job::cancel(&c, id, None, "test")
+        .await
+        .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while l.seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -381,7 +400,9 @@ async fn local_targets_are_refused_unless_allowed() {
     let id = lava_server::submit::submit(&c, &definition, None)
         .await
         .unwrap();
-    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
+    lava_db::lifecycle::job::cancel(&c, id, None, "test")
+        .await
+        .unwrap();
     let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
     let strict = Options {
         allow_local_targets: false,
@@ -446,7 +467,9 @@ async fn redirects_are_followed_only_a_few_times() {
     let id = lava_server::submit::submit(&c, &definition, None)
         .await
         .unwrap();
-    lava_db::jobs::cancel(&c, id, None, "test").await.unwrap();
+    lava_db::lifecycle::job::cancel(&c, id, None, "test")
+        .await
+        .unwrap();
     let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
     run_once(&c, &logs, &http_client(true), &fast())
         .await

@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use lava_common::ids::JobId;
 use lava_common::worker_api::{Ack, LogAck, PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use lava_server::web::xmlrpc::codec::{Value, call, parse_response};
 use serde_json::{Value as Json, json};
@@ -269,7 +270,7 @@ async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
         )
     };
     let batch = |from: usize, n: usize| (from..from + n).map(line).collect::<String>();
-    let (status, ack) = w.log(id, 0, &batch(0, 1500)).await;
+    let (status, ack) = w.log(id.0, 0, &batch(0, 1500)).await;
     assert_eq!((status, ack.lines), (200, 1500), "a 1.5 MB batch");
     let r = w
         .http
@@ -297,7 +298,7 @@ async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
-    let (status, _): (u16, Ack) = w.complete(id, 1500).await;
+    let (status, _): (u16, Ack) = w.complete(id.0, 1500).await;
     assert_eq!(status, 200, "every line the worker sent is held");
     still_serving(&s).await;
 }
@@ -547,7 +548,7 @@ async fn a_callback_gets_at_most_callback_log_bytes_of_a_log_in_whole_lines() {
         limits,
     );
     let c = s.db.client().await.unwrap();
-    let sent = store.for_callback(&c, id).await.unwrap().unwrap();
+    let sent = store.for_callback(&c, JobId(id)).await.unwrap().unwrap();
     let sent = String::from_utf8(sent).unwrap();
     let got: Vec<&str> = sent.split_inclusive('\n').collect();
     let kept = got.len() - 1;
@@ -568,7 +569,7 @@ async fn a_callback_gets_at_most_callback_log_bytes_of_a_log_in_whole_lines() {
     // A log within the limit goes whole, without a note.
     let whole =
         lava_server::logstore::LogStore::new(s.root.path().join("var/lib/lava-server/jobs"))
-            .for_callback(&c, id)
+            .for_callback(&c, JobId(id))
             .await
             .unwrap()
             .unwrap();

@@ -403,7 +403,7 @@ async fn submit_forms_logs_results_and_devices() {
         404
     );
     let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(id), "{r:?}");
+    assert_eq!(r.start.first().map(|j| j.id.0), Some(id), "{r:?}");
     let pass = "- {\"dt\": \"2026-01-01T00:00:01.000000\", \"lvl\": \"results\", \"msg\": {\"case\": \"uname\", \"definition\": \"0_smoke\", \"duration\": \"0.05\", \"measurement\": ! \"1.5\", \"result\": \"pass\", \"units\": \"s\"}}\n";
     let fail = "- {\"dt\": \"2026-01-01T00:00:02.000000\", \"lvl\": \"results\", \"msg\": {\"case\": \"broken\", \"definition\": \"0_smoke\", \"result\": \"fail\"}}\n";
     let lines = format!("{}{}{pass}{fail}", line(0), line(1));

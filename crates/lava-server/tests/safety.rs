@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use lava_common::ids::JobId;
 use lava_server::web::xmlrpc::codec::{Value, call};
 use serde_json::json;
 
@@ -86,10 +87,10 @@ async fn worker_b_cannot_take_worker_a_device() {
 async fn wait_for_start(a: &Worker, b: &Worker) -> (&'static str, i64) {
     for _ in 0..100 {
         if let Some(j) = b.poll(&[], 0).await.start.first() {
-            return ("b", j.id);
+            return ("b", j.id.0);
         }
         if let Some(j) = a.poll(&[], 100).await.start.first() {
-            return ("a", j.id);
+            return ("a", j.id.0);
         }
     }
     panic!("no worker was given the job");
@@ -150,7 +151,7 @@ async fn an_unassigned_device_is_pending_until_an_admin_or_an_approval_decides()
 async fn wait_for(w: &Worker, n: usize) -> Vec<i64> {
     let mut ids = Vec::new();
     for _ in 0..50 {
-        ids.extend(w.poll(&[], 200).await.start.iter().map(|j| j.id));
+        ids.extend(w.poll(&[], 200).await.start.iter().map(|j| j.id.0));
         if ids.len() >= n {
             return ids;
         }
@@ -290,10 +291,12 @@ async fn a_callback_token_never_appears_in_a_definition_anyone_can_read() {
         "the rest is as submitted"
     );
     let c = s.db.client().await.unwrap();
-    let stored = lava_db::jobs::get(&c, id).await.unwrap().unwrap();
+    let stored = lava_db::jobs::get(&c, JobId(id)).await.unwrap().unwrap();
     assert!(!stored.plan.to_string().contains(SECRET));
     assert_eq!(
-        lava_db::callback_tokens::of_job(&c, id).await.unwrap(),
+        lava_db::callback_tokens::of_job(&c, JobId(id))
+            .await
+            .unwrap(),
         [(0, SECRET.to_string())]
     );
 
@@ -309,10 +312,12 @@ async fn a_callback_token_never_appears_in_a_definition_anyone_can_read() {
     assert_eq!(status, 201, "{body}");
     let copy = body["job_ids"][0].as_i64().unwrap();
     assert_eq!(
-        lava_db::callback_tokens::of_job(&c, copy).await.unwrap(),
+        lava_db::callback_tokens::of_job(&c, JobId(copy))
+            .await
+            .unwrap(),
         [(0, SECRET.to_string())]
     );
-    let copied = lava_db::jobs::get(&c, copy).await.unwrap().unwrap();
+    let copied = lava_db::jobs::get(&c, JobId(copy)).await.unwrap().unwrap();
     assert_eq!(copied.definition, stored.definition);
 }
 

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use lava_common::ids::JobId;
 use lava_common::worker_api::*;
 use serde_json::json;
 
@@ -23,17 +24,33 @@ async fn a_job_travels_through_the_worker_api() {
             .contains("kvm01\tkvm\tidle\tunknown\tw1")
     );
 
-    // A long poll returns as soon as the scheduler assigns the job.
+    // A long poll returns as soon as the scheduler assigns the job. The job is submitted
+    // only once the poll is waiting: a poll takes its wake-up receiver before it records
+    // its heartbeat, so a new last_ping shows it is parked (its one look for work comes
+    // straight after, long before a submitted job can be assigned).
+    let last_ping = || {
+        let list = s.manage(&["workers", "list"]);
+        let w1 = list.lines().find(|l| l.starts_with("w1\t")).unwrap_or("");
+        w1.rsplit('\t').next().unwrap_or("").to_string()
+    };
+    let before = last_ping();
     let poller = tokio::spawn(async move {
         let started = Instant::now();
         let r = w.poll(&[], 20_000).await;
         (w, r, started.elapsed())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("the long poll's heartbeat", 10, || {
+        (last_ping() != before).then_some(())
+    })
+    .await;
+    assert!(
+        !poller.is_finished(),
+        "the poll returned with no job to start"
+    );
     let id = s.submit(EMPTY_JOB);
     let (w, r, waited) = poller.await.unwrap();
     assert_eq!(r.start.len(), 1, "{r:?}");
-    assert_eq!(r.start[0].id, id);
+    assert_eq!(r.start[0].id, JobId(id));
     assert_eq!(r.start[0].device, "kvm01");
     assert!(
         waited < Duration::from_secs(5),
@@ -127,11 +144,11 @@ async fn cancel_in_every_state_and_bad_credentials() {
     // Running: the worker is told, stops it, reports it canceled.
     let running = s.submit(EMPTY_JOB);
     let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(running), "{r:?}");
+    assert_eq!(r.start.first().map(|j| j.id.0), Some(running), "{r:?}");
     let _: (u16, Ack) = w.post(&format!("jobs/{running}/started"), json!({})).await;
     s.manage(&["jobs", "cancel", &running.to_string()]);
     let r = w.poll(&[(running, 0)], 10_000).await;
-    assert_eq!(r.cancel, [running]);
+    assert_eq!(r.cancel, [JobId(running)]);
     let (status, _): (u16, Ack) = w
         .post(&format!("jobs/{running}/finished"), json!({"health": "canceled", "error_type": "Canceled", "error_msg": "canceled", "log_lines": 0}))
         .await;
@@ -183,12 +200,12 @@ async fn health_checks_run_first_and_judge_the_device() {
     let r = w.poll(&[], 10_000).await;
     assert_eq!(r.start.len(), 1, "{r:?}");
     let check = r.start[0].id;
-    assert_ne!(check, job);
+    assert_ne!(check, JobId(job));
     assert!(
         s.manage(&["jobs", "show", &check.to_string()])
             .contains("health_check: true")
     );
-    finish(&w, check, "complete").await;
+    finish(&w, check.0, "complete").await;
     assert!(
         s.manage(&["devices", "list"]).contains("kvm01\tkvm\t")
             && s.manage(&["devices", "show", "kvm01"])
@@ -196,7 +213,7 @@ async fn health_checks_run_first_and_judge_the_device() {
     );
     // Now the queued job.
     let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(job), "{r:?}");
+    assert_eq!(r.start.first().map(|j| j.id.0), Some(job), "{r:?}");
     finish(&w, job, "complete").await;
     // A failed health check makes the device bad, and no job goes there.
     s.manage(&[
@@ -208,7 +225,7 @@ async fn health_checks_run_first_and_judge_the_device() {
         "recheck",
     ]);
     let r = w.poll(&[], 10_000).await;
-    let check = r.start.first().map(|j| j.id).unwrap();
+    let check = r.start.first().map(|j| j.id.0).unwrap();
     finish(&w, check, "incomplete").await;
     assert!(
         s.manage(&["devices", "show", "kvm01"])
@@ -240,7 +257,7 @@ async fn priority_then_age_and_a_silent_worker_loses_its_jobs() {
     let mut order = Vec::new();
     for _ in 0..3 {
         let r = w.poll(&[], 10_000).await;
-        let id = r.start.first().map(|j| j.id).expect("a job");
+        let id = r.start.first().map(|j| j.id.0).expect("a job");
         order.push(id);
         finish(&w, id, "complete").await;
     }
@@ -250,7 +267,7 @@ async fn priority_then_age_and_a_silent_worker_loses_its_jobs() {
     // ends incomplete with the reason, and the device waits for a health check (unknown).
     let lost = s.submit(EMPTY_JOB);
     let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(lost));
+    assert_eq!(r.start.first().map(|j| j.id.0), Some(lost));
     let _: (u16, Ack) = w.post(&format!("jobs/{lost}/started"), json!({})).await;
     s.manage(&[
         "devices",
@@ -324,7 +341,7 @@ async fn a_standby_scheduler_takes_over_when_the_active_one_is_killed() {
     );
     let first = s.submit(EMPTY_JOB);
     let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(first));
+    assert_eq!(r.start.first().map(|j| j.id.0), Some(first));
     finish(&w, first, "complete").await;
 
     scheds[active].kill().unwrap();
@@ -333,7 +350,7 @@ async fn a_standby_scheduler_takes_over_when_the_active_one_is_killed() {
     let second = s.submit(EMPTY_JOB);
     let r = w.poll(&[], 15_000).await;
     assert_eq!(
-        r.start.first().map(|j| j.id),
+        r.start.first().map(|j| j.id.0),
         Some(second),
         "the standby scheduled it"
     );
@@ -475,7 +492,7 @@ async fn sighup_reloads_settings_and_keeps_the_old_ones_when_bad() {
     w.poll(&[], 0).await;
     let id = s.submit(EMPTY_JOB);
     let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(id));
+    assert_eq!(r.start.first().map(|j| j.id.0), Some(id));
     std::fs::write(&settings, "[web]\nlisten = \"127.0.0.1:8001\"\n").unwrap();
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     wait_for("the reload", 10, || {
@@ -500,7 +517,7 @@ async fn results_go_to_their_stream_and_an_unknown_stream_is_a_job_error() {
     ] {
         let id = s.submit(&json_job(stream));
         let r = w.poll(&[], 10_000).await;
-        assert_eq!(r.start.first().map(|j| j.id), Some(id));
+        assert_eq!(r.start.first().map(|j| j.id.0), Some(id));
         finish(&w, id, "complete").await;
         let show = s.manage(&["jobs", "show", &id.to_string()]);
         assert!(
@@ -555,19 +572,30 @@ async fn any_slice_of_a_log_reads_from_the_nearest_index_entry() {
     let store =
         lava_server::logstore::LogStore::new(s.root.path().join("var/lib/lava-server/jobs"));
     let c = s.db.client().await.unwrap();
-    let slice = store.read(&c, id, 250, Some(253)).await.unwrap().unwrap();
+    let slice = store
+        .read(&c, JobId(id), 250, Some(253))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         String::from_utf8(slice).unwrap(),
         (250..253).map(line).collect::<String>()
     );
-    let tail = store.read(&c, id, 998, None).await.unwrap().unwrap();
+    let tail = store.read(&c, JobId(id), 998, None).await.unwrap().unwrap();
     assert_eq!(
         String::from_utf8(tail).unwrap(),
         (998..1000).map(line).collect::<String>()
     );
-    assert_eq!(store.read(&c, id, 1000, None).await.unwrap().unwrap(), b"");
     assert_eq!(
-        store.read(&c, id + 1, 0, None).await.unwrap(),
+        store
+            .read(&c, JobId(id), 1000, None)
+            .await
+            .unwrap()
+            .unwrap(),
+        b""
+    );
+    assert_eq!(
+        store.read(&c, JobId(id + 1), 0, None).await.unwrap(),
         None,
         "no log yet"
     );
@@ -593,14 +621,14 @@ async fn a_health_check_is_due_again_after_its_frequency_in_jobs() {
         let r = w.poll(&[], 10_000).await;
         let Some(j) = r.start.first() else { continue };
         ran.push(j.id);
-        finish(&w, j.id, "complete").await;
+        finish(&w, j.id.0, "complete").await;
     }
     // The device was good with no check yet counted as due after 2 jobs: job, job, check, job.
-    assert_eq!(&ran[..2], &jobs[..2], "{ran:?}");
+    assert_eq!(ran[..2], [JobId(jobs[0]), JobId(jobs[1])], "{ran:?}");
     assert!(
         s.manage(&["jobs", "show", &ran[2].to_string()])
             .contains("health_check: true"),
         "{ran:?}"
     );
-    assert_eq!(ran[3], jobs[2]);
+    assert_eq!(ran[3], JobId(jobs[2]));
 }

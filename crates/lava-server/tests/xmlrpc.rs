@@ -200,7 +200,7 @@ async fn jobs_submit_show_list_logs_and_cancel() {
     );
 
     let r = w.poll(&[], 10_000).await;
-    assert_eq!(r.start.first().map(|j| j.id), Some(id), "{r:?}");
+    assert_eq!(r.start.first().map(|j| j.id.0), Some(id), "{r:?}");
     let lines: String = (0..3).map(line).collect();
     w.run(id, &lines, "complete").await;
 

@@ -89,8 +89,8 @@ pub fn scan(dispatcher_etc: &Path) -> DeviceScan {
         }
         out.files.insert(name.clone(), dir.join(&file));
         out.devices.push(DeviceReport {
-            hostname: name,
-            device_type,
+            hostname: name.into(),
+            device_type: device_type.into(),
         });
     }
     out.invalid.sort();

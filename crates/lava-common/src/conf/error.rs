@@ -42,7 +42,7 @@ pub enum ConfError {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// The file could not be written.
@@ -50,7 +50,7 @@ pub enum ConfError {
     Write {
         /// The file (or its temporary sibling).
         path: PathBuf,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// `write_new` refused to replace a file that is already there.

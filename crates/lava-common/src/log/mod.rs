@@ -9,10 +9,12 @@
 //! the output pure ASCII, non-string scalars as `! "746"`. [`LogLine::to_line`] writes a
 //! line; [`parse_line`] reads one of our own lines back (the server needs the `results`).
 
+mod case;
 mod cut;
 mod escape;
 mod parse;
 
+pub use case::{ResultCase, case_of, map_to_json};
 pub use cut::{CUT_MARKER, cut_line};
 pub use parse::{ParseLogError, parse_line};
 

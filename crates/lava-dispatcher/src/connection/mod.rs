@@ -28,7 +28,7 @@ pub enum ConnectionError {
     Spawn {
         /// The command line.
         command: String,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// None of the patterns appeared in time.
@@ -60,7 +60,7 @@ pub enum ConnectionError {
     Write {
         /// The command line.
         command: String,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
 }

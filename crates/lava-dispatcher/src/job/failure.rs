@@ -1,46 +1,6 @@
 //! How a job fails: LAVA's error types, and the failure that ends a job.
 
-use std::fmt;
-
-/// LAVA's error types, as they appear in the final `job` result (`error_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorType {
-    /// The lab's fault: a power command, a download, a lost connection.
-    Infrastructure,
-    /// The job's fault: a wrong prompt, a missing image in the definition.
-    Job,
-    /// The test asked to stop (`lava-test-raise`).
-    Test,
-    /// The device or job configuration is unusable.
-    Configuration,
-    /// Canceled by a user or the system.
-    Canceled,
-    /// An action or the job ran out of time.
-    Timeout,
-    /// A fault in the dispatcher itself.
-    Bug,
-}
-
-impl ErrorType {
-    /// The name LAVA writes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorType::Infrastructure => "Infrastructure",
-            ErrorType::Job => "Job",
-            ErrorType::Test => "Test",
-            ErrorType::Configuration => "Configuration",
-            ErrorType::Canceled => "Canceled",
-            ErrorType::Timeout => "LAVATimeout",
-            ErrorType::Bug => "Bug",
-        }
-    }
-}
-
-impl fmt::Display for ErrorType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use lava_common::error_type::ErrorType;
 
 /// The error that ends a job.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

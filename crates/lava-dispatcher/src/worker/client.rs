@@ -5,6 +5,7 @@
 //! A 409 is not an error here: on `logs` and `finished` it carries the server's line count,
 //! which is where the next batch starts.
 
+use lava_common::ids::JobId;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -83,7 +84,7 @@ impl Api {
     }
 
     /// `POST jobs/{id}/started`.
-    pub async fn started(&self, job: i64) -> Result<(), WorkerError> {
+    pub async fn started(&self, job: JobId) -> Result<(), WorkerError> {
         let (status, url, body) = self
             .post(
                 &format!("jobs/{job}/started"),
@@ -97,7 +98,7 @@ impl Api {
 
     /// `POST jobs/{id}/logs`: the server's line count, whether it took the batch (200) or
     /// wants the lines from elsewhere (409).
-    pub async fn logs(&self, job: i64, batch: &LogBatch) -> Result<LogAck, WorkerError> {
+    pub async fn logs(&self, job: JobId, batch: &LogBatch) -> Result<LogAck, WorkerError> {
         let (status, url, body) = self
             .post(&format!("jobs/{job}/logs"), batch, JOB_TIMEOUT)
             .await?;
@@ -108,7 +109,7 @@ impl Api {
     }
 
     /// `POST jobs/{id}/finished`.
-    pub async fn finished(&self, job: i64, f: &JobFinished) -> Result<FinishReply, WorkerError> {
+    pub async fn finished(&self, job: JobId, f: &JobFinished) -> Result<FinishReply, WorkerError> {
         let (status, url, body) = self
             .post(&format!("jobs/{job}/finished"), f, JOB_TIMEOUT)
             .await?;
@@ -229,15 +230,15 @@ fn decode<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, WorkerError>
 }
 
 impl Reporter for Api {
-    async fn started(&self, job: i64) -> Result<(), WorkerError> {
+    async fn started(&self, job: JobId) -> Result<(), WorkerError> {
         Api::started(self, job).await
     }
 
-    async fn logs(&self, job: i64, batch: &LogBatch) -> Result<LogAck, WorkerError> {
+    async fn logs(&self, job: JobId, batch: &LogBatch) -> Result<LogAck, WorkerError> {
         Api::logs(self, job, batch).await
     }
 
-    async fn finished(&self, job: i64, f: &JobFinished) -> Result<FinishReply, WorkerError> {
+    async fn finished(&self, job: JobId, f: &JobFinished) -> Result<FinishReply, WorkerError> {
         Api::finished(self, job, f).await
     }
 }

@@ -62,8 +62,8 @@ fn add_dictionaries(host: &HostPaths, out: &mut DeviceScan) {
         match DeviceSource::dictionary(&path, &types) {
             Ok(source) => {
                 out.devices.push(DeviceReport {
-                    hostname: name.clone(),
-                    device_type: source.device_type(),
+                    hostname: name.clone().into(),
+                    device_type: source.device_type().into(),
                 });
                 out.files.insert(name, path);
             }

@@ -1,5 +1,6 @@
 //! The worker's one error type.
 
+use lava_common::ids::JobId;
 use std::path::PathBuf;
 
 use lava_common::worker_api::PROTOCOL_VERSION;
@@ -72,7 +73,7 @@ pub enum WorkerError {
     BadUrl {
         /// The URL as given.
         url: String,
-        /// Why.
+        /// What is wrong with it.
         reason: String,
     },
     /// A file or directory of the worker could not be used.
@@ -90,7 +91,7 @@ pub enum WorkerError {
         /// The program.
         program: PathBuf,
         /// The job.
-        job: i64,
+        job: JobId,
         /// The failure.
         #[source]
         source: std::io::Error,
@@ -100,7 +101,7 @@ pub enum WorkerError {
     Token {
         /// The token file.
         path: PathBuf,
-        /// Why.
+        /// What is wrong with it (empty, or open to other users).
         reason: String,
     },
     /// Signal handlers could not be installed.

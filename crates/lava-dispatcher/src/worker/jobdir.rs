@@ -5,6 +5,7 @@
 //! `exit` file the shell writes when `lava-dispatch` ends, `output.yaml`, and
 //! `stdout.log`/`stderr.log`. The directory goes once the server has the job's end.
 
+use lava_common::ids::JobId;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +54,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), WorkerError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDir {
     /// The job id.
-    pub id: i64,
+    pub id: JobId,
     /// `WORK/jobs/ID`.
     pub path: PathBuf,
 }
@@ -65,7 +66,7 @@ pub fn jobs_root(work: &Path) -> PathBuf {
 
 impl JobDir {
     /// The directory of job `id` (not created).
-    pub fn new(work: &Path, id: i64) -> JobDir {
+    pub fn new(work: &Path, id: JobId) -> JobDir {
         JobDir {
             id,
             path: jobs_root(work).join(id.to_string()),
@@ -82,7 +83,7 @@ impl JobDir {
         };
         let mut out: Vec<JobDir> = entries
             .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().to_str()?.parse::<i64>().ok())
+            .filter_map(|e| e.file_name().to_str()?.parse::<JobId>().ok())
             .map(|id| JobDir::new(work, id))
             .collect();
         out.sort_by_key(|d| d.id);
@@ -94,7 +95,7 @@ impl JobDir {
     /// job file.
     pub fn create(
         work: &Path,
-        id: i64,
+        id: JobId,
         device: &str,
         definition: &str,
     ) -> Result<(JobDir, PathBuf), WorkerError> {

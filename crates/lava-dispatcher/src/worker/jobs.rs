@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use lava_common::ids::JobId;
 use lava_common::worker_api::{JobStart, RunningJob};
 use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, watch};
@@ -23,7 +24,7 @@ use super::tail::LogTail;
 use super::task::{Control, JobEnd, JobTask};
 
 /// A job that ended: its id and how.
-pub type Done = (i64, JobEnd);
+pub type Done = (JobId, JobEnd);
 
 /// A running job, as the poll loop sees it.
 #[derive(Debug)]
@@ -49,7 +50,7 @@ pub struct Jobs<R> {
     work: PathBuf,
     lava_dispatch: PathBuf,
     reporter: R,
-    running: HashMap<i64, Handle>,
+    running: HashMap<JobId, Handle>,
     found: Vec<Found>,
     done: mpsc::UnboundedSender<Done>,
 }
@@ -80,7 +81,7 @@ impl<R: Reporter> Jobs<R> {
             let mut tail = LogTail::new(dir.output());
             let lines = tail.refresh().unwrap_or(0);
             let pid = dir.read_pid().unwrap_or(0);
-            let _span = tracing::info_span!("job", id = dir.id).entered();
+            let _span = tracing::info_span!("job", id = %dir.id).entered();
             tracing::info!(pid, lines, "found from a previous run of the worker");
             self.found.push(Found { dir, pid, lines });
         }
@@ -95,7 +96,7 @@ impl<R: Reporter> Jobs<R> {
     /// Follows the jobs found at start-up, each from the line the server holds (`server`,
     /// from a poll's `log_lines`; 0 if it does not say, and a 409 corrects it).
     pub fn resume(&mut self, server: &[RunningJob]) {
-        let counts: BTreeMap<i64, u64> = server.iter().map(|r| (r.id, r.log_lines)).collect();
+        let counts: BTreeMap<JobId, u64> = server.iter().map(|r| (r.id, r.log_lines)).collect();
         for found in std::mem::take(&mut self.found) {
             let from = counts.get(&found.dir.id).copied().unwrap_or(0);
             let device = found.dir.read_device().unwrap_or_default();
@@ -135,11 +136,12 @@ impl<R: Reporter> Jobs<R> {
 
     /// Starts a job the server sent on one of the devices of `scan`.
     pub fn start(&mut self, job: &JobStart, scan: &DeviceScan) {
-        if self.running.contains_key(&job.id) || self.found.iter().any(|f| f.dir.id == job.id) {
-            tracing::debug!(id = job.id, "start of a job that runs already: ignored");
+        let id = job.id;
+        if self.running.contains_key(&id) || self.found.iter().any(|f| f.dir.id == id) {
+            tracing::debug!(id = %id, "start of a job that runs already: ignored");
             return;
         }
-        let span = tracing::info_span!("job", id = job.id, device = %job.device);
+        let span = tracing::info_span!("job", id = %id, device = %job.device);
         let _entered = span.enter();
         let Some(conf) = scan.file_of(&job.device) else {
             let why = format!(
@@ -151,16 +153,15 @@ impl<R: Reporter> Jobs<R> {
             );
             return self.refuse(job, why);
         };
-        let launched = JobDir::create(&self.work, job.id, &job.device, &job.definition).and_then(
-            |(dir, file)| {
+        let launched =
+            JobDir::create(&self.work, id, &job.device, &job.definition).and_then(|(dir, file)| {
                 let process = JobProcess::launch(&dir, &file, &self.lava_dispatch, conf)?;
                 Ok((dir, process))
-            },
-        );
+            });
         match launched {
             Ok((dir, process)) => {
                 tracing::info!(pid = process.pid(), "job started");
-                self.follow(dir, job.device.clone(), process, true, 0);
+                self.follow(dir, job.device.to_string(), process, true, 0);
             }
             Err(e) => self.refuse(job, e.to_string()),
         }
@@ -173,7 +174,7 @@ impl<R: Reporter> Jobs<R> {
         let dir = JobDir::new(&self.work, job.id);
         self.follow(
             dir,
-            job.device.clone(),
+            job.device.to_string(),
             JobProcess::not_started(why),
             false,
             0,
@@ -181,24 +182,24 @@ impl<R: Reporter> Jobs<R> {
     }
 
     /// Sends SIGTERM to a job's process group: `lava-dispatch` finalizes and exits 3.
-    pub fn cancel(&mut self, id: i64) {
+    pub fn cancel(&mut self, id: JobId) {
         match self.running.get_mut(&id) {
-            Some(h) if h.canceled => tracing::debug!(id, "cancel again: already sent"),
+            Some(h) if h.canceled => tracing::debug!(id = %id, "cancel again: already sent"),
             Some(h) => {
                 h.canceled = true;
                 tracing::info!(
-                    id,
+                    id = %id,
                     pgid = h.pgid,
                     "canceling: SIGTERM to the job's process group"
                 );
                 signal_group(h.pgid, Signal::SIGTERM);
             }
-            None => tracing::debug!(id, "cancel of a job that is not running here: ignored"),
+            None => tracing::debug!(id = %id, "cancel of a job that is not running here: ignored"),
         }
     }
 
     /// Stops a job quietly: the server considers it over.
-    pub fn forget(&mut self, id: i64) {
+    pub fn forget(&mut self, id: JobId) {
         if let Some(pos) = self.found.iter().position(|f| f.dir.id == id) {
             let found = self.found.remove(pos);
             let device = found.dir.read_device().unwrap_or_default();
@@ -208,12 +209,12 @@ impl<R: Reporter> Jobs<R> {
             Some(h) => {
                 let _ = h.control.send(Control::Forget);
             }
-            None => tracing::debug!(id, "forget of a job that is not running here: ignored"),
+            None => tracing::debug!(id = %id, "forget of a job that is not running here: ignored"),
         }
     }
 
     /// Removes a job that ended from the table.
-    pub fn finished(&mut self, id: i64) {
+    pub fn finished(&mut self, id: JobId) {
         self.running.remove(&id);
     }
 
@@ -244,7 +245,7 @@ impl<R: Reporter> Jobs<R> {
             control: rx,
         };
         let done = self.done.clone();
-        let span = tracing::info_span!(parent: None, "job", id, device = %device);
+        let span = tracing::info_span!(parent: None, "job", id = %id, device = %device);
         tokio::spawn(
             async move {
                 let end = task.run().await;

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::Path;
 
+use lava_common::error_type::ErrorType;
 use lava_common::log::{Level, Message, Value, parse_line};
 use lava_common::worker_api::{FinishedHealth, JobFinished};
 
@@ -19,7 +20,7 @@ const TAIL_BYTES: u64 = 256 * 1024;
 
 /// The report for a job that ended as `ended`, with `log_lines` lines in its log.
 pub fn finished(ended: &Ended, dir: &JobDir, log_lines: u64) -> JobFinished {
-    let report = |health, error_type: Option<String>, error_msg: Option<String>| JobFinished {
+    let report = |health, error_type: Option<ErrorType>, error_msg: Option<String>| JobFinished {
         health,
         error_type,
         error_msg,
@@ -28,7 +29,7 @@ pub fn finished(ended: &Ended, dir: &JobDir, log_lines: u64) -> JobFinished {
     let infrastructure = |msg: String| {
         report(
             FinishedHealth::Incomplete,
-            Some("Infrastructure".into()),
+            Some(ErrorType::Infrastructure),
             Some(msg),
         )
     };
@@ -40,7 +41,7 @@ pub fn finished(ended: &Ended, dir: &JobDir, log_lines: u64) -> JobFinished {
             if *code == 3 {
                 return report(
                     FinishedHealth::Canceled,
-                    Some(ty.unwrap_or_else(|| "Canceled".into())),
+                    Some(ty.unwrap_or(ErrorType::Canceled)),
                     msg.or_else(|| Some("canceled".into())),
                 );
             }
@@ -59,8 +60,9 @@ pub fn finished(ended: &Ended, dir: &JobDir, log_lines: u64) -> JobFinished {
     }
 }
 
-/// The (`error_type`, `error_msg`) of the last `job` result in the log, if any.
-pub fn job_error(output: &Path) -> Option<(Option<String>, Option<String>)> {
+/// The (`error_type`, `error_msg`) of the last `job` result in the log, if any. A type that
+/// is not one of LAVA's is the dispatcher's own fault, so it reads as `Bug`.
+pub fn job_error(output: &Path) -> Option<(Option<ErrorType>, Option<String>)> {
     let mut file = File::open(output).ok()?;
     let len = file.metadata().ok()?.len();
     let from = len.saturating_sub(TAIL_BYTES);
@@ -82,6 +84,7 @@ pub fn job_error(output: &Path) -> Option<(Option<String>, Option<String>)> {
             Some(Value::Str(s) | Value::Scalar(s)) => Some(s.clone()),
             _ => None,
         };
-        Some((text("error_type"), text("error_msg")))
+        let error_type = text("error_type").map(|t| t.parse().unwrap_or(ErrorType::Bug));
+        Some((error_type, text("error_msg")))
     })
 }

@@ -4,6 +4,7 @@
 //! (launch, tail, upload, finish, re-attach) runs against real `lava-dispatch` processes
 //! without an HTTP server.
 
+use lava_common::ids::JobId;
 use std::future::Future;
 
 use lava_common::worker_api::{JobFinished, LogAck, LogBatch};
@@ -22,20 +23,20 @@ pub enum FinishReply {
 /// The three job endpoints of the worker API.
 pub trait Reporter: Clone + Send + Sync + 'static {
     /// The job's `lava-dispatch` is running.
-    fn started(&self, job: i64) -> impl Future<Output = Result<(), WorkerError>> + Send;
+    fn started(&self, job: JobId) -> impl Future<Output = Result<(), WorkerError>> + Send;
 
     /// A batch of lines; the answer is the server's line count, where the next batch starts
     /// (a 409 is an answer too, not an error).
     fn logs(
         &self,
-        job: i64,
+        job: JobId,
         batch: &LogBatch,
     ) -> impl Future<Output = Result<LogAck, WorkerError>> + Send;
 
     /// The end of the job.
     fn finished(
         &self,
-        job: i64,
+        job: JobId,
         f: &JobFinished,
     ) -> impl Future<Output = Result<FinishReply, WorkerError>> + Send;
 }

@@ -112,3 +112,22 @@ pub fn file_url_dirs() -> String {
         workspace().join("share").display()
     )
 }
+
+/// A worker host's `/etc/lava-dispatcher` under `root`: the example kvm device type and
+/// its device `kvm01`. Returns the directory, for the test's own devices.
+pub fn dispatcher_etc(root: &Path) -> PathBuf {
+    let etc = root.join("etc/lava-dispatcher");
+    std::fs::create_dir_all(etc.join("devices")).unwrap();
+    std::fs::create_dir_all(etc.join("device-types")).unwrap();
+    std::fs::copy(
+        workspace().join("examples/device-types/kvm.conf"),
+        etc.join("device-types/kvm.conf"),
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("devices/kvm01.conf"),
+        "device_type = kvm\nhostname = kvm01\n",
+    )
+    .unwrap();
+    etc
+}

@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use lava_common::fixture::DeviceRecord;
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
+use lava_common::ids::{DeviceName, WorkerName};
+use lava_common::state::JobVisibility;
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::{Value, json};
 
-use crate::common::{EMPTY_JOB, add_bench_type, ms, percentile, start_web};
+use crate::common::{EMPTY_JOB, add_w0_d0, ms, percentile, start_web};
 
 const LINES: usize = 400_000;
 const BATCH: usize = 10_000;
@@ -31,28 +31,15 @@ fn line(n: usize) -> String {
 /// worker's token.
 async fn populate(db: &lava_testkit::TestDb) -> String {
     let mut c = db.client().await.expect("db");
-    add_bench_type(&c).await;
-    let token = lava_common::token::generate();
-    lava_db::workers::add(&c, "w0", "", &lava_common::token::hash(&token))
-        .await
-        .expect("worker");
-    lava_db::workers::heartbeat(&c, "w0", "bench")
-        .await
-        .expect("ping");
-    let d = DeviceRecord {
-        hostname: "d0".into(),
-        device_type: "bench".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
-        health: DeviceHealth::Good,
-        worker_host: Some("w0".into()),
-    };
-    lava_db::devices::add(&c, &d).await.expect("device");
+    let token = add_w0_d0(&c).await;
     // The worker's first poll: it has the device's `.conf`.
-    lava_db::workers::report_devices(&c, "w0", &["d0".to_string()])
-        .await
-        .expect("report");
+    lava_db::workers::report_devices(
+        &c,
+        &WorkerName::from("w0"),
+        &[DeviceName::from("d0".to_string())],
+    )
+    .await
+    .expect("report");
     let text = EMPTY_JOB.replace("device_type: bench", "device_type: bench\ntarget: d0");
     let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
     let mut job = lava_server::submit::new_job(&text, &plan, None, false);

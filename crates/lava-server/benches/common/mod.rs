@@ -5,7 +5,9 @@
 use std::process::Child;
 use std::time::Duration;
 
-use lava_common::fixture::{DeviceTypeRecord, HealthDenominator};
+use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
+use lava_common::ids::WorkerName;
+use lava_common::state::{DeviceHealth, DeviceState};
 
 /// A public job with no actions for the `bench` device type.
 pub const EMPTY_JOB: &str = "job_name: b\ndevice_type: bench\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
@@ -97,4 +99,29 @@ pub async fn add_bench_type(c: &lava_db::Client) {
         display: true,
     };
     lava_db::device_types::upsert(c, &t).await.expect("type");
+}
+
+/// The `bench` type, worker `w0` (heartbeat sent) and its good, idle device `d0`; the
+/// worker's token.
+pub async fn add_w0_d0(c: &lava_db::Client) -> String {
+    add_bench_type(c).await;
+    let token = lava_common::token::generate();
+    let w0 = WorkerName::from("w0");
+    lava_db::workers::add(c, &w0, "", &lava_common::token::hash(&token))
+        .await
+        .expect("worker");
+    lava_db::lifecycle::worker::heartbeat(c, &w0, "bench")
+        .await
+        .expect("ping");
+    let d = DeviceRecord {
+        hostname: "d0".into(),
+        device_type: "bench".into(),
+        description: String::new(),
+        tags: vec![],
+        state: DeviceState::Idle,
+        health: DeviceHealth::Good,
+        worker_host: Some(w0),
+    };
+    lava_db::devices::add(c, &d).await.expect("device");
+    token
 }

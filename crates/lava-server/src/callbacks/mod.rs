@@ -182,11 +182,11 @@ pub async fn run_once(
             let body = Payload::new(&job, cb.dataset, token.clone(), log.clone(), &cases);
             match send(http, cb, token.as_deref(), &body, opts.timeout).await {
                 Ok(()) => {
-                    tracing::info!(job = job.id, callback = i, "callback sent");
+                    tracing::info!(job = %job.id, callback = i, "callback sent");
                     delivered.push(i);
                 }
                 Err(e) => {
-                    tracing::warn!(job = job.id, callback = i, attempt = d.attempts + 1, error = %e, "callback failed");
+                    tracing::warn!(job = %job.id, callback = i, attempt = d.attempts + 1, error = %e, "callback failed");
                     errors.push(format!("callbacks[{i}] {e}"));
                 }
             }

@@ -3,6 +3,7 @@
 //! dataset asks for them.
 
 use chrono::{DateTime, Utc};
+use lava_common::ids::{DeviceName, JobId};
 use lava_common::state::{JobHealth, JobState};
 use lava_db::jobs::Job;
 use lava_db::results::CaseDetail;
@@ -13,7 +14,7 @@ use super::spec::Dataset;
 /// The body of a POST callback; field order is the wire order.
 #[derive(Debug, Clone, Serialize)]
 pub struct Payload {
-    id: i64,
+    id: JobId,
     status: i32,
     status_string: &'static str,
     state: i32,
@@ -27,7 +28,7 @@ pub struct Payload {
     failure_comment: Option<String>,
     priority: i32,
     description: String,
-    actual_device_id: Option<String>,
+    actual_device_id: Option<DeviceName>,
     definition: String,
     metadata: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,7 +91,7 @@ fn q(s: &str) -> String {
 }
 
 /// One suite's cases as the YAML list text LAVA puts under `results[suite]`.
-fn suite_yaml(job: i64, cases: &[&CaseDetail]) -> String {
+fn suite_yaml(job: JobId, cases: &[&CaseDetail]) -> String {
     let mut out = String::new();
     let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
     for c in cases {

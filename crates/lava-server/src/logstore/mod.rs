@@ -12,15 +12,13 @@ pub mod files;
 pub mod read;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lava_common::ids::JobId;
 use lava_common::limits::Limits;
-use lava_common::log::{Level, LogLine, Message, Value, cut_line, now_dt, parse_line};
-use lava_common::state::TestResult;
+use lava_common::log::{Level, LogLine, case_of, cut_line, now_dt};
 use lava_db::logs::LogEnd;
-use lava_db::results::NewCase;
 
 use read::{Pos, Slice, blocking};
 
@@ -43,7 +41,7 @@ pub enum LogError {
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// The database failed.
@@ -69,66 +67,6 @@ pub struct Capped {
     pub whole: u64,
 }
 
-fn field(m: &BTreeMap<String, Value>, k: &str) -> Option<String> {
-    match m.get(k)? {
-        Value::Str(s) | Value::Scalar(s) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn to_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Str(s) | Value::Scalar(s) => serde_json::Value::String(s.clone()),
-        Value::Map(m) => {
-            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-        }
-        Value::List(l) => serde_json::Value::Array(l.iter().map(to_json).collect()),
-    }
-}
-
-/// The test case a `results` line at `line_no` files, if it is one.
-pub fn case_of(line: &str, line_no: i64) -> Option<NewCase> {
-    if !line.contains("\"lvl\": \"results\"") {
-        return None;
-    }
-    let parsed = parse_line(line).ok()?;
-    let (Level::Results, Message::Map(m)) = (parsed.lvl, parsed.msg) else {
-        return None;
-    };
-    let name = field(&m, "case")?;
-    let result = field(&m, "result").and_then(|r| r.parse::<TestResult>().ok())?;
-    let known = [
-        "case",
-        "definition",
-        "result",
-        "measurement",
-        "units",
-        "set",
-        "starttc",
-        "endtc",
-    ];
-    let metadata = m
-        .iter()
-        .filter(|(k, _)| !known.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), to_json(v)))
-        .collect();
-    Some(NewCase {
-        suite: field(&m, "definition").unwrap_or_else(|| "lava".into()),
-        name,
-        result,
-        measurement: field(&m, "measurement").filter(|x| x.parse::<f64>().is_ok()),
-        units: field(&m, "units").unwrap_or_default(),
-        set: field(&m, "set"),
-        metadata: serde_json::Value::Object(metadata),
-        start_line: field(&m, "starttc")
-            .and_then(|s| s.parse().ok())
-            .or(Some(line_no)),
-        end_line: field(&m, "endtc")
-            .and_then(|s| s.parse().ok())
-            .or(Some(line_no)),
-    })
-}
-
 impl LogStore {
     /// Logs under `dir` (`/var/lib/lava-server/jobs`), with the default limits.
     pub fn new(dir: PathBuf) -> LogStore {
@@ -146,7 +84,7 @@ impl LogStore {
     }
 
     /// The log file of a job.
-    pub fn path(&self, job: i64) -> PathBuf {
+    pub fn path(&self, job: JobId) -> PathBuf {
         self.dir.join(job.to_string()).join("output.yaml")
     }
 
@@ -154,7 +92,7 @@ impl LogStore {
     pub async fn append(
         &self,
         client: &mut lava_db::Client,
-        job: i64,
+        job: JobId,
         offset: u64,
         text: &str,
     ) -> Result<u64, LogError> {
@@ -180,8 +118,7 @@ impl LogStore {
             .iter()
             .map(|l| {
                 if l.len() > max {
-                    tracing::warn!(
-                        job,
+                    tracing::warn!(job = %job,
                         bytes = l.len(),
                         "log line cut to limits.log_line_bytes"
                     );
@@ -228,8 +165,8 @@ impl LogStore {
     /// file, found from the nearest index entry. `None` when the job has no log yet.
     pub async fn slice(
         &self,
-        c: &impl lava_db::GenericClient,
-        job: i64,
+        c: &impl lava_db::Db,
+        job: JobId,
         start: u64,
         end: Option<u64>,
     ) -> Result<Option<Slice>, LogError> {
@@ -271,12 +208,7 @@ impl LogStore {
     }
 
     /// The indexed line at or before `line`, and where it starts.
-    async fn indexed(
-        &self,
-        c: &impl lava_db::GenericClient,
-        job: i64,
-        line: u64,
-    ) -> Result<Pos, LogError> {
+    async fn indexed(&self, c: &impl lava_db::Db, job: JobId, line: u64) -> Result<Pos, LogError> {
         let (line, byte) = lava_db::logs::seek(c, job, line as i64).await?;
         Ok(Pos {
             line: line as u64,
@@ -288,8 +220,8 @@ impl LogStore {
     /// need the text itself (junit failures, notify callbacks), never the whole of a big log.
     pub async fn read_capped(
         &self,
-        c: &impl lava_db::GenericClient,
-        job: i64,
+        c: &impl lava_db::Db,
+        job: JobId,
         start: u64,
         end: Option<u64>,
         max: usize,
@@ -309,8 +241,8 @@ impl LogStore {
     /// lines, and when that is not all of it, one more line that says so.
     pub async fn for_callback(
         &self,
-        c: &impl lava_db::GenericClient,
-        job: i64,
+        c: &impl lava_db::Db,
+        job: JobId,
     ) -> Result<Option<Vec<u8>>, LogError> {
         let max = self.limits.callback_log_bytes;
         let Some(mut capped) = self.read_capped(c, job, 0, None, max).await? else {
@@ -335,8 +267,8 @@ impl LogStore {
     /// [`Slice`] instead.
     pub async fn read(
         &self,
-        c: &impl lava_db::GenericClient,
-        job: i64,
+        c: &impl lava_db::Db,
+        job: JobId,
         start: u64,
         end: Option<u64>,
     ) -> Result<Option<Vec<u8>>, LogError> {
@@ -350,8 +282,8 @@ impl LogStore {
     /// more than `max_bytes` (at least one line). 0 for a job without a log.
     pub async fn tail_start(
         &self,
-        c: &impl lava_db::GenericClient,
-        job: i64,
+        c: &impl lava_db::Db,
+        job: JobId,
         max_lines: u64,
         max_bytes: u64,
     ) -> Result<u64, LogError> {

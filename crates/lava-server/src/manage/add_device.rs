@@ -9,7 +9,7 @@
 use anyhow::{Context as _, bail};
 use lava_common::device_file::NewDevice;
 use lava_common::fixture::{BundleStreamRecord, DeviceRecord};
-use lava_common::ids::check_name;
+use lava_common::ids::{StreamPath, check_name};
 use lava_common::state::{DeviceHealth, DeviceState};
 
 use super::Ctx;
@@ -20,7 +20,7 @@ pub const LAB_HEALTH_STREAM: &str = "/anonymous/lab-health/";
 
 fn lab_health_stream() -> BundleStreamRecord {
     BundleStreamRecord {
-        pathname: LAB_HEALTH_STREAM.to_string(),
+        pathname: StreamPath::from(LAB_HEALTH_STREAM.to_string()),
         name: "lab-health".to_string(),
         slug: "lab-health".to_string(),
         user: None,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use lava_common::fixture;
+use lava_common::ids::JobId;
 
 use super::Ctx;
 
@@ -31,7 +32,7 @@ async fn move_callback_tokens(client: &mut lava_db::Client) -> anyhow::Result<us
     use lava_common::job::{
         SECRET_MASK, mask_callback_tokens, mask_plan_tokens, parse_job, plan_tokens,
     };
-    let mut after = 0;
+    let mut after = JobId(0);
     let mut moved = 0;
     loop {
         let tx = client.transaction().await?;

@@ -22,7 +22,11 @@ pub async fn run(ctx: &Ctx<'_>, command: DeviceTypes) -> anyhow::Result<()> {
                     } else {
                         "no"
                     };
-                    let line = vec![t.info.name.clone(), t.devices.to_string(), hc.to_string()];
+                    let line = vec![
+                        t.info.name.to_string(),
+                        t.devices.to_string(),
+                        hc.to_string(),
+                    ];
                     let value = json!({
                         "name": t.info.name,
                         "devices": t.devices,

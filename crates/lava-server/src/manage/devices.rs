@@ -16,21 +16,21 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
             let rows: Vec<_> = lava_db::devices::list(&client)
                 .await?
                 .into_iter()
-                .filter(|d| all || d.health != DeviceHealth::Retired)
+                .filter(|d| all || d.info.health != DeviceHealth::Retired)
                 .map(|d| {
                     let line = vec![
-                        d.hostname.clone(),
-                        d.device_type.clone(),
-                        d.state.to_string(),
-                        d.health.to_string(),
-                        or_dash(d.worker_host.as_deref()),
+                        d.info.hostname.to_string(),
+                        d.info.device_type.to_string(),
+                        d.info.state.to_string(),
+                        d.info.health.to_string(),
+                        or_dash(d.info.worker_host.as_deref()),
                     ];
                     let value = json!({
-                        "hostname": d.hostname,
-                        "device_type": d.device_type,
-                        "state": d.state,
-                        "health": d.health,
-                        "worker": d.worker_host,
+                        "hostname": d.info.hostname,
+                        "device_type": d.info.device_type,
+                        "state": d.info.state,
+                        "health": d.info.health,
+                        "worker": d.info.worker_host,
                         "current_job": d.current_job,
                     });
                     (line, value)
@@ -59,13 +59,13 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
             let config = lava_common::conf::devices::find(&ctx.settings.dispatcher_etc, &name)
                 .unwrap_or_else(|| ctx.settings.device_conf(&name));
             let value = json!({
-                "hostname": d.hostname,
-                "device_type": d.device_type,
-                "description": d.description,
-                "tags": d.tags.join(", "),
-                "state": d.state,
-                "health": d.health,
-                "worker": d.worker_host,
+                "hostname": d.info.hostname,
+                "device_type": d.info.device_type,
+                "description": d.info.description,
+                "tags": d.info.tags.join(", "),
+                "state": d.info.state,
+                "health": d.info.health,
+                "worker": d.info.worker_host,
                 "worker_has_config": d.worker_reported,
                 "current_job": d.current_job,
                 "config": if config.is_file() { Some(config.display().to_string()) } else { None },
@@ -80,7 +80,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
         } => {
             let health: DeviceHealth = health.parse()?;
             let tx = client.transaction().await?;
-            let old = lava_db::devices::set_health(&tx, &name, health, &reason, None).await?;
+            let old =
+                lava_db::lifecycle::device::set_health(&tx, &name, health, &reason, None).await?;
             tx.commit().await?;
             println!("device '{name}': {old} -> {health}");
             Ok(())
@@ -88,7 +89,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
         Devices::SetWorker { name, worker, none } => {
             let worker = if none { None } else { worker };
             let tx = client.transaction().await?;
-            let old = lava_db::devices::set_worker(&tx, &name, worker.as_deref()).await?;
+            let old = lava_db::devices::set_worker(&tx, &name, worker.as_ref()).await?;
             tx.commit().await?;
             println!(
                 "device '{name}': worker {} -> {}",
@@ -104,8 +105,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                 .map(|c| {
                     let (first, last) = (c.first_seen.to_rfc3339(), c.last_seen.to_rfc3339());
                     let line = vec![
-                        c.device.clone(),
-                        c.worker.clone(),
+                        c.device.to_string(),
+                        c.worker.to_string(),
                         or_dash(c.assigned.as_deref()),
                         first.clone(),
                         last.clone(),

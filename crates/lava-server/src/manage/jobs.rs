@@ -92,7 +92,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Jobs) -> anyhow::Result<()> {
             print_object(format.json, &value)
         }
         Jobs::Cancel { id, reason } => {
-            let state = lava_db::jobs::cancel(&client, id, None, &reason).await?;
+            let state = lava_db::lifecycle::job::cancel(&client, id, None, &reason).await?;
             println!("job {id}: {state}");
             Ok(())
         }

@@ -4,6 +4,7 @@ use std::io::BufRead as _;
 
 use anyhow::{Context as _, bail};
 use lava_common::fixture::{BundleStreamRecord, UserRecord};
+use lava_common::ids::StreamPath;
 use serde_json::json;
 
 use super::Ctx;
@@ -20,7 +21,7 @@ pub async fn streams(ctx: &Ctx<'_>, command: Streams) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|s| {
                     let line = vec![
-                        s.info.pathname.clone(),
+                        s.info.pathname.to_string(),
                         s.bundles.to_string(),
                         if s.info.is_public {
                             "public"
@@ -68,7 +69,7 @@ pub async fn streams(ctx: &Ctx<'_>, command: Streams) -> anyhow::Result<()> {
                 group: None,
                 is_public: !private,
                 is_anonymous: pathname.starts_with("/anonymous/"),
-                pathname,
+                pathname: StreamPath::from(pathname),
             };
             lava_db::streams::add(&client, &record).await?;
             println!("added bundle stream {}", record.pathname);

@@ -18,7 +18,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {
                 .map(|w| {
                     let seen = w.last_ping.map(|t| t.to_rfc3339());
                     let line = vec![
-                        w.hostname.clone(),
+                        w.hostname.to_string(),
                         w.state.to_string(),
                         w.health.to_string(),
                         w.devices.to_string(),

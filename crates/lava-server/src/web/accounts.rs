@@ -117,11 +117,11 @@ async fn login(
             // Logins are rare and cheap to piggyback on: expired sessions and old failure
             // counts go here, so the tables do not grow without a cleanup daemon.
             if let Ok(c) = state.db().await {
-                if let Err(e) = lava_db::sessions::purge_expired(&**c).await {
+                if let Err(e) = lava_db::sessions::purge_expired(&c).await {
                     tracing::warn!(error = %e, "cannot purge expired sessions");
                 }
                 let window = throttle::WINDOW.as_secs_f64();
-                if let Err(e) = lava_db::login_failures::purge(&**c, window).await {
+                if let Err(e) = lava_db::login_failures::purge(&c, window).await {
                     tracing::warn!(error = %e, "cannot purge old login failures");
                 }
             }

@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(key) = cookie(&parts.headers, SESSION_COOKIE) {
             let c = state.db().await?;
             let hash = lava_common::token::hash(key);
-            if let Some(s) = lava_db::sessions::get(&**c, &hash).await? {
+            if let Some(s) = lava_db::sessions::get(&c, &hash).await? {
                 return Ok(Auth {
                     caller: Some(Caller {
                         id: s.user_id,
@@ -129,7 +129,7 @@ async fn caller_by_id(state: &AppState, id: i64) -> Result<Option<Caller>, lava_
         .db()
         .await
         .map_err(|_| lava_db::Error::Invalid("no database connection".into()))?;
-    Ok(lava_db::users::get_by_id(&**c, id).await?.map(|u| Caller {
+    Ok(lava_db::users::get_by_id(&c, id).await?.map(|u| Caller {
         id: u.id,
         username: u.info.username,
         is_staff: u.info.is_staff,
@@ -141,7 +141,7 @@ async fn caller_by_id(state: &AppState, id: i64) -> Result<Option<Caller>, lava_
 pub async fn by_token(state: &AppState, secret: &str) -> Result<Option<Caller>, ApiError> {
     let id = {
         let c = state.db().await?;
-        lava_db::tokens::user_of(&**c, &lava_common::token::hash(secret)).await?
+        lava_db::tokens::user_of(&c, &lava_common::token::hash(secret)).await?
     };
     match id {
         Some(id) => Ok(caller_by_id(state, id).await?),
@@ -157,7 +157,7 @@ pub async fn by_user_token(
 ) -> Result<Option<Caller>, ApiError> {
     let id = {
         let c = state.db().await?;
-        lava_db::tokens::user_of_named(&**c, username, &lava_common::token::hash(secret)).await?
+        lava_db::tokens::user_of_named(&c, username, &lava_common::token::hash(secret)).await?
     };
     match id {
         Some(id) => Ok(caller_by_id(state, id).await?),
@@ -250,12 +250,12 @@ pub async fn login(
     keys.extend(client.map(throttle::addr_key));
     let user = {
         let c = state.db().await?;
-        let recent = lava_db::login_failures::recent(&**c, &keys, window).await?;
+        let recent = lava_db::login_failures::recent(&c, &keys, window).await?;
         if let Some((key, n)) = recent.iter().find(|(_, n)| *n >= failure_limit()) {
             tracing::warn!(%key, failures = n, "login throttled");
             return Ok(Login::Throttled);
         }
-        lava_db::users::get(&**c, username).await?
+        lava_db::users::get(&c, username).await?
     };
     let (id, stored) = match user.filter(|u| u.info.is_active) {
         Some(u) => (Some(u.id), u.info.password),
@@ -267,14 +267,14 @@ pub async fn login(
     };
     let c = state.db().await?;
     let Some(id) = id.filter(|_| matched) else {
-        lava_db::login_failures::record(&**c, &keys, window).await?;
+        lava_db::login_failures::record(&c, &keys, window).await?;
         return Ok(Login::Refused);
     };
-    lava_db::login_failures::clear(&**c, &user_key).await?;
+    lava_db::login_failures::clear(&c, &user_key).await?;
     let key = lava_common::token::generate();
     let csrf = lava_common::token::generate();
     let expires = Utc::now() + chrono::Duration::days(SESSION_DAYS);
-    lava_db::sessions::create(&**c, &lava_common::token::hash(&key), id, &csrf, expires).await?;
+    lava_db::sessions::create(&c, &lava_common::token::hash(&key), id, &csrf, expires).await?;
     Ok(Login::Session(key, csrf))
 }
 
@@ -309,7 +309,7 @@ pub fn clear_cookie() -> String {
 pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if let Some(key) = cookie(headers, SESSION_COOKIE) {
         let c = state.db().await?;
-        lava_db::sessions::delete(&**c, &lava_common::token::hash(key)).await?;
+        lava_db::sessions::delete(&c, &lava_common::token::hash(key)).await?;
     }
     Ok(())
 }

@@ -35,8 +35,8 @@ pub struct AppState {
     pub logs: LogStore,
     /// Long-poll wake-ups.
     pub waiters: Arc<waiters::Waiters>,
-    /// Where page templates are read from.
-    pub templates: std::path::PathBuf,
+    /// The page templates (parsed once, looked at again at most once a second).
+    pub templates: Arc<pages::templates::Templates>,
     /// Where the pages' CSS and JavaScript are served from (`/static/`).
     pub static_dir: std::path::PathBuf,
     /// Request body limits (`[limits]`).
@@ -133,7 +133,7 @@ pub async fn serve(
         pool,
         logs: LogStore::with_limits(settings.jobs_dir(), settings.limits),
         waiters,
-        templates: settings.templates_dir(),
+        templates: Arc::new(pages::templates::Templates::new(settings.templates_dir())),
         static_dir: settings.static_dir(),
         limits: settings.limits,
         events,

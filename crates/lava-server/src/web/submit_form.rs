@@ -65,9 +65,9 @@ pub async fn post(
         ));
     }
     let c = view::db(&state).await?;
-    match submit(&**c, definition.trim(), Some(s.caller.id)).await {
+    match submit(&c, definition.trim(), Some(s.caller.id)).await {
         Ok(id) => {
-            tracing::info!(job = id, user = %s.caller.username, "job submitted from the web form");
+            tracing::info!(job = %id, user = %s.caller.username, "job submitted from the web form");
             Ok(view::done(&format!("/scheduler/job/{id}")))
         }
         Err(SubmitError::Db(e)) => Err(view::db_error(&state, e)),

@@ -6,6 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use lava_common::error_type::ErrorType;
+use lava_common::ids::{DeviceName, JobId, WorkerName};
 use lava_common::state::{JobHealth, JobState};
 use lava_common::worker_api::{
     Ack, FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, PROTOCOL_HEADER,
@@ -29,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Checks the protocol header and the token; returns the worker's hostname.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<WorkerName, ApiError> {
     let protocol = headers
         .get(PROTOCOL_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -48,7 +50,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, A
         .and_then(|v| v.strip_prefix("Token "))
         .unwrap_or("");
     let c = state.db().await?;
-    match lava_db::workers::by_token(&**c, &lava_common::token::hash(token)).await? {
+    match lava_db::workers::by_token(&c, &lava_common::token::hash(token)).await? {
         Some(w) => Ok(w.hostname),
         None => {
             tracing::warn!("a worker presented an unknown token");
@@ -63,42 +65,42 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, A
 /// What the worker must do now, from the database.
 async fn work_for(
     state: &AppState,
-    worker: &str,
+    worker: &WorkerName,
     running: &[RunningJob],
 ) -> Result<PollResponse, ApiError> {
     let c = state.db().await?;
-    let mine = lava_db::jobs::of_worker(&**c, worker).await?;
+    let mine = lava_db::jobs::of_worker(&c, worker).await?;
     let mut out = PollResponse::default();
-    for (id, device, job_state, definition, log_lines) in &mine {
-        let reported = running.iter().any(|r| r.id == *id);
-        match job_state {
+    for job in &mine {
+        let reported = running.iter().any(|r| r.id == job.id);
+        match job.state {
             JobState::Scheduled if !reported => out.start.push(JobStart {
-                id: *id,
-                device: device.clone(),
-                definition: definition.clone(),
+                id: job.id,
+                device: job.device.clone(),
+                definition: job.definition.clone(),
             }),
-            JobState::Canceling if reported => out.cancel.push(*id),
+            JobState::Canceling if reported => out.cancel.push(job.id),
             JobState::Canceling => {
                 // Canceled before the worker started it: it ends here.
-                let ending = lava_db::finish::Ending {
+                let ending = lava_db::lifecycle::finish::Ending {
                     health: JobHealth::Canceled,
-                    error_type: Some("Canceled"),
+                    error_type: Some(ErrorType::Canceled),
                     comment: Some("canceled before it started"),
                     reason: "canceled before the worker started it",
                 };
-                lava_db::finish::finish(&**c, *id, &ending).await?;
+                lava_db::lifecycle::finish::finish(&c, job.id, &ending).await?;
             }
             _ => {}
         }
         if reported {
             out.log_lines.push(RunningJob {
-                id: *id,
-                log_lines: *log_lines as u64,
+                id: job.id,
+                log_lines: job.log_lines as u64,
             });
         }
     }
     for r in running {
-        if !mine.iter().any(|(id, ..)| *id == r.id) {
+        if !mine.iter().any(|j| j.id == r.id) {
             out.forget.push(r.id);
         }
     }
@@ -114,12 +116,12 @@ async fn poll(
     let mut wake = state.waiters.subscribe(&worker);
     {
         let mut c = state.db().await?;
-        let client: &mut lava_db::Client = &mut c;
-        let tx = client.transaction().await?;
-        lava_db::workers::heartbeat(&tx, &worker, &req.version).await?;
-        let names: Vec<String> = req.devices.iter().map(|d| d.hostname.clone()).collect();
-        let report = lava_db::workers::report_devices(&tx, &worker, &names).await?;
-        tx.commit().await?;
+        let names: Vec<DeviceName> = req.devices.iter().map(|d| d.hostname.clone()).collect();
+        let report = lava_db::transaction(&mut c, async |tx| {
+            lava_db::lifecycle::worker::heartbeat(tx, &worker, &req.version).await?;
+            lava_db::workers::report_devices(tx, &worker, &names).await
+        })
+        .await?;
         for device in &report.taken {
             tracing::info!(%worker, %device, "approved worker took a device whose .conf it reports");
         }
@@ -146,30 +148,36 @@ async fn poll(
 async fn started(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<JobId>,
 ) -> Result<Json<Ack>, ApiError> {
     let worker = authenticate(&state, &headers).await?;
     let mut c = state.db().await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await?;
-    lava_db::jobs::mark_running(&tx, id, &worker).await?;
-    tx.commit().await?;
-    tracing::info!(job = id, %worker, "job running");
+    lava_db::transaction(&mut c, async |tx| {
+        lava_db::lifecycle::job::start(tx, id, &worker).await
+    })
+    .await?;
+    tracing::info!(job = %id, %worker, "job running");
     Ok(Json(Ack { ok: true }))
 }
 
-async fn owned(state: &AppState, worker: &str, id: i64) -> Result<(), ApiError> {
+fn not_found(id: JobId) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("job {id} was not found"))
+}
+
+fn not_yours(id: JobId, worker: &WorkerName) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!("job {id} does not run on worker '{worker}'"),
+    )
+}
+
+/// Refuses a job that does not exist or is not `worker`'s.
+async fn owned(state: &AppState, worker: &WorkerName, id: JobId) -> Result<(), ApiError> {
     let c = state.db().await?;
-    match lava_db::jobs::get(&**c, id).await? {
-        Some(j) if j.worker.as_deref() == Some(worker) => Ok(()),
-        Some(_) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("job {id} does not run on worker '{worker}'"),
-        )),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("job {id} was not found"),
-        )),
+    match lava_db::jobs::get(&c, id).await? {
+        Some(j) if j.worker.as_ref() == Some(worker) => Ok(()),
+        Some(_) => Err(not_yours(id, worker)),
+        None => Err(not_found(id)),
     }
 }
 
@@ -177,7 +185,7 @@ async fn owned(state: &AppState, worker: &str, id: i64) -> Result<(), ApiError> 
 async fn logs(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<JobId>,
     Json(batch): Json<LogBatch>,
 ) -> Result<Json<LogAck>, ApiError> {
     let worker = authenticate(&state, &headers).await?;
@@ -198,7 +206,7 @@ async fn logs(
         )),
         Err(LogError::Db(e)) => Err(e.into()),
         Err(e) => {
-            tracing::error!(job = id, error = %e, "cannot store log lines");
+            tracing::error!(job = %id, error = %e, "cannot store log lines");
             Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 e.to_string(),
@@ -211,40 +219,43 @@ async fn logs(
 async fn finished(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<JobId>,
     Json(report): Json<JobFinished>,
 ) -> Result<Json<Ack>, ApiError> {
+    use lava_db::lifecycle::finish::{Ending, Report, Reported};
     let worker = authenticate(&state, &headers).await?;
-    owned(&state, &worker, id).await?;
-    let mut c = state.db().await?;
-    let have = lava_db::logs::end(&**c, id)
-        .await?
-        .map(|e| e.lines as u64)
-        .unwrap_or(0);
-    if have < report.log_lines {
-        return Err(ApiError::with_body(
-            StatusCode::CONFLICT,
-            LogAck { lines: have },
-        ));
-    }
     let health = match report.health {
         FinishedHealth::Complete => JobHealth::Complete,
         FinishedHealth::Incomplete => JobHealth::Incomplete,
         FinishedHealth::Canceled => JobHealth::Canceled,
     };
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await?;
     let reason = format!("reported by worker '{worker}'");
-    let ending = lava_db::finish::Ending {
-        health,
-        error_type: report.error_type.as_deref(),
-        comment: report.error_msg.as_deref(),
-        reason: &reason,
+    let report = Report {
+        worker: &worker,
+        ending: Ending {
+            health,
+            error_type: report.error_type,
+            comment: report.error_msg.as_deref(),
+            reason: &reason,
+        },
+        log_lines: report.log_lines,
     };
-    if lava_db::finish::finish(&tx, id, &ending).await? {
-        crate::bundles::file_results(&tx, id).await?;
+    let mut c = state.db().await?;
+    let reported = lava_db::transaction(&mut c, async |tx| {
+        lava_db::lifecycle::finish::reported(tx, id, &report).await
+    })
+    .await?;
+    match reported {
+        Reported::Finished => tracing::info!(job = %id, %worker, ?health, "job finished"),
+        Reported::AlreadyFinished => {}
+        Reported::Unknown => return Err(not_found(id)),
+        Reported::OtherWorker => return Err(not_yours(id, &worker)),
+        Reported::LinesMissing { have } => {
+            return Err(ApiError::with_body(
+                StatusCode::CONFLICT,
+                LogAck { lines: have },
+            ));
+        }
     }
-    tx.commit().await?;
-    tracing::info!(job = id, %worker, ?health, "job finished");
     Ok(Json(Ack { ok: true }))
 }

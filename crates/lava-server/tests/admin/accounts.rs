@@ -1,5 +1,6 @@
 //! Logins, API tokens, users and groups.
 
+use lava_common::ids::WorkerName;
 use lava_common::state::WorkerHealth;
 use reqwest::StatusCode;
 
@@ -217,12 +218,15 @@ async fn workers_users_and_groups() {
     ];
     let p = admin.submit("/admin/workers/w1", &form).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    let w = lava_db::workers::get(&c, "w1").await.unwrap().unwrap();
+    let w = lava_db::workers::get(&c, &WorkerName::from("w1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (w.health, w.description.as_str(), w.job_limit),
         (WorkerHealth::Maintenance, "rack 3", 2)
     );
-    let h = lava_db::worker_admin::health_history(&c, "w1", 1)
+    let h = lava_db::worker_admin::health_history(&c, &WorkerName::from("w1"), 1)
         .await
         .unwrap();
     assert_eq!(

@@ -1,6 +1,7 @@
 //! Staff administer but never grant more than they have: no superusers, no tokens for other
 //! users, no groups they are not in, no worker approvals, and no jobs they may not see.
 
+use lava_common::ids::{DeviceName, JobId, WorkerName};
 use reqwest::StatusCode;
 
 use crate::client::{lab, logged_in};
@@ -118,7 +119,7 @@ async fn staff_manage_only_groups_they_belong_to_and_approve_no_workers() {
     let p = admin.submit("/admin/workers/w1/approve", &approve).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(
-        !lava_db::workers::get(&c, "w1")
+        !lava_db::workers::get(&c, &WorkerName::from("w1"))
             .await
             .unwrap()
             .unwrap()
@@ -127,7 +128,7 @@ async fn staff_manage_only_groups_they_belong_to_and_approve_no_workers() {
     let p = root.submit("/admin/workers/w1/approve", &approve).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert!(
-        lava_db::workers::get(&c, "w1")
+        lava_db::workers::get(&c, &WorkerName::from("w1"))
             .await
             .unwrap()
             .unwrap()
@@ -138,8 +139,11 @@ async fn staff_manage_only_groups_they_belong_to_and_approve_no_workers() {
     let assign = [("worker", "w1"), ("reason", "moved to rack 2")];
     let p = admin.submit("/admin/devices/kvm01/worker", &assign).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
-    assert_eq!(d.worker_host.as_deref(), Some("w1"));
+    let d = lava_db::devices::get(&c, &DeviceName::from("kvm01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.info.worker_host.as_deref(), Some("w1"));
     let page = admin.get("/admin/devices/kvm01/").await.body;
     assert!(page.contains("moved to rack 2"), "{page}");
 
@@ -147,12 +151,18 @@ async fn staff_manage_only_groups_they_belong_to_and_approve_no_workers() {
     let tags = [("tags", "fast, arm64 fast"), ("reason", "new boards")];
     let p = admin.submit("/admin/devices/kvm01/tags", &tags).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
-    assert_eq!(d.tags, ["arm64", "fast"]);
+    let d = lava_db::devices::get(&c, &DeviceName::from("kvm01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.info.tags, ["arm64", "fast"]);
     let tags = [("tags", "arm64"), ("reason", "fast was wrong")];
     admin.submit("/admin/devices/kvm01/tags", &tags).await;
-    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
-    assert_eq!(d.tags, ["arm64"]);
+    let d = lava_db::devices::get(&c, &DeviceName::from("kvm01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.info.tags, ["arm64"]);
     let page = admin.get("/admin/devices/kvm01/").await.body;
     assert!(page.contains("tags [arm64 fast] → [arm64]"), "{page}");
     let long = "t".repeat(51);
@@ -160,8 +170,11 @@ async fn staff_manage_only_groups_they_belong_to_and_approve_no_workers() {
     let p = admin.submit("/admin/devices/kvm01/tags", &bad).await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
     assert!(p.body.contains("invalid tag"), "{}", p.body);
-    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
-    assert_eq!(d.tags, ["arm64"]);
+    let d = lava_db::devices::get(&c, &DeviceName::from("kvm01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.info.tags, ["arm64"]);
 }
 
 #[tokio::test]
@@ -192,7 +205,10 @@ async fn the_admin_job_list_and_its_actions_obey_job_visibility() {
             .await;
         assert_eq!(p.status, StatusCode::NOT_FOUND, "{action}: {}", p.body);
     }
-    let j = lava_db::jobs::get(&c, private).await.unwrap().unwrap();
+    let j = lava_db::jobs::get(&c, JobId(private))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (j.state.as_str(), j.priority),
         ("submitted", 50),

@@ -1,5 +1,6 @@
 //! Admin changes to devices, device types and jobs, and the submit form.
 
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{DeviceHealth, JobHealth, JobState};
 use reqwest::StatusCode;
 
@@ -20,10 +21,11 @@ async fn maintenance_with_a_reason_is_a_transition_and_a_log_entry() {
         .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        lava_db::devices::get(&c, "kvm01")
+        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
             .await
             .unwrap()
             .unwrap()
+            .info
             .health,
         DeviceHealth::Unknown
     );
@@ -35,14 +37,15 @@ async fn maintenance_with_a_reason_is_a_transition_and_a_log_entry() {
     let p = admin.submit("/admin/devices/kvm01/health", &form).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert_eq!(
-        lava_db::devices::get(&c, "kvm01")
+        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
             .await
             .unwrap()
             .unwrap()
+            .info
             .health,
         DeviceHealth::Maintenance
     );
-    let t = &lava_db::devices::health_history(&c, "kvm01", 1)
+    let t = &lava_db::devices::health_history(&c, &DeviceName::from("kvm01"), 1)
         .await
         .unwrap()[0];
     assert_eq!(t.health, (DeviceHealth::Unknown, DeviceHealth::Maintenance));
@@ -88,10 +91,11 @@ async fn maintenance_with_a_reason_is_a_transition_and_a_log_entry() {
         .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
     assert_eq!(
-        lava_db::devices::get(&c, "kvm01")
+        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
             .await
             .unwrap()
             .unwrap()
+            .info
             .health,
         DeviceHealth::Retired
     );
@@ -110,7 +114,7 @@ async fn a_bad_health_check_shows_the_error_and_changes_nothing() {
     let s = lab().await;
     let admin = logged_in(&s, "admin", "admin-password").await;
     let c = s.db.client().await.unwrap();
-    let before = lava_db::device_types::get(&c, "kvm")
+    let before = lava_db::device_types::get(&c, &DeviceTypeName::from("kvm"))
         .await
         .unwrap()
         .unwrap()
@@ -140,7 +144,7 @@ async fn a_bad_health_check_shows_the_error_and_changes_nothing() {
         .await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(p.body.contains("timeout"), "names the field: {}", p.body);
-    let after = lava_db::device_types::get(&c, "kvm")
+    let after = lava_db::device_types::get(&c, &DeviceTypeName::from("kvm"))
         .await
         .unwrap()
         .unwrap()
@@ -163,7 +167,7 @@ async fn a_bad_health_check_shows_the_error_and_changes_nothing() {
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    let stored = lava_db::device_types::get(&c, "kvm")
+    let stored = lava_db::device_types::get(&c, &DeviceTypeName::from("kvm"))
         .await
         .unwrap()
         .unwrap()
@@ -190,7 +194,11 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert_eq!(
-        lava_db::jobs::get(&c, a).await.unwrap().unwrap().priority,
+        lava_db::jobs::get(&c, JobId(a))
+            .await
+            .unwrap()
+            .unwrap()
+            .priority,
         90
     );
     let p = admin
@@ -209,12 +217,12 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    let j = lava_db::jobs::get(&c, a).await.unwrap().unwrap();
+    let j = lava_db::jobs::get(&c, JobId(a)).await.unwrap().unwrap();
     assert_eq!(
         (j.state, j.health),
         (JobState::Finished, JobHealth::Canceled)
     );
-    let t = lava_db::job_admin::transitions(&c, a).await.unwrap();
+    let t = lava_db::job_admin::transitions(&c, JobId(a)).await.unwrap();
     let last = t.last().unwrap();
     assert_eq!(
         (last.actor.as_deref(), last.reason.as_str()),
@@ -233,7 +241,11 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         .await;
     assert_eq!(p.status, StatusCode::CONFLICT);
     assert_eq!(
-        lava_db::jobs::get(&c, a).await.unwrap().unwrap().priority,
+        lava_db::jobs::get(&c, JobId(a))
+            .await
+            .unwrap()
+            .unwrap()
+            .priority,
         90
     );
 
@@ -243,7 +255,7 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         .await;
     let to = p.location.unwrap();
     let b: i64 = to.strip_prefix("/scheduler/job/").unwrap().parse().unwrap();
-    let j = lava_db::jobs::get(&c, b).await.unwrap().unwrap();
+    let j = lava_db::jobs::get(&c, JobId(b)).await.unwrap().unwrap();
     assert_eq!(
         (j.definition.as_str(), j.submitter.as_deref()),
         (JOB, Some("admin"))
@@ -304,7 +316,7 @@ async fn the_submit_form_validates_and_stores_jobs() {
         .unwrap()
         .parse()
         .unwrap();
-    let j = lava_db::jobs::get(&c, id).await.unwrap().unwrap();
+    let j = lava_db::jobs::get(&c, JobId(id)).await.unwrap().unwrap();
     assert_eq!(
         (j.definition.as_str(), j.submitter.as_deref()),
         (JOB.trim(), Some("bob"))

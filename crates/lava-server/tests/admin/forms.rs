@@ -1,5 +1,6 @@
 //! The CSRF checks of every form in the one table of form posts.
 
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::{DeviceHealth, JobState};
 use reqwest::StatusCode;
 
@@ -104,21 +105,27 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
             .unwrap()
             .is_empty()
     );
-    let d = lava_db::devices::get(&c, "kvm01").await.unwrap().unwrap();
-    assert_eq!(d.health, DeviceHealth::Unknown);
-    let j = lava_db::jobs::get(&c, job).await.unwrap().unwrap();
+    let d = lava_db::devices::get(&c, &DeviceName::from("kvm01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.info.health, DeviceHealth::Unknown);
+    let j = lava_db::jobs::get(&c, JobId(job)).await.unwrap().unwrap();
     assert_eq!((j.state, j.priority), (JobState::Submitted, 50));
     assert_eq!(lava_db::jobs::list(&c, None, 10, 0).await.unwrap().len(), 1);
     assert!(lava_db::users::get(&c, "carol").await.unwrap().is_none());
     assert_eq!(lava_db::tokens::list(&c, None).await.unwrap().len(), 1);
-    let kvm = lava_db::device_types::get(&c, "kvm")
+    let kvm = lava_db::device_types::get(&c, &DeviceTypeName::from("kvm"))
         .await
         .unwrap()
         .unwrap();
     assert_ne!(kvm.info.health_check_job.as_deref(), Some(JOB));
-    let w1 = lava_db::workers::get(&c, "w1").await.unwrap().unwrap();
+    let w1 = lava_db::workers::get(&c, &WorkerName::from("w1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((w1.job_limit, w1.approved), (0, false));
-    assert_eq!(d.worker_host, None);
+    assert_eq!(d.info.worker_host, None);
     assert_eq!(
         admin.get("/admin/").await.status,
         StatusCode::OK,

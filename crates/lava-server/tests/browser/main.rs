@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::{Server, Worker, examples, line};
 use driver::{browser, shot, text, wait_path};
 use fantoccini::Locator;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::DeviceHealth;
 use lava_common::worker_api::{Ack, LogAck};
 use serde_json::json;
@@ -27,7 +28,7 @@ async fn start(w: &Worker, id: i64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let r = w.poll(&[], 5_000).await;
-        if r.start.iter().any(|j| j.id == id) {
+        if r.start.iter().any(|j| j.id == JobId(id)) {
             break;
         }
         assert!(
@@ -78,7 +79,7 @@ async fn a_lab_admin_in_the_browser() {
     form.submit().await.unwrap();
     let at = wait_path(&c, "the job page", |p| p.starts_with("/scheduler/job/")).await;
     let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
-    let job = lava_db::jobs::get(&db, id).await.unwrap().unwrap();
+    let job = lava_db::jobs::get(&db, JobId(id)).await.unwrap().unwrap();
     assert_eq!(
         (job.description.as_str(), job.submitter.as_deref()),
         ("from the browser", Some("admin"))
@@ -154,8 +155,11 @@ async fn a_lab_admin_in_the_browser() {
         "{transitions}"
     );
     shot(&c, "admin-device").await;
-    let d = lava_db::devices::get(&db, "kvm01").await.unwrap().unwrap();
-    assert_eq!(d.health, DeviceHealth::Maintenance);
+    let d = lava_db::devices::get(&db, &DeviceName::from("kvm01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.info.health, DeviceHealth::Maintenance);
 
     // The seed's kvm health check, pasted into the device type's editor.
     let hc = std::fs::read_to_string(examples().join("health-checks/kvm-health.json")).unwrap();
@@ -179,7 +183,7 @@ async fn a_lab_admin_in_the_browser() {
         .unwrap();
     assert!(shown.contains("\"kvm-health\""), "{shown}");
     shot(&c, "admin-health-check").await;
-    let t = lava_db::device_types::get(&db, "kvm")
+    let t = lava_db::device_types::get(&db, &DeviceTypeName::from("kvm"))
         .await
         .unwrap()
         .unwrap();

@@ -306,7 +306,7 @@ impl Worker {
     /// Takes job `id`, which must be the one the next poll starts, and reports it started.
     pub async fn take(&self, id: i64) {
         let r = self.poll(&[], 10_000).await;
-        assert_eq!(r.start.first().map(|j| j.id), Some(id));
+        assert_eq!(r.start.first().map(|j| j.id.0), Some(id));
         let _: (u16, Ack) = self.post(&format!("jobs/{id}/started"), json!({})).await;
     }
 

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::DeviceTypeName;
 use serde_json::json;
 
 use super::super::AppState;
@@ -17,7 +18,7 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let types: Vec<_> = lava_db::device_types::list(&**c)
+    let types: Vec<_> = lava_db::device_types::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -54,11 +55,11 @@ fn editor(
 /// The health check editor of one type.
 pub async fn edit(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let Some(t) = lava_db::device_types::get(&**c, &name)
+    let Some(t) = lava_db::device_types::get(&c, &name)
         .await
         .or_page(&state)?
     else {
@@ -78,7 +79,7 @@ pub struct HealthCheckForm {
     /// The job definition (JSON or YAML); empty removes the health check.
     #[serde(default)]
     pub definition: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -104,7 +105,7 @@ pub(crate) fn check(name: &str, definition: &str) -> Result<(), String> {
 /// Stores (or with an empty definition removes) a type's health check job.
 pub async fn set_health_check(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
     post: StaffPost<HealthCheckForm>,
 ) -> Result<Response, Response> {
     let s = Session {
@@ -140,24 +141,22 @@ pub async fn set_health_check(
             StatusCode::BAD_REQUEST,
         ));
     }
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    lava_db::device_types::set_health_check(&tx, &name, job)
-        .await
-        .or_page(&state)?;
-    let action = if job.is_some() {
-        "health check set"
-    } else {
-        "health check removed"
-    };
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("device_type", &name),
-        action,
         &reason,
+        async |tx| {
+            lava_db::device_types::set_health_check(tx, &name, job)
+                .await
+                .or_page(&state)?;
+            let action = if job.is_some() {
+                "health check set"
+            } else {
+                "health check removed"
+            };
+            Ok((action.to_string(), ()))
+        },
     )
     .await?;
     Ok(view::done(&format!("/admin/device-types/{name}/")))

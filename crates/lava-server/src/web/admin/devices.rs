@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::state::DeviceHealth;
 use serde_json::json;
 
@@ -26,13 +27,13 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let devices: Vec<_> = lava_db::devices::list(&**c)
+    let devices: Vec<_> = lava_db::devices::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
         .map(|d| {
-            json!({"hostname": d.hostname, "device_type": d.device_type, "state": d.state.as_str(),
-                   "health": d.health.as_str(), "worker": d.worker_host, "job": d.current_job})
+            json!({"hostname": d.info.hostname, "device_type": d.info.device_type, "state": d.info.state.as_str(),
+                   "health": d.info.health.as_str(), "worker": d.info.worker_host, "job": d.current_job})
         })
         .collect();
     drop(c);
@@ -51,18 +52,18 @@ pub async fn list(
 /// One device: its health transitions and the admin log about it.
 pub async fn show(
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Path(device): Path<DeviceName>,
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let Some(d) = lava_db::devices::get(&**c, &device).await.or_page(&state)? else {
+    let Some(d) = lava_db::devices::get(&c, &device).await.or_page(&state)? else {
         return Err(view::fail(
             &state,
             StatusCode::NOT_FOUND,
             &format!("device '{device}' was not found"),
         ));
     };
-    let history: Vec<_> = lava_db::devices::health_history(&**c, &device, 50)
+    let history: Vec<_> = lava_db::devices::health_history(&c, &device, 50)
         .await
         .or_page(&state)?
         .into_iter()
@@ -73,11 +74,11 @@ pub async fn show(
         })
         .collect();
     let log = view::log_values(
-        lava_db::admin_log::list(&**c, Some(("device", &device)), 50)
+        lava_db::admin_log::list(&c, Some(("device", &device)), 50)
             .await
             .or_page(&state)?,
     );
-    let claims: Vec<_> = lava_db::devices::claims(&**c, Some(&device))
+    let claims: Vec<_> = lava_db::devices::claims(&c, Some(&device))
         .await
         .or_page(&state)?
         .into_iter()
@@ -87,17 +88,17 @@ pub async fn show(
                    "last_seen": c.last_seen.format("%Y-%m-%d %H:%M:%S").to_string()})
         })
         .collect();
-    let workers: Vec<_> = lava_db::workers::list(&**c)
+    let workers: Vec<_> = lava_db::workers::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
         .map(|w| w.hostname)
         .collect();
     let choices: Vec<_> = ADMIN_HEALTH.iter().map(|h| h.as_str()).collect();
-    let ctx = json!({"device": {"hostname": d.hostname, "device_type": d.device_type,
-                                "state": d.state.as_str(), "health": d.health.as_str(),
-                                "worker": d.worker_host, "worker_reported": d.worker_reported,
-                                "tags": d.tags.join(" "),
+    let ctx = json!({"device": {"hostname": d.info.hostname, "device_type": d.info.device_type,
+                                "state": d.info.state.as_str(), "health": d.info.health.as_str(),
+                                "worker": d.info.worker_host, "worker_reported": d.worker_reported,
+                                "tags": d.info.tags.join(" "),
                                 "job": d.current_job},
                      "history": history, "log": log, "choices": choices,
                      "claims": claims, "workers": workers});
@@ -115,7 +116,7 @@ pub async fn show(
 pub struct HealthForm {
     /// The new health.
     pub health: DeviceHealth,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -123,7 +124,7 @@ pub struct HealthForm {
 /// Changes a device's health, recorded as a transition and in the admin log together.
 pub async fn set_health(
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Path(device): Path<DeviceName>,
     post: StaffPost<HealthForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
@@ -136,11 +137,11 @@ pub async fn set_health(
         ));
     }
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    let old = lava_db::devices::set_health(&tx, &device, health, &reason, Some(post.caller.id))
-        .await
-        .or_page(&state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
+    let old =
+        lava_db::lifecycle::device::set_health(&tx, &device, health, &reason, Some(post.caller.id))
+            .await
+            .or_page(&state)?;
     let action = format!("health {old} → {health}");
     view::audit(
         &state,
@@ -170,7 +171,7 @@ pub struct WorkerForm {
     /// The worker.
     #[serde(default)]
     pub worker: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -178,21 +179,22 @@ pub struct WorkerForm {
 /// Assigns the device to a worker (the same change as `manage devices set-worker`).
 pub async fn set_worker(
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Path(device): Path<DeviceName>,
     post: StaffPost<WorkerForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let worker = Some(post.form.worker.trim()).filter(|w| !w.is_empty());
+    let worker = Some(post.form.worker.trim())
+        .filter(|w| !w.is_empty())
+        .map(WorkerName::from);
     let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    let old = lava_db::devices::set_worker(&tx, &device, worker)
+    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
+    let old = lava_db::devices::set_worker(&tx, &device, worker.as_ref())
         .await
         .or_page(&state)?;
     let action = format!(
         "worker {} → {}",
         old.as_deref().unwrap_or("-"),
-        worker.unwrap_or("-")
+        worker.as_deref().unwrap_or("-")
     );
     view::commit_audited(
         &state,

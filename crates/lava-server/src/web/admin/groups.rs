@@ -17,7 +17,7 @@ pub struct MembershipForm {
     pub group: String,
     /// `join` or `leave`.
     pub action: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -30,38 +30,29 @@ pub async fn membership(
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
     let group = post.form.group.trim();
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    if !post.caller.is_superuser
-        && !lava_db::users::is_member(&tx, post.caller.id, group)
-            .await
-            .or_page(&state)?
-    {
-        tracing::warn!(user = %post.caller.username, %group, target = %username, "group change refused");
-        return Err(view::forbidden(
-            &state,
-            &format!("Only a superuser or a member of group '{group}' may change its members."),
-        ));
-    }
-    match post.form.action.as_str() {
-        "join" => lava_db::users::join_group(&tx, &username, group).await,
-        "leave" => lava_db::accounts::leave_group(&tx, &username, group).await,
-        other => {
-            let msg = format!("action: '{other}' is neither join nor leave");
-            return Err(view::fail(&state, StatusCode::BAD_REQUEST, &msg));
+    view::change(&state, &post.caller, ("user", &username), &reason, async |tx| {
+        if !post.caller.is_superuser
+            && !lava_db::users::is_member(tx, post.caller.id, group)
+                .await
+                .or_page(&state)?
+        {
+            tracing::warn!(user = %post.caller.username, %group, target = %username, "group change refused");
+            return Err(view::forbidden(
+                &state,
+                &format!("Only a superuser or a member of group '{group}' may change its members."),
+            ));
         }
-    }
-    .or_page(&state)?;
-    let action = format!("{} group {group}", post.form.action);
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("user", &username),
-        &action,
-        &reason,
-    )
+        match post.form.action.as_str() {
+            "join" => lava_db::users::join_group(tx, &username, group).await,
+            "leave" => lava_db::accounts::leave_group(tx, &username, group).await,
+            other => {
+                let msg = format!("action: '{other}' is neither join nor leave");
+                return Err(view::fail(&state, StatusCode::BAD_REQUEST, &msg));
+            }
+        }
+        .or_page(&state)?;
+        Ok((format!("{} group {group}", post.form.action), ()))
+    })
     .await?;
     Ok(view::done(&format!("/admin/users/{username}/")))
 }
@@ -71,7 +62,7 @@ pub async fn membership(
 pub struct GroupForm {
     /// The group's name.
     pub name: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -90,10 +81,10 @@ pub async fn add_group(
             "name: a group needs a name",
         ));
     }
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    lava_db::users::add_group(&tx, name).await.or_page(&state)?;
-    view::commit_audited(&state, tx, &post.caller, ("group", name), "added", &reason).await?;
+    view::change(&state, &post.caller, ("group", name), &reason, async |tx| {
+        lava_db::users::add_group(tx, name).await.or_page(&state)?;
+        Ok(("added".to_string(), ()))
+    })
+    .await?;
     Ok(view::done("/admin/users/"))
 }

@@ -7,6 +7,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::JobId;
 use lava_common::state::JobState;
 use serde_json::json;
 
@@ -21,9 +22,9 @@ use crate::submit::SubmitError;
 /// Job `id` if `caller` may see it; otherwise the 404 page, as for a missing job.
 async fn visible(
     state: &AppState,
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     caller: &Caller,
-    id: i64,
+    id: JobId,
 ) -> Result<lava_db::jobs::Job, Response> {
     job_list::get(c, &caller.viewer(), id)
         .await
@@ -51,7 +52,7 @@ pub async fn list(
         order: JobOrder::IdDesc,
         ..Default::default()
     };
-    let jobs: Vec<_> = job_list::list(&**c, &s.caller.viewer(), &filter)
+    let jobs: Vec<_> = job_list::list(&c, &s.caller.viewer(), &filter)
         .await
         .or_page(&state)?
         .into_iter()
@@ -78,7 +79,7 @@ pub async fn list(
 /// A form whose only field is the reason.
 #[derive(Debug, serde::Deserialize)]
 pub struct ReasonForm {
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -86,28 +87,20 @@ pub struct ReasonForm {
 /// Cancels a job.
 pub async fn cancel(
     State(state): State<AppState>,
-    Path(job): Path<i64>,
+    Path(job): Path<JobId>,
     post: StaffPost<ReasonForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    visible(&state, &tx, &post.caller, job).await?;
-    let new = lava_db::jobs::cancel(&tx, job, Some(post.caller.id), &reason)
-        .await
-        .or_page(&state)?;
-    let action = format!("cancel (now {new})");
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("job", &job.to_string()),
-        &action,
-        &reason,
-    )
+    let object = ("job", &*job.to_string());
+    view::change(&state, &post.caller, object, &reason, async |tx| {
+        visible(&state, tx, &post.caller, job).await?;
+        let new = lava_db::lifecycle::job::cancel(tx, job, Some(post.caller.id), &reason)
+            .await
+            .or_page(&state)?;
+        Ok((format!("cancel (now {new})"), ()))
+    })
     .await?;
-    tracing::info!(job, user = %post.caller.username, %reason, "job canceled");
+    tracing::info!(job = %job, user = %post.caller.username, %reason, "job canceled");
     Ok(view::done("/admin/jobs/"))
 }
 
@@ -115,32 +108,21 @@ pub async fn cancel(
 /// tokens go with it only for its submitter or a superuser).
 pub async fn resubmit(
     State(state): State<AppState>,
-    Path(job): Path<i64>,
+    Path(job): Path<JobId>,
     post: StaffPost<ReasonForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    let old = visible(&state, &tx, &post.caller, job).await?;
     let caller = &post.caller;
-    let id = match crate::submit::resubmit(&tx, &old, caller.id, caller.is_superuser).await {
-        Ok(id) => id,
-        Err(SubmitError::Db(e)) => return Err(view::db_error(&state, e)),
-        Err(e @ SubmitError::NotYourTokens(_)) => {
-            return Err(view::forbidden(&state, &e.to_string()));
+    let object = ("job", &*job.to_string());
+    let id = view::change(&state, caller, object, &reason, async |tx| {
+        let old = visible(&state, tx, caller, job).await?;
+        match crate::submit::resubmit(tx, &old, caller.id, caller.is_superuser).await {
+            Ok(id) => Ok((format!("resubmitted as job {id}"), id)),
+            Err(SubmitError::Db(e)) => Err(view::db_error(&state, e)),
+            Err(e @ SubmitError::NotYourTokens(_)) => Err(view::forbidden(&state, &e.to_string())),
+            Err(e) => Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
         }
-        Err(e) => return Err(view::fail(&state, StatusCode::BAD_REQUEST, &e.to_string())),
-    };
-    let action = format!("resubmitted as job {id}");
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("job", &job.to_string()),
-        &action,
-        &reason,
-    )
+    })
     .await?;
     Ok(view::done(&format!("/scheduler/job/{id}")))
 }
@@ -150,7 +132,7 @@ pub async fn resubmit(
 pub struct PriorityForm {
     /// 0 to 100.
     pub priority: i32,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -158,26 +140,18 @@ pub struct PriorityForm {
 /// Changes a queued job's priority.
 pub async fn priority(
     State(state): State<AppState>,
-    Path(job): Path<i64>,
+    Path(job): Path<JobId>,
     post: StaffPost<PriorityForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    visible(&state, &tx, &post.caller, job).await?;
-    lava_db::job_admin::set_priority(&tx, job, post.form.priority)
-        .await
-        .or_page(&state)?;
-    let action = format!("priority {}", post.form.priority);
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("job", &job.to_string()),
-        &action,
-        &reason,
-    )
+    let object = ("job", &*job.to_string());
+    view::change(&state, &post.caller, object, &reason, async |tx| {
+        visible(&state, tx, &post.caller, job).await?;
+        lava_db::job_admin::set_priority(tx, job, post.form.priority)
+            .await
+            .or_page(&state)?;
+        Ok((format!("priority {}", post.form.priority), ()))
+    })
     .await?;
     Ok(view::done("/admin/jobs/"))
 }

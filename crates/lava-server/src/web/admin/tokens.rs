@@ -15,7 +15,7 @@ use super::view::{self, OrPage as _};
 
 async fn token_values(state: &AppState, username: Option<&str>) -> Result<Value, Response> {
     let c = view::db(state).await?;
-    Ok(lava_db::tokens::list(&**c, username)
+    Ok(lava_db::tokens::list(&c, username)
         .await
         .or_page(state)?
         .into_iter()
@@ -56,8 +56,7 @@ async fn create(
 ) -> Result<String, Response> {
     let secret = lava_common::token::generate();
     let mut c = view::db(state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(state)?;
+    let tx = lava_db::begin(&mut c).await.or_page(state)?;
     let id = lava_db::tokens::add(
         &tx,
         username,
@@ -113,7 +112,7 @@ pub async fn create_own(
 /// A form with an optional reason.
 #[derive(Debug, serde::Deserialize)]
 pub struct DeleteForm {
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -124,21 +123,14 @@ pub async fn delete_own(
     Path(token): Path<i64>,
     post: UserPost<DeleteForm>,
 ) -> Result<Response, Response> {
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    lava_db::accounts::remove_own_token(&tx, token, post.caller.id)
-        .await
-        .or_page(&state)?;
     let reason = post.form.reason.trim();
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("token", &token.to_string()),
-        "deleted",
-        reason,
-    )
+    let object = ("token", &*token.to_string());
+    view::change(&state, &post.caller, object, reason, async |tx| {
+        lava_db::accounts::remove_own_token(tx, token, post.caller.id)
+            .await
+            .or_page(&state)?;
+        Ok(("deleted".to_string(), ()))
+    })
     .await?;
     Ok(view::done("/api/tokens/"))
 }
@@ -159,7 +151,7 @@ pub struct ForForm {
     /// What it is for.
     #[serde(default)]
     pub description: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -194,18 +186,11 @@ pub async fn delete_any(
     post: StaffPost<DeleteForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    lava_db::tokens::remove(&tx, token).await.or_page(&state)?;
-    view::commit_audited(
-        &state,
-        tx,
-        &post.caller,
-        ("token", &token.to_string()),
-        "deleted",
-        &reason,
-    )
+    let object = ("token", &*token.to_string());
+    view::change(&state, &post.caller, object, &reason, async |tx| {
+        lava_db::tokens::remove(tx, token).await.or_page(&state)?;
+        Ok(("deleted".to_string(), ()))
+    })
     .await?;
     Ok(view::done("/admin/tokens/"))
 }

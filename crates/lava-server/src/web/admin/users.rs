@@ -20,7 +20,7 @@ pub async fn list(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let users: Vec<_> = lava_db::users::list(&**c)
+    let users: Vec<_> = lava_db::users::list(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -30,7 +30,7 @@ pub async fn list(
                    "is_superuser": i.is_superuser, "is_active": i.is_active})
         })
         .collect();
-    let groups: Vec<_> = lava_db::accounts::groups(&**c)
+    let groups: Vec<_> = lava_db::accounts::groups(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -55,19 +55,19 @@ pub async fn show(
     StaffPage(s): StaffPage,
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
-    let Some(u) = lava_db::users::get(&**c, &username).await.or_page(&state)? else {
+    let Some(u) = lava_db::users::get(&c, &username).await.or_page(&state)? else {
         return Err(view::fail(
             &state,
             StatusCode::NOT_FOUND,
             &format!("user '{username}' was not found"),
         ));
     };
-    let member_of = lava_db::users::groups_of(&**c, &username)
+    let member_of = lava_db::users::groups_of(&c, &username)
         .await
         .or_page(&state)?;
     // The groups the caller may put people in: every group for a superuser, their own for
     // other staff (see `groups::membership`).
-    let groups: Vec<_> = lava_db::accounts::groups(&**c)
+    let groups: Vec<_> = lava_db::accounts::groups(&c)
         .await
         .or_page(&state)?
         .into_iter()
@@ -102,7 +102,7 @@ pub struct AddForm {
     pub is_staff: Option<String>,
     /// Checkbox.
     pub is_superuser: Option<String>,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -112,7 +112,7 @@ pub struct AddForm {
 /// them one.
 async fn superuser_guard(
     state: &AppState,
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     caller: &Caller,
     username: &str,
 ) -> Result<bool, Response> {
@@ -170,11 +170,11 @@ pub async fn add(
         is_superuser: f.is_superuser.is_some(),
         is_active: true,
     };
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    lava_db::users::add(&tx, &record).await.or_page(&state)?;
-    view::commit_audited(&state, tx, &post.caller, ("user", &name), "added", &reason).await?;
+    view::change(&state, &post.caller, ("user", &name), &reason, async |tx| {
+        lava_db::users::add(tx, &record).await.or_page(&state)?;
+        Ok(("added".to_string(), ()))
+    })
+    .await?;
     Ok(view::done(&format!("/admin/users/{name}/")))
 }
 
@@ -187,7 +187,7 @@ pub struct FlagsForm {
     pub is_superuser: Option<String>,
     /// Checkbox.
     pub is_active: Option<String>,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -205,31 +205,29 @@ pub async fn update(
         is_superuser: f.is_superuser.is_some(),
         is_active: f.is_active.is_some(),
     };
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    // Only a superuser may make or unmake superusers, so staff cannot raise themselves.
-    let was = superuser_guard(&state, &tx, &post.caller, &username).await?;
-    if !post.caller.is_superuser && (was || flags.is_superuser) {
-        return Err(view::forbidden(
-            &state,
-            "Only a superuser may change a superuser's account or make a user a superuser.",
-        ));
-    }
-    lava_db::accounts::set_flags(&tx, &username, flags)
-        .await
-        .or_page(&state)?;
-    let action = format!(
-        "flags: staff {}, superuser {}, active {}",
-        flags.is_staff, flags.is_superuser, flags.is_active
-    );
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("user", &username),
-        &action,
         &reason,
+        async |tx| {
+            // Only a superuser may make or unmake superusers, so staff cannot raise themselves.
+            let was = superuser_guard(&state, tx, &post.caller, &username).await?;
+            if !post.caller.is_superuser && (was || flags.is_superuser) {
+                return Err(view::forbidden(
+                    &state,
+                    "Only a superuser may change a superuser's account or make a user a superuser.",
+                ));
+            }
+            lava_db::accounts::set_flags(tx, &username, flags)
+                .await
+                .or_page(&state)?;
+            let action = format!(
+                "flags: staff {}, superuser {}, active {}",
+                flags.is_staff, flags.is_superuser, flags.is_active
+            );
+            Ok((action, ()))
+        },
     )
     .await?;
     Ok(view::done(&format!("/admin/users/{username}/")))
@@ -240,7 +238,7 @@ pub async fn update(
 pub struct PasswordForm {
     /// The new password.
     pub password: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -260,25 +258,25 @@ pub async fn password(
         ));
     }
     let hashed = hash(&state, post.form.password).await?;
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    if superuser_guard(&state, &tx, &post.caller, &username).await? && !post.caller.is_superuser {
-        return Err(view::forbidden(
-            &state,
-            "Only a superuser may reset a superuser's password.",
-        ));
-    }
-    lava_db::accounts::set_password(&tx, &username, &hashed)
-        .await
-        .or_page(&state)?;
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("user", &username),
-        "password reset",
         &reason,
+        async |tx| {
+            if superuser_guard(&state, tx, &post.caller, &username).await?
+                && !post.caller.is_superuser
+            {
+                return Err(view::forbidden(
+                    &state,
+                    "Only a superuser may reset a superuser's password.",
+                ));
+            }
+            lava_db::accounts::set_password(tx, &username, &hashed)
+                .await
+                .or_page(&state)?;
+            Ok(("password reset".to_string(), ()))
+        },
     )
     .await?;
     Ok(view::done(&format!("/admin/users/{username}/")))

@@ -76,7 +76,7 @@ pub async fn recent_log(state: &AppState, limit: i64) -> Result<Value, Response>
         .db()
         .await
         .map_err(|e| fail(state, e.status, "no database connection"))?;
-    let entries = lava_db::admin_log::list(&**c, None, limit)
+    let entries = lava_db::admin_log::list(&c, None, limit)
         .await
         .map_err(|e| db_error(state, e))?;
     Ok(log_values(entries))
@@ -137,6 +137,24 @@ pub async fn db(state: &AppState) -> Result<lava_db::PooledClient, Response> {
         .map_err(|e| fail(state, e.status, "no database connection"))
 }
 
+/// The one way of an admin change: a connection and a transaction, `work` (which checks
+/// what it must, changes what it does and returns its action text with a value for the
+/// handler), then the admin log entry of `caller` on `object` with `reason`, committed with
+/// the change. Any error page from `work` rolls it all back.
+pub async fn change<T>(
+    state: &AppState,
+    caller: &Caller,
+    object: (&str, &str),
+    reason: &str,
+    work: impl AsyncFnOnce(&lava_db::Transaction<'_>) -> Result<(String, T), Response>,
+) -> Result<T, Response> {
+    let mut c = db(state).await?;
+    let tx = lava_db::begin(&mut c).await.or_page(state)?;
+    let (action, out) = work(&tx).await?;
+    commit_audited(state, tx, caller, object, &action, reason).await?;
+    Ok(out)
+}
+
 /// Records an admin change by `caller` in the transaction that made it, then commits it: the
 /// change and its record land together or not at all.
 pub async fn commit_audited(
@@ -154,7 +172,7 @@ pub async fn commit_audited(
 /// Records an admin change by `caller` in the caller's transaction.
 pub async fn audit(
     state: &AppState,
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     caller: &Caller,
     object: (&str, &str),
     action: &str,

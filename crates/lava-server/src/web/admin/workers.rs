@@ -5,8 +5,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lava_common::ids::WorkerName;
 use lava_common::state::WorkerHealth;
-use lava_db::worker_admin::WorkerUpdate;
+use lava_db::lifecycle::worker::WorkerUpdate;
 use serde_json::json;
 
 use super::super::AppState;
@@ -20,8 +21,8 @@ pub async fn list(
 ) -> Result<Response, Response> {
     let c = view::db(&state).await?;
     let mut workers = Vec::new();
-    for w in lava_db::workers::list(&**c).await.or_page(&state)? {
-        let history: Vec<_> = lava_db::worker_admin::health_history(&**c, &w.hostname, 3)
+    for w in lava_db::workers::list(&c).await.or_page(&state)? {
+        let history: Vec<_> = lava_db::worker_admin::health_history(&c, &w.hostname, 3)
             .await
             .or_page(&state)?
             .into_iter()
@@ -58,7 +59,7 @@ pub struct WorkerForm {
     pub description: String,
     /// Jobs at once (0: no limit).
     pub job_limit: i32,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -66,7 +67,7 @@ pub struct WorkerForm {
 /// Applies the worker form.
 pub async fn update(
     State(state): State<AppState>,
-    Path(worker): Path<String>,
+    Path(worker): Path<WorkerName>,
     post: StaffPost<WorkerForm>,
 ) -> Result<Response, Response> {
     let reason = view::reason(&state, &post.form.reason)?;
@@ -76,23 +77,22 @@ pub async fn update(
         description: f.description.trim(),
         job_limit: f.job_limit,
     };
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    let old = lava_db::worker_admin::update(&tx, &worker, &u, Some(post.caller.id), &reason)
-        .await
-        .or_page(&state)?;
-    let action = format!(
-        "health {old} → {}, job limit {}, description '{}'",
-        f.health, f.job_limit, u.description
-    );
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("worker", &worker),
-        &action,
         &reason,
+        async |tx| {
+            let old =
+                lava_db::lifecycle::worker::update(tx, &worker, &u, Some(post.caller.id), &reason)
+                    .await
+                    .or_page(&state)?;
+            let action = format!(
+                "health {old} → {}, job limit {}, description '{}'",
+                f.health, f.job_limit, u.description
+            );
+            Ok((action, ()))
+        },
     )
     .await?;
     Ok(view::done("/admin/workers/"))
@@ -103,7 +103,7 @@ pub async fn update(
 pub struct ApproveForm {
     /// `approve` or `revoke`.
     pub action: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }
@@ -112,7 +112,7 @@ pub struct ApproveForm {
 /// takes the unassigned (or abandoned) devices whose `.conf` it reports.
 pub async fn approve(
     State(state): State<AppState>,
-    Path(worker): Path<String>,
+    Path(worker): Path<WorkerName>,
     post: StaffPost<ApproveForm>,
 ) -> Result<Response, Response> {
     if !post.caller.is_superuser {
@@ -131,24 +131,22 @@ pub async fn approve(
             return Err(view::fail(&state, StatusCode::BAD_REQUEST, &msg));
         }
     };
-    let mut c = view::db(&state).await?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await.or_page(&state)?;
-    lava_db::workers::set_approved(&tx, &worker, approved)
-        .await
-        .or_page(&state)?;
-    let action = if approved {
-        "approved"
-    } else {
-        "approval withdrawn"
-    };
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("worker", &worker),
-        action,
         &reason,
+        async |tx| {
+            lava_db::workers::set_approved(tx, &worker, approved)
+                .await
+                .or_page(&state)?;
+            let action = if approved {
+                "approved"
+            } else {
+                "approval withdrawn"
+            };
+            Ok((action.to_string(), ()))
+        },
     )
     .await?;
     Ok(view::done("/admin/workers/"))

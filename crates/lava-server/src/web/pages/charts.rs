@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use lava_common::ids::DeviceTypeName;
 use lava_common::state::DeviceHealth;
 use serde_json::json;
 
@@ -46,7 +47,7 @@ fn health_color(h: DeviceHealth) -> &'static str {
 /// `/results/charts`: the page that shows every chart.
 pub async fn index(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let types: Vec<String> = lava_db::device_types::list(&**c)
+    let types: Vec<DeviceTypeName> = lava_db::device_types::list(&c)
         .await?
         .into_iter()
         .filter(|t| t.info.display)
@@ -59,7 +60,7 @@ pub async fn index(State(state): State<AppState>, auth: Auth) -> PageResult {
 pub async fn svg_chart(
     State(state): State<AppState>,
     auth: Auth,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let viewer = auth.viewer();
@@ -67,7 +68,7 @@ pub async fn svg_chart(
     let data = match name.as_str() {
         "queue.svg" => {
             let (from, to) = window(&q, 7)?;
-            let points = lava_db::charts::queue_length(&**c, &viewer, from, to, SAMPLES).await?;
+            let points = lava_db::charts::queue_length(&c, &viewer, from, to, SAMPLES).await?;
             let s = Series {
                 name: "queued jobs".into(),
                 color: None,
@@ -77,7 +78,7 @@ pub async fn svg_chart(
         }
         "health.svg" => {
             let (from, to) = window(&q, 30)?;
-            let rows = lava_db::charts::device_health(&**c, from, to, SAMPLES).await?;
+            let rows = lava_db::charts::device_health(&c, from, to, SAMPLES).await?;
             let series: Vec<_> = DeviceHealth::ALL
                 .iter()
                 .filter(|h| rows.iter().any(|(_, rh, _)| rh == *h))
@@ -104,7 +105,7 @@ pub async fn svg_chart(
         "pass-rate.svg" => {
             let (from, to) = window(&q, 30)?;
             let device_type = q.get("device_type").cloned().unwrap_or_default();
-            let rows = lava_db::charts::pass_rates(&**c, &viewer, from).await?;
+            let rows = lava_db::charts::pass_rates(&c, &viewer, from).await?;
             let mut by_suite: BTreeMap<String, Vec<(DateTime<Utc>, f64)>> = BTreeMap::new();
             for r in rows.iter().filter(|r| r.device_type == device_type) {
                 let judged = r.pass + r.fail;

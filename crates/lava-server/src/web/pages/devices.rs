@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
+use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::state::{DeviceHealth, DeviceState};
 use lava_db::device_list::{DeviceFilter, DeviceRow};
 use lava_db::job_list::{JobFilter, JobOrder};
@@ -18,9 +19,9 @@ use crate::web::auth::Auth;
 /// A device row for a template.
 pub fn device_json(d: &DeviceRow) -> Value {
     json!({
-        "hostname": d.hostname, "device_type": d.device_type, "description": d.description,
-        "tags": d.tags, "state": d.state.display_name(), "health": d.health.as_str(),
-        "health_name": d.health.display_name(), "worker": d.worker_host,
+        "hostname": d.info.hostname, "device_type": d.info.device_type, "description": d.info.description,
+        "tags": d.info.tags, "state": d.info.state.display_name(), "health": d.info.health.as_str(),
+        "health_name": d.info.health.display_name(), "worker": d.info.worker_host,
         "job": d.job.as_ref().map(|(id, name)| json!({"id": id, "description": name})),
     })
 }
@@ -32,19 +33,25 @@ pub async fn all(
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let filter = DeviceFilter {
-        device_type: q.get("device_type").filter(|s| !s.is_empty()).cloned(),
+        device_type: q
+            .get("device_type")
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_str().into()),
         health: parse_opt::<DeviceHealth>("health", q.get("health").map(String::as_str))?,
-        worker: q.get("worker").filter(|s| !s.is_empty()).cloned(),
+        worker: q
+            .get("worker")
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_str().into()),
         hostname: None,
     };
     let c = state.db().await?;
-    let devices = lava_db::device_list::list(&**c, &auth.viewer(), &filter).await?;
-    let types: Vec<String> = lava_db::device_types::list(&**c)
+    let devices = lava_db::device_list::list(&c, &auth.viewer(), &filter).await?;
+    let types: Vec<DeviceTypeName> = lava_db::device_types::list(&c)
         .await?
         .into_iter()
         .map(|t| t.info.name)
         .collect();
-    let workers: Vec<String> = lava_db::workers::list(&**c)
+    let workers: Vec<WorkerName> = lava_db::workers::list(&c)
         .await?
         .into_iter()
         .map(|w| w.hostname)
@@ -81,14 +88,14 @@ async fn recent_jobs(
 pub async fn one(
     State(state): State<AppState>,
     auth: Auth,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<DeviceName>,
 ) -> PageResult {
     let viewer = auth.viewer();
     let c = state.db().await?;
-    let Some(device) = lava_db::device_list::get(&**c, &viewer, &hostname).await? else {
+    let Some(device) = lava_db::device_list::get(&c, &viewer, &hostname).await? else {
         return Err(PageError::NotFound(format!("no device '{hostname}'")));
     };
-    let history: Vec<_> = lava_db::transitions::device_history_for(&**c, &viewer, &hostname, 50)
+    let history: Vec<_> = lava_db::transitions::device_history_for(&c, &viewer, &hostname, 50)
         .await?
         .into_iter()
         .map(|t| {
@@ -146,24 +153,26 @@ async fn device_config(hostname: &str) -> Value {
 
 /// Per-type counts of devices: total (not retired), idle, busy, and per health.
 fn type_counts(devices: &[DeviceRow], name: &str) -> Value {
-    let of: Vec<_> = devices.iter().filter(|d| d.device_type == name).collect();
-    let live = of.iter().filter(|d| d.health != DeviceHealth::Retired);
+    let of: Vec<_> = devices
+        .iter()
+        .filter(|d| d.info.device_type == name)
+        .collect();
+    let live = of.iter().filter(|d| d.info.health != DeviceHealth::Retired);
     json!({
         "total": live.clone().count(),
-        "idle": live.clone().filter(|d| d.state == DeviceState::Idle).count(),
-        "busy": live.clone().filter(|d| d.state != DeviceState::Idle).count(),
-        "good": of.iter().filter(|d| d.health == DeviceHealth::Good).count(),
-        "bad": of.iter().filter(|d| d.health == DeviceHealth::Bad).count(),
-        "retired": of.iter().filter(|d| d.health == DeviceHealth::Retired).count(),
+        "idle": live.clone().filter(|d| d.info.state == DeviceState::Idle).count(),
+        "busy": live.clone().filter(|d| d.info.state != DeviceState::Idle).count(),
+        "good": of.iter().filter(|d| d.info.health == DeviceHealth::Good).count(),
+        "bad": of.iter().filter(|d| d.info.health == DeviceHealth::Bad).count(),
+        "retired": of.iter().filter(|d| d.info.health == DeviceHealth::Retired).count(),
     })
 }
 
 /// `/scheduler/device_types`.
 pub async fn types(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let devices =
-        lava_db::device_list::list(&**c, &auth.viewer(), &DeviceFilter::default()).await?;
-    let types: Vec<_> = lava_db::device_types::list(&**c)
+    let devices = lava_db::device_list::list(&c, &auth.viewer(), &DeviceFilter::default()).await?;
+    let types: Vec<_> = lava_db::device_types::list(&c)
         .await?
         .into_iter()
         .filter(|t| t.info.display)
@@ -187,18 +196,18 @@ pub async fn types(State(state): State<AppState>, auth: Auth) -> PageResult {
 pub async fn one_type(
     State(state): State<AppState>,
     auth: Auth,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
 ) -> PageResult {
     let viewer = auth.viewer();
     let c = state.db().await?;
-    let Some(t) = lava_db::device_types::get(&**c, &name).await? else {
+    let Some(t) = lava_db::device_types::get(&c, &name).await? else {
         return Err(PageError::NotFound(format!("no device type '{name}'")));
     };
     let filter = DeviceFilter {
         device_type: Some(name.clone()),
         ..DeviceFilter::default()
     };
-    let devices = lava_db::device_list::list(&**c, &viewer, &filter).await?;
+    let devices = lava_db::device_list::list(&c, &viewer, &filter).await?;
     let jobs = JobFilter {
         device_type: Some(name.clone()),
         ..JobFilter::default()

@@ -14,7 +14,7 @@ use crate::web::auth::Auth;
 pub async fn home(State(state): State<AppState>, auth: Auth) -> PageResult {
     let viewer = auth.viewer();
     let c = state.db().await?;
-    let summary = lava_db::lab::summary(&**c, &viewer).await?;
+    let summary = lava_db::lab::summary(&c, &viewer).await?;
     let health: Vec<_> = summary
         .health
         .iter()
@@ -27,12 +27,12 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> PageResult {
         limit: super::PAGE_SIZE,
         ..JobFilter::default()
     };
-    let running: Vec<_> = lava_db::job_list::list(&**c, &viewer, &filter)
+    let running: Vec<_> = lava_db::job_list::list(&c, &viewer, &filter)
         .await?
         .iter()
         .map(job_json)
         .collect();
-    let workers: Vec<_> = lava_db::workers::list(&**c)
+    let workers: Vec<_> = lava_db::workers::list(&c)
         .await?
         .into_iter()
         .map(|w| json!({"hostname": w.hostname, "state": w.state.display_name(), "health": w.health.display_name(), "devices": w.devices}))

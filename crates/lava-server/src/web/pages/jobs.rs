@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState};
 use lava_db::job_list::{JobFilter, JobOrder};
 use lava_db::jobs::Job;
@@ -54,12 +55,12 @@ fn filter_of(q: &HashMap<String, String>, base: JobFilter) -> Result<JobFilter, 
         f.state = Some(s);
     }
     f.health = parse_opt::<JobHealth>("health", q.get("health").map(String::as_str))?;
-    f.device_type = text("device_type");
-    f.device = text("device");
+    f.device_type = text("device_type").map(DeviceTypeName::from);
+    f.device = text("device").map(DeviceName::from);
     if f.submitter.is_none() {
         f.submitter = text("submitter");
     }
-    f.id_lt = parse_opt::<i64>("before", q.get("before").map(String::as_str))?;
+    f.id_lt = parse_opt::<i64>("before", q.get("before").map(String::as_str))?.map(JobId);
     f.order = JobOrder::IdDesc;
     // One row more than shown tells whether an older page exists, without counting.
     f.limit = PAGE_SIZE + 1;
@@ -75,15 +76,14 @@ fn query_of(f: &JobFilter, kind: &ListKind) -> String {
     if let Some(h) = f.health {
         parts.push(format!("health={}", h.as_str()));
     }
+    let submitter = f
+        .submitter
+        .as_deref()
+        .filter(|_| kind.base.submitter.is_none());
     for (k, v) in [
-        ("device_type", &f.device_type),
-        ("device", &f.device),
-        (
-            "submitter",
-            &f.submitter
-                .clone()
-                .filter(|_| kind.base.submitter.is_none()),
-        ),
+        ("device_type", f.device_type.as_deref()),
+        ("device", f.device.as_deref()),
+        ("submitter", submitter),
     ] {
         if let Some(v) = v {
             let v = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC);
@@ -101,7 +101,7 @@ async fn list(
 ) -> PageResult {
     let f = filter_of(&q, kind.base.clone())?;
     let c = state.db().await?;
-    let mut jobs = lava_db::job_list::list(&**c, &auth.viewer(), &f).await?;
+    let mut jobs = lava_db::job_list::list(&c, &auth.viewer(), &f).await?;
     let query = query_of(&f, &kind);
     let sep = if query.is_empty() { "" } else { "&" };
     let older = cut_page(&mut jobs).map(|j| format!("{}?{query}{sep}before={}", kind.url, j.id));
@@ -204,7 +204,7 @@ pub async fn running(
 pub async fn visible_job(
     c: &lava_db::PooledClient,
     auth: &Auth,
-    id: i64,
+    id: JobId,
 ) -> Result<Job, PageError> {
     let missing = || PageError::NotFound(format!("no job {id}"));
     if !lava_db::viewer::can_see_job(&***c, &auth.viewer(), id).await? {
@@ -218,12 +218,12 @@ pub async fn visible_job(
 pub async fn one(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    Path(id): Path<JobId>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let c = state.db().await?;
     let job = visible_job(&c, &auth, id).await?;
-    let timeline: Vec<_> = lava_db::transitions::job_history(&**c, id)
+    let timeline: Vec<_> = lava_db::transitions::job_history(&c, id)
         .await?
         .into_iter()
         .map(|t| {
@@ -235,8 +235,8 @@ pub async fn one(
             })
         })
         .collect();
-    let suites = super::results::suites_json(&lava_db::results::suite_counts(&**c, id).await?);
-    let bundles: Vec<_> = lava_db::bundles::of_job(&**c, id)
+    let suites = super::results::suites_json(&lava_db::results::suite_counts(&c, id).await?);
+    let bundles: Vec<_> = lava_db::bundles::of_job(&c, id)
         .await?
         .into_iter()
         .map(|(stream, bundle)| json!({"stream": stream, "id": bundle}))
@@ -247,7 +247,7 @@ pub async fn one(
     } else {
         state
             .logs
-            .tail_start(&**c, id, LOG_TAIL as u64, LOG_TAIL_BYTES)
+            .tail_start(&c, id, LOG_TAIL as u64, LOG_TAIL_BYTES)
             .await? as i64
     };
     Ok(page(

@@ -8,7 +8,7 @@
 //! data is at most [`EVENT_BYTES`], so a log of huge lines costs what one of short lines does.
 //! A line longer than one read is sent cut, saying so; the raw log has it whole.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use lava_common::log::{Message, Value as LogValue, parse_line};
+use lava_common::ids::JobId;
+use lava_common::log::{Message, map_to_json, parse_line};
 use lava_common::state::JobState;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -48,7 +49,7 @@ const RECHECK: Duration = Duration::from_secs(1);
 pub async fn raw(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    Path(id): Path<JobId>,
     req: Request,
 ) -> PageResult {
     let lines = {
@@ -68,18 +69,6 @@ pub async fn raw(
     Ok(res.map(Body::new))
 }
 
-fn to_json(v: &LogValue) -> Value {
-    match v {
-        LogValue::Str(s) | LogValue::Scalar(s) => Value::String(s.clone()),
-        LogValue::Map(m) => map_json(m),
-        LogValue::List(l) => Value::Array(l.iter().map(to_json).collect()),
-    }
-}
-
-fn map_json(m: &BTreeMap<String, LogValue>) -> Value {
-    Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-}
-
 /// One line for the browser: `[number, dt, level, text]`; a line that does not parse is sent
 /// whole at level `raw`, so nothing is hidden. A line read only in part (`cut`: its whole
 /// length) is sent as raw text and says where the rest is.
@@ -96,7 +85,7 @@ fn line_json(n: u64, line: &str, cut: Option<u64>) -> Value {
         Ok(l) => {
             let text = match l.msg {
                 Message::Text(t) => t,
-                Message::Map(m) => map_json(&m).to_string(),
+                Message::Map(m) => map_to_json(&m).to_string(),
             };
             json!([n, l.dt, l.lvl.as_str(), text])
         }
@@ -107,7 +96,7 @@ fn line_json(n: u64, line: &str, cut: Option<u64>) -> Value {
 /// A follower of one job's log.
 struct Follower {
     state: AppState,
-    job: i64,
+    job: JobId,
     next: u64,
     /// The open log and where line `next` starts in it, once found.
     at: Option<(Arc<std::fs::File>, Pos)>,
@@ -136,7 +125,7 @@ impl Follower {
                 Ok(Some(ev)) => return Some(ev),
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(job = self.job, error = ?e, "log stream stopped");
+                    tracing::warn!(job = %self.job, error = ?e, "log stream stopped");
                     return None;
                 }
             }
@@ -151,17 +140,12 @@ impl Follower {
     async fn read(&mut self) -> Result<Option<Event>, PageError> {
         let (end, job_state) = {
             let c = self.state.db().await?;
-            let Some(progress) = lava_db::logs::progress(&**c, self.job).await? else {
+            let Some(progress) = lava_db::logs::progress(&c, self.job).await? else {
                 return Err(PageError::NotFound(format!("no job {}", self.job)));
             };
             if self.next < progress.0.lines as u64 && self.at.is_none() {
                 // The first read finds line `next` from the nearest index entry.
-                if let Some(slice) = self
-                    .state
-                    .logs
-                    .slice(&**c, self.job, self.next, None)
-                    .await?
-                {
+                if let Some(slice) = self.state.logs.slice(&c, self.job, self.next, None).await? {
                     self.next = slice.from.line;
                     self.at = Some((slice.file, slice.from));
                 }
@@ -220,7 +204,7 @@ impl Follower {
 pub async fn stream(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    Path(id): Path<JobId>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> PageResult {

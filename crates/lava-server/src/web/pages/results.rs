@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
+use lava_common::ids::{JobId, StreamPath};
 use lava_db::results::SuiteCounts;
 use serde_json::{Value, json};
 
@@ -27,8 +28,8 @@ pub fn suites_json(suites: &[SuiteCounts]) -> Value {
     })
 }
 
-fn before_of(q: &HashMap<String, String>) -> Result<Option<i64>, PageError> {
-    parse_opt::<i64>("before", q.get("before").map(String::as_str))
+fn before_of(q: &HashMap<String, String>) -> Result<Option<JobId>, PageError> {
+    Ok(parse_opt::<i64>("before", q.get("before").map(String::as_str))?.map(JobId))
 }
 
 /// `/results/`.
@@ -39,7 +40,7 @@ pub async fn all(
 ) -> PageResult {
     let before = before_of(&q)?;
     let c = state.db().await?;
-    let mut rows = lava_db::result_pages::list(&**c, &auth.viewer(), before, PAGE_SIZE + 1).await?;
+    let mut rows = lava_db::result_pages::list(&c, &auth.viewer(), before, PAGE_SIZE + 1).await?;
     let older = cut_page(&mut rows).map(|r| r.id);
     let jobs: Vec<_> = rows
         .iter()
@@ -61,11 +62,11 @@ pub async fn all(
 }
 
 /// `/results/<job id>`.
-pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> PageResult {
+pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<JobId>) -> PageResult {
     let c = state.db().await?;
     let job = visible_job(&c, &auth, id).await?;
-    let suites = suites_json(&lava_db::results::suite_counts(&**c, id).await?);
-    let cases: Vec<_> = lava_db::results::of_job(&**c, id)
+    let suites = suites_json(&lava_db::results::suite_counts(&c, id).await?);
+    let cases: Vec<_> = lava_db::results::of_job(&c, id)
         .await?
         .into_iter()
         .map(|tc| {
@@ -86,7 +87,7 @@ pub async fn one(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>)
 /// `/dashboard/streams/`.
 pub async fn streams(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let streams: Vec<_> = lava_db::stream_pages::list(&**c, &auth.viewer())
+    let streams: Vec<_> = lava_db::stream_pages::list(&c, &auth.viewer())
         .await?
         .into_iter()
         .map(|s| {
@@ -110,16 +111,17 @@ pub async fn stream(
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let pathname = format!("/{}", rest.trim_start_matches('/'));
-    let before = before_of(&q)?;
+    let before = parse_opt::<i64>("before", q.get("before").map(String::as_str))?;
     let viewer = auth.viewer();
     let c = state.db().await?;
-    let Some(s) = lava_db::stream_pages::get(&**c, &viewer, &pathname).await? else {
+    let Some(s) =
+        lava_db::stream_pages::get(&c, &viewer, &StreamPath::from(pathname.as_str())).await?
+    else {
         return Err(PageError::NotFound(format!(
             "no bundle stream '{pathname}'"
         )));
     };
-    let mut rows =
-        lava_db::stream_pages::bundles(&**c, &viewer, s.id, before, PAGE_SIZE + 1).await?;
+    let mut rows = lava_db::stream_pages::bundles(&c, &viewer, s.id, before, PAGE_SIZE + 1).await?;
     let older = cut_page(&mut rows).map(|b| b.id);
     let bundles: Vec<_> = rows
         .iter()

@@ -1,12 +1,15 @@
 //! The page templates: read from the settings' templates directory and parsed once, then
-//! parsed again only when a file there is added, removed or changed (its size or mtime), so an
-//! edited template shows on the next refresh with no restart and pages stay fast. A template
-//! that does not parse or render gives an error page naming it and the line.
+//! parsed again only when a file there is added, removed or changed, so an edited template
+//! shows on the next refresh with no restart and pages stay fast. The directory is looked at
+//! at most once a second ([`RECHECK`]); a file whose size and mtime are unchanged is still
+//! compared by the hash of its content (an edit within the same second of the same size
+//! would otherwise go unseen). A template that does not parse or render gives an error page
+//! naming it and the line.
 
-use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -14,15 +17,94 @@ use axum::response::{Html, IntoResponse, Response};
 /// The extensions read as templates; each is autoescaped (page data is never trusted).
 const EXTENSIONS: [&str; 2] = ["html", "svg"];
 
+/// How long a look at the directory is trusted: requests within it render without a stat.
+pub const RECHECK: Duration = Duration::from_secs(1);
+
 /// What the files looked like when they were parsed: (path, size, mtime), sorted.
 type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
-/// Parsed templates per directory (tests run several servers in one process).
-type Cache = Mutex<HashMap<PathBuf, (Fingerprint, Arc<Parsed>)>>;
+/// The templates of one directory, parsed, with when and how they were last looked at. Held
+/// in the web app's state (each server its own; tests run several in one process).
+pub struct Templates {
+    dir: PathBuf,
+    recheck: Duration,
+    seen: Mutex<Option<Seen>>,
+}
 
-fn cache() -> &'static Cache {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    CACHE.get_or_init(Cache::default)
+/// The last look at the directory.
+struct Seen {
+    at: Instant,
+    files: Fingerprint,
+    content: u64,
+    parsed: Arc<Parsed>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("dir", &self.dir).finish()
+    }
+}
+
+impl Templates {
+    /// The templates under `dir`, looked at again at most once per [`RECHECK`].
+    pub fn new(dir: PathBuf) -> Templates {
+        Templates::with_recheck(dir, RECHECK)
+    }
+
+    /// The templates under `dir`, looked at again at most once per `recheck`.
+    pub fn with_recheck(dir: PathBuf, recheck: Duration) -> Templates {
+        Templates {
+            dir,
+            recheck,
+            seen: Mutex::new(None),
+        }
+    }
+
+    /// The directory they are read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The parsed templates: the last parse while it is fresh, else parsed again when a file
+    /// was added, removed or changed.
+    fn parsed(&self) -> Arc<Parsed> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if let Some(s) = seen.as_ref()
+            && now.duration_since(s.at) < self.recheck
+        {
+            return s.parsed.clone();
+        }
+        let files = fingerprint(&self.dir);
+        let content = content_hash(&files);
+        if let Some(s) = seen.as_mut()
+            && s.files == files
+            && s.content == content
+        {
+            s.at = now;
+            return s.parsed.clone();
+        }
+        let parsed = Arc::new(parse(&self.dir, &files));
+        tracing::debug!(dir = %self.dir.display(), files = files.len(), broken = parsed.broken.len(), "templates parsed");
+        *seen = Some(Seen {
+            at: now,
+            files,
+            content,
+            parsed: parsed.clone(),
+        });
+        parsed
+    }
+}
+
+/// A hash of the files' content, so an edit that keeps size and mtime is still seen. (Not a
+/// security measure: only a change detector; an unreadable file hashes as empty.)
+fn content_hash(files: &Fingerprint) -> u64 {
+    let mut h = DefaultHasher::new();
+    for (path, _, _) in files {
+        path.hash(&mut h);
+        std::fs::read(path).unwrap_or_default().hash(&mut h);
+    }
+    h.finish()
 }
 
 fn walk(dir: &Path, out: &mut Fingerprint) {
@@ -105,23 +187,6 @@ fn parse(dir: &Path, files: &Fingerprint) -> Parsed {
     Parsed { tera, broken }
 }
 
-/// The parsed templates of `dir`, parsed again when a file changed.
-fn templates(dir: &Path) -> Arc<Parsed> {
-    let now = fingerprint(dir);
-    if let Some((seen, parsed)) = cache().lock().unwrap_or_else(|p| p.into_inner()).get(dir)
-        && *seen == now
-    {
-        return parsed.clone();
-    }
-    let parsed = Arc::new(parse(dir, &now));
-    tracing::debug!(dir = %dir.display(), files = now.len(), broken = parsed.broken.len(), "templates parsed");
-    cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(dir.to_path_buf(), (now, parsed.clone()));
-    parsed
-}
-
 /// The error chain of a tera error: the template, then the line and what is wrong.
 fn describe(e: &tera::Error) -> String {
     let mut msg = e.to_string();
@@ -142,14 +207,15 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Renders template `name` from `dir` to a string, or says why not (naming the broken
-/// template and line when one did not parse).
+/// Renders template `name` to a string, or says why not (naming the broken template and
+/// line when one did not parse).
 pub fn render_string(
-    dir: &Path,
+    templates: &Templates,
     name: &str,
     context: &serde_json::Value,
 ) -> Result<String, String> {
-    let parsed = templates(dir);
+    let dir = templates.dir();
+    let parsed = templates.parsed();
     let result = match parsed.broken.iter().find(|(n, _)| n == name) {
         Some((_, why)) => Err(why.clone()),
         None => tera::Context::from_value(context.clone())
@@ -170,8 +236,13 @@ pub fn render_string(
 }
 
 /// Renders template `name` with `context` as a page with `status`, or the template error page.
-pub fn render(dir: &Path, name: &str, status: StatusCode, context: &serde_json::Value) -> Response {
-    match render_string(dir, name, context) {
+pub fn render(
+    templates: &Templates,
+    name: &str,
+    status: StatusCode,
+    context: &serde_json::Value,
+) -> Response {
+    match render_string(templates, name, context) {
         Ok(text) if name.ends_with(".svg") => {
             (status, [(header::CONTENT_TYPE, "image/svg+xml")], text).into_response()
         }
@@ -182,7 +253,7 @@ pub fn render(dir: &Path, name: &str, status: StatusCode, context: &serde_json::
                  <h1>Template error</h1><p>The page template <code>{}</code> in <code>{}</code> \
                  could not be rendered:</p><pre>{}</pre></body></html>",
                 escape(name),
-                escape(&dir.display().to_string()),
+                escape(&templates.dir().display().to_string()),
                 escape(&why)
             );
             (StatusCode::INTERNAL_SERVER_ERROR, Html(page)).into_response()
@@ -199,11 +270,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.html"), "<p>{{ name }}</p>").unwrap();
         std::fs::write(dir.path().join("a.svg"), "<text>{{ name }}</text>").unwrap();
+        let t = Templates::new(dir.path().to_path_buf());
         let ctx = serde_json::json!({"name": "<script>alert(1)</script>"});
-        for t in ["a.html", "a.svg"] {
-            let out = render_string(dir.path(), t, &ctx).unwrap();
-            assert!(!out.contains("<script>"), "{t}: {out}");
-            assert!(out.contains("&lt;script&gt;"), "{t}: {out}");
+        for name in ["a.html", "a.svg"] {
+            let out = render_string(&t, name, &ctx).unwrap();
+            assert!(!out.contains("<script>"), "{name}: {out}");
+            assert!(out.contains("&lt;script&gt;"), "{name}: {out}");
         }
     }
 
@@ -212,9 +284,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("p.html");
         std::fs::write(&f, "one").unwrap();
+        let t = Templates::with_recheck(dir.path().to_path_buf(), Duration::ZERO);
         let ctx = serde_json::json!({});
-        assert_eq!(render_string(dir.path(), "p.html", &ctx).unwrap(), "one");
+        assert_eq!(render_string(&t, "p.html", &ctx).unwrap(), "one");
         std::fs::write(&f, "two!").unwrap();
-        assert_eq!(render_string(dir.path(), "p.html", &ctx).unwrap(), "two!");
+        assert_eq!(render_string(&t, "p.html", &ctx).unwrap(), "two!");
+    }
+
+    #[test]
+    fn an_edit_keeping_size_and_mtime_is_seen_by_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.html");
+        std::fs::write(&f, "one").unwrap();
+        let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+        let t = Templates::with_recheck(dir.path().to_path_buf(), Duration::ZERO);
+        let ctx = serde_json::json!({});
+        assert_eq!(render_string(&t, "p.html", &ctx).unwrap(), "one");
+        std::fs::write(&f, "two").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().modified().unwrap(), mtime);
+        assert_eq!(render_string(&t, "p.html", &ctx).unwrap(), "two");
+    }
+
+    #[test]
+    fn the_directory_is_not_looked_at_again_within_the_recheck_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.html");
+        std::fs::write(&f, "one").unwrap();
+        let t = Templates::with_recheck(dir.path().to_path_buf(), Duration::from_secs(3600));
+        let ctx = serde_json::json!({});
+        assert_eq!(render_string(&t, "p.html", &ctx).unwrap(), "one");
+        std::fs::write(&f, "two!").unwrap();
+        // Still the parse of the first look: no stat within the hour.
+        assert_eq!(render_string(&t, "p.html", &ctx).unwrap(), "one");
     }
 }

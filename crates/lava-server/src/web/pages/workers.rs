@@ -2,6 +2,7 @@
 //! heartbeat, devices).
 
 use axum::extract::{Path, State};
+use lava_common::ids::WorkerName;
 use lava_db::device_list::DeviceFilter;
 use serde_json::{Value, json};
 
@@ -20,7 +21,7 @@ fn worker_json(w: &lava_db::workers::Worker) -> Value {
 /// `/scheduler/allworkers`.
 pub async fn all(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
-    let workers: Vec<_> = lava_db::workers::list(&**c)
+    let workers: Vec<_> = lava_db::workers::list(&c)
         .await?
         .iter()
         .map(worker_json)
@@ -37,17 +38,17 @@ pub async fn all(State(state): State<AppState>, auth: Auth) -> PageResult {
 pub async fn one(
     State(state): State<AppState>,
     auth: Auth,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<WorkerName>,
 ) -> PageResult {
     let c = state.db().await?;
-    let Some(w) = lava_db::workers::get(&**c, &hostname).await? else {
+    let Some(w) = lava_db::workers::get(&c, &hostname).await? else {
         return Err(PageError::NotFound(format!("no worker '{hostname}'")));
     };
     let filter = DeviceFilter {
         worker: Some(hostname.clone()),
         ..DeviceFilter::default()
     };
-    let devices = lava_db::device_list::list(&**c, &auth.viewer(), &filter).await?;
+    let devices = lava_db::device_list::list(&c, &auth.viewer(), &filter).await?;
     Ok(page(
         &state,
         &auth,

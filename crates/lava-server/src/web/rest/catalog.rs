@@ -87,7 +87,7 @@ pub async fn tags_list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let tags = lava_db::tags::list(&**c).await?;
+    let tags = lava_db::tags::list(&c).await?;
     Ok(ok(paging.slice(&tags, tag_json)))
 }
 
@@ -97,9 +97,7 @@ pub async fn tags_show(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
-    let t = lava_db::tags::get(&**c, &name)
-        .await?
-        .ok_or_else(not_found)?;
+    let t = lava_db::tags::get(&c, &name).await?.ok_or_else(not_found)?;
     Ok(ok(tag_json(&t.tag)))
 }
 
@@ -166,7 +164,7 @@ pub async fn aliases_list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let aliases = lava_db::aliases::list(&**c).await?;
+    let aliases = lava_db::aliases::list(&c).await?;
     Ok(ok(paging.slice(&aliases, alias_json)))
 }
 
@@ -176,7 +174,7 @@ pub async fn aliases_show(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
-    let a = lava_db::aliases::get(&**c, &name)
+    let a = lava_db::aliases::get(&c, &name)
         .await?
         .ok_or_else(not_found)?;
     Ok(ok(alias_json(&a)))

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::DeviceHealth;
 use lava_db::devices::Device;
 use serde_json::{Value, json};
@@ -14,19 +15,19 @@ use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
 use super::{Paging, format, no_credentials, no_permission, not_found, ok};
 
-pub(super) fn device_json(d: &Device, report: Option<i64>) -> Value {
+pub(super) fn device_json(d: &Device, report: Option<JobId>) -> Value {
     json!({
-        "hostname": d.hostname,
-        "device_type": d.device_type,
+        "hostname": d.info.hostname,
+        "device_type": d.info.device_type,
         "device_version": null,
         "physical_owner": null,
         "physical_group": null,
-        "description": d.description,
-        "tags": d.tags,
-        "state": d.state.display_name(),
-        "health": d.health.display_name(),
+        "description": d.info.description,
+        "tags": d.info.tags,
+        "state": d.info.state.display_name(),
+        "health": d.info.health.display_name(),
         "last_health_report_job": report,
-        "worker_host": d.worker_host,
+        "worker_host": d.info.worker_host,
         "is_synced": false,
     })
 }
@@ -36,14 +37,14 @@ pub(super) fn device_json(d: &Device, report: Option<i64>) -> Value {
 pub async fn set_health(
     state: &AppState,
     who: &Caller,
-    hostname: &str,
+    hostname: &DeviceName,
     health: DeviceHealth,
     reason: &str,
 ) -> Result<DeviceHealth, lava_db::Error> {
     let mut c = state.pool.get().await.map_err(lava_db::Error::from)?;
-    let client: &mut lava_db::Client = &mut c;
-    let tx = client.transaction().await?;
-    let old = lava_db::devices::set_health(&tx, hostname, health, reason, Some(who.id)).await?;
+    let tx = lava_db::begin(&mut c).await?;
+    let old =
+        lava_db::lifecycle::device::set_health(&tx, hostname, health, reason, Some(who.id)).await?;
     let action = format!("health {} -> {}", old.display_name(), health.display_name());
     let change = lava_db::admin_log::Change {
         user_id: who.id,
@@ -55,7 +56,7 @@ pub async fn set_health(
     };
     lava_db::admin_log::record(&tx, &change).await?;
     tx.commit().await?;
-    tracing::info!(device = hostname, user = %who.username, %action, "device health set");
+    tracing::info!(device = %hostname, user = %who.username, %action, "device health set");
     Ok(old)
 }
 
@@ -67,23 +68,23 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let devices = lava_db::devices::list(&**c).await?;
-    let reports = lava_db::devices::health_report_jobs(&**c).await?;
+    let devices = lava_db::devices::list(&c).await?;
+    let reports = lava_db::devices::health_report_jobs(&c).await?;
     let report = |h: &str| reports.iter().find(|(n, _)| n == h).and_then(|(_, j)| *j);
-    Ok(ok(
-        paging.slice(&devices, |d| device_json(d, report(&d.hostname)))
-    ))
+    Ok(ok(paging.slice(&devices, |d| {
+        device_json(d, report(&d.info.hostname))
+    })))
 }
 
-async fn one(state: &AppState, hostname: &str) -> Result<Value, ApiError> {
+async fn one(state: &AppState, hostname: &DeviceName) -> Result<Value, ApiError> {
     let c = state.db().await?;
-    let d = lava_db::devices::get(&**c, hostname)
+    let d = lava_db::devices::get(&c, hostname)
         .await?
         .ok_or_else(not_found)?;
-    let reports = lava_db::devices::health_report_jobs(&**c).await?;
+    let reports = lava_db::devices::health_report_jobs(&c).await?;
     let report = reports
         .iter()
-        .find(|(n, _)| *n == d.hostname)
+        .find(|(n, _)| *n == d.info.hostname)
         .and_then(|(_, j)| *j);
     Ok(device_json(&d, report))
 }
@@ -91,7 +92,7 @@ async fn one(state: &AppState, hostname: &str) -> Result<Value, ApiError> {
 /// `GET /api/v0.2/devices/<hostname>/`.
 pub async fn show(
     State(state): State<AppState>,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<DeviceName>,
 ) -> Result<Response, ApiError> {
     Ok(ok(one(&state, &hostname).await?))
 }
@@ -101,7 +102,7 @@ pub async fn show(
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<DeviceName>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let who = auth.caller.clone().ok_or_else(no_credentials)?;
@@ -145,7 +146,7 @@ fn type_json(t: &lava_db::device_types::DeviceType, aliases: &[lava_db::aliases:
     let i = &t.info;
     let aliases: Vec<&str> = aliases
         .iter()
-        .filter(|a| a.device_type == i.name)
+        .filter(|a| i.name == a.device_type)
         .map(|a| a.name.as_str())
         .collect();
     json!({
@@ -173,21 +174,21 @@ pub async fn types_list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let types = lava_db::device_types::list(&**c).await?;
-    let aliases = lava_db::aliases::list(&**c).await?;
+    let types = lava_db::device_types::list(&c).await?;
+    let aliases = lava_db::aliases::list(&c).await?;
     Ok(ok(paging.slice(&types, |t| type_json(t, &aliases))))
 }
 
 /// `GET /api/v0.2/devicetypes/<name>/`.
 pub async fn types_show(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(name): Path<DeviceTypeName>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
-    let t = lava_db::device_types::get(&**c, &name)
+    let t = lava_db::device_types::get(&c, &name)
         .await?
         .ok_or_else(not_found)?;
-    let aliases = lava_db::aliases::list(&**c).await?;
+    let aliases = lava_db::aliases::list(&c).await?;
     Ok(ok(type_json(&t, &aliases)))
 }
 
@@ -212,17 +213,17 @@ pub async fn workers_list(
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let workers = lava_db::workers::list(&**c).await?;
+    let workers = lava_db::workers::list(&c).await?;
     Ok(ok(paging.slice(&workers, worker_json)))
 }
 
 /// `GET /api/v0.2/workers/<hostname>/`.
 pub async fn workers_show(
     State(state): State<AppState>,
-    Path(hostname): Path<String>,
+    Path(hostname): Path<WorkerName>,
 ) -> Result<Response, ApiError> {
     let c = state.db().await?;
-    let w = lava_db::workers::get(&**c, &hostname)
+    let w = lava_db::workers::get(&c, &hostname)
         .await?
         .ok_or_else(not_found)?;
     Ok(ok(worker_json(&w)))

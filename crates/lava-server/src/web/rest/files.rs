@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lava_common::conf::ConfFile;
 use lava_common::fixture::{DeviceRecord, WorkerRecord};
+use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::settings::Settings;
 use lava_common::state::{DeviceHealth, DeviceState, WorkerHealth};
 use serde_json::{Value, json};
@@ -53,11 +54,12 @@ async fn write(path: std::path::PathBuf, text: String) -> Result<(), ApiError> {
         })
 }
 
-async fn device_type_of(state: &AppState, hostname: &str) -> Result<String, ApiError> {
+async fn device_type_of(state: &AppState, hostname: &str) -> Result<DeviceTypeName, ApiError> {
     let c = state.db().await?;
-    Ok(lava_db::devices::get(&**c, hostname)
+    Ok(lava_db::devices::get(&c, &DeviceName::from(hostname))
         .await?
         .ok_or_else(not_found)?
+        .info
         .device_type)
 }
 
@@ -99,7 +101,7 @@ pub async fn dictionary_set(
 
 async fn type_exists(state: &AppState, name: &str) -> Result<(), ApiError> {
     let c = state.db().await?;
-    lava_db::device_types::get(&**c, name)
+    lava_db::device_types::get(&c, &DeviceTypeName::from(name))
         .await?
         .ok_or_else(not_found)?;
     Ok(())
@@ -149,11 +151,10 @@ pub async fn device_create(
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let who = require(&auth, Perm::Staff)?;
-    let hostname = field(&body, "hostname", true)?.unwrap_or_default();
-    lava_common::ids::check_name("device", &hostname)
+    let hostname = DeviceName::new(field(&body, "hostname", true)?.unwrap_or_default())
         .map_err(|e| bad("hostname", e.to_string()))?;
-    let device_type = field(&body, "device_type", true)?.unwrap_or_default();
-    let worker = field(&body, "worker_host", true)?.unwrap_or_default();
+    let device_type = DeviceTypeName::from(field(&body, "device_type", true)?.unwrap_or_default());
+    let worker = WorkerName::from(field(&body, "worker_host", true)?.unwrap_or_default());
     let health = match field(&body, "health", false)? {
         None => DeviceHealth::Unknown,
         Some(h) => h
@@ -174,7 +175,7 @@ pub async fn device_create(
     };
     {
         let c = state.db().await?;
-        if lava_db::device_types::get(&**c, &device_type)
+        if lava_db::device_types::get(&c, &device_type)
             .await?
             .is_none()
         {
@@ -183,14 +184,14 @@ pub async fn device_create(
                 format!("device type '{device_type}' does not exist"),
             ));
         }
-        if lava_db::workers::get(&**c, &worker).await?.is_none() {
+        if lava_db::workers::get(&c, &worker).await?.is_none() {
             return Err(bad(
                 "worker_host",
                 format!("worker '{worker}' does not exist"),
             ));
         }
         for t in &tags {
-            if lava_db::tags::get(&**c, t).await?.is_none() {
+            if lava_db::tags::get(&c, t).await?.is_none() {
                 return Err(bad("tags", format!("tag '{t}' does not exist")));
             }
         }
@@ -216,7 +217,7 @@ pub async fn device_create(
         }
     })?;
     let c = state.db().await?;
-    let d = lava_db::devices::get(&**c, &hostname)
+    let d = lava_db::devices::get(&c, &hostname)
         .await?
         .ok_or_else(not_found)?;
     Ok((
@@ -234,8 +235,7 @@ pub async fn worker_create(
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let who = require(&auth, Perm::Staff)?;
-    let hostname = field(&body, "hostname", true)?.unwrap_or_default();
-    lava_common::ids::check_name("worker", &hostname)
+    let hostname = WorkerName::new(field(&body, "hostname", true)?.unwrap_or_default())
         .map_err(|e| bad("hostname", e.to_string()))?;
     let health = match field(&body, "health", false)? {
         None => WorkerHealth::Active,
@@ -266,10 +266,11 @@ pub async fn worker_create(
         if lava_db::workers::get(tx, &record.hostname).await?.is_some() {
             return Err(lava_db::Error::AlreadyExists {
                 what: "worker",
-                key: record.hostname.clone(),
+                key: record.hostname.to_string(),
             });
         }
-        lava_db::workers::upsert(tx, &record).await
+        // A new worker: no health change, so no transition is recorded under this reason.
+        lava_db::lifecycle::worker::load(tx, &record, "added through the REST API").await
     })
     .await
     .map_err(|e| {
@@ -280,7 +281,7 @@ pub async fn worker_create(
         }
     })?;
     let c = state.db().await?;
-    let w = lava_db::workers::get(&**c, &hostname)
+    let w = lava_db::workers::get(&c, &hostname)
         .await?
         .ok_or_else(not_found)?;
     Ok((StatusCode::CREATED, Json(super::devices::worker_json(&w))).into_response())

@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use lava_common::ids::JobId;
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::jobs::Job;
@@ -17,7 +18,7 @@ use crate::submit::{SubmitError, submit};
 
 /// The JSON of a job, keys in LAVA's order. `token` is left out: this server keeps no
 /// per-job secret to show.
-pub async fn job_json(c: &impl lava_db::GenericClient, j: &Job) -> Result<Value, ApiError> {
+pub async fn job_json(c: &impl lava_db::Db, j: &Job) -> Result<Value, ApiError> {
     let groups: Vec<i64> = if j.visibility == JobVisibility::Group {
         job_list::viewing_groups(c, j.id)
             .await?
@@ -107,12 +108,12 @@ fn filter(params: &[(String, String)], paging: &Paging) -> Result<JobFilter, Api
             "health" => f.health = Some(health(v)?),
             "state__in" => f.states = v.split(',').map(state).collect::<Result<_, _>>()?,
             "health__in" => f.healths = v.split(',').map(health).collect::<Result<_, _>>()?,
-            "id__gt" => f.id_gt = Some(id(k, v)?),
-            "id__lt" => f.id_lt = Some(id(k, v)?),
+            "id__gt" => f.id_gt = Some(JobId(id(k, v)?)),
+            "id__lt" => f.id_lt = Some(JobId(id(k, v)?)),
             "id__in" => {
                 f.ids = v
                     .split(',')
-                    .map(|i| id(k, i.trim()))
+                    .map(|i| id(k, i.trim()).map(JobId))
                     .collect::<Result<_, _>>()?
             }
             "submit_time__gt" => f.submitted_after = Some(time(k, v)?),
@@ -126,8 +127,8 @@ fn filter(params: &[(String, String)], paging: &Paging) -> Result<JobFilter, Api
                     _ => return Err(bad_filter(k, v)),
                 })
             }
-            "requested_device_type" => f.device_type = Some(v.clone()),
-            "actual_device" => f.device = Some(v.clone()),
+            "requested_device_type" => f.device_type = Some(v.as_str().into()),
+            "actual_device" => f.device = Some(v.as_str().into()),
             "submitter" => f.submitter = Some(v.clone()),
             "ordering" => {
                 f.order = match v.as_str() {
@@ -160,24 +161,24 @@ pub async fn list(
     let f = filter(&query_pairs(uri.query()), &paging)?;
     let c = state.db().await?;
     let viewer = auth.viewer();
-    let count = job_list::count(&**c, &viewer, &f).await?;
+    let count = job_list::count(&c, &viewer, &f).await?;
     let jobs = if paging.limit == 0 {
         Vec::new()
     } else {
-        job_list::list(&**c, &viewer, &f).await?
+        job_list::list(&c, &viewer, &f).await?
     };
     let mut results = Vec::with_capacity(jobs.len());
     for j in &jobs {
-        results.push(job_json(&**c, j).await?);
+        results.push(job_json(&c, j).await?);
     }
     Ok(ok(paging.envelope(count, results)))
 }
 
 /// The job `id` if the caller may see it, else 404.
 pub async fn visible(state: &AppState, auth: &Auth, id: &str) -> Result<Job, ApiError> {
-    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let id = JobId(id.parse().map_err(|_| not_found())?);
     let c = state.db().await?;
-    job_list::get(&**c, &auth.viewer(), id)
+    job_list::get(&c, &auth.viewer(), id)
         .await?
         .ok_or_else(not_found)
 }
@@ -190,7 +191,7 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let job = visible(&state, &auth, &id).await?;
     let c = state.db().await?;
-    Ok(ok(job_json(&**c, &job).await?))
+    Ok(ok(job_json(&c, &job).await?))
 }
 
 /// The definition of a submission: a JSON body's `definition`, a form field `definition`, or
@@ -231,7 +232,7 @@ fn submit_error(e: SubmitError) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message)
 }
 
-fn created(id: i64) -> Response {
+fn created(id: JobId) -> Response {
     (
         StatusCode::CREATED,
         axum::Json(json!({"message": "job(s) successfully submitted", "job_ids": [id]})),
@@ -254,10 +255,10 @@ pub async fn create(
         ));
     };
     let c = state.db().await?;
-    let id = submit(&**c, text.trim(), Some(user))
+    let id = submit(&c, text.trim(), Some(user))
         .await
         .map_err(submit_error)?;
-    tracing::info!(job = id, user, "submitted through REST");
+    tracing::info!(job = %id, user, "submitted through REST");
     Ok(created(id))
 }
 
@@ -271,10 +272,10 @@ pub async fn resubmit(
     let user = auth.caller.clone().ok_or_else(no_credentials)?;
     let job = visible(&state, &auth, &id).await?;
     let c = state.db().await?;
-    let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
+    let id = crate::submit::resubmit(&c, &job, user.id, user.is_superuser)
         .await
         .map_err(submit_error)?;
-    tracing::info!(job = id, user = user.id, "resubmitted through REST");
+    tracing::info!(job = %id, user = user.id, "resubmitted through REST");
     Ok(created(id))
 }
 
@@ -303,7 +304,7 @@ pub async fn cancel(
     }
     let c = state.db().await?;
     let reason = format!("canceled by {} through the API", user.username);
-    lava_db::jobs::cancel(&**c, job.id, Some(user.id), &reason).await?;
+    lava_db::lifecycle::job::cancel(&c, job.id, Some(user.id), &reason).await?;
     Ok(ok(json!({"message": "Job cancel signal sent."})))
 }
 

@@ -7,6 +7,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt as _;
+use lava_common::ids::JobId;
 use lava_db::results::CaseDetail;
 use serde_json::{Value, json};
 
@@ -52,7 +53,7 @@ pub async fn logs(
         let c = state.db().await?;
         state
             .logs
-            .slice(&**c, job.id, num("start").unwrap_or(0), num("end"))
+            .slice(&c, job.id, num("start").unwrap_or(0), num("end"))
             .await
             .map_err(log_error)?
     };
@@ -60,7 +61,7 @@ pub async fn logs(
     let len = slice.len();
     let job_id = job.id;
     let body = slice.stream(CHUNK).inspect_err(move |e| {
-        tracing::error!(job = job_id, error = %e, "job log read failed while streaming");
+        tracing::error!(job = %job_id, error = %e, "job log read failed while streaming");
     });
     Ok((
         [
@@ -154,7 +155,7 @@ fn yaml_map(m: &BTreeMap<String, Value>, indent: &str) -> String {
     out
 }
 
-fn case_json(base: &str, job: i64, c: &CaseDetail) -> Value {
+fn case_json(base: &str, job: JobId, c: &CaseDetail) -> Value {
     json!({
         "id": c.id,
         "result": c.result.as_str(),
@@ -182,11 +183,11 @@ pub async fn tests(
     let job = visible(&state, &auth, &id).await?;
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let count = lava_db::results::count_cases(&**c, job.id).await?;
+    let count = lava_db::results::count_cases(&c, job.id).await?;
     let cases = if paging.limit == 0 {
         Vec::new()
     } else {
-        lava_db::results::cases_page(&**c, job.id, paging.limit, paging.offset).await?
+        lava_db::results::cases_page(&c, job.id, paging.limit, paging.offset).await?
     };
     let base = base_url(&headers);
     let results = cases.iter().map(|t| case_json(&base, job.id, t)).collect();
@@ -204,7 +205,7 @@ pub async fn suites(
     let job = visible(&state, &auth, &id).await?;
     let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
-    let all = lava_db::results::suites(&**c, job.id).await?;
+    let all = lava_db::results::suites(&c, job.id).await?;
     let base = base_url(&headers);
     Ok(ok(paging.slice(&all, |(sid, name)| {
         json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
@@ -225,8 +226,8 @@ pub async fn junit(
         .find(|(k, _)| k == "classname_prefix")
         .map(|(_, v)| v);
     let c = state.db().await?;
-    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
-    let suites = lava_db::results::suites(&**c, job.id).await?;
+    let cases = lava_db::results::cases_page(&c, job.id, 0, 0).await?;
+    let suites = lava_db::results::suites(&c, job.id).await?;
     let mut logs = Vec::new();
     let mut budget = JUNIT_LOGS_BYTES;
     for t in &cases {
@@ -235,7 +236,7 @@ pub async fn junit(
                 state
                     .logs
                     .read_capped(
-                        &**c,
+                        &c,
                         job.id,
                         a as u64,
                         Some(b as u64),
@@ -269,7 +270,11 @@ pub async fn junit(
 }
 
 /// One row per case: the columns of LAVA's results export.
-pub(crate) fn rows(base: &str, job: i64, cases: &[CaseDetail]) -> Vec<Vec<(&'static str, Value)>> {
+pub(crate) fn rows(
+    base: &str,
+    job: JobId,
+    cases: &[CaseDetail],
+) -> Vec<Vec<(&'static str, Value)>> {
     cases
         .iter()
         .map(|c| {
@@ -305,8 +310,8 @@ async fn all_rows(
 ) -> Result<(i64, Vec<Vec<(&'static str, Value)>>), ApiError> {
     let job = visible(state, auth, id).await?;
     let c = state.db().await?;
-    let cases = lava_db::results::cases_page(&**c, job.id, 0, 0).await?;
-    Ok((job.id, rows(&base_url(headers), job.id, &cases)))
+    let cases = lava_db::results::cases_page(&c, job.id, 0, 0).await?;
+    Ok((job.id.0, rows(&base_url(headers), job.id, &cases)))
 }
 
 fn csv_field(v: &Value) -> String {

@@ -3,6 +3,7 @@
 //! is recorded in the admin log with the caller and "through XML-RPC".
 
 use lava_common::fixture::{DeviceRecord, HealthDenominator, WorkerRecord};
+use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::state::{DeviceHealth, DeviceState, WorkerHealth};
 use lava_db::device_types::TypeChanges;
 
@@ -70,9 +71,9 @@ async fn begin(c: &mut lava_db::PooledClient) -> Result<lava_db::Transaction<'_>
 /// group_name=None, public=True, health=None, description=None)`.
 pub async fn device_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let who = ctx.user()?.clone();
-    let hostname = a.string(0, "hostname")?;
-    let type_name = a.string(1, "type_name")?;
-    let worker = a.string(2, "worker_hostname")?;
+    let hostname = DeviceName::from(a.string(0, "hostname")?);
+    let type_name = DeviceTypeName::from(a.string(1, "type_name")?);
+    let worker = WorkerName::from(a.string(2, "worker_hostname")?);
     no_owners(&a, 3, 4, 5)?;
     let health = match a.opt_string(6, "health")? {
         Some(h) => h
@@ -83,16 +84,13 @@ pub async fn device_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let description = a.opt_string(7, "description")?.unwrap_or_default();
     checked_name("device", &hostname)?;
     let mut c = ctx.db().await?;
-    if lava_db::device_types::get(&**c, &type_name)
-        .await?
-        .is_none()
-    {
+    if lava_db::device_types::get(&c, &type_name).await?.is_none() {
         return Err(Fault::new(
             404,
             format!("DeviceType '{type_name}' was not found."),
         ));
     }
-    if lava_db::workers::get(&**c, &worker).await?.is_none() {
+    if lava_db::workers::get(&c, &worker).await?.is_none() {
         return Err(Fault::new(404, not_found("worker", &worker)));
     }
     let record = DeviceRecord {
@@ -122,8 +120,8 @@ pub async fn device_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// group_name=None, public=True, health=None, description=None)`.
 pub async fn device_update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let who = ctx.user()?.clone();
-    let hostname = a.string(0, "hostname")?;
-    let worker = a.opt_string(1, "worker_hostname")?;
+    let hostname = DeviceName::from(a.string(0, "hostname")?);
+    let worker = a.opt_string(1, "worker_hostname")?.map(WorkerName::from);
     no_owners(&a, 2, 3, 4)?;
     let health = a
         .opt_string(5, "health")?
@@ -132,7 +130,7 @@ pub async fn device_update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let description = a.opt_string(6, "description")?;
     {
         let mut c = ctx.db().await?;
-        if lava_db::devices::get(&**c, &hostname).await?.is_none() {
+        if lava_db::devices::get(&c, &hostname).await?.is_none() {
             return Err(Fault::new(404, not_found("device", &hostname)));
         }
         let tx = begin(&mut c).await?;
@@ -192,7 +190,7 @@ fn frequency(a: &Args, i: usize) -> Result<Option<i32>, Fault> {
 /// health_denominator)`.
 pub async fn type_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let who = ctx.user()?.clone();
-    let name = a.string(0, "name")?;
+    let name = DeviceTypeName::from(a.string(0, "name")?);
     checked_name("device type", &name)?;
     let changes = TypeChanges {
         description: a.opt_string(1, "description")?,
@@ -256,7 +254,7 @@ pub async fn type_update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// token yet (`lava-server manage workers add NAME` gives it one).
 pub async fn worker_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let who = ctx.user()?.clone();
-    let hostname = a.string(0, "hostname")?;
+    let hostname = WorkerName::from(a.string(0, "hostname")?);
     checked_name("worker", &hostname)?;
     let description = a.opt_string(1, "description")?.unwrap_or_default();
     let disabled = a.flag(2, "disabled", false)?;
@@ -275,7 +273,8 @@ pub async fn worker_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         },
         job_limit: 0,
     };
-    lava_db::workers::upsert(&tx, &record).await?;
+    // A new worker: no health change, so no transition is recorded under this reason.
+    lava_db::lifecycle::worker::load(&tx, &record, "added through XML-RPC").await?;
     log(&tx, &who, "worker", &hostname, "added").await?;
     tx.commit().await.map_err(lava_db::Error::from)?;
     Ok(Value::Nil)
@@ -284,7 +283,7 @@ pub async fn worker_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// `scheduler.workers.update(hostname, description=None, health=None, job_limit=None)`.
 pub async fn worker_update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let who = ctx.user()?.clone();
-    let hostname = a.string(0, "hostname")?;
+    let hostname = WorkerName::from(a.string(0, "hostname")?);
     let description = a.opt_string(1, "description")?;
     let health = a
         .opt_string(2, "health")?
@@ -305,17 +304,17 @@ pub async fn worker_update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         })
         .transpose()?;
     let mut c = ctx.db().await?;
-    let w = lava_db::workers::get(&**c, &hostname)
+    let w = lava_db::workers::get(&c, &hostname)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("worker", &hostname)))?;
-    let update = lava_db::worker_admin::WorkerUpdate {
+    let update = lava_db::lifecycle::worker::WorkerUpdate {
         health: health.unwrap_or(w.health),
         description: description.as_deref().unwrap_or(&w.description),
         job_limit: job_limit.unwrap_or(w.job_limit),
     };
     let tx = begin(&mut c).await?;
     let reason = format!("set by {} {REASON}", who.username);
-    lava_db::worker_admin::update(&tx, &hostname, &update, Some(who.id), &reason)
+    lava_db::lifecycle::worker::update(&tx, &hostname, &update, Some(who.id), &reason)
         .await
         .map_err(db_fault)?;
     log(&tx, &who, "worker", &hostname, "changed").await?;
@@ -326,9 +325,9 @@ pub async fn worker_update(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// `scheduler.workers.get_certificate` and `set_certificate`: the worker must exist; there
 /// are no ZeroMQ certificates to read or store.
 pub async fn worker_certificate(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let hostname = a.string(0, "hostname")?;
+    let hostname = WorkerName::from(a.string(0, "hostname")?);
     let c = ctx.db().await?;
-    if lava_db::workers::get(&**c, &hostname).await?.is_none() {
+    if lava_db::workers::get(&c, &hostname).await?.is_none() {
         return Err(Fault::new(404, not_found("worker", &hostname)));
     }
     Err(super::system::no_certificates())

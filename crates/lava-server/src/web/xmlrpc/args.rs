@@ -4,6 +4,7 @@
 
 use super::Fault;
 use super::codec::Value;
+use lava_common::ids::JobId;
 
 /// The parameters of one call.
 pub struct Args {
@@ -37,11 +38,13 @@ impl Args {
     }
 
     /// A required job id (`"213"` or `213`). A string that is no number names no job.
-    pub fn job_id(&self, i: usize, name: &str) -> Result<i64, Fault> {
+    pub fn job_id(&self, i: usize, name: &str) -> Result<JobId, Fault> {
         match self.params.get(i) {
             None => Err(self.missing(name)),
-            Some(Value::Int(n)) => Ok(*n),
-            Some(Value::Str(s)) => s.trim().parse().map_err(|_| Fault::job_not_found(s)),
+            Some(Value::Int(n)) => Ok(JobId(*n)),
+            Some(Value::Str(s)) => (s.trim().parse())
+                .map(JobId)
+                .map_err(|_| Fault::job_not_found(s)),
             Some(other) => Err(Fault::job_not_found(format!("{other:?}"))),
         }
     }

@@ -1,5 +1,6 @@
 //! `scheduler.devices.*`, `scheduler.device_types.*` and `scheduler.workers.*`.
 
+use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::state::DeviceHealth;
 
 use crate::conffiles::WorkerFile;
@@ -12,7 +13,7 @@ use crate::web::settings;
 
 /// The hostnames of the devices `keep` accepts, sorted.
 async fn hostnames(
-    c: &impl lava_db::GenericClient,
+    c: &impl lava_db::Db,
     keep: impl Fn(&lava_db::devices::Device) -> bool,
 ) -> Result<Value, Fault> {
     let devices = lava_db::devices::list(c).await?;
@@ -20,7 +21,7 @@ async fn hostnames(
         devices
             .into_iter()
             .filter(|d| keep(d))
-            .map(|d| Value::Str(d.hostname))
+            .map(|d| Value::Str(d.info.hostname.to_string()))
             .collect(),
     ))
 }
@@ -36,18 +37,18 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         return Err(Fault::new(400, "offline_info is not supported"));
     }
     let c = ctx.db().await?;
-    let devices = lava_db::devices::list(&**c).await?;
+    let devices = lava_db::devices::list(&c).await?;
     Ok(Value::Array(
         devices
             .into_iter()
-            .filter(|d| all || d.health != DeviceHealth::Retired)
+            .filter(|d| all || d.info.health != DeviceHealth::Retired)
             .map(|d| {
                 Value::structure([
-                    ("hostname", Value::str(d.hostname)),
-                    ("type", Value::str(d.device_type)),
-                    ("health", Value::str(d.health.display_name())),
-                    ("state", Value::str(d.state.display_name())),
-                    ("current_job", Value::opt_int(d.current_job)),
+                    ("hostname", Value::str(d.info.hostname)),
+                    ("type", Value::str(d.info.device_type)),
+                    ("health", Value::str(d.info.health.display_name())),
+                    ("state", Value::str(d.info.state.display_name())),
+                    ("current_job", Value::opt_int(d.current_job.map(|j| j.0))),
                     ("pipeline", Value::Bool(true)),
                 ])
             })
@@ -57,16 +58,16 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 
 /// `scheduler.devices.show(hostname)`.
 pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let name = a.string(0, "hostname")?;
+    let name = DeviceName::from(a.string(0, "hostname")?);
     let c = ctx.db().await?;
-    let d = lava_db::devices::get(&**c, &name)
+    let d = lava_db::devices::get(&c, &name)
         .await?
         .ok_or_else(|| device_not_found(&name))?;
-    let t = lava_db::device_types::get(&**c, &d.device_type).await?;
+    let t = lava_db::device_types::get(&c, &d.info.device_type).await?;
     let health_job = t.is_some_and(|t| t.info.health_check_job.is_some());
     let dict = match settings().map(|s| s.dispatcher_etc.clone()) {
         Some(etc) => {
-            let name = d.hostname.clone();
+            let name = d.info.hostname.clone();
             tokio::task::spawn_blocking(move || {
                 lava_common::conf::devices::find(&etc, &name).is_some()
             })
@@ -76,19 +77,19 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         None => false,
     };
     Ok(Value::structure([
-        ("hostname", Value::str(d.hostname)),
-        ("device_type", Value::str(d.device_type)),
-        ("health", Value::str(d.health.display_name())),
-        ("state", Value::str(d.state.display_name())),
+        ("hostname", Value::str(d.info.hostname)),
+        ("device_type", Value::str(d.info.device_type)),
+        ("health", Value::str(d.info.health.display_name())),
+        ("state", Value::str(d.info.state.display_name())),
         ("health_job", Value::Bool(health_job)),
-        ("description", Value::str(d.description)),
+        ("description", Value::str(d.info.description)),
         ("pipeline", Value::Bool(true)),
         ("has_device_dict", Value::Bool(dict)),
-        ("worker", Value::opt_str(d.worker_host)),
-        ("current_job", Value::opt_int(d.current_job)),
+        ("worker", Value::opt_str(d.info.worker_host)),
+        ("current_job", Value::opt_int(d.current_job.map(|j| j.0))),
         (
             "tags",
-            Value::Array(d.tags.into_iter().map(Value::Str).collect()),
+            Value::Array(d.info.tags.into_iter().map(Value::Str).collect()),
         ),
     ]))
 }
@@ -97,7 +98,7 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// `template` when its `.conf` exists.
 pub async fn types_list(ctx: &Ctx, _a: Args) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let types = lava_db::device_types::list(&**c).await?;
+    let types = lava_db::device_types::list(&c).await?;
     Ok(Value::Array(
         types
             .into_iter()
@@ -117,13 +118,13 @@ pub async fn types_list(ctx: &Ctx, _a: Args) -> Result<Value, Fault> {
 
 /// `scheduler.device_types.show(name)`.
 pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let name = a.string(0, "name")?;
+    let name = DeviceTypeName::from(a.string(0, "name")?);
     let c = ctx.db().await?;
-    let t = lava_db::device_types::get(&**c, &name)
+    let t = lava_db::device_types::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Device-type '{name}' was not found.")))?;
-    let devices = hostnames(&**c, |d| d.device_type == name).await?;
-    let aliases = lava_db::aliases::of_type(&**c, &name).await?;
+    let devices = hostnames(&c, |d| d.info.device_type == name).await?;
+    let aliases = lava_db::aliases::of_type(&c, &name).await?;
     let template = settings().is_some_and(|s| s.device_type_conf(&name).exists());
     Ok(Value::structure([
         ("name", Value::str(t.info.name)),
@@ -150,23 +151,23 @@ pub async fn types_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// `scheduler.workers.list()`: hostnames only, sorted.
 pub async fn workers_list(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let workers = lava_db::workers::list(&**c).await?;
+    let workers = lava_db::workers::list(&c).await?;
     Ok(Value::Array(
         workers
             .into_iter()
-            .map(|w| Value::Str(w.hostname))
+            .map(|w| Value::Str(w.hostname.to_string()))
             .collect(),
     ))
 }
 
 /// `scheduler.workers.show(hostname)`.
 pub async fn workers_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let name = a.string(0, "hostname")?;
+    let name = WorkerName::from(a.string(0, "hostname")?);
     let c = ctx.db().await?;
-    let w = lava_db::workers::get(&**c, &name)
+    let w = lava_db::workers::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, format!("Worker '{name}' was not found.")))?;
-    let devices = hostnames(&**c, |d| d.worker_host.as_deref() == Some(name.as_str())).await?;
+    let devices = hostnames(&c, |d| d.info.worker_host.as_deref() == Some(name.as_str())).await?;
     let has_file = |f: WorkerFile| {
         lava_common::ids::check_name("worker", &name).is_ok()
             && settings().is_some_and(|s| f.path(s, &name).exists())

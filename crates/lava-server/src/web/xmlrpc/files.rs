@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use lava_common::conf::ConfFile;
+use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::settings::Settings;
 use lava_common::state::JobState;
 
@@ -42,11 +43,12 @@ fn valid_name(kind: &'static str, name: &str) -> Result<(), Fault> {
 }
 
 /// The device type of device `hostname`, or the 404 fault.
-async fn device_type_of(ctx: &Ctx, hostname: &str) -> Result<String, Fault> {
+async fn device_type_of(ctx: &Ctx, hostname: &str) -> Result<DeviceTypeName, Fault> {
     let c = ctx.db().await?;
-    Ok(lava_db::devices::get(&**c, hostname)
+    Ok(lava_db::devices::get(&c, &DeviceName::from(hostname))
         .await?
         .ok_or_else(|| Fault::new(404, not_found("device", hostname)))?
+        .info
         .device_type)
 }
 
@@ -127,9 +129,9 @@ pub async fn set_template(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 
 /// `scheduler.device_types.get_health_check(name)`.
 pub async fn get_health_check(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
-    let name = a.string(0, "name")?;
+    let name = DeviceTypeName::from(a.string(0, "name")?);
     let c = ctx.db().await?;
-    let t = lava_db::device_types::get(&**c, &name)
+    let t = lava_db::device_types::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("device type", &name)))?;
     let job = t
@@ -143,7 +145,7 @@ pub async fn get_health_check(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// of this type (an empty text removes it).
 pub async fn set_health_check(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let who = ctx.user()?.clone();
-    let name = a.string(0, "name")?;
+    let name = DeviceTypeName::from(a.string(0, "name")?);
     let text = a.string(1, "config")?;
     let job = (!text.trim().is_empty()).then_some(text.as_str());
     if let Some(j) = job {
@@ -171,7 +173,7 @@ pub async fn set_health_check(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 async fn worker_exists(ctx: &Ctx, hostname: &str) -> Result<(), Fault> {
     valid_name("worker", hostname).map_err(|_| Fault::new(400, "Invalid worker name"))?;
     let c = ctx.db().await?;
-    lava_db::workers::get(&**c, hostname)
+    lava_db::workers::get(&c, &WorkerName::from(hostname))
         .await?
         .map(|_| ())
         .ok_or_else(|| Fault::new(404, not_found("worker", hostname)))
@@ -224,7 +226,7 @@ pub async fn job_configuration(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let id = a.job_id(0, "job_id")?;
     let job = {
         let c = ctx.db().await?;
-        lava_db::job_list::get(&**c, &ctx.viewer(), id)
+        lava_db::job_list::get(&c, &ctx.viewer(), id)
             .await?
             .ok_or_else(|| Fault::job_not_found(id))?
     };

@@ -2,6 +2,7 @@
 //! arguments and give the same answers).
 
 use chrono::{Duration, Utc};
+use lava_common::ids::JobId;
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::jobs::Job;
@@ -16,9 +17,9 @@ use crate::submit::{SubmitError, submit as store};
 use crate::web::rest::format;
 
 /// The job `id` if the caller may see it; otherwise the 404 fault, whether or not it exists.
-async fn visible(ctx: &Ctx, id: i64) -> Result<Job, Fault> {
+async fn visible(ctx: &Ctx, id: JobId) -> Result<Job, Fault> {
     let c = ctx.db().await?;
-    job_list::get(&**c, &ctx.viewer(), id)
+    job_list::get(&c, &ctx.viewer(), id)
         .await?
         .ok_or_else(|| Fault::job_not_found(id))
 }
@@ -47,11 +48,11 @@ pub async fn submit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let user = ctx.user()?.id;
     let definition = a.string(0, "definition")?;
     let c = ctx.db().await?;
-    let id = store(&**c, &definition, Some(user))
+    let id = store(&c, &definition, Some(user))
         .await
         .map_err(submit_fault)?;
-    tracing::info!(job = id, user, "submitted through XML-RPC");
-    Ok(Value::Int(id))
+    tracing::info!(job = %id, user, "submitted through XML-RPC");
+    Ok(Value::Int(id.0))
 }
 
 /// `scheduler.jobs.resubmit(job_id)`: the same definition again, submitted by the caller.
@@ -59,10 +60,10 @@ pub async fn resubmit(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let user = ctx.user()?.clone();
     let job = visible(ctx, a.job_id(0, "job_id")?).await?;
     let c = ctx.db().await?;
-    let id = crate::submit::resubmit(&**c, &job, user.id, user.is_superuser)
+    let id = crate::submit::resubmit(&c, &job, user.id, user.is_superuser)
         .await
         .map_err(submit_fault)?;
-    Ok(Value::Int(id))
+    Ok(Value::Int(id.0))
 }
 
 /// `Public`, `Personal` or `Group (g1, g2)`.
@@ -70,7 +71,7 @@ pub async fn visibility_text(ctx: &Ctx, job: &Job) -> Result<String, Fault> {
     Ok(match job.visibility {
         JobVisibility::Group => {
             let c = ctx.db().await?;
-            let groups = job_list::viewing_groups(&**c, job.id).await?;
+            let groups = job_list::viewing_groups(&c, job.id).await?;
             let names: Vec<String> = groups.into_iter().map(|(_, n)| n).collect();
             format!("Group ({})", names.join(", "))
         }
@@ -88,7 +89,7 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let job = visible(ctx, a.job_id(0, "job_id")?).await?;
     let visibility = visibility_text(ctx, &job).await?;
     Ok(Value::structure([
-        ("id", Value::Int(job.id)),
+        ("id", Value::Int(job.id.0)),
         ("description", Value::str(&job.description)),
         ("device", Value::opt_str(job.device.clone())),
         ("device_type", Value::opt_str(job.device_type.clone())),
@@ -157,13 +158,13 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         return Ok(Value::Array(vec![]));
     }
     let c = ctx.db().await?;
-    let jobs = job_list::list(&**c, &ctx.viewer(), &filter).await?;
+    let jobs = job_list::list(&c, &ctx.viewer(), &filter).await?;
     let py = |t: Option<chrono::DateTime<Utc>>| Value::opt_str(t.map(|t| format::python(&t)));
     Ok(Value::Array(
         jobs.into_iter()
             .map(|j| {
                 let mut m = vec![
-                    ("id".to_string(), Value::Int(j.id)),
+                    ("id".to_string(), Value::Int(j.id.0)),
                     ("description".into(), Value::str(&j.description)),
                     ("device_type".into(), Value::opt_str(j.device_type.clone())),
                     ("health".into(), Value::str(j.health.display_name())),
@@ -181,7 +182,10 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
                         "error_msg".into(),
                         Value::opt_str(j.failure_comment.clone()),
                     ));
-                    m.push(("error_type".into(), Value::opt_str(j.error_type.clone())));
+                    m.push((
+                        "error_type".into(),
+                        Value::opt_str(j.error_type.map(|t| t.as_str())),
+                    ));
                 }
                 Value::Struct(m)
             })
@@ -199,7 +203,7 @@ pub async fn cancel(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     }
     let c = ctx.db().await?;
     let reason = format!("canceled by {} through the API", user.username);
-    lava_db::jobs::cancel(&**c, job.id, Some(user.id), &reason).await?;
+    lava_db::lifecycle::job::cancel(&c, job.id, Some(user.id), &reason).await?;
     Ok(Value::Bool(true))
 }
 
@@ -215,7 +219,7 @@ pub async fn logs(ctx: &Ctx, a: Args) -> Result<Body, Fault> {
         let c = ctx.db().await?;
         ctx.state
             .logs
-            .slice(&**c, job.id, start, end)
+            .slice(&c, job.id, start, end)
             .await
             .map_err(Fault::internal)?
     };
@@ -233,7 +237,7 @@ pub async fn logs(ctx: &Ctx, a: Args) -> Result<Body, Fault> {
                 Bytes::from(text)
             })
             .inspect_err(|e| {
-                tracing::error!(job = job_id, error = %e, "job log read failed while streaming");
+                tracing::error!(job = %job_id, error = %e, "job log read failed while streaming");
             })
     });
     let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
@@ -287,7 +291,7 @@ pub async fn queue(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let start = a.opt_int(1, "start")?.unwrap_or(0).max(0);
     let limit = a.opt_int(2, "limit")?.unwrap_or(25).clamp(0, 100);
     let c = ctx.db().await?;
-    let jobs = lava_db::queue::list(&**c, &ctx.viewer(), types.as_deref(), start, limit).await?;
+    let jobs = lava_db::queue::list(&c, &ctx.viewer(), types.as_deref(), start, limit).await?;
     let reply: Vec<QueuedReply> = jobs
         .into_iter()
         .map(|j| QueuedReply {

@@ -3,6 +3,7 @@
 //! scripts written for LAVA of that time still make.
 
 use lava_common::fixture::BundleStreamRecord;
+use lava_common::ids::StreamPath;
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState};
 use sha2::Digest as _;
 
@@ -15,7 +16,7 @@ use super::{Ctx, Fault};
 pub async fn job_status(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let id = a.job_id(0, "job_id")?;
     let c = ctx.db().await?;
-    let job = lava_db::job_list::get(&**c, &ctx.viewer(), id)
+    let job = lava_db::job_list::get(&c, &ctx.viewer(), id)
         .await?
         .ok_or_else(|| Fault::job_not_found(id))?;
     let status = match (job.state, job.health) {
@@ -26,7 +27,7 @@ pub async fn job_status(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         (JobState::Finished, JobHealth::Canceled) => "Canceled",
         (JobState::Finished, _) => "Incomplete",
     };
-    let sha = lava_db::bundles::sha_of_job(&**c, id).await?;
+    let sha = lava_db::bundles::sha_of_job(&c, id).await?;
     Ok(Value::structure([
         ("job_status", Value::str(status)),
         ("bundle_sha1", Value::str(sha.unwrap_or_default())),
@@ -47,17 +48,17 @@ fn status(state: DeviceState, health: DeviceHealth) -> &'static str {
 /// `scheduler.all_devices()` → `[[hostname, device_type, status, current_job|nil], …]`.
 pub async fn all_devices(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let devices = lava_db::devices::list(&**c).await?;
+    let devices = lava_db::devices::list(&c).await?;
     Ok(Value::Array(
         devices
             .into_iter()
             .map(|d| {
-                let status = status(d.state, d.health);
+                let status = status(d.info.state, d.info.health);
                 Value::Array(vec![
-                    Value::Str(d.hostname),
-                    Value::Str(d.device_type),
+                    Value::Str(d.info.hostname.to_string()),
+                    Value::Str(d.info.device_type.to_string()),
                     Value::str(status),
-                    Value::opt_int(d.current_job),
+                    Value::opt_int(d.current_job.map(|j| j.0)),
                 ])
             })
             .collect(),
@@ -67,8 +68,8 @@ pub async fn all_devices(ctx: &Ctx) -> Result<Value, Fault> {
 /// `scheduler.all_device_types()` → `[{name, idle, busy, offline}, …]`.
 pub async fn all_device_types(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let types = lava_db::device_types::list(&**c).await?;
-    let devices = lava_db::devices::list(&**c).await?;
+    let types = lava_db::device_types::list(&c).await?;
+    let devices = lava_db::devices::list(&c).await?;
     Ok(Value::Array(
         types
             .into_iter()
@@ -76,8 +77,8 @@ pub async fn all_device_types(ctx: &Ctx) -> Result<Value, Fault> {
                 let count = |want: &[&str]| {
                     devices
                         .iter()
-                        .filter(|d| d.device_type == t.info.name)
-                        .filter(|d| want.contains(&status(d.state, d.health)))
+                        .filter(|d| d.info.device_type == t.info.name)
+                        .filter(|d| want.contains(&status(d.info.state, d.info.health)))
                         .count() as i64
                 };
                 Value::structure([
@@ -95,7 +96,7 @@ pub async fn all_device_types(ctx: &Ctx) -> Result<Value, Fault> {
 pub async fn streams(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
     let me = ctx.caller.as_ref().map(|u| u.username.as_str());
-    let streams = lava_db::streams::list(&**c).await?;
+    let streams = lava_db::streams::list(&c).await?;
     Ok(Value::Array(
         streams
             .into_iter()
@@ -128,7 +129,7 @@ pub async fn make_stream(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .next()
         .unwrap_or_default();
     let record = BundleStreamRecord {
-        pathname: pathname.clone(),
+        pathname: StreamPath::from(pathname.clone()),
         name,
         slug: slug.to_string(),
         user: (!anonymous).then(|| user.username.clone()),
@@ -137,7 +138,7 @@ pub async fn make_stream(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         is_anonymous: anonymous,
     };
     let c = ctx.db().await?;
-    match lava_db::streams::add(&**c, &record).await {
+    match lava_db::streams::add(&c, &record).await {
         Ok(()) => Ok(Value::Str(pathname)),
         Err(lava_db::Error::AlreadyExists { .. }) => Err(Fault::new(
             409,
@@ -156,7 +157,7 @@ pub async fn put(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let json: serde_json::Value = serde_json::from_str(&content)
         .map_err(|e| Fault::new(400, format!("Invalid bundle content: {e}")))?;
     let c = ctx.db().await?;
-    let stream = lava_db::streams::get(&**c, &pathname)
+    let stream = lava_db::streams::get(&c, &StreamPath::from(pathname.as_str()))
         .await?
         .ok_or_else(|| Fault::new(404, format!("Bundle stream {pathname} does not exist")))?;
     let allowed = stream.info.is_anonymous
@@ -174,7 +175,7 @@ pub async fn put(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .map(|b| format!("{b:02x}"))
         .collect();
     let by = ctx.caller.as_ref().map(|u| u.id);
-    match lava_db::bundles::put(&**c, &pathname, &json, &sha, by).await {
+    match lava_db::bundles::put(&c, &StreamPath::from(pathname.as_str()), &json, &sha, by).await {
         Ok(_) => Ok(Value::Str(sha)),
         Err(lava_db::Error::AlreadyExists { .. }) => Err(Fault::new(
             409,
@@ -190,10 +191,10 @@ pub async fn get(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let sha = a.string(0, "content_sha1")?;
     let c = ctx.db().await?;
     let not_found = || Fault::new(404, format!("Bundle {sha} does not exist"));
-    let (pathname, content) = lava_db::bundles::by_sha(&**c, &sha)
+    let (pathname, content) = lava_db::bundles::by_sha(&c, &sha)
         .await?
         .ok_or_else(not_found)?;
-    let stream = lava_db::streams::get(&**c, &pathname)
+    let stream = lava_db::streams::get(&c, &pathname)
         .await?
         .ok_or_else(not_found)?;
     let me = ctx.caller.as_ref();

@@ -1,5 +1,6 @@
 //! `results.*`: a job's test cases as LAVA's YAML export, whole, by suite or by case name.
 
+use lava_common::ids::JobId;
 use lava_db::job_list;
 use lava_db::results::CaseDetail;
 
@@ -14,21 +15,21 @@ fn job_not_found() -> Fault {
 
 /// The cases of job `job_id` if the caller may see it (a job they may not see is answered
 /// like a missing one).
-async fn cases(ctx: &Ctx, a: &Args) -> Result<(i64, Vec<CaseDetail>), Fault> {
+async fn cases(ctx: &Ctx, a: &Args) -> Result<(JobId, Vec<CaseDetail>), Fault> {
     let id = match a.job_id(0, "job_id") {
         Ok(id) => id,
         Err(f) if f.code == 404 => return Err(job_not_found()),
         Err(f) => return Err(f),
     };
     let c = ctx.db().await?;
-    job_list::get(&**c, &ctx.viewer(), id)
+    job_list::get(&c, &ctx.viewer(), id)
         .await?
         .ok_or_else(job_not_found)?;
-    let cases = lava_db::results::cases_page(&**c, id, 0, 0).await?;
+    let cases = lava_db::results::cases_page(&c, id, 0, 0).await?;
     Ok((id, cases))
 }
 
-fn yaml(ctx: &Ctx, job: i64, cases: &[CaseDetail]) -> Value {
+fn yaml(ctx: &Ctx, job: JobId, cases: &[CaseDetail]) -> Value {
     Value::Str(yaml_list(rows(&ctx.base, job, cases)))
 }
 

@@ -1,6 +1,7 @@
 //! `scheduler.tags.*`, `scheduler.aliases.*`, `scheduler.devices.tags.*` and
 //! `scheduler.device_types.aliases.*`: tags on devices and other names for device types.
 
+use lava_common::ids::DeviceTypeName;
 use lava_db::{aliases, tags};
 use serde::Serialize;
 
@@ -54,7 +55,7 @@ struct AliasReply {
 /// `scheduler.tags.list()`.
 pub async fn list(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let all = tags::list(&**c).await?;
+    let all = tags::list(&c).await?;
     let reply: Vec<TagReply> = all
         .into_iter()
         .map(|t| TagReply {
@@ -69,7 +70,7 @@ pub async fn list(ctx: &Ctx) -> Result<Value, Fault> {
 pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = a.string(0, "name")?;
     let c = ctx.db().await?;
-    let t = tags::get(&**c, &name)
+    let t = tags::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("tag", &name)))?;
     Ok(Value::from_serialize(&TagShowReply {
@@ -84,7 +85,7 @@ pub async fn add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = a.string(0, "name")?;
     let description = a.opt_string(1, "description")?;
     let c = ctx.db().await?;
-    tags::add(&**c, &name, description.as_deref())
+    tags::add(&c, &name, description.as_deref())
         .await
         .map_err(|e| match e {
             lava_db::Error::AlreadyExists { .. } => {
@@ -110,7 +111,7 @@ pub async fn delete(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 pub async fn device_list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let hostname = a.string(0, "hostname")?;
     let c = ctx.db().await?;
-    let t = tags::of_device(&**c, &hostname)
+    let t = tags::of_device(&c, &hostname)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("device", &hostname)))?;
     Ok(Value::from_serialize(&t))
@@ -121,7 +122,7 @@ pub async fn device_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let hostname = a.string(0, "hostname")?;
     let name = a.string(1, "name")?;
     let c = ctx.db().await?;
-    tags::add_to_device(&**c, &hostname, &name)
+    tags::add_to_device(&c, &hostname, &name)
         .await
         .map_err(db_fault)?;
     tracing::info!(device = %hostname, tag = %name, "tag added through XML-RPC");
@@ -133,7 +134,7 @@ pub async fn device_delete(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let hostname = a.string(0, "hostname")?;
     let name = a.string(1, "name")?;
     let c = ctx.db().await?;
-    tags::remove_from_device(&**c, &hostname, &name)
+    tags::remove_from_device(&c, &hostname, &name)
         .await
         .map_err(db_fault)?;
     Ok(Value::Nil)
@@ -142,7 +143,7 @@ pub async fn device_delete(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 /// `scheduler.aliases.list()`: the names.
 pub async fn aliases(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
-    let names: Vec<String> = aliases::list(&**c)
+    let names: Vec<String> = aliases::list(&c)
         .await?
         .into_iter()
         .map(|a| a.name)
@@ -154,7 +155,7 @@ pub async fn aliases(ctx: &Ctx) -> Result<Value, Fault> {
 pub async fn alias_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = a.string(0, "name")?;
     let c = ctx.db().await?;
-    let al = aliases::get(&**c, &name)
+    let al = aliases::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("alias", &name)))?;
     Ok(Value::from_serialize(&AliasReply {
@@ -181,7 +182,7 @@ pub async fn alias_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = a.string(0, "name")?;
     let device_type = a.string(1, "device_type_name")?;
     let c = ctx.db().await?;
-    aliases::add(&**c, &name, &device_type)
+    aliases::add(&c, &name, &device_type)
         .await
         .map_err(alias_fault)?;
     Ok(Value::Nil)
@@ -191,12 +192,12 @@ pub async fn alias_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
 pub async fn alias_delete(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = a.string(0, "name")?;
     let c = ctx.db().await?;
-    aliases::delete(&**c, &name, None).await.map_err(db_fault)?;
+    aliases::delete(&c, &name, None).await.map_err(db_fault)?;
     Ok(Value::Nil)
 }
 
 async fn type_exists(c: &lava_db::PooledClient, name: &str) -> Result<(), Fault> {
-    lava_db::device_types::get(&***c, name)
+    lava_db::device_types::get(c, &DeviceTypeName::from(name))
         .await?
         .map(|_| ())
         .ok_or_else(|| Fault::new(404, not_found("device type", name)))
@@ -207,7 +208,7 @@ pub async fn type_aliases(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = a.string(0, "name")?;
     let c = ctx.db().await?;
     type_exists(&c, &name).await?;
-    Ok(Value::from_serialize(&aliases::of_type(&**c, &name).await?))
+    Ok(Value::from_serialize(&aliases::of_type(&c, &name).await?))
 }
 
 /// `scheduler.device_types.aliases.add(name, alias)`.
@@ -216,9 +217,7 @@ pub async fn type_alias_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let alias = a.string(1, "alias")?;
     let c = ctx.db().await?;
     type_exists(&c, &name).await?;
-    aliases::add(&**c, &alias, &name)
-        .await
-        .map_err(alias_fault)?;
+    aliases::add(&c, &alias, &name).await.map_err(alias_fault)?;
     Ok(Value::Nil)
 }
 
@@ -228,7 +227,7 @@ pub async fn type_alias_delete(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let alias = a.string(1, "alias")?;
     let c = ctx.db().await?;
     type_exists(&c, &name).await?;
-    aliases::delete(&**c, &alias, Some(&name))
+    aliases::delete(&c, &alias, Some(&name))
         .await
         .map_err(db_fault)?;
     Ok(Value::Nil)

@@ -1,0 +1,153 @@
+//! The rules of assignment, written once: which devices may take a job now, in which order
+//! they are offered one, which queued jobs fit a device and in which order. The one-by-one
+//! queries here and the bulk statement in [`super::bulk`] are both built from these
+//! fragments, so they cannot drift apart.
+//!
+//! Aliases: `d` devices, `t` device types, `w` workers, `j` jobs.
+
+use crate::{Db, Error};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
+
+/// Devices with their type and worker.
+pub(super) const DEVICES: &str = "FROM devices d
+    JOIN device_types t ON t.name = d.device_type
+    JOIN workers w ON w.hostname = d.worker_host";
+
+/// Idle, listed by its worker's latest poll (it has the `.conf`), the worker online and
+/// active.
+pub(super) const IDLE_ON_ACTIVE_WORKER: &str = "d.state = 'idle' AND d.worker_reported
+    AND w.state = 'online' AND w.health = 'active'";
+
+/// May take an ordinary job: health good, or unknown when the type has no health check to
+/// run first.
+pub(super) const TAKES_JOBS: &str = "(d.health = 'good'
+    OR (d.health = 'unknown' AND (t.health_check_job IS NULL OR t.disable_health_check)))";
+
+/// The order in which idle devices are offered a job: devices with more tags first, so
+/// tagged jobs find them before untagged jobs take them.
+pub(super) const DEVICE_ORDER: &str = "cardinality(d.tags) DESC, d.hostname";
+
+/// Queued.
+pub(super) const QUEUED: &str = "j.state = 'submitted'";
+
+/// The order in which queued jobs are taken: highest priority first, then oldest.
+pub(super) const JOB_ORDER: &str = "j.priority DESC, j.submit_time, j.id";
+
+/// A device whose health check is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckDue {
+    /// The device.
+    pub device: DeviceName,
+    /// Its type.
+    pub device_type: DeviceTypeName,
+    /// Its worker.
+    pub worker: WorkerName,
+    /// The type's health check job definition.
+    pub definition: String,
+}
+
+/// An idle device that may take an ordinary job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleDevice {
+    /// The device.
+    pub hostname: DeviceName,
+    /// Its type.
+    pub device_type: DeviceTypeName,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its worker.
+    pub worker: WorkerName,
+    /// The worker's job limit (0: none).
+    pub job_limit: i32,
+    /// Devices of the worker that are not idle (each holds a job) when this was read.
+    pub busy_on_worker: i64,
+}
+
+/// Devices that need a health check before any other job: health unknown or looping, or the
+/// last check older than the type's frequency (in hours or in jobs). Locked, skipping rows
+/// another pass holds.
+pub async fn health_checks_due(c: &impl Db) -> Result<Vec<HealthCheckDue>, Error> {
+    let sql = format!(
+        "SELECT d.hostname, d.device_type, d.worker_host, t.health_check_job {DEVICES}
+         WHERE {IDLE_ON_ACTIVE_WORKER}
+           AND t.health_check_job IS NOT NULL AND NOT t.disable_health_check
+           AND (d.health IN ('unknown', 'looping')
+             OR (d.health = 'good' AND t.health_denominator = 'hours' AND coalesce(
+                   (SELECT max(j.end_time) FROM jobs j
+                     WHERE j.actual_device = d.hostname AND j.health_check AND j.health = 'complete'),
+                   '-infinity') < now() - make_interval(hours => t.health_frequency))
+             OR (d.health = 'good' AND t.health_denominator = 'jobs' AND
+                   (SELECT count(*) FROM jobs j
+                     WHERE j.actual_device = d.hostname AND NOT j.health_check AND j.state = 'finished'
+                       AND j.id > coalesce(d.last_health_report_job, 0)) >= t.health_frequency))
+         ORDER BY d.hostname
+         FOR UPDATE OF d SKIP LOCKED"
+    );
+    let rows = c.query(&sql, &[]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HealthCheckDue {
+                device: r.try_get("hostname")?,
+                device_type: r.try_get("device_type")?,
+                worker: r.try_get("worker_host")?,
+                definition: r.try_get("health_check_job")?,
+            })
+        })
+        .collect()
+}
+
+/// Idle devices that may take ordinary jobs, in [`DEVICE_ORDER`]. Locked, skipping rows
+/// another pass holds.
+pub async fn idle_devices(c: &impl Db) -> Result<Vec<IdleDevice>, Error> {
+    let sql = format!(
+        "SELECT d.hostname, d.device_type, d.tags, d.worker_host, w.job_limit,
+            (SELECT count(*) FROM devices x WHERE x.worker_host = w.hostname AND x.state <> 'idle') AS busy
+         {DEVICES}
+         WHERE {IDLE_ON_ACTIVE_WORKER} AND {TAKES_JOBS}
+         ORDER BY {DEVICE_ORDER}
+         FOR UPDATE OF d SKIP LOCKED"
+    );
+    let rows = c.query(&sql, &[]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(IdleDevice {
+                hostname: r.try_get("hostname")?,
+                device_type: r.try_get("device_type")?,
+                tags: r.try_get("tags")?,
+                worker: r.try_get("worker_host")?,
+                job_limit: r.try_get("job_limit")?,
+                busy_on_worker: r.try_get("busy")?,
+            })
+        })
+        .collect()
+}
+
+/// The best queued job for a device, in [`JOB_ORDER`]: asking for it by name, or for its
+/// type, with tags the device has. Locked; a job another pass holds is skipped this time.
+/// (Two branches, so each uses its queue index.)
+pub async fn best_job(c: &impl Db, d: &IdleDevice) -> Result<Option<JobId>, Error> {
+    let sql = format!(
+        "SELECT id FROM (
+            (SELECT j.id, j.priority, j.submit_time FROM jobs j
+              WHERE {QUEUED} AND j.requested_device = $1 AND j.tags <@ $3
+              ORDER BY {JOB_ORDER} LIMIT 1)
+            UNION ALL
+            (SELECT j.id, j.priority, j.submit_time FROM jobs j
+              WHERE {QUEUED} AND j.requested_device IS NULL
+                AND j.requested_device_type = $2 AND j.tags <@ $3
+              ORDER BY {JOB_ORDER} LIMIT 1)
+         ) j ORDER BY {JOB_ORDER} LIMIT 1"
+    );
+    let row = c
+        .query_opt(&sql, &[&d.hostname, &d.device_type, &d.tags])
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: JobId = row.try_get("id")?;
+    let locked = c
+        .query_opt(
+            "SELECT id FROM jobs WHERE id = $1 AND state = 'submitted' FOR UPDATE SKIP LOCKED",
+            &[&id],
+        )
+        .await?;
+    Ok(locked.map(|_| id))
+}
