@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Form;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -95,12 +96,36 @@ pub async fn path(c: &Client) -> String {
     }
 }
 
-/// Waits until the browser is at a path that `ok` accepts.
+/// Submits `form` after marking the page it leaves, so that `wait_path` can tell the page the
+/// server answers with from the old one, even when both have the same path.
+pub async fn submit(c: &Client, form: Form) {
+    c.execute("document.documentElement.dataset.left = 'yes';", vec![])
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+}
+
+/// Whether the page shown is a new one: not the page `submit` marked. A page still being
+/// replaced counts as not new.
+async fn fresh(c: &Client) -> bool {
+    match c
+        .execute(
+            "return document.readyState === 'complete' && !document.documentElement.dataset.left;",
+            vec![],
+        )
+        .await
+    {
+        Ok(v) => v.as_bool() == Some(true),
+        Err(_) => false,
+    }
+}
+
+/// Waits until the browser shows a new page at a path that `ok` accepts.
 pub async fn wait_path(c: &Client, what: &str, ok: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let p = path(c).await;
-        if ok(&p) {
+        if ok(&p) && fresh(c).await {
             return p;
         }
         assert!(Instant::now() < deadline, "waiting for {what}, at {p}");

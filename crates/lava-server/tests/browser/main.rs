@@ -10,7 +10,7 @@ mod driver;
 use std::time::Duration;
 
 use common::{Server, Worker, examples, line};
-use driver::{browser, shot, text, wait_path};
+use driver::{browser, shot, submit, text, wait_path};
 use fantoccini::Locator;
 use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::DeviceHealth;
@@ -57,7 +57,7 @@ async fn a_lab_admin_in_the_browser() {
     form.set_by_name("password", "admin-password")
         .await
         .unwrap();
-    form.submit().await.unwrap();
+    submit(&c, form).await;
     wait_path(&c, "the admin page", |p| p == "/admin/").await;
     assert!(text(&c, "h1").await.contains("Administration"));
 
@@ -69,14 +69,14 @@ async fn a_lab_admin_in_the_browser() {
     form.set_by_name("definition", "job_name: x\ndevice_type: kvm\nactions: [\n")
         .await
         .unwrap();
-    form.submit().await.unwrap();
+    submit(&c, form).await;
     let error = text(&c, "#submit-error").await;
     assert!(error.contains("line"), "{error}");
     shot(&c, "submit-error").await;
     let form = c.form(Locator::Css("#submit-form")).await.unwrap();
     form.set_by_name("definition", JOB).await.unwrap();
     shot(&c, "submit").await;
-    form.submit().await.unwrap();
+    submit(&c, form).await;
     let at = wait_path(&c, "the job page", |p| p.starts_with("/scheduler/job/")).await;
     let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
     let job = lava_db::jobs::get(&db, JobId(id)).await.unwrap().unwrap();
@@ -146,7 +146,7 @@ async fn a_lab_admin_in_the_browser() {
         .send_keys("serial cable swapped")
         .await
         .unwrap();
-    form.submit().await.unwrap();
+    submit(&c, form).await;
     wait_path(&c, "the device page", |p| p == "/admin/devices/kvm01/").await;
     assert_eq!(text(&c, "#health").await, "maintenance");
     let transitions = text(&c, "#transitions").await;
@@ -171,7 +171,7 @@ async fn a_lab_admin_in_the_browser() {
     form.set_by_name("reason", "the seed's health check")
         .await
         .unwrap();
-    form.submit().await.unwrap();
+    submit(&c, form).await;
     wait_path(&c, "the editor again", |p| p == "/admin/device-types/kvm/").await;
     let shown = c
         .find(Locator::Css("#id_definition"))
