@@ -35,19 +35,7 @@ impl HostPaths {
     /// The paths, taking environment variables from `env` (for tests).
     pub fn load_with(env: impl Fn(&str) -> Option<String>) -> Result<HostPaths, SettingsError> {
         let mut problems = Vec::new();
-        let root = match env("LAVA_ROOT").filter(|r| !r.is_empty()) {
-            Some(r) if Path::new(&r).is_absolute() => PathBuf::from(r),
-            Some(r) => match std::env::current_dir() {
-                Ok(cwd) => cwd.join(r),
-                Err(e) => {
-                    problems.push(format!(
-                        "LAVA_ROOT: cannot resolve relative path '{r}': {e}"
-                    ));
-                    PathBuf::from("/")
-                }
-            },
-            None => PathBuf::from("/"),
-        };
+        let root = root_from_env(&env, &mut problems);
         let etc = env("LAVA_DISPATCHER_ETC").unwrap_or_else(|| DISPATCHER_ETC.to_string());
         let p = Path::new(&etc);
         if !p.is_absolute() {
@@ -86,6 +74,27 @@ impl HostPaths {
     /// `/var/cache/lava-dispatcher`, below the root: downloads kept between jobs.
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("var/cache/lava-dispatcher")
+    }
+}
+
+/// `LAVA_ROOT`, below which every default path lies: `/` when unset or empty, a relative
+/// value taken from the working directory. A problem goes into `problems`, naming the variable.
+pub(crate) fn root_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> PathBuf {
+    match env("LAVA_ROOT").filter(|r| !r.is_empty()) {
+        Some(r) if Path::new(&r).is_absolute() => PathBuf::from(r),
+        Some(r) => match std::env::current_dir() {
+            Ok(cwd) => cwd.join(r),
+            Err(e) => {
+                problems.push(format!(
+                    "LAVA_ROOT: cannot resolve relative path '{r}': {e}"
+                ));
+                PathBuf::from("/")
+            }
+        },
+        None => PathBuf::from("/"),
     }
 }
 

@@ -164,19 +164,7 @@ impl Settings {
     /// Loads the settings, taking environment variables from `env` (for tests).
     pub fn load_with(env: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
         let mut problems = Vec::new();
-        let root = match env("LAVA_ROOT").filter(|r| !r.is_empty()) {
-            Some(r) if Path::new(&r).is_absolute() => PathBuf::from(r),
-            Some(r) => match std::env::current_dir() {
-                Ok(cwd) => cwd.join(r),
-                Err(e) => {
-                    problems.push(format!(
-                        "LAVA_ROOT: cannot resolve relative path '{r}': {e}"
-                    ));
-                    PathBuf::from("/")
-                }
-            },
-            None => PathBuf::from("/"),
-        };
+        let root = crate::host_paths::root_from_env(&env, &mut problems);
         let settings_file = match env("LAVA_SETTINGS").filter(|s| !s.is_empty()) {
             Some(s) => PathBuf::from(s),
             None => root.join(SETTINGS_FILE),

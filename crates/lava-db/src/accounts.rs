@@ -15,10 +15,7 @@ pub struct Flags {
 }
 
 fn not_found(username: &str) -> Error {
-    Error::NotFound {
-        what: "user",
-        key: username.to_string(),
-    }
+    Error::not_found("user", username)
 }
 
 /// Sets a user's flags.
@@ -107,10 +104,7 @@ pub async fn remove_own_token(c: &impl Db, id: i64, user_id: i64) -> Result<(), 
         )
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "token",
-            key: id.to_string(),
-        });
+        return Err(Error::not_found("token", id));
     }
     Ok(())
 }

@@ -72,10 +72,7 @@ pub async fn add(c: &impl Db, name: &str, device_type: &str) -> Result<(), Error
     .await?
     .is_none()
     {
-        return Err(Error::NotFound {
-            what: "device type",
-            key: device_type.to_string(),
-        });
+        return Err(Error::not_found("device type", device_type));
     }
     if c.query_opt("SELECT 1 FROM device_types WHERE name = $1", &[&name])
         .await?
@@ -112,10 +109,7 @@ pub async fn delete(c: &impl Db, name: &str, device_type: Option<&str>) -> Resul
         )
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "alias",
-            key: name.to_string(),
-        });
+        return Err(Error::not_found("alias", name));
     }
     Ok(())
 }

@@ -84,10 +84,7 @@ pub async fn put(
             &[&pathname],
         )
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "bundle stream",
-            key: pathname.to_string(),
-        })?
+        .ok_or_else(|| Error::not_found("bundle stream", pathname))?
         .try_get("id")?;
     let row = c
         .query_opt(

@@ -116,10 +116,7 @@ pub async fn set_health_check(
         )
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "device type",
-            key: name.to_string(),
-        });
+        return Err(Error::not_found("device type", name));
     }
     Ok(())
 }
@@ -166,10 +163,7 @@ pub async fn update(c: &impl Db, name: &str, t: &TypeChanges) -> Result<(), Erro
         )
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "device type",
-            key: name.to_string(),
-        });
+        return Err(Error::not_found("device type", name));
     }
     Ok(())
 }

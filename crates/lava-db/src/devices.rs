@@ -127,10 +127,7 @@ pub async fn set_worker(
             .await?
             .is_none()
     {
-        return Err(Error::NotFound {
-            what: "worker",
-            key: w.to_string(),
-        });
+        return Err(Error::not_found("worker", w));
     }
     let row = c
         .query_opt(
@@ -144,10 +141,7 @@ pub async fn set_worker(
         )
         .await?;
     let Some(row) = row else {
-        return Err(Error::NotFound {
-            what: "device",
-            key: hostname.to_string(),
-        });
+        return Err(Error::not_found("device", hostname));
     };
     c.execute(
         "DELETE FROM device_claims WHERE device = $1 AND worker = $2",
@@ -210,10 +204,7 @@ pub async fn set_description(c: &impl Db, hostname: &str, description: &str) -> 
         )
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "device",
-            key: hostname.to_string(),
-        });
+        return Err(Error::not_found("device", hostname));
     }
     Ok(())
 }

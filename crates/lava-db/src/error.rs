@@ -45,6 +45,16 @@ pub enum Error {
     Invalid(String),
 }
 
+impl Error {
+    /// `NotFound` for the `what` named `key`.
+    pub fn not_found(what: &'static str, key: impl ToString) -> Error {
+        Error::NotFound {
+            what,
+            key: key.to_string(),
+        }
+    }
+}
+
 /// The server's own message (and detail) when there is one: tokio-postgres only says
 /// "db error" in its Display, which tells an admin nothing.
 pub fn describe(e: &tokio_postgres::Error) -> String {

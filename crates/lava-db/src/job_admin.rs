@@ -29,10 +29,7 @@ pub async fn set_priority(c: &impl Db, id: JobId, priority: i32) -> Result<(), E
             .query_opt("SELECT state FROM jobs WHERE id = $1", &[&id])
             .await?;
         return match row {
-            None => Err(Error::NotFound {
-                what: "job",
-                key: id.to_string(),
-            }),
+            None => Err(Error::not_found("job", id)),
             Some(r) => {
                 let state: JobState = r.try_get("state")?;
                 Err(Error::Conflict(format!(

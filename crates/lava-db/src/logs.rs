@@ -22,10 +22,7 @@ pub async fn lock_end(c: &impl Db, job: JobId) -> Result<LogEnd, Error> {
             &[&job],
         )
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "job",
-            key: job.to_string(),
-        })?;
+        .ok_or_else(|| Error::not_found("job", job))?;
     Ok(LogEnd {
         lines: row.try_get("log_lines")?,
         bytes: row.try_get("log_bytes")?,

@@ -71,10 +71,7 @@ async fn user_and_group(
         Some(name) => Some(
             crate::users::id_of(c, name)
                 .await?
-                .ok_or_else(|| Error::NotFound {
-                    what: "user",
-                    key: name.clone(),
-                })?,
+                .ok_or_else(|| Error::not_found("user", name.clone()))?,
         ),
         None => None,
     };
@@ -86,10 +83,7 @@ async fn user_and_group(
             Some(
                 row.map(|r| r.try_get::<_, i64>("id"))
                     .transpose()?
-                    .ok_or_else(|| Error::NotFound {
-                        what: "group",
-                        key: name.clone(),
-                    })?,
+                    .ok_or_else(|| Error::not_found("group", name.clone()))?,
             )
         }
         None => None,

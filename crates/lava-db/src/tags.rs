@@ -114,10 +114,7 @@ pub async fn delete(c: &impl Db, name: &str) -> Result<(), Error> {
         .execute("DELETE FROM tags WHERE name = $1", &[&name])
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "tag",
-            key: name.to_string(),
-        });
+        return Err(Error::not_found("tag", name));
     }
     Ok(())
 }
@@ -151,10 +148,7 @@ pub async fn add_to_device(c: &impl Db, hostname: &str, tag: &str) -> Result<(),
         )
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "device",
-            key: hostname.to_string(),
-        });
+        return Err(Error::not_found("device", hostname));
     }
     Ok(())
 }
@@ -163,16 +157,10 @@ pub async fn add_to_device(c: &impl Db, hostname: &str, tag: &str) -> Result<(),
 /// not carry it.
 pub async fn remove_from_device(c: &impl Db, hostname: &str, tag: &str) -> Result<(), Error> {
     let Some(tags) = of_device(c, hostname).await? else {
-        return Err(Error::NotFound {
-            what: "device",
-            key: hostname.to_string(),
-        });
+        return Err(Error::not_found("device", hostname));
     };
     if !tags.iter().any(|t| t == tag) {
-        return Err(Error::NotFound {
-            what: "tag",
-            key: tag.to_string(),
-        });
+        return Err(Error::not_found("tag", tag));
     }
     c.execute(
         "UPDATE devices SET tags = array_remove(tags, $2) WHERE hostname = $1",

@@ -28,10 +28,7 @@ pub async fn add(
 ) -> Result<i64, Error> {
     let user_id = crate::users::id_of(c, username)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "user",
-            key: username.to_string(),
-        })?;
+        .ok_or_else(|| Error::not_found("user", username))?;
     let row = c
         .query_one(
             "INSERT INTO api_tokens (user_id, description, token_hash) VALUES ($1, $2, $3)
@@ -71,10 +68,7 @@ pub async fn remove(c: &impl Db, id: i64) -> Result<(), Error> {
         .execute("DELETE FROM api_tokens WHERE id = $1", &[&id])
         .await?;
     if n == 0 {
-        return Err(Error::NotFound {
-            what: "token",
-            key: id.to_string(),
-        });
+        return Err(Error::not_found("token", id));
     }
     Ok(())
 }

@@ -142,10 +142,10 @@ pub async fn join_group(c: &impl Db, username: &str, group: &str) -> Result<(), 
         )
         .await?;
     if n == 0 && groups_of(c, username).await?.iter().all(|g| g != group) {
-        return Err(Error::NotFound {
-            what: "user or group",
-            key: format!("{username}/{group}"),
-        });
+        return Err(Error::not_found(
+            "user or group",
+            format!("{username}/{group}"),
+        ));
     }
     Ok(())
 }

@@ -241,9 +241,6 @@ pub async fn set_approved(
         .await?;
     match row {
         Some(r) => Ok(r.try_get("was")?),
-        None => Err(Error::NotFound {
-            what: "worker",
-            key: hostname.to_string(),
-        }),
+        None => Err(Error::not_found("worker", hostname)),
     }
 }

@@ -20,10 +20,7 @@ pub async fn set_health(
 ) -> Result<DeviceHealth, Error> {
     let device = devices::get(c, hostname)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "device",
-            key: hostname.to_string(),
-        })?;
+        .ok_or_else(|| Error::not_found("device", hostname))?;
     if device.info.health == health {
         return Ok(health);
     }

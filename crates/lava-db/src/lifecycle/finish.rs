@@ -47,10 +47,9 @@ fn judged(health_check: bool, ending: &Ending<'_>, current: DeviceHealth) -> Opt
 /// Ends a job (from scheduled, running or canceling) and frees its device. A job that is
 /// already finished is left alone and `Ok(false)` returned, so a repeated report is harmless.
 pub async fn finish(c: &impl Db, id: JobId, ending: &Ending<'_>) -> Result<bool, Error> {
-    let job = jobs::get(c, id).await?.ok_or_else(|| Error::NotFound {
-        what: "job",
-        key: id.to_string(),
-    })?;
+    let job = jobs::get(c, id)
+        .await?
+        .ok_or_else(|| Error::not_found("job", id))?;
     Ok(end(c, &job, ending, None).await?.is_some())
 }
 

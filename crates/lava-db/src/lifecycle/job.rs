@@ -8,10 +8,7 @@ use super::moves::{DeviceMove, JobMove};
 use crate::{Db, Error, jobs, notify};
 
 fn not_found(id: JobId) -> Error {
-    Error::NotFound {
-        what: "job",
-        key: id.to_string(),
-    }
+    Error::not_found("job", id)
 }
 
 fn changed_meanwhile(id: JobId) -> Error {

@@ -140,10 +140,7 @@ pub async fn update(
     }
     let w = workers::get(c, hostname)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "worker",
-            key: hostname.to_string(),
-        })?;
+        .ok_or_else(|| Error::not_found("worker", hostname))?;
     check(
         hostname,
         (w.health, u.health),
