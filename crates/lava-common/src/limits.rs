@@ -43,6 +43,11 @@ impl Default for Limits {
 /// device of the worker).
 pub const WORKER_MESSAGE_BYTES: usize = MIB;
 
+/// The smallest `log_batch_bytes`: a worker's batch holds up to
+/// [`crate::worker_api::LOG_BATCH_LINES_BYTES`] of log text, which JSON escaping can double;
+/// a smaller limit would refuse a batch the worker can only send again, for ever.
+pub const MIN_LOG_BATCH_BYTES: usize = 2 * crate::worker_api::LOG_BATCH_LINES_BYTES + 64 * 1024;
+
 /// The smallest `log_line_bytes`: a cut line must still hold its time, level and marker.
 pub const MIN_LOG_LINE_BYTES: usize = 4096;
 
@@ -75,6 +80,12 @@ impl Limits {
             problems.push(format!(
                 "limits.job_bytes: {} is more than the {max_job} bytes the job parser reads",
                 out.job_bytes
+            ));
+        }
+        if out.log_batch_bytes < MIN_LOG_BATCH_BYTES {
+            problems.push(format!(
+                "limits.log_batch_bytes: {} is less than {MIN_LOG_BATCH_BYTES}, the largest batch a worker sends",
+                out.log_batch_bytes
             ));
         }
         if out.log_line_bytes < MIN_LOG_LINE_BYTES {
@@ -187,6 +198,13 @@ mod tests {
         );
         let (_, p) = limits("job_bytes = 1073741824\n");
         assert!(p[0].contains("job parser"), "{p:?}");
+        let (_, p) = limits("log_batch_bytes = 1048576\nlog_line_bytes = 4096\n");
+        assert_eq!(
+            p,
+            [
+                "limits.log_batch_bytes: 1048576 is less than 2162688, the largest batch a worker sends"
+            ]
+        );
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub struct PollResponse {
     pub log_lines: Vec<RunningJob>,
 }
 
+/// The most bytes of `output.yaml` a worker puts in one [`LogBatch`]. A longer single line is
+/// cut to this size by the worker, so no batch is ever bigger and the server's body limit
+/// (`limits.log_batch_bytes`, at least [`crate::limits::MIN_LOG_BATCH_BYTES`]) always takes it.
+pub const LOG_BATCH_LINES_BYTES: usize = 1 << 20;
+
 /// A batch of log lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogBatch {

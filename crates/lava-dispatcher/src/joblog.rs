@@ -9,7 +9,8 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use lava_common::log::{Level, LogLine, Message, Value, append_text_line, now_dt};
+use lava_common::log::{Level, LogLine, Message, Value, append_text_line, cut_line, now_dt};
+use lava_common::worker_api::LOG_BATCH_LINES_BYTES;
 
 struct Inner {
     file: BufWriter<File>,
@@ -50,7 +51,17 @@ impl JobLog {
     /// Writes one line. A write error is kept and reported by [`JobLog::finish`]: the job
     /// goes on (its device must still be powered off), but it cannot end complete.
     pub fn write(&self, line: &LogLine) {
-        let text = line.to_line();
+        let mut text = line.to_line();
+        // Console lines are bounded by the reader; any other line (an error quoting a file, a
+        // result with a huge field) is cut here, so every batch fits the server's body limit.
+        if text.len() > LOG_BATCH_LINES_BYTES {
+            text = cut_line(
+                &text,
+                LOG_BATCH_LINES_BYTES,
+                &line.dt,
+                "the worker's log batch size",
+            );
+        }
         let mut inner = match self.inner.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -217,5 +228,32 @@ mod tests {
             lava_common::log::parse_line(l).unwrap();
         }
         assert_eq!(log.lines(), 2);
+    }
+
+    #[test]
+    fn a_line_longer_than_a_batch_is_cut_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = JobLog::create(&dir.path().join("output.yaml"), false).unwrap();
+        log.error("x".repeat(3 * LOG_BATCH_LINES_BYTES));
+        log.info("after");
+        log.finish().unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<_> = text.split_inclusive('\n').collect();
+        assert_eq!(lines.len(), 2);
+        assert!(
+            lines[0].len() <= LOG_BATCH_LINES_BYTES,
+            "{}",
+            lines[0].len()
+        );
+        let cut = lava_common::log::parse_line(lines[0]).unwrap();
+        assert_eq!(cut.lvl, Level::Error);
+        let Message::Text(t) = cut.msg else { panic!() };
+        assert!(
+            t.starts_with("<line way too long: 3145728 bytes of message")
+                && t.contains("(the worker's log batch size)> xxx"),
+            "{}",
+            &t[..200]
+        );
+        assert!(lines[1].contains("after"));
     }
 }

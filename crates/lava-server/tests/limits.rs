@@ -141,7 +141,7 @@ fn padded_job(size: usize) -> String {
 #[tokio::test]
 async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
     let s = Server::start_with(&Start {
-        settings: Some("[limits]\nlog_batch_bytes = 2097152\n"),
+        settings: Some("[limits]\nlog_batch_bytes = 2162688\n"),
         ..Start::default()
     })
     .await;

@@ -13,10 +13,10 @@ use super::{Level, Message, parse_line, write_map};
 pub const CUT_MARKER: &str = "<line way too long: ";
 
 /// `line` (one line of `output.yaml`, newline included) cut to at most `max` bytes, still one
-/// valid log line. A line that is not in the log format keeps its raw text as the message, at
+/// valid log line whose marker names `limit`, the setting or bound that cut it. A line that is not in the log format keeps its raw text as the message, at
 /// level `error` and stamped with `dt_fallback`. `max` must leave room for the marker (a few
 /// hundred bytes).
-pub fn cut_line(line: &str, max: usize, dt_fallback: &str) -> String {
+pub fn cut_line(line: &str, max: usize, dt_fallback: &str, limit: &str) -> String {
     let (dt, lvl, text) = match parse_line(line) {
         Ok(l) => {
             let text = match l.msg {
@@ -45,7 +45,7 @@ pub fn cut_line(line: &str, max: usize, dt_fallback: &str) -> String {
     let whole = text.len();
     let marker = |kept: usize| {
         format!(
-            "{CUT_MARKER}{whole} bytes of message, cut to {kept:>width$} (limits.log_line_bytes)> ",
+            "{CUT_MARKER}{whole} bytes of message, cut to {kept:>width$} ({limit})> ",
             width = whole.to_string().len()
         )
     };
@@ -72,7 +72,7 @@ mod tests {
             "é".repeat(50_000),
         )
         .to_line();
-        let cut = cut_line(&line, 4096, "now");
+        let cut = cut_line(&line, 4096, "now", "limits.log_line_bytes");
         assert!(cut.len() <= 4096, "{}", cut.len());
         assert!(cut.len() > 4000, "as much as fits: {}", cut.len());
         let back = parse_line(&cut).unwrap();
@@ -107,13 +107,18 @@ mod tests {
             ns: None,
         }
         .to_line();
-        let back = parse_line(&cut_line(&line, 4096, "now")).unwrap();
+        let back = parse_line(&cut_line(&line, 4096, "now", "limits.log_line_bytes")).unwrap();
         assert_eq!(back.lvl, Level::Results);
         let Message::Text(t) = back.msg else { panic!() };
         assert!(t.contains("> {\"case\": \"xxx"), "{t}");
 
         let garbage = format!("{}\n", "\u{1}".repeat(20_000));
-        let cut = cut_line(&garbage, 4096, "2026-01-01T00:00:00.000000");
+        let cut = cut_line(
+            &garbage,
+            4096,
+            "2026-01-01T00:00:00.000000",
+            "limits.log_line_bytes",
+        );
         assert!(cut.len() <= 4096);
         let back = parse_line(&cut).unwrap();
         assert_eq!(

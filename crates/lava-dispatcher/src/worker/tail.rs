@@ -15,8 +15,8 @@ use super::error::WorkerError;
 
 /// At most this many lines in one batch.
 pub const MAX_BATCH_LINES: usize = 5000;
-/// At most this many bytes in one batch (a single longer line still goes, alone).
-pub const MAX_BATCH_BYTES: u64 = 1 << 20;
+/// At most this many bytes in one batch; the job log cuts any longer line to this size.
+pub const MAX_BATCH_BYTES: u64 = lava_common::worker_api::LOG_BATCH_LINES_BYTES as u64;
 
 /// A followed log file.
 #[derive(Debug)]

@@ -122,7 +122,7 @@ impl LogStore {
                         bytes = l.len(),
                         "log line cut to limits.log_line_bytes"
                     );
-                    Cow::Owned(cut_line(l, max, &now_dt()))
+                    Cow::Owned(cut_line(l, max, &now_dt(), "limits.log_line_bytes"))
                 } else {
                     Cow::Borrowed(*l)
                 }
