@@ -9,6 +9,9 @@ pub enum Error {
     /// A query or connection failed.
     #[error("database error: {}", describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
+    /// The database accepted no session within the time a single connection may take.
+    #[error("the database did not accept a connection within {} s", .0.as_secs())]
+    ConnectTimeout(std::time::Duration),
     /// The pool could not hand out a connection.
     #[error("database pool error: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),

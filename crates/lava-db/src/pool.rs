@@ -17,9 +17,33 @@ fn config(url: &str) -> Result<tokio_postgres::Config, Error> {
     tokio_postgres::Config::from_str(url).map_err(Error::Url)
 }
 
+/// How long opening a single connection (the scheduler's, a `manage` command's) may take:
+/// a database that accepts TCP but never answers is an error to report, not a hang. Far
+/// above what a healthy server needs, even a loaded one.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A client and the connection that must be driven for it to work.
+type Opened = (
+    tokio_postgres::Client,
+    tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+);
+
+/// Opens a connection within [`CONNECT_TIMEOUT`], without driving it yet.
+async fn open(url: &str) -> Result<Opened, Error> {
+    open_within(url, CONNECT_TIMEOUT).await
+}
+
+async fn open_within(url: &str, limit: std::time::Duration) -> Result<Opened, Error> {
+    let config = config(url)?;
+    match tokio::time::timeout(limit, config.connect(tokio_postgres::NoTls)).await {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(Error::ConnectTimeout(limit)),
+    }
+}
+
 /// Opens one connection and drives it on the current tokio runtime.
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
-    let (client, connection) = config(url)?.connect(tokio_postgres::NoTls).await?;
+    let (client, connection) = open(url).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "database connection closed");
@@ -94,7 +118,7 @@ pub async fn listen(
     Error,
 > {
     use futures_util::StreamExt as _;
-    let (client, mut connection) = config(url)?.connect(tokio_postgres::NoTls).await?;
+    let (client, mut connection) = open(url).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -137,3 +161,25 @@ pub async fn try_advisory_lock(client: &tokio_postgres::Client, key: i64) -> Res
 
 /// A connection from the [`Pool`] (derefs to a tokio-postgres client).
 pub type PooledClient = deadpool_postgres::Client;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_never_answers_is_an_error_not_a_hang() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts and holds the connection without ever answering the startup message.
+        let held = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            drop(socket);
+        });
+        let url = format!("postgresql://u@127.0.0.1:{port}/db");
+        let limit = std::time::Duration::from_millis(300);
+        let e = open_within(&url, limit).await.err().expect("no connection");
+        assert!(matches!(e, Error::ConnectTimeout(d) if d == limit), "{e}");
+        held.abort();
+    }
+}
