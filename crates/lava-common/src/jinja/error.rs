@@ -42,6 +42,16 @@ pub enum RenderError {
     /// value used where a value is needed, a render that ran out of work.
     #[error("{0}")]
     Template(Box<TemplateFault>),
+    /// The render wrote more than [`super::MAX_RENDER_BYTES`].
+    #[error(
+        "{template}: the render is larger than {limit} bytes, more than a device's YAML may be"
+    )]
+    TooLarge {
+        /// The template rendered.
+        template: String,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// Where and why a template did not render.

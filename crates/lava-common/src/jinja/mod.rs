@@ -35,6 +35,32 @@ pub const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
 /// need about 20,000).
 const FUEL: u64 = 5_000_000;
 
+/// The most a render may write: LAVA's device YAML is tens of KiB, and a loop in a template
+/// fed a job's context must not fill memory.
+pub const MAX_RENDER_BYTES: usize = 1024 * 1024;
+
+/// The render's output, refusing to grow past [`MAX_RENDER_BYTES`].
+#[derive(Default)]
+struct Bounded {
+    buf: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + bytes.len() > MAX_RENDER_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("the render is too large"));
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// How deeply templates may extend, include and call each other.
 const RECURSION_LIMIT: usize = 100;
 
@@ -129,7 +155,20 @@ impl Renderer {
                 .map(|(k, v)| (Value::from(k.as_str()), to_value(v)))
                 .collect::<indexmap::IndexMap<Value, Value>>(),
         );
-        template.render(vars).map_err(|e| self.error(name, e))
+        let mut out = Bounded::default();
+        match template.render_captured_to(vars, &mut out) {
+            Ok(_) => String::from_utf8(out.buf).map_err(|e| {
+                self.error(
+                    name,
+                    minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()),
+                )
+            }),
+            Err(_) if out.over => Err(RenderError::TooLarge {
+                template: name.to_string(),
+                limit: MAX_RENDER_BYTES,
+            }),
+            Err(e) => Err(self.error(name, e)),
+        }
     }
 
     /// A render error naming the template, line and the expression at fault.

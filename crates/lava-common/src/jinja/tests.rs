@@ -84,6 +84,29 @@ fn errors_name_the_template_line_and_expression() {
 }
 
 #[test]
+fn a_render_that_would_fill_memory_is_refused() {
+    // Within the fuel (a few thousand steps), but each writes a job's 64 KiB value.
+    let (_d, r) = dirs(&[(
+        "devices/d.jinja2",
+        "{% for i in range(100) %}{{ extra_kernel_args }}{% endfor %}",
+    )]);
+    let ctx = json!({"extra_kernel_args": "x".repeat(64 * 1024)});
+    let e = r
+        .render("d.jinja2", ctx.as_object().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "d.jinja2: the render is larger than {MAX_RENDER_BYTES} bytes, more than a device's YAML may be"
+        )
+    );
+    let ctx = json!({"extra_kernel_args": "x".repeat(1024)});
+    let text = r.render("d.jinja2", ctx.as_object().unwrap()).unwrap();
+    assert_eq!(text.len(), 100 * 1024);
+}
+
+#[test]
 fn the_first_directory_wins_and_large_files_are_refused() {
     let (d, r) = dirs(&[
         ("types/t.jinja2", "from types\n"),
