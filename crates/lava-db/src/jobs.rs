@@ -33,6 +33,8 @@ pub struct NewJob {
     pub visibility: JobVisibility,
     /// The groups whose members may see a group-visible job (each must exist).
     pub viewing_groups: Vec<String>,
+    /// How long it may stay queued before it is canceled (`timeouts.queue`).
+    pub queue_timeout: Option<std::time::Duration>,
 }
 
 /// A stored job.
@@ -142,8 +144,9 @@ pub async fn insert(c: &impl Db, j: &NewJob) -> Result<JobId, Error> {
     let row = c
         .query_one(
             "INSERT INTO jobs (submitter_id, description, original_definition, plan, health_check,
-                requested_device_type, requested_device, tags, priority, visibility)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                requested_device_type, requested_device, tags, priority, visibility, queue_deadline)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                now() + make_interval(secs => $11::float8)) RETURNING id",
             &[
                 &j.submitter,
                 &j.description,
@@ -155,6 +158,7 @@ pub async fn insert(c: &impl Db, j: &NewJob) -> Result<JobId, Error> {
                 &j.tags,
                 &j.priority,
                 &j.visibility,
+                &j.queue_timeout.map(|t| t.as_secs_f64()),
             ],
         )
         .await?;

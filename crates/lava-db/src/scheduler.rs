@@ -29,3 +29,19 @@ pub async fn stale_jobs(c: &impl Db, hours: f64) -> Result<Vec<JobId>, Error> {
         .await?;
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
+
+/// Queued jobs whose own queue timeout (`timeouts.queue`) has passed, with that timeout in
+/// seconds.
+pub async fn queue_deadlines_passed(c: &impl Db) -> Result<Vec<(JobId, f64)>, Error> {
+    let rows = c
+        .query(
+            "SELECT id, extract(epoch FROM queue_deadline - submit_time)::float8 AS secs
+             FROM jobs WHERE state = 'submitted' AND queue_deadline IS NOT NULL
+               AND queue_deadline < now() FOR UPDATE SKIP LOCKED",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("secs")?)))
+        .collect()
+}

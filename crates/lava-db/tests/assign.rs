@@ -201,6 +201,7 @@ async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<JobId> {
             priority: j.priority,
             visibility: JobVisibility::Public,
             viewing_groups: vec![],
+            queue_timeout: None,
         };
         let id = lava_db::jobs::insert(c, &job).await.unwrap();
         // Ages (with ties) make the queue order more than the order of ids.

@@ -15,6 +15,7 @@ use common::user;
 fn job(submitter: i64, visibility: JobVisibility, groups: &[&str]) -> NewJob {
     NewJob {
         viewing_groups: groups.iter().map(|g| g.to_string()).collect(),
+        queue_timeout: None,
         ..common::job(submitter, "qemu", visibility)
     }
 }

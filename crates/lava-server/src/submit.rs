@@ -105,6 +105,7 @@ pub fn new_job(
             Visibility::Group(groups) => groups.clone(),
             _ => Vec::new(),
         },
+        queue_timeout: plan.timeouts.queue,
     }
 }
 

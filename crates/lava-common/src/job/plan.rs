@@ -96,6 +96,9 @@ pub struct Timeouts {
     /// Per-connection overrides, by LAVA action name.
     #[serde(with = "map_secs")]
     pub connections: BTreeMap<String, Duration>,
+    /// `queue`: how long the job may wait for a device before it is canceled (LAVA 2023).
+    #[serde(with = "opt_secs", default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Duration>,
 }
 
 /// Serde for a [`Duration`] as whole seconds.
@@ -162,6 +165,7 @@ mod tests {
             connection: None,
             actions: BTreeMap::from([("boot-qemu-image".into(), Duration::from_secs(120))]),
             connections: BTreeMap::new(),
+            queue: None,
         };
         let v = serde_json::to_value(&t).unwrap();
         assert_eq!(
@@ -170,6 +174,13 @@ mod tests {
                 "actions": {"boot-qemu-image": 120}, "connections": {}})
         );
         assert_eq!(serde_json::from_value::<Timeouts>(v).unwrap(), t);
+        let q = Timeouts {
+            queue: Some(Duration::from_secs(7200)),
+            ..t
+        };
+        let v = serde_json::to_value(&q).unwrap();
+        assert_eq!(v["queue"], 7200);
+        assert_eq!(serde_json::from_value::<Timeouts>(v).unwrap(), q);
     }
 
     #[test]

@@ -131,13 +131,14 @@ fn one_namespace(ats: &[At<'_>], actions: &[super::action::Action]) -> Result<()
 
 fn timeouts(at: &At<'_>) -> Result<Timeouts, JobError> {
     let map: MapAt<'_> = at.map()?;
-    if let Some(queue) = map.get("queue") {
-        return Err(queue.error(
-            "timeouts.queue is not supported: this scheduler does not cancel jobs that wait \
-             too long for a device; remove it",
-        ));
-    }
-    map.deny_unknown(&["job", "action", "connection", "actions", "connections"])?;
+    map.deny_unknown(&[
+        "job",
+        "action",
+        "connection",
+        "actions",
+        "connections",
+        "queue",
+    ])?;
     let optional = |key| map.get_some(key).map(|t| fields::timeout(&t)).transpose();
     let table = |key| {
         map.get_some(key)
@@ -151,6 +152,7 @@ fn timeouts(at: &At<'_>) -> Result<Timeouts, JobError> {
         connection: optional("connection")?,
         actions: table("actions")?,
         connections: table("connections")?,
+        queue: optional("queue")?,
     })
 }
 
@@ -230,14 +232,20 @@ actions: []
     }
 
     #[test]
-    fn queue_timeouts_and_secrets_are_refused_by_name() {
+    fn queue_timeouts_are_read_and_secrets_refused_by_name() {
         let job = MINIMAL.replace(
             "  job: {minutes: 10}\n",
             "  job: {minutes: 10}\n  queue: {days: 2}\n",
         );
+        let plan = parse_yaml(&job).unwrap();
+        assert_eq!(plan.timeouts.queue, Some(Duration::from_secs(2 * 86400)));
+        assert_eq!(parse_yaml(MINIMAL).unwrap().timeouts.queue, None);
+        let job = MINIMAL.replace(
+            "  job: {minutes: 10}\n",
+            "  job: {minutes: 10}\n  queue: {weeks: 2}\n",
+        );
         let e = parse_yaml(&job).unwrap_err().to_string();
         assert!(e.contains("timeouts.queue") && e.contains("line 5"), "{e}");
-        assert!(e.contains("timeouts.queue is not supported"), "{e}");
         let job = format!("{MINIMAL}secrets:\n  API_KEY: s3cret\n");
         let e = parse_yaml(&job).unwrap_err().to_string();
         assert!(e.contains("secrets are not supported"), "{e}");

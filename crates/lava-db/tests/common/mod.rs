@@ -32,5 +32,6 @@ pub fn job(submitter: i64, device_type: &str, visibility: JobVisibility) -> NewJ
         priority: 50,
         visibility,
         viewing_groups: vec![],
+        queue_timeout: None,
     }
 }

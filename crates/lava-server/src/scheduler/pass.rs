@@ -25,7 +25,7 @@ pub struct Report {
     pub health_checks: usize,
     /// Workers found silent.
     pub workers_offline: Vec<WorkerName>,
-    /// Queued jobs canceled for their age.
+    /// Queued jobs canceled for their age (the server's queue timeout or their own).
     pub stale: usize,
 }
 
@@ -50,6 +50,14 @@ pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report,
             lava_db::lifecycle::job::cancel(&tx, id, None, &reason).await?;
             report.stale += 1;
         }
+    }
+    for (id, secs) in lava_db::scheduler::queue_deadlines_passed(&tx).await? {
+        let reason = format!(
+            "canceled: no device within the job's timeouts.queue ({}s)",
+            secs.round()
+        );
+        lava_db::lifecycle::job::cancel(&tx, id, None, &reason).await?;
+        report.stale += 1;
     }
     for due in lava_db::lifecycle::assign::health_checks_due(&tx).await? {
         let plan = match parse_job(&due.definition) {
