@@ -122,10 +122,49 @@ fn one_of<T: Copy>(
         })
 }
 
-fn callback(v: &Value, at: &str) -> Result<Callback, String> {
-    if !v.is_object() {
+/// Checks that mapping `v` at `at` has only `allowed` keys; a key LAVA knows that this server
+/// does not do is refused with its reason from `refused`, so no part of a notify block is ever
+/// accepted and then ignored.
+fn keys(v: &Value, at: &str, allowed: &[&str], refused: &[(&str, &str)]) -> Result<(), String> {
+    let Some(map) = v.as_object() else {
         return Err(format!("notify: {at}: expected a mapping"));
+    };
+    let path = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    for k in map.keys() {
+        if let Some((_, why)) = refused.iter().find(|(r, _)| r == k) {
+            return Err(format!("notify: {}: {why}", path(k)));
+        }
+        if !allowed.contains(&k.as_str()) {
+            return Err(format!(
+                "notify: {}: extra keys not allowed (expected one of {})",
+                path(k),
+                allowed.join(", ")
+            ));
+        }
     }
+    Ok(())
+}
+
+fn callback(v: &Value, at: &str) -> Result<Callback, String> {
+    keys(
+        v,
+        at,
+        &[
+            "url",
+            "method",
+            "token",
+            "header",
+            "dataset",
+            "content-type",
+        ],
+        &[],
+    )?;
     let url = text(v, "url", at)?.ok_or_else(|| format!("notify: {at}.url is required"))?;
     Ok(Callback {
         url: url.to_string(),
@@ -162,10 +201,54 @@ fn callback(v: &Value, at: &str) -> Result<Callback, String> {
 impl Notify {
     /// Parses a notify block; the message names the key at fault.
     pub fn parse(v: &Value) -> Result<Notify, String> {
-        let status = match v.get("criteria") {
-            None => None,
-            Some(c) => text(c, "status", "criteria")?,
-        };
+        keys(
+            v,
+            "",
+            &["criteria", "verbosity", "callback", "callbacks"],
+            &[
+                (
+                    "recipients",
+                    "email and IRC notifications are not sent by this server; use callbacks",
+                ),
+                (
+                    "compare",
+                    "comparing results with earlier jobs is not supported",
+                ),
+            ],
+        )?;
+        if v.get("callback").is_some() && v.get("callbacks").is_some() {
+            return Err("notify: callback and callbacks: give one or the other".into());
+        }
+        // Without recipients, verbosity (the wording of an email) changes nothing; it is
+        // still checked, as LAVA checks it.
+        one_of(
+            text(v, "verbosity", "")?,
+            "verbosity",
+            &[("verbose", ()), ("quiet", ()), ("status-only", ())],
+            (),
+        )?;
+        let criteria = v
+            .get("criteria")
+            .ok_or("notify: criteria: required key not provided")?;
+        keys(
+            criteria,
+            "criteria",
+            &["status"],
+            &[
+                (
+                    "type",
+                    "regression and progression notifications need result comparisons, which are not supported",
+                ),
+                (
+                    "dependency_query",
+                    "notifications that depend on other jobs are not supported",
+                ),
+            ],
+        )?;
+        let status = Some(
+            text(criteria, "status", "criteria")?
+                .ok_or("notify: criteria.status: required key not provided")?,
+        );
         let criteria = one_of(
             status,
             "criteria.status",
@@ -230,15 +313,72 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let e = Notify::parse(&json!({"callbacks": [{"url": "u", "method": "PUT"}]})).unwrap_err();
+        let e = Notify::parse(
+            &json!({"criteria": {"status": "all"}, "callbacks": [{"url": "u", "method": "PUT"}]}),
+        )
+        .unwrap_err();
         assert!(
             e.contains("callbacks[0].method") && e.contains("'PUT'"),
             "{e}"
         );
         let e = Notify::parse(&json!({"criteria": {"status": "sometimes"}})).unwrap_err();
         assert!(e.contains("criteria.status"), "{e}");
-        let e = Notify::parse(&json!({"callback": {"method": "GET"}})).unwrap_err();
+        let e =
+            Notify::parse(&json!({"criteria": {"status": "all"}, "callback": {"method": "GET"}}))
+                .unwrap_err();
         assert!(e.contains("callback.url is required"), "{e}");
+    }
+
+    #[test]
+    fn nothing_lava_knows_is_accepted_and_ignored() {
+        let cases = [
+            (
+                json!({"criteria": {"status": "finished"}, "recipients": [{"to": {"method": "email", "email": "a@b"}}]}),
+                "notify: recipients: email and IRC notifications are not sent by this server; use callbacks",
+            ),
+            (
+                json!({"criteria": {"status": "finished"}, "compare": {"blacklist": ["x"]}}),
+                "notify: compare: comparing results with earlier jobs is not supported",
+            ),
+            (
+                json!({"criteria": {"status": "complete", "type": "regression"}}),
+                "notify: criteria.type: regression and progression notifications need result comparisons, which are not supported",
+            ),
+            (
+                json!({"criteria": {"status": "finished", "dependency_query": "q"}}),
+                "notify: criteria.dependency_query: notifications that depend on other jobs are not supported",
+            ),
+            (
+                json!({"criteria": {"status": "finished"}, "callback": {"url": "u", "retries": 3}}),
+                "notify: callback.retries: extra keys not allowed (expected one of url, method, token, header, dataset, content-type)",
+            ),
+            (
+                json!({"criteria": {"status": "finished"}, "colour": "red"}),
+                "notify: colour: extra keys not allowed (expected one of criteria, verbosity, callback, callbacks)",
+            ),
+            (
+                json!({"callback": {"url": "u"}}),
+                "notify: criteria: required key not provided",
+            ),
+            (
+                json!({"criteria": {}}),
+                "notify: criteria.status: required key not provided",
+            ),
+            (
+                json!({"criteria": {"status": "finished"}, "verbosity": "loud"}),
+                "notify: verbosity: 'loud' is not one of verbose, quiet, status-only",
+            ),
+            (
+                json!({"criteria": {"status": "all"}, "callback": {"url": "u"}, "callbacks": []}),
+                "notify: callback and callbacks: give one or the other",
+            ),
+        ];
+        for (block, error) in cases {
+            assert_eq!(Notify::parse(&block).unwrap_err(), error, "{block}");
+        }
+        let n =
+            Notify::parse(&json!({"criteria": {"status": "all"}, "verbosity": "quiet"})).unwrap();
+        assert_eq!((n.criteria, n.callbacks.len()), (Criteria::All, 0));
     }
 
     #[test]
