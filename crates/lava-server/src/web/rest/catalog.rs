@@ -2,8 +2,8 @@
 //! device types. Every change is in the admin log with who made it and "through the REST API".
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -82,10 +82,8 @@ fn tag_json(t: &lava_db::tags::Tag) -> Value {
 /// `GET /api/v0.2/tags/`.
 pub async fn tags_list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    paging: Paging,
 ) -> Result<Response, ApiError> {
-    let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let tags = lava_db::tags::list(&c).await?;
     Ok(ok(paging.slice(&tags, tag_json)))
@@ -159,10 +157,8 @@ fn alias_json(a: &lava_db::aliases::Alias) -> Value {
 /// `GET /api/v0.2/aliases/`.
 pub async fn aliases_list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    paging: Paging,
 ) -> Result<Response, ApiError> {
-    let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let aliases = lava_db::aliases::list(&c).await?;
     Ok(ok(paging.slice(&aliases, alias_json)))
@@ -223,10 +219,6 @@ pub async fn aliases_delete(
 /// `GET /api/v0.2/permissions/devicetypes/` and `…/devices/`: this server keeps no group
 /// permissions on devices or types (job visibility decides who sees what), so the honest
 /// answer is an empty list.
-pub async fn permissions_list(
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response, ApiError> {
-    let paging = Paging::new(&headers, &uri)?;
+pub async fn permissions_list(paging: Paging) -> Result<Response, ApiError> {
     Ok(ok(paging.envelope(0, Vec::new())))
 }

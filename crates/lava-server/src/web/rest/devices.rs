@@ -2,8 +2,8 @@
 //! device's health ([`set_health`]).
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::DeviceHealth;
@@ -61,12 +61,7 @@ pub async fn set_health(
 }
 
 /// `GET /api/v0.2/devices/`.
-pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response, ApiError> {
-    let paging = Paging::new(&headers, &uri)?;
+pub async fn list(State(state): State<AppState>, paging: Paging) -> Result<Response, ApiError> {
     let c = state.db().await?;
     let devices = lava_db::devices::list(&c).await?;
     let reports = lava_db::devices::health_report_jobs(&c).await?;
@@ -169,10 +164,8 @@ fn type_json(t: &lava_db::device_types::DeviceType, aliases: &[lava_db::aliases:
 /// `GET /api/v0.2/devicetypes/`.
 pub async fn types_list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    paging: Paging,
 ) -> Result<Response, ApiError> {
-    let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let types = lava_db::device_types::list(&c).await?;
     let aliases = lava_db::aliases::list(&c).await?;
@@ -208,10 +201,8 @@ pub(super) fn worker_json(w: &lava_db::workers::Worker) -> Value {
 /// `GET /api/v0.2/workers/`.
 pub async fn workers_list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    paging: Paging,
 ) -> Result<Response, ApiError> {
-    let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let workers = lava_db::workers::list(&c).await?;
     Ok(ok(paging.slice(&workers, worker_json)))

@@ -1,7 +1,7 @@
 //! `/api/v0.2/jobs/`: list, detail, submit, cancel, resubmit, validate.
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lava_common::ids::JobId;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::super::AppState;
 use super::super::auth::Auth;
 use super::super::error::ApiError;
-use super::{Paging, format, no_credentials, no_permission, not_found, ok, query_pairs};
+use super::{Paging, format, no_credentials, no_permission, not_found, ok};
 use crate::submit::{SubmitError, submit};
 
 /// The JSON of a job, keys in LAVA's order. `token` is left out: this server keeps no
@@ -154,11 +154,9 @@ fn filter(params: &[(String, String)], paging: &Paging) -> Result<JobFilter, Api
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    paging: Paging,
 ) -> Result<Response, ApiError> {
-    let paging = Paging::new(&headers, &uri)?;
-    let f = filter(&query_pairs(uri.query()), &paging)?;
+    let f = filter(paging.params(), &paging)?;
     let c = state.db().await?;
     let viewer = auth.viewer();
     let count = job_list::count(&c, &viewer, &f).await?;

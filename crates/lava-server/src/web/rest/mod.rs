@@ -188,8 +188,26 @@ pub struct Paging {
     pub limit: i64,
     /// Rows skipped.
     pub offset: i64,
+    base: String,
     url: String,
     params: Vec<(String, String)>,
+}
+
+/// A list handler takes its paging as an argument; a bad `limit` or `offset` is DRF's 400.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Paging, ApiError> {
+        // Behind a nested router the request's own URI has lost its prefix.
+        let uri = match parts.extensions.get::<axum::extract::OriginalUri>() {
+            Some(o) => o.0.clone(),
+            None => parts.uri.clone(),
+        };
+        Paging::new(&parts.headers, &uri)
+    }
 }
 
 impl Paging {
@@ -207,12 +225,24 @@ impl Paging {
                 }),
             }
         };
+        let base = base_url(headers);
         Ok(Paging {
             limit: int("limit", 50)?,
             offset: int("offset", 0)?,
-            url: format!("{}{}", base_url(headers), uri.path()),
+            url: format!("{base}{}", uri.path()),
+            base,
             params,
         })
+    }
+
+    /// The scheme and host the client used (`http://lava.example`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Every query parameter, in order (filters read them).
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
     }
 
     fn link(&self, offset: Option<i64>) -> String {

@@ -176,12 +176,10 @@ fn case_json(base: &str, job: JobId, c: &CaseDetail) -> Value {
 pub async fn tests(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
+    paging: Paging,
 ) -> Result<Response, ApiError> {
     let job = visible(&state, &auth, &id).await?;
-    let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let count = lava_db::results::count_cases(&c, job.id).await?;
     let cases = if paging.limit == 0 {
@@ -189,8 +187,8 @@ pub async fn tests(
     } else {
         lava_db::results::cases_page(&c, job.id, paging.limit, paging.offset).await?
     };
-    let base = base_url(&headers);
-    let results = cases.iter().map(|t| case_json(&base, job.id, t)).collect();
+    let base = paging.base();
+    let results = cases.iter().map(|t| case_json(base, job.id, t)).collect();
     Ok(ok(paging.envelope(count, results)))
 }
 
@@ -198,15 +196,13 @@ pub async fn tests(
 pub async fn suites(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
+    paging: Paging,
 ) -> Result<Response, ApiError> {
     let job = visible(&state, &auth, &id).await?;
-    let paging = Paging::new(&headers, &uri)?;
     let c = state.db().await?;
     let all = lava_db::results::suites(&c, job.id).await?;
-    let base = base_url(&headers);
+    let base = paging.base();
     Ok(ok(paging.slice(&all, |(sid, name)| {
         json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
                "name": name, "job": job.id})
