@@ -192,11 +192,12 @@ pub async fn get(
         let client = builder
             .build()
             .map_err(|e| failed(format!("cannot make an HTTP client: {e}")))?;
-        let resp = client
-            .get(current.clone())
-            .send()
-            .await
-            .map_err(|e| failed(format!("cannot fetch {current}: {}", error_chain(&e))))?;
+        let resp = client.get(current.clone()).send().await.map_err(|e| {
+            failed(format!(
+                "cannot fetch {current}: {}",
+                crate::worker::error::chain(&e)
+            ))
+        })?;
         if !resp.status().is_redirection() {
             return Ok(resp);
         }
@@ -216,21 +217,6 @@ pub async fn get(
     Err(failed(format!(
         "{url} redirects more than {MAX_REDIRECTS} times"
     )))
-}
-
-/// An error and its causes on one line (reqwest's top line alone rarely says what failed).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -339,11 +339,7 @@ impl Reader<'_> {
     /// A load address: hexadecimal with `0x`, or decimal (it is typed into the bootloader).
     fn address(&self, key: &str, value: &str) -> Result<String, DeviceError> {
         let v = value.trim();
-        let ok = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-            Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
-            None => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
-        };
-        if ok && v.len() <= 18 {
+        if super::is_address(v) {
             Ok(v.to_string())
         } else {
             Err(self.bad(key, value, "expected an address such as 0x40400000"))

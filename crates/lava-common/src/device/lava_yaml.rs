@@ -380,11 +380,7 @@ impl Reader {
     fn address(&self, at: &At<'_>) -> Result<String, DeviceError> {
         let v = self.text(at)?;
         let v = v.trim();
-        let ok = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-            Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
-            None => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
-        };
-        if ok && v.len() <= 18 {
+        if super::is_address(v) {
             Ok(v.to_string())
         } else {
             Err(self.bad(at, format!("{v:?}: expected an address such as 0x40400000")))

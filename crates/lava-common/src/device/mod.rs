@@ -208,3 +208,12 @@ pub struct DeviceTimeouts {
     /// Single waits on the console during an action (`connection_timeout_NAME`).
     pub connections: BTreeMap<String, Duration>,
 }
+/// Whether `v` is a load address as it may be typed into a bootloader: hexadecimal with `0x`
+/// or decimal, at most 18 characters (a 64-bit address).
+pub(crate) fn is_address(v: &str) -> bool {
+    let digits = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
+    };
+    digits && v.len() <= 18
+}
