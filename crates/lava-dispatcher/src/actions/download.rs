@@ -2,13 +2,14 @@
 //! local address, see [`crate::outbound`]), with progress in the log, checksum checks, a
 //! cache keyed by URL and checksum, and gz/xz decompression into the job's directory.
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lava_common::job::{Checksum, ChecksumAlgorithm, Compression, Image};
 use sha2::Digest as _;
+use tokio::io::AsyncWriteExt as _;
 
 use crate::job::{Ctx, Failure};
 use crate::outbound::{self, OutboundError};
@@ -57,8 +58,12 @@ fn digest(path: &Path, algorithm: ChecksumAlgorithm) -> std::io::Result<String> 
     })
 }
 
-fn verify(action: &str, path: &Path, url: &str, c: &Checksum) -> Result<(), Failure> {
-    let got = digest(path, c.algorithm)
+/// Checks a file's checksum on a blocking thread: a multi-GB image takes seconds to hash,
+/// and the console reader and the log must go on meanwhile.
+async fn verify(action: &str, path: &Path, url: &str, c: &Checksum) -> Result<(), Failure> {
+    let (file, algorithm) = (path.to_path_buf(), c.algorithm);
+    let got = blocking(action, move || digest(&file, algorithm))
+        .await?
         .map_err(|e| Failure::infra(action, format!("cannot read {}: {e}", path.display())))?;
     if got.eq_ignore_ascii_case(&c.hex) {
         Ok(())
@@ -108,7 +113,8 @@ async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(),
         ));
     }
     let total = resp.content_length();
-    let mut file = std::fs::File::create(dest)
+    let mut file = tokio::fs::File::create(dest)
+        .await
         .map_err(|e| Failure::infra(action, format!("cannot create {}: {e}", dest.display())))?;
     let (mut done, mut last) = (0u64, Instant::now());
     while let Some(chunk) = resp
@@ -117,6 +123,7 @@ async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(),
         .map_err(|e| Failure::infra(action, format!("download of {url} broke off: {e}")))?
     {
         file.write_all(&chunk)
+            .await
             .map_err(|e| Failure::infra(action, format!("cannot write {}: {e}", dest.display())))?;
         done += chunk.len() as u64;
         if last.elapsed() > Duration::from_secs(5) {
@@ -130,8 +137,21 @@ async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(),
             }
         }
     }
+    file.flush()
+        .await
+        .map_err(|e| Failure::infra(action, format!("cannot write {}: {e}", dest.display())))?;
     ctx.log.debug(format!("downloaded {done} bytes from {url}"));
     Ok(())
+}
+
+/// Runs file work (hashing, copying, decompressing) on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    action: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Failure::infra(action, format!("file work failed: {e}")))
 }
 
 /// Makes the image available in the job directory as `role` and returns its path.
@@ -157,10 +177,10 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         })?;
         let cached = ctx.cache_dir.join(cache_key(image));
         let usable = cached.is_file()
-            && image
-                .checksum
-                .as_ref()
-                .is_none_or(|c| verify(action, &cached, url, c).is_ok());
+            && match &image.checksum {
+                None => true,
+                Some(c) => verify(action, &cached, url, c).await.is_ok(),
+            };
         if usable {
             ctx.log.info(format!("using the cached copy of {url}"));
         } else {
@@ -181,7 +201,7 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         ));
     };
     if let Some(c) = &image.checksum {
-        verify(action, &source, url, c)?;
+        verify(action, &source, url, c).await?;
         ctx.log
             .debug(format!("{:?} checksum of {url} matches", c.algorithm));
     }
@@ -203,6 +223,25 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         }
         None => (dest_dir.join(name), None),
     };
+    let (from, to, link, act) = (
+        source.clone(),
+        dest.clone(),
+        url.to_string(),
+        action.to_string(),
+    );
+    blocking(action, move || place(&act, &link, &from, &to, compression)).await??;
+    Ok(dest)
+}
+
+/// Puts the downloaded `source` at `dest`, decompressing it, and refuses an image that names
+/// the host's files. Blocking: run it through [`blocking`].
+fn place(
+    action: &str,
+    url: &str,
+    source: &Path,
+    dest: &Path,
+    compression: Option<Compression>,
+) -> Result<(), Failure> {
     let io = |e: std::io::Error| {
         Failure::infra(
             action,
@@ -211,13 +250,13 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
     };
     match compression {
         None => {
-            std::fs::copy(&source, &dest).map_err(io)?;
+            std::fs::copy(source, dest).map_err(io)?;
             // copy() gives the copy the source's mode; the job's files are 0640.
-            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o640)).map_err(io)?;
+            std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o640)).map_err(io)?;
         }
         Some(c) => {
-            let input = std::fs::File::open(&source).map_err(io)?;
-            let mut out = std::fs::File::create(&dest).map_err(io)?;
+            let input = std::fs::File::open(source).map_err(io)?;
+            let mut out = std::fs::File::create(dest).map_err(io)?;
             let mut reader: Box<dyn std::io::Read> = match c {
                 Compression::Gz => Box::new(flate2::read::GzDecoder::new(input)),
                 _ => Box::new(xz2::read::XzDecoder::new(input)),
@@ -226,9 +265,9 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
                 .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")))?;
         }
     }
-    if let Some(why) = super::image_check::names_host_files(&dest).map_err(io)? {
-        let _ = std::fs::remove_file(&dest);
+    if let Some(why) = super::image_check::names_host_files(dest).map_err(io)? {
+        let _ = std::fs::remove_file(dest);
         return Err(Failure::job(action, format!("{url} is refused: {why}")));
     }
-    Ok(dest)
+    Ok(())
 }
