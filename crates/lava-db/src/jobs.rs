@@ -82,6 +82,8 @@ pub struct Job {
     pub failure_comment: Option<String>,
     /// LAVA's error type of the failure.
     pub error_type: Option<ErrorType>,
+    /// The ids of the failure tags staff put on it (see [`crate::failure_tags`]).
+    pub failure_tags: Vec<i32>,
     /// Lines in its log.
     pub log_lines: i64,
 }
@@ -92,7 +94,7 @@ pub(crate) const SELECT: &str =
     "SELECT j.id, u.username, j.submitter_id, j.description, j.original_definition,
         j.plan, j.health_check, j.requested_device_type, j.requested_device, j.tags, j.priority,
         j.visibility, j.state, j.health, j.actual_device, j.worker_host, j.submit_time,
-        j.start_time, j.end_time, j.failure_comment, j.error_type, j.log_lines
+        j.start_time, j.end_time, j.failure_comment, j.error_type, j.failure_tags, j.log_lines
     FROM jobs j LEFT JOIN users u ON u.id = j.submitter_id";
 
 /// One row of [`SELECT`] as a [`Job`].
@@ -119,6 +121,7 @@ pub(crate) fn from_row(r: &Row) -> Result<Job, Error> {
         end_time: r.try_get("end_time")?,
         failure_comment: r.try_get("failure_comment")?,
         error_type: r.try_get("error_type")?,
+        failure_tags: r.try_get("failure_tags")?,
         log_lines: r.try_get("log_lines")?,
     })
 }

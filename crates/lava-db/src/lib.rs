@@ -21,6 +21,7 @@ pub mod charts;
 pub mod device_list;
 pub mod device_types;
 pub mod devices;
+pub mod failure_tags;
 pub mod fixtures;
 pub mod job_admin;
 pub mod job_list;

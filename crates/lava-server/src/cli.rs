@@ -101,6 +101,40 @@ pub enum Manage {
     /// Workers (hosts running lava-dispatcher).
     #[command(subcommand)]
     Workers(Workers),
+    /// Failure tags: a lab's names for why jobs fail, put on jobs by staff.
+    #[command(subcommand, name = "failure-tags")]
+    FailureTags(FailureTags),
+}
+
+/// `manage failure-tags …`.
+#[derive(Debug, Subcommand)]
+pub enum FailureTags {
+    /// List failure tags: id, name, description.
+    List(Format),
+    /// Add a failure tag and print its id.
+    Add {
+        /// Its name ("bootloader-hang").
+        name: String,
+        /// What it means.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Remove a failure tag (it is taken off every job).
+    Rm {
+        /// Its name.
+        name: String,
+    },
+    /// Set a job's failure tags (replacing those it had; none clears them) and, with
+    /// --comment, its failure comment.
+    Set {
+        /// The job.
+        job: JobId,
+        /// Tag names.
+        tags: Vec<String>,
+        /// The failure comment to set.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+    },
 }
 
 /// Arguments of `add-device` / `add_device.py`, named as the seed names them.

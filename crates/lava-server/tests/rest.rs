@@ -535,3 +535,61 @@ async fn submit_forms_logs_results_and_devices() {
     let (_, workers) = get_json(&s, None, "/api/v0.2/workers/").await;
     assert_eq!(workers["results"][0]["hostname"], "w1");
 }
+
+/// LAVA's failure tags: staff name why jobs fail and put the names on jobs; REST shows their
+/// ids in `failure_tags`, with the failure comment set beside them.
+#[tokio::test]
+async fn failure_tags_set_by_staff_show_in_rest() {
+    let s = Server::start().await;
+    let id = s.submit("job_name: t\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n");
+    let hang: i64 = s
+        .manage(&[
+            "failure-tags",
+            "add",
+            "bootloader-hang",
+            "--description",
+            "U-Boot stops",
+        ])
+        .trim()
+        .parse()
+        .unwrap();
+    let net: i64 = s
+        .manage(&["failure-tags", "add", "lab-network"])
+        .trim()
+        .parse()
+        .unwrap();
+    let path = format!("/api/v0.2/jobs/{id}/");
+    assert_eq!(get_json(&s, None, &path).await.1["failure_tags"], json!([]));
+
+    s.manage(&[
+        "failure-tags",
+        "set",
+        &id.to_string(),
+        "lab-network",
+        "bootloader-hang",
+        "--comment",
+        "switch port down",
+    ]);
+    let job = get_json(&s, None, &path).await.1;
+    assert_eq!(job["failure_tags"], json!([net, hang]));
+    assert_eq!(job["failure_comment"], "switch port down");
+    let listed = s.manage(&["failure-tags", "list"]);
+    assert_eq!(
+        listed,
+        format!("{hang}\tbootloader-hang\tU-Boot stops\n{net}\tlab-network\t\n")
+    );
+
+    // An unknown tag changes nothing and is named; removing a tag takes it off the job.
+    let out = s
+        .cmd(&["manage", "failure-tags", "set", &id.to_string(), "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("failure tag 'nope' was not found"), "{err}");
+    s.manage(&["failure-tags", "rm", "lab-network"]);
+    assert_eq!(
+        get_json(&s, None, &path).await.1["failure_tags"],
+        json!([hang])
+    );
+}

@@ -4,6 +4,7 @@ mod add_device;
 mod data;
 mod device_types;
 mod devices;
+mod failure_tags;
 mod jobs;
 mod output;
 mod people;
@@ -63,6 +64,7 @@ pub async fn run(command: Manage, settings: &Settings) -> anyhow::Result<()> {
         Manage::Users(c) => people::users(&ctx, c).await,
         Manage::Tokens(c) => people::tokens(&ctx, c).await,
         Manage::Workers(c) => workers::run(&ctx, c).await,
+        Manage::FailureTags(c) => failure_tags::run(&ctx, c).await,
     }
 }
 

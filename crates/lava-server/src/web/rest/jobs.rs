@@ -46,7 +46,7 @@ pub async fn job_json(c: &impl lava_db::Db, j: &Job) -> Result<Value, ApiError> 
         "definition": j.definition,
         "original_definition": j.definition,
         "multinode_definition": "",
-        "failure_tags": [],
+        "failure_tags": j.failure_tags,
         "failure_comment": j.failure_comment,
         "error_type": j.error_type,
     }))

@@ -61,7 +61,7 @@ pub const ROUTES: &[Route] = &[
         "/api/v0.2/jobs/",
         &[("GET", Anyone), ("POST", User)],
         "GET: the jobs the caller may see (filters `state`, `health`, `state__in`, `health__in`, `id__gt`, `id__lt`, `id__in`, `submit_time__gt/lt`, `end_time__gt/lt`, `requested_device_type`, `actual_device`, `submitter`, `health_check`; `ordering`; `limit`/`offset`). POST `{\"definition\": YAML}`: 201 `{\"message\", \"job_ids\"}`.",
-        "Jobs carry `error_type` (LAVA's error type of a failure, null otherwise); `failure_tags` is always `[]` (no failure tag model); no `token` field.",
+        "Jobs carry `error_type` (LAVA's error type of a failure, null otherwise); `failure_tags` lists the ids of the failure tags staff set (`lava-server manage failure-tags`); no `token` field.",
     ),
     r(
         "/api/v0.2/jobs/validate/",
