@@ -427,51 +427,20 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
     );
     let submitted = job["submit_time"].as_str().unwrap().to_string();
     let ended = job["end_time"].as_str().unwrap().to_string();
-    let (_, v) = json_of(
-        &s,
-        None,
-        "GET",
-        &format!("/api/v0.2/jobs/?submit_time__gt={submitted}"),
-        None,
-    )
-    .await;
-    assert_eq!(ids(&v), vec![second]);
-    let (_, v) = json_of(
-        &s,
-        None,
-        "GET",
-        &format!("/api/v0.2/jobs/?submit_time__lt={submitted}"),
-        None,
-    )
-    .await;
-    assert_eq!(ids(&v), Vec::<i64>::new());
-    let (_, v) = json_of(
-        &s,
-        None,
-        "GET",
-        "/api/v0.2/jobs/?end_time__gt=2000-01-01",
-        None,
-    )
-    .await;
-    assert_eq!(ids(&v), vec![aliased]);
-    let (_, v) = json_of(
-        &s,
-        None,
-        "GET",
-        &format!("/api/v0.2/jobs/?end_time__lt={ended}"),
-        None,
-    )
-    .await;
-    assert_eq!(ids(&v), Vec::<i64>::new());
-    let (_, v) = json_of(
-        &s,
-        None,
-        "GET",
-        "/api/v0.2/jobs/?health_check=false&actual_device=kvm01&requested_device_type=kvm&health=Incomplete",
-        None,
-    )
-    .await;
-    assert_eq!(ids(&v), vec![aliased]);
+    for (query, want) in [
+        (format!("submit_time__gt={submitted}"), vec![second]),
+        (format!("submit_time__lt={submitted}"), vec![]),
+        ("end_time__gt=2000-01-01".to_string(), vec![aliased]),
+        (format!("end_time__lt={ended}"), vec![]),
+        (
+            "health_check=false&actual_device=kvm01&requested_device_type=kvm&health=Incomplete"
+                .to_string(),
+            vec![aliased],
+        ),
+    ] {
+        let (_, v) = json_of(&s, None, "GET", &format!("/api/v0.2/jobs/?{query}"), None).await;
+        assert_eq!(ids(&v), want, "{query}");
+    }
     let (_, v) = json_of(&s, None, "GET", "/api/v0.2/jobs/?actual_device=kvm02", None).await;
     assert_eq!(v["count"], 0);
     let (_, v) = json_of(&s, None, "GET", "/api/v0.2/jobs/?health_check=true", None).await;
