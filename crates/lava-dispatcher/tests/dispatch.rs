@@ -425,16 +425,24 @@ fn qemu_job(run: &Run, extra_timeouts: &str, deploy: &str, boot: &str, steps: &s
 
 const LOGIN: &str = "    timeout: {seconds: 40}\n    auto_login: {login_prompt: 'login:', username: root}\n    prompts: ['root@lava-kvm']\n";
 
-#[test]
-fn a_connection_command_that_exits_is_an_infrastructure_error() {
+/// How a seed-era boot on a fake board whose `.conf` ends with `settings` ends: the error
+/// type and message of the incomplete job.
+fn fakeboard_boot(settings: &str) -> (String, String) {
     let run = Run::new();
     board_type(&run);
     let device = run.write(
         "etc/devices/b.conf",
-        "device_type = fakeboard\nhostname = b\nconnection_command = sh -c 'echo telnet: Unable to connect to remote host; exit 1'\n",
+        &format!("device_type = fakeboard\nhostname = b\n{settings}"),
     );
     let job = run.write("j.json", r#"{"device_type": "fakeboard", "timeout": 60, "actions": [{"command": "boot_linaro_image"}]}"#);
-    let (kind, msg) = incomplete(&run, &device, &job);
+    incomplete(&run, &device, &job)
+}
+
+#[test]
+fn a_connection_command_that_exits_is_an_infrastructure_error() {
+    let (kind, msg) = fakeboard_boot(
+        "connection_command = sh -c 'echo telnet: Unable to connect to remote host; exit 1'\n",
+    );
     assert_eq!(kind, "Infrastructure");
     assert!(
         msg.contains("closed") && msg.contains("Unable to connect"),
@@ -444,18 +452,11 @@ fn a_connection_command_that_exits_is_an_infrastructure_error() {
 
 #[test]
 fn a_failing_pdu_command_names_the_command() {
-    let run = Run::new();
-    board_type(&run);
     let pduclient = env!("CARGO_BIN_EXE_pduclient");
-    let device = run.write(
-        "etc/devices/b.conf",
-        &format!(
-            "device_type = fakeboard\nhostname = b\nconnection_command = sh -c 'sleep 30'\n\
-             hard_reset_command = {pduclient} --daemon 127.0.0.1:1 --hostname pdu --command reboot --port 05\n"
-        ),
-    );
-    let job = run.write("j.json", r#"{"device_type": "fakeboard", "timeout": 60, "actions": [{"command": "boot_linaro_image"}]}"#);
-    let (kind, msg) = incomplete(&run, &device, &job);
+    let (kind, msg) = fakeboard_boot(&format!(
+        "connection_command = sh -c 'sleep 30'\n\
+         hard_reset_command = {pduclient} --daemon 127.0.0.1:1 --hostname pdu --command reboot --port 05\n"
+    ));
     assert_eq!(kind, "Infrastructure");
     assert!(
         msg.contains("hard_reset_command failed") && msg.contains("--daemon 127.0.0.1:1"),
