@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::backoff_settings::Backoff;
 use crate::events_settings::EventSettings;
 use crate::limits::{Limits, PoolSettings};
 
@@ -64,6 +65,8 @@ pub struct Settings {
     pub pool: PoolSettings,
     /// `[events]`: the event publisher.
     pub events: EventSettings,
+    /// `[callbacks] retry_window` and `[health_checks]`: retries and giving up.
+    pub backoff: Backoff,
 }
 
 /// The settings of the server's defences, each with a safe default:
@@ -246,6 +249,7 @@ impl Settings {
             events.publisher = socket;
         }
 
+        file.backoff.check(&mut problems);
         if !problems.is_empty() {
             return Err(SettingsError {
                 file: settings_file,
@@ -268,6 +272,7 @@ impl Settings {
             limits: file.limits,
             pool: file.pool,
             events,
+            backoff: file.backoff,
         })
     }
 
@@ -319,6 +324,7 @@ struct FileValues {
     limits: Limits,
     pool: PoolSettings,
     events: EventSettings,
+    backoff: Backoff,
 }
 
 impl FileValues {
@@ -339,7 +345,9 @@ impl FileValues {
                 continue;
             }
             for (key, value) in inner {
-                if out.safety.take(section, key, value, problems) {
+                if out.safety.take(section, key, value, problems)
+                    || out.backoff.take(section, key, value, problems)
+                {
                     continue;
                 }
                 if section == "database" && out.pool.read(key, value, problems) {
