@@ -14,6 +14,7 @@ mod pool;
 pub mod accounts;
 pub mod admin_log;
 pub mod aliases;
+pub mod archive;
 pub mod bundles;
 pub mod callback_tokens;
 pub mod callbacks;
