@@ -70,9 +70,29 @@ pub async fn peek_old(
 /// everything that belongs to them only; rows another transaction holds are left for a later
 /// batch. Returns what it deleted. Run it in a transaction of its own per batch.
 pub async fn delete_old(c: &impl Db, cutoff: DateTime<Utc>, limit: i64) -> Result<Batch, Error> {
+    let rows = c.query(DELETE_OLD, &[&cutoff, &limit]).await?;
+    batch(&rows)
+}
+
+/// The plan of [`delete_old`] (`EXPLAIN`, which does not run it), so a test can check that a
+/// batch reads its jobs and their test cases by index.
+pub async fn plan_delete_old(
+    c: &impl Db,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> Result<String, Error> {
     let rows = c
-        .query(
-            "WITH old AS (
+        .query(&format!("EXPLAIN {DELETE_OLD}"), &[&cutoff, &limit])
+        .await?;
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<Result<_, _>>()?;
+    Ok(lines.join("\n"))
+}
+
+/// One batch of [`delete_old`]: `$1` the cut-off, `$2` the batch size.
+const DELETE_OLD: &str = "WITH old AS (
                  SELECT id FROM jobs WHERE state = 'finished' AND end_time < $1
                  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED),
              cases AS (
@@ -82,12 +102,7 @@ pub async fn delete_old(c: &impl Db, cutoff: DateTime<Utc>, limit: i64) -> Resul
              gone AS (
                  DELETE FROM jobs j USING old WHERE j.id = old.id RETURNING j.id)
              SELECT g.id, coalesce(k.n, 0) AS cases
-             FROM gone g LEFT JOIN cases k ON k.job_id = g.id ORDER BY g.id",
-            &[&cutoff, &limit],
-        )
-        .await?;
-    batch(&rows)
-}
+             FROM gone g LEFT JOIN cases k ON k.job_id = g.id ORDER BY g.id";
 
 fn batch(rows: &[tokio_postgres::Row]) -> Result<Batch, Error> {
     let mut out = Batch::default();

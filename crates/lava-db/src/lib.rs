@@ -23,6 +23,7 @@ pub mod device_list;
 pub mod device_types;
 pub mod devices;
 pub mod fixtures;
+pub mod history;
 pub mod job_admin;
 pub mod job_list;
 pub mod jobs;
