@@ -4,8 +4,9 @@
 //! The job transition queues a row in the same transaction ([`lava_db::callbacks::queue`]),
 //! so a callback is never lost to a crash; the active scheduler sends the due rows here,
 //! retries failures with doubling, jittered delays for as long as the retry window lasts
-//! (`[callbacks] retry_window`, measured from the job's change), and records every attempt. Several callbacks of one
-//! job are tracked one by one, so a retry never calls twice a URL that already answered.
+//! (`[callbacks] retry_window`, measured from the job's change), and records every attempt.
+//! Several callbacks of one job are tracked one by one, so a retry never calls twice a URL
+//! that already answered.
 
 pub mod payload;
 pub mod spec;
