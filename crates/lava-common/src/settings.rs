@@ -497,12 +497,24 @@ mod tests {
         std::fs::write(
             etc.join("settings.toml"),
             "[web]\nsecure_cookies = true\nlogin_failures_per_minute = 3\n\
-             [callbacks]\nallow_local_targets = true\n",
+             [callbacks]\nallow_local_targets = true\nretry_window = 3600\n\
+             [health_checks]\nfailures_to_bad = 5\n",
         )
         .unwrap();
-        let s = load(dir.path(), &[]).unwrap().safety;
+        let all = load(dir.path(), &[]).unwrap();
+        let s = all.safety;
         assert!(s.secure_cookies && s.callbacks_allow_local_targets);
         assert_eq!(s.login_failures_per_minute, 3);
+        let b = all.backoff;
+        assert_eq!(
+            b.callback_retry_window,
+            std::time::Duration::from_secs(3600)
+        );
+        assert_eq!(b.health_check_failures_to_bad, 5);
+        assert_eq!(
+            b.health_check_retry_delay,
+            crate::backoff_settings::Backoff::default().health_check_retry_delay
+        );
         std::fs::write(
             etc.join("settings.toml"),
             "[web]\nsecure_cookies = \"yes\"\nlogin_failures_per_minute = 0\n\
