@@ -39,6 +39,7 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 	$(CARGO) bench -p lava-server --bench pages
 	$(CARGO) bench -p lava-server --bench logs
 	$(CARGO) bench -p lava-server --bench events
+	$(CARGO) bench -p lava-server --bench history
 	$(CARGO) build -p lava-dev
 	sh debian/tests/bench-deb $(BIN)/lava-dev
 	$(CARGO) build --release -p lava-dispatcher --bin pduclient

@@ -4,6 +4,7 @@
 //! device config parsing and the fixture format live here so that the server, the dispatcher
 //! and the tools agree on them by construction.
 
+pub mod backoff_settings;
 pub mod bundle;
 pub mod conf;
 pub mod device;

@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::backoff_settings::Backoff;
 use crate::events_settings::EventSettings;
 use crate::limits::{Limits, PoolSettings};
 
@@ -64,6 +65,8 @@ pub struct Settings {
     pub pool: PoolSettings,
     /// `[events]`: the event publisher.
     pub events: EventSettings,
+    /// `[callbacks] retry_window` and `[health_checks]`: retries and giving up.
+    pub backoff: Backoff,
 }
 
 /// The settings of the server's defences, each with a safe default:
@@ -234,6 +237,7 @@ impl Settings {
             events.publisher = socket;
         }
 
+        file.backoff.check(&mut problems);
         if !problems.is_empty() {
             return Err(SettingsError {
                 file: settings_file,
@@ -256,6 +260,7 @@ impl Settings {
             limits: file.limits,
             pool: file.pool,
             events,
+            backoff: file.backoff,
         })
     }
 
@@ -307,6 +312,7 @@ struct FileValues {
     limits: Limits,
     pool: PoolSettings,
     events: EventSettings,
+    backoff: Backoff,
 }
 
 impl FileValues {
@@ -327,7 +333,9 @@ impl FileValues {
                 continue;
             }
             for (key, value) in inner {
-                if out.safety.take(section, key, value, problems) {
+                if out.safety.take(section, key, value, problems)
+                    || out.backoff.take(section, key, value, problems)
+                {
                     continue;
                 }
                 if section == "database" && out.pool.read(key, value, problems) {
@@ -477,12 +485,24 @@ mod tests {
         std::fs::write(
             etc.join("settings.toml"),
             "[web]\nsecure_cookies = true\nlogin_failures_per_minute = 3\n\
-             [callbacks]\nallow_local_targets = true\n",
+             [callbacks]\nallow_local_targets = true\nretry_window = 3600\n\
+             [health_checks]\nfailures_to_bad = 5\n",
         )
         .unwrap();
-        let s = load(dir.path(), &[]).unwrap().safety;
+        let all = load(dir.path(), &[]).unwrap();
+        let s = all.safety;
         assert!(s.secure_cookies && s.callbacks_allow_local_targets);
         assert_eq!(s.login_failures_per_minute, 3);
+        let b = all.backoff;
+        assert_eq!(
+            b.callback_retry_window,
+            std::time::Duration::from_secs(3600)
+        );
+        assert_eq!(b.health_check_failures_to_bad, 5);
+        assert_eq!(
+            b.health_check_retry_delay,
+            crate::backoff_settings::Backoff::default().health_check_retry_delay
+        );
         std::fs::write(
             etc.join("settings.toml"),
             "[web]\nsecure_cookies = \"yes\"\nlogin_failures_per_minute = 0\n\

@@ -19,6 +19,9 @@ pub struct Due {
     pub attempts: i32,
     /// Indexes of the callbacks already delivered.
     pub delivered: Vec<i32>,
+    /// How long ago the job's change queued it (by the database's clock), which the retry
+    /// window is measured from.
+    pub age: std::time::Duration,
 }
 
 /// A callback row as shown to admins and tests.
@@ -52,7 +55,9 @@ pub async fn queue(c: &impl Db, job: JobId, trigger: JobState) -> Result<(), Err
 pub async fn due(c: &impl Db, limit: i64) -> Result<Vec<Due>, Error> {
     let rows = c
         .query(
-            "SELECT id, job_id, trigger, attempts, delivered FROM job_callbacks
+            "SELECT id, job_id, trigger, attempts, delivered,
+                extract(epoch FROM now() - created)::float8 AS age
+             FROM job_callbacks
              WHERE state = 'pending' AND next_attempt <= now() ORDER BY next_attempt, id LIMIT $1",
             &[&limit],
         )
@@ -65,6 +70,7 @@ pub async fn due(c: &impl Db, limit: i64) -> Result<Vec<Due>, Error> {
                 trigger: r.try_get("trigger")?,
                 attempts: r.try_get("attempts")?,
                 delivered: r.try_get("delivered")?,
+                age: std::time::Duration::from_secs_f64(r.try_get::<_, f64>("age")?.max(0.0)),
             })
         })
         .collect()

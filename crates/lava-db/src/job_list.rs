@@ -189,13 +189,19 @@ pub async fn count(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<i64, E
 
 /// [`count`] by scanning the matching rows (what the counters must always agree with).
 pub async fn count_exact(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
-    let w = conditions(viewer, f);
+    let w = exact_count_query(viewer, f);
+    Ok(c.query_one(&w.sql, &w.refs()).await?.try_get("n")?)
+}
+
+/// The statement of [`count_exact`] with its parameters.
+fn exact_count_query(viewer: &Viewer, f: &JobFilter) -> Where {
+    let mut w = conditions(viewer, f);
     // The submitter filter reads the username, so the join stays even for a count.
-    let sql = format!(
+    w.sql = format!(
         "SELECT count(*) AS n FROM jobs j LEFT JOIN users u ON u.id = j.submitter_id {}",
         w.sql
     );
-    Ok(c.query_one(&sql, &w.refs()).await?.try_get("n")?)
+    w
 }
 
 /// The plan PostgreSQL picks for [`list`] (`EXPLAIN` text), so tests and benchmarks can check
@@ -212,6 +218,27 @@ pub async fn plan(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<String,
         .iter()
         .map(|r| r.try_get::<_, String>(0))
         .collect::<Result<_, _>>()?;
+    Ok(lines.join("\n"))
+}
+
+/// The plan PostgreSQL picks for [`count`] (`EXPLAIN` text of the statements it runs: the
+/// counters' and the viewer's own private jobs, or the exact count).
+pub async fn plan_count(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<String, Error> {
+    let sqls = if f.by_state_and_health_only() {
+        let (public, own) = counter_queries(viewer, f);
+        let mut out = vec![public];
+        out.extend(own);
+        out
+    } else {
+        vec![exact_count_query(viewer, f)]
+    };
+    let mut lines = Vec::new();
+    for w in sqls {
+        let rows = c.query(&format!("EXPLAIN {}", w.sql), &w.refs()).await?;
+        for r in &rows {
+            lines.push(r.try_get::<_, String>(0)?);
+        }
+    }
     Ok(lines.join("\n"))
 }
 
@@ -301,6 +328,23 @@ fn state_health(w: &mut Where, f: &JobFilter, alias: &str) {
 /// [`count`] from the counters: the public (or, for a superuser, all) jobs from the totals
 /// and deltas, plus the viewer's own and group-visible private jobs counted exactly (few).
 async fn count_from_counters(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
+    let (public, own) = counter_queries(viewer, f);
+    let mut n: i64 = c
+        .query_one(&public.sql, &public.refs())
+        .await?
+        .try_get("n")?;
+    if let Some(w) = own {
+        n += c
+            .query_one(&w.sql, &w.refs())
+            .await?
+            .try_get::<_, i64>("n")?;
+    }
+    Ok(n)
+}
+
+/// The statements of [`count_from_counters`]: the counters', and the exact count of the
+/// viewer's own private jobs (none for anonymous callers and superusers).
+fn counter_queries(viewer: &Viewer, f: &JobFilter) -> (Where, Option<Where>) {
     let mut w = Where {
         sql: if viewer.superuser {
             "WHERE true".into()
@@ -313,28 +357,30 @@ async fn count_from_counters(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Res
     if let Some(t) = &f.device_type {
         w.push("k.device_type = $?", Box::new(t.clone()));
     }
-    let sql = format!(
+    w.sql = format!(
         "SELECT coalesce(sum(k.n), 0)::bigint AS n FROM (
              SELECT visibility, state, health, device_type, n FROM job_counts
              UNION ALL SELECT visibility, state, health, device_type, delta
              FROM job_count_deltas) k {}",
         w.sql
     );
-    let mut n: i64 = c.query_one(&sql, &w.refs()).await?.try_get("n")?;
-    if let (Some(user), false) = (viewer.user_id, viewer.superuser) {
-        let mut w = Where {
-            sql: "WHERE j.visibility <> 'public' AND (j.submitter_id = $1 OR j.id IN (
-                      SELECT vg.job_id FROM job_viewing_groups vg
-                      JOIN user_groups ug ON ug.group_id = vg.group_id WHERE ug.user_id = $1))"
-                .into(),
-            params: vec![Box::new(user)],
-        };
-        state_health(&mut w, f, "j");
-        if let Some(t) = &f.device_type {
-            w.push("j.requested_device_type = $?", Box::new(t.clone()));
+    let own = match (viewer.user_id, viewer.superuser) {
+        (Some(user), false) => {
+            let mut w = Where {
+                sql: "WHERE j.visibility <> 'public' AND (j.submitter_id = $1 OR j.id IN (
+                          SELECT vg.job_id FROM job_viewing_groups vg
+                          JOIN user_groups ug ON ug.group_id = vg.group_id WHERE ug.user_id = $1))"
+                    .into(),
+                params: vec![Box::new(user)],
+            };
+            state_health(&mut w, f, "j");
+            if let Some(t) = &f.device_type {
+                w.push("j.requested_device_type = $?", Box::new(t.clone()));
+            }
+            w.sql = format!("SELECT count(*) AS n FROM jobs j {}", w.sql);
+            Some(w)
         }
-        let sql = format!("SELECT count(*) AS n FROM jobs j {}", w.sql);
-        n += c.query_one(&sql, &w.refs()).await?.try_get::<_, i64>("n")?;
-    }
-    Ok(n)
+        _ => None,
+    };
+    (w, own)
 }

@@ -45,6 +45,7 @@ async fn populate(db: &lava_testkit::TestDb) -> String {
     let opts = lava_server::scheduler::Options {
         worker_timeout: Duration::from_secs(3600),
         queue_timeout: None,
+        backoff: Default::default(),
     };
     lava_server::scheduler::pass::run(&mut c, &opts)
         .await

@@ -74,6 +74,7 @@ async fn scheduling_pass() {
     let opts = lava_server::scheduler::Options {
         worker_timeout: Duration::from_secs(3600),
         queue_timeout: None,
+        backoff: Default::default(),
     };
     let mut c = db.client().await.expect("db");
     let started = Instant::now();

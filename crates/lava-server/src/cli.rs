@@ -434,4 +434,21 @@ pub enum Jobs {
         #[arg(long, default_value = "canceled by an admin")]
         reason: String,
     },
+    /// Delete finished jobs that ended more than DAYS days ago, with their logs and test
+    /// results, in batches of short transactions; prints progress and totals.
+    Rm {
+        /// Jobs that ended more than this many days ago (at least 1).
+        #[arg(
+            long = "older-than",
+            value_name = "DAYS",
+            allow_negative_numbers = true
+        )]
+        older_than: i64,
+        /// Print what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Jobs per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch: i64,
+    },
 }

@@ -97,6 +97,8 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let opts = crate::scheduler::Options {
                 worker_timeout: Duration::from_secs(worker_timeout),
                 queue_timeout: queue_timeout.map(|h| Duration::from_secs_f64(h * 3600.0)),
+                // from the settings file, in scheduler::run
+                backoff: Default::default(),
             };
             let (stop, settings) = signals(settings);
             crate::scheduler::run(settings, opts, Duration::from_secs(interval.max(1)), stop).await

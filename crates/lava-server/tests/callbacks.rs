@@ -88,8 +88,9 @@ fn job(notify: &str) -> String {
 
 fn fast() -> Options {
     Options {
-        max_attempts: 2,
+        retry_window: Duration::from_secs(3600),
         first_retry: Duration::ZERO,
+        max_retry: Duration::ZERO,
         timeout: Duration::from_secs(2),
         poll: Duration::from_millis(10),
         allow_local_targets: true,
@@ -305,7 +306,12 @@ async fn failures_are_retried_then_given_up_and_recorded() {
         "{r:?}"
     );
 
-    assert_eq!(run_once(&c, &logs, &http, &fast()).await.unwrap(), 1);
+    // The window is over: this attempt is the last.
+    let over = Options {
+        retry_window: Duration::ZERO,
+        ..fast()
+    };
+    assert_eq!(run_once(&c, &logs, &http, &over).await.unwrap(), 1);
     let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
     assert_eq!((r.state, r.attempts), (CallbackState::Failed, 2));
     assert!(
@@ -483,4 +489,90 @@ async fn redirects_are_followed_only_a_few_times() {
         *hits.lock().unwrap(),
         1 + lava_server::callbacks::target::MAX_REDIRECTS
     );
+}
+
+/// A failing callback is retried for as long as its window lasts, not a fixed number of
+/// times (it used to give up after 5 attempts), each delay longer than the last; once its
+/// window is over the next failure is the last, and every attempt is counted.
+#[tokio::test]
+async fn failures_are_retried_over_the_window_with_growing_delays() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let definition = job(&format!(
+        "notify:\n  criteria: {{status: canceled}}\n  callback: {{url: '{dead}/down'}}\n"
+    ));
+    let id = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap();
+    lava_db::lifecycle::job::cancel(&c, id, None, "test")
+        .await
+        .unwrap();
+    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let http = http_client(true);
+    // No delay: eight attempts in a row, all within the window, so still pending.
+    for attempt in 1..=8 {
+        assert_eq!(run_once(&c, &logs, &http, &fast()).await.unwrap(), 1);
+        let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+        assert_eq!((r.state, r.attempts), (CallbackState::Pending, attempt));
+    }
+    // The settings' default window (24 h) with a real first delay: the next attempt waits.
+    let real = Options {
+        allow_local_targets: true,
+        ..Options::default()
+    };
+    assert_eq!(real.retry_window, Duration::from_secs(24 * 3600));
+    assert_eq!(run_once(&c, &logs, &http, &real).await.unwrap(), 1);
+    assert_eq!(run_once(&c, &logs, &http, &real).await.unwrap(), 0);
+    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    assert_eq!((r.state, r.attempts), (CallbackState::Pending, 9));
+
+    // A day later (the row made 25 hours ago, its retry due now), the window is over.
+    c.execute(
+        "UPDATE job_callbacks SET created = now() - interval '25 hours', next_attempt = now()
+         WHERE job_id = $1",
+        &[&id],
+    )
+    .await
+    .unwrap();
+    assert_eq!(run_once(&c, &logs, &http, &real).await.unwrap(), 1);
+    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    assert_eq!((r.state, r.attempts), (CallbackState::Failed, 10));
+    assert!(r.done.is_some());
+}
+
+/// The delays: doubling from the first, capped, jittered into their upper half, cut to end
+/// with the window, and none once it is over.
+#[test]
+fn retry_delays_double_with_jitter_within_the_window() {
+    use lava_server::callbacks::retry_delay;
+    let opts = Options {
+        retry_window: Duration::from_secs(24 * 3600),
+        first_retry: Duration::from_secs(10),
+        max_retry: Duration::from_secs(3600),
+        ..Options::default()
+    };
+    let young = Duration::from_secs(60);
+    let delay = |attempts, jitter| retry_delay(&opts, attempts, young, jitter).unwrap();
+    assert_eq!(delay(0, 1.0), Duration::from_secs(10));
+    assert_eq!(delay(0, 0.0), Duration::from_secs(5));
+    assert_eq!(delay(3, 1.0), Duration::from_secs(80));
+    assert_eq!(delay(3, 0.5), Duration::from_secs(60));
+    assert_eq!(delay(20, 1.0), Duration::from_secs(3600));
+    assert_eq!(delay(i32::MAX, 1.0), Duration::from_secs(3600));
+    for a in 0..12 {
+        assert!(delay(a + 1, 1.0) >= delay(a, 1.0));
+        let d = delay(a, 0.37);
+        assert!(d >= delay(a, 1.0) / 2 && d <= delay(a, 1.0), "{a}: {d:?}");
+    }
+    let late = opts.retry_window - Duration::from_secs(30);
+    assert_eq!(
+        retry_delay(&opts, 12, late, 1.0),
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(retry_delay(&opts, 12, opts.retry_window, 1.0), None);
+    assert_eq!(retry_delay(&opts, 0, opts.retry_window + young, 1.0), None);
 }

@@ -547,6 +547,7 @@ fn every_command_has_help() {
         &["manage", "workers", "list"],
         &["manage", "workers", "add"],
         &["manage", "workers", "remove"],
+        &["manage", "jobs", "rm"],
     ];
     for args in commands {
         let mut all = args.to_vec();
@@ -558,4 +559,150 @@ fn every_command_has_help() {
         assert!(out.status.success(), "{all:?}");
         assert!(text(&out.stdout).contains("Usage:"), "{all:?}");
     }
+}
+
+/// `manage jobs rm --older-than DAYS`: finished jobs that ended more than DAYS days ago go,
+/// with their test results and log files, in batches; `--dry-run` deletes nothing; newer and
+/// unfinished jobs stay; DAYS below 1 is refused with a clear error.
+#[tokio::test]
+async fn jobs_rm_deletes_old_finished_jobs_their_results_and_logs() {
+    use lava_common::fixture::DeviceRecord;
+    use lava_common::state::{DeviceHealth, DeviceState};
+    let lab = Lab::new().await;
+    let c = lab.db.client().await.unwrap();
+    lava_db::device_types::add(&c, &"kvm".into(), "")
+        .await
+        .unwrap();
+    let device = DeviceRecord {
+        hostname: "kvm01".into(),
+        device_type: "kvm".into(),
+        description: String::new(),
+        tags: vec![],
+        state: DeviceState::Idle,
+        health: DeviceHealth::Good,
+        worker_host: None,
+    };
+    lava_db::devices::add(&c, &device).await.unwrap();
+    let definition = r#"{"job_name": "old", "device_type": "kvm", "timeout": 60, "actions": []}"#;
+    let jobs_dir = lab.path("var/lib/lava-server/jobs");
+    let mut ids = Vec::new();
+    // Five finished jobs that ended 40 days ago, one 10 days ago, one still queued from
+    // long ago; each with a log and a test case.
+    for n in 0..7 {
+        let id = lava_server::submit::submit(&c, definition, None)
+            .await
+            .unwrap();
+        let case = lava_db::results::NewCase {
+            suite: "0_smoke".into(),
+            name: format!("case-{n}"),
+            result: lava_common::state::TestResult::Pass,
+            measurement: None,
+            units: String::new(),
+            set: None,
+            metadata: serde_json::json!({}),
+            start_line: None,
+            end_line: None,
+        };
+        lava_db::results::add(&c, id, &case).await.unwrap();
+        let dir = jobs_dir.join(id.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("output.yaml"), "- {lvl: info, msg: hello}\n").unwrap();
+        if n < 6 {
+            lava_db::lifecycle::job::cancel(&c, id, None, "test")
+                .await
+                .unwrap();
+            let days = if n < 5 { 40 } else { 10 };
+            c.execute(
+                "UPDATE jobs SET end_time = now() - make_interval(days => $2),
+                    submit_time = now() - make_interval(days => $2 + 1) WHERE id = $1",
+                &[&id, &days],
+            )
+            .await
+            .unwrap();
+        } else {
+            c.execute(
+                "UPDATE jobs SET submit_time = now() - interval '100 days' WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        }
+        ids.push(id);
+    }
+
+    for bad in ["0", "-3"] {
+        let out = lab.server(&["manage", "jobs", "rm", "--older-than", bad]);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "--older-than {bad}: DAYS must be a whole number of days from 1"
+            )),
+            "{err}"
+        );
+    }
+
+    let dry = lab.manage(&[
+        "jobs",
+        "rm",
+        "--older-than",
+        "30",
+        "--dry-run",
+        "--batch",
+        "2",
+    ]);
+    assert!(dry.contains("would delete 5 finished jobs"), "{dry}");
+    assert!(
+        dry.contains(&format!("would delete jobs {}..{}", ids[0], ids[1])),
+        "{dry}"
+    );
+    assert!(
+        dry.lines().last().unwrap() == "would delete 5 jobs, 5 test cases, 130 bytes of logs",
+        "{dry}"
+    );
+    for id in &ids {
+        assert!(lava_db::jobs::get(&c, *id).await.unwrap().is_some());
+        assert!(jobs_dir.join(id.to_string()).exists());
+    }
+
+    let out = lab.manage(&["jobs", "rm", "--older-than", "30", "--batch", "2"]);
+    // Three batches: 2, 2 and 1 jobs, then the totals.
+    assert_eq!(out.matches("deleted jobs ").count(), 3, "{out}");
+    assert!(out.contains("(5 of 5)"), "{out}");
+    assert_eq!(
+        out.lines().last().unwrap(),
+        "deleted 5 jobs, 5 test cases, 130 bytes of logs",
+        "{out}"
+    );
+    for (n, id) in ids.iter().enumerate() {
+        let kept = n >= 5;
+        assert_eq!(
+            lava_db::jobs::get(&c, *id).await.unwrap().is_some(),
+            kept,
+            "job {id}"
+        );
+        assert_eq!(jobs_dir.join(id.to_string()).exists(), kept, "job {id}");
+        assert_eq!(
+            lava_db::results::of_job(&c, *id).await.unwrap().len(),
+            usize::from(kept),
+            "job {id}"
+        );
+    }
+    // The job counters still agree with the table.
+    let all = lava_db::job_list::JobFilter::default();
+    let su = lava_db::viewer::Viewer {
+        user_id: None,
+        superuser: true,
+    };
+    assert_eq!(
+        lava_db::job_list::count(&c, &su, &all).await.unwrap(),
+        lava_db::job_list::count_exact(&c, &su, &all).await.unwrap()
+    );
+    assert_eq!(lava_db::job_list::count(&c, &su, &all).await.unwrap(), 2);
+    // Nothing more is that old.
+    let again = lab.manage(&["jobs", "rm", "--older-than", "30"]);
+    assert_eq!(
+        again.lines().last().unwrap(),
+        "deleted 0 jobs, 0 test cases, 0 bytes of logs"
+    );
 }

@@ -2,8 +2,8 @@
 //! [`super::assign`], [`super::job`] and [`super::finish`].)
 
 use lava_common::fixture::DeviceRecord;
-use lava_common::ids::DeviceName;
-use lava_common::state::DeviceHealth;
+use lava_common::ids::{DeviceName, JobId};
+use lava_common::state::{DeviceHealth, DeviceState};
 
 use super::moves::DeviceMove;
 use crate::{Db, Error, devices};
@@ -30,7 +30,8 @@ pub async fn set_health(
         .write(
             c,
             hostname,
-            ("", "", &[]),
+            // An admin's judgement starts the count of failed health checks again.
+            (", health_check_failures = 0", "", &[]),
             device.current_job,
             actor,
             reason,
@@ -42,6 +43,47 @@ pub async fn set_health(
         )));
     }
     Ok(device.info.health)
+}
+
+/// Makes bad every idle device whose last `failures` health checks or more all failed
+/// (`[health_checks] failures_to_bad`), with a reason naming the count and the last check.
+/// Returns the devices and their last check. Locked rows another pass holds are skipped.
+pub async fn give_up_failing(
+    c: &impl Db,
+    failures: i32,
+) -> Result<Vec<(DeviceName, Option<JobId>)>, Error> {
+    let rows = c
+        .query(
+            "SELECT hostname, health, health_check_failures, last_health_report_job FROM devices
+             WHERE state = 'idle' AND health IN ('unknown', 'looping')
+               AND health_check_failures >= $1
+             ORDER BY hostname FOR UPDATE SKIP LOCKED",
+            &[&failures],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let hostname: DeviceName = r.try_get("hostname")?;
+        let health: DeviceHealth = r.try_get("health")?;
+        let count: i32 = r.try_get("health_check_failures")?;
+        let last: Option<JobId> = r.try_get("last_health_report_job")?;
+        let last_text = last.map_or_else(|| "none".to_string(), |j| format!("job {j}"));
+        let reason = format!(
+            "{count} health checks failed in a row (the last: {last_text}); \
+             [health_checks] failures_to_bad is {failures}"
+        );
+        let idle = DeviceState::Idle;
+        let mv = DeviceMove::new(&hostname, (idle, health), (idle, DeviceHealth::Bad))?;
+        let cond = (
+            "",
+            " AND health_check_failures = $6",
+            &[&count as &(dyn postgres_types::ToSql + Sync)][..],
+        );
+        if mv.write(c, &hostname, cond, last, None, &reason).await? {
+            out.push((hostname, last));
+        }
+    }
+    Ok(out)
 }
 
 /// Inserts a device from a fixture record, or updates an existing one's fields. A device

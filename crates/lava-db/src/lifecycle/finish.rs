@@ -128,11 +128,25 @@ async fn free_device(
         ),
         (false, false) => format!("job {id} ended {health}"),
     };
+    // Failed health checks in a row: a complete one starts the count again, a canceled one
+    // leaves it (the board was not judged); the scheduler acts on it (see
+    // `super::device::give_up_failing` and the retry delay in `assign::health_checks_due`).
+    let (reset, failed) = match (job.health_check, health) {
+        (true, JobHealth::Complete) => (true, 0),
+        (true, JobHealth::Incomplete) => (false, 1),
+        _ => (false, 0),
+    };
     let sets = (
         ", current_job_id = NULL,
-           last_health_report_job = CASE WHEN $6 THEN $7 ELSE last_health_report_job END",
+           last_health_report_job = CASE WHEN $6 THEN $7 ELSE last_health_report_job END,
+           health_check_failures = CASE WHEN $8 THEN 0 ELSE health_check_failures + $9 END",
         " AND current_job_id = $7",
-        &[&job.health_check as &(dyn ToSql + Sync), &id][..],
+        &[
+            &job.health_check as &(dyn ToSql + Sync),
+            &id,
+            &reset,
+            &failed,
+        ][..],
     );
     DeviceMove::new(device, (state, old), (DeviceState::Idle, new))?
         .write(c, device, sets, Some(id), None, &reason)

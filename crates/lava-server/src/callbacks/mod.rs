@@ -3,8 +3,10 @@
 //!
 //! The job transition queues a row in the same transaction ([`lava_db::callbacks::queue`]),
 //! so a callback is never lost to a crash; the active scheduler sends the due rows here,
-//! retries failures with doubling delays, and records every attempt. Several callbacks of one
-//! job are tracked one by one, so a retry never calls twice a URL that already answered.
+//! retries failures with doubling, jittered delays for as long as the retry window lasts
+//! (`[callbacks] retry_window`, measured from the job's change), and records every attempt.
+//! Several callbacks of one job are tracked one by one, so a retry never calls twice a URL
+//! that already answered.
 
 pub mod payload;
 pub mod spec;
@@ -22,10 +24,15 @@ use spec::{Callback, Dataset, Method, Notify};
 /// How callbacks are sent.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Attempts before giving up on a callback.
-    pub max_attempts: i32,
-    /// The delay before the first retry; it doubles with each one.
+    /// How long after the job's change a failing callback is still retried
+    /// (`[callbacks] retry_window`); the last attempt is made at its end.
+    pub retry_window: Duration,
+    /// The delay before the first retry; it doubles with each one, up to `max_retry`, and is
+    /// jittered (a random point in its upper half) so that callbacks that failed together
+    /// (a receiver that was down) do not all come back at once.
     pub first_retry: Duration,
+    /// The longest delay between two attempts.
+    pub max_retry: Duration,
     /// The time a callback URL has to answer.
     pub timeout: Duration,
     /// How often to look for due callbacks.
@@ -38,8 +45,9 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            max_attempts: 5,
+            retry_window: lava_common::backoff_settings::Backoff::default().callback_retry_window,
             first_retry: Duration::from_secs(10),
+            max_retry: Duration::from_secs(3600),
             timeout: Duration::from_secs(5),
             poll: Duration::from_secs(1),
             allow_local_targets: false,
@@ -128,6 +136,7 @@ pub async fn run_once(
         let notify = match Notify::parse(&job.plan["notify"]) {
             Ok(n) => n,
             Err(e) => {
+                // The notify block itself is wrong: no retry can help.
                 let state = CallbackState::Failed;
                 lava_db::callbacks::record_attempt(
                     c,
@@ -192,18 +201,33 @@ pub async fn run_once(
             }
         }
         let error = (!errors.is_empty()).then(|| errors.join("; "));
-        let state = if error.is_none() {
-            CallbackState::Sent
-        } else if d.attempts + 1 >= opts.max_attempts {
-            CallbackState::Failed
-        } else {
-            CallbackState::Pending
+        let retry_in = retry_delay(opts, d.attempts, d.age, rand::random::<f64>());
+        let state = match (&error, retry_in) {
+            (None, _) => CallbackState::Sent,
+            (Some(_), None) => CallbackState::Failed,
+            (Some(_), Some(_)) => CallbackState::Pending,
         };
-        let retry_in = opts.first_retry * 2u32.saturating_pow(d.attempts.max(0) as u32);
+        let retry_in = retry_in.unwrap_or_default();
         lava_db::callbacks::record_attempt(c, d.id, state, &delivered, error.as_deref(), retry_in)
             .await?;
     }
     Ok(due.len())
+}
+
+/// When to try again after failed attempt number `attempts + 1` of a callback queued `age`
+/// ago: the doubling delay, capped, jittered by `jitter` (0 to 1) into its upper half, and
+/// cut to end at the window's end; `None` once the window is over.
+pub fn retry_delay(opts: &Options, attempts: i32, age: Duration, jitter: f64) -> Option<Duration> {
+    let left = opts
+        .retry_window
+        .checked_sub(age)
+        .filter(|d| !d.is_zero())?;
+    let doubled = opts
+        .first_retry
+        .saturating_mul(2u32.saturating_pow(attempts.clamp(0, 31) as u32))
+        .min(opts.max_retry);
+    let jittered = doubled.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+    Some(jittered.min(left))
 }
 
 /// Sends callbacks until `stop` turns true or the connection fails (the caller reconnects).

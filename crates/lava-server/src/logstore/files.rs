@@ -59,6 +59,35 @@ pub fn write_at(path: &Path, at: u64, data: &[u8]) -> io::Result<()> {
     file.sync_data()
 }
 
+/// The bytes of the regular files below `dir` (links are counted as themselves, never
+/// followed); 0 when `dir` does not exist.
+pub fn size_of_dir(dir: &Path) -> io::Result<u64> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return Ok(meta.len());
+    }
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        total += size_of_dir(&entry?.path())?;
+    }
+    Ok(total)
+}
+
+/// Removes `dir` and everything below it (links themselves, never what they point to);
+/// returns the bytes its files held. A missing `dir` is already removed: 0.
+pub fn remove_dir(dir: &Path) -> io::Result<u64> {
+    let bytes = size_of_dir(dir)?;
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,7 +85,24 @@ impl LogStore {
 
     /// The log file of a job.
     pub fn path(&self, job: JobId) -> PathBuf {
-        self.dir.join(job.to_string()).join("output.yaml")
+        self.job_dir(job).join("output.yaml")
+    }
+
+    /// The directory of a job's log files.
+    pub fn job_dir(&self, job: JobId) -> PathBuf {
+        self.dir.join(job.to_string())
+    }
+
+    /// The bytes of job `job`'s log files (0 when it has none), read off the runtime.
+    pub async fn size(&self, job: JobId) -> std::io::Result<u64> {
+        let dir = self.job_dir(job);
+        blocking(move || files::size_of_dir(&dir)).await
+    }
+
+    /// Removes job `job`'s log files (a deleted job's); returns the bytes they held.
+    pub async fn remove(&self, job: JobId) -> std::io::Result<u64> {
+        let dir = self.job_dir(job);
+        blocking(move || files::remove_dir(&dir)).await
     }
 
     /// Appends a batch; returns the number of lines the log has after it.

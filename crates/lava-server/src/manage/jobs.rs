@@ -96,5 +96,13 @@ pub async fn run(ctx: &Ctx<'_>, command: Jobs) -> anyhow::Result<()> {
             println!("job {id}: {state}");
             Ok(())
         }
+        Jobs::Rm {
+            older_than,
+            dry_run,
+            batch,
+        } => {
+            let logs = crate::logstore::LogStore::new(ctx.settings.jobs_dir());
+            super::archive::rm(client, &logs, older_than, dry_run, batch).await
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `lava-server manage …`: each subcommand in its own module, each change in one transaction.
 
 mod add_device;
+mod archive;
 mod data;
 mod device_types;
 mod devices;

@@ -34,14 +34,22 @@ pub async fn run(
         if *stop.borrow() {
             return Ok(());
         }
-        let (url, logs, allow_local) = {
+        let (url, logs, callbacks, opts) = {
             let s = settings.borrow_and_update();
             let logs = crate::logstore::LogStore::with_limits(s.jobs_dir(), s.limits);
-            let allow_local = s.safety.callbacks_allow_local_targets;
-            (s.database_url.clone(), logs, allow_local)
+            let callbacks = crate::callbacks::Options {
+                allow_local_targets: s.safety.callbacks_allow_local_targets,
+                retry_window: s.backoff.callback_retry_window,
+                ..Default::default()
+            };
+            let opts = Options {
+                backoff: s.backoff,
+                ..opts.clone()
+            };
+            (s.database_url.clone(), logs, callbacks, opts)
         };
         let led = tokio::select! {
-            r = lead(&url, &logs, allow_local, &opts, interval, &mut stop) => Some(r),
+            r = lead(&url, &logs, &callbacks, &opts, interval, &mut stop) => Some(r),
             _ = settings.changed() => None,
         };
         match led {
@@ -74,15 +82,12 @@ impl Drop for AbortOnDrop {
 async fn send_callbacks(
     url: String,
     logs: crate::logstore::LogStore,
-    allow_local_targets: bool,
+    opts: crate::callbacks::Options,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        let opts = crate::callbacks::Options {
-            allow_local_targets,
-            ..Default::default()
-        };
+        let opts = opts.clone();
         match crate::callbacks::run(url.clone(), logs.clone(), opts, stop.clone()).await {
             Ok(()) => return,
             Err(e) => {
@@ -101,7 +106,7 @@ async fn send_callbacks(
 async fn lead(
     url: &str,
     logs: &crate::logstore::LogStore,
-    allow_local_targets: bool,
+    callbacks: &crate::callbacks::Options,
     opts: &Options,
     interval: Duration,
     stop: &mut watch::Receiver<bool>,
@@ -122,7 +127,7 @@ async fn lead(
     let _callbacks = AbortOnDrop(tokio::spawn(send_callbacks(
         url.to_string(),
         logs.clone(),
-        allow_local_targets,
+        callbacks.clone(),
         stop.clone(),
     )));
     let (_listener, mut events) = lava_db::listen(url, &[lava_db::notify::SCHEDULER]).await?;

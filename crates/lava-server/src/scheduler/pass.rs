@@ -1,9 +1,10 @@
 //! One scheduling pass, in one transaction: silent workers declared offline (their jobs end
-//! incomplete, their devices go unknown), stale queued jobs canceled, due health checks
-//! created and assigned, then queued jobs given to idle devices by priority and age.
+//! incomplete, their devices go unknown), stale queued jobs canceled, devices whose health
+//! checks keep failing made bad, due health checks created and assigned, then queued jobs given to idle devices by priority and age.
 
 use std::time::Duration;
 
+use lava_common::backoff_settings::Backoff;
 use lava_common::ids::{DeviceName, JobId, WorkerName};
 use lava_common::job::parse_job;
 
@@ -14,6 +15,9 @@ pub struct Options {
     pub worker_timeout: Duration,
     /// Queued jobs older than this are canceled (None: never).
     pub queue_timeout: Option<Duration>,
+    /// `[health_checks]`: the wait before retrying a failed health check, and how many
+    /// failures in a row make a device bad (the settings file's, read again on SIGHUP).
+    pub backoff: Backoff,
 }
 
 /// What a pass did.
@@ -27,6 +31,8 @@ pub struct Report {
     pub workers_offline: Vec<WorkerName>,
     /// Queued jobs canceled for their age (the server's queue timeout or their own).
     pub stale: usize,
+    /// Devices made bad for failing health checks in a row.
+    pub gave_up: Vec<DeviceName>,
 }
 
 /// Runs one pass.
@@ -59,7 +65,19 @@ pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report,
         lava_db::lifecycle::job::cancel(&tx, id, None, &reason).await?;
         report.stale += 1;
     }
-    for due in lava_db::lifecycle::assign::health_checks_due(&tx).await? {
+    let failures = opts.backoff.health_check_failures_to_bad as i32;
+    for (device, last) in lava_db::lifecycle::device::give_up_failing(&tx, failures).await? {
+        let last = last.map(|j| j.to_string()).unwrap_or_default();
+        tracing::warn!(%device, last_check = %last, failures, "health checks failed in a row: device bad");
+        report.gave_up.push(device);
+    }
+    let b = &opts.backoff;
+    let due = lava_db::lifecycle::assign::health_checks_due(
+        &tx,
+        b.health_check_retry_delay,
+        b.health_check_retry_delay_max,
+    );
+    for due in due.await? {
         let plan = match parse_job(&due.definition) {
             Ok(p) => p,
             Err(e) => {

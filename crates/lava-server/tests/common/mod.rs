@@ -224,7 +224,11 @@ impl Worker {
             .await
             .unwrap();
         let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
+        let text = r.text().await.unwrap();
+        match serde_json::from_str(&text) {
+            Ok(v) => (status, v),
+            Err(e) => panic!("{path}: HTTP {status} {text:?}: {e}"),
+        }
     }
 
     /// One poll reporting `running` jobs (id, lines).

@@ -64,9 +64,15 @@ pub struct IdleDevice {
 }
 
 /// Devices that need a health check before any other job: health unknown or looping, or the
-/// last check older than the type's frequency (in hours or in jobs). Locked, skipping rows
-/// another pass holds.
-pub async fn health_checks_due(c: &impl Db) -> Result<Vec<HealthCheckDue>, Error> {
+/// last check older than the type's frequency (in hours or in jobs). A device whose last
+/// checks failed waits first: `retry_delay` after the end of the last one, doubled for each
+/// further failure in a row, at most `retry_delay_max`. Locked, skipping rows another pass
+/// holds.
+pub async fn health_checks_due(
+    c: &impl Db,
+    retry_delay: std::time::Duration,
+    retry_delay_max: std::time::Duration,
+) -> Result<Vec<HealthCheckDue>, Error> {
     let sql = format!(
         "SELECT d.hostname, d.device_type, d.worker_host, t.health_check_job {DEVICES}
          WHERE {IDLE_ON_ACTIVE_WORKER}
@@ -80,10 +86,16 @@ pub async fn health_checks_due(c: &impl Db) -> Result<Vec<HealthCheckDue>, Error
                    (SELECT count(*) FROM jobs j
                      WHERE j.actual_device = d.hostname AND NOT j.health_check AND j.state = 'finished'
                        AND j.id > coalesce(d.last_health_report_job, 0)) >= t.health_frequency))
+           AND (d.health_check_failures = 0 OR coalesce(
+                 (SELECT j.end_time FROM jobs j WHERE j.id = d.last_health_report_job),
+                 '-infinity') + make_interval(secs => least(
+                     $1::float8 * power(2, least(d.health_check_failures - 1, 40)), $2::float8))
+               <= now())
          ORDER BY d.hostname
          FOR UPDATE OF d SKIP LOCKED"
     );
-    let rows = c.query(&sql, &[]).await?;
+    let (delay, max) = (retry_delay.as_secs_f64(), retry_delay_max.as_secs_f64());
+    let rows = c.query(&sql, &[&delay, &max]).await?;
     rows.iter()
         .map(|r| {
             Ok(HealthCheckDue {
