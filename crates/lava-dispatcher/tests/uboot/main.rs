@@ -8,6 +8,7 @@
 
 mod faults;
 mod harness;
+mod noisy_line;
 mod worker;
 
 use harness::{BoardRun, git_repo};
