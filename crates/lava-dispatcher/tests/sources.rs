@@ -399,6 +399,60 @@ fn a_five_mib_repository_with_a_binary_file_runs_on_qemu() {
     assert!(!log.contains("over the console"), "no here-document: {log}");
 }
 
+/// A QEMU guest whose image takes no overlay (`install_overlay: false`, as for a disk image
+/// without a ramdisk) gets it over its console, through the same acknowledged chunks as a
+/// serial board: 1 MiB of pseudo-random bytes arrive whole.
+#[test]
+fn a_one_mib_overlay_reaches_a_qemu_guest_over_its_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    install_kvm(&root);
+    let repo = big_repo(dir.path(), 1);
+    let img = test_image().unwrap();
+    let job = dir.path().join("big.yaml");
+    std::fs::write(
+        &job,
+        format!(
+            "job_name: big\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 10}}\n\
+             actions:\n\
+             - deploy:\n    to: tmpfs\n    images:\n      kernel: {{url: 'file://{}'}}\n      initrd: {{url: 'file://{}', install_overlay: false}}\n\
+             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n\
+             - test:\n    timeout: {{minutes: 8}}\n    definitions:\n    - {{from: git, repository: 'file://{}', path: big.yaml, name: big}}\n",
+            img.kernel.display(),
+            img.initramfs.display(),
+            repo.display()
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = dispatch_with(
+        &root,
+        &[
+            "--device-name",
+            "kvm01",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        &job,
+        &dir.path().join("cache"),
+        dir.path(),
+    );
+    let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out.stderr));
+    let results: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(r#""definition": "0_big""#))
+        .collect();
+    assert_eq!(results.len(), 2, "blob-size and blob-sum: {results:?}");
+    assert!(
+        results.iter().all(|l| l.contains(r#""result": "pass""#)),
+        "{results:?}"
+    );
+    assert!(!log.contains("the test overlay follows"), "{log}");
+    assert!(log.contains("bytes acknowledged"), "{log}");
+    assert!(log.contains("overlay over the console: "), "{log}");
+}
+
 #[test]
 fn an_empty_job_completes_and_bad_arguments_are_named() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,6 +2,7 @@
 //! target by the time a test action runs, run there with the `lava-test-*` helpers, and
 //! their markers turned into result lines as they arrive.
 
+mod console;
 pub mod fetch;
 pub mod git;
 pub mod overlay;

@@ -6,18 +6,17 @@
 //! The target gets it in what it boots (the cpio after the ramdisk, as LAVA does; the
 //! tarball unpacked into an NFS root), or fetches the tarball itself after login
 //! (`transfer_overlay`, from the TFTP server), or, for a board with neither network nor
-//! ramdisk, receives it over its console in base64, read by `base64 -d` from the terminal
-//! ([`deliver`]).
+//! ramdisk, receives it over its console in base64, in acknowledged and checked chunks
+//! ([`deliver`], [`console`]).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use lava_common::job::{TestDefinitionFile, TransferOverlay};
 use walkdir::WalkDir;
 
-use super::{fetch, scripts};
+use super::{console, fetch, scripts};
 use crate::archive;
 use crate::job::{Ctx, Failure};
 use crate::network::server_ip;
@@ -256,8 +255,8 @@ async fn fetch_by_target(
     Ok(())
 }
 
-/// The fallback for boards without network or ramdisk: the tarball in base64 over the
-/// console, unpacked at `/`.
+/// The fallback for boards without network or ramdisk, and QEMU disk images without a
+/// ramdisk: the tarball over the console ([`console::send`]), unpacked at `/`.
 async fn over_console(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
     let o = ctx
         .overlay
@@ -280,45 +279,7 @@ async fn over_console(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
         "sending the test overlay over the console ({} bytes)",
         data.len()
     ));
-    // `base64 -d` reads the terminal itself, in its line mode, up to an end-of-file (^D):
-    // an interactive shell's line editor (busybox ash asks the terminal where its cursor is
-    // at every line) would take a second a line. The shell says when base64 reads.
-    ctx.sendline(
-        action,
-        &format!(
-            "stty -echo 2>/dev/null; echo \"LAVA_\"\"READY\"; base64 -d > {file}; rc=$?; stty echo 2>/dev/null; echo \"LAVA_RC=\"\"$rc\""
-        ),
-    )
-    .await?;
-    let ready = regex::bytes::Regex::new(r"LAVA_READY\r*\n")
-        .unwrap_or_else(|_| unreachable!("a fixed regex"));
-    ctx.expect(action, &[ready]).await?;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
-    let conn = ctx.conn(action)?;
-    let end = conn.line_end().to_string();
-    let mut text = String::with_capacity(encoded.len() + encoded.len() / 76 * end.len() + 8);
-    for chunk in encoded.as_bytes().chunks(76) {
-        text.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        text.push_str(&end);
-    }
-    text.push('\u{4}');
-    let shown = format!("({} bytes of base64, then ^D)", text.len() - 1);
-    conn.send_shown_as(&text, &shown)
-        .await
-        .map_err(|e| crate::job::connection_failure(action, e))?;
-    let re = regex::bytes::Regex::new(r"LAVA_RC=(\d+)\r*\n")
-        .unwrap_or_else(|_| unreachable!("a fixed regex"));
-    let m = ctx.expect(action, &[re]).await?;
-    ctx.expect(action, &[crate::job::prompt_regex()]).await?;
-    if !m.matched.starts_with("LAVA_RC=0") {
-        return Err(Failure::infra(
-            action,
-            format!(
-                "base64 -d on the target failed ({}): it needs base64",
-                m.matched.trim()
-            ),
-        ));
-    }
+    console::send(ctx, action, &data, &file).await?;
     let rc = status(
         ctx,
         action,

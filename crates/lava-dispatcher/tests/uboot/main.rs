@@ -8,6 +8,7 @@
 
 mod faults;
 mod harness;
+mod noisy_line;
 mod worker;
 
 use harness::{BoardRun, git_repo};
@@ -178,6 +179,26 @@ fn without_ramdisk_or_transfer_the_overlay_goes_over_the_console() {
     let out = run.dispatch(&job);
     assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
     assert_eq!(run.cases().len(), 4, "{:?}", run.cases());
+    let log = run.log_text();
+    assert!(log.contains("overlay over the console: "), "{log}");
+    run.assert_clean();
+}
+
+/// An overlay of 1 MiB of incompressible bytes (every byte value) over the real console,
+/// about 1.4 MB of base64: it arrives whole, checked by the dispatcher chunk by chunk and
+/// in full before it is unpacked, and on the board by the definition's own sha256.
+#[test]
+fn a_one_mib_incompressible_overlay_goes_over_the_console_intact() {
+    let run = BoardRun::start(0);
+    let (repo, cases) = harness::big_repo(run.dir(), 1);
+    let deploy = run.deploy("      install_overlay: false\n");
+    let job = run.yaml_job(&deploy, "commands: ramdisk", &repo, "big.yaml", "");
+    let out = run.dispatch(&job);
+    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    assert_eq!(
+        run.cases(),
+        cases.map(|c| ("0_big".to_string(), c.to_string(), "pass".to_string()))
+    );
     let log = run.log_text();
     assert!(log.contains("overlay over the console: "), "{log}");
     run.assert_clean();
