@@ -347,24 +347,24 @@ fn big_repo(dir: &Path, mib: usize) -> PathBuf {
     repo
 }
 
-/// A 5 MiB repository with a binary file reaches a QEMU guest whole, in the second archive
-/// after its ramdisk (no here-document could carry it).
-#[test]
-fn a_five_mib_repository_with_a_binary_file_runs_on_qemu() {
+/// Runs a kvm job whose test comes from a `mib` MiB repository with a binary file (see
+/// [`big_repo`]); `initrd` is extra YAML for the initrd image, `minutes` the job timeout.
+/// Asserts the job completes with both checks of the blob passed; returns its log.
+fn big_repo_job(mib: usize, initrd: &str, minutes: u32) -> String {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     install_kvm(&root);
-    let repo = big_repo(dir.path(), 5);
+    let repo = big_repo(dir.path(), mib);
     let img = test_image().unwrap();
     let job = dir.path().join("big.yaml");
     std::fs::write(
         &job,
         format!(
-            "job_name: big\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 4}}\n\
+            "job_name: big\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: {minutes}}}\n\
              actions:\n\
-             - deploy:\n    to: tmpfs\n    images:\n      kernel: {{url: 'file://{}'}}\n      initrd: {{url: 'file://{}'}}\n\
+             - deploy:\n    to: tmpfs\n    images:\n      kernel: {{url: 'file://{}'}}\n      initrd: {{url: 'file://{}'{initrd}}}\n\
              - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n\
-             - test:\n    definitions:\n    - {{from: git, repository: 'file://{}', path: big.yaml, name: big}}\n",
+             - test:\n    timeout: {{minutes: {minutes}}}\n    definitions:\n    - {{from: git, repository: 'file://{}', path: big.yaml, name: big}}\n",
             img.kernel.display(),
             img.initramfs.display(),
             repo.display()
@@ -395,6 +395,14 @@ fn a_five_mib_repository_with_a_binary_file_runs_on_qemu() {
         results.iter().all(|l| l.contains(r#""result": "pass""#)),
         "{results:?}"
     );
+    log
+}
+
+/// A 5 MiB repository with a binary file reaches a QEMU guest whole, in the second archive
+/// after its ramdisk (no here-document could carry it).
+#[test]
+fn a_five_mib_repository_with_a_binary_file_runs_on_qemu() {
+    let log = big_repo_job(5, "", 4);
     assert!(log.contains("the test overlay follows the initrd"), "{log}");
     assert!(!log.contains("over the console"), "no here-document: {log}");
 }
@@ -404,50 +412,7 @@ fn a_five_mib_repository_with_a_binary_file_runs_on_qemu() {
 /// serial board: 1 MiB of pseudo-random bytes arrive whole.
 #[test]
 fn a_one_mib_overlay_reaches_a_qemu_guest_over_its_console() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    install_kvm(&root);
-    let repo = big_repo(dir.path(), 1);
-    let img = test_image().unwrap();
-    let job = dir.path().join("big.yaml");
-    std::fs::write(
-        &job,
-        format!(
-            "job_name: big\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 10}}\n\
-             actions:\n\
-             - deploy:\n    to: tmpfs\n    images:\n      kernel: {{url: 'file://{}'}}\n      initrd: {{url: 'file://{}', install_overlay: false}}\n\
-             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n\
-             - test:\n    timeout: {{minutes: 8}}\n    definitions:\n    - {{from: git, repository: 'file://{}', path: big.yaml, name: big}}\n",
-            img.kernel.display(),
-            img.initramfs.display(),
-            repo.display()
-        ),
-    )
-    .unwrap();
-    let out_dir = dir.path().join("out");
-    let out = dispatch_with(
-        &root,
-        &[
-            "--device-name",
-            "kvm01",
-            "--output-dir",
-            out_dir.to_str().unwrap(),
-        ],
-        &job,
-        &dir.path().join("cache"),
-        dir.path(),
-    );
-    let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out.stderr));
-    let results: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains(r#""definition": "0_big""#))
-        .collect();
-    assert_eq!(results.len(), 2, "blob-size and blob-sum: {results:?}");
-    assert!(
-        results.iter().all(|l| l.contains(r#""result": "pass""#)),
-        "{results:?}"
-    );
+    let log = big_repo_job(1, ", install_overlay: false", 10);
     assert!(!log.contains("the test overlay follows"), "{log}");
     assert!(log.contains("bytes acknowledged"), "{log}");
     assert!(log.contains("overlay over the console: "), "{log}");

@@ -11,6 +11,56 @@ use lava_db::lifecycle::worker::{self, WorkerUpdate};
 
 const JOB: &str = r#"{"job_name": "plain", "device_type": "kvm", "timeout": 60, "actions": []}"#;
 
+/// A kvm type with the seed's health check every `every`, worker `w1` (active, at most
+/// `job_limit` jobs, 0 for none) and `devices` on it, idle and reported by the worker.
+async fn kvm_lab(
+    c: &lava_db::Client,
+    every: (i32, HealthDenominator),
+    job_limit: i32,
+    devices: &[(&str, DeviceHealth)],
+) {
+    let check = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/health-checks/kvm-health.json"
+    ))
+    .unwrap();
+    let kvm = DeviceTypeRecord {
+        name: "kvm".into(),
+        description: String::new(),
+        health_check_job: Some(check),
+        health_frequency: every.0,
+        health_denominator: every.1,
+        disable_health_check: false,
+        display: true,
+    };
+    lava_db::device_types::upsert(c, &kvm).await.unwrap();
+    let w1 = WorkerName::from("w1");
+    lava_db::workers::add(c, &w1, "", "hash").await.unwrap();
+    worker::heartbeat(c, &w1, "test").await.unwrap();
+    let update = WorkerUpdate {
+        health: WorkerHealth::Active,
+        description: "",
+        job_limit,
+    };
+    worker::update(c, &w1, &update, None, "test").await.unwrap();
+    for (name, health) in devices {
+        let d = DeviceRecord {
+            hostname: (*name).into(),
+            device_type: "kvm".into(),
+            description: String::new(),
+            tags: vec![],
+            state: DeviceState::Idle,
+            health: *health,
+            worker_host: Some("w1".into()),
+        };
+        lava_db::devices::add(c, &d).await.unwrap();
+    }
+    let names: Vec<_> = devices.iter().map(|(n, _)| (*n).into()).collect();
+    lava_db::workers::report_devices(c, &w1, &names)
+        .await
+        .unwrap();
+}
+
 /// A health check counts once against its worker's job limit: a worker allowed two jobs
 /// that is given a health check on one device still takes an ordinary job on the other
 /// (the pass used to count the health check twice and leave the job queued).
@@ -18,49 +68,17 @@ const JOB: &str = r#"{"job_name": "plain", "device_type": "kvm", "timeout": 60, 
 async fn a_health_check_counts_once_against_the_job_limit() {
     let db = lava_testkit::test_db().await.unwrap();
     let mut c = db.client().await.unwrap();
-    let check = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/health-checks/kvm-health.json"
-    ))
-    .unwrap();
     // A check every 10 jobs: only the device of unknown health needs one now.
-    let kvm = DeviceTypeRecord {
-        name: "kvm".into(),
-        description: String::new(),
-        health_check_job: Some(check),
-        health_frequency: 10,
-        health_denominator: HealthDenominator::Jobs,
-        disable_health_check: false,
-        display: true,
-    };
-    lava_db::device_types::upsert(&c, &kvm).await.unwrap();
-    let w1 = WorkerName::from("w1");
-    lava_db::workers::add(&c, &w1, "", "hash").await.unwrap();
-    worker::heartbeat(&c, &w1, "test").await.unwrap();
-    let limit = WorkerUpdate {
-        health: WorkerHealth::Active,
-        description: "",
-        job_limit: 2,
-    };
-    worker::update(&c, &w1, &limit, None, "test").await.unwrap();
-    for (name, health) in [
-        ("kvm01", DeviceHealth::Unknown),
-        ("kvm02", DeviceHealth::Good),
-    ] {
-        let d = DeviceRecord {
-            hostname: name.into(),
-            device_type: "kvm".into(),
-            description: String::new(),
-            tags: vec![],
-            state: DeviceState::Idle,
-            health,
-            worker_host: Some("w1".into()),
-        };
-        lava_db::devices::add(&c, &d).await.unwrap();
-    }
-    lava_db::workers::report_devices(&c, &w1, &["kvm01".into(), "kvm02".into()])
-        .await
-        .unwrap();
+    kvm_lab(
+        &c,
+        (10, HealthDenominator::Jobs),
+        2,
+        &[
+            ("kvm01", DeviceHealth::Unknown),
+            ("kvm02", DeviceHealth::Good),
+        ],
+    )
+    .await;
     let plan = lava_common::job::parse_job(JOB).unwrap();
     let mut job = lava_server::submit::new_job(JOB, &plan, None, false);
     job.visibility = JobVisibility::Public;
@@ -156,45 +174,13 @@ async fn failed_health_checks_back_off_then_make_the_device_bad() {
     use lava_common::state::JobHealth;
     let db = lava_testkit::test_db().await.unwrap();
     let mut c = db.client().await.unwrap();
-    let check = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/health-checks/kvm-health.json"
-    ))
-    .unwrap();
-    let kvm = DeviceTypeRecord {
-        name: "kvm".into(),
-        description: String::new(),
-        health_check_job: Some(check),
-        health_frequency: 24,
-        health_denominator: HealthDenominator::Hours,
-        disable_health_check: false,
-        display: true,
-    };
-    lava_db::device_types::upsert(&c, &kvm).await.unwrap();
-    let w1 = WorkerName::from("w1");
-    lava_db::workers::add(&c, &w1, "", "hash").await.unwrap();
-    worker::heartbeat(&c, &w1, "test").await.unwrap();
-    let active = WorkerUpdate {
-        health: WorkerHealth::Active,
-        description: "",
-        job_limit: 0,
-    };
-    worker::update(&c, &w1, &active, None, "test")
-        .await
-        .unwrap();
-    let d = DeviceRecord {
-        hostname: "kvm01".into(),
-        device_type: "kvm".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
-        health: DeviceHealth::Unknown,
-        worker_host: Some("w1".into()),
-    };
-    lava_db::devices::add(&c, &d).await.unwrap();
-    lava_db::workers::report_devices(&c, &w1, &["kvm01".into()])
-        .await
-        .unwrap();
+    kvm_lab(
+        &c,
+        (24, HealthDenominator::Hours),
+        0,
+        &[("kvm01", DeviceHealth::Unknown)],
+    )
+    .await;
     let opts = lava_server::scheduler::Options {
         worker_timeout: Duration::from_secs(3600),
         queue_timeout: None,
