@@ -152,9 +152,22 @@ fn timeouts(at: &At<'_>) -> Result<Timeouts, JobError> {
         connection: optional("connection")?,
         actions: table("actions")?,
         connections: table("connections")?,
-        queue: optional("queue")?,
+        queue: match map.get_some("queue") {
+            Some(at) => {
+                let t = fields::timeout(&at)?;
+                if t > MAX_QUEUE_TIMEOUT {
+                    return Err(at.error("timeout too large (at most 366 days)"));
+                }
+                Some(t)
+            }
+            None => None,
+        },
     })
 }
+
+/// The longest `timeouts.queue`: a year, far past any real wait, and a deadline PostgreSQL
+/// can store.
+const MAX_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
 
 #[cfg(test)]
 mod tests {
@@ -246,6 +259,15 @@ actions: []
         );
         let e = parse_yaml(&job).unwrap_err().to_string();
         assert!(e.contains("timeouts.queue") && e.contains("line 5"), "{e}");
+        let job = MINIMAL.replace(
+            "  job: {minutes: 10}\n",
+            "  job: {minutes: 10}\n  queue: {days: 100000000000}\n",
+        );
+        let e = parse_yaml(&job).unwrap_err().to_string();
+        assert!(
+            e.contains("timeouts.queue") && e.contains("at most 366 days"),
+            "{e}"
+        );
         let job = format!("{MINIMAL}secrets:\n  API_KEY: s3cret\n");
         let e = parse_yaml(&job).unwrap_err().to_string();
         assert!(e.contains("secrets are not supported"), "{e}");
