@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DeviceName, DeviceTypeName, JobId};
+use crate::job::SecretValues;
 
 /// The protocol spoken by this release.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -64,8 +65,11 @@ pub struct JobStart {
     pub id: JobId,
     /// The device to run it on (one of the worker's).
     pub device: DeviceName,
-    /// The job definition as submitted.
+    /// The job definition as stored (its secrets masked).
     pub definition: String,
+    /// The values of its `secrets` block, which the stored definition masks.
+    #[serde(default, skip_serializing_if = "SecretValues::is_empty")]
+    pub secrets: SecretValues,
 }
 
 /// What the worker must do now.

@@ -5,18 +5,6 @@
 use crate::{Db, Error};
 use lava_common::ids::JobId;
 
-/// Stores job `job`'s callback tokens: (place in the notify block, token).
-pub async fn store(c: &impl Db, job: JobId, tokens: &[(i32, String)]) -> Result<(), Error> {
-    for (position, token) in tokens {
-        c.execute(
-            "INSERT INTO job_callback_tokens (job_id, position, token) VALUES ($1, $2, $3)",
-            &[&job, position, token],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// Job `job`'s callback tokens by place, in order.
 pub async fn of_job(c: &impl Db, job: JobId) -> Result<Vec<(i32, String)>, Error> {
     let rows = c
@@ -70,4 +58,15 @@ pub async fn move_out(
     c.execute("DELETE FROM job_callback_tokens WHERE job_id = $1", &[&job])
         .await?;
     store(c, job, tokens).await
+}
+
+async fn store(c: &impl Db, job: JobId, tokens: &[(i32, String)]) -> Result<(), Error> {
+    for (position, token) in tokens {
+        c.execute(
+            "INSERT INTO job_callback_tokens (job_id, position, token) VALUES ($1, $2, $3)",
+            &[&job, position, token],
+        )
+        .await?;
+    }
+    Ok(())
 }

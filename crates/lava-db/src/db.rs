@@ -109,7 +109,7 @@ pub async fn begin(
 /// ```ignore
 /// let id = lava_db::transaction(&mut c, async |tx| {
 ///     let id = lava_db::jobs::insert(tx, &job).await?;
-///     lava_db::callback_tokens::store(tx, id, &tokens).await?;
+///     lava_db::lifecycle::job::cancel(tx, id, None, "not wanted").await?;
 ///     Ok::<_, lava_db::Error>(id)
 /// })
 /// .await?;

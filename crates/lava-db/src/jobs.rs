@@ -128,6 +128,18 @@ pub(crate) fn from_row(r: &Row) -> Result<Job, Error> {
 
 /// Stores a job and wakes the scheduler. Returns its id.
 pub async fn insert(c: &impl Db, j: &NewJob) -> Result<JobId, Error> {
+    insert_keeping(c, j, &[], &std::collections::BTreeMap::new()).await
+}
+
+/// Stores a job with what its definition holds masked, kept apart (its callback tokens by
+/// place, its `secrets` by name), and wakes the scheduler. One statement: no reader ever
+/// sees the job without its groups, tokens or secrets. Returns its id.
+pub async fn insert_keeping(
+    c: &impl Db,
+    j: &NewJob,
+    tokens: &[(i32, String)],
+    secrets: &std::collections::BTreeMap<String, String>,
+) -> Result<JobId, Error> {
     if !j.viewing_groups.is_empty() {
         let known: Vec<String> = c
             .query(
@@ -144,12 +156,28 @@ pub async fn insert(c: &impl Db, j: &NewJob) -> Result<JobId, Error> {
             )));
         }
     }
+    let (places, token_values): (Vec<i32>, Vec<&str>) =
+        tokens.iter().map(|(p, t)| (*p, t.as_str())).unzip();
+    let (names, secret_values): (Vec<&str>, Vec<&str>) = secrets
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .unzip();
     let row = c
         .query_one(
-            "INSERT INTO jobs (submitter_id, description, original_definition, plan, health_check,
-                requested_device_type, requested_device, tags, priority, visibility, queue_deadline)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-                now() + make_interval(secs => $11::float8)) RETURNING id",
+            "WITH j AS (
+                INSERT INTO jobs (submitter_id, description, original_definition, plan,
+                    health_check, requested_device_type, requested_device, tags, priority,
+                    visibility, queue_deadline)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                    now() + make_interval(secs => $11::float8))
+                RETURNING id),
+             g AS (INSERT INTO job_viewing_groups (job_id, group_id)
+                SELECT j.id, groups.id FROM j, groups WHERE groups.name = ANY($12)),
+             t AS (INSERT INTO job_callback_tokens (job_id, position, token)
+                SELECT j.id, x.p, x.v FROM j, unnest($13::int4[], $14::text[]) AS x(p, v)),
+             s AS (INSERT INTO job_secrets (job_id, name, value)
+                SELECT j.id, x.n, x.v FROM j, unnest($15::text[], $16::text[]) AS x(n, v))
+             SELECT id FROM j",
             &[
                 &j.submitter,
                 &j.description,
@@ -162,18 +190,15 @@ pub async fn insert(c: &impl Db, j: &NewJob) -> Result<JobId, Error> {
                 &j.priority,
                 &j.visibility,
                 &j.queue_timeout.map(|t| t.as_secs_f64()),
+                &j.viewing_groups,
+                &places,
+                &token_values,
+                &names,
+                &secret_values,
             ],
         )
         .await?;
     let id: JobId = row.try_get("id")?;
-    if !j.viewing_groups.is_empty() {
-        c.execute(
-            "INSERT INTO job_viewing_groups (job_id, group_id)
-             SELECT $1, id FROM groups WHERE name = ANY($2)",
-            &[&id, &j.viewing_groups],
-        )
-        .await?;
-    }
     notify::send(c, notify::SCHEDULER, &format!("submitted {id}")).await?;
     Ok(id)
 }

@@ -27,6 +27,7 @@ pub mod fixtures;
 pub mod history;
 pub mod job_admin;
 pub mod job_list;
+pub mod job_secrets;
 pub mod jobs;
 pub mod lab;
 pub mod lifecycle;

@@ -9,7 +9,9 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use lava_common::log::{Level, LogLine, Message, Value, append_text_line, cut_line, now_dt};
+use lava_common::log::{
+    Level, LogLine, Message, SecretMask, Value, append_text_line, cut_line, now_dt,
+};
 use lava_common::worker_api::LOG_BATCH_LINES_BYTES;
 
 struct Inner {
@@ -25,6 +27,8 @@ struct Inner {
 pub struct JobLog {
     inner: Arc<Mutex<Inner>>,
     path: PathBuf,
+    /// The job's secret values, taken out of every line before it is written.
+    mask: Arc<SecretMask>,
 }
 
 impl JobLog {
@@ -40,7 +44,15 @@ impl JobLog {
                 error: None,
             })),
             path: path.to_path_buf(),
+            mask: Arc::default(),
         })
+    }
+
+    /// This log, masking `mask`'s values in every line written from now on (and in every
+    /// clone made after this call): set before the job's first line.
+    pub fn masking(mut self, mask: SecretMask) -> JobLog {
+        self.mask = Arc::new(mask);
+        self
     }
 
     /// The log file's path.
@@ -51,6 +63,8 @@ impl JobLog {
     /// Writes one line. A write error is kept and reported by [`JobLog::finish`]: the job
     /// goes on (its device must still be powered off), but it cannot end complete.
     pub fn write(&self, line: &LogLine) {
+        let masked = self.mask.line(line);
+        let line = masked.as_ref().unwrap_or(line);
         let mut text = line.to_line();
         // Console lines are bounded by the reader; any other line (an error quoting a file, a
         // result with a huge field) is cut here, so every batch fits the server's body limit.
@@ -102,11 +116,12 @@ impl JobLog {
                 line = rest;
             }
             inner.scratch.clear();
+            let text = String::from_utf8_lossy(line);
             append_text_line(
                 &mut inner.scratch,
                 &dt,
                 Level::Target,
-                &String::from_utf8_lossy(line),
+                &self.mask.text(&text),
             );
             if let Err(e) = inner.file.write_all(inner.scratch.as_bytes())
                 && inner.error.is_none()
@@ -255,5 +270,27 @@ mod tests {
             &t[..200]
         );
         assert!(lines[1].contains("after"));
+    }
+
+    #[test]
+    fn secret_values_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = JobLog::create(&dir.path().join("output.yaml"), false)
+            .unwrap()
+            .masking(SecretMask::new(["s3cr\"et", "tok"]));
+        let clone = log.clone();
+        clone.input("export A='s3cr\"et'\n");
+        log.targets(&[b"curl -H auth:tok/s3cr\"et\r".as_slice(), b"plain"]);
+        let mut m = BTreeMap::new();
+        m.insert("tok".to_string(), Value::from("s3cr\"et"));
+        log.results(m);
+        log.finish().unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains("s3cr") && !text.contains("tok"), "{text}");
+        assert_eq!(text.matches("[MASKED]").count(), 5, "{text}");
+        assert!(text.contains("plain"), "{text}");
+        for l in text.lines() {
+            lava_common::log::parse_line(l).unwrap();
+        }
     }
 }

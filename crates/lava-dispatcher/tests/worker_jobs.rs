@@ -75,6 +75,7 @@ fn start(id: i64, device: &str, definition: &str) -> JobStart {
         id: JobId(id),
         device: device.into(),
         definition: definition.into(),
+        secrets: Default::default(),
     }
 }
 
@@ -383,10 +384,24 @@ async fn jobs_that_ended_while_the_worker_was_away() {
     let mut gone = gone;
     gone.wait().unwrap();
     // Lost: the process is gone and left no exit status.
-    let (lost, _) = JobDir::create(&lab.work(), JobId(20), "kvm01", TRIVIAL).unwrap();
+    let (lost, _) = JobDir::create(
+        &lab.work(),
+        JobId(20),
+        "kvm01",
+        TRIVIAL,
+        &Default::default(),
+    )
+    .unwrap();
     std::fs::write(lost.pid_file(), format!("{gone_pid}\n")).unwrap();
     // Ended incomplete: an exit status of 1 and the job result in the log.
-    let (ended, _) = JobDir::create(&lab.work(), JobId(21), "kvm01", TRIVIAL).unwrap();
+    let (ended, _) = JobDir::create(
+        &lab.work(),
+        JobId(21),
+        "kvm01",
+        TRIVIAL,
+        &Default::default(),
+    )
+    .unwrap();
     std::fs::write(ended.pid_file(), format!("{gone_pid}\n")).unwrap();
     std::fs::write(ended.exit_file(), "1\n").unwrap();
     std::fs::write(

@@ -1,7 +1,9 @@
 //! What a job run by the worker can see of the worker: not its token (neither on a child's
 //! command line nor in a child's environment, even when the worker's own environment holds
 //! it), and nothing of other users' jobs (job directories 0750, files 0640, even under a
-//! worker started with umask 000). Real daemons, a real QEMU device, a private PostgreSQL.
+//! worker started with umask 000). And where a job's own `secrets` go: to its test shell
+//! only, never onto a command line, into an environment or into the log. Real daemons, a
+//! real QEMU device, a private PostgreSQL.
 
 mod common;
 
@@ -12,7 +14,7 @@ use std::process::{Command, Stdio};
 use common::{Daemon, Lab, bin, wait_for, workspace};
 use lava_testkit::{PgCluster, test_image};
 
-const JOB: &str = "job_name: secrets\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 3}\nactions:\n- deploy:\n    to: tmpfs\n    images:\n      kernel: {url: 'file://KERNEL'}\n      ramdisk: {url: 'file://RAMDISK'}\n- boot:\n    method: qemu\n    auto_login: {login_prompt: 'login:', username: root}\n    prompts: ['root@lava-kvm']\n- test:\n    definitions:\n    - from: inline\n      name: wait\n      path: inline/wait.yaml\n      repository:\n        metadata: {format: Lava-Test Test Definition 1.0, name: wait}\n        run:\n          steps:\n          - sleep 8\n          - lava-test-case waited --result pass\n";
+const JOB: &str = "job_name: secrets\ndevice_type: kvm\nvisibility: public\nsecrets:\n  API_KEY: \"VALUE\"\ntimeouts:\n  job: {minutes: 3}\nactions:\n- deploy:\n    to: tmpfs\n    images:\n      kernel: {url: 'file://KERNEL'}\n      ramdisk: {url: 'file://RAMDISK'}\n- boot:\n    method: qemu\n    auto_login: {login_prompt: 'login:', username: root}\n    prompts: ['root@lava-kvm']\n- test:\n    definitions:\n    - from: inline\n      name: wait\n      path: inline/wait.yaml\n      repository:\n        metadata: {format: Lava-Test Test Definition 1.0, name: wait}\n        run:\n          steps:\n          - . /lava-*/secrets\n          - 'case \"$API_KEY\" in PFX-*-SFX) lava-test-case secret-read --result pass;; *) lava-test-case secret-read --result fail;; esac'\n          - echo \"leak:$API_KEY:${#API_KEY}\"\n          - sleep 8\n          - lava-test-case waited --result pass\n";
 
 /// The processes whose command line names `needle`: (pid, command line, environment).
 fn processes_naming(needle: &str) -> Vec<(u32, String, Vec<u8>)> {
@@ -60,7 +62,7 @@ fn assert_private(dir: &Path) {
 }
 
 #[test]
-fn the_token_never_reaches_a_job_and_job_files_are_private() {
+fn neither_the_token_nor_a_secret_leaks_from_a_job_and_job_files_are_private() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pgdir = tempfile::tempdir().unwrap();
     let pg = PgCluster::start(pgdir.path()).unwrap();
@@ -139,9 +141,12 @@ fn the_token_never_reaches_a_job_and_job_files_are_private() {
             .unwrap(),
     );
 
+    // Only the secrets block holds the whole value; the test step checks its two ends.
+    let value = format!("PFX-{}-SFX", std::process::id() as u64 * 7919 + 104_729);
     let job = JOB
         .replace("KERNEL", &img.kernel.display().to_string())
-        .replace("RAMDISK", &img.initramfs.display().to_string());
+        .replace("RAMDISK", &img.initramfs.display().to_string())
+        .replace("VALUE", &value);
     let f = lab.write("job.yaml", &job);
     let id = lab
         .manage(&["submit", f.to_str().unwrap()])
@@ -163,7 +168,17 @@ fn the_token_never_reaches_a_job_and_job_files_are_private() {
         .filter(|(_, cmd, _)| cmd.starts_with("qemu-system"))
         .collect();
     assert!(!dispatch.is_empty() && !qemu.is_empty(), "{found:#?}");
+    assert!(
+        dispatch
+            .iter()
+            .any(|(_, cmd, _)| cmd.contains("--secrets ")),
+        "{dispatch:#?}"
+    );
     for (pid, cmdline, environ) in dispatch.iter().chain(&qemu) {
+        assert!(
+            !cmdline.contains(&value) && !contains(environ, &value),
+            "{pid} {cmdline}: the job's secret on the command line or in the environment"
+        );
         assert!(
             !cmdline.contains(&token),
             "{pid} {cmdline}: token on the command line"
@@ -184,10 +199,34 @@ fn the_token_never_reaches_a_job_and_job_files_are_private() {
     );
     assert_private(&job_dir);
 
-    wait_for("the job to finish", 120, || {
+    let secrets_file = job_dir.join("secrets.json");
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&secrets_file).unwrap()).unwrap();
+    assert_eq!(
+        kept["API_KEY"],
+        value.as_str(),
+        "{}",
+        secrets_file.display()
+    );
+
+    let shown = wait_for("the job to finish", 120, || {
         let v: serde_json::Value =
             serde_json::from_str(&lab.manage(&["jobs", "show", &id, "--json"])).unwrap();
-        (v["state"] == "finished").then(|| assert_eq!(v["health"], "complete", "{v}"))
+        (v["state"] == "finished").then_some(v)
     });
+    assert_eq!(shown["health"], "complete", "{shown}");
+    let server_log = std::fs::read_to_string(shown["log"].as_str().unwrap()).unwrap();
+    assert!(
+        !server_log.contains(&value),
+        "the secret is in the log: {server_log}"
+    );
+    let leak = format!("leak:[MASKED]:{}", value.len());
+    assert!(server_log.contains(&leak), "no {leak} in {server_log}");
+    assert!(
+        server_log
+            .lines()
+            .any(|l| l.contains("\"secret-read\"") && l.contains("\"result\": \"pass\"")),
+        "the test shell did not read the secret: {server_log}"
+    );
     drop(worker);
 }

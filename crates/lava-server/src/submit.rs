@@ -1,15 +1,15 @@
 //! Submitting a job: parse and validate it with the dispatcher's parser, check that a device
-//! can run it, store the definition as submitted (its callback tokens masked and kept apart)
-//! with its plan, and wake the scheduler. One path for `manage submit`, the form, REST and
+//! can run it, store the definition as submitted (its callback tokens and secrets masked and
+//! kept apart) with its plan, and wake the scheduler. One path for `manage submit`, the form, REST and
 //! XML-RPC, and one for resubmission.
 //!
 //! A submitted definition never makes a health check: only the scheduler creates those, from
 //! the device type's health check, so a user's failing job cannot mark a device Bad.
 
+use std::collections::BTreeMap;
+
 use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
-use lava_common::job::{
-    JobError, JobPlan, SECRET_MASK, Visibility, mask_callback_tokens, parse_job,
-};
+use lava_common::job::{JobError, JobPlan, SECRET_MASK, Visibility, mask_secrets, parse_job};
 use lava_common::state::{DeviceHealth, JobVisibility};
 
 /// Why a submission was refused. The messages follow LAVA's, so clients that match on them
@@ -33,9 +33,9 @@ pub enum SubmitError {
         "Problem with submitted job data: health_check: a submitted job cannot be a health check; health checks are set on the device type and run by the scheduler (remove the key)"
     )]
     HealthCheck,
-    /// A resubmission would send another user's callback tokens.
+    /// A resubmission would send another user's callback tokens or secrets.
     #[error(
-        "job {0}'s notify callbacks carry its submitter's tokens: only they or a superuser may resubmit it"
+        "job {0}'s notify callbacks or secrets carry its submitter's credentials: only they or a superuser may resubmit it"
     )]
     NotYourTokens(JobId),
     /// The database failed.
@@ -109,46 +109,87 @@ pub fn new_job(
     }
 }
 
-/// A job ready to store: its row (definition and plan masked) and its callback tokens.
+/// What a stored definition masks and the database keeps apart: its callback tokens and the
+/// values of its `secrets` block. `Debug` shows counts only.
+#[derive(Clone, Default)]
+pub struct Kept {
+    /// The callback tokens by place (see `lava_db::callback_tokens`).
+    pub tokens: Vec<(i32, String)>,
+    /// The secrets: name to value (see `lava_db::job_secrets`).
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept")
+            .field("tokens", &self.tokens.len())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Kept {
+    /// What job `id` keeps apart.
+    pub async fn of_job(c: &impl lava_db::Db, id: JobId) -> Result<Kept, lava_db::Error> {
+        Ok(Kept {
+            tokens: lava_db::callback_tokens::of_job(c, id).await?,
+            secrets: lava_db::job_secrets::of_job(c, id).await?,
+        })
+    }
+
+    /// Whether there is nothing kept apart.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty() && self.secrets.is_empty()
+    }
+}
+
+/// A job ready to store: its row (definition and plan masked) and what it keeps apart.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// The row.
     pub job: lava_db::jobs::NewJob,
-    /// The callback tokens by place (see `lava_db::callback_tokens`).
-    pub tokens: Vec<(i32, String)>,
+    /// Its callback tokens and secrets.
+    pub kept: Kept,
 }
 
-/// Masks the callback tokens of `text` (parsed as `plan`) and builds its row. A token that
-/// reads as the mask takes the value of `inherited` at its place (a resubmission).
+/// Masks the callback tokens and secrets of `text` (parsed as `plan`) and builds its row. A
+/// token or secret that reads as the mask takes the value `inherited` holds at its place or
+/// name (a resubmission).
 pub fn prepare(
     text: &str,
     plan: JobPlan,
     submitter: Option<i64>,
     health_check: bool,
-    inherited: &[(i32, String)],
+    inherited: &Kept,
 ) -> Result<Prepared, JobError> {
-    let masked = mask_callback_tokens(text, plan)?;
+    let masked = mask_secrets(text, plan)?;
     let tokens = masked
         .tokens
         .into_iter()
         .map(
-            |(place, token)| match inherited.iter().find(|(p, _)| *p == place) {
+            |(place, token)| match inherited.tokens.iter().find(|(p, _)| *p == place) {
                 Some((_, real)) if token == SECRET_MASK => (place, real.clone()),
                 _ => (place, token),
             },
         )
         .collect();
+    let secrets = masked
+        .secrets
+        .into_iter()
+        .map(|(name, value)| match inherited.secrets.get(&name) {
+            Some(real) if value == SECRET_MASK => (name, real.clone()),
+            _ => (name, value),
+        })
+        .collect();
     Ok(Prepared {
         job: new_job(&masked.text, &masked.plan, submitter, health_check),
-        tokens,
+        kept: Kept { tokens, secrets },
     })
 }
 
-/// Stores a prepared job and its tokens; returns its id.
+/// Stores a prepared job and what it keeps apart; returns its id.
 pub async fn insert(c: &impl lava_db::Db, p: &Prepared) -> Result<JobId, lava_db::Error> {
-    let id = lava_db::jobs::insert(c, &p.job).await?;
-    lava_db::callback_tokens::store(c, id, &p.tokens).await?;
-    Ok(id)
+    lava_db::jobs::insert_keeping(c, &p.job, &p.kept.tokens, &p.kept.secrets).await
 }
 
 /// Validates and stores a job; returns its id.
@@ -157,30 +198,30 @@ pub async fn submit(
     text: &str,
     submitter: Option<i64>,
 ) -> Result<JobId, SubmitError> {
-    store(c, text, submitter, &[], false).await
+    store(c, text, submitter, &Kept::default(), false).await
 }
 
 /// Submits job `old`'s definition again as `user` (a superuser when `superuser`). The
-/// callback tokens kept apart go with it, which only the job's submitter or a superuser may
-/// do; a health check's definition makes an ordinary job.
+/// callback tokens and secrets kept apart go with it, which only the job's submitter or a
+/// superuser may do; a health check's definition makes an ordinary job.
 pub async fn resubmit(
     c: &impl lava_db::Db,
     old: &lava_db::jobs::Job,
     user: i64,
     superuser: bool,
 ) -> Result<JobId, SubmitError> {
-    let tokens = lava_db::callback_tokens::of_job(c, old.id).await?;
-    if !tokens.is_empty() && !superuser && old.submitter_id != Some(user) {
+    let kept = Kept::of_job(c, old.id).await?;
+    if !kept.is_empty() && !superuser && old.submitter_id != Some(user) {
         return Err(SubmitError::NotYourTokens(old.id));
     }
-    store(c, &old.definition, Some(user), &tokens, old.health_check).await
+    store(c, &old.definition, Some(user), &kept, old.health_check).await
 }
 
 async fn store(
     c: &impl lava_db::Db,
     text: &str,
     submitter: Option<i64>,
-    inherited: &[(i32, String)],
+    inherited: &Kept,
     was_health_check: bool,
 ) -> Result<JobId, SubmitError> {
     let mut plan = parse_job(text)?;

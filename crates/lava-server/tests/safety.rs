@@ -219,10 +219,12 @@ async fn a_users_health_check_job_cannot_mark_a_device_bad() {
 }
 
 const SECRET: &str = "sekrit-ci-token-0123456789";
+/// A value of the job's `secrets` block.
+const SHELL_SECRET: &str = "shell-s3cret-9876543210";
 
 fn job_with_token() -> String {
     format!(
-        "{EMPTY_JOB}notify:\n  criteria: {{status: finished}}\n  callbacks:\n  - url: http://ci.example/lava/{{ID}}\n    method: POST\n    token: {SECRET}   # the CI system's credential\n    header: X-Ci-Token\n"
+        "{EMPTY_JOB}notify:\n  criteria: {{status: finished}}\n  callbacks:\n  - url: http://ci.example/lava/{{ID}}\n    method: POST\n    token: {SECRET}   # the CI system's credential\n    header: X-Ci-Token\nsecrets:\n  API_KEY: \"{SHELL_SECRET}\"\n"
     )
 }
 
@@ -242,7 +244,7 @@ async fn rpc_text(s: &Server, user: &str, token: &str, method: &str, id: i64) ->
 }
 
 #[tokio::test]
-async fn a_callback_token_never_appears_in_a_definition_anyone_can_read() {
+async fn callback_tokens_and_secrets_never_appear_in_a_definition_anyone_can_read() {
     let s = Server::start().await;
     let alice = s.user("alice", false);
     let bob = s.user("bob", false);
@@ -278,13 +280,21 @@ async fn a_callback_token_never_appears_in_a_definition_anyone_can_read() {
     seen.push(page.text().await.unwrap());
     let w = s.worker("w1");
     let start = wait_for_job(&w).await;
-    seen.push(start);
+    seen.push(start.definition.clone());
+    // The worker gets the values apart from the definition, and only the worker.
+    assert_eq!(start.secrets.0["API_KEY"], SHELL_SECRET);
+    assert!(!format!("{start:?}").contains(SHELL_SECRET), "{start:?}");
     for text in &seen {
         assert!(!text.contains(SECRET), "the token shows: {text}");
-        assert!(text.contains("********"), "the mask shows: {text}");
+        assert!(!text.contains(SHELL_SECRET), "the secret shows: {text}");
+        assert!(
+            text.matches("********").count() >= 2,
+            "the masks show: {text}"
+        );
     }
     for text in &shows {
         assert!(!text.contains(SECRET), "the token shows: {text}");
+        assert!(!text.contains(SHELL_SECRET), "the secret shows: {text}");
     }
     assert!(
         seen[0].contains("# the CI system's credential"),
@@ -293,19 +303,22 @@ async fn a_callback_token_never_appears_in_a_definition_anyone_can_read() {
     let c = s.db.client().await.unwrap();
     let stored = lava_db::jobs::get(&c, JobId(id)).await.unwrap().unwrap();
     assert!(!stored.plan.to_string().contains(SECRET));
+    assert!(!stored.plan.to_string().contains(SHELL_SECRET));
     assert_eq!(
         lava_db::callback_tokens::of_job(&c, JobId(id))
             .await
             .unwrap(),
         [(0, SECRET.to_string())]
     );
+    let secrets = lava_db::job_secrets::of_job(&c, JobId(id)).await.unwrap();
+    assert_eq!(secrets["API_KEY"], SHELL_SECRET);
 
     // Resubmitting sends the same token, which only its owner (or a superuser) may do.
     let again = format!("/api/v0.2/jobs/{id}/resubmit/");
     let (status, body) = rest(&s, &bob, reqwest::Method::POST, &again, None).await;
     assert_eq!(status, 403, "{body}");
     assert!(
-        body["detail"].as_str().unwrap().contains("tokens"),
+        body["detail"].as_str().unwrap().contains("secrets"),
         "{body}"
     );
     let (status, body) = rest(&s, &alice, reqwest::Method::POST, &again, None).await;
@@ -317,15 +330,19 @@ async fn a_callback_token_never_appears_in_a_definition_anyone_can_read() {
             .unwrap(),
         [(0, SECRET.to_string())]
     );
+    assert_eq!(
+        lava_db::job_secrets::of_job(&c, JobId(copy)).await.unwrap(),
+        secrets
+    );
     let copied = lava_db::jobs::get(&c, JobId(copy)).await.unwrap().unwrap();
     assert_eq!(copied.definition, stored.definition);
 }
 
-/// The definition the worker is given for its first job.
-async fn wait_for_job(w: &Worker) -> String {
+/// The first job the worker is given.
+async fn wait_for_job(w: &Worker) -> lava_common::worker_api::JobStart {
     for _ in 0..50 {
         if let Some(j) = w.poll(&[], 200).await.start.first() {
-            return j.definition.clone();
+            return j.clone();
         }
     }
     panic!("the worker got no job");

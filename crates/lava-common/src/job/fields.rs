@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::error::JobError;
+use super::node::Data;
 use super::plan::Visibility;
 use super::reader::At;
 
@@ -93,6 +94,39 @@ pub(crate) fn string_map(at: &At<'_>) -> Result<BTreeMap<String, String>, JobErr
         .entries()
         .map(|(key, value)| Ok((key.to_string(), value.scalar_string()?)))
         .collect()
+}
+
+/// The most entries a `secrets` block may hold.
+pub const MAX_SECRETS: usize = 64;
+
+/// `secrets`: names that a shell can `source` from the overlay's `secrets` file, each with a
+/// string value on one line (the log is masked line by line, so a value spanning lines could
+/// not be masked).
+pub(crate) fn secrets(at: &At<'_>) -> Result<BTreeMap<String, String>, JobError> {
+    let map = at.map()?;
+    let mut out = BTreeMap::new();
+    for (key, value) in map.entries() {
+        let shell_name = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !shell_name {
+            return Err(value.error(format!(
+                "secret name '{key}' is not a shell variable name ([A-Za-z_][A-Za-z0-9_]*)"
+            )));
+        }
+        // The value is never quoted in an error: it is a secret.
+        let text = match &value.node.data {
+            Data::Str(s) => s.clone(),
+            _ => return Err(value.error("expected a string (quote it)")),
+        };
+        if text.contains(['\n', '\r']) {
+            return Err(value.error("a secret must be on one line: the log is masked line by line"));
+        }
+        out.insert(key.to_string(), text);
+    }
+    if out.len() > MAX_SECRETS {
+        return Err(at.error(format!("at most {MAX_SECRETS} secrets")));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -88,6 +88,7 @@ pub fn parse_json(text: &str) -> Result<JobPlan, JobError> {
         context: serde_json::Map::new(),
         metadata: Default::default(),
         notify: None,
+        secrets: Default::default(),
         actions,
         source: SourceFormat::Json,
     })

@@ -35,7 +35,7 @@ pub use error::JobError;
 pub use json::parse_json;
 pub use plan::{DEFAULT_PRIORITY, JobPlan, SourceFormat, Timeouts, Visibility};
 pub use qemu_args::{QemuArgError, allowed_options, check_boot_option, check_image_arg};
-pub use secrets::{Masked, SECRET_MASK, mask_callback_tokens, mask_plan_tokens, plan_tokens};
+pub use secrets::{Masked, SECRET_MASK, SecretValues, mask_plan_tokens, mask_secrets, plan_tokens};
 pub use testdef::{
     TestDefinitionFile, check_testdef_path, parse_testdef_value, parse_testdef_yaml,
 };

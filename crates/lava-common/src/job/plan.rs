@@ -38,6 +38,10 @@ pub struct JobPlan {
     pub metadata: BTreeMap<String, String>,
     /// The raw `notify` block, kept for the callback code.
     pub notify: Option<Value>,
+    /// `secrets`: name to value. A stored plan holds [`super::SECRET_MASK`] for each value;
+    /// the values themselves are kept apart and reach only the dispatcher.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
     /// The actions, in document order.
     pub actions: Vec<Action>,
     /// Which format the job was written in.

@@ -1,12 +1,14 @@
-//! Callback tokens out of stored definitions.
+//! Callback tokens and `secrets` out of stored definitions.
 //!
-//! A job's `notify` callbacks may carry a `token` (a CI system's credential). Everyone who may
-//! see the job may read its definition, so the server stores the definition with each token
-//! replaced by [`SECRET_MASK`] and keeps the tokens apart (LAVA masks its `secrets` block the
-//! same way). The mask is written over the token's own text in the document, so comments,
-//! layout and every other byte stay as submitted, and the masked text is parsed again and
-//! must give the same plan with masked tokens, or the job is refused: a token is never kept
-//! in a form that could not be masked.
+//! A job's `notify` callbacks may carry a `token` (a CI system's credential), and its
+//! `secrets` block holds values for the test shell. Everyone who may see the job may read its
+//! definition, so the server stores the definition with each such value replaced by
+//! [`SECRET_MASK`] and keeps the values apart. The mask is written over the value's own text
+//! in the document, so comments, layout and every other byte stay as submitted, and the
+//! masked text is parsed again and must give the same plan with masked values, or the job is
+//! refused: a secret is never kept in a form that could not be masked.
+
+use std::collections::BTreeMap;
 
 use saphyr::{LoadableYamlNode, MarkedYamlOwned, YamlDataOwned};
 use serde_json::Value;
@@ -14,19 +16,50 @@ use serde_json::Value;
 use super::error::JobError;
 use super::plan::{JobPlan, SourceFormat};
 
-/// What a stored definition shows where a callback token was.
+/// What a stored definition shows where a callback token or a secret was.
 pub const SECRET_MASK: &str = "********";
 
-/// A definition with its callback tokens taken out.
-#[derive(Debug, Clone, PartialEq)]
+/// A job's `secrets` on their way to the dispatcher: name to value. Its `Debug` shows the
+/// names only, so a traced request or response never holds a value.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct SecretValues(pub BTreeMap<String, String>);
+
+impl SecretValues {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// A definition with its callback tokens and secrets taken out.
+#[derive(Clone, PartialEq)]
 pub struct Masked {
-    /// The definition with every callback token replaced by [`SECRET_MASK`].
+    /// The definition with every callback token and secret replaced by [`SECRET_MASK`].
     pub text: String,
-    /// Its plan: the notify block shows the mask too.
+    /// Its plan: the notify and secrets blocks show the mask too.
     pub plan: JobPlan,
     /// The tokens by their place among the callbacks (`callback` first, then `callbacks` in
     /// order, the order the callback code numbers them).
     pub tokens: Vec<(i32, String)>,
+    /// The `secrets` block: name to value.
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Masked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Masked")
+            .field("text", &self.text)
+            .field("tokens", &self.tokens.len())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The callbacks of a notify block in the callback code's order.
@@ -47,15 +80,17 @@ pub fn plan_tokens(notify: &Value) -> Vec<(i32, String)> {
         .collect()
 }
 
-/// Takes the callback tokens out of `text`, whose plan is `plan` (the result of parsing it).
-/// A definition without tokens comes back as it is.
-pub fn mask_callback_tokens(text: &str, plan: JobPlan) -> Result<Masked, JobError> {
+/// Takes the callback tokens and secrets out of `text`, whose plan is `plan` (the result of
+/// parsing it). A definition without either comes back as it is.
+pub fn mask_secrets(text: &str, plan: JobPlan) -> Result<Masked, JobError> {
     let tokens = plan.notify.as_ref().map(plan_tokens).unwrap_or_default();
-    if tokens.is_empty() {
+    let secrets = plan.secrets.clone();
+    if tokens.is_empty() && secrets.is_empty() {
         return Ok(Masked {
             text: text.to_string(),
             plan,
             tokens,
+            secrets,
         });
     }
     if plan.source != SourceFormat::Yaml {
@@ -76,18 +111,27 @@ pub fn mask_callback_tokens(text: &str, plan: JobPlan) -> Result<Masked, JobErro
     if let Some(notify) = expected.notify.as_mut() {
         mask_plan_tokens(notify);
     }
+    for value in expected.secrets.values_mut() {
+        *value = SECRET_MASK.to_string();
+    }
     let again = super::parse_job(&masked).ok();
     if again.as_ref() != Some(&expected) {
+        let at = if secrets.is_empty() {
+            "notify"
+        } else {
+            "secrets"
+        };
         return Err(JobError::invalid(
-            "notify",
+            at,
             None,
-            "the callback tokens cannot be masked in this layout: write each token once, as a plain or quoted value on one line",
+            "the callback tokens or secrets cannot be masked in this layout: write each value once, as a plain or quoted value on one line",
         ));
     }
     Ok(Masked {
         text: masked,
         plan: expected,
         tokens,
+        secrets,
     })
 }
 
@@ -113,7 +157,8 @@ struct Span {
     end: usize,
 }
 
-/// The byte ranges of every `token` value under `notify.callback` and `notify.callbacks[*]`.
+/// The byte ranges of every `token` value under `notify.callback` and `notify.callbacks[*]`,
+/// and of every value of `secrets`.
 fn token_spans(text: &str) -> Result<Vec<Span>, JobError> {
     let docs = MarkedYamlOwned::load_from_str(text)
         .map_err(|e| JobError::invalid("", Some(e.marker().line()), e.info().to_string()))?;
@@ -127,50 +172,63 @@ fn token_spans(text: &str) -> Result<Vec<Span>, JobError> {
         .chain(std::iter::once(text.len()))
         .collect();
     let mut out = Vec::new();
-    let Some(notify) = entry(root, "notify") else {
-        return Ok(out);
-    };
-    let mut holders: Vec<(String, &MarkedYamlOwned)> = Vec::new();
-    if let Some(cb) = entry(notify, "callback") {
-        holders.push(("notify.callback".into(), cb));
-    }
-    if let Some(list) = entry(notify, "callbacks")
-        && let YamlDataOwned::Sequence(items) = &list.data
-    {
-        for (i, cb) in items.iter().enumerate() {
-            holders.push((format!("notify.callbacks[{i}]"), cb));
+    // (path, node): the values to mask.
+    let mut values: Vec<(String, &MarkedYamlOwned)> = Vec::new();
+    if let Some(notify) = entry(root, "notify") {
+        let mut holders: Vec<(String, &MarkedYamlOwned)> = Vec::new();
+        if let Some(cb) = entry(notify, "callback") {
+            holders.push(("notify.callback".into(), cb));
+        }
+        if let Some(list) = entry(notify, "callbacks")
+            && let YamlDataOwned::Sequence(items) = &list.data
+        {
+            for (i, cb) in items.iter().enumerate() {
+                holders.push((format!("notify.callbacks[{i}]"), cb));
+            }
+        }
+        for (path, cb) in holders {
+            if let YamlDataOwned::Mapping(map) = &cb.data {
+                values.extend(
+                    map.iter()
+                        .filter(|(k, _)| is_key(k, "token"))
+                        .map(|(_, v)| (format!("{path}.token"), v)),
+                );
+            }
         }
     }
-    for (path, cb) in holders {
-        let YamlDataOwned::Mapping(map) = &cb.data else {
+    if let Some(secrets) = entry(root, "secrets")
+        && let YamlDataOwned::Mapping(map) = &secrets.data
+    {
+        for (k, v) in map {
+            let name = match &k.data {
+                YamlDataOwned::Value(s) => s.as_str().unwrap_or("?").to_string(),
+                _ => "?".to_string(),
+            };
+            values.push((format!("secrets.{name}"), v));
+        }
+    }
+    for (path, v) in values {
+        let (start, end) = (v.span.start.index(), v.span.end.index());
+        let (Some(&start), Some(&end)) = (bytes.get(start), bytes.get(end)) else {
             continue;
         };
-        for (k, v) in map {
-            if !is_key(k, "token") {
-                continue;
-            }
-            let (start, end) = (v.span.start.index(), v.span.end.index());
-            let (Some(&start), Some(&end)) = (bytes.get(start), bytes.get(end)) else {
-                continue;
-            };
-            let source = &text[start..end];
-            let plain = matches!(&v.data, YamlDataOwned::Value(s) if s.as_str() == Some(source));
-            // A quoted scalar's span runs on over the blanks and comment after it.
-            let quoted = quoted_len(source);
-            let end = match (plain, quoted) {
-                (true, _) => end,
-                (false, Some(len)) => start + len,
-                (false, None) => start,
-            };
-            if end == start {
-                return Err(JobError::invalid(
-                    format!("{path}.token"),
-                    Some(v.span.start.line()),
-                    "write the token itself as a plain or quoted value on one line (not an alias, anchor, tag or block), so it can be kept out of the stored definition",
-                ));
-            }
-            out.push(Span { start, end });
+        let source = &text[start..end];
+        let plain = matches!(&v.data, YamlDataOwned::Value(s) if s.as_str() == Some(source));
+        // A quoted scalar's span runs on over the blanks and comment after it.
+        let quoted = quoted_len(source);
+        let end = match (plain, quoted) {
+            (true, _) => end,
+            (false, Some(len)) => start + len,
+            (false, None) => start,
+        };
+        if end == start {
+            return Err(JobError::invalid(
+                path,
+                Some(v.span.start.line()),
+                "write the value itself as a plain or quoted value on one line (not an alias, anchor, tag or block), so it can be kept out of the stored definition",
+            ));
         }
+        out.push(Span { start, end });
     }
     Ok(out)
 }
@@ -216,7 +274,7 @@ mod tests {
 
     fn mask(notify: &str) -> Result<Masked, JobError> {
         let text = format!("{HEAD}{notify}");
-        mask_callback_tokens(&text, parse_job(&text).unwrap())
+        mask_secrets(&text, parse_job(&text).unwrap())
     }
 
     #[test]
@@ -245,9 +303,39 @@ mod tests {
         assert!(notify["callbacks"][1].get("token").is_none());
         assert_eq!(parse_job(&m.text).unwrap(), m.plan);
         // A masked definition (a resubmission) masks to itself.
-        let again = mask_callback_tokens(&m.text, m.plan.clone()).unwrap();
+        let again = mask_secrets(&m.text, m.plan.clone()).unwrap();
         assert_eq!(again.text, m.text);
         assert!(again.tokens.iter().all(|(_, t)| t == SECRET_MASK));
+    }
+
+    #[test]
+    fn secrets_are_masked_in_text_and_plan_and_kept_apart() {
+        let m = mask(
+            "secrets:\n  API_KEY: plain-s3cret   # the key\n  PASS: 'it''s'\n  EMPTY: \"\"\nmetadata: {API_KEY: shown}\n",
+        )
+        .unwrap();
+        assert_eq!(m.secrets["API_KEY"], "plain-s3cret");
+        assert_eq!(m.secrets["PASS"], "it's");
+        assert_eq!(m.secrets["EMPTY"], "");
+        assert!(
+            !m.text.contains("plain-s3cret") && !m.text.contains("it''s"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("API_KEY: \"********\"   # the key\n"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("metadata: {API_KEY: shown}"), "{}", m.text);
+        assert!(m.plan.secrets.values().all(|v| v == SECRET_MASK));
+        assert_eq!(parse_job(&m.text).unwrap(), m.plan);
+        assert!(!format!("{m:?}").contains("plain-s3cret"));
+        let wire = SecretValues(m.secrets.clone());
+        assert!(!format!("{wire:?}").contains("plain-s3cret"), "{wire:?}");
+        // An alias would leave the anchor's copy behind.
+        let e = mask("metadata: {x: &t plain-s3cret}\nsecrets: {K: *t}\n").unwrap_err();
+        assert!(e.to_string().contains("secrets.K"), "{e}");
     }
 
     #[test]

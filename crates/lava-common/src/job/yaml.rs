@@ -12,7 +12,7 @@ use super::reader::{At, MapAt};
 use super::yaml_actions;
 
 /// The top-level keys of a YAML job.
-const TOP_LEVEL: [&str; 11] = [
+const TOP_LEVEL: [&str; 12] = [
     "job_name",
     "device_type",
     "timeouts",
@@ -22,6 +22,7 @@ const TOP_LEVEL: [&str; 11] = [
     "context",
     "metadata",
     "notify",
+    "secrets",
     "actions",
     "protocols",
 ];
@@ -40,12 +41,6 @@ pub fn parse_yaml(text: &str) -> Result<JobPlan, JobError> {
             "protocols are"
         };
         return Err(protocols.error(format!("{what} not supported")));
-    }
-    if let Some(secrets) = root.get("secrets") {
-        return Err(secrets.error(
-            "secrets are not supported: this dispatcher cannot yet keep them out of the log \
-             and the stored definition; remove the block",
-        ));
     }
     root.deny_unknown(&TOP_LEVEL)?;
     let name = root.req_str("job_name")?;
@@ -100,6 +95,11 @@ pub fn parse_yaml(text: &str) -> Result<JobPlan, JobError> {
         context,
         metadata,
         notify: root.get_some("notify").map(|n| n.json()),
+        secrets: root
+            .get_some("secrets")
+            .map(|s| fields::secrets(&s))
+            .transpose()?
+            .unwrap_or_default(),
         actions,
         source: SourceFormat::Yaml,
     })
@@ -245,7 +245,7 @@ actions: []
     }
 
     #[test]
-    fn queue_timeouts_are_read_and_secrets_refused_by_name() {
+    fn queue_timeouts_are_read() {
         let job = MINIMAL.replace(
             "  job: {minutes: 10}\n",
             "  job: {minutes: 10}\n  queue: {days: 2}\n",
@@ -268,10 +268,29 @@ actions: []
             e.contains("timeouts.queue") && e.contains("at most 366 days"),
             "{e}"
         );
-        let job = format!("{MINIMAL}secrets:\n  API_KEY: s3cret\n");
-        let e = parse_yaml(&job).unwrap_err().to_string();
-        assert!(e.contains("secrets are not supported"), "{e}");
-        assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_shell_names_with_one_line_string_values() {
+        let job = format!("{MINIMAL}secrets:\n  API_KEY: s3cret\n  _b2: ''\n");
+        let plan = parse_yaml(&job).unwrap();
+        assert_eq!(plan.secrets["API_KEY"], "s3cret");
+        assert_eq!(plan.secrets["_b2"], "");
+        for (bad, why) in [
+            (
+                "  'A-B': x\n",
+                "secret name 'A-B' is not a shell variable name",
+            ),
+            ("  1A: x\n", "secret name '1A'"),
+            ("  PIN: 1234\n", "secrets.PIN"),
+            ("  K: \"s3cret\\nline\"\n", "must be on one line"),
+        ] {
+            let e = parse_yaml(&format!("{MINIMAL}secrets:\n{bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(!e.contains("s3cret"), "an error quotes a secret: {e}");
+        }
     }
 
     #[test]

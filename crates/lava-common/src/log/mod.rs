@@ -12,10 +12,12 @@
 mod case;
 mod cut;
 mod escape;
+mod mask;
 mod parse;
 
 pub use case::{ResultCase, case_of, map_to_json};
 pub use cut::{CUT_MARKER, cut_line};
+pub use mask::{LOG_MASK, SecretMask};
 pub use parse::{ParseLogError, parse_line};
 
 use std::collections::BTreeMap;

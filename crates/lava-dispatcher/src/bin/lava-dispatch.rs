@@ -12,6 +12,7 @@ use lava_common::conf::{ConfFile, DeviceConfig, device_type_path};
 use lava_common::device::{DICTIONARY_EXTENSION, DeviceSource};
 use lava_common::dispatcher_settings::DispatcherSettings;
 use lava_common::host_paths::HostPaths;
+use lava_common::log::SecretMask;
 use lava_dispatcher::job::{self, JobOptions};
 use lava_dispatcher::joblog::JobLog;
 use lava_dispatcher::worker::devices;
@@ -43,6 +44,11 @@ struct Args {
     /// Do not copy the log to stdout.
     #[arg(long)]
     quiet: bool,
+    /// A JSON object of the job's secret values (name to value), for a definition whose
+    /// `secrets` block shows them masked (as the server stores it). The worker writes this
+    /// file; values never go on a command line.
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
     /// The job definition (JSON or YAML).
     #[arg(value_name = "JOB")]
     job: PathBuf,
@@ -124,6 +130,38 @@ fn load_device(args: &Args, host: &HostPaths) -> anyhow::Result<DeviceSource> {
     Ok(DeviceSource::Conf(device))
 }
 
+/// The most a `--secrets` file may hold.
+const MAX_SECRETS_FILE: u64 = 1024 * 1024;
+
+/// The values of a `--secrets` file (a JSON object of strings, each on one line).
+fn read_secrets(file: &Path) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_SECRETS_FILE + 1).read_to_string(&mut text))
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if text.len() as u64 > MAX_SECRETS_FILE {
+        bail!("{}: larger than {MAX_SECRETS_FILE} bytes", file.display());
+    }
+    let values: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&text).map_err(|e| {
+            // serde_json's message is left out: it may quote a value.
+            anyhow::anyhow!(
+                "{}: line {}: not a JSON object of strings",
+                file.display(),
+                e.line()
+            )
+        })?;
+    if let Some(name) = values
+        .iter()
+        .find(|(_, v)| v.contains(['\n', '\r']))
+        .map(|(k, _)| k)
+    {
+        bail!("{}: secret '{name}' spans lines", file.display());
+    }
+    Ok(values)
+}
+
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Paths only: a job runs on the worker host, which needs none of the server's settings.
     let host = HostPaths::load()?;
@@ -131,13 +169,24 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let device = load_device(&args, &host)?;
     let text = std::fs::read_to_string(&args.job)
         .with_context(|| format!("cannot read {}", args.job.display()))?;
-    let plan = match lava_common::job::parse_job(&text) {
+    let mut plan = match lava_common::job::parse_job(&text) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("lava-dispatch: {}: {e}", args.job.display());
             return Ok(ExitCode::from(2));
         }
     };
+    if let Some(file) = &args.secrets {
+        for (name, value) in read_secrets(file)? {
+            let Some(slot) = plan.secrets.get_mut(&name) else {
+                bail!(
+                    "{}: secret '{name}' is not in the job's secrets block",
+                    file.display()
+                );
+            };
+            *slot = value;
+        }
+    }
     if args.render_device {
         let DeviceSource::Dictionary(d) = &device else {
             bail!("--render-device needs a device dictionary (.jinja2)");
@@ -149,7 +198,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
     let log_path = args.output_dir.join("output.yaml");
     let log = JobLog::create(&log_path, !args.quiet)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
+        .with_context(|| format!("cannot create {}", log_path.display()))?
+        .masking(SecretMask::new(plan.secrets.values().cloned()));
     let workdir = args.output_dir.join("work");
     let cache_dir = match std::env::var_os("LAVA_DISPATCHER_CACHE") {
         Some(d) => PathBuf::from(d),

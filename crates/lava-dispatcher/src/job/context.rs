@@ -70,6 +70,8 @@ pub struct Ctx {
     pub powered: bool,
     /// How many test definitions ran so far (their `N_` prefix).
     pub definitions_run: usize,
+    /// The job's `secrets`, for the overlay's `secrets` file (the log masks their values).
+    pub secrets: BTreeMap<String, String>,
 }
 
 impl Ctx {
@@ -179,5 +181,6 @@ pub fn test_ctx(dir: &std::path::Path) -> Ctx {
         connection_timeout: None,
         powered: false,
         definitions_run: 0,
+        secrets: BTreeMap::new(),
     }
 }

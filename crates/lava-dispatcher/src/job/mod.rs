@@ -156,6 +156,7 @@ pub async fn run(
         connection_timeout: plan.timeouts.connection,
         powered: false,
         definitions_run: 0,
+        secrets: plan.secrets.clone(),
     };
     let mut outcome = Outcome::Complete;
     if let Err(f) = actions::validate(&ctx, plan).await {

@@ -122,6 +122,15 @@ pub async fn build(ctx: &mut Ctx, action: &str) -> Result<(), Failure> {
     ] {
         write(action, &base.join("bin").join(name), body, 0o755)?;
     }
+    if !ctx.secrets.is_empty() {
+        // Only the job's own shell (root on the target) reads it.
+        write(
+            action,
+            &base.join("secrets"),
+            &scripts::secrets(&ctx.secrets),
+            0o600,
+        )?;
+    }
     let mut runs = BTreeMap::new();
     let mut bytes = 0u64;
     for (index, test) in ctx.tests.clone() {

@@ -76,6 +76,15 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The overlay's `secrets` file, which a test step sources (`. /lava-*/secrets`), as in
+/// LAVA: one `NAME=value` per secret, the value quoted for the shell.
+pub fn secrets(values: &BTreeMap<String, String>) -> String {
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", sh_quote(v)))
+        .collect()
+}
+
 /// The runner: every definition's `run.sh` in order, then the end marker.
 pub fn runner(root: &str, ids: &[String]) -> String {
     let mut s = String::from("#!/bin/sh\nL=LAVA\n");
@@ -115,6 +124,24 @@ pub fn run_sh(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_secrets_file_sources_every_value_back_unchanged() {
+        let mut values = BTreeMap::new();
+        values.insert("A".to_string(), "it's $HOME `id` \\ \"q\"".to_string());
+        values.insert("B_2".to_string(), String::new());
+        let text = secrets(&values);
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{text}printf '%s|%s' \"$A\" \"$B_2\""))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("{}|", values["A"])
+        );
+    }
 
     #[test]
     fn no_script_contains_a_literal_marker() {

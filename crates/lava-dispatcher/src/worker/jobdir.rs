@@ -6,6 +6,7 @@
 //! `stdout.log`/`stderr.log`. The directory goes once the server has the job's end.
 
 use lava_common::ids::JobId;
+use lava_common::job::SecretValues;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -91,13 +92,15 @@ impl JobDir {
     }
 
     /// Creates the directory (replacing a stale one) and writes the device's name and the
-    /// definition into it: `job.json` when it starts with `{`, else `job.yaml`. Returns the
-    /// job file.
+    /// definition into it: `job.json` when it starts with `{`, else `job.yaml`, and the job's
+    /// secret values (which the definition holds masked) to `secrets.json` when it has any.
+    /// Returns the job file.
     pub fn create(
         work: &Path,
         id: JobId,
         device: &str,
         definition: &str,
+        secrets: &SecretValues,
     ) -> Result<(JobDir, PathBuf), WorkerError> {
         let dir = JobDir::new(work, id);
         if dir.path.exists() {
@@ -112,7 +115,17 @@ impl JobDir {
         write_private_file(&dir.device_file(), format!("{device}\n").as_bytes())?;
         let file = dir.path.join(name);
         write_private_file(&file, definition.as_bytes())?;
+        if !secrets.0.is_empty() {
+            let json = serde_json::to_vec(secrets)
+                .unwrap_or_else(|_| unreachable!("a map of strings serialises"));
+            write_private_file(&dir.secrets_file(), &json)?;
+        }
         Ok((dir, file))
+    }
+
+    /// The job's secret values (`lava-dispatch --secrets`), when it has any.
+    pub fn secrets_file(&self) -> PathBuf {
+        self.path.join("secrets.json")
     }
 
     /// The name of the job's device.

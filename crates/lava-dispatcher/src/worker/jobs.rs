@@ -153,8 +153,8 @@ impl<R: Reporter> Jobs<R> {
             );
             return self.refuse(job, why);
         };
-        let launched =
-            JobDir::create(&self.work, id, &job.device, &job.definition).and_then(|(dir, file)| {
+        let launched = JobDir::create(&self.work, id, &job.device, &job.definition, &job.secrets)
+            .and_then(|(dir, file)| {
                 let process = JobProcess::launch(&dir, &file, &self.lava_dispatch, conf)?;
                 Ok((dir, process))
             });

@@ -63,15 +63,20 @@ impl JobProcess {
         for var in crate::command::SECRET_ENV {
             cmd.env_remove(var);
         }
-        let child = cmd
-            .arg("-c")
+        cmd.arg("-c")
             .arg(WRAPPER)
             .arg(lava_dispatch)
             .arg("--device")
             .arg(device_conf)
             .arg("--output-dir")
             .arg(&dir.path)
-            .args(["--job-id", &dir.id.to_string(), "--quiet"])
+            .args(["--job-id", &dir.id.to_string(), "--quiet"]);
+        // Nor do the job's secret values: they are in a private file, named here.
+        let secrets = dir.secrets_file();
+        if secrets.is_file() {
+            cmd.arg("--secrets").arg(&secrets);
+        }
+        let child = cmd
             .arg(job_file)
             .env("LAVA_WORKER_EXIT_FILE", dir.exit_file())
             .stdin(Stdio::null())

@@ -29,9 +29,7 @@ pub async fn migrate(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 /// and plan: mask both and keep the tokens apart (migration V6's data step; a job whose
 /// layout the masking cannot handle gets every occurrence of its tokens' text masked).
 async fn move_callback_tokens(client: &mut lava_db::Client) -> anyhow::Result<usize> {
-    use lava_common::job::{
-        SECRET_MASK, mask_callback_tokens, mask_plan_tokens, parse_job, plan_tokens,
-    };
+    use lava_common::job::{SECRET_MASK, mask_plan_tokens, mask_secrets, parse_job, plan_tokens};
     let mut after = JobId(0);
     let mut moved = 0;
     loop {
@@ -47,7 +45,7 @@ async fn move_callback_tokens(client: &mut lava_db::Client) -> anyhow::Result<us
                 );
                 continue;
             };
-            let (masked, plan, tokens) = match mask_callback_tokens(text, plan.clone()) {
+            let (masked, plan, tokens) = match mask_secrets(text, plan.clone()) {
                 Ok(m) => (m.text, m.plan, m.tokens),
                 Err(e) => {
                     eprintln!(

@@ -85,7 +85,13 @@ pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report,
                 continue;
             }
         };
-        let mut job = match crate::submit::prepare(&due.definition, plan, None, true, &[]) {
+        let mut job = match crate::submit::prepare(
+            &due.definition,
+            plan,
+            None,
+            true,
+            &crate::submit::Kept::default(),
+        ) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(device_type = %due.device_type, error = %e, "the health check of this device type is invalid; its devices get no jobs until it is fixed");

@@ -8,6 +8,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use lava_common::error_type::ErrorType;
 use lava_common::ids::{DeviceName, JobId, WorkerName};
+use lava_common::job::SecretValues;
 use lava_common::state::{JobHealth, JobState};
 use lava_common::worker_api::{
     Ack, FinishedHealth, JobFinished, JobStart, LogAck, LogBatch, PROTOCOL_HEADER,
@@ -78,6 +79,8 @@ async fn work_for(
                 id: job.id,
                 device: job.device.clone(),
                 definition: job.definition.clone(),
+                // Only to the worker the job is assigned to (`mine`).
+                secrets: SecretValues(lava_db::job_secrets::of_job(&c, job.id).await?),
             }),
             JobState::Canceling if reported => out.cancel.push(job.id),
             JobState::Canceling => {

@@ -88,7 +88,7 @@ pub struct HealthCheckForm {
 /// maskable (the scheduler stores it like any job), and it must be for this type.
 pub(crate) fn check(name: &str, definition: &str) -> Result<(), String> {
     let plan = lava_common::job::parse_job(definition).map_err(|e| e.to_string())?;
-    let plan = lava_common::job::mask_callback_tokens(definition, plan)
+    let plan = lava_common::job::mask_secrets(definition, plan)
         .map_err(|e| e.to_string())?
         .plan;
     match plan.device_type.as_deref() {

@@ -239,7 +239,7 @@ pub const METHODS: &[Method] = &[
         "",
         "job_id",
         &["string", "string"],
-        "The definition as submitted (callback tokens masked).",
+        "The definition as submitted (callback tokens and secrets masked).",
         "",
     ),
     m(
