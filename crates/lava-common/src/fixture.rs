@@ -6,6 +6,7 @@
 //! every problem with its record index and field; it does no I/O.
 
 mod fields;
+pub mod lava_dump;
 mod records;
 
 pub use records::{

@@ -49,6 +49,29 @@ pub enum Command {
     },
 }
 
+/// `lava-server manage import-lava`.
+#[derive(Debug, clap::Args)]
+pub struct ImportLava {
+    /// LAVA's dispatcher-config directory (`/etc/lava-server/dispatcher-config` on the old
+    /// server): `devices/*.jinja2`, `device-types/*.jinja2`, `health-checks/*.yaml`.
+    #[arg(long, value_name = "DIR")]
+    pub dispatcher_config: PathBuf,
+    /// LAVA's per-worker files (`/etc/lava-server/dispatcher.d`): `WORKER/dispatcher.yaml`
+    /// and `WORKER/env.yaml` (default: `dispatcher.d` beside the dispatcher-config
+    /// directory, when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub dispatcher_d: Option<PathBuf>,
+    /// The old server's `lava-server manage dumpdata` output (JSON), read as a stream.
+    #[arg(long, value_name = "FILE.json")]
+    pub dump: Option<PathBuf>,
+    /// Also import jobs and results (not implemented yet: refused).
+    #[arg(long)]
+    pub with_history: bool,
+    /// Print what would change and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// `lava-server manage …`.
 #[derive(Debug, Subcommand)]
 pub enum Manage {
@@ -60,6 +83,11 @@ pub enum Manage {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Bring a LAVA 2023 lab over: its dispatcher-config tree (device dictionaries,
+    /// device-type templates, health checks), its workers' dispatcher.d files and, from a
+    /// `lava-server manage dumpdata` dump, its users, groups, tags, aliases, device types,
+    /// workers and devices. Prints each change; running it again changes nothing.
+    ImportLava(ImportLava),
     /// Print the database as a fixture (JSON) on standard output.
     Dumpdata {
         /// Models to dump, e.g. lava_scheduler_app.device (default: all).

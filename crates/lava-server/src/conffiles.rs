@@ -55,10 +55,17 @@ pub fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
     }
 }
 
-/// Replaces `path` with `text`: written to a new file beside it, synced, then renamed over
-/// it. The file keeps the mode it had (0644 for a new one: workers read these files as
-/// another user); missing parent directories are created 0755.
+/// Replaces `path` with `text`: written to a new file beside it ([`stage`]), then renamed
+/// over it.
 pub fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = stage(path, text)?;
+    install(&tmp, path)
+}
+
+/// Writes `text` to a new file beside `path`, synced, and returns it; [`install`] renames it
+/// over `path`. The file gets the mode `path` has (0644 for a new one: workers read these
+/// files as another user); missing parent directories are created 0755.
+pub fn stage(path: &Path, text: &str) -> std::io::Result<PathBuf> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other(format!("{} has no directory", path.display())))?;
@@ -80,14 +87,27 @@ pub fn replace(path: &Path, text: &str) -> std::io::Result<()> {
         f.write_all(text.as_bytes())?;
         // The umask may have narrowed the mode given at creation.
         f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
+        f.sync_all()
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    result
+}
+
+/// Renames a file made by [`stage`] over `path`, and syncs the directory.
+pub fn install(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    if let Err(e) = fs::rename(tmp, path) {
+        let _ = fs::remove_file(tmp);
+        return Err(e);
+    }
+    match path.parent() {
+        Some(dir) => fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
 }
 
 /// Checks a device's new `.conf`: it parses, names the device's type, and layered on the

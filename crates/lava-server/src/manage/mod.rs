@@ -6,6 +6,7 @@ mod data;
 mod device_types;
 mod devices;
 mod failure_tags;
+mod import_lava;
 mod jobs;
 mod output;
 mod people;
@@ -55,6 +56,7 @@ pub async fn run(command: Manage, settings: &Settings) -> anyhow::Result<()> {
     match command {
         Manage::Migrate => data::migrate(&ctx).await,
         Manage::Loaddata { files } => data::loaddata(&ctx, &files).await,
+        Manage::ImportLava(args) => import_lava::run(&ctx, &args).await,
         Manage::Dumpdata { models, indent } => data::dumpdata(&ctx, &models, indent).await,
         Manage::Submit { file, user } => jobs::submit(&ctx, &file, user.as_deref()).await,
         Manage::Jobs(c) => jobs::run(&ctx, c).await,

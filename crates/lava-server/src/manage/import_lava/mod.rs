@@ -1,0 +1,166 @@
+//! `lava-server manage import-lava`: brings a LAVA 2023 lab over. Its files (device
+//! dictionaries, device-type templates, health checks, the workers' `dispatcher.d`) and, from
+//! a `dumpdata` dump, its users, groups, tags, aliases, device types, workers and devices.
+//!
+//! Everything is read and checked first; then the changes are worked out against what is
+//! here (only what differs is a change, so running it again changes nothing), printed, and
+//! with `--dry-run` nothing more. Otherwise the database changes are made in one transaction
+//! and the files staged beside their places, renamed in once the transaction has committed.
+
+mod changes;
+mod tree;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use lava_common::fixture::lava_dump::LabDump;
+
+use super::Ctx;
+use crate::cli::ImportLava;
+use changes::{Change, Records};
+use tree::Tree;
+
+/// Runs the import.
+pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
+    if args.with_history {
+        bail!(
+            "--with-history is not implemented: jobs, results and logs are not imported yet \
+             (run without it to bring over the lab's configuration)"
+        );
+    }
+    let tree = Tree::read(&args.dispatcher_config, args.dispatcher_d.as_deref())?;
+    for w in &tree.warnings {
+        eprintln!("warning: {w}");
+    }
+    check_dictionaries(ctx, &tree);
+    let records = match &args.dump {
+        Some(file) => read_dump(file)?,
+        None => Records::default(),
+    };
+    let mut client = ctx.client().await?;
+    let tx = client.transaction().await?;
+    let changes = changes::plan(&tx, ctx.settings, &tree, &records).await?;
+    for change in &changes {
+        println!("{change}");
+    }
+    if changes.is_empty() {
+        println!("nothing to change: this lab is already here");
+        return Ok(());
+    }
+    if args.dry_run {
+        println!("dry run: {} change(s), nothing written", changes.len());
+        return Ok(());
+    }
+    let source = args
+        .dump
+        .as_deref()
+        .unwrap_or(&args.dispatcher_config)
+        .display()
+        .to_string();
+    changes::apply(&tx, &changes, &source).await?;
+    let staged = stage(&changes)?;
+    if let Err(e) = tx.commit().await {
+        staged.discard();
+        return Err(e).context("nothing was imported");
+    }
+    staged.install()?;
+    println!("{} change(s) made", changes.len());
+    for change in &changes {
+        if let Change::Worker { record, new: true } = change {
+            println!(
+                "worker {0} has no token yet: `lava-server manage workers add {0}` prints one",
+                record.hostname
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reads the dump, saying what of it is not brought over.
+fn read_dump(file: &Path) -> anyhow::Result<Records> {
+    let reader =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let dump = LabDump::read(reader).with_context(|| format!("{}", file.display()))?;
+    let items = dump
+        .items()
+        .with_context(|| format!("{}: nothing was imported", file.display()))?;
+    for w in &items.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    for (model, n) in &dump.history {
+        eprintln!(
+            "note: {}: {n} {model} record(s) of history not imported (--with-history is not implemented)",
+            file.display()
+        );
+    }
+    for (model, n) in &dump.skipped {
+        eprintln!(
+            "note: {}: {n} {model} record(s) not imported (not part of a lab's configuration here)",
+            file.display()
+        );
+    }
+    Ok(Records::new(&items.items, &dump))
+}
+
+/// Warns about each dictionary that does not render to a device this dispatcher runs: it is
+/// still imported (LAVA holds it), and its jobs fail with the same message until it is fixed.
+fn check_dictionaries(ctx: &Ctx<'_>, tree: &Tree) {
+    let host = lava_common::host_paths::HostPaths {
+        root: ctx.settings.root.clone(),
+        dispatcher_etc: ctx.settings.dispatcher_etc.clone(),
+    };
+    let mut dirs = vec![tree.templates_dir.clone()];
+    dirs.extend(lava_common::jinja::search_path(&host));
+    dirs.push(ctx.settings.share.join("device-types"));
+    for d in &tree.devices {
+        let device = lava_common::device::DeviceSource::dictionary(&d.path, &dirs)
+            .and_then(|s| s.device(&serde_json::Map::new()));
+        if let Err(e) = device {
+            eprintln!("warning: {}: {e}", d.path.display());
+        }
+    }
+}
+
+/// Files written beside their places, waiting to be renamed in.
+struct Staged(Vec<(PathBuf, PathBuf)>);
+
+fn stage(changes: &[Change]) -> anyhow::Result<Staged> {
+    let mut staged = Staged(Vec::new());
+    for change in changes {
+        let Change::File { path, text, .. } = change else {
+            continue;
+        };
+        match crate::conffiles::stage(path, text) {
+            Ok(temp) => staged.0.push((temp, path.clone())),
+            Err(e) => {
+                staged.discard();
+                return Err(anyhow::anyhow!(
+                    "cannot write beside {}: {e}; nothing was imported",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(staged)
+}
+
+impl Staged {
+    fn discard(self) {
+        for (temp, _) in self.0 {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+
+    fn install(self) -> anyhow::Result<()> {
+        for (temp, path) in &self.0 {
+            crate::conffiles::install(temp, path).with_context(|| {
+                format!(
+                    "cannot rename {} to {} (the database is imported: run the import again)",
+                    temp.display(),
+                    path.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+}

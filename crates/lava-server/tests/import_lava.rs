@@ -1,0 +1,294 @@
+//! `lava-server manage import-lava` brings a LAVA 2023.01 lab over: a dispatcher-config tree
+//! whose dictionaries extend LAVA's own templates (from Debian's `lava-server` package,
+//! fetched at test time), the workers' `dispatcher.d`, and a `dumpdata` dump in LAVA
+//! 2023.01's shape (its models and fields as `lava_scheduler_app/models.py` of that release
+//! defines them, with the Django tables and history a real dump carries). A dry run changes
+//! nothing, the import brings everything, a second run changes nothing, a broken dump
+//! changes nothing.
+
+mod common;
+
+use std::path::Path;
+
+use common::{EMPTY_JOB, Server, copy_dir};
+use lava_common::ids::{DeviceName, DeviceTypeName};
+
+/// The dump, as LAVA 2023.01's `lava-server manage dumpdata` writes it (one line per record
+/// here for reading; dumpdata writes one long line).
+const DUMP: &str = r#"[
+{"model": "contenttypes.contenttype", "pk": 1, "fields": {"app_label": "auth", "model": "user"}},
+{"model": "auth.permission", "pk": 1, "fields": {"name": "Can add user", "content_type": 1, "codename": "add_user"}},
+{"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}},
+{"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$abc$def=", "last_login": "2023-02-01T10:00:00Z", "is_superuser": false, "username": "ann", "first_name": "Ann", "last_name": "Admin", "email": "ann@lab.example", "is_staff": true, "is_active": true, "date_joined": "2022-01-01T00:00:00Z", "groups": [1], "user_permissions": []}},
+{"model": "sessions.session", "pk": "k1", "fields": {"session_data": "x", "expire_date": "2023-03-01T00:00:00Z"}},
+{"model": "lava_scheduler_app.extendeduser", "pk": 1, "fields": {"user": 2, "irc_handle": null, "irc_server": null, "table_length": null}},
+{"model": "lava_scheduler_app.tag", "pk": 1, "fields": {"name": "usb-otg", "description": "USB OTG port wired"}},
+{"model": "lava_scheduler_app.tag", "pk": 2, "fields": {"name": "fast", "description": null}},
+{"model": "lava_scheduler_app.architecture", "pk": "arm64", "fields": {}},
+{"model": "lava_scheduler_app.alias", "pk": "am335x-boneblack", "fields": {"device_type": "beaglebone-black"}},
+{"model": "lava_scheduler_app.alias", "pk": "kvm-x86", "fields": {"device_type": "qemu"}},
+{"model": "lava_scheduler_app.devicetype", "pk": "qemu", "fields": {"architecture": null, "processor": null, "cpu_model": null, "bits": null, "cores": [], "core_count": null, "description": "QEMU machines", "health_frequency": 24, "disable_health_check": false, "health_denominator": 0, "display": true}},
+{"model": "lava_scheduler_app.devicetype", "pk": "beaglebone-black", "fields": {"architecture": "arm64", "processor": null, "cpu_model": "AM335x", "bits": null, "cores": [], "core_count": 1, "description": "", "health_frequency": 10, "disable_health_check": false, "health_denominator": 1, "display": true}},
+{"model": "lava_scheduler_app.worker", "pk": "w1", "fields": {"state": 1, "health": 0, "description": "rack 2", "last_ping": "2023-02-01T10:00:00Z", "job_limit": 2, "version": "2023.01", "token": "lava-worker-token-not-ours"}},
+{"model": "lava_scheduler_app.device", "pk": "qemu01", "fields": {"device_type": "qemu", "device_version": "", "physical_owner": null, "physical_group": null, "description": "first", "tags": [2], "state": 0, "health": 0, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
+{"model": "lava_scheduler_app.device", "pk": "bbb-01", "fields": {"device_type": "beaglebone-black", "device_version": "", "physical_owner": 2, "physical_group": null, "description": "", "tags": [1, 2], "state": 0, "health": 4, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
+{"model": "lava_scheduler_app.testjob", "pk": 1, "fields": {"description": "old job", "state": 3, "health": 1}},
+{"model": "lava_scheduler_app.testjob", "pk": 2, "fields": {"description": "old job", "state": 3, "health": 2}},
+{"model": "lava_results_app.testsuite", "pk": 1, "fields": {"job": 1, "name": "lava"}},
+{"model": "lava_results_app.testcase", "pk": 1, "fields": {"suite": 1, "name": "job", "result": 0}}
+]"#;
+
+const QEMU01: &str = "{% extends 'qemu.jinja2' %}\n{% set mac_addr = '52:54:00:12:34:59' %}\n{% set memory = 1024 %}\n";
+const BBB01: &str = "{% extends 'beaglebone-black.jinja2' %}\n{% set connection_command = 'telnet localhost 7000' %}\n{% set power_on_command = 'pduclient --hostname pdu --port 1 --command on' %}\n";
+/// A device the dump does not hold: made from its dictionary, with its type from `extends`.
+const NEW01: &str = "{% extends 'qemu.jinja2' %}\n{% set memory = 512 %}\n";
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The old lab's files: `etc/lava-server/{dispatcher-config,dispatcher.d}` below `dir`.
+fn old_lab(dir: &Path, dump: &str) {
+    let config = dir.join("etc/lava-server/dispatcher-config");
+    write(&config.join("devices/qemu01.jinja2"), QEMU01);
+    write(&config.join("devices/bbb-01.jinja2"), BBB01);
+    write(&config.join("devices/new01.jinja2"), NEW01);
+    write(
+        &config.join("device-types/my-board.jinja2"),
+        "{% extends 'beaglebone-black.jinja2' %}\n{% set console_device = 'ttyS2' %}\n",
+    );
+    write(
+        &config.join("health-checks/qemu.yaml"),
+        &EMPTY_JOB.replace("device_type: kvm", "device_type: qemu"),
+    );
+    write(
+        &dir.join("etc/lava-server/dispatcher.d/w1/env.yaml"),
+        "overrides:\n  LC_ALL: C.UTF-8\n",
+    );
+    write(&dir.join("dump.json"), dump);
+}
+
+fn import(s: &Server, old: &Path, extra: &[&str]) -> std::process::Output {
+    let config = old.join("etc/lava-server/dispatcher-config");
+    let dump = old.join("dump.json");
+    let mut args = vec![
+        "manage",
+        "import-lava",
+        "--dispatcher-config",
+        config.to_str().unwrap(),
+        "--dump",
+        dump.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    s.cmd(&args).output().unwrap()
+}
+
+fn out(o: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
+    let pkg = lava_testkit::lava_device_types().unwrap();
+    let s = Server::start().await;
+    // LAVA's stock templates where an installed LAVA keeps them.
+    copy_dir(
+        &pkg.device_types(),
+        &s.root.path().join("usr/share/lava-server/device-types"),
+    );
+    let old = tempfile::tempdir().unwrap();
+    old_lab(old.path(), DUMP);
+    let before = s.manage(&["dumpdata"]);
+
+    let dry = import(&s, old.path(), &["--dry-run"]);
+    let (stdout, stderr) = out(&dry);
+    assert!(dry.status.success(), "{stdout}\n{stderr}");
+    for line in [
+        "add group lab-admins",
+        "add user ann",
+        "add user ann to group lab-admins",
+        "add tag usb-otg",
+        "add device type qemu (with its health check)",
+        "add device type beaglebone-black",
+        "add alias kvm-x86 → qemu",
+        "add worker w1",
+        "add device qemu01 (qemu, good, on w1)",
+        "add device bbb-01 (beaglebone-black, maintenance, on w1)",
+        "add device new01 (qemu, unknown)",
+        "dry run: ",
+    ] {
+        assert!(stdout.contains(line), "no '{line}' in:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("2 lava_scheduler_app.testjob record(s) of history not imported"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 sessions.session record(s) not imported"),
+        "{stderr}"
+    );
+    assert_eq!(
+        s.manage(&["dumpdata"]),
+        before,
+        "the dry run changed the database"
+    );
+    let devices = s.root.path().join("etc/lava-dispatcher/devices");
+    assert!(!devices.join("qemu01.jinja2").exists());
+
+    let run = import(&s, old.path(), &[]);
+    let (stdout, stderr) = out(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("change(s) made"), "{stdout}");
+    assert!(
+        stdout.contains("worker w1 has no token yet: `lava-server manage workers add w1`"),
+        "{stdout}"
+    );
+    // Every dictionary renders with LAVA's templates into a device this dispatcher runs.
+    assert!(!stderr.contains("warning: "), "{stderr}");
+
+    let c = lava_db::connect(s.db.url()).await.unwrap();
+    let qemu01 = lava_db::devices::get(&c, &DeviceName::from("qemu01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(qemu01.info.tags, ["fast"]);
+    assert_eq!(qemu01.info.worker_host.as_ref().unwrap().as_str(), "w1");
+    let mut bbb_tags = lava_db::tags::of_device(&c, "bbb-01")
+        .await
+        .unwrap()
+        .unwrap();
+    bbb_tags.sort();
+    assert_eq!(bbb_tags, ["fast", "usb-otg"]);
+    let qemu = lava_db::device_types::get(&c, &DeviceTypeName::from("qemu"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        qemu.info
+            .health_check_job
+            .unwrap()
+            .contains("device_type: qemu")
+    );
+    assert_eq!(
+        lava_db::aliases::resolve(&c, "am335x-boneblack")
+            .await
+            .unwrap(),
+        Some("beaglebone-black".into())
+    );
+    assert_eq!(
+        lava_db::users::groups_of(&c, "ann").await.unwrap(),
+        ["lab-admins"]
+    );
+    let w1 = lava_db::workers::get(&c, &"w1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((w1.job_limit, w1.description.as_str()), (2, "rack 2"));
+    assert_eq!(
+        std::fs::read_to_string(devices.join("qemu01.jinja2")).unwrap(),
+        QEMU01
+    );
+    assert_eq!(
+        std::fs::read_to_string(devices.join("new01.jinja2")).unwrap(),
+        NEW01
+    );
+    assert!(
+        s.root
+            .path()
+            .join("etc/lava-server/dispatcher-config/device-types/my-board.jinja2")
+            .is_file()
+    );
+    assert!(
+        s.root
+            .path()
+            .join("etc/lava-server/dispatcher.d/w1/env.yaml")
+            .is_file()
+    );
+    // An alias submits to its type, as in LAVA.
+    let job = s.root.path().join("alias.yaml");
+    std::fs::write(
+        &job,
+        EMPTY_JOB.replace("device_type: kvm", "device_type: kvm-x86"),
+    )
+    .unwrap();
+    s.manage(&["submit", job.to_str().unwrap()]);
+
+    assert!(!s.manage(&["workers", "add", "w1"]).trim().is_empty());
+
+    let after = s.manage(&["dumpdata"]);
+    let again = import(&s, old.path(), &[]);
+    let (stdout, stderr) = out(&again);
+    assert!(again.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("nothing to change: this lab is already here"),
+        "{stdout}"
+    );
+    assert_eq!(s.manage(&["dumpdata"]), after);
+}
+
+#[tokio::test]
+async fn a_dump_that_does_not_hold_together_imports_nothing() {
+    let s = Server::start().await;
+    let old = tempfile::tempdir().unwrap();
+    old_lab(
+        old.path(),
+        &DUMP.replace(
+            r#""worker_host": "w1", "is_synced": true}},
+{"model": "lava_scheduler_app.device", "pk": "bbb-01""#,
+            r#""worker_host": "w9", "is_synced": true}},
+{"model": "lava_scheduler_app.device", "pk": "bbb-01""#,
+        ),
+    );
+    let before = s.manage(&["dumpdata"]);
+    let run = import(&s, old.path(), &[]);
+    let (stdout, stderr) = out(&run);
+    assert!(!run.status.success(), "{stdout}");
+    assert!(
+        stderr.contains("device qemu01: worker 'w9' is neither in the dump nor in the database"),
+        "{stderr}"
+    );
+    assert_eq!(s.manage(&["dumpdata"]), before);
+    assert!(
+        !s.root
+            .path()
+            .join("etc/lava-dispatcher/devices/qemu01.jinja2")
+            .exists()
+    );
+
+    let bad_tag = DUMP.replace(r#""tags": [2], "#, r#""tags": [7], "#);
+    old_lab(old.path(), &bad_tag);
+    let (_, stderr) = out(&import(&s, old.path(), &[]));
+    assert!(
+        stderr.contains("qemu01") && stderr.contains("tag 7 is not in the dump"),
+        "{stderr}"
+    );
+
+    let (_, stderr) = out(&import(&s, old.path(), &["--with-history"]));
+    assert!(
+        stderr.contains("--with-history is not implemented"),
+        "{stderr}"
+    );
+    assert_eq!(s.manage(&["dumpdata"]), before);
+
+    // A dictionary this dispatcher cannot render is named (it is still LAVA's, so it comes
+    // over, and its jobs fail with the same message until it is fixed).
+    old_lab(old.path(), DUMP);
+    let broken = old
+        .path()
+        .join("etc/lava-server/dispatcher-config/devices/broken01.jinja2");
+    write(&broken, "{% extends 'no-such-board.jinja2' %}\n");
+    let (stdout, stderr) = out(&import(&s, old.path(), &["--dry-run"]));
+    assert!(
+        stderr.contains(&format!("warning: {}", broken.display()))
+            && stderr.contains("no-such-board.jinja2"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("add device broken01 (no-such-board, unknown)"),
+        "{stdout}"
+    );
+}
