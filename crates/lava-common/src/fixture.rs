@@ -7,6 +7,7 @@
 
 mod fields;
 pub mod lava_dump;
+pub mod lava_history;
 mod records;
 
 pub use records::{

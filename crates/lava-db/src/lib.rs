@@ -25,6 +25,7 @@ pub mod devices;
 pub mod failure_tags;
 pub mod fixtures;
 pub mod history;
+pub mod history_import;
 pub mod job_admin;
 pub mod job_list;
 pub mod job_secrets;

@@ -64,10 +64,12 @@ pub struct ImportLava {
     /// The old server's `lava-server manage dumpdata` output (JSON), read as a stream.
     #[arg(long, value_name = "FILE.json")]
     pub dump: Option<PathBuf>,
-    /// Also import jobs and results (not implemented yet: refused).
+    /// Also import the finished jobs (with LAVA's ids) and their test results from the dump
+    /// (job logs are files on the old server and are not brought over).
     #[arg(long)]
     pub with_history: bool,
-    /// Print what would change and change nothing.
+    /// Print what would change and change nothing (the changes are made in a transaction
+    /// that is then rolled back, so the counts are exact).
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -11,7 +11,8 @@ mod common;
 use std::path::Path;
 
 use common::{EMPTY_JOB, Server, copy_dir};
-use lava_common::ids::{DeviceName, DeviceTypeName};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
+use lava_common::state::{JobHealth, JobVisibility};
 
 /// The dump, as LAVA 2023.01's `lava-server manage dumpdata` writes it (one line per record
 /// here for reading; dumpdata writes one long line).
@@ -21,6 +22,12 @@ const DUMP: &str = r#"[
 {"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}},
 {"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$abc$def=", "last_login": "2023-02-01T10:00:00Z", "is_superuser": false, "username": "ann", "first_name": "Ann", "last_name": "Admin", "email": "ann@lab.example", "is_staff": true, "is_active": true, "date_joined": "2022-01-01T00:00:00Z", "groups": [1], "user_permissions": []}},
 {"model": "sessions.session", "pk": "k1", "fields": {"session_data": "x", "expire_date": "2023-03-01T00:00:00Z"}},
+{"model": "lava_results_app.testsuite", "pk": 10, "fields": {"name": "lava", "job": 1042}},
+{"model": "lava_results_app.testsuite", "pk": 11, "fields": {"name": "0_smoke", "job": 1042}},
+{"model": "lava_results_app.testset", "pk": 5, "fields": {"name": "network", "suite": 11}},
+{"model": "lava_results_app.testcase", "pk": 100, "fields": {"name": "job", "units": "", "result": 0, "measurement": null, "metadata": "definition: lava\ncase: job\nresult: pass\n", "suite": 10, "start_log_line": 1, "end_log_line": 2, "test_set": null, "logged": "2023-02-01T10:05:00Z"}},
+{"model": "lava_results_app.testcase", "pk": 101, "fields": {"name": "ping", "units": "ms", "result": 1, "measurement": "12.5000000000", "metadata": "case: ping\nresult: fail\n", "suite": 11, "start_log_line": 30, "end_log_line": 31, "test_set": 5, "logged": "2023-02-01T10:04:00Z"}},
+{"model": "lava_results_app.testcase", "pk": 102, "fields": {"name": "dmesg", "units": "", "result": 2, "measurement": null, "metadata": "", "suite": 11, "start_log_line": null, "end_log_line": null, "test_set": null, "logged": "2023-02-01T10:04:30Z"}},
 {"model": "lava_scheduler_app.extendeduser", "pk": 1, "fields": {"user": 2, "irc_handle": null, "irc_server": null, "table_length": null}},
 {"model": "lava_scheduler_app.tag", "pk": 1, "fields": {"name": "usb-otg", "description": "USB OTG port wired"}},
 {"model": "lava_scheduler_app.tag", "pk": 2, "fields": {"name": "fast", "description": null}},
@@ -32,10 +39,9 @@ const DUMP: &str = r#"[
 {"model": "lava_scheduler_app.worker", "pk": "w1", "fields": {"state": 1, "health": 0, "description": "rack 2", "last_ping": "2023-02-01T10:00:00Z", "job_limit": 2, "version": "2023.01", "token": "lava-worker-token-not-ours"}},
 {"model": "lava_scheduler_app.device", "pk": "qemu01", "fields": {"device_type": "qemu", "device_version": "", "physical_owner": null, "physical_group": null, "description": "first", "tags": [2], "state": 0, "health": 0, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
 {"model": "lava_scheduler_app.device", "pk": "bbb-01", "fields": {"device_type": "beaglebone-black", "device_version": "", "physical_owner": 2, "physical_group": null, "description": "", "tags": [1, 2], "state": 0, "health": 4, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
-{"model": "lava_scheduler_app.testjob", "pk": 1, "fields": {"description": "old job", "state": 3, "health": 1}},
-{"model": "lava_scheduler_app.testjob", "pk": 2, "fields": {"description": "old job", "state": 3, "health": 2}},
-{"model": "lava_results_app.testsuite", "pk": 1, "fields": {"job": 1, "name": "lava"}},
-{"model": "lava_results_app.testcase", "pk": 1, "fields": {"suite": 1, "name": "job", "result": 0}}
+{"model": "lava_scheduler_app.testjob", "pk": 1042, "fields": {"sub_id": "", "is_public": false, "target_group": null, "submitter": 2, "viewing_groups": [1], "description": "smoke on qemu", "health_check": false, "requested_device_type": "qemu", "tags": [2], "actual_device": "qemu01", "submit_time": "2023-02-01T10:00:00Z", "start_time": "2023-02-01T10:00:05Z", "end_time": "2023-02-01T10:05:00Z", "state": 5, "health": 1, "priority": 50, "definition": "job_name: smoke on qemu\ndevice_type: qemu\n", "original_definition": "job_name: smoke on qemu\ndevice_type: qemu\nvisibility:\n  group: [lab-admins]\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": "old-job-token"}},
+{"model": "lava_scheduler_app.testjob", "pk": 1043, "fields": {"sub_id": "", "is_public": true, "target_group": null, "submitter": 2, "viewing_groups": [], "description": "beaglebone-black health check", "health_check": true, "requested_device_type": "beaglebone-black", "tags": [], "actual_device": "bbb-01", "submit_time": "2023-02-01T11:00:00.250000Z", "start_time": "2023-02-01T11:00:01Z", "end_time": "2023-02-01T11:03:00Z", "state": 5, "health": 2, "priority": 50, "definition": "job_name: hc\n", "original_definition": "", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": "u-boot did not answer", "token": ""}},
+{"model": "lava_scheduler_app.testjob", "pk": 1044, "fields": {"is_public": true, "submitter": 2, "viewing_groups": [], "description": "still queued", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": null, "submit_time": "2023-02-01T12:00:00Z", "start_time": null, "end_time": null, "state": 0, "health": 0, "priority": 50, "definition": "job_name: q\n", "original_definition": "job_name: q\n"}}
 ]"#;
 
 const QEMU01: &str = "{% extends 'qemu.jinja2' %}\n{% set mac_addr = '52:54:00:12:34:59' %}\n{% set memory = 1024 %}\n";
@@ -124,7 +130,9 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
         assert!(stdout.contains(line), "no '{line}' in:\n{stdout}");
     }
     assert!(
-        stderr.contains("2 lava_scheduler_app.testjob record(s) of history not imported"),
+        stderr.contains(
+            "3 lava_scheduler_app.testjob record(s) of history not imported (add --with-history)"
+        ),
         "{stderr}"
     );
     assert!(
@@ -228,6 +236,74 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
         "{stdout}"
     );
     assert_eq!(s.manage(&["dumpdata"]), after);
+
+    // The history: finished jobs keep LAVA's ids, with their results.
+    let dry = import(&s, old.path(), &["--with-history", "--dry-run"]);
+    let (stdout, stderr) = out(&dry);
+    assert!(dry.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("dry run: 0 change(s) and 2 job(s) of history, nothing written"),
+        "{stdout}"
+    );
+    assert!(
+        lava_db::jobs::get(&c, JobId(1042)).await.unwrap().is_none(),
+        "the dry run left a job"
+    );
+    let run = import(&s, old.path(), &["--with-history"]);
+    let (stdout, stderr) = out(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "history: 2 job(s), 2 test suite(s), 3 test case(s) imported; 0 job(s) already here"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("1 job(s) had not finished when the dump was made"),
+        "{stderr}"
+    );
+    let smoke = lava_db::jobs::get(&c, JobId(1042)).await.unwrap().unwrap();
+    assert_eq!(smoke.description, "smoke on qemu");
+    assert_eq!(smoke.visibility, JobVisibility::Group);
+    assert_eq!(smoke.health, JobHealth::Complete);
+    assert_eq!(smoke.tags, ["fast"]);
+    assert!(smoke.definition.contains("group: [lab-admins]"));
+    assert_eq!(
+        lava_db::jobs::result_counts(&c, JobId(1042)).await.unwrap(),
+        [0, 1, 1, 0],
+        "the test suites' cases (the `lava` suite's are not counted)"
+    );
+    let hc = lava_db::jobs::get(&c, JobId(1043)).await.unwrap().unwrap();
+    assert_eq!(hc.health, JobHealth::Incomplete);
+    assert_eq!(hc.failure_comment.as_deref(), Some("u-boot did not answer"));
+    assert_eq!(hc.definition, "job_name: hc\n");
+    let page = reqwest::get(format!("{}/scheduler/job/1043", s.url))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("beaglebone-black health check")
+    );
+    // New jobs number on from the old lab's last one (1044 was still queued there).
+    let id: i64 = s
+        .manage(&["submit", job.to_str().unwrap()])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(id > 1044, "{id}");
+
+    let again = import(&s, old.path(), &["--with-history"]);
+    let (stdout, stderr) = out(&again);
+    assert!(again.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout
+            .contains("0 job(s), 0 test suite(s), 0 test case(s) imported; 2 job(s) already here")
+            && stdout.contains("nothing to change: this lab is already here"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
@@ -267,9 +343,15 @@ async fn a_dump_that_does_not_hold_together_imports_nothing() {
         "{stderr}"
     );
 
+    let bad_time = DUMP.replace(
+        r#""submit_time": "2023-02-01T11:00:00.250000Z""#,
+        r#""submit_time": "yesterday""#,
+    );
+    old_lab(old.path(), &bad_time);
     let (_, stderr) = out(&import(&s, old.path(), &["--with-history"]));
     assert!(
-        stderr.contains("--with-history is not implemented"),
+        stderr.contains("1 history record(s) cannot be read, nothing was imported")
+            && stderr.contains(r#"lava_scheduler_app.testjob 1043), field 'submit_time'"#),
         "{stderr}"
     );
     assert_eq!(s.manage(&["dumpdata"]), before);

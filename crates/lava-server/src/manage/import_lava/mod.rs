@@ -8,6 +8,7 @@
 //! and the files staged beside their places, renamed in once the transaction has committed.
 
 mod changes;
+mod history;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -22,34 +23,27 @@ use tree::Tree;
 
 /// Runs the import.
 pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
-    if args.with_history {
-        bail!(
-            "--with-history is not implemented: jobs, results and logs are not imported yet \
-             (run without it to bring over the lab's configuration)"
-        );
+    if args.with_history && args.dump.is_none() {
+        bail!("--with-history needs --dump: the history is in the old server's database");
     }
     let tree = Tree::read(&args.dispatcher_config, args.dispatcher_d.as_deref())?;
     for w in &tree.warnings {
         eprintln!("warning: {w}");
     }
     check_dictionaries(ctx, &tree);
-    let records = match &args.dump {
-        Some(file) => read_dump(file)?,
-        None => Records::default(),
-    };
     let mut client = ctx.client().await?;
     let tx = client.transaction().await?;
+    let (records, history) = match &args.dump {
+        Some(file) if args.with_history => {
+            let (records, staged) = history::stage(&tx, file).await?;
+            (records, Some(staged))
+        }
+        Some(file) => (read_dump(file)?, None),
+        None => (Records::default(), None),
+    };
     let changes = changes::plan(&tx, ctx.settings, &tree, &records).await?;
     for change in &changes {
         println!("{change}");
-    }
-    if changes.is_empty() {
-        println!("nothing to change: this lab is already here");
-        return Ok(());
-    }
-    if args.dry_run {
-        println!("dry run: {} change(s), nothing written", changes.len());
-        return Ok(());
     }
     let source = args
         .dump
@@ -58,13 +52,32 @@ pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
         .display()
         .to_string();
     changes::apply(&tx, &changes, &source).await?;
+    let imported = match &history {
+        Some(staged) => history::finish(&tx, staged).await?,
+        None => 0,
+    };
+    if changes.is_empty() && imported == 0 {
+        println!("nothing to change: this lab is already here");
+        return Ok(());
+    }
+    if args.dry_run {
+        // The transaction is dropped: everything above is rolled back.
+        println!(
+            "dry run: {} change(s) and {imported} job(s) of history, nothing written",
+            changes.len()
+        );
+        return Ok(());
+    }
     let staged = stage(&changes)?;
     if let Err(e) = tx.commit().await {
         staged.discard();
         return Err(e).context("nothing was imported");
     }
     staged.install()?;
-    println!("{} change(s) made", changes.len());
+    println!(
+        "{} change(s) made, {imported} job(s) of history imported",
+        changes.len()
+    );
     for change in &changes {
         if let Change::Worker { record, new: true } = change {
             println!(
@@ -81,17 +94,22 @@ fn read_dump(file: &Path) -> anyhow::Result<Records> {
     let reader =
         std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let dump = LabDump::read(reader).with_context(|| format!("{}", file.display()))?;
+    for (model, n) in &dump.history {
+        eprintln!(
+            "note: {}: {n} {model} record(s) of history not imported (add --with-history)",
+            file.display()
+        );
+    }
+    records_of(file, &dump)
+}
+
+/// The dump's configuration, typed; says which models are left out.
+fn records_of(file: &Path, dump: &LabDump) -> anyhow::Result<Records> {
     let items = dump
         .items()
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
     for w in &items.warnings {
         eprintln!("warning: {}: {w}", file.display());
-    }
-    for (model, n) in &dump.history {
-        eprintln!(
-            "note: {}: {n} {model} record(s) of history not imported (--with-history is not implemented)",
-            file.display()
-        );
     }
     for (model, n) in &dump.skipped {
         eprintln!(
@@ -99,7 +117,7 @@ fn read_dump(file: &Path) -> anyhow::Result<Records> {
             file.display()
         );
     }
-    Ok(Records::new(&items.items, &dump))
+    Ok(Records::new(&items.items, dump))
 }
 
 /// Warns about each dictionary that does not render to a device this dispatcher runs: it is
