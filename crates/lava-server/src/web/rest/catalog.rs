@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::super::AppState;
 use super::super::auth::{Auth, Caller};
@@ -33,7 +34,7 @@ pub fn require(auth: &Auth, perm: Perm) -> Result<Caller, ApiError> {
 
 /// A 400 naming the field at fault, in DRF's shape.
 pub fn bad(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::with_body(StatusCode::BAD_REQUEST, json!({ field: [msg.into()] }))
+    ApiError::field(field, msg)
 }
 
 /// The string field `name` of a JSON object body; `required` makes its absence a 400.
@@ -75,8 +76,18 @@ where
     Ok(())
 }
 
-fn tag_json(t: &lava_db::tags::Tag) -> Value {
-    json!({"name": t.name, "description": t.description})
+/// A tag; `description` is null when unset.
+#[derive(Serialize)]
+struct TagReply<'a> {
+    name: &'a str,
+    description: &'a Option<String>,
+}
+
+fn tag_json(t: &lava_db::tags::Tag) -> TagReply<'_> {
+    TagReply {
+        name: &t.name,
+        description: &t.description,
+    }
 }
 
 /// `GET /api/v0.2/tags/`.
@@ -150,8 +161,18 @@ fn missing_as_404(e: ApiError) -> ApiError {
     }
 }
 
-fn alias_json(a: &lava_db::aliases::Alias) -> Value {
-    json!({"name": a.name, "device_type": a.device_type})
+/// An alias and the device type it names.
+#[derive(Serialize)]
+struct AliasReply<'a> {
+    name: &'a str,
+    device_type: &'a str,
+}
+
+fn alias_json(a: &lava_db::aliases::Alias) -> AliasReply<'_> {
+    AliasReply {
+        name: &a.name,
+        device_type: &a.device_type,
+    }
 }
 
 /// `GET /api/v0.2/aliases/`.
@@ -220,5 +241,5 @@ pub async fn aliases_delete(
 /// permissions on devices or types (job visibility decides who sees what), so the honest
 /// answer is an empty list.
 pub async fn permissions_list(paging: Paging) -> Result<Response, ApiError> {
-    Ok(ok(paging.envelope(0, Vec::new())))
+    Ok(ok(paging.envelope(0, Vec::<Value>::new())))
 }

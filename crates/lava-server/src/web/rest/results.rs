@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt as _;
 use lava_common::ids::JobId;
 use lava_db::results::CaseDetail;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::super::AppState;
@@ -155,21 +156,52 @@ fn yaml_map(m: &BTreeMap<String, Value>, indent: &str) -> String {
     out
 }
 
-fn case_json(base: &str, job: JobId, c: &CaseDetail) -> Value {
-    json!({
-        "id": c.id,
-        "result": c.result.as_str(),
-        "resource_uri": format!("{base}/api/v0.2/jobs/{job}/suites/{}/tests/{}/", c.suite_id, c.id),
-        "unit": c.units,
-        "name": c.name,
-        "measurement": c.measurement,
-        "metadata": yaml_map(&metadata(c), ""),
-        "start_log_line": c.start_line,
-        "end_log_line": c.end_line,
-        "logged": format::rest(&c.logged),
-        "suite": c.suite_id,
-        "test_set": c.set,
-    })
+/// A test case, keys in LAVA's order.
+#[derive(Serialize)]
+struct CaseReply<'a> {
+    id: i64,
+    result: &'static str,
+    resource_uri: String,
+    unit: &'a str,
+    name: &'a str,
+    /// LAVA's decimal string (10 places), null without a measurement.
+    measurement: &'a Option<String>,
+    /// The case's result line as YAML text (see [`metadata`]).
+    metadata: String,
+    start_log_line: Option<i64>,
+    end_log_line: Option<i64>,
+    logged: String,
+    suite: i64,
+    test_set: &'a Option<String>,
+}
+
+fn case_json<'a>(base: &str, job: JobId, c: &'a CaseDetail) -> CaseReply<'a> {
+    CaseReply {
+        id: c.id,
+        result: c.result.as_str(),
+        resource_uri: format!(
+            "{base}/api/v0.2/jobs/{job}/suites/{}/tests/{}/",
+            c.suite_id, c.id
+        ),
+        unit: &c.units,
+        name: &c.name,
+        measurement: &c.measurement,
+        metadata: yaml_map(&metadata(c), ""),
+        start_log_line: c.start_line,
+        end_log_line: c.end_line,
+        logged: format::rest(&c.logged),
+        suite: c.suite_id,
+        test_set: &c.set,
+    }
+}
+
+/// A test suite of a job.
+#[derive(Serialize)]
+struct SuiteReply<'a> {
+    id: i64,
+    resource_uri: String,
+    name: &'a str,
+    job: JobId,
 }
 
 /// `GET …/<id>/tests/`: test cases in id order, paged.
@@ -203,9 +235,11 @@ pub async fn suites(
     let c = state.db().await?;
     let all = lava_db::results::suites(&c, job.id).await?;
     let base = paging.base();
-    Ok(ok(paging.slice(&all, |(sid, name)| {
-        json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
-               "name": name, "job": job.id})
+    Ok(ok(paging.slice(&all, |(sid, name)| SuiteReply {
+        id: *sid,
+        resource_uri: format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
+        name,
+        job: job.id,
     })))
 }
 
