@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::super::AppState;
 use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
 use super::{Paging, no_credentials, no_permission, not_found, ok};
+use crate::web::replies::{AliasReply, TagReply};
 use crate::web::xmlrpc::methods::Perm;
 
 /// The reason written in the admin log for changes made here.
@@ -76,18 +76,8 @@ where
     Ok(())
 }
 
-/// A tag; `description` is null when unset.
-#[derive(Serialize)]
-struct TagReply<'a> {
-    name: &'a str,
-    description: &'a Option<String>,
-}
-
 fn tag_json(t: &lava_db::tags::Tag) -> TagReply<'_> {
-    TagReply {
-        name: &t.name,
-        description: &t.description,
-    }
+    TagReply::from(t)
 }
 
 /// `GET /api/v0.2/tags/`.
@@ -161,18 +151,8 @@ fn missing_as_404(e: ApiError) -> ApiError {
     }
 }
 
-/// An alias and the device type it names.
-#[derive(Serialize)]
-struct AliasReply<'a> {
-    name: &'a str,
-    device_type: &'a str,
-}
-
 fn alias_json(a: &lava_db::aliases::Alias) -> AliasReply<'_> {
-    AliasReply {
-        name: &a.name,
-        device_type: &a.device_type,
-    }
+    AliasReply::from(a)
 }
 
 /// `GET /api/v0.2/aliases/`.

@@ -301,5 +301,5 @@ pub async fn queue(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
             submitter: j.submitter,
         })
         .collect();
-    Ok(Value::from_serialize(&reply))
+    Ok(Value::from_serialize(&reply)?)
 }
