@@ -47,11 +47,6 @@ impl Value {
         s.map(|s| Value::Str(s.into())).unwrap_or(Value::Nil)
     }
 
-    /// An int, or nil for `None`.
-    pub fn opt_int(i: Option<i64>) -> Value {
-        i.map(Value::Int).unwrap_or(Value::Nil)
-    }
-
     /// A struct from `(name, value)` pairs, in that order.
     pub fn structure<const N: usize>(members: [(&str, Value); N]) -> Value {
         Value::Struct(
