@@ -12,7 +12,7 @@ use std::fmt::Display;
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
-use serde::ser::{self, Impossible};
+use serde::ser;
 
 use super::codec::Value;
 
@@ -306,8 +306,17 @@ impl Members {
 impl ser::SerializeMap for Members {
     type Ok = Value;
     type Error = SerError;
+    /// XML-RPC member names are strings: a map key must serialize as one (a string, a
+    /// string newtype, a unit enum variant), as serde_json requires too.
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), SerError> {
-        self.key = Some(key.serialize(KeyName)?);
+        match key.serialize(ToValue)? {
+            Value::Str(name) => self.key = Some(name),
+            other => {
+                return Err(SerError(format!(
+                    "a struct member name must be a string, not {other:?}"
+                )));
+            }
+        }
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerError> {
@@ -349,146 +358,6 @@ impl ser::SerializeStructVariant for Members {
     }
     fn end(self) -> Result<Value, SerError> {
         self.done()
-    }
-}
-
-/// A struct member's name: XML-RPC names are strings, so a map key must be one (or a
-/// string newtype, or a unit enum variant, as serde_json accepts).
-struct KeyName;
-
-fn not_a_name<T>(what: &str) -> Result<T, SerError> {
-    Err(SerError(format!("a struct member name cannot be {what}")))
-}
-
-impl ser::Serializer for KeyName {
-    type Ok = String;
-    type Error = SerError;
-    type SerializeSeq = Impossible<String, SerError>;
-    type SerializeTuple = Impossible<String, SerError>;
-    type SerializeTupleStruct = Impossible<String, SerError>;
-    type SerializeTupleVariant = Impossible<String, SerError>;
-    type SerializeMap = Impossible<String, SerError>;
-    type SerializeStruct = Impossible<String, SerError>;
-    type SerializeStructVariant = Impossible<String, SerError>;
-
-    fn serialize_str(self, v: &str) -> Result<String, SerError> {
-        Ok(v.to_string())
-    }
-    fn serialize_char(self, v: char) -> Result<String, SerError> {
-        Ok(v.to_string())
-    }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        variant: &'static str,
-    ) -> Result<String, SerError> {
-        Ok(variant.to_string())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        v: &T,
-    ) -> Result<String, SerError> {
-        v.serialize(self)
-    }
-    fn serialize_bool(self, _: bool) -> Result<String, SerError> {
-        not_a_name("a boolean")
-    }
-    fn serialize_i8(self, _: i8) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_i16(self, _: i16) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_i32(self, _: i32) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_i64(self, _: i64) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_u8(self, _: u8) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_u16(self, _: u16) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_u32(self, _: u32) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_u64(self, _: u64) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, SerError> {
-        not_a_name("a number")
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, SerError> {
-        not_a_name("bytes")
-    }
-    fn serialize_none(self) -> Result<String, SerError> {
-        not_a_name("nil")
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, SerError> {
-        not_a_name("an option")
-    }
-    fn serialize_unit(self) -> Result<String, SerError> {
-        not_a_name("nil")
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String, SerError> {
-        not_a_name("nil")
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String, SerError> {
-        not_a_name("an enum")
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, SerError> {
-        not_a_name("an array")
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, SerError> {
-        not_a_name("an array")
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, SerError> {
-        not_a_name("an array")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, SerError> {
-        not_a_name("an enum")
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, SerError> {
-        not_a_name("a struct")
-    }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, SerError> {
-        not_a_name("a struct")
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, SerError> {
-        not_a_name("an enum")
     }
 }
 

@@ -123,7 +123,7 @@ fn what_xml_rpc_cannot_carry_is_an_error_naming_it() {
     let e = to_value(&BTreeMap::from([(1, 2)])).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "reply not encodable as XML-RPC: a struct member name cannot be a number"
+        "reply not encodable as XML-RPC: a struct member name must be a string, not Int(1)"
     );
     let e = to_value(&u64::MAX).unwrap_err();
     assert_eq!(
