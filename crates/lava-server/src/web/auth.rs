@@ -80,7 +80,9 @@ impl FromRequestParts<AppState> for Auth {
                 }),
                 None => Err(ApiError::with_body(
                     StatusCode::FORBIDDEN,
-                    serde_json::json!({"detail": "Invalid token."}),
+                    super::error::Detail {
+                        detail: "Invalid token.",
+                    },
                 )),
             };
         }

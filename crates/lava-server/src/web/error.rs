@@ -3,6 +3,19 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// `{"detail": …}`: DRF's body for an error that is not about one field.
+#[derive(Debug, Serialize)]
+pub(crate) struct Detail<'a> {
+    pub detail: &'a str,
+}
+
+/// `{"message": …}`: the body of this server's own errors and of LAVA's plain confirmations.
+#[derive(Debug, Serialize)]
+pub(crate) struct Message<'a> {
+    pub message: &'a str,
+}
 
 /// An API error: a status and a message that names the field or value at fault.
 #[derive(Debug)]
@@ -16,19 +29,23 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `{"message": …}`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
+        ApiError::with_body(
             status,
-            body: serde_json::json!({ "message": message.into() }),
-        }
+            Message {
+                message: &message.into(),
+            },
+        )
     }
 
     /// 503 `{"detail": …}`: the server cannot serve this now (no database connection came in
     /// time); the reply carries `Retry-After`.
     pub fn busy(message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: serde_json::json!({ "detail": message.into() }),
-        }
+        ApiError::with_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Detail {
+                detail: &message.into(),
+            },
+        )
     }
 
     /// The message of the body (`detail` or `message`), for surfaces that are not JSON.
@@ -38,6 +55,15 @@ impl ApiError {
             .find_map(|k| self.body[*k].as_str())
             .map(str::to_string)
             .unwrap_or_else(|| self.body.to_string())
+    }
+
+    /// 400 `{FIELD: [MESSAGE]}`: DRF's body for a bad request field (or a bad query
+    /// parameter, which DRF's filters report the same way).
+    pub fn field(name: &str, message: impl Into<String>) -> ApiError {
+        ApiError::with_body(
+            StatusCode::BAD_REQUEST,
+            std::collections::BTreeMap::from([(name, [message.into()])]),
+        )
     }
 
     /// A response with a specific JSON body (409 with the server's line count, for example).

@@ -22,6 +22,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lava_common::limits::{Limits, WORKER_MESSAGE_BYTES};
 
+use super::error::{Detail, Message};
+
 /// Who is on the other side of a route, for the shape of its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Surface {
@@ -177,12 +179,12 @@ pub fn too_large(limit: &BodyLimit) -> Response {
     match limit.surface {
         Surface::Rest => (
             StatusCode::PAYLOAD_TOO_LARGE,
-            axum::Json(serde_json::json!({ "detail": text })),
+            axum::Json(Detail { detail: &text }),
         )
             .into_response(),
         Surface::Worker => (
             StatusCode::PAYLOAD_TOO_LARGE,
-            axum::Json(serde_json::json!({ "message": text })),
+            axum::Json(Message { message: &text }),
         )
             .into_response(),
         Surface::XmlRpc => (

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events_ws;
 pub mod limits;
 pub mod pages;
+pub mod replies;
 pub mod rest;
 pub mod submit_form;
 pub mod throttle;

@@ -5,12 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::super::AppState;
 use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
 use super::{Paging, no_credentials, no_permission, not_found, ok};
+use crate::web::replies::{AliasReply, TagReply};
 use crate::web::xmlrpc::methods::Perm;
 
 /// The reason written in the admin log for changes made here.
@@ -33,7 +34,7 @@ pub fn require(auth: &Auth, perm: Perm) -> Result<Caller, ApiError> {
 
 /// A 400 naming the field at fault, in DRF's shape.
 pub fn bad(field: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::with_body(StatusCode::BAD_REQUEST, json!({ field: [msg.into()] }))
+    ApiError::field(field, msg)
 }
 
 /// The string field `name` of a JSON object body; `required` makes its absence a 400.
@@ -75,8 +76,8 @@ where
     Ok(())
 }
 
-fn tag_json(t: &lava_db::tags::Tag) -> Value {
-    json!({"name": t.name, "description": t.description})
+fn tag_json(t: &lava_db::tags::Tag) -> TagReply<'_> {
+    TagReply::from(t)
 }
 
 /// `GET /api/v0.2/tags/`.
@@ -150,8 +151,8 @@ fn missing_as_404(e: ApiError) -> ApiError {
     }
 }
 
-fn alias_json(a: &lava_db::aliases::Alias) -> Value {
-    json!({"name": a.name, "device_type": a.device_type})
+fn alias_json(a: &lava_db::aliases::Alias) -> AliasReply<'_> {
+    AliasReply::from(a)
 }
 
 /// `GET /api/v0.2/aliases/`.
@@ -220,5 +221,5 @@ pub async fn aliases_delete(
 /// permissions on devices or types (job visibility decides who sees what), so the honest
 /// answer is an empty list.
 pub async fn permissions_list(paging: Paging) -> Result<Response, ApiError> {
-    Ok(ok(paging.envelope(0, Vec::new())))
+    Ok(ok(paging.envelope(0, Vec::<Value>::new())))
 }

@@ -9,11 +9,10 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::super::AppState;
 use super::super::auth::{Auth, SESSION_COOKIE, cookie, csrf_ok, token_header};
-use super::super::error::ApiError;
+use super::super::error::{ApiError, Detail};
 
 /// The header that carries the session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrftoken";
@@ -39,7 +38,9 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             tracing::warn!(path = %parts.uri.path(), "REST write with a session cookie refused: no valid X-CSRFToken");
             return ApiError::with_body(
                 StatusCode::FORBIDDEN,
-                json!({"detail": "CSRF Failed: CSRF token missing or incorrect."}),
+                Detail {
+                    detail: "CSRF Failed: CSRF token missing or incorrect.",
+                },
             )
             .into_response();
         }

@@ -3,33 +3,52 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::DeviceHealth;
 use lava_db::devices::Device;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::super::AppState;
 use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
 use super::{Paging, format, no_credentials, no_permission, not_found, ok};
 
-pub(super) fn device_json(d: &Device, report: Option<JobId>) -> Value {
-    json!({
-        "hostname": d.info.hostname,
-        "device_type": d.info.device_type,
-        "device_version": null,
-        "physical_owner": null,
-        "physical_group": null,
-        "description": d.info.description,
-        "tags": d.info.tags,
-        "state": d.info.state.display_name(),
-        "health": d.info.health.display_name(),
-        "last_health_report_job": report,
-        "worker_host": d.info.worker_host,
-        "is_synced": false,
-    })
+/// A device, keys in LAVA's order. The fields this server does not keep are null.
+#[derive(Serialize)]
+pub(super) struct DeviceReply<'a> {
+    hostname: &'a DeviceName,
+    device_type: &'a DeviceTypeName,
+    device_version: Option<()>,
+    physical_owner: Option<()>,
+    physical_group: Option<()>,
+    description: &'a str,
+    tags: &'a [String],
+    state: &'static str,
+    health: &'static str,
+    last_health_report_job: Option<JobId>,
+    worker_host: &'a Option<WorkerName>,
+    /// Always false: devices are not synced from files here.
+    is_synced: bool,
+}
+
+pub(super) fn device_json(d: &Device, report: Option<JobId>) -> DeviceReply<'_> {
+    let i = &d.info;
+    DeviceReply {
+        hostname: &i.hostname,
+        device_type: &i.device_type,
+        device_version: None,
+        physical_owner: None,
+        physical_group: None,
+        description: &i.description,
+        tags: &i.tags,
+        state: i.state.display_name(),
+        health: i.health.display_name(),
+        last_health_report_job: report,
+        worker_host: &i.worker_host,
+        is_synced: false,
+    }
 }
 
 /// Changes a device's health as `who`, in one transaction with its admin log entry (the
@@ -71,7 +90,7 @@ pub async fn list(State(state): State<AppState>, paging: Paging) -> Result<Respo
     })))
 }
 
-async fn one(state: &AppState, hostname: &DeviceName) -> Result<Value, ApiError> {
+async fn one(state: &AppState, hostname: &DeviceName) -> Result<Response, ApiError> {
     let c = state.db().await?;
     let d = lava_db::devices::get(&c, hostname)
         .await?
@@ -81,7 +100,7 @@ async fn one(state: &AppState, hostname: &DeviceName) -> Result<Value, ApiError>
         .iter()
         .find(|(n, _)| *n == d.info.hostname)
         .and_then(|(_, j)| *j);
-    Ok(device_json(&d, report))
+    Ok(ok(device_json(&d, report)))
 }
 
 /// `GET /api/v0.2/devices/<hostname>/`.
@@ -89,7 +108,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path(hostname): Path<DeviceName>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(one(&state, &hostname).await?))
+    one(&state, &hostname).await
 }
 
 /// `PUT`/`PATCH /api/v0.2/devices/<hostname>/` with `{"health": "Maintenance", "reason": …}`:
@@ -105,9 +124,7 @@ pub async fn update(
         return Err(no_permission());
     }
     one(&state, &hostname).await?;
-    let bad = |field: &str, msg: String| {
-        ApiError::with_body(StatusCode::BAD_REQUEST, json!({ field: [msg] }))
-    };
+    let bad = |field: &str, msg: String| ApiError::field(field, msg);
     let Some(obj) = body.as_object() else {
         return Err(bad("non_field_errors", "Expected an object.".into()));
     };
@@ -134,31 +151,54 @@ pub async fn update(
                 e => e.into(),
             })?;
     }
-    Ok(ok(one(&state, &hostname).await?))
+    one(&state, &hostname).await
 }
 
-fn type_json(t: &lava_db::device_types::DeviceType, aliases: &[lava_db::aliases::Alias]) -> Value {
+/// A device type, keys in LAVA's order. The hardware fields this server does not keep are
+/// null (`cores` empty).
+#[derive(Serialize)]
+struct TypeReply<'a> {
+    name: &'a DeviceTypeName,
+    architecture: Option<()>,
+    processor: Option<()>,
+    cpu_model: Option<()>,
+    aliases: Vec<&'a str>,
+    bits: Option<()>,
+    cores: [(); 0],
+    core_count: Option<()>,
+    description: &'a str,
+    health_frequency: i32,
+    disable_health_check: bool,
+    /// `"Hours"` or `"Jobs"`, the variant's name as LAVA shows it.
+    health_denominator: String,
+    display: bool,
+}
+
+fn type_json<'a>(
+    t: &'a lava_db::device_types::DeviceType,
+    aliases: &'a [lava_db::aliases::Alias],
+) -> TypeReply<'a> {
     let i = &t.info;
-    let aliases: Vec<&str> = aliases
+    let aliases = aliases
         .iter()
         .filter(|a| i.name == a.device_type)
         .map(|a| a.name.as_str())
         .collect();
-    json!({
-        "name": i.name,
-        "architecture": null,
-        "processor": null,
-        "cpu_model": null,
-        "aliases": aliases,
-        "bits": null,
-        "cores": [],
-        "core_count": null,
-        "description": i.description,
-        "health_frequency": i.health_frequency,
-        "disable_health_check": i.disable_health_check,
-        "health_denominator": format!("{:?}", i.health_denominator),
-        "display": i.display,
-    })
+    TypeReply {
+        name: &i.name,
+        architecture: None,
+        processor: None,
+        cpu_model: None,
+        aliases,
+        bits: None,
+        cores: [],
+        core_count: None,
+        description: &i.description,
+        health_frequency: i.health_frequency,
+        disable_health_check: i.disable_health_check,
+        health_denominator: format!("{:?}", i.health_denominator),
+        display: i.display,
+    }
 }
 
 /// `GET /api/v0.2/devicetypes/`.
@@ -186,16 +226,28 @@ pub async fn types_show(
 }
 
 /// A worker; tokens are stored hashed only, so none is shown even to superusers.
-pub(super) fn worker_json(w: &lava_db::workers::Worker) -> Value {
-    json!({
-        "hostname": w.hostname,
-        "health": w.health.display_name(),
-        "state": w.state.display_name(),
-        "description": w.description,
-        "last_ping": format::rest_opt(&w.last_ping),
-        "job_limit": w.job_limit,
-        "version": null,
-    })
+#[derive(Serialize)]
+pub(super) struct WorkerReply<'a> {
+    hostname: &'a WorkerName,
+    health: &'static str,
+    state: &'static str,
+    description: &'a str,
+    last_ping: Option<String>,
+    job_limit: i32,
+    /// Null: the version a worker reports is not shown here.
+    version: Option<()>,
+}
+
+pub(super) fn worker_json(w: &lava_db::workers::Worker) -> WorkerReply<'_> {
+    WorkerReply {
+        hostname: &w.hostname,
+        health: w.health.display_name(),
+        state: w.state.display_name(),
+        description: &w.description,
+        last_ping: format::rest_opt(&w.last_ping),
+        job_limit: w.job_limit,
+        version: None,
+    }
 }
 
 /// `GET /api/v0.2/workers/`.

@@ -11,11 +11,12 @@ use lava_common::fixture::{DeviceRecord, WorkerRecord};
 use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::settings::Settings;
 use lava_common::state::{DeviceHealth, DeviceState, WorkerHealth};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::super::AppState;
 use super::super::auth::Auth;
-use super::super::error::ApiError;
+use super::super::error::{ApiError, Message};
 use super::catalog::{bad, field, logged, require};
 use super::{not_found, ok};
 use crate::conffiles::{check_device_conf, read_optional, replace};
@@ -28,6 +29,18 @@ fn settings() -> Result<&'static Settings, ApiError> {
             "the server runs without settings",
         )
     })
+}
+
+/// `{"dictionary": TEXT}`: a device's `.conf` (jinja2) as the admin wrote it.
+#[derive(Serialize)]
+struct Dictionary {
+    dictionary: String,
+}
+
+/// `{"template": TEXT}`: a device type's `.conf` as the admin wrote it.
+#[derive(Serialize)]
+struct Template {
+    template: String,
 }
 
 fn read(path: &std::path::Path) -> Result<Option<String>, ApiError> {
@@ -72,7 +85,7 @@ pub async fn dictionary_get(
     require(&auth, Perm::Superuser)?;
     device_type_of(&state, &hostname).await?;
     let text = read(&settings()?.device_conf(&hostname))?.ok_or_else(not_found)?;
-    Ok(ok(json!({ "dictionary": text })))
+    Ok(ok(Dictionary { dictionary: text }))
 }
 
 /// `POST /api/v0.2/devices/<hostname>/dictionary/` with `{"dictionary": TEXT}`.
@@ -96,7 +109,9 @@ pub async fn dictionary_set(
         async |_| Ok(()),
     )
     .await?;
-    Ok(ok(json!({ "message": "dictionary updated" })))
+    Ok(ok(Message {
+        message: "dictionary updated",
+    }))
 }
 
 async fn type_exists(state: &AppState, name: &str) -> Result<(), ApiError> {
@@ -116,7 +131,7 @@ pub async fn template_get(
     require(&auth, Perm::Superuser)?;
     type_exists(&state, &name).await?;
     let text = read(&settings()?.device_type_conf(&name))?.ok_or_else(not_found)?;
-    Ok(ok(json!({ "template": text })))
+    Ok(ok(Template { template: text }))
 }
 
 /// `POST /api/v0.2/devicetypes/<name>/template/` with `{"template": TEXT}`.
@@ -140,7 +155,9 @@ pub async fn template_set(
         async |_| Ok(()),
     )
     .await?;
-    Ok(ok(json!({ "message": "template updated" })))
+    Ok(ok(Message {
+        message: "template updated",
+    }))
 }
 
 /// `POST /api/v0.2/devices/` with `{"hostname", "device_type", "worker_host",

@@ -19,10 +19,8 @@ pub fn rest(t: &DateTime<Utc>) -> String {
 }
 
 /// REST JSON for an optional time (null when unset).
-pub fn rest_opt(t: &Option<DateTime<Utc>>) -> serde_json::Value {
-    t.as_ref()
-        .map(|t| serde_json::Value::String(rest(t)))
-        .unwrap_or(serde_json::Value::Null)
+pub fn rest_opt(t: &Option<DateTime<Utc>>) -> Option<String> {
+    t.as_ref().map(rest)
 }
 
 /// Python's `str(datetime)` (XML-RPC verbose job lists): `2026-11-24 19:14:37.229916+00:00`.
@@ -50,6 +48,6 @@ mod tests {
         let whole = Utc.with_ymd_and_hms(2026, 11, 24, 19, 5, 6).unwrap();
         assert_eq!(rest(&whole), "2026-11-24T19:05:06Z");
         assert_eq!(python(&whole), "2026-11-24 19:05:06+00:00");
-        assert_eq!(rest_opt(&None), serde_json::Value::Null);
+        assert_eq!(rest_opt(&None), None);
     }
 }

@@ -4,21 +4,52 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lava_common::ids::JobId;
+use lava_common::error_type::ErrorType;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::jobs::Job;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::super::AppState;
 use super::super::auth::Auth;
-use super::super::error::ApiError;
+use super::super::error::{ApiError, Detail, Message};
 use super::{Paging, format, no_credentials, no_permission, not_found, ok};
 use crate::submit::{SubmitError, submit};
 
-/// The JSON of a job, keys in LAVA's order. `token` is left out: this server keeps no
-/// per-job secret to show.
-pub async fn job_json(c: &impl lava_db::Db, j: &Job) -> Result<Value, ApiError> {
+/// A job, keys in LAVA's order. `token` is left out: this server keeps no per-job secret to
+/// show.
+#[derive(Serialize)]
+struct JobReply<'a> {
+    id: JobId,
+    /// `""` for a job without a submitter.
+    submitter: &'a str,
+    /// Group ids, empty unless the visibility is `group`.
+    viewing_groups: Vec<i64>,
+    description: &'a str,
+    health_check: bool,
+    requested_device_type: &'a Option<DeviceTypeName>,
+    tags: &'a [String],
+    actual_device: &'a Option<DeviceName>,
+    submit_time: String,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    state: &'static str,
+    health: &'static str,
+    priority: i32,
+    definition: &'a str,
+    /// The definition again: this server does not rewrite definitions.
+    original_definition: &'a str,
+    /// Always `""`: multinode is not supported.
+    multinode_definition: &'static str,
+    failure_tags: &'a [i32],
+    failure_comment: &'a Option<String>,
+    error_type: &'a Option<ErrorType>,
+}
+
+/// The reply for job `j`.
+async fn job_json<'a>(c: &impl lava_db::Db, j: &'a Job) -> Result<JobReply<'a>, ApiError> {
     let groups: Vec<i64> = if j.visibility == JobVisibility::Group {
         job_list::viewing_groups(c, j.id)
             .await?
@@ -28,34 +59,34 @@ pub async fn job_json(c: &impl lava_db::Db, j: &Job) -> Result<Value, ApiError> 
     } else {
         Vec::new()
     };
-    Ok(json!({
-        "id": j.id,
-        "submitter": j.submitter.clone().unwrap_or_default(),
-        "viewing_groups": groups,
-        "description": j.description,
-        "health_check": j.health_check,
-        "requested_device_type": j.device_type,
-        "tags": j.tags,
-        "actual_device": j.device,
-        "submit_time": format::rest(&j.submit_time),
-        "start_time": format::rest_opt(&j.start_time),
-        "end_time": format::rest_opt(&j.end_time),
-        "state": j.state.display_name(),
-        "health": j.health.display_name(),
-        "priority": j.priority,
-        "definition": j.definition,
-        "original_definition": j.definition,
-        "multinode_definition": "",
-        "failure_tags": j.failure_tags,
-        "failure_comment": j.failure_comment,
-        "error_type": j.error_type,
-    }))
+    Ok(JobReply {
+        id: j.id,
+        submitter: j.submitter.as_deref().unwrap_or_default(),
+        viewing_groups: groups,
+        description: &j.description,
+        health_check: j.health_check,
+        requested_device_type: &j.device_type,
+        tags: &j.tags,
+        actual_device: &j.device,
+        submit_time: format::rest(&j.submit_time),
+        start_time: format::rest_opt(&j.start_time),
+        end_time: format::rest_opt(&j.end_time),
+        state: j.state.display_name(),
+        health: j.health.display_name(),
+        priority: j.priority,
+        definition: &j.definition,
+        original_definition: &j.definition,
+        multinode_definition: "",
+        failure_tags: &j.failure_tags,
+        failure_comment: &j.failure_comment,
+        error_type: &j.error_type,
+    })
 }
 
 fn bad_filter(name: &str, value: &str) -> ApiError {
-    ApiError::with_body(
-        StatusCode::BAD_REQUEST,
-        json!({ name: [format!("Select a valid choice. {value} is not one of the available choices.")] }),
+    ApiError::field(
+        name,
+        format!("Select a valid choice. {value} is not one of the available choices."),
     )
 }
 
@@ -77,10 +108,7 @@ fn time(name: &str, v: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> 
     if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
-    Err(ApiError::with_body(
-        StatusCode::BAD_REQUEST,
-        json!({ name: ["Enter a valid date/time."] }),
-    ))
+    Err(ApiError::field(name, "Enter a valid date/time."))
 }
 
 /// The list filters LAVA's clients use, from the query string.
@@ -98,9 +126,8 @@ fn filter(params: &[(String, String)], paging: &Paging) -> Result<JobFilter, Api
     };
     let health = |v: &str| v.parse::<JobHealth>().map_err(|_| bad_filter("health", v));
     let id = |k: &str, v: &str| {
-        v.parse::<i64>().map_err(|_| {
-            ApiError::with_body(StatusCode::BAD_REQUEST, json!({ k: ["Enter a number."] }))
-        })
+        v.parse::<i64>()
+            .map_err(|_| ApiError::field(k, "Enter a number."))
     };
     for (k, v) in params {
         match k.as_str() {
@@ -223,17 +250,32 @@ fn submit_error(e: SubmitError) -> ApiError {
             format!("Devices unavailable: Device type '{t}' is unavailable.")
         }
         e @ SubmitError::NotYourTokens(_) => {
-            return ApiError::with_body(StatusCode::FORBIDDEN, json!({"detail": e.to_string()}));
+            return ApiError::with_body(
+                StatusCode::FORBIDDEN,
+                Detail {
+                    detail: &e.to_string(),
+                },
+            );
         }
         e => e.to_string(),
     };
     ApiError::new(StatusCode::BAD_REQUEST, message)
 }
 
+/// LAVA's 201 for a submission.
+#[derive(Serialize)]
+struct Created {
+    message: &'static str,
+    job_ids: [JobId; 1],
+}
+
 fn created(id: JobId) -> Response {
     (
         StatusCode::CREATED,
-        axum::Json(json!({"message": "job(s) successfully submitted", "job_ids": [id]})),
+        axum::Json(Created {
+            message: "job(s) successfully submitted",
+            job_ids: [id],
+        }),
     )
         .into_response()
 }
@@ -247,10 +289,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let user = auth.caller.as_ref().ok_or_else(no_credentials)?.id;
     let Some(text) = definition(&headers, &body) else {
-        return Err(ApiError::with_body(
-            StatusCode::BAD_REQUEST,
-            json!({"definition": ["This field is required."]}),
-        ));
+        return Err(ApiError::field("definition", "This field is required."));
     };
     let c = state.db().await?;
     let id = submit(&c, text.trim(), Some(user))
@@ -284,7 +323,9 @@ pub async fn method_not_allowed(method: axum::http::Method) -> Response {
     (
         StatusCode::METHOD_NOT_ALLOWED,
         [(header::ALLOW, "POST, OPTIONS")],
-        axum::Json(json!({"detail": format!("Method \"{method}\" not allowed.")})),
+        axum::Json(Detail {
+            detail: &format!("Method \"{method}\" not allowed."),
+        }),
     )
         .into_response()
 }
@@ -303,20 +344,21 @@ pub async fn cancel(
     let c = state.db().await?;
     let reason = format!("canceled by {} through the API", user.username);
     lava_db::lifecycle::job::cancel(&c, job.id, Some(user.id), &reason).await?;
-    Ok(ok(json!({"message": "Job cancel signal sent."})))
+    Ok(ok(Message {
+        message: "Job cancel signal sent.",
+    }))
 }
 
 /// `POST /api/v0.2/jobs/validate/` (anonymous allowed): 200 when the definition is valid,
 /// 400 naming the problem otherwise.
 pub async fn validate(headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let Some(text) = definition(&headers, &body) else {
-        return Err(ApiError::with_body(
-            StatusCode::BAD_REQUEST,
-            json!({"definition": ["This field is required."]}),
-        ));
+        return Err(ApiError::field("definition", "This field is required."));
     };
     match lava_common::job::parse_job(text.trim()) {
-        Ok(_) => Ok(ok(json!({"message": "Job valid."}))),
+        Ok(_) => Ok(ok(Message {
+            message: "Job valid.",
+        })),
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("Problem with submitted job data: {e}"),

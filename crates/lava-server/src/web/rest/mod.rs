@@ -18,10 +18,10 @@ use axum::extract::OriginalUri;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, Detail};
 
 /// The version string clients see; lavacli takes LAVA 2023.01's code paths for it.
 pub const API_VERSION: &str = "2023.01";
@@ -148,14 +148,21 @@ fn encode(pairs: &[(String, String)]) -> String {
 /// 404 `{"detail":"Not found."}`: for objects that do not exist and for those the caller may
 /// not see alike.
 pub fn not_found() -> ApiError {
-    ApiError::with_body(StatusCode::NOT_FOUND, json!({"detail": "Not found."}))
+    ApiError::with_body(
+        StatusCode::NOT_FOUND,
+        Detail {
+            detail: "Not found.",
+        },
+    )
 }
 
 /// 403 for a write without credentials.
 pub fn no_credentials() -> ApiError {
     ApiError::with_body(
         StatusCode::FORBIDDEN,
-        json!({"detail": "Authentication credentials were not provided."}),
+        Detail {
+            detail: "Authentication credentials were not provided.",
+        },
     )
 }
 
@@ -163,7 +170,9 @@ pub fn no_credentials() -> ApiError {
 pub fn no_permission() -> ApiError {
     ApiError::with_body(
         StatusCode::FORBIDDEN,
-        json!({"detail": "You do not have permission to perform this action."}),
+        Detail {
+            detail: "You do not have permission to perform this action.",
+        },
     )
 }
 
@@ -217,12 +226,10 @@ impl Paging {
         let int = |name: &str, default: i64| -> Result<i64, ApiError> {
             match params.iter().rev().find(|(k, _)| k == name) {
                 None => Ok(default),
-                Some((_, v)) => v.parse::<i64>().map(|n| n.max(0)).map_err(|_| {
-                    ApiError::with_body(
-                        StatusCode::BAD_REQUEST,
-                        json!({ name: ["A valid integer is required."] }),
-                    )
-                }),
+                Some((_, v)) => v
+                    .parse::<i64>()
+                    .map(|n| n.max(0))
+                    .map_err(|_| ApiError::field(name, "A valid integer is required.")),
             }
         };
         let base = base_url(headers);
@@ -260,8 +267,8 @@ impl Paging {
         format!("{}?{}", self.url, encode(&params))
     }
 
-    /// `{"count","next","previous","results"}`.
-    pub fn envelope(&self, count: i64, results: Vec<Value>) -> Value {
+    /// The page `results` of `count` rows, with the links to its neighbours.
+    pub fn envelope<T>(&self, count: i64, results: Vec<T>) -> Envelope<T> {
         let next = (self.limit > 0 && self.offset + self.limit < count)
             .then(|| self.link(Some(self.offset + self.limit)));
         let previous = (self.offset > 0).then(|| {
@@ -271,11 +278,16 @@ impl Paging {
                 self.link(Some(self.offset - self.limit))
             }
         });
-        json!({"count": count, "next": next, "previous": previous, "results": results})
+        Envelope {
+            count,
+            next,
+            previous,
+            results,
+        }
     }
 
     /// The envelope of this page of `items`, already loaded in full, each shown by `show`.
-    pub fn slice<T>(&self, items: &[T], show: impl FnMut(&T) -> Value) -> Value {
+    pub fn slice<'a, T, R>(&self, items: &'a [T], show: impl FnMut(&'a T) -> R) -> Envelope<R> {
         let results = items
             .iter()
             .skip(self.offset as usize)
@@ -286,7 +298,17 @@ impl Paging {
     }
 }
 
+/// DRF's limit/offset page: `{"count","next","previous","results"}`, the links null at the
+/// ends.
+#[derive(Serialize)]
+pub struct Envelope<T> {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<T>,
+}
+
 /// A 200 JSON reply.
-pub fn ok(v: Value) -> Response {
+pub fn ok(v: impl Serialize) -> Response {
     (StatusCode::OK, axum::Json(v)).into_response()
 }

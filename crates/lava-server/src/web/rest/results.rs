@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt as _;
 use lava_common::ids::JobId;
 use lava_db::results::CaseDetail;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::super::AppState;
@@ -155,21 +156,52 @@ fn yaml_map(m: &BTreeMap<String, Value>, indent: &str) -> String {
     out
 }
 
-fn case_json(base: &str, job: JobId, c: &CaseDetail) -> Value {
-    json!({
-        "id": c.id,
-        "result": c.result.as_str(),
-        "resource_uri": format!("{base}/api/v0.2/jobs/{job}/suites/{}/tests/{}/", c.suite_id, c.id),
-        "unit": c.units,
-        "name": c.name,
-        "measurement": c.measurement,
-        "metadata": yaml_map(&metadata(c), ""),
-        "start_log_line": c.start_line,
-        "end_log_line": c.end_line,
-        "logged": format::rest(&c.logged),
-        "suite": c.suite_id,
-        "test_set": c.set,
-    })
+/// A test case, keys in LAVA's order.
+#[derive(Serialize)]
+struct CaseReply<'a> {
+    id: i64,
+    result: &'static str,
+    resource_uri: String,
+    unit: &'a str,
+    name: &'a str,
+    /// LAVA's decimal string (10 places), null without a measurement.
+    measurement: &'a Option<String>,
+    /// The case's result line as YAML text (see [`metadata`]).
+    metadata: String,
+    start_log_line: Option<i64>,
+    end_log_line: Option<i64>,
+    logged: String,
+    suite: i64,
+    test_set: &'a Option<String>,
+}
+
+fn case_json<'a>(base: &str, job: JobId, c: &'a CaseDetail) -> CaseReply<'a> {
+    CaseReply {
+        id: c.id,
+        result: c.result.as_str(),
+        resource_uri: format!(
+            "{base}/api/v0.2/jobs/{job}/suites/{}/tests/{}/",
+            c.suite_id, c.id
+        ),
+        unit: &c.units,
+        name: &c.name,
+        measurement: &c.measurement,
+        metadata: yaml_map(&metadata(c), ""),
+        start_log_line: c.start_line,
+        end_log_line: c.end_line,
+        logged: format::rest(&c.logged),
+        suite: c.suite_id,
+        test_set: &c.set,
+    }
+}
+
+/// A test suite of a job.
+#[derive(Serialize)]
+struct SuiteReply<'a> {
+    id: i64,
+    resource_uri: String,
+    name: &'a str,
+    job: JobId,
 }
 
 /// `GET …/<id>/tests/`: test cases in id order, paged.
@@ -203,9 +235,11 @@ pub async fn suites(
     let c = state.db().await?;
     let all = lava_db::results::suites(&c, job.id).await?;
     let base = paging.base();
-    Ok(ok(paging.slice(&all, |(sid, name)| {
-        json!({"id": sid, "resource_uri": format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
-               "name": name, "job": job.id})
+    Ok(ok(paging.slice(&all, |(sid, name)| SuiteReply {
+        id: *sid,
+        resource_uri: format!("{base}/api/v0.2/jobs/{}/suites/{sid}/", job.id),
+        name,
+        job: job.id,
     })))
 }
 
@@ -265,34 +299,59 @@ pub async fn junit(
     ))
 }
 
-/// One row per case: the columns of LAVA's results export.
-pub(crate) fn rows(
-    base: &str,
-    job: JobId,
-    cases: &[CaseDetail],
-) -> Vec<Vec<(&'static str, Value)>> {
+/// One case as a row of LAVA's results export (CSV and YAML), columns in LAVA's order. Ids
+/// are strings, as LAVA exports them. `duration`, `timeout` and `level` come from the case's
+/// free-form result line, so they keep whatever type the test reported (`""` when absent).
+#[derive(Serialize)]
+pub(crate) struct ExportRow {
+    job: String,
+    suite: String,
+    result: &'static str,
+    /// `""` without a measurement.
+    measurement: String,
+    unit: String,
+    duration: Value,
+    timeout: Value,
+    logged: String,
+    level: Value,
+    metadata: String,
+    url: String,
+    name: String,
+    id: String,
+}
+
+impl ExportRow {
+    /// The columns in order, each as its JSON value.
+    fn columns(&self) -> serde_json::Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+/// One export row per case.
+pub(crate) fn rows(base: &str, job: JobId, cases: &[CaseDetail]) -> Vec<ExportRow> {
     cases
         .iter()
         .map(|c| {
             let m = metadata(c);
-            vec![
-                ("job", json!(job.to_string())),
-                ("suite", json!(c.suite)),
-                ("result", json!(c.result.as_str())),
-                (
-                    "measurement",
-                    json!(c.measurement.clone().unwrap_or_default()),
-                ),
-                ("unit", json!(c.units)),
-                ("duration", m.get("duration").cloned().unwrap_or(json!(""))),
-                ("timeout", m.get("timeout").cloned().unwrap_or(json!(""))),
-                ("logged", json!(format::python(&c.logged))),
-                ("level", m.get("level").cloned().unwrap_or(json!(""))),
-                ("metadata", json!(yaml_map(&m, ""))),
-                ("url", json!(format!("{base}/results/testcase/{}", c.id))),
-                ("name", json!(c.name)),
-                ("id", json!(c.id.to_string())),
-            ]
+            let or_empty = |k: &str| m.get(k).cloned().unwrap_or_else(|| Value::from(""));
+            ExportRow {
+                job: job.to_string(),
+                suite: c.suite.clone(),
+                result: c.result.as_str(),
+                measurement: c.measurement.clone().unwrap_or_default(),
+                unit: c.units.clone(),
+                duration: or_empty("duration"),
+                timeout: or_empty("timeout"),
+                logged: format::python(&c.logged),
+                level: or_empty("level"),
+                metadata: yaml_map(&m, ""),
+                url: format!("{base}/results/testcase/{}", c.id),
+                name: c.name.clone(),
+                id: c.id.to_string(),
+            }
         })
         .collect()
 }
@@ -303,7 +362,7 @@ async fn all_rows(
     auth: &Auth,
     headers: &HeaderMap,
     id: &str,
-) -> Result<(i64, Vec<Vec<(&'static str, Value)>>), ApiError> {
+) -> Result<(i64, Vec<ExportRow>), ApiError> {
     let job = visible(state, auth, id).await?;
     let c = state.db().await?;
     let cases = lava_db::results::cases_page(&c, job.id, 0, 0).await?;
@@ -330,12 +389,13 @@ pub async fn csv(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (job, rows) = all_rows(&state, &auth, &headers, &id).await?;
+    let rows: Vec<_> = rows.iter().map(ExportRow::columns).collect();
     let header_row = rows
         .first()
-        .map(|r| r.iter().map(|(k, _)| *k).collect::<Vec<_>>());
+        .map(|r| r.keys().map(String::as_str).collect::<Vec<_>>());
     let mut out = header_row.map(|h| h.join(",") + "\r\n").unwrap_or_default();
     for r in &rows {
-        let fields: Vec<String> = r.iter().map(|(_, v)| csv_field(v)).collect();
+        let fields: Vec<String> = r.values().map(csv_field).collect();
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
@@ -363,10 +423,10 @@ pub async fn yaml(
 }
 
 /// Export rows as LAVA's YAML list of mappings (`[]` when there are none).
-pub(crate) fn yaml_list(rows: Vec<Vec<(&'static str, Value)>>) -> String {
+pub(crate) fn yaml_list(rows: Vec<ExportRow>) -> String {
     let mut out = String::new();
     for r in rows {
-        let m: BTreeMap<String, Value> = r.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let m: BTreeMap<String, Value> = r.columns().into_iter().collect();
         out.push_str("- ");
         out.push_str(&yaml_map(&m, "  "));
     }

@@ -2,7 +2,8 @@
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::super::auth::Auth;
 use super::{API_VERSION, base_url, ok};
@@ -33,13 +34,25 @@ pub async fn root(headers: HeaderMap) -> Response {
     ok(Value::Object(map))
 }
 
+#[derive(Serialize)]
+struct Version {
+    version: &'static str,
+}
+
 /// `GET /api/v0.2/system/version/` (no database).
 pub async fn version() -> Response {
-    ok(json!({ "version": API_VERSION }))
+    ok(Version {
+        version: API_VERSION,
+    })
+}
+
+#[derive(Serialize)]
+struct WhoAmI {
+    user: String,
 }
 
 /// `GET /api/v0.2/system/whoami/`: the username, `""` when anonymous.
 pub async fn whoami(auth: Auth) -> Response {
     let user = auth.caller.map(|c| c.username).unwrap_or_default();
-    ok(json!({ "user": user }))
+    ok(WhoAmI { user })
 }

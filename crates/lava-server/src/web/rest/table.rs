@@ -6,7 +6,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::web::xmlrpc::methods::Perm::{self, *};
 
@@ -243,6 +243,15 @@ pub fn allow(route: &Route) -> String {
     verbs.join(", ")
 }
 
+/// DRF's `OPTIONS` metadata of a view.
+#[derive(Serialize)]
+struct Metadata {
+    name: &'static str,
+    description: &'static str,
+    renders: [&'static str; 1],
+    parses: [&'static str; 1],
+}
+
 /// Middleware: every reply of a known route carries its exact `Allow`; `OPTIONS` answers
 /// with the route's name and description, as DRF does.
 pub async fn allow_header(req: Request, next: Next) -> Response {
@@ -253,12 +262,12 @@ pub async fn allow_header(req: Request, next: Next) -> Response {
     let mut resp = if req.method() == Method::OPTIONS {
         (
             StatusCode::OK,
-            axum::Json(json!({
-                "name": route.path,
-                "description": route.help,
-                "renders": ["application/json"],
-                "parses": ["application/json"],
-            })),
+            axum::Json(Metadata {
+                name: route.path,
+                description: route.help,
+                renders: ["application/json"],
+                parses: ["application/json"],
+            }),
         )
             .into_response()
     } else {

@@ -47,11 +47,6 @@ impl Value {
         s.map(|s| Value::Str(s.into())).unwrap_or(Value::Nil)
     }
 
-    /// An int, or nil for `None`.
-    pub fn opt_int(i: Option<i64>) -> Value {
-        i.map(Value::Int).unwrap_or(Value::Nil)
-    }
-
     /// A struct from `(name, value)` pairs, in that order.
     pub fn structure<const N: usize>(members: [(&str, Value); N]) -> Value {
         Value::Struct(
@@ -186,31 +181,8 @@ pub fn call(method: &str, params: &[Value]) -> String {
 mod tests;
 
 impl Value {
-    /// A typed reply as XML-RPC: structs keep their field order, `None` becomes nil.
-    pub fn from_serialize(reply: &impl serde::Serialize) -> Value {
-        match serde_json::to_value(reply) {
-            Ok(v) => Value::from_json(v),
-            Err(e) => Value::str(format!("unserialisable reply: {e}")),
-        }
-    }
-
-    /// A JSON value as XML-RPC.
-    pub fn from_json(v: serde_json::Value) -> Value {
-        use serde_json::Value as J;
-        match v {
-            J::Null => Value::Nil,
-            J::Bool(b) => Value::Bool(b),
-            J::Number(n) => match n.as_i64() {
-                Some(i) => Value::Int(i),
-                None => Value::Double(n.as_f64().unwrap_or(0.0)),
-            },
-            J::String(s) => Value::Str(s),
-            J::Array(a) => Value::Array(a.into_iter().map(Value::from_json).collect()),
-            J::Object(o) => Value::Struct(
-                o.into_iter()
-                    .map(|(k, v)| (k, Value::from_json(v)))
-                    .collect(),
-            ),
-        }
+    /// A typed reply (see [`super::ser`]): members in field order, `None` as nil.
+    pub fn from_serialize(reply: &impl serde::Serialize) -> Result<Value, super::ser::SerError> {
+        super::ser::to_value(reply)
     }
 }

@@ -2,16 +2,18 @@
 //! arguments and give the same answers).
 
 use chrono::{Duration, Utc};
-use lava_common::ids::JobId;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::jobs::Job;
 
 use axum::body::{Body, Bytes};
 use futures_util::StreamExt as _;
+use serde::Serialize;
 
 use super::args::Args;
 use super::codec::{self, Value};
+use super::ser::DateTime;
 use super::{Ctx, Fault};
 use crate::submit::{SubmitError, submit as store};
 use crate::web::rest::format;
@@ -79,41 +81,50 @@ pub async fn visibility_text(ctx: &Ctx, job: &Job) -> Result<String, Fault> {
     })
 }
 
-fn time(t: Option<chrono::DateTime<Utc>>) -> Value {
-    t.map(|t| Value::DateTime(t.naive_utc()))
-        .unwrap_or(Value::Nil)
+/// `scheduler.jobs.show`: the members lavacli reads, in LAVA's order.
+#[derive(Serialize)]
+struct JobShow<'a> {
+    id: JobId,
+    description: &'a str,
+    device: &'a Option<DeviceName>,
+    device_type: &'a Option<DeviceTypeName>,
+    health_check: bool,
+    /// Always true: every job here is a pipeline job.
+    pipeline: bool,
+    health: &'static str,
+    state: &'static str,
+    /// `""` for a job without a submitter.
+    submitter: &'a str,
+    submit_time: DateTime,
+    start_time: Option<DateTime>,
+    end_time: Option<DateTime>,
+    tags: &'a [String],
+    /// See [`visibility_text`].
+    visibility: String,
+    failure_comment: &'a Option<String>,
 }
 
-/// `scheduler.jobs.show(job_id)`: the members lavacli reads, in LAVA's order.
+/// `scheduler.jobs.show(job_id)`.
 pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let job = visible(ctx, a.job_id(0, "job_id")?).await?;
     let visibility = visibility_text(ctx, &job).await?;
-    Ok(Value::structure([
-        ("id", Value::Int(job.id.0)),
-        ("description", Value::str(&job.description)),
-        ("device", Value::opt_str(job.device.clone())),
-        ("device_type", Value::opt_str(job.device_type.clone())),
-        ("health_check", Value::Bool(job.health_check)),
-        ("pipeline", Value::Bool(true)),
-        ("health", Value::str(job.health.display_name())),
-        ("state", Value::str(job.state.display_name())),
-        (
-            "submitter",
-            Value::str(job.submitter.clone().unwrap_or_default()),
-        ),
-        ("submit_time", time(Some(job.submit_time))),
-        ("start_time", time(job.start_time)),
-        ("end_time", time(job.end_time)),
-        (
-            "tags",
-            Value::Array(job.tags.iter().map(Value::str).collect()),
-        ),
-        ("visibility", Value::str(visibility)),
-        (
-            "failure_comment",
-            Value::opt_str(job.failure_comment.clone()),
-        ),
-    ]))
+    Ok(Value::from_serialize(&JobShow {
+        id: job.id,
+        description: &job.description,
+        device: &job.device,
+        device_type: &job.device_type,
+        health_check: job.health_check,
+        pipeline: true,
+        health: job.health.display_name(),
+        state: job.state.display_name(),
+        submitter: job.submitter.as_deref().unwrap_or_default(),
+        submit_time: job.submit_time.into(),
+        start_time: job.start_time.map(DateTime::from),
+        end_time: job.end_time.map(DateTime::from),
+        tags: &job.tags,
+        visibility,
+        failure_comment: &job.failure_comment,
+    })?)
 }
 
 /// A state name from lavacli (upper case) or a script; LAVA's `Scheduling` is our `Scheduled`.
@@ -128,6 +139,31 @@ fn parse_state(s: &str) -> Result<JobState, Fault> {
 fn parse_health(s: &str) -> Result<JobHealth, Fault> {
     s.parse()
         .map_err(|_| Fault::new(400, format!("Invalid health '{s}'")))
+}
+
+/// A row of `scheduler.jobs.list`.
+#[derive(Serialize)]
+struct JobRow<'a> {
+    id: JobId,
+    description: &'a str,
+    device_type: &'a Option<DeviceTypeName>,
+    health: &'static str,
+    state: &'static str,
+    /// `""` for a job without a submitter.
+    submitter: &'a str,
+    /// The members `verbose=True` adds.
+    #[serde(flatten)]
+    verbose: Option<JobRowVerbose<'a>>,
+}
+
+/// The members of a verbose `scheduler.jobs.list` row; times as Python's `str(datetime)`.
+#[derive(Serialize)]
+struct JobRowVerbose<'a> {
+    actual_device: &'a Option<DeviceName>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    error_msg: &'a Option<String>,
+    error_type: Option<&'static str>,
 }
 
 /// `scheduler.jobs.list(state, health, start, limit, since, verbose)`: newest first, at most
@@ -159,38 +195,26 @@ pub async fn list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     }
     let c = ctx.db().await?;
     let jobs = job_list::list(&c, &ctx.viewer(), &filter).await?;
-    let py = |t: Option<chrono::DateTime<Utc>>| Value::opt_str(t.map(|t| format::python(&t)));
-    Ok(Value::Array(
-        jobs.into_iter()
-            .map(|j| {
-                let mut m = vec![
-                    ("id".to_string(), Value::Int(j.id.0)),
-                    ("description".into(), Value::str(&j.description)),
-                    ("device_type".into(), Value::opt_str(j.device_type.clone())),
-                    ("health".into(), Value::str(j.health.display_name())),
-                    ("state".into(), Value::str(j.state.display_name())),
-                    (
-                        "submitter".into(),
-                        Value::str(j.submitter.clone().unwrap_or_default()),
-                    ),
-                ];
-                if verbose {
-                    m.push(("actual_device".into(), Value::opt_str(j.device.clone())));
-                    m.push(("start_time".into(), py(j.start_time)));
-                    m.push(("end_time".into(), py(j.end_time)));
-                    m.push((
-                        "error_msg".into(),
-                        Value::opt_str(j.failure_comment.clone()),
-                    ));
-                    m.push((
-                        "error_type".into(),
-                        Value::opt_str(j.error_type.map(|t| t.as_str())),
-                    ));
-                }
-                Value::Struct(m)
-            })
-            .collect(),
-    ))
+    let py = |t: Option<chrono::DateTime<Utc>>| t.map(|t| format::python(&t));
+    let rows: Vec<JobRow> = jobs
+        .iter()
+        .map(|j| JobRow {
+            id: j.id,
+            description: &j.description,
+            device_type: &j.device_type,
+            health: j.health.display_name(),
+            state: j.state.display_name(),
+            submitter: j.submitter.as_deref().unwrap_or_default(),
+            verbose: verbose.then(|| JobRowVerbose {
+                actual_device: &j.device,
+                start_time: py(j.start_time),
+                end_time: py(j.end_time),
+                error_msg: &j.failure_comment,
+                error_type: j.error_type.map(|t| t.as_str()),
+            }),
+        })
+        .collect();
+    Ok(Value::from_serialize(&rows)?)
 }
 
 /// `scheduler.jobs.cancel(job_id)` → true. The submitter or a superuser may cancel; a job
@@ -254,17 +278,26 @@ pub async fn definition(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     Ok(Value::Str(job.definition))
 }
 
+/// `scheduler.jobs.validate`: the problems by field, empty for a valid job.
+#[derive(Serialize)]
+struct Problems {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    definition: Option<String>,
+}
+
 /// `scheduler.jobs.validate(definition)`: an empty struct when the job is valid, otherwise
 /// the problem under `definition`.
 pub fn validate(a: Args) -> Result<Value, Fault> {
     let text = a.string(0, "definition")?;
-    Ok(match lava_common::job::parse_job(&text) {
-        Ok(_) => Value::Struct(vec![]),
-        Err(e) => Value::structure([("definition", Value::str(e.to_string()))]),
-    })
+    let problems = Problems {
+        definition: lava_common::job::parse_job(&text)
+            .err()
+            .map(|e| e.to_string()),
+    };
+    Ok(Value::from_serialize(&problems)?)
 }
 
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
 struct QueuedReply {
     id: i64,
     description: String,
@@ -301,5 +334,5 @@ pub async fn queue(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
             submitter: j.submitter,
         })
         .collect();
-    Ok(Value::from_serialize(&reply))
+    Ok(Value::from_serialize(&reply)?)
 }

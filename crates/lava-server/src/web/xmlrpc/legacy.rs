@@ -3,13 +3,22 @@
 //! scripts written for LAVA of that time still make.
 
 use lava_common::fixture::BundleStreamRecord;
-use lava_common::ids::StreamPath;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, StreamPath};
 use lava_common::state::{DeviceHealth, DeviceState, JobHealth, JobState};
+use serde::Serialize;
 use sha2::Digest as _;
 
 use super::args::Args;
 use super::codec::Value;
 use super::{Ctx, Fault};
+
+/// The reply of `scheduler.job_status`.
+#[derive(Serialize)]
+struct JobStatus {
+    job_status: &'static str,
+    /// `""` while the job has filed no bundle.
+    bundle_sha1: String,
+}
 
 /// `scheduler.job_status(job_id)` → `{job_status, bundle_sha1}` with the old status words.
 /// The bundle hash is the SHA-256 this server files bundles under.
@@ -28,10 +37,10 @@ pub async fn job_status(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         (JobState::Finished, _) => "Incomplete",
     };
     let sha = lava_db::bundles::sha_of_job(&c, id).await?;
-    Ok(Value::structure([
-        ("job_status", Value::str(status)),
-        ("bundle_sha1", Value::str(sha.unwrap_or_default())),
-    ]))
+    Ok(Value::from_serialize(&JobStatus {
+        job_status: status,
+        bundle_sha1: sha.unwrap_or_default(),
+    })?)
 }
 
 /// The old single device status word.
@@ -45,24 +54,31 @@ fn status(state: DeviceState, health: DeviceHealth) -> &'static str {
     }
 }
 
+/// A row of `scheduler.all_devices`: an array, not a struct.
+type DeviceRow = (DeviceName, DeviceTypeName, &'static str, Option<JobId>);
+
 /// `scheduler.all_devices()` → `[[hostname, device_type, status, current_job|nil], …]`.
 pub async fn all_devices(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
     let devices = lava_db::devices::list(&c).await?;
-    Ok(Value::Array(
-        devices
-            .into_iter()
-            .map(|d| {
-                let status = status(d.info.state, d.info.health);
-                Value::Array(vec![
-                    Value::Str(d.info.hostname.to_string()),
-                    Value::Str(d.info.device_type.to_string()),
-                    Value::str(status),
-                    Value::opt_int(d.current_job.map(|j| j.0)),
-                ])
-            })
-            .collect(),
-    ))
+    let rows: Vec<DeviceRow> = devices
+        .into_iter()
+        .map(|d| {
+            let status = status(d.info.state, d.info.health);
+            (d.info.hostname, d.info.device_type, status, d.current_job)
+        })
+        .collect();
+    Ok(Value::from_serialize(&rows)?)
+}
+
+/// A row of `scheduler.all_device_types`: device counts by old status word.
+#[derive(Serialize)]
+struct TypeCounts {
+    idle: i64,
+    /// Running or reserved.
+    busy: i64,
+    offline: i64,
+    name: DeviceTypeName,
 }
 
 /// `scheduler.all_device_types()` → `[{name, idle, busy, offline}, …]`.
@@ -70,26 +86,35 @@ pub async fn all_device_types(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
     let types = lava_db::device_types::list(&c).await?;
     let devices = lava_db::devices::list(&c).await?;
-    Ok(Value::Array(
-        types
-            .into_iter()
-            .map(|t| {
-                let count = |want: &[&str]| {
-                    devices
-                        .iter()
-                        .filter(|d| d.info.device_type == t.info.name)
-                        .filter(|d| want.contains(&status(d.info.state, d.info.health)))
-                        .count() as i64
-                };
-                Value::structure([
-                    ("idle", Value::Int(count(&["idle"]))),
-                    ("busy", Value::Int(count(&["running", "reserved"]))),
-                    ("offline", Value::Int(count(&["offline"]))),
-                    ("name", Value::str(t.info.name.clone())),
-                ])
-            })
-            .collect(),
-    ))
+    let rows: Vec<TypeCounts> = types
+        .into_iter()
+        .map(|t| {
+            let count = |want: &[&str]| {
+                devices
+                    .iter()
+                    .filter(|d| d.info.device_type == t.info.name)
+                    .filter(|d| want.contains(&status(d.info.state, d.info.health)))
+                    .count() as i64
+            };
+            TypeCounts {
+                idle: count(&["idle"]),
+                busy: count(&["running", "reserved"]),
+                offline: count(&["offline"]),
+                name: t.info.name,
+            }
+        })
+        .collect();
+    Ok(Value::from_serialize(&rows)?)
+}
+
+/// A row of `dashboard.streams`; `user` and `group` are `""` when unset.
+#[derive(Serialize)]
+struct StreamRow {
+    pathname: String,
+    name: String,
+    user: String,
+    group: String,
+    bundle_count: i64,
 }
 
 /// `dashboard.streams()`: the public streams and the caller's own.
@@ -97,21 +122,18 @@ pub async fn streams(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
     let me = ctx.caller.as_ref().map(|u| u.username.as_str());
     let streams = lava_db::streams::list(&c).await?;
-    Ok(Value::Array(
-        streams
-            .into_iter()
-            .filter(|s| s.info.is_public || (me.is_some() && s.info.user.as_deref() == me))
-            .map(|s| {
-                Value::structure([
-                    ("pathname", Value::str(s.info.pathname)),
-                    ("name", Value::str(s.info.name)),
-                    ("user", Value::str(s.info.user.unwrap_or_default())),
-                    ("group", Value::str(s.info.group.unwrap_or_default())),
-                    ("bundle_count", Value::Int(s.bundles)),
-                ])
-            })
-            .collect(),
-    ))
+    let rows: Vec<StreamRow> = streams
+        .into_iter()
+        .filter(|s| s.info.is_public || (me.is_some() && s.info.user.as_deref() == me))
+        .map(|s| StreamRow {
+            pathname: s.info.pathname.into(),
+            name: s.info.name,
+            user: s.info.user.unwrap_or_default(),
+            group: s.info.group.unwrap_or_default(),
+            bundle_count: s.bundles,
+        })
+        .collect();
+    Ok(Value::from_serialize(&rows)?)
 }
 
 /// `dashboard.make_stream(pathname, name)` → the pathname. Streams under `/anonymous/` take
@@ -185,6 +207,13 @@ pub async fn put(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     }
 }
 
+/// The reply of `dashboard.get`.
+#[derive(Serialize)]
+struct Bundle {
+    content: String,
+    content_filename: String,
+}
+
 /// `dashboard.get(content_sha1)` → `{content, content_filename}` for a bundle in a public
 /// stream (or the caller's).
 pub async fn get(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
@@ -205,8 +234,8 @@ pub async fn get(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     if !visible {
         return Err(not_found());
     }
-    Ok(Value::structure([
-        ("content", Value::Str(content.to_string())),
-        ("content_filename", Value::Str(format!("{sha}.json"))),
-    ]))
+    Ok(Value::from_serialize(&Bundle {
+        content: content.to_string(),
+        content_filename: format!("{sha}.json"),
+    })?)
 }

@@ -13,6 +13,7 @@ mod jobs;
 mod legacy;
 pub mod methods;
 mod results;
+pub mod ser;
 mod system;
 mod tags;
 
@@ -73,6 +74,13 @@ impl Fault {
 impl From<lava_db::Error> for Fault {
     fn from(e: lava_db::Error) -> Fault {
         tracing::error!(error = %e, "XML-RPC database error");
+        Fault::internal(e)
+    }
+}
+
+impl From<ser::SerError> for Fault {
+    fn from(e: ser::SerError) -> Fault {
+        tracing::error!(error = %e, "XML-RPC reply not encodable");
         Fault::internal(e)
     }
 }

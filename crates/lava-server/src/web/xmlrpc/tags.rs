@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::args::Args;
 use super::codec::Value;
 use super::{Ctx, Fault};
+use crate::web::replies::{AliasReply, TagReply};
 
 /// A database refusal as LAVA words it: missing things are 404, bad or duplicate input 400.
 pub fn db_fault(e: lava_db::Error) -> Fault {
@@ -33,37 +34,20 @@ pub fn not_found(what: &str, key: &str) -> String {
     }
 }
 
+/// `scheduler.tags.show`: the tag and the hostnames that carry it.
 #[derive(Serialize)]
-struct TagReply {
-    name: String,
-    description: Option<String>,
-}
-
-#[derive(Serialize)]
-struct TagShowReply {
-    name: String,
-    description: Option<String>,
-    devices: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct AliasReply {
-    name: String,
-    device_type: String,
+struct TagShowReply<'a> {
+    #[serde(flatten)]
+    tag: TagReply<'a>,
+    devices: &'a [String],
 }
 
 /// `scheduler.tags.list()`.
 pub async fn list(ctx: &Ctx) -> Result<Value, Fault> {
     let c = ctx.db().await?;
     let all = tags::list(&c).await?;
-    let reply: Vec<TagReply> = all
-        .into_iter()
-        .map(|t| TagReply {
-            name: t.name,
-            description: t.description,
-        })
-        .collect();
-    Ok(Value::from_serialize(&reply))
+    let reply: Vec<TagReply> = all.iter().map(TagReply::from).collect();
+    Ok(Value::from_serialize(&reply)?)
 }
 
 /// `scheduler.tags.show(name)`.
@@ -74,10 +58,9 @@ pub async fn show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         .await?
         .ok_or_else(|| Fault::new(404, not_found("tag", &name)))?;
     Ok(Value::from_serialize(&TagShowReply {
-        name: t.tag.name,
-        description: t.tag.description,
-        devices: t.devices,
-    }))
+        tag: TagReply::from(&t.tag),
+        devices: &t.devices,
+    })?)
 }
 
 /// `scheduler.tags.add(name, description=None)`.
@@ -114,7 +97,7 @@ pub async fn device_list(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let t = tags::of_device(&c, &hostname)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("device", &hostname)))?;
-    Ok(Value::from_serialize(&t))
+    Ok(Value::from_serialize(&t)?)
 }
 
 /// `scheduler.devices.tags.add(hostname, name)`.
@@ -148,7 +131,7 @@ pub async fn aliases(ctx: &Ctx) -> Result<Value, Fault> {
         .into_iter()
         .map(|a| a.name)
         .collect();
-    Ok(Value::from_serialize(&names))
+    Ok(Value::from_serialize(&names)?)
 }
 
 /// `scheduler.aliases.show(name)`.
@@ -158,10 +141,7 @@ pub async fn alias_show(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let al = aliases::get(&c, &name)
         .await?
         .ok_or_else(|| Fault::new(404, not_found("alias", &name)))?;
-    Ok(Value::from_serialize(&AliasReply {
-        name: al.name,
-        device_type: al.device_type,
-    }))
+    Ok(Value::from_serialize(&AliasReply::from(&al))?)
 }
 
 fn alias_fault(e: lava_db::Error) -> Fault {
@@ -208,7 +188,7 @@ pub async fn type_aliases(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
     let name = a.string(0, "name")?;
     let c = ctx.db().await?;
     type_exists(&c, &name).await?;
-    Ok(Value::from_serialize(&aliases::of_type(&c, &name).await?))
+    Ok(Value::from_serialize(&aliases::of_type(&c, &name).await?)?)
 }
 
 /// `scheduler.device_types.aliases.add(name, alias)`.
