@@ -32,7 +32,7 @@ test-image: ## the small kvm test image (kernel + busybox initramfs) in target/l
 test-kvm-image: ## slow: build a full Debian 12 kvm disk image from the mirror and boot it as a kvm job
 	$(CARGO) test -p lava-dispatcher --test kvm_full_image -- --ignored --nocapture
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, packages, U-Boot board boot, board jobs and overlays)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, LAVA lab import, packages, U-Boot board boot, board jobs and overlays)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
@@ -40,6 +40,7 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 	$(CARGO) bench -p lava-server --bench logs
 	$(CARGO) bench -p lava-server --bench events
 	$(CARGO) bench -p lava-server --bench history
+	$(CARGO) bench -p lava-server --bench import
 	$(CARGO) build -p lava-dev
 	sh debian/tests/bench-deb $(BIN)/lava-dev
 	$(CARGO) build --release -p lava-dispatcher --bin pduclient
