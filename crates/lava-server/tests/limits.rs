@@ -385,6 +385,10 @@ async fn a_request_that_gets_no_database_connection_is_a_503_not_a_hang() {
             tokio::spawn(async move { client().get(url).send().await.map(|r| r.status()) })
         })
         .collect();
+    // Still a sleep, for the requests to take both connections. Waiting instead until both
+    // show in pg_stat_activity waiting on the lock never came true when this file's tests
+    // run together (the requests were not at the database and had not finished after 20 s),
+    // so what they wait on there is still to be found.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let started = Instant::now();
@@ -428,6 +432,8 @@ async fn a_database_that_never_answers_is_a_503_after_the_create_timeout() {
         for c in silent.incoming().take(4) {
             held.push(c);
         }
+        // The silence under test: the connections stay open and unanswered for longer than
+        // the test takes, then close.
         std::thread::sleep(Duration::from_secs(10));
     });
     let root = tempfile::tempdir().unwrap();
