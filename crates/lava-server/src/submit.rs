@@ -112,7 +112,7 @@ pub fn new_job(
 /// A job ready to store: its row (definition and plan masked) and its callback tokens.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// The row.
+    /// The row to insert, definition and plan with the callback tokens masked.
     pub job: lava_db::jobs::NewJob,
     /// The callback tokens by place (see `lava_db::callback_tokens`).
     pub tokens: Vec<(i32, String)>,

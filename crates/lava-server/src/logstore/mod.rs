@@ -39,7 +39,7 @@ pub enum LogError {
     /// The log file could not be written or read.
     #[error("job log {path}: {source}")]
     Io {
-        /// The file.
+        /// The job's log file.
         path: PathBuf,
         /// The operating system's error.
         source: std::io::Error,
