@@ -38,7 +38,7 @@ pub enum SubmitError {
         "job {0}'s notify callbacks carry its submitter's tokens: only they or a superuser may resubmit it"
     )]
     NotYourTokens(JobId),
-    /// The database failed.
+    /// A query failed (resolving an alias, finding a device, storing the job).
     #[error(transparent)]
     Db(#[from] lava_db::Error),
 }

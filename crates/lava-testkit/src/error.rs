@@ -137,7 +137,7 @@ pub enum Error {
          because stopping a board removes what it made there"
     )]
     NotABoardDir {
-        /// The directory.
+        /// The directory given for the board.
         dir: PathBuf,
         /// What is in it.
         found: Vec<PathBuf>,

@@ -44,7 +44,8 @@ pub enum LogError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The database failed.
+    /// A query failed: the log's recorded end or line index, or, in an append, the results
+    /// it files (then nothing of the append is kept).
     #[error(transparent)]
     Db(#[from] lava_db::Error),
 }
