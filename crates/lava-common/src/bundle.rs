@@ -16,7 +16,7 @@ pub const FORMAT: &str = "lava-rs bundle 1.0";
 pub struct Bundle {
     /// Always [`FORMAT`].
     pub format: &'static str,
-    /// The job.
+    /// The job the results come from.
     pub job: JobId,
     /// The job's name.
     pub description: String,
@@ -33,13 +33,13 @@ pub struct Bundle {
 pub struct BundleResult {
     /// The suite (test definition).
     pub test_id: String,
-    /// The case.
+    /// The case's name in its suite.
     pub test_case_id: String,
-    /// Its result.
+    /// What the test shell reported for it.
     pub result: TestResult,
     /// Its measurement, as printed.
     pub measurement: Option<String>,
-    /// Its units.
+    /// The measurement's units, as printed (empty when none were given).
     pub units: String,
     /// Its test set.
     pub set: Option<String>,

@@ -89,7 +89,7 @@ pub struct RecordProblem {
     pub pk: String,
     /// The field at fault, if one is.
     pub field: Option<String>,
-    /// What is wrong.
+    /// What is wrong with the record (the location is in `pk` and `field`).
     pub message: String,
 }
 

@@ -32,11 +32,11 @@ pub enum Signal {
     TestCase {
         /// The case name.
         case: String,
-        /// Its result.
+        /// What the test reported (`pass`, `fail`, …).
         result: TestResult,
         /// A measurement, as printed.
         measurement: Option<String>,
-        /// Its units.
+        /// The measurement's units, as printed.
         units: Option<String>,
     },
     /// `<LAVA_SIGNAL_TESTSET START name>`.

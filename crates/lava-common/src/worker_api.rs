@@ -39,7 +39,7 @@ pub struct DeviceReport {
 /// A job the worker is running (or has found running after a restart).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunningJob {
-    /// The job.
+    /// The job's id, as its [`JobStart`] gave it.
     pub id: JobId,
     /// How many log lines the worker has (the server answers with what it has).
     pub log_lines: u64,
@@ -61,7 +61,7 @@ pub struct PollRequest {
 /// A job for the worker to start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStart {
-    /// The job id.
+    /// The job's id: the worker names the job by it in every later call.
     pub id: JobId,
     /// The device to run it on (one of the worker's).
     pub device: DeviceName,

@@ -29,7 +29,7 @@ pub struct WorkerFileError {
     pub file: &'static str,
     /// The 1-based line at fault, when known.
     pub line: Option<usize>,
-    /// What is wrong.
+    /// What is wrong with the line, for the admin to fix (lowercase, no location).
     pub message: String,
 }
 

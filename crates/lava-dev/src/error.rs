@@ -18,7 +18,7 @@ pub enum Error {
     Spawn {
         /// The command line.
         command: String,
-        /// What the system said.
+        /// Why it did not start (the program is missing, or not executable, …).
         error: std::io::Error,
     },
     /// A command ran and failed.
@@ -49,7 +49,7 @@ pub enum Error {
     Tool {
         /// The tool's name.
         tool: String,
-        /// What is wrong.
+        /// What was found: it cannot be run, or it has another version.
         problem: String,
         /// The command that installs the right version.
         install: String,
@@ -67,7 +67,7 @@ pub enum Error {
     Manifest {
         /// The manifest at fault.
         path: PathBuf,
-        /// What is wrong.
+        /// The TOML error, or the table or key at fault and what is wrong with it.
         message: String,
     },
     /// A version could not be made from the git state.

@@ -1,8 +1,9 @@
 //! Man pages for every packaged binary, generated at build time.
 //!
 //! `lava-server` and `lava-dev` pages come from their clap definitions (clap_mangen, one page
-//! per subcommand). `lava-dispatch`, `pduclient` and `lava-dispatcher` keep their command lines
-//! in their binaries, so their pages are made from `--help` output, help2man style.
+//! per subcommand); the server's are in the `lava-cli` crate, so the server is not linked here.
+//! `lava-dispatch`, `pduclient` and `lava-dispatcher` keep their command lines in their
+//! binaries, so their pages are made from `--help` output, help2man style.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +21,7 @@ pub const HELP_BINARIES: [&str; 3] = ["lava-dispatch", "pduclient", "lava-dispat
 pub fn generate(out: &Path, bin_dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     let mut written = Vec::new();
-    let commands = [lava_server::cli::Cli::command(), crate::cli::Cli::command()];
+    let commands = [lava_cli::Cli::command(), crate::cli::Cli::command()];
     for cmd in commands {
         clap_pages(cmd, out, &mut written)?;
     }

@@ -33,9 +33,9 @@ pub struct DebFields {
     pub extended: String,
     /// The `Maintainer` (from the package, else the source paragraph).
     pub maintainer: String,
-    /// The section.
+    /// `Section` (from the package, else the source paragraph).
     pub section: String,
-    /// The priority.
+    /// `Priority` (from the package, else the source paragraph).
     pub priority: String,
     /// `Depends`, `${shlibs:Depends}` as cargo-deb's `$auto`.
     pub depends: Vec<String>,

@@ -76,6 +76,19 @@ fn arrival(rx: &mpsc::Receiver<(Instant, String)>, needles: &[&str]) -> Instant 
     }
 }
 
+/// Whether a line containing `needle` arrives on `rx` within `within`.
+fn heard_within(rx: &mpsc::Receiver<(Instant, String)>, needle: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((_, line)) if line.contains(needle) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 fn report(what: &str, unit: &str, mut lat: Vec<Duration>) {
     lat.sort();
     println!(
@@ -124,8 +137,36 @@ async fn events(db: &lava_testkit::TestDb) {
     let mut sub = zeromq::SubSocket::new();
     sub.connect(&publisher).await.expect("zmq connect");
     sub.subscribe("").await.expect("subscribe");
-    // Both listeners connect before anything changes.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Both listeners are subscribed before anything is measured: probe jobs are submitted
+    // until the WebSocket listener has printed one and the ZeroMQ subscriber has got one,
+    // then canceled, and what they sent is drained.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut ws_heard, mut zmq_heard) = (false, false);
+    let mut probes = Vec::new();
+    while !(ws_heard && zmq_heard) {
+        assert!(
+            Instant::now() < deadline,
+            "no probe job reached the listeners (WebSocket {ws_heard}, ZeroMQ {zmq_heard})"
+        );
+        let id = lava_server::submit::submit(&c, EMPTY_JOB, None)
+            .await
+            .expect("probe");
+        probes.push(id);
+        if !zmq_heard {
+            zmq_heard = tokio::time::timeout(Duration::from_secs(2), sub.recv())
+                .await
+                .is_ok();
+        }
+        if !ws_heard {
+            ws_heard = heard_within(&heard, &format!("[{id}] <"), Duration::from_secs(2));
+        }
+    }
+    for id in probes {
+        lava_db::lifecycle::job::cancel(&c, id, None, "probe")
+            .await
+            .expect("cancel probe");
+    }
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(200), sub.recv()).await {}
 
     let mut listened: [Vec<Duration>; 4] = Default::default();
     let mut zmq = Vec::new();
@@ -157,6 +198,8 @@ async fn events(db: &lava_testkit::TestDb) {
         );
         let wait_lines = lines(&mut wait.0);
         arrival(&wait_lines, &["Listening to"]);
+        // Still a sleep: ZeroMQ tells neither side when a subscription is in, and this
+        // waiter prints nothing until its event, so there is nothing to wait on here.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let t = Instant::now();
         lava_db::lifecycle::assign::assign(&c, id, &"bench01".into(), &"w1".into())

@@ -180,6 +180,7 @@ async fn through_the_daemons() {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // "Idle" is part of the figure: the daemons have been up half a second and serve nothing.
     tokio::time::sleep(Duration::from_millis(500)).await;
     println!(
         "idle RSS: lava-server web {:.1} MiB, lava-server scheduler {:.1} MiB",
@@ -189,6 +190,7 @@ async fn through_the_daemons() {
 
     // 200 jobs on 20 devices (two workers of ten), submitted one at a time.
     let started = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let polling_since = chrono::Utc::now();
     let mut workers = Vec::new();
     for (w, token) in tokens.iter().enumerate() {
         let devices: Vec<String> = (0..20)
@@ -203,14 +205,30 @@ async fn through_the_daemons() {
             started.clone(),
         )));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let c = db.client().await.expect("db");
+    // Both long polls are in before the first submit: a poll records its heartbeat after it
+    // has subscribed to wake-ups and before it waits.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let polled = lava_db::workers::list(&c)
+            .await
+            .expect("workers")
+            .iter()
+            .filter(|w| w.last_ping.is_some_and(|t| t > polling_since))
+            .count();
+        if polled == tokens.len() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the fake workers never polled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut submitted = Vec::new();
     for _ in 0..200 {
         let id = lava_server::submit::submit(&c, EMPTY_JOB, None)
             .await
             .expect("submit");
         submitted.push((id, Instant::now()));
+        // The arrival rate under test: one job every 10 ms, not all at once.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     for w in workers {

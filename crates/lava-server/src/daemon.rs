@@ -8,7 +8,7 @@ use lava_common::settings::Settings;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::cli::{Command, Manage};
+use lava_cli::{Command, Manage};
 
 /// Watches SIGTERM/SIGINT (→ stop) and SIGHUP (→ reloaded settings).
 fn signals(settings: Settings) -> (watch::Receiver<bool>, watch::Receiver<Settings>) {
@@ -116,9 +116,9 @@ pub fn command_from_args(args: Vec<std::ffi::OsString>) -> Command {
         .unwrap_or_default();
     if called_as.starts_with("add_device") {
         Command::Manage(Manage::AddDevice(
-            crate::cli::AddDeviceCli::parse_from(args).args,
+            lava_cli::AddDeviceCli::parse_from(args).args,
         ))
     } else {
-        crate::cli::Cli::parse_from(args).command
+        lava_cli::Cli::parse_from(args).command
     }
 }

@@ -6,7 +6,6 @@
 
 pub mod api_doc;
 pub mod callbacks;
-pub mod cli;
 pub mod conffiles;
 pub mod daemon;
 pub mod events;

@@ -6,17 +6,17 @@ use lava_common::settings::Settings;
 
 fn main() -> ExitCode {
     let command = lava_server::daemon::command_from_args(std::env::args_os().collect());
-    let daemon = !matches!(command, lava_server::cli::Command::Manage(_));
+    let daemon = !matches!(command, lava_cli::Command::Manage(_));
     let under_apache = matches!(
         command,
-        lava_server::cli::Command::Web {
+        lava_cli::Command::Web {
             under_apache: true,
             ..
         }
     );
     // Apache starts its piped logs as root: become the service user before anything else
     // (settings, threads), and never run on as root.
-    if let lava_server::cli::Command::Web {
+    if let lava_cli::Command::Web {
         under_apache: true,
         user,
         ..

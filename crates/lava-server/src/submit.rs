@@ -38,7 +38,7 @@ pub enum SubmitError {
         "job {0}'s notify callbacks or secrets carry its submitter's credentials: only they or a superuser may resubmit it"
     )]
     NotYourTokens(JobId),
-    /// The database failed.
+    /// A query failed (resolving an alias, finding a device, storing the job).
     #[error(transparent)]
     Db(#[from] lava_db::Error),
 }
@@ -146,7 +146,7 @@ impl Kept {
 /// A job ready to store: its row (definition and plan masked) and what it keeps apart.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// The row.
+    /// The row to insert, definition and plan with the callback tokens masked.
     pub job: lava_db::jobs::NewJob,
     /// Its callback tokens and secrets.
     pub kept: Kept,

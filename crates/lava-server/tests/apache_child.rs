@@ -2,9 +2,10 @@
 //! a port its predecessor still holds, stops when Apache closes its standard input, and
 //! refuses to run as root. (The install test runs it under a real Apache.)
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn is_root() -> bool {
@@ -53,6 +54,78 @@ fn wait_exit(c: &mut Child, within: Duration) -> Option<std::process::ExitStatus
     None
 }
 
+/// A child's standard error, read on a thread as it is written, so that a test can wait for
+/// the line that says something happened.
+struct Stderr {
+    lines: mpsc::Receiver<String>,
+    text: String,
+}
+
+impl Stderr {
+    fn of(c: &mut Child) -> Stderr {
+        let err = c.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Stderr {
+            lines,
+            text: String::new(),
+        }
+    }
+
+    /// Waits up to `within` for a line containing `needle`; whether it came.
+    fn wait_for(&mut self, needle: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    self.text.push_str(&line);
+                    self.text.push('\n');
+                    if found {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Everything it wrote, once it has closed its standard error (it exited); fails after
+    /// `within`.
+    fn read_to_end(mut self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.text.push_str(&line);
+                    self.text.push('\n');
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return self.text,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("its standard error stayed open: {}", self.text)
+                }
+            }
+        }
+    }
+
+    /// What it wrote so far.
+    fn so_far(&mut self) -> &str {
+        while let Ok(line) = self.lines.try_recv() {
+            self.text.push_str(&line);
+            self.text.push('\n');
+        }
+        &self.text
+    }
+}
+
 fn stderr_of(c: &mut Child) -> String {
     let mut s = String::new();
     if let Some(mut e) = c.stderr.take() {
@@ -73,11 +146,13 @@ fn waits_for_the_port_serves_and_stops_when_apache_closes_the_pipe() {
     stdin
         .write_all(b"127.0.0.1 - - [01/Jan/2025] \"GET / HTTP/1.1\" 200\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    let mut err = Stderr::of(&mut c);
+    let busy = err.wait_for("the address is in use", Duration::from_secs(20));
+    assert!(busy, "the child never said it waits: {}", err.so_far());
     assert!(
         c.try_wait().unwrap().is_none(),
         "the child gave up on a busy port: {}",
-        stderr_of(&mut c)
+        err.so_far()
     );
     drop(held);
     let start = Instant::now();
@@ -85,15 +160,15 @@ fn waits_for_the_port_serves_and_stops_when_apache_closes_the_pipe() {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "the child never listened on {addr}: {}",
-            stderr_of(&mut c)
+            err.so_far()
         );
-        assert!(c.try_wait().unwrap().is_none(), "{}", stderr_of(&mut c));
+        assert!(c.try_wait().unwrap().is_none(), "{}", err.so_far());
         std::thread::sleep(Duration::from_millis(100));
     }
     // Apache stops or restarts: it closes the pipe (and sends SIGTERM; the pipe alone must do).
     drop(stdin);
     let status = wait_exit(&mut c, Duration::from_secs(15));
-    let err = stderr_of(&mut c);
+    let err = err.read_to_end(Duration::from_secs(5));
     assert!(status.is_some_and(|s| s.success()), "{status:?}: {err}");
     assert!(err.contains("Apache closed the log pipe"), "{err}");
     assert!(TcpStream::connect(addr).is_err(), "still listening");

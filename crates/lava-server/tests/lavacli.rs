@@ -6,6 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use common::printed::Printed;
 use common::*;
 use lava_common::worker_api::Ack;
 
@@ -77,19 +78,29 @@ async fn lavacli_submits_shows_follows_and_lists() {
     w.take(id).await;
     // `jobs wait` while the job runs: it prints the state, then dots, and returns once the
     // job is finished.
-    let waiter = lavacli(h, &["jobs", "wait", &id.to_string(), "--polling", "1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut waiter = tokio::process::Command::from(lavacli(
+        h,
+        &["jobs", "wait", &id.to_string(), "--polling", "1"],
+    ))
+    .stdout(Stdio::piped())
+    .kill_on_drop(true)
+    .spawn()
+    .unwrap();
+    let mut printed = Printed::new(waiter.stdout.take().unwrap());
+    // The job ends only once the waiter has seen it running (it prints the state it sees).
+    printed
+        .until("`jobs wait` to print the Running state", 30, |t| {
+            t.contains("Running")
+        })
+        .await;
     let lines: String = (0..3).map(line).collect();
     let (status, _) = w.log(id, 0, &lines).await;
     assert_eq!(status, 200);
     let (status, _): (u16, Ack) = w.complete(id, 3).await;
     assert_eq!(status, 200);
-    let waited = waiter.wait_with_output().unwrap();
-    let waited_out = String::from_utf8_lossy(&waited.stdout);
-    assert!(waited.status.success(), "{waited_out}");
+    let waited_out = printed.read_to_end(30).await;
+    let waited = waiter.wait().await.unwrap();
+    assert!(waited.success(), "{waited_out}");
     assert!(waited_out.starts_with("Running"), "{waited_out}");
 
     let (code, logs) = run(h, &["jobs", "logs", &id.to_string(), "--no-follow"]);

@@ -4,12 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::printed::{Printed, TimedOut};
+use common::sockets::connected_to;
 use common::*;
+use tokio::time::Instant;
 
 const LAVACLI: &str = "/usr/bin/lavacli";
 
@@ -536,24 +538,74 @@ async fn every_lavacli_group_works_against_the_server() {
 
     // events: `events listen` sees the job's states as they change; `events wait` returns
     // when it finishes; then results.
-    let mut listen = lavacli(h, &["events", "listen", "--filter", "testjob"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(listen.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
+    let spawn = |args: &[&str]| {
+        tokio::process::Command::from(lavacli(h, args))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let mut listen = spawn(&[
+        "events", "listen", "--filter", "testjob", "--filter", "worker",
+    ]);
+    let mut heard = Printed::new(listen.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = heard.next_line(deadline).await.unwrap().unwrap();
     assert!(
         first.starts_with("Connecting to ") && first.ends_with("/ws/"),
         "{first}"
     );
-    // Give the WebSocket its handshake before anything changes.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let waiter = lavacli(h, &["events", "wait", "job", &id, "--state", "FINISHED"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The WebSocket relays events once the server has subscribed it, which it does not say:
+    // change w2's health (a worker without devices: nothing else changes) until the listener
+    // prints a change, so nothing of the job's happens before.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    'subscribed: for health in ["ACTIVE", "MAINTENANCE"].iter().cycle() {
+        ok(
+            h,
+            "default",
+            &["workers", "update", "w2", "--health", health],
+        );
+        let flip = Instant::now() + Duration::from_secs(2);
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "events listen printed no change of w2: {:?}",
+                heard.text()
+            );
+            match heard.next_line(flip.min(deadline)).await {
+                Ok(Some(line)) if line.contains(" - [w2] state=") => break 'subscribed,
+                // (w1, the worker the test plays, may come and go meanwhile.)
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("events listen ended: {:?}", heard.text()),
+                Err(TimedOut) => continue 'subscribed,
+            }
+        }
+    }
+    let port: u16 = s.events.rsplit(':').next().unwrap().parse().unwrap();
+    let mut waiter = spawn(&["events", "wait", "job", &id, "--state", "FINISHED"]);
+    let mut waited = Printed::new(waiter.stdout.take().unwrap());
+    waited
+        .until("events wait to say where it listens", 20, |t| {
+            t.contains('\n')
+        })
+        .await;
+    assert!(
+        waited
+            .text()
+            .starts_with(&format!("Listening to {}", s.events)),
+        "{}",
+        waited.text()
+    );
+    // ZeroMQ tells a subscriber nothing when it is subscribed; the waiter prints nothing more
+    // until its event. Its TCP connection to the publisher is the last thing to see: its
+    // subscription follows on that connection, long before the job, which needs a lavacli
+    // call, a scheduler pass and the whole run, can finish.
+    let pid = waiter.id().unwrap();
+    wait_for("events wait connected to the publisher", 20, || {
+        connected_to(pid, port).then_some(())
+    })
+    .await;
     let n: i64 = id.parse().unwrap();
     ok(
         h,
@@ -565,9 +617,13 @@ async fn every_lavacli_group_works_against_the_server() {
     w.run(n, results, "complete").await;
     let mut states = vec![];
     let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline && !states.contains(&"Finished".to_string()) {
-        let line = lines.next().unwrap().unwrap();
-        let prefix = format!("[{id}] ");
+    let prefix = format!("[{id}] ");
+    while !states.contains(&"Finished".to_string()) {
+        let Ok(Some(line)) = heard.next_line(deadline).await else {
+            panic!("events listen printed {states:?}, then: {:?}", heard.text());
+        };
+        // --filter testjob --filter worker: kvm01's changes are not printed.
+        assert!(!line.contains(".device "), "{line}");
         if let Some(rest) = line
             .split(" - ")
             .nth(1)
@@ -584,16 +640,15 @@ async fn every_lavacli_group_works_against_the_server() {
             states.push(state.to_string());
         }
     }
-    let _ = listen.kill();
-    let _ = listen.wait();
+    drop(heard);
+    let _ = listen.kill().await;
     assert_eq!(
         states,
         ["Scheduled", "Running", "Finished"],
         "events listen printed {states:?}"
     );
-    let waited = waiter.wait_with_output().unwrap();
-    assert!(waited.status.success());
-    assert!(String::from_utf8_lossy(&waited.stdout).starts_with("Listening to tcp://127.0.0.1:"));
+    let waited_out = waited.read_to_end(20).await;
+    assert!(waiter.wait().await.unwrap().success(), "{waited_out}");
 
     assert_eq!(
         ok(h, "bob", &["results", &id]),

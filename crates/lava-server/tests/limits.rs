@@ -385,7 +385,31 @@ async fn a_request_that_gets_no_database_connection_is_a_503_not_a_hang() {
             tokio::spawn(async move { client().get(url).send().await.map(|r| r.status()) })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Both are in: two sessions wait on the lock with the device list's query
+    // (lava_db::devices::list; the scheduler's pass may wait on it too, with another query).
+    // Asked on a connection of its own: a transaction sees one snapshot of pg_stat_activity.
+    let watcher = s.db.client().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                 AND query LIKE 'SELECT d.hostname, %worker_reported%ORDER BY d.hostname'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} of the 2 requests wait on the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let started = Instant::now();
     let (status, retry, body) = get_status(&s, "/api/v0.2/devices/").await;
@@ -428,6 +452,8 @@ async fn a_database_that_never_answers_is_a_503_after_the_create_timeout() {
         for c in silent.incoming().take(4) {
             held.push(c);
         }
+        // The silence under test: the connections stay open and unanswered for longer than
+        // the test takes, then close.
         std::thread::sleep(Duration::from_secs(10));
     });
     let root = tempfile::tempdir().unwrap();

@@ -19,9 +19,9 @@ pub enum Error {
     Io {
         /// What we tried ("create directory", "chown", …).
         action: &'static str,
-        /// The file or directory.
+        /// The file or directory it was tried on.
         path: PathBuf,
-        /// The cause.
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -30,7 +30,7 @@ pub enum Error {
     Spawn {
         /// The program and its arguments.
         command: String,
-        /// The cause.
+        /// Why it did not start (the program is missing, or not executable, …).
         #[source]
         source: std::io::Error,
     },
@@ -39,7 +39,7 @@ pub enum Error {
     Command {
         /// The program and its arguments.
         command: String,
-        /// Its exit status.
+        /// Its exit status, or the signal that ended it.
         status: std::process::ExitStatus,
         /// The tail of its output, or of the server log.
         output: String,
@@ -96,7 +96,7 @@ pub enum Error {
     /// A board file is not a usable image.
     #[error("{path} is not a usable board image: {reason}")]
     BadImage {
-        /// The file.
+        /// The image file given for the board.
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
@@ -107,7 +107,7 @@ pub enum Error {
          (it goes unquoted into shell scripts, pdudaemon's JSON and QEMU options)"
     )]
     UnsafePath {
-        /// The path.
+        /// The path refused.
         path: PathBuf,
     },
     /// The board's console socket path would not fit into `sockaddr_un`.
@@ -128,7 +128,7 @@ pub enum Error {
     BoardRunning {
         /// The board directory.
         dir: PathBuf,
-        /// Its processes.
+        /// The pids of its processes that still run (QEMU, ser2net, …).
         pids: Vec<u32>,
     },
     /// The directory holds files no board made.
@@ -137,7 +137,7 @@ pub enum Error {
          because stopping a board removes what it made there"
     )]
     NotABoardDir {
-        /// The directory.
+        /// The directory given for the board.
         dir: PathBuf,
         /// What is in it.
         found: Vec<PathBuf>,
@@ -189,7 +189,7 @@ pub enum Error {
     /// Connecting or migrating through `lava-db` failed.
     #[error(transparent)]
     Db(#[from] lava_db::Error),
-    /// A statement failed.
+    /// A statement of the kit's own (creating or dropping a test database) failed.
     #[error("database error: {0}")]
     Postgres(#[from] tokio_postgres::Error),
 }

@@ -39,7 +39,7 @@ pub enum ConsoleError {
     Io {
         /// ser2net's port.
         port: u16,
-        /// The cause.
+        /// The socket error (the connection refused, reset, or timed out).
         #[source]
         source: std::io::Error,
     },

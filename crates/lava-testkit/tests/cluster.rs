@@ -201,6 +201,8 @@ fn helper_start_cluster_and_wait() {
         pid.lines().next().unwrap()
     );
     std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    // The owner staying alive is the point: the test kills it meanwhile. (The bound only
+    // ends a helper started by hand and forgotten.)
     std::thread::sleep(std::time::Duration::from_secs(600));
 }
 

@@ -40,7 +40,7 @@ pub enum ConfError {
     /// The file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
-        /// The file.
+        /// The config file that could not be read.
         path: PathBuf,
         /// The operating system's error.
         source: std::io::Error,
@@ -139,7 +139,7 @@ pub enum ConfError {
     BadName {
         /// `device` or `device type`.
         what: &'static str,
-        /// The name.
+        /// The name as given.
         name: String,
         /// What is wrong with it.
         reason: &'static str,
@@ -149,7 +149,7 @@ pub enum ConfError {
     Unwritable {
         /// The file being edited.
         path: PathBuf,
-        /// The key.
+        /// The key being set.
         key: String,
         /// What is wrong with the key or value.
         reason: &'static str,

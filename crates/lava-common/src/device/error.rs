@@ -11,9 +11,9 @@ pub enum DeviceError {
     /// A key the device needs is not set.
     #[error("device {device}: {key} is not set ({why}); set it in {file}")]
     Missing {
-        /// The device.
+        /// The device's hostname.
         device: String,
-        /// The key.
+        /// The dictionary key that is not set (`connection_command`, …).
         key: String,
         /// Why it is needed.
         why: String,
@@ -25,9 +25,9 @@ pub enum DeviceError {
     BadValue {
         /// Where it is set.
         at: Location,
-        /// The key.
+        /// The key as written there.
         key: String,
-        /// The value.
+        /// The value as written, quoted in the message.
         value: String,
         /// Why it cannot be used.
         why: String,
@@ -48,7 +48,7 @@ pub enum DeviceError {
         dictionary: std::path::PathBuf,
         /// The key's path in the rendered YAML (`actions.boot.methods.u-boot.parameters`).
         path: String,
-        /// Why.
+        /// What LAVA's device schema, or this dispatcher, refuses there.
         why: String,
     },
     /// A job `context` value that cannot be used.
@@ -56,7 +56,7 @@ pub enum DeviceError {
     BadContext {
         /// The context key.
         key: String,
-        /// Why.
+        /// What about its value is refused; the message ends with it.
         why: String,
     },
     /// A `{NAME}` that is not one of LAVA's placeholders.
@@ -66,7 +66,7 @@ pub enum DeviceError {
         set: String,
         /// The name, without braces.
         name: String,
-        /// The command.
+        /// The command it is in, as written.
         command: String,
     },
     /// A placeholder that cannot be filled for this job and device.
@@ -78,9 +78,9 @@ pub enum DeviceError {
         set: String,
         /// The placeholder, with braces.
         placeholder: String,
-        /// The command.
+        /// The command it is in, as written.
         command: String,
-        /// Why.
+        /// What the job or device lacks for it.
         why: String,
     },
 }

@@ -40,7 +40,7 @@ pub use lava_yaml::from_lava_yaml;
 pub struct Device {
     /// The device's name (`hostname`).
     pub hostname: String,
-    /// Its type.
+    /// Its device type's name: the template its dictionary extends.
     pub device_type: String,
     /// What kind of device it is, which decides how seed-era jobs deploy and boot.
     pub client_type: ClientType,

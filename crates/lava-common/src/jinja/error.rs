@@ -11,23 +11,23 @@ pub enum LoadError {
     BadName {
         /// The name as written.
         name: String,
-        /// Why.
+        /// The rule of template names it breaks (a plain file name ending in `.jinja2`).
         why: String,
     },
     /// A file larger than [`super::MAX_TEMPLATE_BYTES`].
     #[error("{}: {bytes} bytes, more than a template may have (1 MiB)", .path.display())]
     TooLarge {
-        /// The file.
+        /// The template file, refused before it is read.
         path: PathBuf,
-        /// Its size.
+        /// Its size on disk.
         bytes: u64,
     },
     /// A file that exists but cannot be read.
     #[error("cannot read {}: {why}", .path.display())]
     Read {
-        /// The file.
+        /// The template file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error, as text (the error is `Clone`).
         why: String,
     },
 }
@@ -49,7 +49,7 @@ pub enum RenderError {
     TooLarge {
         /// The template rendered.
         template: String,
-        /// The limit.
+        /// [`super::MAX_RENDER_BYTES`], named in the message.
         limit: usize,
     },
 }
@@ -63,7 +63,7 @@ pub struct TemplateFault {
     pub line: Option<usize>,
     /// What kind of problem (`undefined value`, `syntax error`, …).
     pub kind: String,
-    /// More about it.
+    /// The template engine's own explanation, when it says more than the kind.
     pub detail: Option<String>,
     /// The text of the expression at fault (`connection_commands.get(hardware)`).
     pub expression: Option<String>,

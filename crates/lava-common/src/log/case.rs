@@ -13,11 +13,11 @@ pub struct ResultCase {
     pub suite: String,
     /// The case name.
     pub name: String,
-    /// Its result.
+    /// What the test shell reported for it.
     pub result: TestResult,
     /// A measurement, as printed (a decimal number).
     pub measurement: Option<String>,
-    /// Its units.
+    /// The measurement's units, as printed (empty when none were given).
     pub units: String,
     /// The test set, if any.
     pub set: Option<String>,

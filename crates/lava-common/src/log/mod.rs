@@ -112,9 +112,9 @@ impl From<String> for Value {
 /// The message of a line: text, or a mapping (for `results`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    /// Text.
+    /// Text, as most lines carry.
     Text(String),
-    /// A mapping.
+    /// A mapping, as `results` lines carry.
     Map(BTreeMap<String, Value>),
 }
 
@@ -124,9 +124,9 @@ pub struct LogLine {
     /// The dispatcher's UTC time, naive ISO 8601 with microseconds
     /// (`2026-11-24T19:05:28.631323`).
     pub dt: String,
-    /// The level.
+    /// How important the line is; `results`, `feedback` and the like are levels too.
     pub lvl: Level,
-    /// The message.
+    /// What it says: text, or a mapping for `results`.
     pub msg: Message,
     /// The namespace, on `feedback` lines only.
     pub ns: Option<String>,

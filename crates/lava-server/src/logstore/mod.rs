@@ -39,12 +39,13 @@ pub enum LogError {
     /// The log file could not be written or read.
     #[error("job log {path}: {source}")]
     Io {
-        /// The file.
+        /// The job's log file.
         path: PathBuf,
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The database failed.
+    /// A query failed: the log's recorded end or line index, or, in an append, the results
+    /// it files (then nothing of the append is kept).
     #[error(transparent)]
     Db(#[from] lava_db::Error),
 }

@@ -13,7 +13,7 @@ use lava_common::ids::{StreamPath, check_name};
 use lava_common::state::{DeviceHealth, DeviceState};
 
 use super::Ctx;
-use crate::cli::AddDevice;
+use lava_cli::AddDevice;
 
 /// The stream `-b` creates when no stream exists.
 pub const LAB_HEALTH_STREAM: &str = "/anonymous/lab-health/";

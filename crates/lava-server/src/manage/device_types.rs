@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::{print_object, print_rows};
-use crate::cli::DeviceTypes;
+use lava_cli::DeviceTypes;
 
 /// Runs one `device-types` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: DeviceTypes) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::{or_dash, print_object, print_rows};
-use crate::cli::{DeviceTags, Devices};
+use lava_cli::{DeviceTags, Devices};
 
 /// Runs one `devices` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::print_rows;
-use crate::cli::FailureTags;
+use lava_cli::FailureTags;
 
 /// Runs one `failure-tags` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: FailureTags) -> anyhow::Result<()> {

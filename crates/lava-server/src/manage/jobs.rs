@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::{or_dash, print_object, print_rows};
-use crate::cli::Jobs;
+use lava_cli::Jobs;
 
 /// `manage submit FILE`: prints the new job id.
 pub async fn submit(ctx: &Ctx<'_>, file: &Path, user: Option<&str>) -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ mod workers;
 use anyhow::Context as _;
 use lava_common::settings::Settings;
 
-use crate::cli::Manage;
+use lava_cli::Manage;
 
 /// What every subcommand needs: the settings, and a way to reach the database.
 pub struct Ctx<'a> {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::{or_dash, print_rows};
-use crate::cli::{Streams, Tokens, Users};
+use lava_cli::{Streams, Tokens, Users};
 
 /// Runs one `streams` subcommand.
 pub async fn streams(ctx: &Ctx<'_>, command: Streams) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::{or_dash, print_rows};
-use crate::cli::Workers;
+use lava_cli::Workers;
 
 /// Runs one `workers` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {

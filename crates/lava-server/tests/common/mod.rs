@@ -2,6 +2,9 @@
 //! playing a worker. Each test binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod printed;
+pub mod sockets;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

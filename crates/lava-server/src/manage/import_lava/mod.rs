@@ -17,7 +17,7 @@ use anyhow::{Context as _, bail};
 use lava_common::fixture::lava_dump::LabDump;
 
 use super::Ctx;
-use crate::cli::ImportLava;
+use lava_cli::ImportLava;
 use changes::{Change, Records};
 use tree::Tree;
 

@@ -1,4 +1,8 @@
 //! The command line of `lava-server`, and of `add_device.py` (the same binary by another name).
+//!
+//! A crate of its own so that `lava-dev man` can render these definitions to man pages
+//! without linking the server (its web stack and database code); only clap and the typed ids
+//! of `lava-common` come with it.
 
 use std::path::PathBuf;
 
