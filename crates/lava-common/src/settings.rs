@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::backoff_settings::Backoff;
+use crate::email_settings::EmailSettings;
 use crate::events_settings::EventSettings;
 use crate::limits::{Limits, PoolSettings};
 
@@ -65,6 +66,8 @@ pub struct Settings {
     pub pool: PoolSettings,
     /// `[events]`: the event publisher.
     pub events: EventSettings,
+    /// `[email]`: the SMTP relay for notify recipients.
+    pub email: EmailSettings,
     /// `[callbacks] retry_window` and `[health_checks]`: retries and giving up.
     pub backoff: Backoff,
 }
@@ -260,6 +263,7 @@ impl Settings {
             limits: file.limits,
             pool: file.pool,
             events,
+            email: file.email,
             backoff: file.backoff,
         })
     }
@@ -312,6 +316,7 @@ struct FileValues {
     limits: Limits,
     pool: PoolSettings,
     events: EventSettings,
+    email: EmailSettings,
     backoff: Backoff,
 }
 
@@ -330,6 +335,10 @@ impl FileValues {
             }
             if section == "events" {
                 out.events = EventSettings::from_table(inner, problems);
+                continue;
+            }
+            if section == "email" {
+                out.email = EmailSettings::from_table(inner, problems);
                 continue;
             }
             for (key, value) in inner {

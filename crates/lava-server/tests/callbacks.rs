@@ -94,6 +94,7 @@ fn fast() -> Options {
         timeout: Duration::from_secs(2),
         poll: Duration::from_millis(10),
         allow_local_targets: true,
+        email: Default::default(),
     }
 }
 
@@ -575,4 +576,197 @@ fn retry_delays_double_with_jitter_within_the_window() {
     );
     assert_eq!(retry_delay(&opts, 12, opts.retry_window, 1.0), None);
     assert_eq!(retry_delay(&opts, 0, opts.retry_window + young, 1.0), None);
+}
+
+/// A local SMTP server (Debian's `python3-aiosmtpd`) writing what it gets to a maildir.
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Smtp {
+    fn start() -> Smtp {
+        let maildir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("m"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3-aiosmtpd (apt-get install python3-aiosmtpd)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not listen on {port} (is python3-aiosmtpd installed?)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Smtp {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// The mails received, in no particular order.
+    fn mails(&self) -> Vec<String> {
+        let new = self.maildir.path().join("m/new");
+        std::fs::read_dir(new)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn with_mail(port: u16) -> Options {
+    Options {
+        email: lava_common::email_settings::EmailSettings {
+            smtp: Some(("127.0.0.1".into(), port)),
+            from: Some("lava@lab.example".into()),
+            url: Some("http://lab.example".into()),
+        },
+        ..fast()
+    }
+}
+
+#[tokio::test]
+async fn recipients_get_mail_through_the_relay_once() {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lab(&c).await;
+    lava_db::users::add(
+        &c,
+        &lava_common::fixture::UserRecord {
+            username: "bob".into(),
+            email: "bob@lab.example".into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password: String::new(),
+            is_staff: false,
+            is_superuser: false,
+            is_active: true,
+        },
+    )
+    .await
+    .unwrap();
+    let smtp = Smtp::start();
+    let definition = job(
+        "notify:\n  criteria: {status: incomplete}\n  verbosity: verbose\n  recipients:\n\
+         \x20 - to: {method: email, email: ann@lab.example}\n\
+         \x20 - to: {method: email, user: bob}\n",
+    );
+    let id = lava_server::submit::submit(&c, &definition, None)
+        .await
+        .unwrap();
+    assert!(
+        lava_db::lifecycle::assign::assign(&c, id, &"qemu01".into(), &"w1".into())
+            .await
+            .unwrap()
+    );
+    lava_db::lifecycle::job::start(&c, id, &"w1".into())
+        .await
+        .unwrap();
+    let case = lava_db::results::NewCase {
+        suite: "0_smoke".into(),
+        name: "ping".into(),
+        result: lava_common::state::TestResult::Fail,
+        measurement: None,
+        units: String::new(),
+        set: None,
+        metadata: serde_json::json!({}),
+        start_line: None,
+        end_line: None,
+    };
+    lava_db::results::add(&c, id, &case).await.unwrap();
+    let ending = lava_db::lifecycle::finish::Ending {
+        health: JobHealth::Incomplete,
+        error_type: None,
+        comment: Some("the board did not answer"),
+        reason: "test",
+    };
+    assert!(
+        lava_db::lifecycle::finish::finish(&c, id, &ending)
+            .await
+            .unwrap()
+    );
+
+    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let http = http_client(true);
+    // Without a relay, the mail cannot go: the row says why and stays pending.
+    run_once(&c, &logs, &http, &fast()).await.unwrap();
+    let r = lava_db::callbacks::of_job(&c, id)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(r.state, CallbackState::Pending, "{r:?}");
+    assert!(
+        r.last_error
+            .as_deref()
+            .unwrap()
+            .contains("recipients[0] no SMTP relay is configured ([email] smtp in the settings)"),
+        "{r:?}"
+    );
+
+    run_once(&c, &logs, &http, &with_mail(smtp.port))
+        .await
+        .unwrap();
+    let r = lava_db::callbacks::of_job(&c, id)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(r.state, CallbackState::Sent, "{r:?}");
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    for to in ["ann@lab.example", "bob@lab.example"] {
+        let mail = mails
+            .iter()
+            .find(|m| m.contains(&format!("X-RcptTo: {to}")))
+            .unwrap_or_else(|| panic!("no mail to {to}: {mails:#?}"));
+        assert!(mail.contains("From: lava@lab.example"), "{mail}");
+        assert!(
+            mail.contains(&format!("Subject: LAVA notification for Test Job {id} cb")),
+            "{mail}"
+        );
+        assert!(
+            mail.contains(&format!("Job {id} \"cb\" finished: incomplete.")),
+            "{mail}"
+        );
+        assert!(
+            mail.contains(&format!("http://lab.example/scheduler/job/{id}")),
+            "{mail}"
+        );
+        assert!(mail.contains("the board did not answer"), "{mail}");
+        assert!(
+            mail.contains("Failed test cases:\n  0_smoke/ping"),
+            "{mail}"
+        );
+    }
+    // Nothing is sent twice.
+    assert_eq!(
+        run_once(&c, &logs, &http, &with_mail(smtp.port))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(smtp.mails().len(), 2);
 }

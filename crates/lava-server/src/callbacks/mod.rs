@@ -6,8 +6,10 @@
 //! retries failures with doubling, jittered delays for as long as the retry window lasts
 //! (`[callbacks] retry_window`, measured from the job's change), and records every attempt.
 //! Several callbacks of one job are tracked one by one, so a retry never calls twice a URL
-//! that already answered.
+//! that already answered. The job's mail `recipients` go out the same way (`mail.rs`), each
+//! tracked as place [`MAIL_PLACE`] + its index.
 
+pub mod mail;
 pub mod payload;
 pub mod spec;
 pub mod target;
@@ -19,7 +21,10 @@ use tokio::sync::watch;
 
 use crate::logstore::LogStore;
 use payload::Payload;
-use spec::{Callback, Dataset, Method, Notify};
+use spec::{Callback, Dataset, Method, Notify, Recipient, Verbosity};
+
+/// Where recipients' places start among a row's delivered places (callbacks count from 0).
+pub const MAIL_PLACE: i32 = 1000;
 
 /// How callbacks are sent.
 #[derive(Debug, Clone)]
@@ -40,6 +45,8 @@ pub struct Options {
     /// Callbacks may go to loopback and link-local addresses (`[callbacks]
     /// allow_local_targets`).
     pub allow_local_targets: bool,
+    /// The SMTP relay and sender for recipients (`[email]`).
+    pub email: lava_common::email_settings::EmailSettings,
 }
 
 impl Default for Options {
@@ -51,6 +58,7 @@ impl Default for Options {
             timeout: Duration::from_secs(5),
             poll: Duration::from_secs(1),
             allow_local_targets: false,
+            email: Default::default(),
         }
     }
 }
@@ -200,6 +208,50 @@ pub async fn run_once(
                 }
             }
         }
+        if !notify.recipients.is_empty() {
+            let failed: Vec<String> = if notify.verbosity == Verbosity::Verbose {
+                let all = if cases.is_empty() {
+                    lava_db::results::cases_page(c, job.id, 0, 0).await?
+                } else {
+                    cases
+                };
+                all.iter()
+                    .filter(|k| k.result == lava_common::state::TestResult::Fail)
+                    .map(|k| format!("{}/{}", k.suite, k.name))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let report = mail::Report {
+                job: &job,
+                counts: lava_db::jobs::result_counts(c, job.id).await?,
+                failed,
+            };
+            let subject = mail::subject(&job);
+            let body = mail::body(&report, notify.verbosity, opts.email.url.as_deref());
+            for (i, r) in notify.recipients.iter().enumerate() {
+                let place = MAIL_PLACE + i as i32;
+                if delivered.contains(&place) {
+                    continue;
+                }
+                let sent = match address(c, r).await? {
+                    Ok(to) => {
+                        mail::send(&opts.email, &to, &subject, body.clone(), opts.timeout).await
+                    }
+                    Err(e) => Err(e),
+                };
+                match sent {
+                    Ok(()) => {
+                        tracing::info!(job = %job.id, recipient = i, "notification mail sent");
+                        delivered.push(place);
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = %job.id, recipient = i, attempt = d.attempts + 1, error = %e, "notification mail failed");
+                        errors.push(format!("recipients[{i}] {e}"));
+                    }
+                }
+            }
+        }
         let error = (!errors.is_empty()).then(|| errors.join("; "));
         let retry_in = retry_delay(opts, d.attempts, d.age, rand::random::<f64>());
         let state = match (&error, retry_in) {
@@ -212,6 +264,21 @@ pub async fn run_once(
             .await?;
     }
     Ok(due.len())
+}
+
+/// The address a recipient is mailed at: its own, or its user's on this server.
+async fn address(
+    c: &lava_db::Client,
+    r: &Recipient,
+) -> Result<Result<String, String>, lava_db::Error> {
+    Ok(match r {
+        Recipient::Email(a) => Ok(a.clone()),
+        Recipient::User(name) => match lava_db::users::get(c, name).await? {
+            None => Err(format!("user '{name}' does not exist")),
+            Some(u) if lava_common::email_settings::address_ok(&u.info.email) => Ok(u.info.email),
+            Some(_) => Err(format!("user '{name}' has no email address")),
+        },
+    })
 }
 
 /// When to try again after failed attempt number `attempts + 1` of a callback queued `age`

@@ -10,6 +10,10 @@
 //!     header: X-Lava-Token
 //!     dataset: all                      # minimal (default), logs, results, all
 //!     content-type: json                # urlencoded (default) or json
+//!   recipients:                         # email, through the `[email] smtp` relay
+//!   - to: {method: email, email: ann@lab.example}
+//!   - to: {method: email, user: bob}    # the user's address on this server
+//!   verbosity: verbose                  # status-only, quiet (default) or verbose: the mail
 //! ```
 
 use lava_common::state::{JobHealth, JobState};
@@ -22,6 +26,33 @@ pub struct Notify {
     pub criteria: Criteria,
     /// Where they go.
     pub callbacks: Vec<Callback>,
+    /// Who gets mail.
+    pub recipients: Vec<Recipient>,
+    /// How much the mail says.
+    pub verbosity: Verbosity,
+}
+
+/// The most recipients a notify block may name.
+pub const MAX_RECIPIENTS: usize = 20;
+
+/// One mail recipient (`to: {method: email, ...}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// An address given in the job.
+    Email(String),
+    /// A user of this server, mailed at their address.
+    User(String),
+}
+
+/// `verbosity`: how much a notification mail says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// The job's end and a link.
+    StatusOnly,
+    /// Plus the job's details (LAVA's default).
+    Quiet,
+    /// Plus its failed test cases.
+    Verbose,
 }
 
 /// `criteria.status`.
@@ -151,6 +182,66 @@ fn keys(v: &Value, at: &str, allowed: &[&str], refused: &[(&str, &str)]) -> Resu
     Ok(())
 }
 
+fn recipient(v: &Value, at: &str) -> Result<Recipient, String> {
+    keys(v, at, &["to"], &[])?;
+    let to_at = format!("{at}.to");
+    let to = v
+        .get("to")
+        .ok_or_else(|| format!("notify: {to_at}: required key not provided"))?;
+    keys(
+        to,
+        &to_at,
+        &["method", "email", "user"],
+        &[
+            (
+                "handle",
+                "IRC notifications are not sent by this server; use email or callbacks",
+            ),
+            (
+                "server",
+                "IRC notifications are not sent by this server; use email or callbacks",
+            ),
+        ],
+    )?;
+    let method = text(to, "method", &to_at)?
+        .ok_or_else(|| format!("notify: {to_at}.method: required key not provided"))?;
+    match method {
+        "email" => {}
+        "irc" => {
+            return Err(format!(
+                "notify: {to_at}.method: irc: IRC notifications are not sent by this server; use email or callbacks"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "notify: {to_at}.method: '{other}' is not one of email, irc"
+            ));
+        }
+    }
+    match (text(to, "email", &to_at)?, text(to, "user", &to_at)?) {
+        (Some(_), Some(_)) => Err(format!("notify: {to_at}: give email or user, not both")),
+        (Some(address), None) => {
+            if lava_common::email_settings::address_ok(address) {
+                Ok(Recipient::Email(address.to_string()))
+            } else {
+                Err(format!(
+                    "notify: {to_at}.email: '{address}' is not one email address"
+                ))
+            }
+        }
+        (None, Some(user)) => {
+            if user.is_empty()
+                || user.len() > 150
+                || user.contains(|c: char| c.is_whitespace() || c.is_control())
+            {
+                return Err(format!("notify: {to_at}.user: '{user}' is not a username"));
+            }
+            Ok(Recipient::User(user.to_string()))
+        }
+        (None, None) => Err(format!("notify: {to_at}: email or user is required")),
+    }
+}
+
 fn callback(v: &Value, at: &str) -> Result<Callback, String> {
     keys(
         v,
@@ -204,29 +295,46 @@ impl Notify {
         keys(
             v,
             "",
-            &["criteria", "verbosity", "callback", "callbacks"],
             &[
-                (
-                    "recipients",
-                    "email and IRC notifications are not sent by this server; use callbacks",
-                ),
-                (
-                    "compare",
-                    "comparing results with earlier jobs is not supported",
-                ),
+                "criteria",
+                "verbosity",
+                "callback",
+                "callbacks",
+                "recipients",
             ],
+            &[(
+                "compare",
+                "comparing results with earlier jobs is not supported",
+            )],
         )?;
         if v.get("callback").is_some() && v.get("callbacks").is_some() {
             return Err("notify: callback and callbacks: give one or the other".into());
         }
-        // Without recipients, verbosity (the wording of an email) changes nothing; it is
-        // still checked, as LAVA checks it.
-        one_of(
+        let verbosity = one_of(
             text(v, "verbosity", "")?,
             "verbosity",
-            &[("verbose", ()), ("quiet", ()), ("status-only", ())],
-            (),
+            &[
+                ("verbose", Verbosity::Verbose),
+                ("quiet", Verbosity::Quiet),
+                ("status-only", Verbosity::StatusOnly),
+            ],
+            Verbosity::Quiet,
         )?;
+        let mut recipients = Vec::new();
+        match v.get("recipients") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) if list.len() > MAX_RECIPIENTS => {
+                return Err(format!(
+                    "notify: recipients: at most {MAX_RECIPIENTS} recipients"
+                ));
+            }
+            Some(Value::Array(list)) => {
+                for (i, r) in list.iter().enumerate() {
+                    recipients.push(recipient(r, &format!("recipients[{i}]"))?);
+                }
+            }
+            Some(_) => return Err("notify: recipients: expected a list".into()),
+        }
         let criteria = v
             .get("criteria")
             .ok_or("notify: criteria: required key not provided")?;
@@ -278,6 +386,8 @@ impl Notify {
         Ok(Notify {
             criteria,
             callbacks,
+            recipients,
+            verbosity,
         })
     }
 }
@@ -333,8 +443,20 @@ mod tests {
     fn nothing_lava_knows_is_accepted_and_ignored() {
         let cases = [
             (
-                json!({"criteria": {"status": "finished"}, "recipients": [{"to": {"method": "email", "email": "a@b"}}]}),
-                "notify: recipients: email and IRC notifications are not sent by this server; use callbacks",
+                json!({"criteria": {"status": "finished"}, "recipients": [{"to": {"method": "irc", "handle": "a", "server": "irc.x"}}]}),
+                "notify: recipients[0].to.handle: IRC notifications are not sent by this server; use email or callbacks",
+            ),
+            (
+                json!({"criteria": {"status": "finished"}, "recipients": [{"to": {"method": "irc"}}]}),
+                "notify: recipients[0].to.method: irc: IRC notifications are not sent by this server; use email or callbacks",
+            ),
+            (
+                json!({"criteria": {"status": "finished"}, "recipients": [{"to": {"method": "email", "email": "a@b, c@d"}}]}),
+                "notify: recipients[0].to.email: 'a@b, c@d' is not one email address",
+            ),
+            (
+                json!({"criteria": {"status": "finished"}, "recipients": [{"to": {"method": "email"}}]}),
+                "notify: recipients[0].to: email or user is required",
             ),
             (
                 json!({"criteria": {"status": "finished"}, "compare": {"blacklist": ["x"]}}),
@@ -354,7 +476,7 @@ mod tests {
             ),
             (
                 json!({"criteria": {"status": "finished"}, "colour": "red"}),
-                "notify: colour: extra keys not allowed (expected one of criteria, verbosity, callback, callbacks)",
+                "notify: colour: extra keys not allowed (expected one of criteria, verbosity, callback, callbacks, recipients)",
             ),
             (
                 json!({"callback": {"url": "u"}}),

@@ -40,6 +40,7 @@ pub async fn run(
             let callbacks = crate::callbacks::Options {
                 allow_local_targets: s.safety.callbacks_allow_local_targets,
                 retry_window: s.backoff.callback_retry_window,
+                email: s.email.clone(),
                 ..Default::default()
             };
             let opts = Options {

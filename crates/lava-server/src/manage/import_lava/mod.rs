@@ -17,8 +17,8 @@ use anyhow::{Context as _, bail};
 use lava_common::fixture::lava_dump::LabDump;
 
 use super::Ctx;
-use lava_cli::ImportLava;
 use changes::{Change, Records};
+use lava_cli::ImportLava;
 use tree::Tree;
 
 /// Runs the import.
