@@ -34,7 +34,7 @@ pub async fn begin(c: &impl Db) -> Result<(), Error> {
             description text, definition text, health_check boolean, device_type text,
             actual_device text, tags bigint[], priority integer, is_public boolean,
             groups bigint[], health integer, submit_time timestamptz, start_time timestamptz,
-            end_time timestamptz, failure_comment text) ON COMMIT DROP",
+            end_time timestamptz, failure_comment text, failure_tags bigint[]) ON COMMIT DROP",
         "CREATE TEMP TABLE import_suites (pk bigint PRIMARY KEY, job bigint, name text,
             suite_id bigint) ON COMMIT DROP",
         "CREATE TEMP TABLE import_sets (pk bigint PRIMARY KEY, name text) ON COMMIT DROP",
@@ -50,7 +50,7 @@ pub async fn begin(c: &impl Db) -> Result<(), Error> {
     Ok(())
 }
 
-/// Stages the dump's user, tag and group names by LAVA's pk (`kind`: user, tag, group).
+/// Stages the dump's names by LAVA's pk (`kind`: user, tag, group, failure tag).
 pub async fn stage_names(c: &impl Db, kind: &str, names: &[(i64, String)]) -> Result<(), Error> {
     let (pks, names): (Vec<i64>, Vec<&str>) = names.iter().map(|(p, n)| (*p, n.as_str())).unzip();
     c.execute(
@@ -81,17 +81,19 @@ pub async fn stage_jobs(c: &impl Db, rows: &[JobRow]) -> Result<(), Error> {
     let started: Vec<_> = rows.iter().map(|r| r.start_time).collect();
     let ended: Vec<_> = rows.iter().map(|r| r.end_time).collect();
     let comments = col(|r| r.failure_comment.clone());
+    let failure_tags = col(|r| Some(pk_list(&r.failure_tags)));
     c.execute(
         "INSERT INTO import_jobs SELECT id, submitter, description, definition, health_check,
             device_type, actual_device, tags::bigint[], priority, is_public, groups::bigint[],
-            health, submit_time, start_time, end_time, failure_comment
+            health, submit_time, start_time, end_time, failure_comment,
+            failure_tags::bigint[]
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[],
             $6::text[], $7::text[], $8::text[], $9::integer[], $10::boolean[], $11::text[],
             $12::integer[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
-            $16::text[])
+            $16::text[], $17::text[])
          AS x(id, submitter, description, definition, health_check, device_type,
             actual_device, tags, priority, is_public, groups, health, submit_time, start_time,
-            end_time, failure_comment)",
+            end_time, failure_comment, failure_tags)",
         &[
             &ids,
             &submitters,
@@ -109,6 +111,7 @@ pub async fn stage_jobs(c: &impl Db, rows: &[JobRow]) -> Result<(), Error> {
             &started,
             &ended,
             &comments,
+            &failure_tags,
         ],
     )
     .await?;
@@ -224,7 +227,7 @@ pub async fn finish(c: &impl Db, last_lava_id: i64) -> Result<HistoryReport, Err
                 INSERT INTO jobs (id, submitter_id, description, original_definition,
                     health_check, requested_device_type, actual_device, tags, priority,
                     visibility, state, health, submit_time, start_time, end_time,
-                    failure_comment)
+                    failure_comment, failure_tags)
                 SELECT i.id, u.id, i.description, i.definition, i.health_check, dt.name,
                     d.hostname,
                     coalesce((SELECT array_agg(n.name ORDER BY n.name) FROM import_names n
@@ -235,7 +238,10 @@ pub async fn finish(c: &impl Db, last_lava_id: i64) -> Result<HistoryReport, Err
                         ELSE 'personal' END)::job_visibility,
                     'finished',
                     (ARRAY['unknown', 'complete', 'incomplete', 'canceled'])[i.health + 1]::job_health,
-                    i.submit_time, i.start_time, i.end_time, i.failure_comment
+                    i.submit_time, i.start_time, i.end_time, i.failure_comment,
+                    coalesce((SELECT array_agg(f.id ORDER BY n.pk) FROM import_names n
+                        JOIN failure_tags f ON f.name = n.name
+                        WHERE n.kind = 'failure tag' AND n.pk = ANY(i.failure_tags)), '{}')
                 FROM import_jobs i
                 LEFT JOIN import_names un ON un.kind = 'user' AND un.pk = i.submitter
                 LEFT JOIN users u ON u.username = un.name

@@ -32,6 +32,7 @@ const DUMP: &str = r#"[
 {"model": "lava_scheduler_app.tag", "pk": 1, "fields": {"name": "usb-otg", "description": "USB OTG port wired"}},
 {"model": "lava_scheduler_app.tag", "pk": 2, "fields": {"name": "fast", "description": null}},
 {"model": "lava_scheduler_app.architecture", "pk": "arm64", "fields": {}},
+{"model": "lava_scheduler_app.jobfailuretag", "pk": 3, "fields": {"name": "bootloader hang", "description": "U-Boot stopped answering"}},
 {"model": "lava_scheduler_app.alias", "pk": "am335x-boneblack", "fields": {"device_type": "beaglebone-black"}},
 {"model": "lava_scheduler_app.alias", "pk": "kvm-x86", "fields": {"device_type": "qemu"}},
 {"model": "lava_scheduler_app.devicetype", "pk": "qemu", "fields": {"architecture": null, "processor": null, "cpu_model": null, "bits": null, "cores": [], "core_count": null, "description": "QEMU machines", "health_frequency": 24, "disable_health_check": false, "health_denominator": 0, "display": true}},
@@ -40,7 +41,7 @@ const DUMP: &str = r#"[
 {"model": "lava_scheduler_app.device", "pk": "qemu01", "fields": {"device_type": "qemu", "device_version": "", "physical_owner": null, "physical_group": null, "description": "first", "tags": [2], "state": 0, "health": 0, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
 {"model": "lava_scheduler_app.device", "pk": "bbb-01", "fields": {"device_type": "beaglebone-black", "device_version": "", "physical_owner": 2, "physical_group": null, "description": "", "tags": [1, 2], "state": 0, "health": 4, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
 {"model": "lava_scheduler_app.testjob", "pk": 1042, "fields": {"sub_id": "", "is_public": false, "target_group": null, "submitter": 2, "viewing_groups": [1], "description": "smoke on qemu", "health_check": false, "requested_device_type": "qemu", "tags": [2], "actual_device": "qemu01", "submit_time": "2023-02-01T10:00:00Z", "start_time": "2023-02-01T10:00:05Z", "end_time": "2023-02-01T10:05:00Z", "state": 5, "health": 1, "priority": 50, "definition": "job_name: smoke on qemu\ndevice_type: qemu\n", "original_definition": "job_name: smoke on qemu\ndevice_type: qemu\nvisibility:\n  group: [lab-admins]\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": "old-job-token"}},
-{"model": "lava_scheduler_app.testjob", "pk": 1043, "fields": {"sub_id": "", "is_public": true, "target_group": null, "submitter": 2, "viewing_groups": [], "description": "beaglebone-black health check", "health_check": true, "requested_device_type": "beaglebone-black", "tags": [], "actual_device": "bbb-01", "submit_time": "2023-02-01T11:00:00.250000Z", "start_time": "2023-02-01T11:00:01Z", "end_time": "2023-02-01T11:03:00Z", "state": 5, "health": 2, "priority": 50, "definition": "job_name: hc\n", "original_definition": "", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": "u-boot did not answer", "token": ""}},
+{"model": "lava_scheduler_app.testjob", "pk": 1043, "fields": {"sub_id": "", "is_public": true, "target_group": null, "submitter": 2, "viewing_groups": [], "description": "beaglebone-black health check", "health_check": true, "requested_device_type": "beaglebone-black", "tags": [], "actual_device": "bbb-01", "submit_time": "2023-02-01T11:00:00.250000Z", "start_time": "2023-02-01T11:00:01Z", "end_time": "2023-02-01T11:03:00Z", "state": 5, "health": 2, "priority": 50, "definition": "job_name: hc\n", "original_definition": "", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [3], "failure_comment": "u-boot did not answer", "token": ""}},
 {"model": "lava_scheduler_app.testjob", "pk": 1044, "fields": {"is_public": true, "submitter": 2, "viewing_groups": [], "description": "still queued", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": null, "submit_time": "2023-02-01T12:00:00Z", "start_time": null, "end_time": null, "state": 0, "health": 0, "priority": 50, "definition": "job_name: q\n", "original_definition": "job_name: q\n"}}
 ]"#;
 
@@ -118,6 +119,7 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
         "add user ann",
         "add user ann to group lab-admins",
         "add tag usb-otg",
+        "add failure tag bootloader hang",
         "add device type qemu (with its health check)",
         "add device type beaglebone-black",
         "add alias kvm-x86 → qemu",
@@ -276,6 +278,14 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
     let hc = lava_db::jobs::get(&c, JobId(1043)).await.unwrap().unwrap();
     assert_eq!(hc.health, JobHealth::Incomplete);
     assert_eq!(hc.failure_comment.as_deref(), Some("u-boot did not answer"));
+    let hang = lava_db::failure_tags::list(&c)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "bootloader hang")
+        .unwrap();
+    assert_eq!(hang.description, "U-Boot stopped answering");
+    assert_eq!(hc.failure_tags, [hang.id]);
     assert_eq!(hc.definition, "job_name: hc\n");
     let page = reqwest::get(format!("{}/scheduler/job/1043", s.url))
         .await

@@ -28,6 +28,8 @@ pub enum Change {
         name: String,
         description: Option<String>,
     },
+    /// A job failure tag to add.
+    FailureTag { name: String, description: String },
     /// A device type to add or update.
     DeviceType { record: DeviceTypeRecord, new: bool },
     /// An alias to add, or to point at another type (`new` false).
@@ -56,6 +58,7 @@ impl fmt::Display for Change {
             Change::User { record, new } => write!(f, "{} user {}", sign(*new), record.username),
             Change::Member { user, group } => write!(f, "add user {user} to group {group}"),
             Change::Tag { name, .. } => write!(f, "add tag {name}"),
+            Change::FailureTag { name, .. } => write!(f, "add failure tag {name}"),
             Change::DeviceType { record, new } => {
                 write!(f, "{} device type {}", sign(*new), record.name)?;
                 if record.health_check_job.is_some() {
@@ -105,6 +108,8 @@ pub struct Records {
     pub groups: Vec<String>,
     /// Tags and their descriptions.
     pub tags: Vec<(String, Option<String>)>,
+    /// Job failure tags and their descriptions.
+    pub failure_tags: Vec<(String, String)>,
     /// Device types.
     pub device_types: Vec<DeviceTypeRecord>,
     /// Aliases to device types.
@@ -125,6 +130,7 @@ impl Records {
         let mut r = Records {
             groups: dump.groups.values().cloned().collect(),
             tags: dump.tags.values().cloned().collect(),
+            failure_tags: dump.failure_tags.values().cloned().collect(),
             aliases: dump.aliases.clone(),
             ..Records::default()
         };
@@ -195,6 +201,19 @@ pub async fn plan(
     for (name, description) in tags {
         if !known_tags.contains(&name) {
             out.push(Change::Tag { name, description });
+        }
+    }
+    let known_failure_tags: BTreeSet<String> = lava_db::failure_tags::list(c)
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    for (name, description) in &records.failure_tags {
+        if !known_failure_tags.contains(name) {
+            out.push(Change::FailureTag {
+                name: name.clone(),
+                description: description.clone(),
+            });
         }
     }
     let mut types: BTreeMap<DeviceTypeName, DeviceTypeRecord> = records
@@ -405,6 +424,9 @@ pub async fn apply(c: &impl lava_db::Db, changes: &[Change], source: &str) -> an
             Change::Member { user, group } => lava_db::users::join_group(c, user, group).await?,
             Change::Tag { name, description } => {
                 lava_db::tags::add(c, name, description.as_deref()).await?
+            }
+            Change::FailureTag { name, description } => {
+                lava_db::failure_tags::add(c, name, description).await?;
             }
             Change::DeviceType { record, .. } => lava_db::device_types::upsert(c, record).await?,
             Change::Alias {

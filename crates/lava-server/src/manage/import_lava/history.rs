@@ -173,6 +173,12 @@ pub async fn finish(c: &impl lava_db::Db, staged: &Staged) -> anyhow::Result<i64
         .map(|(k, (name, _))| (*k, name.clone()))
         .collect();
     history_import::stage_names(c, "tag", &tags).await?;
+    let failure_tags: Vec<(i64, String)> = dump
+        .failure_tags
+        .iter()
+        .map(|(k, (name, _))| (*k, name.clone()))
+        .collect();
+    history_import::stage_names(c, "failure tag", &failure_tags).await?;
     let report = history_import::finish(c, staged.last_job).await?;
     println!(
         "history: {} job(s), {} test suite(s), {} test case(s) imported; {} job(s) already here",
