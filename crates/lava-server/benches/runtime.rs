@@ -15,6 +15,18 @@ use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollRes
 use serde_json::json;
 
 async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> Vec<String> {
+    populate_with(db, devices, workers, |_| Vec::new(), |_| 0).await
+}
+
+/// `devices` good, idle devices of the `bench` type on `workers` workers, with the tags
+/// `tags(device)`; worker `w` has job limit `limit(w)`. Returns the workers' tokens.
+async fn populate_with(
+    db: &lava_testkit::TestDb,
+    devices: usize,
+    workers: usize,
+    tags: impl Fn(usize) -> Vec<String>,
+    limit: impl Fn(usize) -> i32,
+) -> Vec<String> {
     let c = db.client().await.expect("db");
     add_bench_type(&c).await;
     let mut tokens = Vec::new();
@@ -27,6 +39,20 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
         lava_db::lifecycle::worker::heartbeat(&c, &name, "bench")
             .await
             .expect("ping");
+        if limit(w) > 0 {
+            lava_db::lifecycle::worker::load(
+                &c,
+                &lava_common::fixture::WorkerRecord {
+                    hostname: name.clone(),
+                    description: String::new(),
+                    health: lava_common::state::WorkerHealth::Active,
+                    job_limit: limit(w),
+                },
+                "bench",
+            )
+            .await
+            .expect("limit");
+        }
         tokens.push(token);
     }
     for d in 0..devices {
@@ -34,7 +60,7 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
             hostname: format!("d{d:04}").into(),
             device_type: "bench".into(),
             description: String::new(),
-            tags: vec![],
+            tags: tags(d),
             state: DeviceState::Idle,
             health: DeviceHealth::Good,
             worker_host: Some(format!("w{}", d % workers).into()),
@@ -54,7 +80,12 @@ async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> 
     tokens
 }
 
-async fn queue(db: &lava_testkit::TestDb, n: usize) {
+/// `n` queued jobs; job `i` has the tags and requested device `shape(i)`.
+async fn queue_with(
+    db: &lava_testkit::TestDb,
+    n: usize,
+    shape: impl Fn(usize) -> (Vec<String>, Option<String>),
+) {
     let mut c = db.client().await.expect("db");
     let tx = c.transaction().await.expect("tx");
     let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
@@ -62,15 +93,53 @@ async fn queue(db: &lava_testkit::TestDb, n: usize) {
         let mut job = lava_server::submit::new_job(EMPTY_JOB, &plan, None, false);
         job.priority = (i % 101) as i32;
         job.visibility = JobVisibility::Public;
+        let (tags, device) = shape(i);
+        job.tags = tags;
+        job.device = device.map(Into::into);
         lava_db::jobs::insert(&tx, &job).await.expect("insert");
     }
     tx.commit().await.expect("commit");
 }
 
+/// The shape: JOBS queued jobs (default 50,000; `LAVA_BENCH_QUEUE`), a third of them
+/// with tags, one in a hundred asking for a device by name, and DEVICES idle devices
+/// (default 2,000; `LAVA_BENCH_DEVICES`) on 20 workers, half the devices tagged, two workers
+/// with a job limit. Prints the first (full) pass and the steady pass with every device busy.
 async fn scheduling_pass() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (jobs, devices) = (
+        env("LAVA_BENCH_QUEUE", 50_000),
+        env("LAVA_BENCH_DEVICES", 2_000),
+    );
     let db = lava_testkit::test_db().await.expect("db");
-    populate(&db, 1000, 10).await;
-    queue(&db, 10_000).await;
+    let tag = |names: &[&str]| names.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    populate_with(
+        &db,
+        devices,
+        20,
+        |d| match d % 4 {
+            0 => tag(&["usb", "fast"]),
+            1 => tag(&["usb"]),
+            _ => Vec::new(),
+        },
+        |w| if w < 2 { 25 } else { 0 },
+    )
+    .await;
+    queue_with(&db, jobs, |i| {
+        let tags = match i % 6 {
+            0 => tag(&["usb"]),
+            3 => tag(&["usb", "fast"]),
+            _ => Vec::new(),
+        };
+        let device = (i % 100 == 7).then(|| format!("d{:04}", (i / 100) % devices));
+        (tags, device)
+    })
+    .await;
     let opts = lava_server::scheduler::Options {
         worker_timeout: Duration::from_secs(3600),
         queue_timeout: None,
@@ -92,9 +161,13 @@ async fn scheduling_pass() {
     }
     steady.sort();
     println!(
-        "scheduling pass, 10,000 queued jobs and 1,000 idle devices: {} (assigned {}); steady pass with every device busy and 9,000 queued: {}",
-        ms(full),
+        "bench: scheduling pass, {jobs} queued jobs (a third with tags, 1% naming a device) and {devices} idle devices, assigned {}: {}",
         report.assigned.len(),
+        ms(full)
+    );
+    println!(
+        "bench: steady scheduling pass, every device busy, {} still queued: {}",
+        jobs - report.assigned.len(),
         ms(steady[2])
     );
 }
@@ -328,6 +401,9 @@ async fn queue_on(db: &lava_testkit::TestDb, n: usize) {
 fn main() {
     run_bench(async {
         scheduling_pass().await;
-        through_the_daemons().await;
+        // LAVA_BENCH_ONLY=scheduling: the scheduling passes alone.
+        if std::env::var("LAVA_BENCH_ONLY").as_deref() != Ok("scheduling") {
+            through_the_daemons().await;
+        }
     });
 }

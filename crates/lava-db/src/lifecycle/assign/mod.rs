@@ -1,10 +1,11 @@
 //! Giving queued jobs to idle devices: job `scheduled`, device `reserved`, the worker woken.
 //!
 //! [`rules`] says which device may take which job and in which order; [`one_by_one`] follows
-//! it a device at a time, [`bulk`] computes the same pairs for the plain device types in one
-//! statement, and both write through [`apply`], the one statement that makes assignments.
-//! `tests/assign.rs` holds [`queued`] (bulk, then one by one for the rest) equal to
-//! [`one_by_one`] alone on generated queues.
+//! it a device at a time, asking the database for each device's best job; [`bulk`] reads the
+//! idle devices and their candidate jobs once and follows the same rule in memory, for every
+//! kind of job (tags, requested devices, worker job limits). Both write through [`apply`], the
+//! one statement that makes assignments. `tests/assign.rs` holds [`queued`] (the bulk pass,
+//! which the scheduler runs) equal to [`one_by_one`] on generated queues.
 
 mod bulk;
 pub mod rules;
@@ -139,7 +140,7 @@ pub async fn one_by_one(c: &impl Db) -> Result<Vec<Assignment>, Error> {
     Ok(made)
 }
 
-/// The bulk pass: the plain device types' pairs in one statement (see [`bulk`]).
+/// The bulk pass: every pair the rules make, from two reads and one write (see [`bulk`]).
 pub async fn in_bulk(c: &impl Db) -> Result<Vec<Assignment>, Error> {
     let pairs = bulk::pairs(c).await?;
     if pairs.is_empty() {
@@ -160,10 +161,9 @@ pub async fn in_bulk(c: &impl Db) -> Result<Vec<Assignment>, Error> {
     Ok(pairs)
 }
 
-/// Assigns every queued job that can run now: in bulk where the rules allow, then one by
-/// one. What it assigns is what [`one_by_one`] alone would.
+/// Assigns every queued job that can run now, in bulk. What it assigns is what
+/// [`one_by_one`] would (a job another transaction holds locked is left, with the device it
+/// would have had, for the next pass).
 pub async fn queued(c: &impl Db) -> Result<Vec<Assignment>, Error> {
-    let mut made = in_bulk(c).await?;
-    made.extend(one_by_one(c).await?);
-    Ok(made)
+    in_bulk(c).await
 }

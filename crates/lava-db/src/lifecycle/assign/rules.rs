@@ -113,8 +113,10 @@ pub async fn health_checks_due(
 pub async fn idle_devices(c: &impl Db) -> Result<Vec<IdleDevice>, Error> {
     let sql = format!(
         "SELECT d.hostname, d.device_type, d.tags, d.worker_host, w.job_limit,
-            (SELECT count(*) FROM devices x WHERE x.worker_host = w.hostname AND x.state <> 'idle') AS busy
+            coalesce(b.busy, 0) AS busy
          {DEVICES}
+         LEFT JOIN (SELECT x.worker_host, count(*) AS busy FROM devices x
+                    WHERE x.state <> 'idle' GROUP BY x.worker_host) b ON b.worker_host = w.hostname
          WHERE {IDLE_ON_ACTIVE_WORKER} AND {TAKES_JOBS}
          ORDER BY {DEVICE_ORDER}
          FOR UPDATE OF d SKIP LOCKED"
