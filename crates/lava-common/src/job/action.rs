@@ -116,6 +116,40 @@ pub struct Image {
     /// (`install_modules`, default true).
     #[serde(default = "yes")]
     pub install_modules: bool,
+    /// What goes into this image after download (`format: cpio.newc` with `overlays`): the
+    /// files appended to it as more cpio archives, which the kernel unpacks over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlays: Option<ImageOverlays>,
+}
+
+/// A `cpio.newc` image's `overlays` (LAVA's append-overlays).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageOverlays {
+    /// `lava: true`: the job's test overlay goes into this image.
+    pub lava: bool,
+    /// The other overlays by name, in document order.
+    pub files: Vec<(String, OverlayFile)>,
+}
+
+/// One named overlay of an image: a file or a tarball put at `path` inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayFile {
+    /// Where to fetch it, how it is compressed, its checksum.
+    pub source: Image,
+    /// Whether it is one file or a tarball unpacked there.
+    pub kind: OverlayKind,
+    /// Where it goes inside the image: absolute, without `..`.
+    pub path: String,
+}
+
+/// An overlay's `format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverlayKind {
+    /// One file, copied to `path`.
+    File,
+    /// A tarball, unpacked below `path`.
+    Tar,
 }
 
 fn yes() -> bool {
@@ -134,6 +168,7 @@ impl Image {
             uboot_header: false,
             install_overlay: true,
             install_modules: true,
+            overlays: None,
         }
     }
 }
@@ -312,10 +347,20 @@ pub enum TestSource {
         /// A branch, tag or commit; the default branch when `None`.
         revision: Option<String>,
     },
-    /// A definition file fetched from a URL.
+    /// A definition file fetched from a URL (seed-era `testdef_urls`).
     Url {
         /// The file's URL.
         url: String,
+    },
+    /// A tarball of test definitions fetched from a URL (LAVA's YAML `from: url`), unpacked
+    /// like a git checkout; the definition is the file at `path` inside it.
+    Archive {
+        /// The tarball's URL.
+        url: String,
+        /// How the tarball is compressed (`compression`); `None` for a plain tarball.
+        compression: Option<Compression>,
+        /// The definition's path inside the tarball.
+        path: String,
     },
     /// A definition written in the job itself (`metadata`, `run`, `parse`).
     Inline {
