@@ -1,0 +1,297 @@
+//! Real job corpora: LAVA jobs as the tools that feed LAVA labs write them, accepted and run
+//! unchanged but for their image locations.
+//!
+//! tuxlava (pinned, from PyPI, installed at test time into a venv under `target/` by
+//! `lava_testkit::tuxlava`) writes the QEMU jobs; each is validated as the server validates
+//! a submission (`lava_common::job::parse_job`), what we do not run is refused naming the
+//! key, and the x86_64 one runs to complete on a LAVA device dictionary over LAVA's own
+//! `qemu.jinja2` (Debian's lava-server 2023.01) with the project's test image.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use lava_common::job::parse_job;
+use lava_common::log::{Level, Message, Value, parse_line};
+use lava_testkit::{lava_device_types, test_image, tuxlava};
+
+/// A directory with the job files, a device dictionary over LAVA's `qemu.jinja2` and the
+/// output of one run.
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["etc/devices", "etc/device-types", "files"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Run { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A LAVA lab's qemu device: `{% extends 'qemu.jinja2' %}` over LAVA's own templates.
+    fn qemu_device(&self) -> PathBuf {
+        let package = lava_device_types().unwrap();
+        for t in ["qemu.jinja2", "base.jinja2"] {
+            std::os::unix::fs::symlink(
+                package.device_types().join(t),
+                self.path(&format!("etc/device-types/{t}")),
+            )
+            .unwrap();
+        }
+        let device = self.path("etc/devices/qemu01.jinja2");
+        std::fs::write(&device, "{% extends 'qemu.jinja2' %}\n").unwrap();
+        device
+    }
+
+    /// Runs `job` with `lava-dispatch` on `device`; file URLs may name the test image and
+    /// this run's `files/`.
+    fn dispatch(&self, device: &Path, job: &Path) -> Output {
+        let image_dir = test_image().unwrap().kernel.parent().unwrap().to_path_buf();
+        Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
+            .args(["--device", device.to_str().unwrap()])
+            .args(["--output-dir", self.path("out").to_str().unwrap()])
+            .args(["--job-id", &format!("corpora{}", std::process::id())])
+            .arg(job)
+            .env("LAVA_QEMU_ACCEL", "tcg")
+            .env("LAVA_DISPATCHER_CACHE", self.path("cache"))
+            .env(
+                "LAVA_FILE_URL_DIRS",
+                format!("{}:{}", image_dir.display(), self.path("files").display()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.path("out/output.yaml")).unwrap_or_default()
+    }
+
+    /// (definition, case, result) of every test result, LAVA's own actions excluded.
+    fn cases(&self) -> Vec<(String, String, String)> {
+        let s = |v: &Value| match v {
+            Value::Str(s) | Value::Scalar(s) => s.clone(),
+            other => format!("{other:?}"),
+        };
+        self.log_text()
+            .lines()
+            .map(|l| parse_line(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .filter(|l| l.lvl == Level::Results)
+            .filter_map(|l| match l.msg {
+                Message::Map(m) => Some(m),
+                Message::Text(_) => None,
+            })
+            .filter(|m| m["definition"] != Value::from("lava"))
+            .map(|m| (s(&m["definition"]), s(&m["case"]), s(&m["result"])))
+            .collect()
+    }
+
+    /// No process mentions this run's directory any more (QEMU above all).
+    fn assert_no_leftovers(&self) {
+        let needle = self.dir.path().to_str().unwrap();
+        let out = Command::new("ps")
+            .args(["-eo", "stat=,args="])
+            .output()
+            .unwrap();
+        let ps = String::from_utf8_lossy(&out.stdout).into_owned();
+        let live: Vec<&str> = ps
+            .lines()
+            .filter(|l| l.contains(needle) && !l.trim_start().starts_with('Z'))
+            .collect();
+        assert!(live.is_empty(), "left running: {live:?}");
+    }
+}
+
+/// `file://` URL of a path.
+fn url(p: &Path) -> String {
+    format!("file://{}", p.display())
+}
+
+/// A modules tarball as a kernel build makes one (`lib/modules/…`), gzip'd, holding a marker
+/// file the job's command looks for.
+fn modules_tarball(run: &Run) -> PathBuf {
+    let stage = run.path("modules-stage");
+    std::fs::create_dir_all(stage.join("lib/modules/corpora")).unwrap();
+    std::fs::write(
+        stage.join("lib/modules/corpora/marker"),
+        "corpora-modules-overlay\n",
+    )
+    .unwrap();
+    let tarball = run.path("files/modules.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&stage)
+        .arg("lib")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tarball
+}
+
+/// Every tuxlava QEMU job validates as a submission, or is refused naming the key we do not
+/// run; none is accepted with a key ignored.
+#[test]
+fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
+    let tux = tuxlava().unwrap();
+    let run = Run::new();
+    let image = test_image().unwrap();
+    let (kernel, cpio) = (url(&image.kernel), url(&image.initramfs));
+    let modules = url(&modules_tarball(&run));
+    let definitions = run.path("files/test-definitions.tar.gz");
+    std::fs::write(&definitions, b"").unwrap();
+    let definitions = url(&definitions);
+    let rootfs = "rootfs.ext4.zst";
+    std::fs::write(run.path(&format!("files/{rootfs}")), b"").unwrap();
+    let rootfs = url(&run.path(&format!("files/{rootfs}")));
+    // (tuxlava's arguments, None when the job validates, else the refusal's path and words)
+    let cases: Vec<(Vec<&str>, Option<&str>)> = vec![
+        // The defaults: tuxboot's kernel and zstd-compressed ext4 root file system over https.
+        (vec![], None),
+        (
+            vec!["--kernel", &kernel, "--rootfs", &cpio, "--", "uname", "-a"],
+            None,
+        ),
+        (
+            vec![
+                "--kernel",
+                &kernel,
+                "--rootfs",
+                &cpio,
+                "--modules",
+                &modules,
+                "--",
+                "true",
+            ],
+            None,
+        ),
+        (vec!["--rootfs", &rootfs, "--boot-args", "quiet"], None),
+        (
+            vec!["--timeouts", "deploy=3", "boot=4", "--", "true"],
+            Some(
+                "actions[0].deploy.images.rootfs.format: overlays into an ext4 image are not supported",
+            ),
+        ),
+        (
+            vec!["--tests", "ltp-smoke"],
+            Some(
+                "actions[0].deploy.images.rootfs.format: overlays into an ext4 image are not supported",
+            ),
+        ),
+        (
+            vec![
+                "--kernel",
+                &kernel,
+                "--rootfs",
+                &cpio,
+                "--tests",
+                "smoke",
+                "--test-definitions",
+                &definitions,
+            ],
+            Some(
+                "actions[2].test.definitions[0].lava-signal: lava-signal: kmsg (test markers written to the kernel log) is not supported",
+            ),
+        ),
+        (
+            vec!["--qemu-image", "docker.io/qemu/qemu:latest"],
+            Some(
+                "actions[1].boot.docker: docker (the boot's program run in a container) is not supported",
+            ),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for device in ["qemu-x86_64", "qemu-arm64"] {
+        for (args, refusal) in &cases {
+            let mut all = vec!["--device", device];
+            all.extend(args.iter().copied());
+            let job = tux.job(&all).unwrap();
+            let got = parse_job(&job).map(|_| ()).map_err(|e| e.to_string());
+            let ok = match (refusal, &got) {
+                (None, Ok(())) => true,
+                (Some(want), Err(e)) => e.contains(want),
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!(
+                    "tuxlava {}: expected {refusal:?}, got {got:?}\n{job}",
+                    all.join(" ")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// tuxlava's x86_64 QEMU job, with the test image as its kernel and cpio root file system, a
+/// modules tarball and a command to run, runs to complete on a LAVA device dictionary over
+/// LAVA's own `qemu.jinja2`: the test overlay and the modules go into the root file system as
+/// its `overlays` say, the context picks QEMU's options, and the command passes only when the
+/// modules are there.
+#[test]
+fn tuxlava_x86_64_qemu_job_runs_to_complete() {
+    let tux = tuxlava().unwrap();
+    let run = Run::new();
+    let image = test_image().unwrap();
+    let modules = modules_tarball(&run);
+    let job = tux
+        .job(&[
+            "--device",
+            "qemu-x86_64",
+            "--kernel",
+            &url(&image.kernel),
+            "--rootfs",
+            &url(&image.initramfs),
+            "--modules",
+            &url(&modules),
+            "--",
+            "grep",
+            "-q",
+            "corpora-modules-overlay",
+            "/lib/modules/corpora/marker",
+        ])
+        .unwrap();
+    assert!(
+        job.contains("overlays:") && job.contains("lava: true"),
+        "{job}"
+    );
+    parse_job(&job).unwrap();
+    let job_file = run.path("tuxlava-x86_64.yaml");
+    std::fs::write(&job_file, &job).unwrap();
+    let device = run.qemu_device();
+    let out = run.dispatch(&device, &job_file);
+    let log = run.log_text();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        run.cases(),
+        [("0_commands".into(), "command".into(), "pass".into())],
+        "{log}"
+    );
+    assert!(
+        log.contains("overlay(s) lava, modules follow the rootfs"),
+        "{log}"
+    );
+    // LAVA's template with the job's context: x86_64, 4G, no KVM, the extra options.
+    let started = log
+        .lines()
+        .find(|l| l.contains("starting: qemu-system-x86_64"))
+        .unwrap_or_else(|| panic!("{log}"));
+    for option in ["-m 4G", "-no-reboot", "-smp 2", "-initrd "] {
+        assert!(started.contains(option), "{option}: {started}");
+    }
+    assert!(!started.contains("-enable-kvm"), "{started}");
+    run.assert_no_leftovers();
+}
