@@ -137,6 +137,38 @@ fn modules_tarball(run: &Run) -> PathBuf {
     tarball
 }
 
+/// A tarball of test definitions at the path tuxlava's `smoke` test names, compressed as its
+/// jobs say (`compression: zstd`). The definition is ours (not Linaro's): it checks that the
+/// job's parameters reach it.
+fn test_definitions(run: &Run) -> PathBuf {
+    let definition = "metadata:
+  format: Lava-Test Test Definition 1.0
+  name: smoke
+  description: the corpora test's smoke definition, where tuxlava looks for Linaro's
+params:
+  TESTS: ''
+run:
+  steps:
+  - lava-test-case tests-parameter --shell test -n \"$TESTS\"
+  - lava-test-case skip-install --shell test \"$SKIP_INSTALL\" = true
+";
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(definition.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(
+        &mut header,
+        "automated/linux/smoke/smoke.yaml",
+        definition.as_bytes(),
+    )
+    .unwrap();
+    let tarball = tar.into_inner().unwrap();
+    let file = run.path("files/test-definitions.tar.zst");
+    std::fs::write(&file, zstd::stream::encode_all(&tarball[..], 3).unwrap()).unwrap();
+    file
+}
+
 /// Every tuxlava QEMU job validates as a submission, or is refused naming the key we do not
 /// run; none is accepted with a key ignored.
 #[test]
@@ -146,9 +178,7 @@ fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
     let image = test_image().unwrap();
     let (kernel, cpio) = (url(&image.kernel), url(&image.initramfs));
     let modules = url(&modules_tarball(&run));
-    let definitions = run.path("files/test-definitions.tar.gz");
-    std::fs::write(&definitions, b"").unwrap();
-    let definitions = url(&definitions);
+    let definitions = url(&test_definitions(&run));
     let rootfs = "rootfs.ext4.zst";
     std::fs::write(run.path(&format!("files/{rootfs}")), b"").unwrap();
     let rootfs = url(&run.path(&format!("files/{rootfs}")));
@@ -197,9 +227,7 @@ fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
                 "--test-definitions",
                 &definitions,
             ],
-            Some(
-                "actions[2].test.definitions[0].lava-signal: lava-signal: kmsg (test markers written to the kernel log) is not supported",
-            ),
+            None,
         ),
         (
             vec!["--qemu-image", "docker.io/qemu/qemu:latest"],
@@ -232,10 +260,11 @@ fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
 }
 
 /// tuxlava's x86_64 QEMU job, with the test image as its kernel and cpio root file system, a
-/// modules tarball and a command to run, runs to complete on a LAVA device dictionary over
-/// LAVA's own `qemu.jinja2`: the test overlay and the modules go into the root file system as
-/// its `overlays` say, the context picks QEMU's options, and the command passes only when the
-/// modules are there.
+/// modules tarball, its `smoke` test from a tarball of definitions and a command to run, runs
+/// to complete on a LAVA device dictionary over LAVA's own `qemu.jinja2`: the test overlay
+/// and the modules go into the root file system as its `overlays` say, the context picks
+/// QEMU's options, the smoke test's markers come through the kernel log (`lava-signal:
+/// kmsg`), and the command passes only when the modules are there.
 #[test]
 fn tuxlava_x86_64_qemu_job_runs_to_complete() {
     let tux = tuxlava().unwrap();
@@ -252,6 +281,10 @@ fn tuxlava_x86_64_qemu_job_runs_to_complete() {
             &url(&image.initramfs),
             "--modules",
             &url(&modules),
+            "--tests",
+            "smoke",
+            "--test-definitions",
+            &url(&test_definitions(&run)),
             "--",
             "grep",
             "-q",
@@ -259,10 +292,9 @@ fn tuxlava_x86_64_qemu_job_runs_to_complete() {
             "/lib/modules/corpora/marker",
         ])
         .unwrap();
-    assert!(
-        job.contains("overlays:") && job.contains("lava: true"),
-        "{job}"
-    );
+    for key in ["lava: true", "lava-signal: kmsg", "compression: zstd"] {
+        assert!(job.contains(key), "{key}: {job}");
+    }
     parse_job(&job).unwrap();
     let job_file = run.path("tuxlava-x86_64.yaml");
     std::fs::write(&job_file, &job).unwrap();
@@ -275,9 +307,21 @@ fn tuxlava_x86_64_qemu_job_runs_to_complete() {
         "{}\n{log}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let pass = |d: &str, c: &str| (d.to_string(), c.to_string(), "pass".to_string());
     assert_eq!(
         run.cases(),
-        [("0_commands".into(), "command".into(), "pass".into())],
+        [
+            pass("0_smoke", "tests-parameter"),
+            pass("0_smoke", "skip-install"),
+            pass("1_commands", "command"),
+        ],
+        "{log}"
+    );
+    // The smoke test's markers came from the kernel log: the console shows them after the
+    // kernel's own prefix.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"target\"") && l.contains("] <LAVA_SIGNAL_STARTRUN 0_smoke")),
         "{log}"
     );
     assert!(

@@ -332,6 +332,10 @@ pub struct TestDefinition {
     pub source: TestSource,
     /// Parameters exported to the test as environment variables.
     pub parameters: BTreeMap<String, String>,
+    /// `lava-signal: kmsg`: the test's markers go to the kernel log (`/dev/kmsg`), which the
+    /// console shows, rather than to the shell's output.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kmsg: bool,
 }
 
 /// Where a test definition comes from.

@@ -215,6 +215,7 @@ fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
                     .map(|p| fields::string_map(&p))
                     .transpose()?
                     .unwrap_or_default(),
+                kmsg: false,
             });
         }
     }
@@ -223,6 +224,7 @@ fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
             name: stem(&url),
             source: TestSource::Url { url },
             parameters: Default::default(),
+            kmsg: false,
         });
     }
     if definitions.is_empty() {

@@ -81,7 +81,20 @@ fn definition(at: &At<'_>) -> Result<TestDefinition, JobError> {
         Some(p) => fields::string_map(&p)?,
         None => Default::default(),
     };
+    let kmsg = match map.get_some("lava-signal") {
+        None => false,
+        Some(at) => match at.str()? {
+            "stdout" => false,
+            "kmsg" => true,
+            other => {
+                return Err(at.error(format!(
+                    "unknown lava-signal '{other}' (expected stdout or kmsg)"
+                )));
+            }
+        },
+    };
     Ok(TestDefinition {
+        kmsg,
         name: map.req_str("name")?,
         source,
         parameters,
@@ -99,23 +112,8 @@ fn checked_path(map: &MapAt<'_>, at: &At<'_>) -> Result<String, JobError> {
 }
 
 /// LAVA 2023 keys of a definition that change how it runs and that this test shell does
-/// not do are refused by name; `lava-signal: stdout` (the default) is accepted.
+/// not do are refused by name.
 fn refuse_unsupported(map: &MapAt<'_>) -> Result<(), JobError> {
-    if let Some(at) = map.get("lava-signal") {
-        match at.str()? {
-            "stdout" => {}
-            "kmsg" => {
-                return Err(at.error(
-                    "lava-signal: kmsg (test markers written to the kernel log) is not supported; the test shell writes them to its output (lava-signal: stdout)",
-                ));
-            }
-            other => {
-                return Err(at.error(format!(
-                    "unknown lava-signal '{other}' (expected stdout or kmsg)"
-                )));
-            }
-        }
-    }
     if let Some(at) = map.get("skip_install") {
         return Err(
             at.error("skip_install is not supported: a definition's install steps always run")
@@ -148,7 +146,7 @@ mod tests {
     #[test]
     fn test_definitions_from_git_and_url() {
         let t = parse(
-            "definitions:\n- {from: git, repository: https://g/x.git, path: a/b.yaml, name: b, branch: main, parameters: {N: 2}}\n- {from: url, repository: http://x/t.tar.xz, compression: xz, path: t/t.yaml, name: t, lava-signal: stdout}\n",
+            "definitions:\n- {from: git, repository: https://g/x.git, path: a/b.yaml, name: b, branch: main, parameters: {N: 2}}\n- {from: url, repository: http://x/t.tar.xz, compression: xz, path: t/t.yaml, name: t, lava-signal: kmsg}\n",
         )
         .unwrap();
         let TestSource::Git { revision, .. } = &t.definitions[0].source else {
@@ -156,6 +154,7 @@ mod tests {
         };
         assert_eq!(revision.as_deref(), Some("main"));
         assert_eq!(t.definitions[0].parameters["N"], "2");
+        assert!(!t.definitions[0].kmsg && t.definitions[1].kmsg);
         assert!(
             matches!(&t.definitions[1].source, TestSource::Archive { url, compression: Some(Compression::Xz), path }
                 if url == "http://x/t.tar.xz" && path == "t/t.yaml")
@@ -182,8 +181,8 @@ mod tests {
                 "line 2: definitions[0].compression: compression applies to definitions from: url only",
             ),
             (
-                "- {from: git, repository: http://x/t.git, path: t.yaml, name: t, lava-signal: kmsg}\n",
-                "line 2: definitions[0].lava-signal: lava-signal: kmsg (test markers written to the kernel log) is not supported; the test shell writes them to its output (lava-signal: stdout)",
+                "- {from: git, repository: http://x/t.git, path: t.yaml, name: t, lava-signal: dmesg}\n",
+                "line 2: definitions[0].lava-signal: unknown lava-signal 'dmesg' (expected stdout or kmsg)",
             ),
             (
                 "- {from: git, repository: http://x/t.git, path: t.yaml, name: t, skip_install: [deps]}\n",

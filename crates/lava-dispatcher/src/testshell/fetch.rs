@@ -111,6 +111,18 @@ pub async fn definition(
     def: &TestDefinition,
     index: usize,
 ) -> Result<Fetched, Failure> {
+    let mut fetched = fetch(ctx, action, def, index).await?;
+    fetched.file.kmsg = def.kmsg;
+    Ok(fetched)
+}
+
+/// Fetches and parses one definition as its source says.
+async fn fetch(
+    ctx: &Ctx,
+    action: &str,
+    def: &TestDefinition,
+    index: usize,
+) -> Result<Fetched, Failure> {
     let bad = |e: lava_common::job::JobError| {
         Failure::job(action, format!("test definition '{}': {e}", def.name))
     };
