@@ -32,6 +32,14 @@ pub struct Action {
     /// none). A job uses at most one (see [`super::yaml`]).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// The action's own `timeouts`: LAVA's named steps inside it (`bootloader-commands`,
+    /// `auto-login-action`, …), each with its own limit within the action's.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "super::plan::map_secs"
+    )]
+    pub timeouts: BTreeMap<String, Duration>,
 }
 
 /// The most tries `failure_retry` may ask for.

@@ -188,6 +188,7 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
         failure_retry: None,
         failure_retry_interval: None,
         namespace: None,
+        timeouts: Default::default(),
     })
 }
 

@@ -4,7 +4,9 @@
 //! features we do not have (`os`, boot `media`/`connection`) are accepted and ignored
 //! because they do not change what a single-device job does; `failure_retry` and
 //! `failure_retry_interval` are read (the runner tries the action again after the interval);
-//! `namespace` is read (results are filed under it; the job checks there is only one).
+//! `namespace` is read (results are filed under it; the job checks there is only one);
+//! `timeouts` gives the action's named steps their own limits (see the dispatcher's
+//! `job::steps`).
 
 use super::action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Deploy, DeployTo, Image, MAX_FAILURE_RETRY,
@@ -18,8 +20,9 @@ use super::yaml_image;
 use super::yaml_test;
 
 /// Keys every action may carry that do not change a single-device job.
-const COMMON: [&str; 5] = [
+const COMMON: [&str; 6] = [
     "timeout",
+    "timeouts",
     "namespace",
     "failure_retry",
     "failure_retry_interval",
@@ -80,9 +83,15 @@ pub(crate) fn action(at: &At<'_>) -> Result<Action, JobError> {
             Some(ns.to_string())
         }
     };
+    let timeouts = body
+        .get_some("timeouts")
+        .map(|t| fields::timeout_map(&t))
+        .transpose()?
+        .unwrap_or_default();
     Ok(Action {
         kind,
         timeout,
+        timeouts,
         failure_retry,
         failure_retry_interval,
         namespace,
@@ -466,6 +475,15 @@ mod tests {
             e.to_string(),
             "line 1: boot.commands[0]: a boot command is one line, without control characters"
         );
+        let a =
+            parse("boot: {method: qemu, timeouts: {auto-login-action: {minutes: 6}}}\n").unwrap();
+        assert_eq!(
+            a.timeouts["auto-login-action"],
+            std::time::Duration::from_secs(360)
+        );
+        let e =
+            parse("boot: {method: qemu, timeouts: {auto-login-action: {weeks: 6}}}\n").unwrap_err();
+        assert_eq!(e.path(), "boot.timeouts.auto-login-action.weeks");
         let e = parse("boot: {method: qemu, docker: {image: qemu:9}}\n").unwrap_err();
         assert_eq!(
             e.to_string(),
