@@ -4,8 +4,8 @@
 //! tuxlava (pinned, from PyPI, installed at test time into a venv under `target/` by
 //! `lava_testkit::tuxlava`) writes the QEMU jobs; each is validated as the server validates
 //! a submission (`lava_common::job::parse_job`), what we do not run is refused naming the
-//! key, and the x86_64 one runs to complete on a LAVA device dictionary over LAVA's own
-//! `qemu.jinja2` (Debian's lava-server 2023.01) with the project's test image.
+//! key, and the x86_64 and arm64 ones run to complete on a LAVA device dictionary over
+//! LAVA's own `qemu.jinja2` (Debian's lava-server 2023.01) with the project's test images.
 //!
 //! KernelCI's LAVA job templates (kernelci-core's `config/runtime/`) are Jinja2 fed by its
 //! pipeline's database, so the QEMU x86_64 baseline job is written here in the shape they
@@ -264,26 +264,25 @@ fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// tuxlava's x86_64 QEMU job, with the test image as its kernel and cpio root file system, a
-/// modules tarball, its `smoke` test from a tarball of definitions and a command to run, runs
-/// to complete on a LAVA device dictionary over LAVA's own `qemu.jinja2`: the test overlay
-/// and the modules go into the root file system as its `overlays` say, the context picks
-/// QEMU's options, the smoke test's markers come through the kernel log (`lava-signal:
-/// kmsg`), and the command passes only when the modules are there.
-#[test]
-fn tuxlava_x86_64_qemu_job_runs_to_complete() {
+/// Runs tuxlava's QEMU job for `device` (`qemu-x86_64`, `qemu-arm64`) with `kernel` and the
+/// cpio root file system `rootfs`, a modules tarball, its `smoke` test from a tarball of
+/// definitions and a command to run, on a LAVA device dictionary over LAVA's own
+/// `qemu.jinja2`, and checks it completes: the test overlay and the modules go into the root
+/// file system as its `overlays` say, the smoke test's markers come through the kernel log
+/// (`lava-signal: kmsg`), and the command passes only when the modules are there. Returns
+/// the QEMU command line, for the caller's checks of what the context chose.
+fn tuxlava_job_runs(device: &str, kernel: &Path, rootfs: &Path) -> String {
     let tux = tuxlava().unwrap();
     let run = Run::new();
-    let image = test_image().unwrap();
     let modules = modules_tarball(&run);
     let job = tux
         .job(&[
             "--device",
-            "qemu-x86_64",
+            device,
             "--kernel",
-            &url(&image.kernel),
+            &url(kernel),
             "--rootfs",
-            &url(&image.initramfs),
+            &url(rootfs),
             "--modules",
             &url(&modules),
             "--tests",
@@ -301,10 +300,10 @@ fn tuxlava_x86_64_qemu_job_runs_to_complete() {
         assert!(job.contains(key), "{key}: {job}");
     }
     parse_job(&job).unwrap();
-    let job_file = run.path("tuxlava-x86_64.yaml");
+    let job_file = run.path(&format!("tuxlava-{device}.yaml"));
     std::fs::write(&job_file, &job).unwrap();
-    let device = run.qemu_device("");
-    let out = run.dispatch(&device, &job_file);
+    let dictionary = run.qemu_device("");
+    let out = run.dispatch(&dictionary, &job_file);
     let log = run.log_text();
     assert_eq!(
         out.status.code(),
@@ -333,16 +332,42 @@ fn tuxlava_x86_64_qemu_job_runs_to_complete() {
         log.contains("overlay(s) lava, modules follow the rootfs"),
         "{log}"
     );
-    // LAVA's template with the job's context: x86_64, 4G, no KVM, the extra options.
+    run.assert_no_leftovers();
     let started = log
         .lines()
-        .find(|l| l.contains("starting: qemu-system-x86_64"))
+        .find(|l| l.contains("\"starting: qemu-system-"))
         .unwrap_or_else(|| panic!("{log}"));
+    started.to_string()
+}
+
+/// tuxlava's x86_64 job on the kvm test image; LAVA's template gives it the job's context:
+/// 4G, no KVM, the extra options.
+#[test]
+fn tuxlava_x86_64_qemu_job_runs_to_complete() {
+    let image = test_image().unwrap();
+    let started = tuxlava_job_runs("qemu-x86_64", &image.kernel, &image.initramfs);
+    assert!(started.contains("qemu-system-x86_64"), "{started}");
     for option in ["-m 4G", "-no-reboot", "-smp 2", "-initrd "] {
         assert!(started.contains(option), "{option}: {started}");
     }
     assert!(!started.contains("-enable-kvm"), "{started}");
-    run.assert_no_leftovers();
+}
+
+/// tuxlava's arm64 job on the U-Boot board's arm64 kernel and ramdisk, booted directly by
+/// QEMU: the context's CPU and machine (board features that pass the job allow-list) reach
+/// `qemu-system-aarch64` through LAVA's template.
+#[test]
+fn tuxlava_arm64_qemu_job_runs_to_complete() {
+    let image = lava_testkit::board_image().unwrap();
+    let started = tuxlava_job_runs("qemu-arm64", &image.kernel, &image.ramdisk);
+    for option in [
+        "qemu-system-aarch64",
+        "-cpu 'max,pauth-impdef=on'",
+        "-machine 'virt,virtualization=on,gic-version=3,mte=on'",
+        "-m 4G",
+    ] {
+        assert!(started.contains(option), "{option}: {started}");
+    }
 }
 
 /// A QEMU x86_64 baseline job in the shape KernelCI's LAVA templates render
