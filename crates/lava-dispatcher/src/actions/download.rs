@@ -257,8 +257,10 @@ fn place(
             let mut out = std::fs::File::create(dest).map_err(io)?;
             let input = std::io::BufReader::new(input);
             let mut reader: Box<dyn std::io::Read> = match c {
-                Compression::Gz => Box::new(flate2::read::GzDecoder::new(input)),
-                Compression::Xz => Box::new(xz2::read::XzDecoder::new(input)),
+                // Every member or stream of a file, not the first only: ramdisks are often
+                // several compressed cpio archives one after another.
+                Compression::Gz => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+                Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(input)),
                 Compression::Bz2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
                 Compression::Zstd => Box::new(
                     zstd::stream::read::Decoder::with_buffer(input)
