@@ -225,11 +225,13 @@ fn test_definition_sources_are_checked_before_anything_runs() {
     );
     let cases = [
         (
-            "- {from: url, repository: 'file:///etc/passwd', name: t}\n".to_string(),
+            "- {from: url, repository: 'file:///etc/passwd', compression: none, path: t.yaml, name: t}\n"
+                .to_string(),
             "file_url_dirs",
         ),
         (
-            "- {from: url, repository: 'http://127.0.0.1:1/t.yaml', name: t}\n".to_string(),
+            "- {from: url, repository: 'http://127.0.0.1:1/t.tar.gz', compression: gz, path: t.yaml, name: t}\n"
+                .to_string(),
             "allow_local_targets",
         ),
         (

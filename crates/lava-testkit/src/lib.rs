@@ -18,6 +18,7 @@ mod pgbin;
 mod process;
 mod telnet;
 mod testdb;
+mod tuxlava;
 mod uboot;
 mod user;
 mod watchdog;
@@ -33,6 +34,7 @@ pub use paths::ClusterPaths;
 pub use pgbin::pg_bindir;
 pub use telnet::{ConsoleError, TelnetConsole};
 pub use testdb::{TestDb, test_db};
+pub use tuxlava::{TUXLAVA_VERSION, Tuxlava, tuxlava};
 pub use uboot::{
     BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, JobFiles, SERVER_IP,
     SHELL_PROMPT, UbootBoard, UbootBoardConfig, board_image, built_pduclient, run_power_command,

@@ -32,6 +32,14 @@ pub struct Action {
     /// none). A job uses at most one (see [`super::yaml`]).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// The action's own `timeouts`: LAVA's named steps inside it (`bootloader-commands`,
+    /// `auto-login-action`, …), each with its own limit within the action's.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "super::plan::map_secs"
+    )]
+    pub timeouts: BTreeMap<String, Duration>,
 }
 
 /// The most tries `failure_retry` may ask for.
@@ -116,6 +124,40 @@ pub struct Image {
     /// (`install_modules`, default true).
     #[serde(default = "yes")]
     pub install_modules: bool,
+    /// What goes into this image after download (`format: cpio.newc` with `overlays`): the
+    /// files appended to it as more cpio archives, which the kernel unpacks over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlays: Option<ImageOverlays>,
+}
+
+/// A `cpio.newc` image's `overlays` (LAVA's append-overlays).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageOverlays {
+    /// `lava: true`: the job's test overlay goes into this image.
+    pub lava: bool,
+    /// The other overlays by name, in document order.
+    pub files: Vec<(String, OverlayFile)>,
+}
+
+/// One named overlay of an image: a file or a tarball put at `path` inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayFile {
+    /// Where to fetch it, how it is compressed, its checksum.
+    pub source: Image,
+    /// Whether it is one file or a tarball unpacked there.
+    pub kind: OverlayKind,
+    /// Where it goes inside the image: absolute, without `..`.
+    pub path: String,
+}
+
+/// An overlay's `format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverlayKind {
+    /// One file, copied to `path`.
+    File,
+    /// A tarball, unpacked below `path`.
+    Tar,
 }
 
 fn yes() -> bool {
@@ -134,6 +176,7 @@ impl Image {
             uboot_header: false,
             install_overlay: true,
             install_modules: true,
+            overlays: None,
         }
     }
 }
@@ -297,6 +340,10 @@ pub struct TestDefinition {
     pub source: TestSource,
     /// Parameters exported to the test as environment variables.
     pub parameters: BTreeMap<String, String>,
+    /// `lava-signal: kmsg`: the test's markers go to the kernel log (`/dev/kmsg`), which the
+    /// console shows, rather than to the shell's output.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kmsg: bool,
 }
 
 /// Where a test definition comes from.
@@ -312,10 +359,20 @@ pub enum TestSource {
         /// A branch, tag or commit; the default branch when `None`.
         revision: Option<String>,
     },
-    /// A definition file fetched from a URL.
+    /// A definition file fetched from a URL (seed-era `testdef_urls`).
     Url {
         /// The file's URL.
         url: String,
+    },
+    /// A tarball of test definitions fetched from a URL (LAVA's YAML `from: url`), unpacked
+    /// like a git checkout; the definition is the file at `path` inside it.
+    Archive {
+        /// The tarball's URL.
+        url: String,
+        /// How the tarball is compressed (`compression`); `None` for a plain tarball.
+        compression: Option<Compression>,
+        /// The definition's path inside the tarball.
+        path: String,
     },
     /// A definition written in the job itself (`metadata`, `run`, `parse`).
     Inline {

@@ -188,6 +188,7 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
         failure_retry: None,
         failure_retry_interval: None,
         namespace: None,
+        timeouts: Default::default(),
     })
 }
 
@@ -215,6 +216,7 @@ fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
                     .map(|p| fields::string_map(&p))
                     .transpose()?
                     .unwrap_or_default(),
+                kmsg: false,
             });
         }
     }
@@ -223,6 +225,7 @@ fn test_shell(params: &MapAt<'_>) -> Result<Test, JobError> {
             name: stem(&url),
             source: TestSource::Url { url },
             parameters: Default::default(),
+            kmsg: false,
         });
     }
     if definitions.is_empty() {

@@ -23,12 +23,13 @@ mod secrets;
 mod testdef;
 mod yaml;
 mod yaml_actions;
+mod yaml_image;
 mod yaml_test;
 
 pub use action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
-    Deploy, DeployTo, Image, KernelType, MAX_FAILURE_RETRY, SubmitResults, Test, TestDefinition,
-    TestSource, TransferOverlay,
+    Deploy, DeployTo, Image, ImageOverlays, KernelType, MAX_FAILURE_RETRY, OverlayFile,
+    OverlayKind, SubmitResults, Test, TestDefinition, TestSource, TransferOverlay,
 };
 pub use depth::MAX_JOB_BYTES;
 pub use error::JobError;

@@ -134,7 +134,7 @@ pub(crate) mod opt_secs {
 }
 
 /// Serde for a map of [`Duration`]s as whole seconds.
-mod map_secs {
+pub(crate) mod map_secs {
     use super::*;
     use serde::{Deserializer, Serializer};
 

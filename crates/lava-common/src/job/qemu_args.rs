@@ -9,8 +9,9 @@
 //! so no host path can be handed to QEMU: that is also why `-drive` takes only `file=`
 //! placeholders and the `raw`/`qcow2` formats, and why `-device` takes only storage devices.
 //! The list is what LAVA's own QEMU jobs use (`-kernel`, `-initrd`, `-append`, `-dtb`,
-//! `-bios`, `-drive …,file={rootfs}`, `-device virtio-blk-device,drive=…`), plus the seed's
-//! `-m`/`-smp` boot options.
+//! `-bios`, `-drive …,file={rootfs}`, `-device virtio-blk-device,drive=…`), the seed's
+//! `-m`/`-smp` boot options, and `-cpu`/`-machine` with the board features LAVA's
+//! `qemu.jinja2` takes from a job's context.
 
 use std::fmt;
 
@@ -29,10 +30,12 @@ enum Value {
     Drive,
     /// `-device DRIVER,key=value…` for a storage device.
     Device,
+    /// `-machine TYPE,key=value…` with the keys of [`MACHINE_KEYS`].
+    Machine,
 }
 
 /// The options a job may give, and what each takes.
-const OPTIONS: [(&str, Value); 11] = [
+const OPTIONS: [(&str, Value); 13] = [
     ("-kernel", Value::Image),
     ("-initrd", Value::Image),
     ("-dtb", Value::Image),
@@ -42,6 +45,9 @@ const OPTIONS: [(&str, Value); 11] = [
     ("-device", Value::Device),
     ("-m", Value::Word),
     ("-smp", Value::Word),
+    // The guest's CPU model and features (`max,pauth-impdef=on`), which name no file.
+    ("-cpu", Value::Word),
+    ("-machine", Value::Machine),
     ("-no-reboot", Value::Flag),
     ("-snapshot", Value::Flag),
 ];
@@ -65,6 +71,24 @@ const DEVICES: [&str; 7] = [
     "scsi-hd",
     "scsi-cd",
     "usb-storage",
+];
+
+/// `-machine` properties a job may set: the board's features, as LAVA's `qemu.jinja2` passes a
+/// job's context `machine` (tuxlava's `virt,virtualization=on,gic-version=3,mte=on`). Not the
+/// ones that read or write host files (`dtb`, `dumpdtb`, `firmware`, `kernel`, memory
+/// backends) nor `accel`, which is the worker's choice.
+const MACHINE_KEYS: [&str; 11] = [
+    "virtualization",
+    "gic-version",
+    "mte",
+    "secure",
+    "highmem",
+    "its",
+    "iommu",
+    "ras",
+    "acpi",
+    "smm",
+    "usb",
 ];
 
 /// `-device` properties a job may set.
@@ -172,6 +196,20 @@ fn value_ok(kind: Value, value: &str, images: &[&str]) -> Result<(), String> {
             }
             Ok(())
         }
+        Value::Machine => {
+            let mut parts = pairs(value).into_iter();
+            match parts.next() {
+                Some((machine, None)) => word(machine)?,
+                _ => return Err("the machine type must come first".into()),
+            }
+            for (key, v) in parts {
+                match v {
+                    Some(v) if MACHINE_KEYS.contains(&key) => word(v)?,
+                    _ => return Err(format!("-machine property '{key}' is not allowed")),
+                }
+            }
+            Ok(())
+        }
         Value::Device => {
             let mut parts = pairs(value).into_iter();
             match parts.next() {
@@ -269,6 +307,8 @@ mod tests {
             "-drive file={iso},index=2,media=cdrom,readonly=on",
             "-drive file={iso},index=2,media=cdrom,readonly",
             "-drive if=none,file={hdimg},id=hd0,format=raw -device virtio-blk-device,drive=hd0",
+            "-cpu max,pauth-impdef=on -machine virt,virtualization=on,gic-version=3,mte=on",
+            "-machine q35 -cpu Nehalem",
         ] {
             let words = check_image_arg(arg, &IMAGES).unwrap_or_else(|e| panic!("{e}"));
             assert!(words.len() >= 2, "{arg}");
@@ -282,7 +322,7 @@ mod tests {
         let e = refused("-kernel {kernel} $(touch /tmp/x)");
         assert_eq!(
             e.to_string(),
-            "image_arg '-kernel {kernel} $(touch /tmp/x)' is refused: '$(touch' is not a QEMU option a job may give (allowed: -kernel, -initrd, -dtb, -bios, -append, -drive, -device, -m, -smp, -no-reboot, -snapshot)"
+            "image_arg '-kernel {kernel} $(touch /tmp/x)' is refused: '$(touch' is not a QEMU option a job may give (allowed: -kernel, -initrd, -dtb, -bios, -append, -drive, -device, -m, -smp, -cpu, -machine, -no-reboot, -snapshot)"
         );
         for (arg, why) in [
             ("-kernel /etc/passwd", "one of the job's images"),
@@ -300,6 +340,15 @@ mod tests {
             ("-device virtio-blk-pci,romfile=/etc/passwd", "'romfile'"),
             ("-monitor tcp:0:4444,server", "'-monitor' is not"),
             ("-m '512; reboot'", "not a plain word"),
+            ("-machine virt,dumpdtb=x.dtb", "-machine property 'dumpdtb'"),
+            ("-machine virt,dtb=Image", "-machine property 'dtb'"),
+            ("-machine virt,accel=kvm", "-machine property 'accel'"),
+            (
+                "-machine virt,memory-backend=m",
+                "-machine property 'memory-backend'",
+            ),
+            ("-machine gic-version=3", "the machine type must come first"),
+            ("-cpu max,x=/etc/passwd", "not a plain word"),
             ("-append", "needs a value"),
             ("-kernel '{kernel}", "unbalanced quotes"),
             ("", "no QEMU option"),

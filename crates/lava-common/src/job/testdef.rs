@@ -25,6 +25,9 @@ pub struct TestDefinitionFile {
     pub fixupdict: BTreeMap<String, String>,
     /// `params`: default parameter values, overridden by the job's `parameters`.
     pub params: BTreeMap<String, String>,
+    /// Whether its markers go to the kernel log: the job's `lava-signal: kmsg` for it, set by
+    /// the dispatcher (a definition file does not say).
+    pub kmsg: bool,
 }
 
 /// Checks a test definition's path inside its repository (`path` in YAML, `testdef` in
@@ -101,6 +104,7 @@ fn testdef(node: &Node) -> Result<TestDefinitionFile, JobError> {
         parse_pattern,
         fixupdict,
         params,
+        kmsg: false,
     })
 }
 

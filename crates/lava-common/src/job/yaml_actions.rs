@@ -4,22 +4,25 @@
 //! features we do not have (`os`, boot `media`/`connection`) are accepted and ignored
 //! because they do not change what a single-device job does; `failure_retry` and
 //! `failure_retry_interval` are read (the runner tries the action again after the interval);
-//! `namespace` is read (results are filed under it; the job checks there is only one).
+//! `namespace` is read (results are filed under it; the job checks there is only one);
+//! `timeouts` gives the action's named steps their own limits (see the dispatcher's
+//! `job::steps`).
 
 use super::action::{
-    Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
-    Deploy, DeployTo, Image, KernelType, MAX_FAILURE_RETRY, MAX_FAILURE_RETRY_INTERVAL,
-    TransferOverlay,
+    Action, ActionKind, AutoLogin, Boot, BootMethod, Deploy, DeployTo, Image, MAX_FAILURE_RETRY,
+    MAX_FAILURE_RETRY_INTERVAL, TransferOverlay,
 };
 use super::error::JobError;
 use super::fields;
 use super::qemu_args::check_image_arg;
 use super::reader::{At, MapAt};
+use super::yaml_image;
 use super::yaml_test;
 
 /// Keys every action may carry that do not change a single-device job.
-const COMMON: [&str; 5] = [
+const COMMON: [&str; 6] = [
     "timeout",
+    "timeouts",
     "namespace",
     "failure_retry",
     "failure_retry_interval",
@@ -80,9 +83,15 @@ pub(crate) fn action(at: &At<'_>) -> Result<Action, JobError> {
             Some(ns.to_string())
         }
     };
+    let timeouts = body
+        .get_some("timeouts")
+        .map(|t| fields::timeout_map(&t))
+        .transpose()?
+        .unwrap_or_default();
     Ok(Action {
         kind,
         timeout,
+        timeouts,
         failure_retry,
         failure_retry_interval,
         namespace,
@@ -162,7 +171,7 @@ fn deploy(map: &MapAt<'_>) -> Result<Deploy, JobError> {
     }
     let images = entries
         .into_iter()
-        .map(|(name, at)| Ok((name.clone(), image(&at, &name)?, at)))
+        .map(|(name, at)| Ok((name.clone(), yaml_image::image(&at, &name, to)?, at)))
         .collect::<Result<Vec<_>, JobError>>()?;
     let roles: Vec<&str> = images.iter().map(|(n, _, _)| n.as_str()).collect();
     for (_, image, at) in &images {
@@ -175,100 +184,6 @@ fn deploy(map: &MapAt<'_>) -> Result<Deploy, JobError> {
     Ok(Deploy {
         to,
         images: images.into_iter().map(|(n, i, _)| (n, i)).collect(),
-    })
-}
-
-fn image(at: &At<'_>, role: &str) -> Result<Image, JobError> {
-    let map = at.map()?;
-    map.deny_unknown(&[
-        "url",
-        "compression",
-        "md5sum",
-        "sha256sum",
-        "sha512sum",
-        "image_arg",
-        "format",
-        "type",
-        "header",
-        "install_overlay",
-        "install_modules",
-    ])?;
-    let compression = match map.get_some("compression") {
-        None => None,
-        Some(c) => match c.str()? {
-            "gz" => Some(Compression::Gz),
-            "xz" => Some(Compression::Xz),
-            "bz2" => Some(Compression::Bz2),
-            "zstd" => Some(Compression::Zstd),
-            "none" => None,
-            other => {
-                return Err(c.error(format!(
-                    "unknown compression '{other}' (supported: gz, xz, bz2, zstd, none)"
-                )));
-            }
-        },
-    };
-    let mut checksum = None;
-    for (key, algorithm, len) in ChecksumAlgorithm::KEYS {
-        let Some(at) = map.get_some(key) else {
-            continue;
-        };
-        let hex = at.str()?.to_ascii_lowercase();
-        if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(at.error(format!("expected {len} hex digits")));
-        }
-        if checksum.is_some() {
-            return Err(at.error("only one of md5sum, sha256sum, sha512sum may be given"));
-        }
-        checksum = Some(Checksum { algorithm, hex });
-    }
-    let only = |key: &str, roles: &[&str]| -> Result<Option<At<'_>>, JobError> {
-        match map.get_some(key) {
-            Some(v) if !roles.contains(&role) => Err(v.error(format!(
-                "{key} applies to {} images only",
-                roles.join(" and ")
-            ))),
-            v => Ok(v),
-        }
-    };
-    let kernel_type = match only("type", &["kernel"])? {
-        None => None,
-        Some(t) => {
-            let name = t.str()?.to_ascii_lowercase();
-            match KernelType::NAMES.iter().find(|(n, _)| *n == name) {
-                Some((_, k)) => Some(*k),
-                None => {
-                    return Err(t.error(format!(
-                        "unknown kernel type '{name}' (supported: zimage, image, uimage)"
-                    )));
-                }
-            }
-        }
-    };
-    let uboot_header = match only("header", &["ramdisk", "initrd"])? {
-        None => false,
-        Some(h) => match h.str()? {
-            "u-boot" => true,
-            other => {
-                return Err(h.error(format!("unknown header '{other}' (supported: u-boot)")));
-            }
-        },
-    };
-    let flag = |key: &str| -> Result<bool, JobError> {
-        only(key, &["ramdisk", "initrd", "nfsrootfs"])?
-            .map(|b| b.bool())
-            .transpose()
-            .map(|b| b.unwrap_or(true))
-    };
-    Ok(Image {
-        url: map.req_str("url")?,
-        compression,
-        checksum,
-        image_arg: map.opt_str("image_arg")?,
-        kernel_type,
-        uboot_header,
-        install_overlay: flag("install_overlay")?,
-        install_modules: flag("install_modules")?,
     })
 }
 
@@ -308,8 +223,14 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
             "media",
             "connection",
             "transfer_overlay",
+            "docker",
         ],
     )?;
+    if let Some(at) = map.get("docker") {
+        return Err(at.error(
+            "docker (the boot's program run in a container) is not supported: QEMU runs on the worker",
+        ));
+    }
     let method_at = map.required("method")?;
     let name = method_at.str()?;
     let Some((_, method)) = BootMethod::SUPPORTED.iter().find(|(n, _)| *n == name) else {
@@ -415,6 +336,7 @@ fn auto_login(at: &At<'_>) -> Result<AutoLogin, JobError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::action::{ChecksumAlgorithm, Compression, KernelType};
     use super::super::node::Node;
     use super::*;
 
@@ -552,6 +474,20 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "line 1: boot.commands[0]: a boot command is one line, without control characters"
+        );
+        let a =
+            parse("boot: {method: qemu, timeouts: {auto-login-action: {minutes: 6}}}\n").unwrap();
+        assert_eq!(
+            a.timeouts["auto-login-action"],
+            std::time::Duration::from_secs(360)
+        );
+        let e =
+            parse("boot: {method: qemu, timeouts: {auto-login-action: {weeks: 6}}}\n").unwrap_err();
+        assert_eq!(e.path(), "boot.timeouts.auto-login-action.weeks");
+        let e = parse("boot: {method: qemu, docker: {image: qemu:9}}\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 1: boot.docker: docker (the boot's program run in a container) is not supported: QEMU runs on the worker"
         );
         let e = parse("boot: {method: u-boot, failure_retry: 0}\n").unwrap_err();
         assert_eq!(

@@ -80,7 +80,9 @@ pub async fn run(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
         }
         _ => minimal(ctx, action).await?,
     }
-    login::login(ctx, action, b).await?;
+    let step = ctx.begin_step("auto-login-action");
+    let r = login::login(ctx, action, b).await;
+    ctx.end_step(step, r)?;
     ctx.overlay_on_target = ctx.deployed.overlay_in_image;
     Ok(())
 }

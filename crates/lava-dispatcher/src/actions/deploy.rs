@@ -128,14 +128,23 @@ fn ramdisk_role(deploy: &Deploy) -> Option<&'static str> {
         .find(|r| deploy.image(r).is_some())
 }
 
-/// Files for QEMU: the overlay goes after the ramdisk as a second archive.
+/// Files for QEMU: an image's `overlays` go after it (see [`super::overlays`]); otherwise
+/// the test overlay goes after the ramdisk as a second archive.
 async fn files(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), Failure> {
+    if super::overlays::apply(ctx, action, deploy).await? {
+        ctx.deployed.overlay_in_image = true;
+        return Ok(());
+    }
     let Some(role) = ramdisk_role(deploy) else {
         return Ok(());
     };
     let image = deploy
         .image(role)
         .unwrap_or_else(|| unreachable!("found above"));
+    if image.overlays.is_some() {
+        // Its overlays say what goes into it, and the test overlay was not among them.
+        return Ok(());
+    }
     let Some(cpio) = ctx.overlay.as_ref().map(|o| o.cpio.clone()) else {
         return Ok(());
     };

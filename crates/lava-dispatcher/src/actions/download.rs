@@ -1,6 +1,7 @@
 //! Fetching images: `file://` (inside `jobs.file_url_dirs` only) and `http(s)://` (never a
 //! local address, see [`crate::outbound`]), with progress in the log, checksum checks, a
-//! cache keyed by URL and checksum, and gz/xz decompression into the job's directory.
+//! cache keyed by URL and checksum, and gz, xz, bz2 or zstd decompression into the job's
+//! directory.
 
 use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -212,17 +213,14 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         Failure::infra(action, format!("cannot create {}: {e}", dest_dir.display()))
     })?;
     let unpack = |suffix: &str| name.strip_suffix(suffix).unwrap_or(name).to_string();
-    let (dest, compression) = match image.compression {
-        Some(Compression::Gz) => (dest_dir.join(unpack(".gz")), Some(Compression::Gz)),
-        Some(Compression::Xz) => (dest_dir.join(unpack(".xz")), Some(Compression::Xz)),
-        Some(other) => {
-            return Err(Failure::job(
-                action,
-                format!("{url}: {other:?} compression is not supported (use gz or xz)"),
-            ));
-        }
-        None => (dest_dir.join(name), None),
+    let dest = match image.compression {
+        Some(Compression::Gz) => dest_dir.join(unpack(".gz")),
+        Some(Compression::Xz) => dest_dir.join(unpack(".xz")),
+        Some(Compression::Bz2) => dest_dir.join(unpack(".bz2")),
+        Some(Compression::Zstd) => dest_dir.join(unpack(".zst")),
+        None => dest_dir.join(name),
     };
+    let compression = image.compression;
     let (from, to, link, act) = (
         source.clone(),
         dest.clone(),
@@ -257,9 +255,17 @@ fn place(
         Some(c) => {
             let input = std::fs::File::open(source).map_err(io)?;
             let mut out = std::fs::File::create(dest).map_err(io)?;
+            let input = std::io::BufReader::new(input);
             let mut reader: Box<dyn std::io::Read> = match c {
-                Compression::Gz => Box::new(flate2::read::GzDecoder::new(input)),
-                _ => Box::new(xz2::read::XzDecoder::new(input)),
+                // Every member or stream of a file, not the first only: ramdisks are often
+                // several compressed cpio archives one after another.
+                Compression::Gz => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+                Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(input)),
+                Compression::Bz2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
+                Compression::Zstd => Box::new(
+                    zstd::stream::read::Decoder::with_buffer(input)
+                        .map_err(|e| Failure::job(action, format!("{url}: {e}")))?,
+                ),
             };
             std::io::copy(&mut reader, &mut out)
                 .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")))?;

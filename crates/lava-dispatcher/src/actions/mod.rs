@@ -7,6 +7,7 @@ mod image_check;
 pub mod kernel;
 pub mod login;
 pub mod nfs;
+mod overlays;
 pub mod ramdisk;
 pub mod tftp;
 pub mod uboot;

@@ -53,12 +53,17 @@ pub async fn validate(ctx: &Ctx, plan: &JobPlan) -> Result<(), Failure> {
                         check_image_arg(arg, &roles).map_err(refused)?;
                     }
                     image_url(ctx, &image.url).await?;
+                    for (_, file) in image.overlays.iter().flat_map(|o| &o.files) {
+                        image_url(ctx, &file.source.url).await?;
+                    }
                 }
             }
             ActionKind::Test(t) => {
                 for def in &t.definitions {
                     match &def.source {
-                        TestSource::Url { url } => image_url(ctx, url).await?,
+                        TestSource::Url { url } | TestSource::Archive { url, .. } => {
+                            image_url(ctx, url).await?
+                        }
                         TestSource::Git { repository, .. } => {
                             git_target(&ctx.settings, repository)
                                 .await

@@ -66,6 +66,8 @@ pub struct Ctx {
     pub deadline: Instant,
     /// The longest a single wait may take.
     pub connection_timeout: Option<Duration>,
+    /// The current action's limits of its named steps (see [`super::steps`]).
+    pub step_timeouts: BTreeMap<&'static str, Duration>,
     /// Whether this job powered the device (so finalize powers it off).
     pub powered: bool,
     /// How many test definitions ran so far (their `N_` prefix).
@@ -179,6 +181,7 @@ pub fn test_ctx(dir: &std::path::Path) -> Ctx {
         shell_ready: false,
         deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
         connection_timeout: None,
+        step_timeouts: BTreeMap::new(),
         powered: false,
         definitions_run: 0,
         secrets: BTreeMap::new(),

@@ -3,6 +3,7 @@
 
 mod context;
 pub mod failure;
+mod steps;
 
 #[cfg(test)]
 pub use context::test_ctx;
@@ -154,6 +155,7 @@ pub async fn run(
         shell_ready: false,
         deadline: job_deadline,
         connection_timeout: plan.timeouts.connection,
+        step_timeouts: BTreeMap::new(),
         powered: false,
         definitions_run: 0,
         secrets: plan.secrets.clone(),
@@ -176,6 +178,17 @@ pub async fn run(
             .or(plan.timeouts.action)
             .unwrap_or_else(|| default_timeout(&action.kind));
         let level = i + 1;
+        let (step_timeouts, unknown) = steps::limits(
+            &action.timeouts,
+            &plan.timeouts.actions,
+            &ctx.device.timeouts.actions,
+        );
+        for step in unknown {
+            log.info(format!(
+                "timeouts.{step} of {name}: no step of this action has that name; it limits nothing, as in LAVA"
+            ));
+        }
+        ctx.step_timeouts = step_timeouts;
         let tries = action.failure_retry.unwrap_or(1).max(1);
         // LAVA files an action without a namespace under `common`.
         let ns = action.namespace.as_deref().unwrap_or("common");

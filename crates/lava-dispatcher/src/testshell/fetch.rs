@@ -1,4 +1,5 @@
-//! Getting test definitions: inline in the job, from a URL, or from a git repository cloned
+//! Getting test definitions: inline in the job, a file from a URL (seed-era), a tarball from a
+//! URL (LAVA's `from: url`, unpacked like a checkout), or from a git repository cloned
 //! on the dispatcher (see [`super::git`]), each within the host boundaries of
 //! [`crate::outbound`]. A repository's files (binary ones too) go into the job's test
 //! overlay with its definition (see [`super::overlay`]).
@@ -6,11 +7,13 @@
 use std::path::PathBuf;
 
 use lava_common::job::{
-    TestDefinition, TestDefinitionFile, TestSource, parse_testdef_value, parse_testdef_yaml,
+    Compression, Image, TestDefinition, TestDefinitionFile, TestSource, parse_testdef_value,
+    parse_testdef_yaml,
 };
 
 use super::git::{clone, git_target, read_in_checkout};
-use crate::actions::download::outbound_failure;
+use crate::actions::download::{self, outbound_failure};
+use crate::archive;
 use crate::job::{Ctx, Failure};
 use crate::outbound;
 
@@ -67,8 +70,54 @@ async fn read_url(ctx: &Ctx, action: &str, url: &str) -> Result<String, Failure>
         .map_err(|_| Failure::job(action, format!("test definition {url} is not UTF-8 text")))
 }
 
+/// The most a tarball of test definitions may unpack to.
+const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
+
+/// Downloads a tarball of test definitions (LAVA's `from: url`) like an image, checked by
+/// [`crate::outbound`] and decompressed, and unpacks it safely into the job's directory for
+/// definition `index`, which it returns.
+async fn archive(
+    ctx: &Ctx,
+    action: &str,
+    url: &str,
+    compression: Option<Compression>,
+    index: usize,
+) -> Result<PathBuf, Failure> {
+    let image = Image {
+        compression,
+        ..Image::at(url)
+    };
+    let tarball = download::fetch(ctx, action, &format!("tests-{index}.archive"), &image).await?;
+    let dir: PathBuf = ctx.workdir.join(format!("tests/{index}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::infra(action, format!("cannot create {}: {e}", dir.display())))?;
+    let (from, to) = (tarball.clone(), dir.clone());
+    let bytes =
+        tokio::task::spawn_blocking(move || archive::unpack_tar(&from, &to, MAX_ARCHIVE_BYTES))
+            .await
+            .map_err(|e| Failure::infra(action, format!("unpacking {url} failed: {e}")))?
+            .map_err(|e| Failure::job(action, format!("test definitions {url}: {e}")))?;
+    let _ = std::fs::remove_file(&tarball);
+    ctx.log
+        .info(format!("test definitions {url}: {bytes} bytes unpacked"));
+    Ok(dir)
+}
+
 /// Fetches and parses one definition; `workdir` holds clones.
 pub async fn definition(
+    ctx: &Ctx,
+    action: &str,
+    def: &TestDefinition,
+    index: usize,
+) -> Result<Fetched, Failure> {
+    let mut fetched = fetch(ctx, action, def, index).await?;
+    fetched.file.kmsg = def.kmsg;
+    Ok(fetched)
+}
+
+/// Fetches and parses one definition as its source says.
+async fn fetch(
     ctx: &Ctx,
     action: &str,
     def: &TestDefinition,
@@ -87,6 +136,18 @@ pub async fn definition(
             Ok(Fetched {
                 file: parse_testdef_yaml(&text).map_err(bad)?,
                 checkout: None,
+            })
+        }
+        TestSource::Archive {
+            url,
+            compression,
+            path,
+        } => {
+            let dir = archive(ctx, action, url, *compression, index).await?;
+            let text = read_in_checkout(action, &dir, path, url)?;
+            Ok(Fetched {
+                file: parse_testdef_yaml(&text).map_err(bad)?,
+                checkout: Some(dir),
             })
         }
         TestSource::Git {

@@ -3,7 +3,9 @@
 //!
 //! The helpers print LAVA's markers, but never contain a marker's literal text (they build
 //! it from `$L`), because the shell echoes what is typed when the files are transferred, and
-//! that echo must not look like a result.
+//! that echo must not look like a result. A definition with `lava-signal: kmsg` sets `KMSG`,
+//! and the markers go to `/dev/kmsg` instead (at level 0, so the console shows them whatever
+//! the kernel's log level), as LAVA's `lava-common-functions` do.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,9 @@ pub const LAVA_TEST_CASE: &str = r#"#!/bin/sh
 # lava-test-case NAME --result pass|fail|skip|unknown [--measurement M] [--units U]
 # lava-test-case NAME --shell COMMAND...
 L=LAVA
+signal() {
+    if [ -n "$KMSG" ]; then echo "<0>$1" > /dev/kmsg; else echo "$1"; fi
+}
 name="$1"
 if [ -z "$name" ] || [ $# -lt 2 ]; then
     echo "usage: lava-test-case NAME --result RESULT | --shell COMMAND..." >&2
@@ -24,12 +29,12 @@ shift
 case "$1" in
 --shell)
     shift
-    echo "<${L}_SIGNAL_STARTTC $name>"
+    signal "<${L}_SIGNAL_STARTTC $name>"
     "$@"
     rc=$?
-    echo "<${L}_SIGNAL_ENDTC $name>"
+    signal "<${L}_SIGNAL_ENDTC $name>"
     if [ "$rc" -eq 0 ]; then result=pass; else result=fail; fi
-    echo "<${L}_SIGNAL_TESTCASE TEST_CASE_ID=$name RESULT=$result>"
+    signal "<${L}_SIGNAL_TESTCASE TEST_CASE_ID=$name RESULT=$result>"
     ;;
 --result)
     result="$2"
@@ -46,7 +51,7 @@ case "$1" in
     extra=
     [ -n "$units" ] && extra="$extra UNITS=$units"
     [ -n "$measurement" ] && extra="$extra MEASUREMENT=$measurement"
-    echo "<${L}_SIGNAL_TESTCASE TEST_CASE_ID=$name RESULT=$result$extra>"
+    signal "<${L}_SIGNAL_TESTCASE TEST_CASE_ID=$name RESULT=$result$extra>"
     ;;
 *)
     echo "lava-test-case: expected --result or --shell after the name" >&2
@@ -58,9 +63,12 @@ esac
 /// `lava-test-set start NAME` / `lava-test-set stop`.
 pub const LAVA_TEST_SET: &str = r#"#!/bin/sh
 L=LAVA
+signal() {
+    if [ -n "$KMSG" ]; then echo "<0>$1" > /dev/kmsg; else echo "$1"; fi
+}
 case "$1" in
-start) echo "<${L}_SIGNAL_TESTSET START $2>" ;;
-stop) echo "<${L}_SIGNAL_TESTSET STOP>" ;;
+start) signal "<${L}_SIGNAL_TESTSET START $2>" ;;
+stop) signal "<${L}_SIGNAL_TESTSET STOP>" ;;
 *) echo "usage: lava-test-set start NAME | stop" >&2; exit 1 ;;
 esac
 "#;
@@ -68,7 +76,10 @@ esac
 /// `lava-test-raise MESSAGE`: ends the job with a test error.
 pub const LAVA_TEST_RAISE: &str = r#"#!/bin/sh
 L=LAVA
-echo "<${L}_SIGNAL_TESTRAISE $*>"
+signal() {
+    if [ -n "$KMSG" ]; then echo "<0>$1" > /dev/kmsg; else echo "$1"; fi
+}
+signal "<${L}_SIGNAL_TESTRAISE $*>"
 "#;
 
 /// Quotes a value for `sh`.
@@ -112,12 +123,27 @@ pub fn run_sh(
     for (k, v) in &all {
         s.push_str(&format!("export {k}={}\n", sh_quote(v)));
     }
-    s.push_str(&format!("echo \"<${{L}}_SIGNAL_STARTRUN {id} {uuid}>\"\n"));
+    // `lava-signal: kmsg`: the markers at the kernel's highest level, which every console
+    // shows, as LAVA writes them; the helpers follow `KMSG`.
+    let (to, level) = if def.kmsg {
+        s.push_str("export KMSG=true\n");
+        (" > /dev/kmsg", "<0>")
+    } else {
+        ("", "")
+    };
+    s.push_str(&format!(
+        "echo \"{level}<${{L}}_SIGNAL_STARTRUN {id} {uuid}>\"{to}\n"
+    ));
     for step in def.install_steps.iter().chain(&def.run_steps) {
         s.push_str(step);
         s.push('\n');
     }
-    s.push_str(&format!("echo \"<${{L}}_SIGNAL_ENDRUN {id} {uuid}>\"\n"));
+    if def.kmsg {
+        s.push_str("unset KMSG\n");
+    }
+    s.push_str(&format!(
+        "echo \"{level}<${{L}}_SIGNAL_ENDRUN {id} {uuid}>\"{to}\n"
+    ));
     s
 }
 
@@ -153,6 +179,7 @@ mod tests {
             parse_pattern: None,
             fixupdict: BTreeMap::new(),
             params: BTreeMap::from([("X".to_string(), "it's".to_string())]),
+            kmsg: false,
         };
         let run = run_sh("/lava-1", "0_smoke", "1_0", &def, &BTreeMap::new());
         assert!(run.contains("export X='it'\\''s'"), "{run}");

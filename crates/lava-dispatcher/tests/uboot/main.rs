@@ -8,6 +8,7 @@
 
 mod faults;
 mod harness;
+mod kernelci;
 mod noisy_line;
 mod worker;
 

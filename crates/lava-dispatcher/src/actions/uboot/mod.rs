@@ -334,6 +334,17 @@ pub async fn boot(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> 
         ));
     }
     super::boot::reset(ctx, action).await?;
+    let step = ctx.begin_step("bootloader-interrupt");
+    let r = interrupt(ctx, action, &bl).await;
+    let prompt = ctx.end_step(step, r)?;
+    let step = ctx.begin_step("bootloader-commands");
+    let r = send_commands(ctx, action, &bl, prompt, &filled.commands).await;
+    ctx.end_step(step, r)
+}
+
+/// LAVA's `bootloader-interrupt`: stops the autoboot and waits for the bootloader's prompt,
+/// whose pattern it returns.
+async fn interrupt(ctx: &mut Ctx, action: &str, bl: &Bootloader) -> Result<Regex, Failure> {
     if let Some(i) = &bl.interrupt {
         let re = pattern(action, "interrupt_prompt", &regex::escape(&i.prompt))?;
         let what = format!("waiting for the interrupt prompt '{}'", i.prompt);
@@ -347,9 +358,20 @@ pub async fn boot(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> 
     let prompt = pattern(action, "bootloader_prompt", &regex::escape(&bl.prompt))?;
     let what = format!("waiting for the bootloader prompt '{}'", bl.prompt);
     wait(ctx, action, &what, std::slice::from_ref(&prompt)).await?;
-    let errors = errors_pattern(action, &bl)?;
-    let last = filled.commands.len() - 1;
-    for (i, command) in filled.commands.iter().enumerate() {
+    Ok(prompt)
+}
+
+/// LAVA's `bootloader-commands`: each command after the prompt, then the kernel's start.
+async fn send_commands(
+    ctx: &mut Ctx,
+    action: &str,
+    bl: &Bootloader,
+    prompt: Regex,
+    commands: &[String],
+) -> Result<(), Failure> {
+    let errors = errors_pattern(action, bl)?;
+    let last = commands.len() - 1;
+    for (i, command) in commands.iter().enumerate() {
         ctx.sendline(action, command).await?;
         if i == last {
             break;
@@ -368,7 +390,7 @@ pub async fn boot(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> 
     let started = pattern(action, "boot_message", &regex::escape(message))?;
     let mut patterns = vec![started, prompt];
     patterns.extend(errors);
-    let command = &filled.commands[last];
+    let command = &commands[last];
     let what = format!("waiting for '{message}' after '{command}'");
     let m = wait(ctx, action, &what, &patterns).await?;
     match m.index {

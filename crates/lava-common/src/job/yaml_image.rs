@@ -1,0 +1,336 @@
+//! One image of a YAML deploy (`images.NAME`, or a tftp/nfs deploy's `kernel`, `ramdisk`, …)
+//! with LAVA 2023's keys: where it comes from, its checksum and compression, how QEMU takes
+//! it, and what goes into it before it boots (`format: cpio.newc` with `overlays`).
+//!
+//! LAVA writes overlays into three kinds of image; we write them into a newc cpio ramdisk
+//! only, by appending more cpio archives (the kernel unpacks them over the first, the same
+//! tree LAVA's re-packed archive gives). An `ext4` or `tar` image with overlays, `headers`,
+//! `archive` and `format: qcow2` are refused by name, never ignored.
+
+use super::action::{
+    Checksum, ChecksumAlgorithm, Compression, DeployTo, Image, ImageOverlays, KernelType,
+    OverlayFile, OverlayKind,
+};
+use super::error::JobError;
+use super::reader::{At, MapAt};
+
+/// The keys of the download of an image or of one of its overlays (LAVA's `deploy.url()`).
+const DOWNLOAD: [&str; 6] = [
+    "url",
+    "compression",
+    "md5sum",
+    "sha256sum",
+    "sha512sum",
+    "headers",
+];
+
+/// Parse one image of a deploy to `to`, named `role`.
+pub(crate) fn image(at: &At<'_>, role: &str, to: DeployTo) -> Result<Image, JobError> {
+    let map = at.map()?;
+    let mut keys = DOWNLOAD.to_vec();
+    keys.extend([
+        "archive",
+        "image_arg",
+        "format",
+        "overlays",
+        "partition",
+        "sparse",
+        "type",
+        "header",
+        "install_overlay",
+        "install_modules",
+    ]);
+    map.deny_unknown(&keys)?;
+    refuse_unsupported(&map)?;
+    let only = |key: &str, roles: &[&str]| -> Result<Option<At<'_>>, JobError> {
+        match map.get_some(key) {
+            Some(v) if !roles.contains(&role) => Err(v.error(format!(
+                "{key} applies to {} images only",
+                roles.join(" and ")
+            ))),
+            v => Ok(v),
+        }
+    };
+    let kernel_type = match only("type", &["kernel"])? {
+        None => None,
+        Some(t) => {
+            let name = t.str()?.to_ascii_lowercase();
+            match KernelType::NAMES.iter().find(|(n, _)| *n == name) {
+                Some((_, k)) => Some(*k),
+                None => {
+                    return Err(t.error(format!(
+                        "unknown kernel type '{name}' (supported: zimage, image, uimage)"
+                    )));
+                }
+            }
+        }
+    };
+    let uboot_header = match only("header", &["ramdisk", "initrd"])? {
+        None => false,
+        Some(h) => match h.str()? {
+            "u-boot" => true,
+            other => {
+                return Err(h.error(format!("unknown header '{other}' (supported: u-boot)")));
+            }
+        },
+    };
+    let flag = |key: &str| -> Result<bool, JobError> {
+        only(key, &["ramdisk", "initrd", "nfsrootfs"])?
+            .map(|b| b.bool())
+            .transpose()
+            .map(|b| b.unwrap_or(true))
+    };
+    Ok(Image {
+        image_arg: map.opt_str("image_arg")?,
+        kernel_type,
+        uboot_header,
+        install_overlay: flag("install_overlay")?,
+        install_modules: flag("install_modules")?,
+        overlays: overlays(&map, to)?,
+        ..download(&map)?
+    })
+}
+
+/// `headers` and `archive`, which LAVA 2023 accepts on any download, are features this
+/// dispatcher does not have.
+fn refuse_unsupported(map: &MapAt<'_>) -> Result<(), JobError> {
+    if let Some(at) = map.get("headers") {
+        return Err(
+            at.error("headers (HTTP request headers sent with the download) are not supported")
+        );
+    }
+    if let Some(at) = map.get("archive") {
+        return Err(
+            at.error("archive (an image taken out of a tarball after download) is not supported")
+        );
+    }
+    Ok(())
+}
+
+/// The download of an image or overlay: `url`, `compression` and one checksum.
+fn download(map: &MapAt<'_>) -> Result<Image, JobError> {
+    let compression = map
+        .get_some("compression")
+        .map(|c| compression(&c))
+        .transpose()?
+        .flatten();
+    let mut checksum = None;
+    for (key, algorithm, len) in ChecksumAlgorithm::KEYS {
+        let Some(at) = map.get_some(key) else {
+            continue;
+        };
+        let hex = at.str()?.to_ascii_lowercase();
+        if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(at.error(format!("expected {len} hex digits")));
+        }
+        if checksum.is_some() {
+            return Err(at.error("only one of md5sum, sha256sum, sha512sum may be given"));
+        }
+        checksum = Some(Checksum { algorithm, hex });
+    }
+    Ok(Image {
+        compression,
+        checksum,
+        ..Image::at(map.req_str("url")?)
+    })
+}
+
+/// A `compression` value; `none` is no compression.
+pub(crate) fn compression(c: &At<'_>) -> Result<Option<Compression>, JobError> {
+    Ok(match c.str()? {
+        "gz" => Some(Compression::Gz),
+        "xz" => Some(Compression::Xz),
+        "bz2" => Some(Compression::Bz2),
+        "zstd" => Some(Compression::Zstd),
+        "none" => None,
+        other => {
+            return Err(c.error(format!(
+                "unknown compression '{other}' (supported: gz, xz, bz2, zstd, none)"
+            )));
+        }
+    })
+}
+
+/// `format` and `overlays` (with `partition` and `sparse`, which only an ext4 image takes).
+fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobError> {
+    let Some(overlays_at) = map.get("overlays") else {
+        if let Some(f) = map.get("format") {
+            let format = f.str()?;
+            return Err(f.error(if format == "qcow2" {
+                "format: qcow2 (an image converted to raw before boot) is not supported".into()
+            } else {
+                format!("format '{format}' is given without overlays (it says what they go into)")
+            }));
+        }
+        for key in ["partition", "sparse"] {
+            if let Some(at) = map.get(key) {
+                return Err(at.error(format!("{key} is given without overlays")));
+            }
+        }
+        return Ok(None);
+    };
+    let format_at = map.required("format")?;
+    match format_at.str()? {
+        "cpio.newc" => {}
+        kind @ ("ext4" | "tar") => {
+            let a = if kind == "ext4" { "an" } else { "a" };
+            return Err(format_at.error(format!(
+                "overlays into {a} {kind} image are not supported (a cpio.newc ramdisk takes them)"
+            )));
+        }
+        other => {
+            return Err(format_at.error(format!(
+                "unknown image format '{other}' (expected cpio.newc, ext4 or tar)"
+            )));
+        }
+    }
+    for key in ["partition", "sparse"] {
+        if let Some(at) = map.get(key) {
+            return Err(at.error(format!("{key} applies to ext4 images only")));
+        }
+    }
+    if to != DeployTo::Tmpfs {
+        return Err(overlays_at.error(
+            "overlays are supported in tmpfs deploys (a tftp or nfs deploy puts the test overlay into its ramdisk or root file system: install_overlay)",
+        ));
+    }
+    let mut out = ImageOverlays::default();
+    for (name, at) in overlays_at.map()?.entries() {
+        if name == "lava" {
+            out.lava = at.bool()?;
+            continue;
+        }
+        out.files.push((name.to_string(), overlay_file(&at)?));
+    }
+    Ok(Some(out))
+}
+
+/// One named overlay: a download with a `format` (file or tar) and a `path` in the image.
+fn overlay_file(at: &At<'_>) -> Result<OverlayFile, JobError> {
+    let map = at.map()?;
+    let mut keys = DOWNLOAD.to_vec();
+    keys.extend(["archive", "format", "path"]);
+    map.deny_unknown(&keys)?;
+    refuse_unsupported(&map)?;
+    let format_at = map.required("format")?;
+    let kind = match format_at.str()? {
+        "file" => OverlayKind::File,
+        "tar" => OverlayKind::Tar,
+        other => {
+            return Err(format_at.error(format!(
+                "unknown overlay format '{other}' (supported: file, tar)"
+            )));
+        }
+    };
+    let path_at = map.required("path")?;
+    let path = path_at.str()?;
+    if !path.starts_with('/') || path.split('/').any(|p| p == "..") || path.contains('\0') {
+        return Err(path_at.error(format!(
+            "path '{path}' must be absolute and must not contain '..'"
+        )));
+    }
+    Ok(OverlayFile {
+        source: download(&map)?,
+        kind,
+        path: path.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::node::Node;
+    use super::*;
+
+    fn parse(text: &str, to: DeployTo) -> Result<Image, JobError> {
+        let node = Node::from_yaml_text(text).unwrap();
+        image(&At::root(&node), "rootfs", to)
+    }
+
+    #[test]
+    fn a_cpio_image_takes_the_lava_overlay_and_named_ones() {
+        let img = parse(
+            "url: file:///r.cpio.gz\ncompression: gz\nformat: cpio.newc\noverlays:\n  lava: true\n  modules: {url: 'file:///m.tar.xz', compression: xz, format: tar, path: /}\n  conf: {url: 'file:///c', format: file, path: /etc/c.conf}\n",
+            DeployTo::Tmpfs,
+        )
+        .unwrap();
+        assert_eq!(img.compression, Some(Compression::Gz));
+        let o = img.overlays.unwrap();
+        assert!(o.lava);
+        assert_eq!(o.files[0].0, "modules");
+        assert_eq!(o.files[0].1.kind, OverlayKind::Tar);
+        assert_eq!(o.files[0].1.source.compression, Some(Compression::Xz));
+        assert_eq!(o.files[1].1.path, "/etc/c.conf");
+        assert_eq!(o.files[1].1.kind, OverlayKind::File);
+    }
+
+    #[test]
+    fn what_is_not_done_is_refused_by_name() {
+        let cases = [
+            (
+                "url: x\nformat: ext4\noverlays: {lava: true}\n",
+                "line 2: format: overlays into an ext4 image are not supported (a cpio.newc ramdisk takes them)",
+            ),
+            (
+                "url: x\nformat: tar\noverlays: {lava: true}\n",
+                "line 2: format: overlays into a tar image are not supported (a cpio.newc ramdisk takes them)",
+            ),
+            (
+                "url: x\noverlays: {lava: true}\n",
+                "line 1: format: required key not provided",
+            ),
+            (
+                "url: x\nformat: qcow2\n",
+                "line 2: format: format: qcow2 (an image converted to raw before boot) is not supported",
+            ),
+            (
+                "url: x\nformat: cpio.newc\n",
+                "line 2: format: format 'cpio.newc' is given without overlays (it says what they go into)",
+            ),
+            (
+                "url: x\nheaders: {Authorization: x}\n",
+                "line 2: headers: headers (HTTP request headers sent with the download) are not supported",
+            ),
+            (
+                "url: x\narchive: tar\n",
+                "line 2: archive: archive (an image taken out of a tarball after download) is not supported",
+            ),
+            (
+                "url: x\nformat: cpio.newc\npartition: 1\noverlays: {lava: true}\n",
+                "line 3: partition: partition applies to ext4 images only",
+            ),
+            (
+                "url: x\nformat: cpio.newc\noverlays: {m: {url: y, format: tar, path: ../x}}\n",
+                "line 3: overlays.m.path: path '../x' must be absolute and must not contain '..'",
+            ),
+            (
+                "url: x\nformat: cpio.newc\noverlays: {m: {url: y, format: zip, path: /}}\n",
+                "line 3: overlays.m.format: unknown overlay format 'zip' (supported: file, tar)",
+            ),
+            (
+                "url: x\nformat: cpio.newc\noverlays: {m: {url: y, format: tar, path: /, colour: red}}\n",
+                "line 3: overlays.m.colour: extra keys not allowed",
+            ),
+            (
+                "url: x\nuse_cache: false\n",
+                "line 2: use_cache: extra keys not allowed",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                parse(text, DeployTo::Tmpfs).unwrap_err().to_string(),
+                want,
+                "{text}"
+            );
+        }
+        let e = parse(
+            "url: x\nformat: cpio.newc\noverlays: {lava: true}\n",
+            DeployTo::Tftp,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("overlays are supported in tmpfs deploys"),
+            "{e}"
+        );
+    }
+}

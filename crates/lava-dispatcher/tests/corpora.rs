@@ -1,0 +1,607 @@
+//! Real job corpora: LAVA jobs as the tools that feed LAVA labs write them, accepted and run
+//! unchanged but for their image locations.
+//!
+//! tuxlava (pinned, from PyPI, installed at test time into a venv under `target/` by
+//! `lava_testkit::tuxlava`) writes the QEMU jobs; each is validated as the server validates
+//! a submission (`lava_common::job::parse_job`), what we do not run is refused naming the
+//! key, and the x86_64 and arm64 ones run to complete on a LAVA device dictionary over
+//! LAVA's own `qemu.jinja2` (Debian's lava-server 2023.01) with the project's test images.
+//!
+//! KernelCI's LAVA job templates (kernelci-core's `config/runtime/`) are Jinja2 fed by its
+//! pipeline's database, so the QEMU x86_64 baseline job is written here in the shape they
+//! render, with our own commands and images.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use lava_common::job::parse_job;
+use lava_common::log::{Level, Message, Value, parse_line};
+use lava_testkit::{lava_device_types, test_image, tuxlava};
+
+/// A directory with the job files, a device dictionary over LAVA's `qemu.jinja2` and the
+/// output of one run.
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn new() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["etc/devices", "etc/device-types", "files"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Run { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A LAVA lab's qemu device: `{% extends 'qemu.jinja2' %}` over LAVA's own templates,
+    /// then the dictionary's own `lines`.
+    fn qemu_device(&self, lines: &str) -> PathBuf {
+        let package = lava_device_types().unwrap();
+        for t in ["qemu.jinja2", "base.jinja2"] {
+            std::os::unix::fs::symlink(
+                package.device_types().join(t),
+                self.path(&format!("etc/device-types/{t}")),
+            )
+            .unwrap();
+        }
+        let device = self.path("etc/devices/qemu01.jinja2");
+        std::fs::write(&device, format!("{{% extends 'qemu.jinja2' %}}\n{lines}")).unwrap();
+        device
+    }
+
+    /// Runs `job` with `lava-dispatch` on `device`; file URLs may name the test image and
+    /// this run's `files/`.
+    fn dispatch(&self, device: &Path, job: &Path) -> Output {
+        let image_dir = test_image().unwrap().kernel.parent().unwrap().to_path_buf();
+        Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
+            .args(["--device", device.to_str().unwrap()])
+            .args(["--output-dir", self.path("out").to_str().unwrap()])
+            .args(["--job-id", &format!("corpora{}", std::process::id())])
+            .arg(job)
+            .env("LAVA_QEMU_ACCEL", "tcg")
+            .env("LAVA_DISPATCHER_CACHE", self.path("cache"))
+            .env(
+                "LAVA_FILE_URL_DIRS",
+                format!("{}:{}", image_dir.display(), self.path("files").display()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.path("out/output.yaml")).unwrap_or_default()
+    }
+
+    /// (definition, case, result) of every test result, LAVA's own actions excluded.
+    fn cases(&self) -> Vec<(String, String, String)> {
+        let s = |v: &Value| match v {
+            Value::Str(s) | Value::Scalar(s) => s.clone(),
+            other => format!("{other:?}"),
+        };
+        self.log_text()
+            .lines()
+            .map(|l| parse_line(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .filter(|l| l.lvl == Level::Results)
+            .filter_map(|l| match l.msg {
+                Message::Map(m) => Some(m),
+                Message::Text(_) => None,
+            })
+            .filter(|m| m["definition"] != Value::from("lava"))
+            .map(|m| (s(&m["definition"]), s(&m["case"]), s(&m["result"])))
+            .collect()
+    }
+
+    /// No process mentions this run's directory any more (QEMU above all).
+    fn assert_no_leftovers(&self) {
+        let needle = self.dir.path().to_str().unwrap();
+        let out = Command::new("ps")
+            .args(["-eo", "stat=,args="])
+            .output()
+            .unwrap();
+        let ps = String::from_utf8_lossy(&out.stdout).into_owned();
+        let live: Vec<&str> = ps
+            .lines()
+            .filter(|l| l.contains(needle) && !l.trim_start().starts_with('Z'))
+            .collect();
+        assert!(live.is_empty(), "left running: {live:?}");
+    }
+}
+
+/// `file://` URL of a path.
+fn url(p: &Path) -> String {
+    format!("file://{}", p.display())
+}
+
+/// A modules tarball as a kernel build makes one (`lib/modules/…`), gzip'd, holding a marker
+/// file the job's command looks for.
+fn modules_tarball(run: &Run) -> PathBuf {
+    let stage = run.path("modules-stage");
+    std::fs::create_dir_all(stage.join("lib/modules/corpora")).unwrap();
+    std::fs::write(
+        stage.join("lib/modules/corpora/marker"),
+        "corpora-modules-overlay\n",
+    )
+    .unwrap();
+    let tarball = run.path("files/modules.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&stage)
+        .arg("lib")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tarball
+}
+
+/// A tarball of test definitions at the path tuxlava's `smoke` test names, compressed as its
+/// jobs say (`compression: zstd`). The definition is ours (not Linaro's): it checks that the
+/// job's parameters reach it.
+fn test_definitions(run: &Run) -> PathBuf {
+    let definition = "metadata:
+  format: Lava-Test Test Definition 1.0
+  name: smoke
+  description: the corpora test's smoke definition, where tuxlava looks for Linaro's
+params:
+  TESTS: ''
+run:
+  steps:
+  - lava-test-case tests-parameter --shell test -n \"$TESTS\"
+  - lava-test-case skip-install --shell test \"$SKIP_INSTALL\" = true
+";
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(definition.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(
+        &mut header,
+        "automated/linux/smoke/smoke.yaml",
+        definition.as_bytes(),
+    )
+    .unwrap();
+    let tarball = tar.into_inner().unwrap();
+    let file = run.path("files/test-definitions.tar.zst");
+    std::fs::write(&file, zstd::stream::encode_all(&tarball[..], 3).unwrap()).unwrap();
+    file
+}
+
+/// Every tuxlava QEMU job validates as a submission, or is refused naming the key we do not
+/// run; none is accepted with a key ignored.
+#[test]
+fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
+    let tux = tuxlava().unwrap();
+    let run = Run::new();
+    let image = test_image().unwrap();
+    let (kernel, cpio) = (url(&image.kernel), url(&image.initramfs));
+    let modules = url(&modules_tarball(&run));
+    let definitions = url(&test_definitions(&run));
+    let rootfs = "rootfs.ext4.zst";
+    std::fs::write(run.path(&format!("files/{rootfs}")), b"").unwrap();
+    let rootfs = url(&run.path(&format!("files/{rootfs}")));
+    // (tuxlava's arguments, None when the job validates, else the refusal's path and words)
+    let cases: Vec<(Vec<&str>, Option<&str>)> = vec![
+        // The defaults: tuxboot's kernel and zstd-compressed ext4 root file system over https.
+        (vec![], None),
+        (
+            vec!["--kernel", &kernel, "--rootfs", &cpio, "--", "uname", "-a"],
+            None,
+        ),
+        (
+            vec![
+                "--kernel",
+                &kernel,
+                "--rootfs",
+                &cpio,
+                "--modules",
+                &modules,
+                "--",
+                "true",
+            ],
+            None,
+        ),
+        (vec!["--rootfs", &rootfs, "--boot-args", "quiet"], None),
+        (
+            vec!["--timeouts", "deploy=3", "boot=4", "--", "true"],
+            Some(
+                "actions[0].deploy.images.rootfs.format: overlays into an ext4 image are not supported",
+            ),
+        ),
+        (
+            vec!["--tests", "ltp-smoke"],
+            Some(
+                "actions[0].deploy.images.rootfs.format: overlays into an ext4 image are not supported",
+            ),
+        ),
+        (
+            vec![
+                "--kernel",
+                &kernel,
+                "--rootfs",
+                &cpio,
+                "--tests",
+                "smoke",
+                "--test-definitions",
+                &definitions,
+            ],
+            None,
+        ),
+        (
+            vec!["--qemu-image", "docker.io/qemu/qemu:latest"],
+            Some(
+                "actions[1].boot.docker: docker (the boot's program run in a container) is not supported",
+            ),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for device in ["qemu-x86_64", "qemu-arm64"] {
+        for (args, refusal) in &cases {
+            let mut all = vec!["--device", device];
+            all.extend(args.iter().copied());
+            let job = tux.job(&all).unwrap();
+            let got = parse_job(&job).map(|_| ()).map_err(|e| e.to_string());
+            let ok = match (refusal, &got) {
+                (None, Ok(())) => true,
+                (Some(want), Err(e)) => e.contains(want),
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!(
+                    "tuxlava {}: expected {refusal:?}, got {got:?}\n{job}",
+                    all.join(" ")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Runs tuxlava's QEMU job for `device` (`qemu-x86_64`, `qemu-arm64`) with `kernel` and the
+/// cpio root file system `rootfs`, a modules tarball, its `smoke` test from a tarball of
+/// definitions and a command to run, on a LAVA device dictionary over LAVA's own
+/// `qemu.jinja2`, and checks it completes: the test overlay and the modules go into the root
+/// file system as its `overlays` say, the smoke test's markers come through the kernel log
+/// (`lava-signal: kmsg`), and the command passes only when the modules are there. Returns
+/// the QEMU command line, for the caller's checks of what the context chose.
+fn tuxlava_job_runs(device: &str, kernel: &Path, rootfs: &Path) -> String {
+    let tux = tuxlava().unwrap();
+    let run = Run::new();
+    let modules = modules_tarball(&run);
+    let job = tux
+        .job(&[
+            "--device",
+            device,
+            "--kernel",
+            &url(kernel),
+            "--rootfs",
+            &url(rootfs),
+            "--modules",
+            &url(&modules),
+            "--tests",
+            "smoke",
+            "--test-definitions",
+            &url(&test_definitions(&run)),
+            "--",
+            "grep",
+            "-q",
+            "corpora-modules-overlay",
+            "/lib/modules/corpora/marker",
+        ])
+        .unwrap();
+    for key in ["lava: true", "lava-signal: kmsg", "compression: zstd"] {
+        assert!(job.contains(key), "{key}: {job}");
+    }
+    parse_job(&job).unwrap();
+    let job_file = run.path(&format!("tuxlava-{device}.yaml"));
+    std::fs::write(&job_file, &job).unwrap();
+    let dictionary = run.qemu_device("");
+    let out = run.dispatch(&dictionary, &job_file);
+    let log = run.log_text();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pass = |d: &str, c: &str| (d.to_string(), c.to_string(), "pass".to_string());
+    assert_eq!(
+        run.cases(),
+        [
+            pass("0_smoke", "tests-parameter"),
+            pass("0_smoke", "skip-install"),
+            pass("1_commands", "command"),
+        ],
+        "{log}"
+    );
+    // The smoke test's markers came from the kernel log: the console shows them after the
+    // kernel's own prefix.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"target\"") && l.contains("] <LAVA_SIGNAL_STARTRUN 0_smoke")),
+        "{log}"
+    );
+    assert!(
+        log.contains("overlay(s) lava, modules follow the rootfs"),
+        "{log}"
+    );
+    run.assert_no_leftovers();
+    let started = log
+        .lines()
+        .find(|l| l.contains("\"starting: qemu-system-"))
+        .unwrap_or_else(|| panic!("{log}"));
+    started.to_string()
+}
+
+/// tuxlava's x86_64 job on the kvm test image; LAVA's template gives it the job's context:
+/// 4G, no KVM, the extra options.
+#[test]
+fn tuxlava_x86_64_qemu_job_runs_to_complete() {
+    let image = test_image().unwrap();
+    let started = tuxlava_job_runs("qemu-x86_64", &image.kernel, &image.initramfs);
+    assert!(started.contains("qemu-system-x86_64"), "{started}");
+    for option in ["-m 4G", "-no-reboot", "-smp 2", "-initrd "] {
+        assert!(started.contains(option), "{option}: {started}");
+    }
+    assert!(!started.contains("-enable-kvm"), "{started}");
+}
+
+/// tuxlava's arm64 job on the U-Boot board's arm64 kernel and ramdisk, booted directly by
+/// QEMU: the context's CPU and machine (board features that pass the job allow-list) reach
+/// `qemu-system-aarch64` through LAVA's template.
+#[test]
+fn tuxlava_arm64_qemu_job_runs_to_complete() {
+    let image = lava_testkit::board_image().unwrap();
+    let started = tuxlava_job_runs("qemu-arm64", &image.kernel, &image.ramdisk);
+    for option in [
+        "qemu-system-aarch64",
+        "-cpu 'max,pauth-impdef=on'",
+        "-machine 'virt,virtualization=on,gic-version=3,mte=on'",
+        "-m 4G",
+    ] {
+        assert!(started.contains(option), "{option}: {started}");
+    }
+}
+
+/// A QEMU x86_64 baseline job in the shape KernelCI's LAVA templates render
+/// (`config/runtime/base/lava.jinja2` with `boot/qemu.jinja2` and `tests/baseline.jinja2` of
+/// kernelci-core): numeric priority, a context, `timeouts.queue`, a notify callback,
+/// metadata, a tmpfs deploy of a kernel and ramdisk with `image_arg`s and `os`, a QEMU boot
+/// run in KernelCI's container image (`docker`) with `failure_retry` and its steps' own
+/// `timeouts`, and an inline baseline test signalling through the kernel log. The commands
+/// are ours. `docker` is left out when `with_docker` is false.
+fn kernelci_qemu_job(kernel: &str, ramdisk: &str, with_docker: bool, login_limit: &str) -> String {
+    let docker = if with_docker {
+        "    docker:\n      binary: qemu-system-x86_64\n      image: kernelci/qemu\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"job_name: "[KernelCI AKS] 66a0f1c2d3e4 baseline-x86 v6.9-rc1-12-gabcdef012345"
+
+device_type: qemu
+
+visibility: public
+
+priority: 10
+
+context:
+  arch: x86_64
+  cpu: qemu64
+  guestfs_interface: ide
+
+timeouts:
+  action:
+    minutes: 10
+  actions:
+    power-off:
+      seconds: 30
+  job:
+    minutes: 30
+  queue:
+    days: 2
+
+notify:
+  callback:
+    content-type: json
+    dataset: all
+    method: POST
+    token: kernelci-callback
+    url: https://kernelci.example/node/66a0f1c2d3e4
+  criteria:
+    status: finished
+
+metadata:
+  node_id: 66a0f1c2d3e4
+  api_config_name: staging
+  storage_config_name: staging-azure
+
+actions:
+- deploy:
+    images:
+      kernel:
+        image_arg: -kernel {{kernel}} -append "console=ttyS0,115200 root=/dev/ram0 debug
+          verbose console_msg_format=syslog earlycon"
+        url: '{kernel}'
+      ramdisk:
+        image_arg: -initrd {{ramdisk}}
+        url: '{ramdisk}'
+    os: oe
+    timeout:
+      minutes: 3
+    to: tmpfs
+
+- boot:
+{docker}    media: tmpfs
+    method: qemu
+    failure_retry: 3
+    prompts:
+      - '/ #'
+      - '~ #'
+    timeout:
+      minutes: 20
+    timeouts:
+      bootloader-commands:
+        minutes: 3
+      auto-login-action:
+        {login_limit}
+      login-action:
+        minutes: 2
+
+- test:
+    definitions:
+    - from: inline
+      lava-signal: kmsg
+      name: dmesg
+      path: inline/dmesg.yaml
+      repository:
+        metadata:
+          description: baseline test plan
+          environment:
+            - lava-test-shell
+          format: Lava-Test Test Definition 1.0
+          name: baseline
+          os:
+            - debian
+          scope:
+            - functional
+        run:
+          steps:
+            - lava-test-case proc-cmdline --shell grep -q console_msg_format=syslog /proc/cmdline
+            - lava-test-case kmsg-writable --shell test -w /dev/kmsg
+
+    timeout:
+      minutes: 1
+"#
+    )
+}
+
+/// A ramdisk like KernelCI's buildroot one: the test image with an `/init` after it (a second
+/// cpio archive, which the kernel unpacks over the first) that mounts the kernel's file
+/// systems and gives a root shell on the console with busybox's prompt, `/ # `.
+fn buildroot_like_ramdisk(run: &Run) -> PathBuf {
+    let stage = run.path("ramdisk-stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    let init = stage.join("init");
+    std::fs::write(
+        &init,
+        "#!/bin/sh\nexport PATH=/sbin:/usr/sbin:/bin:/usr/bin\n\
+         mount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\nmount -t sysfs sysfs /sys\n\
+         exec </dev/console >/dev/console 2>&1\ncd /\nexport PS1='\\w \\$ '\n\
+         exec setsid cttyhack sh -i\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cpio = Command::new("cpio")
+        .args(["-o", "-H", "newc", "--quiet", "-R", "0:0"])
+        .current_dir(&stage)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    cpio.stdin.take().unwrap().write_all(b"init\n").unwrap();
+    let out = cpio.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&out.stdout).unwrap();
+    let mut ramdisk = std::fs::read(test_image().unwrap().initramfs).unwrap();
+    ramdisk.extend(gz.finish().unwrap());
+    let file = run.path("files/rootfs.cpio.gz");
+    std::fs::write(&file, ramdisk).unwrap();
+    file
+}
+
+/// A worker where `/dev/kvm` cannot run guests says so in its dictionary (KernelCI's jobs do
+/// not set `no_kvm`, and LAVA's template then asks QEMU for KVM).
+const NO_KVM: &str = "{% set no_kvm = true %}\n";
+
+/// KernelCI's QEMU job as its templates render it is refused naming `docker`: KernelCI runs
+/// QEMU from its container image, and this dispatcher runs the worker's QEMU. The same job
+/// without that key (the only change) validates and runs to complete on a LAVA qemu device:
+/// its test's markers come through the kernel log, and its boot's step limits are kept
+/// (`login-action`, no step of a QEMU boot, limits nothing, as in LAVA).
+#[test]
+fn a_kernelci_qemu_baseline_job_runs_but_for_its_container() {
+    let run = Run::new();
+    let kernel = url(&test_image().unwrap().kernel);
+    let ramdisk = url(&buildroot_like_ramdisk(&run));
+    let as_rendered = kernelci_qemu_job(&kernel, &ramdisk, true, "minutes: 6");
+    let e = parse_job(&as_rendered).unwrap_err().to_string();
+    assert!(
+        e.contains("actions[1].boot.docker: docker (the boot's program run in a container) is not supported"),
+        "{e}"
+    );
+    let job = kernelci_qemu_job(&kernel, &ramdisk, false, "minutes: 6");
+    let plan = parse_job(&job).unwrap();
+    assert_eq!(plan.priority, 10);
+    assert_eq!(
+        plan.timeouts.queue,
+        Some(std::time::Duration::from_secs(2 * 86400))
+    );
+    let job_file = run.path("kernelci-qemu.yaml");
+    std::fs::write(&job_file, &job).unwrap();
+    let device = run.qemu_device(NO_KVM);
+    let out = run.dispatch(&device, &job_file);
+    let log = run.log_text();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pass = |c: &str| ("0_dmesg".to_string(), c.to_string(), "pass".to_string());
+    assert_eq!(
+        run.cases(),
+        [pass("proc-cmdline"), pass("kmsg-writable")],
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "timeouts.login-action of boot-qemu-image: no step of this action has that name"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("] <LAVA_SIGNAL_STARTRUN 0_dmesg"), "{log}");
+    run.assert_no_leftovers();
+}
+
+/// The boot's `auto-login-action` limit holds inside its 20 minutes: with two seconds for it
+/// the shell prompt is not reached in time, each of the three tries fails naming the step,
+/// and the job ends incomplete within seconds.
+#[test]
+fn a_kernelci_boot_step_limit_ends_the_boot_naming_the_step() {
+    let run = Run::new();
+    let kernel = url(&test_image().unwrap().kernel);
+    let ramdisk = url(&buildroot_like_ramdisk(&run));
+    let job = kernelci_qemu_job(&kernel, &ramdisk, false, "seconds: 2");
+    let job_file = run.path("kernelci-qemu.yaml");
+    std::fs::write(&job_file, &job).unwrap();
+    let device = run.qemu_device(NO_KVM);
+    let started = std::time::Instant::now();
+    let out = run.dispatch(&device, &job_file);
+    let log = run.log_text();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "{log}"
+    );
+    let step_failures = log
+        .lines()
+        .filter(|l| {
+            l.contains("\"lvl\": \"exception\"")
+                && l.contains("auto-login-action timed out after 2s")
+        })
+        .count();
+    assert_eq!(step_failures, 3, "one per try: {log}");
+    assert!(log.contains("\"error_type\": \"LAVATimeout\""), "{log}");
+    run.assert_no_leftovers();
+}
