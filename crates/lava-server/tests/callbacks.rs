@@ -86,6 +86,41 @@ fn job(notify: &str) -> String {
     )
 }
 
+/// Submits `definition`, runs it on qemu01 with one test `case`, and ends it with `health`
+/// (and `comment`); returns its id.
+async fn run_job(
+    c: &lava_db::Client,
+    definition: &str,
+    case: &lava_db::results::NewCase,
+    health: JobHealth,
+    comment: Option<&str>,
+) -> lava_common::ids::JobId {
+    let id = lava_server::submit::submit(c, definition, None)
+        .await
+        .unwrap();
+    assert!(
+        lava_db::lifecycle::assign::assign(c, id, &"qemu01".into(), &"w1".into())
+            .await
+            .unwrap()
+    );
+    lava_db::lifecycle::job::start(c, id, &"w1".into())
+        .await
+        .unwrap();
+    lava_db::results::add(c, id, case).await.unwrap();
+    let ending = lava_db::lifecycle::finish::Ending {
+        health,
+        error_type: None,
+        comment,
+        reason: "test",
+    };
+    assert!(
+        lava_db::lifecycle::finish::finish(c, id, &ending)
+            .await
+            .unwrap()
+    );
+    id
+}
+
 fn fast() -> Options {
     Options {
         retry_window: Duration::from_secs(3600),
@@ -110,17 +145,6 @@ async fn a_finished_job_calls_back_with_lava_formats() {
          \x20 - {{url: '{base}/cb-form/{{ID}}', method: POST, token: sekrit, header: X-Lava-Token}}\n\
          \x20 - {{url: '{base}/cb-get/{{ID}}/{{STATUS_STRING}}'}}\n"
     ));
-    let id = lava_server::submit::submit(&c, &definition, None)
-        .await
-        .unwrap();
-    assert!(
-        lava_db::lifecycle::assign::assign(&c, id, &"qemu01".into(), &"w1".into())
-            .await
-            .unwrap()
-    );
-    lava_db::lifecycle::job::start(&c, id, &"w1".into())
-        .await
-        .unwrap();
     let case = lava_db::results::NewCase {
         suite: "0_smoke".into(),
         name: "boot-time".into(),
@@ -132,18 +156,7 @@ async fn a_finished_job_calls_back_with_lava_formats() {
         start_line: Some(5),
         end_line: Some(9),
     };
-    lava_db::results::add(&c, id, &case).await.unwrap();
-    let ending = lava_db::lifecycle::finish::Ending {
-        health: JobHealth::Complete,
-        error_type: None,
-        comment: None,
-        reason: "test",
-    };
-    assert!(
-        lava_db::lifecycle::finish::finish(&c, id, &ending)
-            .await
-            .unwrap()
-    );
+    let id = run_job(&c, &definition, &case, JobHealth::Complete, None).await;
 
     let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
     assert_eq!(
@@ -673,17 +686,6 @@ async fn recipients_get_mail_through_the_relay_once() {
          \x20 - to: {method: email, email: ann@lab.example}\n\
          \x20 - to: {method: email, user: bob}\n",
     );
-    let id = lava_server::submit::submit(&c, &definition, None)
-        .await
-        .unwrap();
-    assert!(
-        lava_db::lifecycle::assign::assign(&c, id, &"qemu01".into(), &"w1".into())
-            .await
-            .unwrap()
-    );
-    lava_db::lifecycle::job::start(&c, id, &"w1".into())
-        .await
-        .unwrap();
     let case = lava_db::results::NewCase {
         suite: "0_smoke".into(),
         name: "ping".into(),
@@ -695,18 +697,14 @@ async fn recipients_get_mail_through_the_relay_once() {
         start_line: None,
         end_line: None,
     };
-    lava_db::results::add(&c, id, &case).await.unwrap();
-    let ending = lava_db::lifecycle::finish::Ending {
-        health: JobHealth::Incomplete,
-        error_type: None,
-        comment: Some("the board did not answer"),
-        reason: "test",
-    };
-    assert!(
-        lava_db::lifecycle::finish::finish(&c, id, &ending)
-            .await
-            .unwrap()
-    );
+    let id = run_job(
+        &c,
+        &definition,
+        &case,
+        JobHealth::Incomplete,
+        Some("the board did not answer"),
+    )
+    .await;
 
     let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
     let http = http_client(true);
