@@ -53,6 +53,10 @@ pub const DEFAULT_TESTDEF_DIR: &str = "usr/share/lava-dispatcher/test-definition
 /// The default limit of one git command, in seconds.
 pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 600;
 
+/// The default limit of one image, downloaded or decompressed, in MiB (16 GiB): above any
+/// root file system a board boots, below what fills a worker's disk.
+pub const DEFAULT_MAX_IMAGE_MIB: u64 = 16 * 1024;
+
 /// The TFTP root below `LAVA_ROOT` (`/srv/tftp`, where Debian's tftpd-hpa serves).
 pub const DEFAULT_TFTP_ROOT: &str = "srv/tftp";
 
@@ -60,10 +64,11 @@ pub const DEFAULT_TFTP_ROOT: &str = "srv/tftp";
 pub const DEFAULT_NFS_ROOT: &str = "var/lib/lava-dispatcher/nfs";
 
 /// Every setting: (section, key, environment variable).
-pub const KEYS: [(&str, &str, &str); 6] = [
+pub const KEYS: [(&str, &str, &str); 7] = [
     ("jobs", "file_url_dirs", "LAVA_FILE_URL_DIRS"),
     ("jobs", "allow_local_targets", "LAVA_ALLOW_LOCAL_TARGETS"),
     ("jobs", "git_timeout", "LAVA_GIT_TIMEOUT"),
+    ("jobs", "max_image_mib", "LAVA_MAX_IMAGE_MIB"),
     ("tftp", "root", "LAVA_TFTP_ROOT"),
     ("nfs", "root", "LAVA_NFS_ROOT"),
     ("network", "dispatcher_ip", "LAVA_DISPATCHER_IP"),
@@ -81,6 +86,9 @@ pub struct DispatcherSettings {
     pub allow_local_targets: bool,
     /// `jobs.git_timeout`: the limit of one git command.
     pub git_timeout: Duration,
+    /// `jobs.max_image_mib`, in bytes: the most one image may take on the worker's disk,
+    /// as downloaded and again once decompressed (a small xz file can unpack to terabytes).
+    pub max_image_bytes: u64,
     /// `tftp.root`: the directory the TFTP server serves; jobs use `ROOT/JOB_ID/`.
     pub tftp_root: PathBuf,
     /// `nfs.root`: where NFS root file systems are unpacked and exported, per job.
@@ -101,6 +109,7 @@ impl DispatcherSettings {
             ],
             allow_local_targets: false,
             git_timeout: Duration::from_secs(DEFAULT_GIT_TIMEOUT_SECS),
+            max_image_bytes: DEFAULT_MAX_IMAGE_MIB << 20,
             tftp_root: host.root.join(DEFAULT_TFTP_ROOT),
             nfs_root: host.root.join(DEFAULT_NFS_ROOT),
             dispatcher_ip: None,
@@ -153,6 +162,9 @@ impl DispatcherSettings {
         if let Some(t) = values.git_timeout {
             out.git_timeout = t;
         }
+        if let Some(mib) = values.max_image_mib {
+            out.max_image_bytes = mib << 20;
+        }
         if let Some(d) = values.tftp_root {
             out.tftp_root = d;
         }
@@ -183,12 +195,16 @@ impl DispatcherSettings {
     }
 }
 
+/// The largest `jobs.max_image_mib` (1 PiB): the limit in bytes must fit a `u64`.
+const MAX_IMAGE_MIB_CEILING: u64 = 1 << 30;
+
 /// Values found so far, each checked for its type; `None` when not given.
 #[derive(Default)]
 struct Values {
     url_dirs: Option<Vec<PathBuf>>,
     allow_local_targets: Option<bool>,
     git_timeout: Option<Duration>,
+    max_image_mib: Option<u64>,
     tftp_root: Option<PathBuf>,
     nfs_root: Option<PathBuf>,
     dispatcher_ip: Option<std::net::IpAddr>,
@@ -222,6 +238,14 @@ impl Values {
                     "{name}: expected a positive number of seconds, found {value}"
                 )),
             },
+            "jobs.max_image_mib" => match value.as_integer() {
+                Some(n) if (1..=MAX_IMAGE_MIB_CEILING as i64).contains(&n) => {
+                    self.max_image_mib = Some(n as u64)
+                }
+                _ => problems.push(format!(
+                    "{name}: expected a number of MiB from 1 to {MAX_IMAGE_MIB_CEILING}, found {value}"
+                )),
+            },
             "tftp.root" | "nfs.root" | "network.dispatcher_ip" => match value.as_str() {
                 Some(text) => self.text(name, name, text, problems),
                 None => problems.push(wrong("a string")),
@@ -250,6 +274,12 @@ impl Values {
                 Ok(n) if n > 0 => self.git_timeout = Some(Duration::from_secs(n)),
                 _ => problems.push(format!(
                     "{var}: '{value}' is not a positive number of seconds"
+                )),
+            },
+            "jobs.max_image_mib" => match value.parse::<u64>() {
+                Ok(n) if (1..=MAX_IMAGE_MIB_CEILING).contains(&n) => self.max_image_mib = Some(n),
+                _ => problems.push(format!(
+                    "{var}: '{value}' is not a number of MiB from 1 to {MAX_IMAGE_MIB_CEILING}"
                 )),
             },
             "tftp.root" | "nfs.root" | "network.dispatcher_ip" => {
@@ -352,6 +382,7 @@ mod tests {
         );
         assert!(!s.allow_local_targets);
         assert_eq!(s.git_timeout, Duration::from_secs(600));
+        assert_eq!(s.max_image_bytes, 16 << 30);
         assert_eq!(s.tftp_root, dir.path().join("srv/tftp"));
         assert_eq!(s.nfs_root, dir.path().join("var/lib/lava-dispatcher/nfs"));
         assert_eq!(s.dispatcher_ip, None);
@@ -366,9 +397,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(
             dir.path(),
-            "[jobs]\nfile_url_dirs = [\"/srv/images\", \"/srv/tests\"]\nallow_local_targets = true\ngit_timeout = 30\n",
+            "[jobs]\nfile_url_dirs = [\"/srv/images\", \"/srv/tests\"]\nallow_local_targets = true\ngit_timeout = 30\nmax_image_mib = 512\n",
         );
         let s = load(dir.path(), &[]).unwrap();
+        assert_eq!(s.max_image_bytes, 512 << 20);
         assert_eq!(
             s.file_url_dirs,
             [PathBuf::from("/srv/images"), PathBuf::from("/srv/tests")]
@@ -381,6 +413,7 @@ mod tests {
                 ("LAVA_FILE_URL_DIRS", "/a:/b"),
                 ("LAVA_ALLOW_LOCAL_TARGETS", "0"),
                 ("LAVA_GIT_TIMEOUT", "5"),
+                ("LAVA_MAX_IMAGE_MIB", "3"),
                 ("LAVA_TFTP_ROOT", "/var/tftp"),
                 ("LAVA_DISPATCHER_IP", "192.0.2.7"),
             ],
@@ -391,6 +424,7 @@ mod tests {
         assert_eq!(s.file_url_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert!(!s.allow_local_targets);
         assert_eq!(s.git_timeout, Duration::from_secs(5));
+        assert_eq!(s.max_image_bytes, 3 << 20);
     }
 
     #[test]
@@ -398,9 +432,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(
             dir.path(),
-            "[jobs]\nfile_url_dirs = [\"relative\", \"/\"]\nfile_url_dir = 1\nallow_local_targets = \"yes\"\ngit_timeout = 0\n[tftp]\nroot = \"tftp\"\nport = 69\n[network]\ndispatcher_ip = \"board\"\n",
+            "[jobs]\nfile_url_dirs = [\"relative\", \"/\"]\nfile_url_dir = 1\nallow_local_targets = \"yes\"\ngit_timeout = 0\nmax_image_mib = -1\n[tftp]\nroot = \"tftp\"\nport = 69\n[network]\ndispatcher_ip = \"board\"\n",
         );
-        let e = load(dir.path(), &[("LAVA_ALLOW_LOCAL_TARGETS", "maybe")]).unwrap_err();
+        let e = load(
+            dir.path(),
+            &[
+                ("LAVA_ALLOW_LOCAL_TARGETS", "maybe"),
+                ("LAVA_MAX_IMAGE_MIB", "0"),
+            ],
+        )
+        .unwrap_err();
         assert_eq!(
             e.problems,
             [
@@ -409,10 +450,12 @@ mod tests {
                 "jobs.file_url_dir: unknown setting",
                 "jobs.allow_local_targets: expected true or false, found string",
                 "jobs.git_timeout: expected a positive number of seconds, found 0",
+                "jobs.max_image_mib: expected a number of MiB from 1 to 1073741824, found -1",
                 "tftp.root: 'tftp' must be an absolute path",
                 "tftp.port: unknown setting",
                 "network.dispatcher_ip: 'board' is not an IP address",
                 "LAVA_ALLOW_LOCAL_TARGETS: 'maybe' is not true or false",
+                "LAVA_MAX_IMAGE_MIB: '0' is not a number of MiB from 1 to 1073741824",
             ]
         );
         assert!(e.to_string().contains("dispatcher.toml"), "{e}");

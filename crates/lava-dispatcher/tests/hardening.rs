@@ -392,3 +392,89 @@ fn a_disk_image_that_names_a_host_file_is_refused() {
     assert!(log.contains("qcow2 image with a backing file"), "{log}");
     assert!(!sb.path("out/work/rootfs/disk.qcow2").exists());
 }
+
+/// A gzip file of 3 MiB of zeros: 3 KiB on the wire, 3 MiB on the worker's disk.
+fn zeros_gz(mib: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![0u8; mib << 20]).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_compressed_image_unpacks_only_up_to_the_workers_limit() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.images().join("bomb.img.gz"), zeros_gz(3)).unwrap();
+    let job = yaml_job(
+        &format!(
+            "      rootfs:\n        url: 'file://{}/bomb.img.gz'\n        compression: gz\n",
+            sb.images().display()
+        ),
+        "",
+    );
+    let out = sb.dispatch(&job, &[("LAVA_MAX_IMAGE_MIB", "2")]);
+    let log = sb.log();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("bomb.img.gz unpacks to more than 2 MiB")
+            && log.contains("jobs.max_image_mib"),
+        "{log}"
+    );
+    assert!(!sb.path("out/work/rootfs/bomb.img").exists());
+    // Within the limit, the same image unpacks.
+    let out = sb.dispatch(&job, &[("LAVA_MAX_IMAGE_MIB", "3")]);
+    assert!(!sb.log().contains("max_image_mib"), "{}", sb.log());
+    assert_eq!(out.status.code(), Some(0), "{}", sb.log());
+}
+
+/// Serves `body` once on a loopback port, HTTP/1.0 without a length when `length` is false.
+fn serve_once(body: Vec<u8>, length: bool) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = conn.read(&mut request);
+        let head = if length {
+            format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
+        } else {
+            "HTTP/1.0 200 OK\r\n\r\n".to_string()
+        };
+        let _ = conn.write_all(head.as_bytes());
+        let _ = conn.write_all(&body);
+    });
+    (port, server)
+}
+
+#[test]
+fn a_download_stops_at_the_workers_limit_with_or_without_a_length() {
+    for length in [true, false] {
+        let sb = Sandbox::new();
+        let (port, server) = serve_once(vec![7u8; 3 << 20], length);
+        let job = yaml_job(
+            &format!("      rootfs:\n        url: 'http://127.0.0.1:{port}/big.img'\n"),
+            "",
+        );
+        let out = sb.dispatch(
+            &job,
+            &[
+                ("LAVA_MAX_IMAGE_MIB", "1"),
+                ("LAVA_ALLOW_LOCAL_TARGETS", "1"),
+            ],
+        );
+        let log = sb.log();
+        assert_eq!(out.status.code(), Some(1), "length {length}: {log}");
+        assert!(
+            log.contains(
+                "big.img is more than 1 MiB, the most the worker's jobs.max_image_mib allows"
+            ),
+            "length {length}: {log}"
+        );
+        server.join().unwrap();
+        let cached: Vec<_> = std::fs::read_dir(sb.path("cache"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(cached.is_empty(), "nothing half-written stays: {cached:?}");
+    }
+}

@@ -114,6 +114,10 @@ async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(),
         ));
     }
     let total = resp.content_length();
+    let limit = ctx.settings.max_image_bytes;
+    if total.is_some_and(|t| t > limit) {
+        return Err(too_big(action, url, "is", limit));
+    }
     let mut file = tokio::fs::File::create(dest)
         .await
         .map_err(|e| Failure::infra(action, format!("cannot create {}: {e}", dest.display())))?;
@@ -127,6 +131,11 @@ async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(),
             .await
             .map_err(|e| Failure::infra(action, format!("cannot write {}: {e}", dest.display())))?;
         done += chunk.len() as u64;
+        if done > limit {
+            drop(file);
+            let _ = tokio::fs::remove_file(dest).await;
+            return Err(too_big(action, url, "is", limit));
+        }
         if last.elapsed() > Duration::from_secs(5) {
             last = Instant::now();
             match total {
@@ -143,6 +152,17 @@ async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(),
         .map_err(|e| Failure::infra(action, format!("cannot write {}: {e}", dest.display())))?;
     ctx.log.debug(format!("downloaded {done} bytes from {url}"));
     Ok(())
+}
+
+/// The refusal of an image past `jobs.max_image_mib`: the job's fault, the file is gone.
+fn too_big(action: &str, url: &str, what: &str, limit: u64) -> Failure {
+    Failure::job(
+        action,
+        format!(
+            "{url} {what} more than {} MiB, the most the worker's jobs.max_image_mib allows",
+            limit >> 20
+        ),
+    )
 }
 
 /// Runs file work (hashing, copying, decompressing) on a blocking thread.
@@ -221,24 +241,29 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         None => dest_dir.join(name),
     };
     let compression = image.compression;
+    let limit = ctx.settings.max_image_bytes;
     let (from, to, link, act) = (
         source.clone(),
         dest.clone(),
         url.to_string(),
         action.to_string(),
     );
-    blocking(action, move || place(&act, &link, &from, &to, compression)).await??;
+    blocking(action, move || {
+        place(&act, &link, &from, &to, compression, limit)
+    })
+    .await??;
     Ok(dest)
 }
 
-/// Puts the downloaded `source` at `dest`, decompressing it, and refuses an image that names
-/// the host's files. Blocking: run it through [`blocking`].
+/// Puts the downloaded `source` at `dest`, decompressing it (at most `limit` bytes), and
+/// refuses an image that names the host's files. Blocking: run it through [`blocking`].
 fn place(
     action: &str,
     url: &str,
     source: &Path,
     dest: &Path,
     compression: Option<Compression>,
+    limit: u64,
 ) -> Result<(), Failure> {
     let io = |e: std::io::Error| {
         Failure::infra(
@@ -256,7 +281,7 @@ fn place(
             let input = std::fs::File::open(source).map_err(io)?;
             let mut out = std::fs::File::create(dest).map_err(io)?;
             let input = std::io::BufReader::new(input);
-            let mut reader: Box<dyn std::io::Read> = match c {
+            let reader: Box<dyn std::io::Read> = match c {
                 // Every member or stream of a file, not the first only: ramdisks are often
                 // several compressed cpio archives one after another.
                 Compression::Gz => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
@@ -267,8 +292,16 @@ fn place(
                         .map_err(|e| Failure::job(action, format!("{url}: {e}")))?,
                 ),
             };
-            std::io::copy(&mut reader, &mut out)
-                .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")))?;
+            // One byte past the limit tells an image of exactly `limit` bytes from a bigger one.
+            let written = std::io::copy(&mut reader.take(limit.saturating_add(1)), &mut out)
+                .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")));
+            if !matches!(written, Ok(n) if n <= limit) {
+                drop(out);
+                let _ = std::fs::remove_file(dest);
+            }
+            if written? > limit {
+                return Err(too_big(action, url, "unpacks to", limit));
+            }
         }
     }
     if let Some(why) = super::image_check::names_host_files(dest).map_err(io)? {

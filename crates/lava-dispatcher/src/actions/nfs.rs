@@ -108,7 +108,8 @@ pub async fn deploy(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), 
     if image.install_modules
         && let Some(m) = ctx.images.get("modules")
     {
-        archive::unpack_tar(m, &dir, u64::MAX)
+        // The job's tarball may be compressed: its contents are bounded like any image.
+        archive::unpack_tar(m, &dir, ctx.settings.max_image_bytes)
             .map_err(|e| Failure::job(action, format!("modules: {e}")))?;
     }
     let words = ["exportfs", "-o", EXPORT_OPTIONS]
