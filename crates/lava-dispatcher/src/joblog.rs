@@ -55,6 +55,12 @@ impl JobLog {
         self
     }
 
+    /// Where to cut the start of an over-long console line so that no secret value is split
+    /// between two log lines (see [`SecretMask::cut_point`]).
+    pub fn cut_point(&self, bytes: &[u8]) -> usize {
+        self.mask.cut_point(bytes)
+    }
+
     /// The log file's path.
     pub fn path(&self) -> &Path {
         &self.path

@@ -56,6 +56,36 @@ impl SecretMask {
         out
     }
 
+    /// Where to cut `bytes`, the start of an over-long console line whose rest has not come
+    /// yet, so that no secret value is split between the part logged now and the part logged
+    /// later (each part is masked on its own): `bytes.len()` unless a value starts at the
+    /// end and may go on in the next read, or a value would straddle the cut.
+    pub fn cut_point(&self, bytes: &[u8]) -> usize {
+        let mut cut = bytes.len();
+        // A value whose beginning ends the bytes may be completed by the next read.
+        for v in &self.values {
+            let v = v.as_bytes();
+            let from = bytes.len().saturating_sub(v.len() - 1);
+            if let Some(s) = (from..bytes.len()).find(|&s| v.starts_with(&bytes[s..])) {
+                cut = cut.min(s);
+            }
+        }
+        // No whole value may straddle the cut; moving the cut may make another straddle it.
+        loop {
+            let before = cut;
+            for v in &self.values {
+                let v = v.as_bytes();
+                let from = (cut + 1).saturating_sub(v.len());
+                if let Some(s) = (from..cut).find(|&s| bytes[s..].starts_with(v)) {
+                    cut = s;
+                }
+            }
+            if cut == before {
+                return cut;
+            }
+        }
+    }
+
     /// `line` with every secret value masked in its message, its namespace and the keys and
     /// values of a mapping; `None` when nothing had to change.
     pub fn line(&self, line: &LogLine) -> Option<LogLine> {
@@ -113,6 +143,22 @@ mod tests {
                 .is_none()
         );
         assert!(SecretMask::new([""]).is_empty());
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_value() {
+        let mask = SecretMask::new(["s3cret", "cr"]);
+        // Nothing secret near the end: cut at the end.
+        assert_eq!(mask.cut_point(b"plain text"), 10);
+        // A value's beginning at the end may go on in the next read.
+        assert_eq!(mask.cut_point(b"token=s3c"), 6);
+        assert_eq!(mask.cut_point(b"token=s3cre"), 6);
+        // A whole value at the end is masked in this part.
+        assert_eq!(mask.cut_point(b"token=s3cret"), 12);
+        // Once the cut moves, a value straddling the new cut moves it again.
+        let mask = SecretMask::new(["abcd", "xab"]);
+        assert_eq!(mask.cut_point(b"--xabc"), 2);
+        assert_eq!(SecretMask::default().cut_point(b"anything"), 8);
     }
 
     #[test]
