@@ -23,6 +23,14 @@ async fn a_job_travels_through_the_worker_api() {
         s.manage(&["devices", "list"])
             .contains("kvm01\tkvm\tidle\tunknown\tw1")
     );
+    // REST shows the version the worker's poll reported, as LAVA does.
+    let workers: serde_json::Value = reqwest::get(format!("{}/api/v0.2/workers/w1/", s.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(workers["version"], "test", "{workers}");
 
     // A long poll returns as soon as the scheduler assigns the job. The job is submitted
     // only once the poll is waiting: a poll takes its wake-up receiver before it records

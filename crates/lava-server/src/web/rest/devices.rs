@@ -234,8 +234,8 @@ pub(super) struct WorkerReply<'a> {
     description: &'a str,
     last_ping: Option<String>,
     job_limit: i32,
-    /// Null: the version a worker reports is not shown here.
-    version: Option<()>,
+    /// The version its latest poll reported; null before its first.
+    version: Option<&'a str>,
 }
 
 pub(super) fn worker_json(w: &lava_db::workers::Worker) -> WorkerReply<'_> {
@@ -246,7 +246,7 @@ pub(super) fn worker_json(w: &lava_db::workers::Worker) -> WorkerReply<'_> {
         description: &w.description,
         last_ping: format::rest_opt(&w.last_ping),
         job_limit: w.job_limit,
-        version: None,
+        version: w.version.as_deref(),
     }
 }
 
