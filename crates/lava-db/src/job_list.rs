@@ -181,7 +181,7 @@ pub async fn list(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<Vec<Job
 
 /// How many jobs `viewer` may see that match `f` (its order, limit and offset are ignored).
 pub async fn count(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<i64, Error> {
-    if f.by_state_and_health_only() {
+    if f.by_counters() {
         return count_from_counters(c, viewer, f).await;
     }
     count_exact(c, viewer, f).await
@@ -224,7 +224,7 @@ pub async fn plan(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<String,
 /// The plan PostgreSQL picks for [`count`] (`EXPLAIN` text of the statements it runs: the
 /// counters' and the viewer's own private jobs, or the exact count).
 pub async fn plan_count(c: &impl Db, viewer: &Viewer, f: &JobFilter) -> Result<String, Error> {
-    let sqls = if f.by_state_and_health_only() {
+    let sqls = if f.by_counters() {
         let (public, own) = counter_queries(viewer, f);
         let mut out = vec![public];
         out.extend(own);
@@ -273,12 +273,18 @@ pub async fn viewing_groups(c: &impl Db, id: JobId) -> Result<Vec<(i64, String)>
 pub async fn fold_counts(c: &impl Db) -> Result<(), Error> {
     c.execute(
         "WITH moved AS (DELETE FROM job_count_deltas
-                        RETURNING visibility, state, health, device_type, delta),
-              sums AS (SELECT visibility, state, health, device_type, sum(delta)::bigint AS d
-                       FROM moved GROUP BY 1, 2, 3, 4)
-         INSERT INTO job_counts AS t (visibility, state, health, device_type, n)
-         SELECT visibility, state, health, device_type, d FROM sums
-         ON CONFLICT (visibility, state, health, device_type) DO UPDATE SET n = t.n + EXCLUDED.n",
+                        RETURNING visibility, state, health, device_type, health_check,
+                                  submitter_id, delta),
+              totals AS (
+                INSERT INTO job_counts AS t (visibility, state, health, device_type, health_check, n)
+                SELECT visibility, state, health, device_type, health_check, sum(delta)::bigint
+                FROM moved GROUP BY 1, 2, 3, 4, 5
+                ON CONFLICT (visibility, state, health, device_type, health_check)
+                DO UPDATE SET n = t.n + EXCLUDED.n)
+         INSERT INTO job_counts_by_submitter AS t (submitter_id, visibility, state, health, n)
+         SELECT submitter_id, visibility, state, health, sum(delta)::bigint
+         FROM moved GROUP BY 1, 2, 3, 4
+         ON CONFLICT (submitter_id, visibility, state, health) DO UPDATE SET n = t.n + EXCLUDED.n",
         &[],
     )
     .await?;
@@ -286,11 +292,13 @@ pub async fn fold_counts(c: &impl Db) -> Result<(), Error> {
 }
 
 impl JobFilter {
-    /// Whether only state, health and the requested device type narrow the list, so the
-    /// counters can answer.
-    fn by_state_and_health_only(&self) -> bool {
+    /// Whether the counters can answer: only state, health and either the requested device
+    /// type and `health_check` (`job_counts`) or the submitter (`job_counts_by_submitter`)
+    /// narrow the list.
+    fn by_counters(&self) -> bool {
+        let by_type = self.device_type.is_some() || self.health_check.is_some();
         self.device.is_none()
-            && self.submitter.is_none()
+            && !(by_type && self.submitter.is_some())
             && self.id_gt.is_none()
             && self.id_lt.is_none()
             && self.ended_since.is_none()
@@ -299,7 +307,6 @@ impl JobFilter {
             && self.submitted_before.is_none()
             && self.ended_after.is_none()
             && self.ended_before.is_none()
-            && self.health_check.is_none()
     }
 }
 
@@ -354,14 +361,17 @@ fn counter_queries(viewer: &Viewer, f: &JobFilter) -> (Where, Option<Where>) {
         params: Vec::new(),
     };
     state_health(&mut w, f, "k");
-    if let Some(t) = &f.device_type {
-        w.push("k.device_type = $?", Box::new(t.clone()));
-    }
+    counted_filters(&mut w, f, "k", "k.submitter_id");
+    let counters = if f.submitter.is_some() {
+        "SELECT submitter_id, visibility, state, health, n FROM job_counts_by_submitter
+         UNION ALL SELECT submitter_id, visibility, state, health, delta FROM job_count_deltas"
+    } else {
+        "SELECT visibility, state, health, device_type, health_check, n FROM job_counts
+         UNION ALL SELECT visibility, state, health, device_type, health_check, delta
+         FROM job_count_deltas"
+    };
     w.sql = format!(
-        "SELECT coalesce(sum(k.n), 0)::bigint AS n FROM (
-             SELECT visibility, state, health, device_type, n FROM job_counts
-             UNION ALL SELECT visibility, state, health, device_type, delta
-             FROM job_count_deltas) k {}",
+        "SELECT coalesce(sum(k.n), 0)::bigint AS n FROM ({counters}) k {}",
         w.sql
     );
     let own = match (viewer.user_id, viewer.superuser) {
@@ -374,13 +384,34 @@ fn counter_queries(viewer: &Viewer, f: &JobFilter) -> (Where, Option<Where>) {
                 params: vec![Box::new(user)],
             };
             state_health(&mut w, f, "j");
-            if let Some(t) = &f.device_type {
-                w.push("j.requested_device_type = $?", Box::new(t.clone()));
-            }
+            counted_filters(&mut w, f, "j", "coalesce(j.submitter_id, 0)");
             w.sql = format!("SELECT count(*) AS n FROM jobs j {}", w.sql);
             Some(w)
         }
         _ => None,
     };
     (w, own)
+}
+
+/// The filters besides state and health that the counters answer, on the columns of `alias`
+/// (`submitter` is the expression of the submitter's id: the counters count a job whose
+/// submitter is gone under 0, which no user has).
+fn counted_filters(w: &mut Where, f: &JobFilter, alias: &str, submitter: &str) {
+    if let Some(t) = &f.device_type {
+        let column = if alias == "k" {
+            "k.device_type"
+        } else {
+            "j.requested_device_type"
+        };
+        w.push(&format!("{column} = $?"), Box::new(t.clone()));
+    }
+    if let Some(h) = f.health_check {
+        w.push(&format!("{alias}.health_check = $?"), Box::new(h));
+    }
+    if let Some(name) = &f.submitter {
+        w.push(
+            &format!("{submitter} = coalesce((SELECT id FROM users WHERE username = $?), -1)"),
+            Box::new(name.clone()),
+        );
+    }
 }

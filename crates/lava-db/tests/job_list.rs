@@ -211,6 +211,35 @@ async fn counted_jobs_always_match_an_exact_count() {
             healths: vec![JobHealth::Unknown],
             ..Default::default()
         },
+        JobFilter {
+            health_check: Some(true),
+            ..Default::default()
+        },
+        JobFilter {
+            health_check: Some(false),
+            device_type: Some("qemu".into()),
+            state: Some(JobState::Finished),
+            ..Default::default()
+        },
+        JobFilter {
+            submitter: Some("alice".into()),
+            ..Default::default()
+        },
+        JobFilter {
+            submitter: Some("bob".into()),
+            health: Some(JobHealth::Canceled),
+            ..Default::default()
+        },
+        JobFilter {
+            submitter: Some("nobody".into()),
+            ..Default::default()
+        },
+        // Both kinds of counter at once: counted exactly.
+        JobFilter {
+            submitter: Some("alice".into()),
+            health_check: Some(false),
+            ..Default::default()
+        },
     ];
     let check = |stage: &'static str| {
         let c = &c;
@@ -241,6 +270,7 @@ async fn counted_jobs_always_match_an_exact_count() {
         if vis == JobVisibility::Group {
             j.viewing_groups = vec!["lab".into()];
         }
+        j.health_check = i == 3;
         ids.push(lava_db::jobs::insert(&c, &j).await.unwrap());
     }
     check("after inserts").await;
@@ -268,4 +298,11 @@ async fn counted_jobs_always_match_an_exact_count() {
     check("after a delete").await;
     job_list::fold_counts(&c).await.unwrap();
     check("after a second fold").await;
+    // A user who is gone leaves jobs without a submitter; they are still counted.
+    c.execute("DELETE FROM users WHERE id = $1", &[&alice])
+        .await
+        .unwrap();
+    check("after a submitter is deleted").await;
+    job_list::fold_counts(&c).await.unwrap();
+    check("after a third fold").await;
 }
