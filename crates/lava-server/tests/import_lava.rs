@@ -384,3 +384,54 @@ async fn a_dump_that_does_not_hold_together_imports_nothing() {
         "{stdout}"
     );
 }
+
+/// [`DUMP`] as `dumpdata --natural-foreign --natural-primary` writes it (the usual way to move
+/// a Django site's data): users and groups without their pk, and every reference to them by
+/// natural key (`["name"]`). LAVA's own models have no natural keys and keep their pks.
+fn natural_keys(dump: &str) -> String {
+    dump.replace(
+        r#"{"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}}"#,
+        r#"{"model": "auth.group", "fields": {"name": "lab-admins", "permissions": [["add_user", "auth", "user"]]}}"#,
+    )
+    .replace(r#"{"model": "auth.user", "pk": 2, "#, r#"{"model": "auth.user", "#)
+    .replace(r#""groups": [1]"#, r#""groups": [["lab-admins"]]"#)
+    .replace(r#""submitter": 2"#, r#""submitter": ["ann"]"#)
+    .replace(r#""physical_owner": 2"#, r#""physical_owner": ["ann"]"#)
+    .replace(r#""viewing_groups": [1]"#, r#""viewing_groups": [["lab-admins"]]"#)
+}
+
+#[tokio::test]
+async fn a_dump_with_natural_keys_imports_the_same() {
+    let pkg = lava_testkit::lava_device_types().unwrap();
+    let s = Server::start().await;
+    copy_dir(
+        &pkg.device_types(),
+        &s.root.path().join("usr/share/lava-server/device-types"),
+    );
+    let old = tempfile::tempdir().unwrap();
+    let dump = natural_keys(DUMP);
+    assert!(!dump.contains(r#""submitter": 2"#) && !dump.contains(r#""groups": [1]"#));
+    old_lab(old.path(), &dump);
+    let run = import(&s, old.path(), &["--with-history"]);
+    let (stdout, stderr) = out(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("add user ann to group lab-admins")
+            && stdout.contains("history: 2 job(s), 2 test suite(s), 3 test case(s) imported"),
+        "{stdout}"
+    );
+    let c = lava_db::connect(s.db.url()).await.unwrap();
+    let smoke = lava_db::jobs::get(&c, JobId(1042)).await.unwrap().unwrap();
+    assert_eq!(smoke.visibility, JobVisibility::Group);
+    assert_eq!(smoke.submitter.as_deref(), Some("ann"));
+    let page = reqwest::get(format!("{}/scheduler/job/1042", s.url))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404, "a group job is not public");
+    let again = import(&s, old.path(), &["--with-history"]);
+    let (stdout, stderr) = out(&again);
+    assert!(
+        stdout.contains("nothing to change: this lab is already here"),
+        "{stdout}\n{stderr}"
+    );
+}
