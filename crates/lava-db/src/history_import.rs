@@ -318,3 +318,22 @@ pub async fn finish(c: &impl Db, last_lava_id: i64) -> Result<HistoryReport, Err
         cases,
     })
 }
+
+/// Up to `limit` jobs of the dump that are here and have no log yet, after job `after`, by
+/// id, with their submit times (where LAVA kept their logs).
+pub async fn jobs_without_log(
+    c: &impl Db,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>)>, Error> {
+    c.query(
+        "SELECT j.id, j.submit_time FROM jobs j JOIN import_jobs i ON i.id = j.id
+         WHERE j.id > $1 AND j.log_lines = 0 AND j.log_bytes = 0
+         ORDER BY j.id LIMIT $2",
+        &[&after, &limit],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("submit_time")?)))
+    .collect()
+}

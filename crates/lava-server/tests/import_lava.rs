@@ -244,7 +244,9 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
     let (stdout, stderr) = out(&dry);
     assert!(dry.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("dry run: 0 change(s) and 2 job(s) of history, nothing written"),
+        stdout.contains(
+            "dry run: 0 change(s), 2 job(s) of history and 0 job log(s), nothing written"
+        ),
         "{stdout}"
     );
     assert!(
@@ -433,5 +435,101 @@ async fn a_dump_with_natural_keys_imports_the_same() {
     assert!(
         stdout.contains("nothing to change: this lab is already here"),
         "{stdout}\n{stderr}"
+    );
+}
+
+/// Job 1042's log as LAVA's job output tree holds it (`YYYY/MM/DD/ID/output.yaml` by its
+/// submit day), with a `results` line that must not be filed again (results come from the
+/// dump), a line longer than the store's cap, and a last line LAVA never ended.
+fn job_output(dir: &Path) -> String {
+    let long = "x".repeat(2_000_000);
+    let log = format!(
+        "- {{\"dt\": \"2023-02-01T10:00:05.250000\", \"lvl\": \"info\", \"msg\": \"start: 0 validate\"}}\n\
+         - {{\"dt\": \"2023-02-01T10:00:06\", \"lvl\": \"target\", \"msg\": \"{long}\"}}\n\
+         - {{\"dt\": \"2023-02-01T10:04:00\", \"lvl\": \"results\", \"msg\": {{\"case\": \"ping\", \"definition\": \"0_smoke\", \"result\": \"fail\"}}}}\n\
+         - {{\"dt\": \"2023-02-01T10:05:00\", \"lvl\": \"info\", \"msg\": \"Job finished\"}}"
+    );
+    write(&dir.join("2023/02/01/1042/output.yaml"), &log);
+    write(&dir.join("2023/02/01/1042/output.idx"), "not ours");
+    log
+}
+
+#[tokio::test]
+async fn job_logs_come_from_lavas_job_output_tree_without_filing_results_again() {
+    let s = Server::start().await;
+    let old = tempfile::tempdir().unwrap();
+    old_lab(old.path(), DUMP);
+    let tree = old.path().join("job-output");
+    let log = job_output(&tree);
+    let arg = ["--with-history", "--job-output", tree.to_str().unwrap()];
+
+    let dry = import(&s, old.path(), &[&arg[..], &["--dry-run"]].concat());
+    let (stdout, stderr) = out(&dry);
+    assert!(dry.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("job logs: 1 found") && stdout.contains("1 missing"),
+        "{stdout}"
+    );
+    assert!(!s.root.path().join("var/lib/lava-server/jobs/1042").exists());
+
+    let run = import(&s, old.path(), &arg);
+    let (stdout, stderr) = out(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("job logs: 1 copied")
+            && stdout.contains("1 missing, 1 line(s) cut to limits.log_line_bytes")
+            && stdout.contains("2 job(s) of history and 1 job log(s) imported"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("note: job 1043: no log in")
+            && stderr.contains("2023/02/01/1043/output.yaml[.xz]"),
+        "{stderr}"
+    );
+    let stored = reqwest::get(format!("{}/api/v0.2/jobs/1043/logs/", s.url))
+        .await
+        .unwrap();
+    assert_ne!(stored.status(), 200, "job 1043 has no log");
+    let c = lava_db::connect(s.db.url()).await.unwrap();
+    let path = s
+        .root
+        .path()
+        .join("var/lib/lava-server/jobs/1042/output.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let source: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        (lines[0], lines[2], lines[3]),
+        (source[0], source[2], source[3])
+    );
+    assert!(
+        lines[1].len() < 1_100_000 && lines[1].contains("<line way too long: 2000000 bytes"),
+        "{}",
+        &lines[1][..200]
+    );
+    assert!(
+        text.ends_with("\"Job finished\"}\n"),
+        "the last line is ended"
+    );
+    let end = lava_db::logs::end(&c, JobId(1042)).await.unwrap().unwrap();
+    assert_eq!((end.lines, end.bytes), (4, text.len() as i64));
+    // The log's `results` line is not filed again: the dump's cases only.
+    assert_eq!(
+        lava_db::jobs::result_counts(&c, JobId(1042)).await.unwrap(),
+        [0, 1, 1, 0]
+    );
+    // Read back through the store, from a line past the first index entry.
+    let logs = lava_server::logstore::LogStore::new(s.root.path().join("var/lib/lava-server/jobs"));
+    let tail = logs.read(&c, JobId(1042), 2, None).await.unwrap().unwrap();
+    assert_eq!(tail, format!("{}\n{}\n", source[2], source[3]).into_bytes());
+
+    let again = import(&s, old.path(), &arg);
+    let (stdout, stderr) = out(&again);
+    assert!(again.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("job logs: 0 copied (0 bytes), 1 missing")
+            && stdout.contains("nothing to change: this lab is already here"),
+        "{stdout}"
     );
 }

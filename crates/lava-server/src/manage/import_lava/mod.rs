@@ -9,6 +9,7 @@
 
 mod changes;
 mod history;
+mod logs;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,11 @@ use tree::Tree;
 pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
     if args.with_history && args.dump.is_none() {
         bail!("--with-history needs --dump: the history is in the old server's database");
+    }
+    if let Some(dir) = &args.job_output
+        && !dir.is_dir()
+    {
+        bail!("--job-output {}: not a directory", dir.display());
     }
     let tree = Tree::read(&args.dispatcher_config, args.dispatcher_d.as_deref())?;
     for w in &tree.warnings {
@@ -56,15 +62,30 @@ pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
         Some(staged) => history::finish(&tx, staged).await?,
         None => 0,
     };
-    if changes.is_empty() && imported == 0 {
+    let logs = match (&history, &args.job_output) {
+        (Some(_), Some(dir)) => {
+            let store = ctx.settings.jobs_dir();
+            let max_line = ctx.settings.limits.log_line_bytes;
+            let r = logs::import(&tx, dir, &store, max_line, args.dry_run).await?;
+            let verb = if args.dry_run { "found" } else { "copied" };
+            println!(
+                "job logs: {} {verb} ({} bytes), {} missing, {} line(s) cut to limits.log_line_bytes",
+                r.copied, r.bytes, r.missing, r.cut
+            );
+            r
+        }
+        _ => logs::LogReport::default(),
+    };
+    if changes.is_empty() && imported == 0 && logs.copied == 0 {
         println!("nothing to change: this lab is already here");
         return Ok(());
     }
     if args.dry_run {
         // The transaction is dropped: everything above is rolled back.
         println!(
-            "dry run: {} change(s) and {imported} job(s) of history, nothing written",
-            changes.len()
+            "dry run: {} change(s), {imported} job(s) of history and {} job log(s), nothing written",
+            changes.len(),
+            logs.copied
         );
         return Ok(());
     }
@@ -75,8 +96,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
     }
     staged.install()?;
     println!(
-        "{} change(s) made, {imported} job(s) of history imported",
-        changes.len()
+        "{} change(s) made, {imported} job(s) of history and {} job log(s) imported",
+        changes.len(),
+        logs.copied
     );
     for change in &changes {
         if let Change::Worker { record, new: true } = change {
