@@ -15,13 +15,10 @@ use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobVisibility};
 
 /// The dump, as LAVA 2023.01's `lava-server manage dumpdata` writes it (one line per record
-/// here for reading; dumpdata writes one long line).
+/// here for reading; dumpdata writes one long line): apps in Django's order, so LAVA's results
+/// and jobs come before the users and groups they refer to, times in milliseconds with `Z`,
+/// unset text fields `null`, as a real dump (tools/lava-2023-dump) shows.
 const DUMP: &str = r#"[
-{"model": "contenttypes.contenttype", "pk": 1, "fields": {"app_label": "auth", "model": "user"}},
-{"model": "auth.permission", "pk": 1, "fields": {"name": "Can add user", "content_type": 1, "codename": "add_user"}},
-{"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}},
-{"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$abc$def=", "last_login": "2023-02-01T10:00:00Z", "is_superuser": false, "username": "ann", "first_name": "Ann", "last_name": "Admin", "email": "ann@lab.example", "is_staff": true, "is_active": true, "date_joined": "2022-01-01T00:00:00Z", "groups": [1], "user_permissions": []}},
-{"model": "sessions.session", "pk": "k1", "fields": {"session_data": "x", "expire_date": "2023-03-01T00:00:00Z"}},
 {"model": "lava_results_app.testsuite", "pk": 10, "fields": {"name": "lava", "job": 1042}},
 {"model": "lava_results_app.testsuite", "pk": 11, "fields": {"name": "0_smoke", "job": 1042}},
 {"model": "lava_results_app.testset", "pk": 5, "fields": {"name": "network", "suite": 11}},
@@ -35,14 +32,21 @@ const DUMP: &str = r#"[
 {"model": "lava_scheduler_app.jobfailuretag", "pk": 3, "fields": {"name": "bootloader hang", "description": "U-Boot stopped answering"}},
 {"model": "lava_scheduler_app.alias", "pk": "am335x-boneblack", "fields": {"device_type": "beaglebone-black"}},
 {"model": "lava_scheduler_app.alias", "pk": "kvm-x86", "fields": {"device_type": "qemu"}},
-{"model": "lava_scheduler_app.devicetype", "pk": "qemu", "fields": {"architecture": null, "processor": null, "cpu_model": null, "bits": null, "cores": [], "core_count": null, "description": "QEMU machines", "health_frequency": 24, "disable_health_check": false, "health_denominator": 0, "display": true}},
+{"model": "lava_scheduler_app.devicetype", "pk": "qemu", "fields": {"architecture": null, "processor": null, "cpu_model": null, "bits": null, "core_count": null, "description": null, "health_frequency": 24, "disable_health_check": false, "health_denominator": 0, "display": true, "cores": []}},
 {"model": "lava_scheduler_app.devicetype", "pk": "beaglebone-black", "fields": {"architecture": "arm64", "processor": null, "cpu_model": "AM335x", "bits": null, "cores": [], "core_count": 1, "description": "", "health_frequency": 10, "disable_health_check": false, "health_denominator": 1, "display": true}},
-{"model": "lava_scheduler_app.worker", "pk": "w1", "fields": {"state": 1, "health": 0, "description": "rack 2", "last_ping": "2023-02-01T10:00:00Z", "job_limit": 2, "version": "2023.01", "token": "lava-worker-token-not-ours"}},
-{"model": "lava_scheduler_app.device", "pk": "qemu01", "fields": {"device_type": "qemu", "device_version": "", "physical_owner": null, "physical_group": null, "description": "first", "tags": [2], "state": 0, "health": 0, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
+{"model": "lava_scheduler_app.worker", "pk": "w1", "fields": {"state": 1, "health": 0, "description": "rack 2", "last_ping": "2023-02-01T10:00:00.252Z", "job_limit": 2, "version": null, "token": "lava-worker-token-not-ours"}},
+{"model": "lava_scheduler_app.device", "pk": "qemu01", "fields": {"device_type": "qemu", "device_version": null, "physical_owner": null, "physical_group": null, "description": "first", "tags": [2], "state": 0, "health": 0, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
 {"model": "lava_scheduler_app.device", "pk": "bbb-01", "fields": {"device_type": "beaglebone-black", "device_version": "", "physical_owner": 2, "physical_group": null, "description": "", "tags": [1, 2], "state": 0, "health": 4, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
-{"model": "lava_scheduler_app.testjob", "pk": 1042, "fields": {"sub_id": "", "is_public": false, "target_group": null, "submitter": 2, "viewing_groups": [1], "description": "smoke on qemu", "health_check": false, "requested_device_type": "qemu", "tags": [2], "actual_device": "qemu01", "submit_time": "2023-02-01T10:00:00Z", "start_time": "2023-02-01T10:00:05Z", "end_time": "2023-02-01T10:05:00Z", "state": 5, "health": 1, "priority": 50, "definition": "job_name: smoke on qemu\ndevice_type: qemu\n", "original_definition": "job_name: smoke on qemu\ndevice_type: qemu\nvisibility:\n  group: [lab-admins]\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": "old-job-token"}},
+{"model": "lava_scheduler_app.testjob", "pk": 1042, "fields": {"sub_id": "", "is_public": false, "target_group": null, "submitter": 2, "viewing_groups": [1], "description": "smoke on qemu", "health_check": false, "requested_device_type": "qemu", "tags": [2], "actual_device": "qemu01", "submit_time": "2023-02-01T10:00:00.405Z", "start_time": "2023-02-01T10:00:05.773Z", "end_time": "2023-02-01T10:05:00Z", "state": 5, "health": 1, "priority": 50, "definition": "job_name: smoke on qemu\ndevice_type: qemu\n", "original_definition": "job_name: smoke on qemu\ndevice_type: qemu\nvisibility:\n  group: [lab-admins]\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": "old-job-token"}},
 {"model": "lava_scheduler_app.testjob", "pk": 1043, "fields": {"sub_id": "", "is_public": true, "target_group": null, "submitter": 2, "viewing_groups": [], "description": "beaglebone-black health check", "health_check": true, "requested_device_type": "beaglebone-black", "tags": [], "actual_device": "bbb-01", "submit_time": "2023-02-01T11:00:00.250000Z", "start_time": "2023-02-01T11:00:01Z", "end_time": "2023-02-01T11:03:00Z", "state": 5, "health": 2, "priority": 50, "definition": "job_name: hc\n", "original_definition": "", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [3], "failure_comment": "u-boot did not answer", "token": ""}},
-{"model": "lava_scheduler_app.testjob", "pk": 1044, "fields": {"is_public": true, "submitter": 2, "viewing_groups": [], "description": "still queued", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": null, "submit_time": "2023-02-01T12:00:00Z", "start_time": null, "end_time": null, "state": 0, "health": 0, "priority": 50, "definition": "job_name: q\n", "original_definition": "job_name: q\n"}}
+{"model": "lava_scheduler_app.testjob", "pk": 1044, "fields": {"is_public": true, "submitter": 2, "viewing_groups": [], "description": "still queued", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": null, "submit_time": "2023-02-01T12:00:00Z", "start_time": null, "end_time": null, "state": 0, "health": 0, "priority": 50, "definition": "job_name: q\n", "original_definition": "job_name: q\n"}},
+{"model": "admin.logentry", "pk": 1, "fields": {"action_time": "2023-01-10T09:00:00.120Z", "user": 2, "content_type": 1, "object_id": "2", "object_repr": "ann", "action_flag": 2, "change_message": "[]"}},
+{"model": "auth.permission", "pk": 1, "fields": {"name": "Can add user", "content_type": 1, "codename": "add_user"}},
+{"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}},
+{"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$abc$def=", "last_login": "2023-02-01T10:00:00.512Z", "is_superuser": false, "username": "ann", "first_name": "Ann", "last_name": "Admin", "email": "ann@lab.example", "is_staff": true, "is_active": true, "date_joined": "2022-01-01T00:00:00Z", "groups": [1], "user_permissions": []}},
+{"model": "contenttypes.contenttype", "pk": 1, "fields": {"app_label": "auth", "model": "user"}},
+{"model": "sessions.session", "pk": "k1", "fields": {"session_data": "x", "expire_date": "2023-03-01T00:00:00Z"}},
+{"model": "sites.site", "pk": 1, "fields": {"domain": "example.com", "name": "example.com"}}
 ]"#;
 
 const QEMU01: &str = "{% extends 'qemu.jinja2' %}\n{% set mac_addr = '52:54:00:12:34:59' %}\n{% set memory = 1024 %}\n";
