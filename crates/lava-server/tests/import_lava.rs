@@ -145,6 +145,10 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
         stderr.contains("1 sessions.session record(s) not imported"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("1 user(s) (ann) keep LAVA's Django password hash"),
+        "{stderr}"
+    );
     assert_eq!(
         s.manage(&["dumpdata"]),
         before,

@@ -133,6 +133,7 @@ fn records_of(file: &Path, dump: &LabDump) -> anyhow::Result<Records> {
     for w in &items.warnings {
         eprintln!("warning: {}: {w}", file.display());
     }
+    note_foreign_passwords(file, &items.items);
     for (model, n) in &dump.skipped {
         eprintln!(
             "note: {}: {n} {model} record(s) not imported (not part of a lab's configuration here)",
@@ -140,6 +141,41 @@ fn records_of(file: &Path, dump: &LabDump) -> anyhow::Result<Records> {
         );
     }
     Ok(Records::new(&items.items, dump))
+}
+
+/// Says which users keep a Django password hash (`pbkdf2_sha256$…`, Django's `argon2$…`):
+/// it is kept as it is, but this server checks its own argon2 hashes only, so those users log
+/// in with API tokens until an admin sets them a password. (LAVA's `lava-health` has no
+/// usable password at all: a string without an algorithm.)
+fn note_foreign_passwords(file: &Path, items: &[(usize, lava_common::fixture::Item)]) {
+    let names: Vec<&str> = items
+        .iter()
+        .filter_map(|(_, item)| match item {
+            lava_common::fixture::Item::User(u)
+                if u.password.contains('$') && !u.password.starts_with('$') =>
+            {
+                Some(u.username.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = names.iter().take(10).copied().collect();
+    eprintln!(
+        "note: {}: {} user(s) ({}{}) keep LAVA's Django password hash, which this server does \
+         not check (it checks its own argon2 hashes): they log in with API tokens until an \
+         admin sets a password on the admin interface's user page",
+        file.display(),
+        names.len(),
+        shown.join(", "),
+        if names.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
+    );
 }
 
 /// Warns about each dictionary that does not render to a device this dispatcher runs: it is
