@@ -485,7 +485,9 @@ async fn job_logs_come_from_lavas_job_output_tree_without_filing_results_again()
     assert!(run.status.success(), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("job logs: 1 copied")
-            && stdout.contains("1 missing, 1 line(s) cut to limits.log_line_bytes")
+            && stdout.contains(
+                "1 missing, 0 refused (over 8 GiB), 1 line(s) cut to limits.log_line_bytes"
+            )
             && stdout.contains("2 job(s) of history and 1 job log(s) imported"),
         "{stdout}"
     );

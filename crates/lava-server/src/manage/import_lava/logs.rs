@@ -26,6 +26,19 @@ const BATCH: i64 = 500;
 const PROGRESS_EVERY: u64 = 1000;
 /// How many missing logs are named before the rest are only counted.
 const MAX_NAMED: u64 = 20;
+/// The most one imported log may hold, as stored: a bigger one (a compressed log that
+/// expands without end, say) is refused, its partial copy removed, and counted.
+const MAX_LOG_BYTES: u64 = 8 << 30;
+
+/// What became of one job's log.
+enum Outcome {
+    /// Not in the job output directory.
+    Missing,
+    /// Bigger than [`MAX_LOG_BYTES`].
+    Refused,
+    /// Copied (in a dry run, found: only its file's size).
+    Copied(Copied),
+}
 
 /// What the log import did (or, in a dry run, would do).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +47,8 @@ pub struct LogReport {
     pub copied: u64,
     /// Jobs whose log is not in the job output directory.
     pub missing: u64,
+    /// Logs refused: bigger than [`MAX_LOG_BYTES`].
+    pub refused: u64,
     /// Bytes written (in a dry run, the size of the files found, compressed or not).
     pub bytes: u64,
     /// Lines cut to `limits.log_line_bytes`.
@@ -64,36 +79,52 @@ pub async fn import(
                 dir.to_path_buf(),
                 store.join(id.to_string()).join("output.yaml"),
             );
-            let done = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Copied>> {
+            let done = tokio::task::spawn_blocking(move || -> std::io::Result<Outcome> {
                 let Some(found) = find(&src, id, submitted) else {
-                    return Ok(None);
+                    return Ok(Outcome::Missing);
                 };
                 if dry_run {
                     let len = std::fs::metadata(found.path())?.len() as i64;
-                    return Ok(Some(Copied {
+                    return Ok(Outcome::Copied(Copied {
                         bytes: len,
                         ..Copied::default()
                     }));
                 }
-                copy(&found, &dest, max_line).map(Some).map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("{}: {e}", found.path().display()))
-                })
+                match copy(&found, &dest, max_line, MAX_LOG_BYTES) {
+                    Ok(c) => Ok(Outcome::Copied(c)),
+                    Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                        let path = found.path().display();
+                        eprintln!("note: job {id}: {path}: {e}: not imported");
+                        Ok(Outcome::Refused)
+                    }
+                    Err(e) => Err(std::io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", found.path().display()),
+                    )),
+                }
             })
             .await
             .context("a log copy failed")?
             .with_context(|| format!("job {id}: cannot copy its log"))?;
-            let Some(copied) = done else {
-                r.missing += 1;
-                if r.missing <= MAX_NAMED {
-                    eprintln!(
-                        "note: job {id}: no log in {} (looked for {}/{:02}/{:02}/{id}/output.yaml[.xz])",
-                        dir.display(),
-                        submitted.year(),
-                        submitted.month(),
-                        submitted.day()
-                    );
+            let copied = match done {
+                Outcome::Copied(c) => c,
+                Outcome::Refused => {
+                    r.refused += 1;
+                    continue;
                 }
-                continue;
+                Outcome::Missing => {
+                    r.missing += 1;
+                    if r.missing <= MAX_NAMED {
+                        eprintln!(
+                            "note: job {id}: no log in {} (looked for {}/{:02}/{:02}/{id}/output.yaml[.xz])",
+                            dir.display(),
+                            submitted.year(),
+                            submitted.month(),
+                            submitted.day()
+                        );
+                    }
+                    continue;
+                }
             };
             if !dry_run {
                 let end = LogEnd {
@@ -178,7 +209,13 @@ pub struct Copied {
 
 /// Copies `found` to `dest` (this store's `ID/output.yaml`): written to a temporary file
 /// beside it, synced and renamed in, so `dest` is either the whole log or untouched.
-pub fn copy(found: &Found, dest: &Path, max_line: usize) -> std::io::Result<Copied> {
+/// A log that would hold more than `max_bytes` is refused (`ErrorKind::FileTooLarge`).
+pub fn copy(
+    found: &Found,
+    dest: &Path,
+    max_line: usize,
+    max_bytes: u64,
+) -> std::io::Result<Copied> {
     let file = File::open(found.path())?;
     let reader: Box<dyn Read> = match found {
         Found::Plain(_) => Box::new(file),
@@ -195,7 +232,7 @@ pub fn copy(found: &Found, dest: &Path, max_line: usize) -> std::io::Result<Copi
         .write(true)
         .mode(files::FILE_MODE)
         .open(&temp)?;
-    let copied = copy_lines(BufReader::new(reader), &out, max_line).and_then(|c| {
+    let copied = copy_lines(BufReader::new(reader), &out, max_line, max_bytes).and_then(|c| {
         out.sync_data()?;
         Ok(c)
     });
@@ -212,7 +249,12 @@ pub fn copy(found: &Found, dest: &Path, max_line: usize) -> std::io::Result<Copi
 }
 
 /// The copy itself: line by line, at most [`HOLD`] bytes of a line in memory.
-fn copy_lines(mut input: impl BufRead, out: &File, max_line: usize) -> std::io::Result<Copied> {
+fn copy_lines(
+    mut input: impl BufRead,
+    out: &File,
+    max_line: usize,
+    max_bytes: u64,
+) -> std::io::Result<Copied> {
     let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
     let mut c = Copied::default();
     let mut line = Vec::new();
@@ -244,6 +286,12 @@ fn copy_lines(mut input: impl BufRead, out: &File, max_line: usize) -> std::io::
         {
             c.index.push((c.lines, c.bytes));
             (indexed_line, indexed_byte) = (c.lines, c.bytes);
+        }
+        if c.bytes as u64 + text.len() as u64 > max_bytes {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("more than {max_bytes} bytes, the most one imported log may hold"),
+            ));
         }
         w.write_all(text.as_bytes())?;
         c.lines += 1;
@@ -285,7 +333,7 @@ mod tests {
         let src = dir.path().join("in.yaml");
         std::fs::write(&src, text).unwrap();
         let dest = dir.path().join("store/7/output.yaml");
-        let c = copy(&Found::Plain(src), &dest, max).unwrap();
+        let c = copy(&Found::Plain(src), &dest, max, 1 << 30).unwrap();
         assert!(!dest.with_file_name(".output.yaml.import").exists());
         (std::fs::read_to_string(dest).unwrap(), c)
     }
@@ -320,6 +368,27 @@ mod tests {
             "{first}"
         );
         assert!(first.contains("<line way too long: 10000 bytes"), "{first}");
+    }
+
+    #[test]
+    fn a_log_over_the_cap_is_refused_and_nothing_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("in.yaml");
+        let line = "- {\"dt\": \"2023-02-01T10:00:05\", \"lvl\": \"info\", \"msg\": \"x\"}\n";
+        std::fs::write(&src, line.repeat(100)).unwrap();
+        let dest = dir.path().join("store/7/output.yaml");
+        let e = copy(&Found::Plain(src), &dest, 4096, 50 * line.len() as u64).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge, "{e}");
+        assert!(
+            e.to_string().contains("the most one imported log may hold"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("store/7"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 
     #[test]

@@ -69,8 +69,8 @@ pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
             let r = logs::import(&tx, dir, &store, max_line, args.dry_run).await?;
             let verb = if args.dry_run { "found" } else { "copied" };
             println!(
-                "job logs: {} {verb} ({} bytes), {} missing, {} line(s) cut to limits.log_line_bytes",
-                r.copied, r.bytes, r.missing, r.cut
+                "job logs: {} {verb} ({} bytes), {} missing, {} refused (over 8 GiB), {} line(s) cut to limits.log_line_bytes",
+                r.copied, r.bytes, r.missing, r.refused, r.cut
             );
             r
         }
