@@ -6,7 +6,7 @@ CARGO ?= cargo
 LAB ?= $(CURDIR)/.lava
 BIN := $(CURDIR)/target/debug
 
-.PHONY: help deps build run lab-stop test check fmt clippy test-image test-kvm-image bench deb install-test fuzz api-doc
+.PHONY: help deps build run lab-stop test check fmt clippy test-image test-kvm-image test-lava-dump bench deb install-test fuzz api-doc
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,14 @@ test-image: ## the small kvm test image (kernel + busybox initramfs) in target/l
 
 test-kvm-image: ## slow: build a full Debian 12 kvm disk image from the mirror and boot it as a kvm job
 	$(CARGO) test -p lava-dispatcher --test kvm_full_image -- --ignored --nocapture
+
+# Not part of `make test`: it downloads a few hundred MB (Debian's lava-server and PostgreSQL).
+LAVA_DUMP_DIR ?= $(CURDIR)/target/lava-2023-dump
+
+test-lava-dump: ## slow: a real LAVA 2023.01 lab made in a Debian 12 chroot (as root), dumped, and imported twice by import-lava
+	$(CARGO) build -p lava-server --bin lava-server -p lava-testkit --bin lava-lab
+	sh tools/lava-2023-dump "$(LAVA_DUMP_DIR)"
+	BIN="$(BIN)" sh tools/lava-2023-import "$(LAVA_DUMP_DIR)"
 
 bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, LAVA lab import, packages, U-Boot board boot, board jobs and overlays)
 	$(CARGO) bench -p lava-dispatcher --bench console

@@ -68,10 +68,15 @@ pub struct ImportLava {
     /// The old server's `lava-server manage dumpdata` output (JSON), read as a stream.
     #[arg(long, value_name = "FILE.json")]
     pub dump: Option<PathBuf>,
-    /// Also import the finished jobs (with LAVA's ids) and their test results from the dump
-    /// (job logs are files on the old server and are not brought over).
+    /// Also import the finished jobs (with LAVA's ids) and their test results from the dump.
     #[arg(long)]
     pub with_history: bool,
+    /// With --with-history: LAVA's job output directory
+    /// (`/var/lib/lava-server/default/media/job-output` on the old server, or a copy), whose
+    /// `YYYY/MM/DD/ID/output.yaml` (or `.xz`) logs are copied into this server's log store
+    /// for the imported jobs that have no log here yet. A missing log is counted, not fatal.
+    #[arg(long, value_name = "DIR", requires = "with_history")]
+    pub job_output: Option<PathBuf>,
     /// Print what would change and change nothing (the changes are made in a transaction
     /// that is then rolled back, so the counts are exact).
     #[arg(long)]

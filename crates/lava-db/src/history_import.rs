@@ -33,7 +33,7 @@ pub async fn begin(c: &impl Db) -> Result<(), Error> {
         "CREATE TEMP TABLE import_jobs (id bigint PRIMARY KEY, submitter bigint,
             description text, definition text, health_check boolean, device_type text,
             actual_device text, tags bigint[], priority integer, is_public boolean,
-            groups bigint[], health integer, submit_time timestamptz, start_time timestamptz,
+            groups bigint[], submitter_name text, group_names text[], health integer, submit_time timestamptz, start_time timestamptz,
             end_time timestamptz, failure_comment text, failure_tags bigint[]) ON COMMIT DROP",
         "CREATE TEMP TABLE import_suites (pk bigint PRIMARY KEY, job bigint, name text,
             suite_id bigint) ON COMMIT DROP",
@@ -76,6 +76,11 @@ pub async fn stage_jobs(c: &impl Db, rows: &[JobRow]) -> Result<(), Error> {
     let priorities: Vec<i32> = rows.iter().map(|r| r.priority).collect();
     let public: Vec<bool> = rows.iter().map(|r| r.is_public).collect();
     let groups = col(|r| Some(pk_list(&r.viewing_groups)));
+    let submitter_names = col(|r| r.submitter_name.clone());
+    let group_names: Vec<String> = rows
+        .iter()
+        .map(|r| serde_json::Value::from(r.viewing_group_names.clone()).to_string())
+        .collect();
     let healths: Vec<i32> = rows.iter().map(|r| r.health).collect();
     let submitted: Vec<_> = rows.iter().map(|r| r.submit_time).collect();
     let started: Vec<_> = rows.iter().map(|r| r.start_time).collect();
@@ -85,15 +90,17 @@ pub async fn stage_jobs(c: &impl Db, rows: &[JobRow]) -> Result<(), Error> {
     c.execute(
         "INSERT INTO import_jobs SELECT id, submitter, description, definition, health_check,
             device_type, actual_device, tags::bigint[], priority, is_public, groups::bigint[],
+            submitter_name,
+            ARRAY(SELECT jsonb_array_elements_text(group_names::jsonb)),
             health, submit_time, start_time, end_time, failure_comment,
             failure_tags::bigint[]
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::boolean[],
             $6::text[], $7::text[], $8::text[], $9::integer[], $10::boolean[], $11::text[],
             $12::integer[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
-            $16::text[], $17::text[])
+            $16::text[], $17::text[], $18::text[], $19::text[])
          AS x(id, submitter, description, definition, health_check, device_type,
             actual_device, tags, priority, is_public, groups, health, submit_time, start_time,
-            end_time, failure_comment, failure_tags)",
+            end_time, failure_comment, failure_tags, submitter_name, group_names)",
         &[
             &ids,
             &submitters,
@@ -112,6 +119,8 @@ pub async fn stage_jobs(c: &impl Db, rows: &[JobRow]) -> Result<(), Error> {
             &ended,
             &comments,
             &failure_tags,
+            &submitter_names,
+            &group_names,
         ],
     )
     .await?;
@@ -234,7 +243,8 @@ pub async fn finish(c: &impl Db, last_lava_id: i64) -> Result<HistoryReport, Err
                         WHERE n.kind = 'tag' AND n.pk = ANY(i.tags)), '{}'),
                     i.priority,
                     (CASE WHEN i.is_public THEN 'public'
-                        WHEN cardinality(i.groups) > 0 THEN 'group'
+                        WHEN cardinality(i.groups) + cardinality(i.group_names) > 0
+                            THEN 'group'
                         ELSE 'personal' END)::job_visibility,
                     'finished',
                     (ARRAY['unknown', 'complete', 'incomplete', 'canceled'])[i.health + 1]::job_health,
@@ -244,7 +254,7 @@ pub async fn finish(c: &impl Db, last_lava_id: i64) -> Result<HistoryReport, Err
                         WHERE n.kind = 'failure tag' AND n.pk = ANY(i.failure_tags)), '{}')
                 FROM import_jobs i
                 LEFT JOIN import_names un ON un.kind = 'user' AND un.pk = i.submitter
-                LEFT JOIN users u ON u.username = un.name
+                LEFT JOIN users u ON u.username = coalesce(un.name, i.submitter_name)
                 LEFT JOIN device_types dt ON dt.name = i.device_type
                 LEFT JOIN devices d ON d.hostname = i.actual_device
                 WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = i.id)
@@ -257,9 +267,11 @@ pub async fn finish(c: &impl Db, last_lava_id: i64) -> Result<HistoryReport, Err
     c.execute(
         "INSERT INTO job_viewing_groups (job_id, group_id)
          SELECT DISTINCT i.id, g.id FROM import_jobs i JOIN import_new n ON n.id = i.id
-         CROSS JOIN LATERAL unnest(i.groups) AS gp(pk)
-         JOIN import_names gn ON gn.kind = 'group' AND gn.pk = gp.pk
-         JOIN groups g ON g.name = gn.name",
+         CROSS JOIN LATERAL (
+            SELECT gn.name FROM unnest(i.groups) AS gp(pk)
+            JOIN import_names gn ON gn.kind = 'group' AND gn.pk = gp.pk
+            UNION SELECT unnest(i.group_names)) AS vg(name)
+         JOIN groups g ON g.name = vg.name",
         &[],
     )
     .await?;
@@ -305,4 +317,23 @@ pub async fn finish(c: &impl Db, last_lava_id: i64) -> Result<HistoryReport, Err
         suites,
         cases,
     })
+}
+
+/// Up to `limit` jobs of the dump that are here and have no log yet, after job `after`, by
+/// id, with their submit times (where LAVA kept their logs).
+pub async fn jobs_without_log(
+    c: &impl Db,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>)>, Error> {
+    c.query(
+        "SELECT j.id, j.submit_time FROM jobs j JOIN import_jobs i ON i.id = j.id
+         WHERE j.id > $1 AND j.log_lines = 0 AND j.log_bytes = 0
+         ORDER BY j.id LIMIT $2",
+        &[&after, &limit],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("submit_time")?)))
+    .collect()
 }

@@ -106,3 +106,32 @@ pub async fn progress(
     })
     .transpose()
 }
+
+/// Records a log brought in whole (an import): its line index and its end, for a job that
+/// has no log yet. Returns false when the job has one (nothing is changed).
+pub async fn record_import(
+    c: &impl Db,
+    job: JobId,
+    end: LogEnd,
+    index: &[(i64, i64)],
+) -> Result<bool, Error> {
+    let n = c
+        .execute(
+            "UPDATE jobs SET log_lines = $2, log_bytes = $3
+             WHERE id = $1 AND log_lines = 0 AND log_bytes = 0",
+            &[&job, &end.lines, &end.bytes],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let (lines, bytes): (Vec<i64>, Vec<i64>) = index.iter().copied().unzip();
+    c.execute(
+        "INSERT INTO job_log_index (job_id, line, byte_offset)
+         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[])
+         ON CONFLICT (job_id, line) DO UPDATE SET byte_offset = EXCLUDED.byte_offset",
+        &[&job, &lines, &bytes],
+    )
+    .await?;
+    Ok(true)
+}

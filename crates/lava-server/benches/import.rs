@@ -1,6 +1,7 @@
 //! Bringing a big LAVA lab over: a `dumpdata` dump in LAVA 2023.01's shape with JOBS finished
 //! jobs (default 1,000,000; `LAVA_BENCH_IMPORT_JOBS` to change it), each with a test suite of
-//! two cases (results listed before jobs, as LAVA's app order writes them), is generated, then
+//! two cases (results listed before jobs and users after both, as a real LAVA 2023.01 dump
+//! orders them: `tools/lava-2023-dump`), is generated, then
 //! `lava-server manage import-lava --with-history` imports it into a fresh database. Prints
 //! the import rate in dump rows per second and the importer's peak memory; asserts nothing.
 
@@ -18,19 +19,14 @@ fn write_dump(path: &std::path::Path, jobs: u64) -> u64 {
     let file = std::fs::File::create(path).expect("dump");
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut rows = 0u64;
-    let mut put = |w: &mut std::io::BufWriter<std::fs::File>, first: bool, record: String| {
-        if !first {
+    let mut put = |w: &mut std::io::BufWriter<std::fs::File>, _: bool, record: String| {
+        if rows > 0 {
             w.write_all(b",\n").expect("write");
         }
         w.write_all(record.as_bytes()).expect("write");
         rows += 1;
     };
     w.write_all(b"[").expect("write");
-    put(
-        &mut w,
-        true,
-        r#"{"model": "auth.user", "pk": 1, "fields": {"username": "ci", "password": "!", "is_staff": false, "is_superuser": false, "is_active": true, "groups": [], "user_permissions": []}}"#.into(),
-    );
     for j in 1..=jobs {
         put(
             &mut w,
@@ -77,12 +73,18 @@ fn write_dump(path: &std::path::Path, jobs: u64) -> u64 {
             &mut w,
             false,
             format!(
-                r#"{{"model": "lava_scheduler_app.testjob", "pk": {j}, "fields": {{"sub_id": "", "is_public": true, "target_group": null, "submitter": 1, "viewing_groups": [], "description": "smoke {j}", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": "qemu{:02}", "submit_time": "2023-02-{day:02}T10:00:00Z", "start_time": "2023-02-{day:02}T10:00:05Z", "end_time": "2023-02-{day:02}T10:05:00Z", "state": 5, "health": {}, "priority": 50, "definition": "job_name: smoke {j}\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {{minutes: 10}}\nactions: []\n", "original_definition": "job_name: smoke {j}\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {{minutes: 10}}\nactions: []\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": ""}}}}"#,
+                r#"{{"model": "lava_scheduler_app.testjob", "pk": {j}, "fields": {{"sub_id": "", "is_public": true, "target_group": null, "submitter": 1, "viewing_groups": [], "description": "smoke {j}", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": "qemu{:02}", "submit_time": "2023-02-{day:02}T10:00:00.405Z", "start_time": "2023-02-{day:02}T10:00:05.773Z", "end_time": "2023-02-{day:02}T10:05:00.836Z", "state": 5, "health": {}, "priority": 50, "definition": "job_name: smoke {j}\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {{minutes: 10}}\nactions: []\n", "original_definition": "job_name: smoke {j}\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {{minutes: 10}}\nactions: []\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": ""}}}}"#,
                 j % 10,
                 1 + j % 2
             ),
         );
     }
+    // Django's own apps come after LAVA's in a real dump: the submitter after its jobs.
+    put(
+        &mut w,
+        false,
+        r#"{"model": "auth.user", "pk": 1, "fields": {"password": "!", "last_login": null, "is_superuser": false, "username": "ci", "first_name": "", "last_name": "", "email": "", "is_staff": false, "is_active": true, "date_joined": "2023-01-01T00:00:00.125Z", "groups": [], "user_permissions": []}}"#.into(),
+    );
     w.write_all(b"]\n").expect("write");
     w.flush().expect("flush");
     rows

@@ -15,13 +15,10 @@ use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobVisibility};
 
 /// The dump, as LAVA 2023.01's `lava-server manage dumpdata` writes it (one line per record
-/// here for reading; dumpdata writes one long line).
+/// here for reading; dumpdata writes one long line): apps in Django's order, so LAVA's results
+/// and jobs come before the users and groups they refer to, times in milliseconds with `Z`,
+/// unset text fields `null`, as a real dump (tools/lava-2023-dump) shows.
 const DUMP: &str = r#"[
-{"model": "contenttypes.contenttype", "pk": 1, "fields": {"app_label": "auth", "model": "user"}},
-{"model": "auth.permission", "pk": 1, "fields": {"name": "Can add user", "content_type": 1, "codename": "add_user"}},
-{"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}},
-{"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$abc$def=", "last_login": "2023-02-01T10:00:00Z", "is_superuser": false, "username": "ann", "first_name": "Ann", "last_name": "Admin", "email": "ann@lab.example", "is_staff": true, "is_active": true, "date_joined": "2022-01-01T00:00:00Z", "groups": [1], "user_permissions": []}},
-{"model": "sessions.session", "pk": "k1", "fields": {"session_data": "x", "expire_date": "2023-03-01T00:00:00Z"}},
 {"model": "lava_results_app.testsuite", "pk": 10, "fields": {"name": "lava", "job": 1042}},
 {"model": "lava_results_app.testsuite", "pk": 11, "fields": {"name": "0_smoke", "job": 1042}},
 {"model": "lava_results_app.testset", "pk": 5, "fields": {"name": "network", "suite": 11}},
@@ -35,14 +32,21 @@ const DUMP: &str = r#"[
 {"model": "lava_scheduler_app.jobfailuretag", "pk": 3, "fields": {"name": "bootloader hang", "description": "U-Boot stopped answering"}},
 {"model": "lava_scheduler_app.alias", "pk": "am335x-boneblack", "fields": {"device_type": "beaglebone-black"}},
 {"model": "lava_scheduler_app.alias", "pk": "kvm-x86", "fields": {"device_type": "qemu"}},
-{"model": "lava_scheduler_app.devicetype", "pk": "qemu", "fields": {"architecture": null, "processor": null, "cpu_model": null, "bits": null, "cores": [], "core_count": null, "description": "QEMU machines", "health_frequency": 24, "disable_health_check": false, "health_denominator": 0, "display": true}},
+{"model": "lava_scheduler_app.devicetype", "pk": "qemu", "fields": {"architecture": null, "processor": null, "cpu_model": null, "bits": null, "core_count": null, "description": null, "health_frequency": 24, "disable_health_check": false, "health_denominator": 0, "display": true, "cores": []}},
 {"model": "lava_scheduler_app.devicetype", "pk": "beaglebone-black", "fields": {"architecture": "arm64", "processor": null, "cpu_model": "AM335x", "bits": null, "cores": [], "core_count": 1, "description": "", "health_frequency": 10, "disable_health_check": false, "health_denominator": 1, "display": true}},
-{"model": "lava_scheduler_app.worker", "pk": "w1", "fields": {"state": 1, "health": 0, "description": "rack 2", "last_ping": "2023-02-01T10:00:00Z", "job_limit": 2, "version": "2023.01", "token": "lava-worker-token-not-ours"}},
-{"model": "lava_scheduler_app.device", "pk": "qemu01", "fields": {"device_type": "qemu", "device_version": "", "physical_owner": null, "physical_group": null, "description": "first", "tags": [2], "state": 0, "health": 0, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
+{"model": "lava_scheduler_app.worker", "pk": "w1", "fields": {"state": 1, "health": 0, "description": "rack 2", "last_ping": "2023-02-01T10:00:00.252Z", "job_limit": 2, "version": null, "token": "lava-worker-token-not-ours"}},
+{"model": "lava_scheduler_app.device", "pk": "qemu01", "fields": {"device_type": "qemu", "device_version": null, "physical_owner": null, "physical_group": null, "description": "first", "tags": [2], "state": 0, "health": 0, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
 {"model": "lava_scheduler_app.device", "pk": "bbb-01", "fields": {"device_type": "beaglebone-black", "device_version": "", "physical_owner": 2, "physical_group": null, "description": "", "tags": [1, 2], "state": 0, "health": 4, "last_health_report_job": null, "worker_host": "w1", "is_synced": true}},
-{"model": "lava_scheduler_app.testjob", "pk": 1042, "fields": {"sub_id": "", "is_public": false, "target_group": null, "submitter": 2, "viewing_groups": [1], "description": "smoke on qemu", "health_check": false, "requested_device_type": "qemu", "tags": [2], "actual_device": "qemu01", "submit_time": "2023-02-01T10:00:00Z", "start_time": "2023-02-01T10:00:05Z", "end_time": "2023-02-01T10:05:00Z", "state": 5, "health": 1, "priority": 50, "definition": "job_name: smoke on qemu\ndevice_type: qemu\n", "original_definition": "job_name: smoke on qemu\ndevice_type: qemu\nvisibility:\n  group: [lab-admins]\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": "old-job-token"}},
+{"model": "lava_scheduler_app.testjob", "pk": 1042, "fields": {"sub_id": "", "is_public": false, "target_group": null, "submitter": 2, "viewing_groups": [1], "description": "smoke on qemu", "health_check": false, "requested_device_type": "qemu", "tags": [2], "actual_device": "qemu01", "submit_time": "2023-02-01T10:00:00.405Z", "start_time": "2023-02-01T10:00:05.773Z", "end_time": "2023-02-01T10:05:00Z", "state": 5, "health": 1, "priority": 50, "definition": "job_name: smoke on qemu\ndevice_type: qemu\n", "original_definition": "job_name: smoke on qemu\ndevice_type: qemu\nvisibility:\n  group: [lab-admins]\n", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [], "failure_comment": null, "token": "old-job-token"}},
 {"model": "lava_scheduler_app.testjob", "pk": 1043, "fields": {"sub_id": "", "is_public": true, "target_group": null, "submitter": 2, "viewing_groups": [], "description": "beaglebone-black health check", "health_check": true, "requested_device_type": "beaglebone-black", "tags": [], "actual_device": "bbb-01", "submit_time": "2023-02-01T11:00:00.250000Z", "start_time": "2023-02-01T11:00:01Z", "end_time": "2023-02-01T11:03:00Z", "state": 5, "health": 2, "priority": 50, "definition": "job_name: hc\n", "original_definition": "", "multinode_definition": "", "pipeline_compatibility": 0, "queue_timeout": null, "failure_tags": [3], "failure_comment": "u-boot did not answer", "token": ""}},
-{"model": "lava_scheduler_app.testjob", "pk": 1044, "fields": {"is_public": true, "submitter": 2, "viewing_groups": [], "description": "still queued", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": null, "submit_time": "2023-02-01T12:00:00Z", "start_time": null, "end_time": null, "state": 0, "health": 0, "priority": 50, "definition": "job_name: q\n", "original_definition": "job_name: q\n"}}
+{"model": "lava_scheduler_app.testjob", "pk": 1044, "fields": {"is_public": true, "submitter": 2, "viewing_groups": [], "description": "still queued", "health_check": false, "requested_device_type": "qemu", "tags": [], "actual_device": null, "submit_time": "2023-02-01T12:00:00Z", "start_time": null, "end_time": null, "state": 0, "health": 0, "priority": 50, "definition": "job_name: q\n", "original_definition": "job_name: q\n"}},
+{"model": "admin.logentry", "pk": 1, "fields": {"action_time": "2023-01-10T09:00:00.120Z", "user": 2, "content_type": 1, "object_id": "2", "object_repr": "ann", "action_flag": 2, "change_message": "[]"}},
+{"model": "auth.permission", "pk": 1, "fields": {"name": "Can add user", "content_type": 1, "codename": "add_user"}},
+{"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}},
+{"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$abc$def=", "last_login": "2023-02-01T10:00:00.512Z", "is_superuser": false, "username": "ann", "first_name": "Ann", "last_name": "Admin", "email": "ann@lab.example", "is_staff": true, "is_active": true, "date_joined": "2022-01-01T00:00:00Z", "groups": [1], "user_permissions": []}},
+{"model": "contenttypes.contenttype", "pk": 1, "fields": {"app_label": "auth", "model": "user"}},
+{"model": "sessions.session", "pk": "k1", "fields": {"session_data": "x", "expire_date": "2023-03-01T00:00:00Z"}},
+{"model": "sites.site", "pk": 1, "fields": {"domain": "example.com", "name": "example.com"}}
 ]"#;
 
 const QEMU01: &str = "{% extends 'qemu.jinja2' %}\n{% set mac_addr = '52:54:00:12:34:59' %}\n{% set memory = 1024 %}\n";
@@ -139,6 +143,10 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
     );
     assert!(
         stderr.contains("1 sessions.session record(s) not imported"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 user(s) (ann) keep LAVA's Django password hash"),
         "{stderr}"
     );
     assert_eq!(
@@ -244,7 +252,9 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
     let (stdout, stderr) = out(&dry);
     assert!(dry.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("dry run: 0 change(s) and 2 job(s) of history, nothing written"),
+        stdout.contains(
+            "dry run: 0 change(s), 2 job(s) of history and 0 job log(s), nothing written"
+        ),
         "{stdout}"
     );
     assert!(
@@ -381,6 +391,155 @@ async fn a_dump_that_does_not_hold_together_imports_nothing() {
     );
     assert!(
         stdout.contains("add device broken01 (no-such-board, unknown)"),
+        "{stdout}"
+    );
+}
+
+/// [`DUMP`] as `dumpdata --natural-foreign --natural-primary` writes it (the usual way to move
+/// a Django site's data): users and groups without their pk, and every reference to them by
+/// natural key (`["name"]`). LAVA's own models have no natural keys and keep their pks.
+fn natural_keys(dump: &str) -> String {
+    dump.replace(
+        r#"{"model": "auth.group", "pk": 1, "fields": {"name": "lab-admins", "permissions": [1]}}"#,
+        r#"{"model": "auth.group", "fields": {"name": "lab-admins", "permissions": [["add_user", "auth", "user"]]}}"#,
+    )
+    .replace(r#"{"model": "auth.user", "pk": 2, "#, r#"{"model": "auth.user", "#)
+    .replace(r#""groups": [1]"#, r#""groups": [["lab-admins"]]"#)
+    .replace(r#""submitter": 2"#, r#""submitter": ["ann"]"#)
+    .replace(r#""physical_owner": 2"#, r#""physical_owner": ["ann"]"#)
+    .replace(r#""viewing_groups": [1]"#, r#""viewing_groups": [["lab-admins"]]"#)
+}
+
+#[tokio::test]
+async fn a_dump_with_natural_keys_imports_the_same() {
+    let pkg = lava_testkit::lava_device_types().unwrap();
+    let s = Server::start().await;
+    copy_dir(
+        &pkg.device_types(),
+        &s.root.path().join("usr/share/lava-server/device-types"),
+    );
+    let old = tempfile::tempdir().unwrap();
+    let dump = natural_keys(DUMP);
+    assert!(!dump.contains(r#""submitter": 2"#) && !dump.contains(r#""groups": [1]"#));
+    old_lab(old.path(), &dump);
+    let run = import(&s, old.path(), &["--with-history"]);
+    let (stdout, stderr) = out(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("add user ann to group lab-admins")
+            && stdout.contains("history: 2 job(s), 2 test suite(s), 3 test case(s) imported"),
+        "{stdout}"
+    );
+    let c = lava_db::connect(s.db.url()).await.unwrap();
+    let smoke = lava_db::jobs::get(&c, JobId(1042)).await.unwrap().unwrap();
+    assert_eq!(smoke.visibility, JobVisibility::Group);
+    assert_eq!(smoke.submitter.as_deref(), Some("ann"));
+    let page = reqwest::get(format!("{}/scheduler/job/1042", s.url))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404, "a group job is not public");
+    let again = import(&s, old.path(), &["--with-history"]);
+    let (stdout, stderr) = out(&again);
+    assert!(
+        stdout.contains("nothing to change: this lab is already here"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+/// Job 1042's log as LAVA's job output tree holds it (`YYYY/MM/DD/ID/output.yaml` by its
+/// submit day), with a `results` line that must not be filed again (results come from the
+/// dump), a line longer than the store's cap, and a last line LAVA never ended.
+fn job_output(dir: &Path) -> String {
+    let long = "x".repeat(2_000_000);
+    let log = format!(
+        "- {{\"dt\": \"2023-02-01T10:00:05.250000\", \"lvl\": \"info\", \"msg\": \"start: 0 validate\"}}\n\
+         - {{\"dt\": \"2023-02-01T10:00:06\", \"lvl\": \"target\", \"msg\": \"{long}\"}}\n\
+         - {{\"dt\": \"2023-02-01T10:04:00\", \"lvl\": \"results\", \"msg\": {{\"case\": \"ping\", \"definition\": \"0_smoke\", \"result\": \"fail\"}}}}\n\
+         - {{\"dt\": \"2023-02-01T10:05:00\", \"lvl\": \"info\", \"msg\": \"Job finished\"}}"
+    );
+    write(&dir.join("2023/02/01/1042/output.yaml"), &log);
+    write(&dir.join("2023/02/01/1042/output.idx"), "not ours");
+    log
+}
+
+#[tokio::test]
+async fn job_logs_come_from_lavas_job_output_tree_without_filing_results_again() {
+    let s = Server::start().await;
+    let old = tempfile::tempdir().unwrap();
+    old_lab(old.path(), DUMP);
+    let tree = old.path().join("job-output");
+    let log = job_output(&tree);
+    let arg = ["--with-history", "--job-output", tree.to_str().unwrap()];
+
+    let dry = import(&s, old.path(), &[&arg[..], &["--dry-run"]].concat());
+    let (stdout, stderr) = out(&dry);
+    assert!(dry.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("job logs: 1 found") && stdout.contains("1 missing"),
+        "{stdout}"
+    );
+    assert!(!s.root.path().join("var/lib/lava-server/jobs/1042").exists());
+
+    let run = import(&s, old.path(), &arg);
+    let (stdout, stderr) = out(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("job logs: 1 copied")
+            && stdout.contains(
+                "1 missing, 0 refused (over 8 GiB), 1 line(s) cut to limits.log_line_bytes"
+            )
+            && stdout.contains("2 job(s) of history and 1 job log(s) imported"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("note: job 1043: no log in")
+            && stderr.contains("2023/02/01/1043/output.yaml[.xz]"),
+        "{stderr}"
+    );
+    let stored = reqwest::get(format!("{}/api/v0.2/jobs/1043/logs/", s.url))
+        .await
+        .unwrap();
+    assert_ne!(stored.status(), 200, "job 1043 has no log");
+    let c = lava_db::connect(s.db.url()).await.unwrap();
+    let path = s
+        .root
+        .path()
+        .join("var/lib/lava-server/jobs/1042/output.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let source: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        (lines[0], lines[2], lines[3]),
+        (source[0], source[2], source[3])
+    );
+    assert!(
+        lines[1].len() < 1_100_000 && lines[1].contains("<line way too long: 2000000 bytes"),
+        "{}",
+        &lines[1][..200]
+    );
+    assert!(
+        text.ends_with("\"Job finished\"}\n"),
+        "the last line is ended"
+    );
+    let end = lava_db::logs::end(&c, JobId(1042)).await.unwrap().unwrap();
+    assert_eq!((end.lines, end.bytes), (4, text.len() as i64));
+    // The log's `results` line is not filed again: the dump's cases only.
+    assert_eq!(
+        lava_db::jobs::result_counts(&c, JobId(1042)).await.unwrap(),
+        [0, 1, 1, 0]
+    );
+    // Read back through the store, from a line past the first index entry.
+    let logs = lava_server::logstore::LogStore::new(s.root.path().join("var/lib/lava-server/jobs"));
+    let tail = logs.read(&c, JobId(1042), 2, None).await.unwrap().unwrap();
+    assert_eq!(tail, format!("{}\n{}\n", source[2], source[3]).into_bytes());
+
+    let again = import(&s, old.path(), &arg);
+    let (stdout, stderr) = out(&again);
+    assert!(again.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("job logs: 0 copied (0 bytes), 1 missing")
+            && stdout.contains("nothing to change: this lab is already here"),
         "{stdout}"
     );
 }

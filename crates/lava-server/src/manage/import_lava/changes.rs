@@ -128,7 +128,7 @@ impl Records {
     ) -> Records {
         let members: BTreeMap<String, Vec<String>> = dump.member_names().into_iter().collect();
         let mut r = Records {
-            groups: dump.groups.values().cloned().collect(),
+            groups: dump.group_names(),
             tags: dump.tags.values().cloned().collect(),
             failure_tags: dump.failure_tags.values().cloned().collect(),
             aliases: dump.aliases.clone(),

@@ -9,6 +9,7 @@
 
 mod changes;
 mod history;
+mod logs;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,11 @@ use tree::Tree;
 pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
     if args.with_history && args.dump.is_none() {
         bail!("--with-history needs --dump: the history is in the old server's database");
+    }
+    if let Some(dir) = &args.job_output
+        && !dir.is_dir()
+    {
+        bail!("--job-output {}: not a directory", dir.display());
     }
     let tree = Tree::read(&args.dispatcher_config, args.dispatcher_d.as_deref())?;
     for w in &tree.warnings {
@@ -56,15 +62,30 @@ pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
         Some(staged) => history::finish(&tx, staged).await?,
         None => 0,
     };
-    if changes.is_empty() && imported == 0 {
+    let logs = match (&history, &args.job_output) {
+        (Some(_), Some(dir)) => {
+            let store = ctx.settings.jobs_dir();
+            let max_line = ctx.settings.limits.log_line_bytes;
+            let r = logs::import(&tx, dir, &store, max_line, args.dry_run).await?;
+            let verb = if args.dry_run { "found" } else { "copied" };
+            println!(
+                "job logs: {} {verb} ({} bytes), {} missing, {} refused (over 8 GiB), {} line(s) cut to limits.log_line_bytes",
+                r.copied, r.bytes, r.missing, r.refused, r.cut
+            );
+            r
+        }
+        _ => logs::LogReport::default(),
+    };
+    if changes.is_empty() && imported == 0 && logs.copied == 0 {
         println!("nothing to change: this lab is already here");
         return Ok(());
     }
     if args.dry_run {
         // The transaction is dropped: everything above is rolled back.
         println!(
-            "dry run: {} change(s) and {imported} job(s) of history, nothing written",
-            changes.len()
+            "dry run: {} change(s), {imported} job(s) of history and {} job log(s), nothing written",
+            changes.len(),
+            logs.copied
         );
         return Ok(());
     }
@@ -75,8 +96,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
     }
     staged.install()?;
     println!(
-        "{} change(s) made, {imported} job(s) of history imported",
-        changes.len()
+        "{} change(s) made, {imported} job(s) of history and {} job log(s) imported",
+        changes.len(),
+        logs.copied
     );
     for change in &changes {
         if let Change::Worker { record, new: true } = change {
@@ -111,6 +133,7 @@ fn records_of(file: &Path, dump: &LabDump) -> anyhow::Result<Records> {
     for w in &items.warnings {
         eprintln!("warning: {}: {w}", file.display());
     }
+    note_foreign_passwords(file, &items.items);
     for (model, n) in &dump.skipped {
         eprintln!(
             "note: {}: {n} {model} record(s) not imported (not part of a lab's configuration here)",
@@ -118,6 +141,41 @@ fn records_of(file: &Path, dump: &LabDump) -> anyhow::Result<Records> {
         );
     }
     Ok(Records::new(&items.items, dump))
+}
+
+/// Says which users keep a Django password hash (`pbkdf2_sha256$…`, Django's `argon2$…`):
+/// it is kept as it is, but this server checks its own argon2 hashes only, so those users log
+/// in with API tokens until an admin sets them a password. (LAVA's `lava-health` has no
+/// usable password at all: a string without an algorithm.)
+fn note_foreign_passwords(file: &Path, items: &[(usize, lava_common::fixture::Item)]) {
+    let names: Vec<&str> = items
+        .iter()
+        .filter_map(|(_, item)| match item {
+            lava_common::fixture::Item::User(u)
+                if u.password.contains('$') && !u.password.starts_with('$') =>
+            {
+                Some(u.username.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = names.iter().take(10).copied().collect();
+    eprintln!(
+        "note: {}: {} user(s) ({}{}) keep LAVA's Django password hash, which this server does \
+         not check (it checks its own argon2 hashes): they log in with API tokens until an \
+         admin sets a password on the admin interface's user page",
+        file.display(),
+        names.len(),
+        shown.join(", "),
+        if names.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
+    );
 }
 
 /// Warns about each dictionary that does not render to a device this dispatcher runs: it is
