@@ -13,6 +13,7 @@ use chrono::Utc;
 use lava_db::viewer::Viewer;
 
 use super::AppState;
+use super::django_password::DjangoHash;
 use super::error::ApiError;
 use super::throttle::{self, Busy};
 
@@ -181,6 +182,10 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 pub async fn verify_password(stored: String, password: String) -> Result<bool, Busy> {
     throttle::argon2(move || {
         use argon2::password_hash::PasswordVerifier;
+        // A hash brought over from a LAVA lab (Django's forms).
+        if let Some(django) = DjangoHash::parse(&stored) {
+            return django.matches(&password);
+        }
         let Some((hash, real)) = hash_to_check(&stored) else {
             return false;
         };
@@ -263,6 +268,7 @@ pub async fn login(
         Some(u) => (Some(u.id), u.info.password),
         None => (None, String::new()),
     };
+    let django = DjangoHash::parse(&stored).is_some();
     let matched = match verify_password(stored, password.to_string()).await {
         Ok(m) => m,
         Err(Busy) => return Ok(Login::Busy),
@@ -273,11 +279,40 @@ pub async fn login(
         return Ok(Login::Refused);
     };
     lava_db::login_failures::clear(&c, &user_key).await?;
+    if django {
+        upgrade_django_hash(state, username, password).await?;
+    }
     let key = lava_common::token::generate();
     let csrf = lava_common::token::generate();
     let expires = Utc::now() + chrono::Duration::days(SESSION_DAYS);
     lava_db::sessions::create(&c, &lava_common::token::hash(&key), id, &csrf, expires).await?;
     Ok(Login::Session(key, csrf))
+}
+
+/// Replaces a user's Django hash with one of this server's own once the password is known
+/// to match (as Django upgrades an old algorithm's hash at login). A failure is logged and
+/// the login goes on: the Django hash still works next time.
+async fn upgrade_django_hash(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<(), ApiError> {
+    let password = password.to_string();
+    let hashed = match throttle::argon2(move || hash_password(&password)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            tracing::warn!(username, error = %e, "cannot replace a Django password hash");
+            return Ok(());
+        }
+        Err(Busy) => return Ok(()),
+    };
+    let c = state.db().await?;
+    lava_db::accounts::set_password(&c, username, &hashed).await?;
+    tracing::info!(
+        username,
+        "a Django password hash was replaced by an argon2 hash"
+    );
+    Ok(())
 }
 
 /// `; Secure` when the settings say the site is served over HTTPS (`[web] secure_cookies`).

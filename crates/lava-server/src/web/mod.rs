@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod apache_child;
 pub mod auth;
+pub mod django_password;
 pub mod error;
 pub mod events_ws;
 pub mod limits;

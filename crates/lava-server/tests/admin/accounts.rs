@@ -384,3 +384,49 @@ async fn workers_users_and_groups() {
     let reasons: Vec<_> = log.iter().map(|e| e.reason.as_str()).collect();
     assert_eq!(reasons, ["leaves", "joins", "forgotten"]);
 }
+
+/// A user brought over from a LAVA lab keeps the password they had: Django's PBKDF2 hash
+/// (made here by Python's hashlib, as Django makes it) is checked at login, and replaced by
+/// an argon2 hash once it matched.
+#[tokio::test]
+async fn a_lava_users_django_password_logs_in_and_is_upgraded() {
+    let s = lab().await;
+    let script = "import base64,hashlib; \
+        d=hashlib.pbkdf2_hmac('sha256', b'lava-password', b'seasalt', 2000); \
+        print('pbkdf2_sha256$2000$seasalt$' + base64.b64encode(d).decode())";
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 (Debian's python3 package) runs");
+    let django = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let fixture = s.root.path().join("ann.json");
+    std::fs::write(
+        &fixture,
+        format!(
+            r#"[{{"model": "auth.user", "pk": 7, "fields": {{"username": "ann", "password": "{django}", "is_active": true, "is_staff": false, "is_superuser": false, "email": "", "first_name": "", "last_name": ""}}}}]"#
+        ),
+    )
+    .unwrap();
+    s.manage(&["loaddata", fixture.to_str().unwrap()]);
+    let stored = || {
+        let dump: serde_json::Value = serde_json::from_str(&s.manage(&["dumpdata"])).unwrap();
+        dump.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["model"] == "auth.user" && r["fields"]["username"] == "ann")
+            .map(|r| r["fields"]["password"].as_str().unwrap().to_string())
+            .expect("ann in the dump")
+    };
+    assert_eq!(stored(), django);
+
+    // A wrong password is refused and leaves the hash alone.
+    let p = Browser::new(&s).login("ann", "not-it", "/").await;
+    assert_ne!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(stored(), django);
+
+    // The right one logs in, and the hash becomes this server's own.
+    logged_in(&s, "ann", "lava-password").await;
+    let upgraded = stored();
+    assert!(upgraded.starts_with("$argon2"), "{upgraded}");
+    logged_in(&s, "ann", "lava-password").await;
+}

@@ -143,16 +143,19 @@ fn records_of(file: &Path, dump: &LabDump) -> anyhow::Result<Records> {
     Ok(Records::new(&items.items, dump))
 }
 
-/// Says which users keep a Django password hash (`pbkdf2_sha256$…`, Django's `argon2$…`):
-/// it is kept as it is, but this server checks its own argon2 hashes only, so those users log
-/// in with API tokens until an admin sets them a password. (LAVA's `lava-health` has no
+/// Says which users keep a password hash that no login here can match: Django's PBKDF2 and
+/// argon2 hashes are checked at login (and then replaced, see `web::django_password`); any
+/// other form (bcrypt, a broken hash) is kept as it is but matches nothing, so those users
+/// log in with API tokens until an admin sets them a password. (LAVA's `lava-health` has no
 /// usable password at all: a string without an algorithm.)
 fn note_foreign_passwords(file: &Path, items: &[(usize, lava_common::fixture::Item)]) {
     let names: Vec<&str> = items
         .iter()
         .filter_map(|(_, item)| match item {
             lava_common::fixture::Item::User(u)
-                if u.password.contains('$') && !u.password.starts_with('$') =>
+                if u.password.contains('$')
+                    && !u.password.starts_with('$')
+                    && crate::web::django_password::DjangoHash::parse(&u.password).is_none() =>
             {
                 Some(u.username.as_str())
             }
@@ -164,9 +167,10 @@ fn note_foreign_passwords(file: &Path, items: &[(usize, lava_common::fixture::It
     }
     let shown: Vec<&str> = names.iter().take(10).copied().collect();
     eprintln!(
-        "note: {}: {} user(s) ({}{}) keep LAVA's Django password hash, which this server does \
-         not check (it checks its own argon2 hashes): they log in with API tokens until an \
-         admin sets a password on the admin interface's user page",
+        "note: {}: {} user(s) ({}{}) keep a password hash this server cannot check (it \
+         checks its own argon2 hashes and Django's pbkdf2_sha256, pbkdf2_sha1 and argon2): \
+         they log in with API tokens until an admin sets a password on the admin interface's \
+         user page",
         file.display(),
         names.len(),
         shown.join(", "),
