@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
 
 use super::AppState;
 use guard::StaffPage;
@@ -43,6 +43,12 @@ pub fn routes() -> Router<AppState> {
     forms::routes(pages)
 }
 
+/// The context of a page whose only data is the admin log.
+#[derive(Serialize)]
+struct LogPage {
+    log: Vec<view::LogRow>,
+}
+
 /// The admin home: links to each section and the newest changes.
 async fn index(
     State(state): State<AppState>,
@@ -53,7 +59,7 @@ async fn index(
         &state,
         &s,
         "admin/index.html",
-        json!({"log": log}),
+        &LogPage { log },
         StatusCode::OK,
     ))
 }
