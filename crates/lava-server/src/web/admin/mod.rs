@@ -4,6 +4,7 @@
 
 pub mod device_types;
 pub mod devices;
+pub mod failure_tags;
 pub mod forms;
 pub mod groups;
 pub mod guard;
@@ -34,6 +35,8 @@ pub fn routes() -> Router<AppState> {
             "/admin/device-types/{device_type}/",
             get(device_types::edit),
         )
+        .route("/admin/failure-tags/", get(failure_tags::list))
+        .route("/admin/failure-tags/{tag}/", get(failure_tags::show))
         .route("/admin/jobs/", get(jobs::list))
         .route("/admin/workers/", get(workers::list))
         .route("/admin/users/", get(users::list))
