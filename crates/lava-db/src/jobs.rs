@@ -53,7 +53,7 @@ pub struct Job {
     pub definition: String,
     /// The parsed plan as JSON, masked like `definition`.
     pub plan: serde_json::Value,
-    /// Made by the scheduler for one device; a failed one counts towards making it bad.
+    /// Made by the scheduler for one device; how it ends judges that device's health.
     pub health_check: bool,
     /// The device type whose devices may take it.
     pub device_type: Option<DeviceTypeName>,
