@@ -95,10 +95,10 @@ async fn login_page(State(state): State<AppState>, Query(q): Query<Next>) -> Res
 /// The login form's fields.
 #[derive(Debug, serde::Deserialize)]
 pub struct LoginForm {
-    /// Username.
+    /// As typed; an unknown user is refused in the time a wrong password takes.
     #[serde(default)]
     pub username: String,
-    /// Password.
+    /// Checked against the argon2 hash off the async threads, within the throttle's bound.
     #[serde(default)]
     pub password: String,
     /// The double-submit token.

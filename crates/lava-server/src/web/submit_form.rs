@@ -44,7 +44,7 @@ async fn page(State(state): State<AppState>, UserPage(s): UserPage) -> Response 
 /// The form's field.
 #[derive(Debug, serde::Deserialize)]
 pub struct SubmitForm {
-    /// The job definition.
+    /// YAML or JSON as typed; it goes through the one submission path, like lavacli's.
     #[serde(default)]
     pub definition: String,
 }

@@ -198,7 +198,7 @@ pub async fn show(
 /// The health form.
 #[derive(Debug, serde::Deserialize)]
 pub struct HealthForm {
-    /// The new health.
+    /// One of [`ADMIN_HEALTH`]; `bad` and `looping` are left to health checks.
     pub health: DeviceHealth,
     /// Why the change is made, for the admin log.
     #[serde(default)]
@@ -252,7 +252,7 @@ pub async fn set_health(
 /// The worker form: a worker's hostname, or empty for none.
 #[derive(Debug, serde::Deserialize)]
 pub struct WorkerForm {
-    /// The worker.
+    /// The worker's hostname, trimmed; empty takes the device off any worker.
     #[serde(default)]
     pub worker: String,
     /// Why the change is made, for the admin log.
@@ -296,10 +296,10 @@ pub async fn set_worker(
 /// The tags form: the device's whole tag list, separated by spaces or commas.
 #[derive(Debug, serde::Deserialize)]
 pub struct TagsForm {
-    /// The tags.
+    /// Every tag the device is to have; missing ones are created.
     #[serde(default)]
     pub tags: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

@@ -121,7 +121,7 @@ pub async fn show(
 pub struct TagForm {
     /// The tag's name, trimmed.
     pub name: String,
-    /// What it means.
+    /// What it means, trimmed; may be empty.
     #[serde(default)]
     pub description: String,
     /// Why the change is made, for the admin log.

@@ -181,9 +181,9 @@ pub async fn all(
 /// The form of a token for any user.
 #[derive(Debug, serde::Deserialize)]
 pub struct ForForm {
-    /// The owner.
+    /// The user the token acts as: the caller, or anyone when the caller is a superuser.
     pub username: String,
-    /// What it is for.
+    /// What it is for, shown in the token lists.
     #[serde(default)]
     pub description: String,
     /// Why the change is made, for the admin log.

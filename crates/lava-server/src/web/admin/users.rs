@@ -137,15 +137,15 @@ pub async fn show(
 pub struct AddForm {
     /// One word.
     pub username: String,
-    /// Optional.
+    /// Trimmed; may be empty.
     #[serde(default)]
     pub email: String,
     /// Empty: no password login until one is set.
     #[serde(default)]
     pub password: String,
-    /// Checkbox.
+    /// Present (any value) when the box is ticked: a browser sends nothing for an unticked one.
     pub is_staff: Option<String>,
-    /// Checkbox.
+    /// Ticked (see `is_staff`): only a superuser may tick it, and it makes the user staff too.
     pub is_superuser: Option<String>,
     /// Why the change is made, for the admin log.
     #[serde(default)]
@@ -226,11 +226,11 @@ pub async fn add(
 /// The flags form (checkboxes: absent means off).
 #[derive(Debug, serde::Deserialize)]
 pub struct FlagsForm {
-    /// Checkbox.
+    /// Present (any value) when the box is ticked: a browser sends nothing for an unticked one.
     pub is_staff: Option<String>,
-    /// Checkbox.
+    /// Ticked (see `is_staff`): only a superuser may change it; it implies staff.
     pub is_superuser: Option<String>,
-    /// Checkbox.
+    /// Ticked (see `is_staff`); an inactive user cannot log in.
     pub is_active: Option<String>,
     /// Why the change is made, for the admin log.
     #[serde(default)]
@@ -281,7 +281,7 @@ pub async fn update(
 /// The password reset form.
 #[derive(Debug, serde::Deserialize)]
 pub struct PasswordForm {
-    /// The new password.
+    /// At least 8 characters; only its argon2 hash is stored, and the user's sessions end.
     pub password: String,
     /// Why the change is made, for the admin log.
     #[serde(default)]

@@ -100,7 +100,7 @@ pub async fn list(
 /// The worker form.
 #[derive(Debug, serde::Deserialize)]
 pub struct WorkerForm {
-    /// Admin health.
+    /// `active`, `maintenance` or `retired`; a change is recorded as a worker transition.
     pub health: WorkerHealth,
     /// Free text.
     #[serde(default)]
