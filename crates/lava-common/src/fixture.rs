@@ -11,7 +11,8 @@ pub mod lava_history;
 mod records;
 
 pub use records::{
-    BundleStreamRecord, DeviceRecord, DeviceTypeRecord, HealthDenominator, UserRecord, WorkerRecord,
+    BundleStreamRecord, DeviceRecord, DeviceTypeRecord, FailureTagRecord, HealthDenominator,
+    UserRecord, WorkerRecord,
 };
 
 use serde::{Deserialize, Serialize};
@@ -27,14 +28,17 @@ pub const MODEL_WORKER: &str = "lava_scheduler_app.worker";
 pub const MODEL_BUNDLE_STREAM: &str = "dashboard_app.bundlestream";
 /// Django's model name for users.
 pub const MODEL_USER: &str = "auth.user";
+/// LAVA's model name for job failure tags.
+pub const MODEL_FAILURE_TAG: &str = "lava_scheduler_app.jobfailuretag";
 
 /// Every model this format knows, in the order they must be loaded (references first).
-pub const MODELS: [&str; 5] = [
+pub const MODELS: [&str; 6] = [
     MODEL_USER,
     MODEL_WORKER,
     MODEL_DEVICE_TYPE,
     MODEL_DEVICE,
     MODEL_BUNDLE_STREAM,
+    MODEL_FAILURE_TAG,
 ];
 
 /// One record as it stands in the file.
@@ -119,6 +123,10 @@ pub enum FixtureError {
 pub struct Interpreted {
     /// `(index in the file, item)`, in file order.
     pub items: Vec<(usize, Item)>,
+    /// `(index in the file, failure tag)`, in file order. Apart from `items` because nothing
+    /// refers to a failure tag from a fixture (jobs, which do, are not fixture data), so
+    /// every consumer of `items` can ignore them.
+    pub failure_tags: Vec<(usize, FailureTagRecord)>,
     /// Things that loaded but deserve a look (unknown fields, ignored values).
     pub warnings: Vec<RecordProblem>,
 }
@@ -135,13 +143,16 @@ pub fn interpret(records: &[FixtureRecord]) -> Result<Interpreted, FixtureError>
     let mut problems = Vec::new();
     for (index, record) in records.iter().enumerate() {
         let mut ctx = fields::Fields::new(index, record);
-        let item = records::interpret_record(&mut ctx, records);
+        let (item, tag) = if record.model.eq_ignore_ascii_case(MODEL_FAILURE_TAG) {
+            (None, records::failure_tag(&mut ctx))
+        } else {
+            (records::interpret_record(&mut ctx, records), None)
+        };
         let (errors, warnings) = ctx.finish();
         out.warnings.extend(warnings);
         if errors.is_empty() {
-            if let Some(item) = item {
-                out.items.push((index, item));
-            }
+            out.items.extend(item.map(|i| (index, i)));
+            out.failure_tags.extend(tag.map(|t| (index, t)));
         } else {
             problems.extend(errors);
         }
@@ -156,4 +167,9 @@ pub fn interpret(records: &[FixtureRecord]) -> Result<Interpreted, FixtureError>
 /// Turns items back into records, as `dumpdata` prints them.
 pub fn to_records(items: &[Item]) -> Vec<FixtureRecord> {
     items.iter().map(records::to_record).collect()
+}
+
+/// The record `dumpdata` prints for a failure tag: LAVA's shape, its id as the pk.
+pub fn failure_tag_record(tag: &FailureTagRecord) -> FixtureRecord {
+    records::failure_tag_record(tag)
 }

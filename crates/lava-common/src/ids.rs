@@ -221,6 +221,22 @@ pub fn check_name(kind: &'static str, name: &str) -> Result<(), InvalidName> {
     Ok(())
 }
 
+/// Checks a job failure tag's name (LAVA's `JobFailureTag.name`, a `CharField` of 256).
+/// Unlike device names it is free text ("lab network"), shown on pages and in REST, so only
+/// its length and control characters (which would break a line of `manage` output or a
+/// log entry) are refused.
+pub fn check_failure_tag_name(name: &str) -> Result<(), InvalidName> {
+    let n = name.chars().count();
+    if n == 0 || n > 256 || name.chars().any(char::is_control) {
+        return Err(InvalidName {
+            kind: "failure tag",
+            name: name.to_string(),
+            why: "it must have 1 to 256 characters, none of them control characters",
+        });
+    }
+    Ok(())
+}
+
 /// Checks a bundle stream pathname such as `/anonymous/lab-health/`.
 pub fn check_stream_pathname(pathname: &str) -> Result<(), InvalidName> {
     let inner = pathname.strip_prefix('/').and_then(|p| p.strip_suffix('/'));

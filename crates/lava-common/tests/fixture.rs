@@ -140,3 +140,65 @@ fn not_json_is_a_syntax_error() {
         Err(FixtureError::Syntax(_))
     ));
 }
+
+#[test]
+fn failure_tags_load_in_lavas_shape_and_dump_back() {
+    let text = r#"[
+        {"model": "lava_scheduler_app.jobfailuretag", "pk": 3,
+         "fields": {"name": "lab network", "description": "the switch again"}},
+        {"model": "lava_scheduler_app.JobFailureTag", "pk": 4,
+         "fields": {"name": "bootloader hang", "description": null}}
+    ]"#;
+    let out = fixture::interpret(&fixture::parse(text).unwrap()).unwrap();
+    assert!(out.items.is_empty());
+    let tags: Vec<_> = out.failure_tags.iter().map(|(_, t)| t.clone()).collect();
+    assert_eq!(
+        tags,
+        [
+            fixture::FailureTagRecord {
+                id: Some(3),
+                name: "lab network".into(),
+                description: "the switch again".into(),
+            },
+            fixture::FailureTagRecord {
+                id: Some(4),
+                name: "bootloader hang".into(),
+                description: String::new(),
+            },
+        ]
+    );
+    let back = fixture::failure_tag_record(&tags[0]);
+    assert_eq!(
+        serde_json::to_string(&back).unwrap(),
+        r#"{"model":"lava_scheduler_app.jobfailuretag","pk":3,"fields":{"name":"lab network","description":"the switch again"}}"#
+    );
+}
+
+#[test]
+fn a_failure_tag_needs_a_bounded_name_without_control_characters() {
+    let long = "x".repeat(257);
+    for (fields, why) in [
+        (r#"{"description": "d"}"#.to_string(), "is required"),
+        (r#"{"name": "a\u0007b"}"#.to_string(), "control characters"),
+        (format!(r#"{{"name": "{long}"}}"#), "1 to 256 characters"),
+        (r#"{"name": 5}"#.to_string(), "expected a string"),
+    ] {
+        let text = format!(
+            r#"[{{"model": "lava_scheduler_app.jobfailuretag", "pk": 1, "fields": {fields}}}]"#
+        );
+        let err = fixture::interpret(&fixture::parse(&text).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("record 0 (lava_scheduler_app.jobfailuretag 1), field 'name'")
+                && err.contains(why),
+            "{fields}: {err}"
+        );
+    }
+    let text =
+        r#"[{"model": "lava_scheduler_app.jobfailuretag", "pk": "x", "fields": {"name": "n"}}]"#;
+    let err = fixture::interpret(&fixture::parse(text).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pk must be a number"), "{err}");
+}

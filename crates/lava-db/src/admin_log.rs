@@ -7,13 +7,14 @@ use crate::{Db, Error};
 /// One change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    /// When.
+    /// When it was recorded: in the transaction of the change itself.
     pub time: DateTime<Utc>,
     /// Who (the username at the time).
     pub username: String,
-    /// What kind of object: `device`, `device_type`, `job`, `worker`, `user`, `group`, `token`.
+    /// What kind of object: `device`, `device_type`, `job`, `worker`, `user`, `group`, `token`,
+    /// `failure_tag`.
     pub object_type: String,
-    /// Its name or id.
+    /// Its name or id, as the pages link it (`kvm01`, `42`).
     pub object_id: String,
     /// What was done, in a few words.
     pub action: String,
@@ -26,13 +27,13 @@ pub struct Entry {
 pub struct Change<'a> {
     /// The acting user's id.
     pub user_id: i64,
-    /// Their username.
+    /// Their username, kept as it was then (the log outlives renames and deletions).
     pub username: &'a str,
-    /// What kind of object.
+    /// What kind of object, one of [`Entry::object_type`]'s words.
     pub object_type: &'a str,
-    /// Its name or id.
+    /// Its name or id, as the pages link it (`kvm01`, `42`).
     pub object_id: &'a str,
-    /// What was done.
+    /// What was done, in a few words (`health good → maintenance`).
     pub action: &'a str,
     /// Why the change was made (the admin's words or the daemon's).
     pub reason: &'a str,

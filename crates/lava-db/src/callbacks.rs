@@ -11,7 +11,7 @@ use crate::{Db, Error};
 pub struct Due {
     /// The row's id.
     pub id: i64,
-    /// The job.
+    /// The job whose change queued it.
     pub job_id: JobId,
     /// The state the job entered.
     pub trigger: JobState,
@@ -29,11 +29,11 @@ pub struct Due {
 pub struct Record {
     /// The state the job entered.
     pub trigger: JobState,
-    /// Where it is.
+    /// Pending, sent, failed (its retry window ran out) or skipped.
     pub state: CallbackState,
     /// Attempts made.
     pub attempts: i32,
-    /// The last failure.
+    /// Why the last attempt failed; `None` when none has.
     pub last_error: Option<String>,
     /// When it ended (sent, failed or skipped).
     pub done: Option<DateTime<Utc>>,

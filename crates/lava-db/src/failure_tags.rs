@@ -1,7 +1,7 @@
 //! Failure tags: a lab's own names for why jobs fail, which staff put on jobs (with a
 //! failure comment) and REST shows as `failure_tags`, LAVA's `JobFailureTag`.
 
-use lava_common::ids::JobId;
+use lava_common::ids::{JobId, check_failure_tag_name};
 
 use crate::{Db, Error};
 
@@ -10,10 +10,18 @@ use crate::{Db, Error};
 pub struct FailureTag {
     /// The id REST lists in a job's `failure_tags`.
     pub id: i32,
-    /// Its name.
+    /// Unique among tags.
     pub name: String,
-    /// What it means.
+    /// What it means (empty when nobody said).
     pub description: String,
+}
+
+fn tag(r: &tokio_postgres::Row) -> Result<FailureTag, Error> {
+    Ok(FailureTag {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+    })
 }
 
 /// Every failure tag, by name.
@@ -24,24 +32,39 @@ pub async fn list(c: &impl Db) -> Result<Vec<FailureTag>, Error> {
             &[],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(FailureTag {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                description: r.try_get("description")?,
-            })
-        })
-        .collect()
+    rows.iter().map(tag).collect()
+}
+
+/// Every failure tag in id order, the order `dumpdata` writes them (so a dump loaded into an
+/// empty database gives the same ids back).
+pub async fn list_by_id(c: &impl Db) -> Result<Vec<FailureTag>, Error> {
+    let rows = c
+        .query(
+            "SELECT id, name, description FROM failure_tags ORDER BY id",
+            &[],
+        )
+        .await?;
+    rows.iter().map(tag).collect()
+}
+
+/// Failure tag `id`, if there is one.
+pub async fn get(c: &impl Db, id: i32) -> Result<Option<FailureTag>, Error> {
+    let row = c
+        .query_opt(
+            "SELECT id, name, description FROM failure_tags WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    row.as_ref().map(tag).transpose()
+}
+
+fn check(name: &str) -> Result<(), Error> {
+    check_failure_tag_name(name).map_err(|e| Error::Invalid(e.to_string()))
 }
 
 /// Creates a failure tag and returns its id; an existing name is an error naming it.
 pub async fn add(c: &impl Db, name: &str, description: &str) -> Result<i32, Error> {
-    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(Error::Invalid(format!(
-            "invalid failure tag {name:?}: it must have 1 to 256 characters, none of them control characters"
-        )));
-    }
+    check(name)?;
     let row = c
         .query_opt(
             "INSERT INTO failure_tags (name, description) VALUES ($1, $2)
@@ -58,18 +81,79 @@ pub async fn add(c: &impl Db, name: &str, description: &str) -> Result<i32, Erro
     }
 }
 
+/// Creates the tag `name` or, when it exists, sets its description (a fixture loaded twice
+/// changes nothing the second time); returns its id.
+pub async fn upsert(c: &impl Db, name: &str, description: &str) -> Result<i32, Error> {
+    check(name)?;
+    let row = c
+        .query_one(
+            "INSERT INTO failure_tags (name, description) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description RETURNING id",
+            &[&name, &description],
+        )
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Renames tag `id` and sets its description. Jobs refer to tags by id, so they keep it
+/// under its new name; a name another tag has is an error naming it.
+pub async fn update(c: &impl Db, id: i32, name: &str, description: &str) -> Result<(), Error> {
+    check(name)?;
+    let taken = c
+        .query_opt(
+            "SELECT 1 FROM failure_tags WHERE name = $1 AND id <> $2",
+            &[&name, &id],
+        )
+        .await?;
+    if taken.is_some() {
+        return Err(Error::AlreadyExists {
+            what: "failure tag",
+            key: name.to_string(),
+        });
+    }
+    let n = c
+        .execute(
+            "UPDATE failure_tags SET name = $2, description = $3 WHERE id = $1",
+            &[&id, &name, &description],
+        )
+        .await?;
+    if n == 0 {
+        return Err(Error::not_found("failure tag", id));
+    }
+    Ok(())
+}
+
 /// Deletes a failure tag and takes it off every job.
 pub async fn remove(c: &impl Db, name: &str) -> Result<(), Error> {
-    let Some(row) = c
+    let row = c
         .query_opt(
             "DELETE FROM failure_tags WHERE name = $1 RETURNING id",
             &[&name],
         )
-        .await?
-    else {
+        .await?;
+    let Some(row) = row else {
         return Err(Error::not_found("failure tag", name));
     };
-    let id: i32 = row.try_get("id")?;
+    untag_jobs(c, row.try_get("id")?).await
+}
+
+/// Deletes failure tag `id` and takes it off every job; returns the name it had.
+pub async fn remove_id(c: &impl Db, id: i32) -> Result<String, Error> {
+    let row = c
+        .query_opt(
+            "DELETE FROM failure_tags WHERE id = $1 RETURNING name",
+            &[&id],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Err(Error::not_found("failure tag", id));
+    };
+    untag_jobs(c, id).await?;
+    Ok(row.try_get("name")?)
+}
+
+/// Takes a deleted tag off every job (jobs hold tag ids in an array, not a foreign key).
+async fn untag_jobs(c: &impl Db, id: i32) -> Result<(), Error> {
     c.execute(
         "UPDATE jobs SET failure_tags = array_remove(failure_tags, $1) WHERE $1 = ANY(failure_tags)",
         &[&id],

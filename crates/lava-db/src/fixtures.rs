@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use lava_common::fixture::{FixtureError, Interpreted, Item, MODELS, RecordProblem};
+use lava_common::fixture::{
+    FailureTagRecord, FixtureError, Interpreted, Item, MODEL_FAILURE_TAG, MODELS, RecordProblem,
+};
 
-use crate::{Db, Error, device_types, devices, lifecycle, streams, users, workers};
+use crate::{Db, Error, device_types, devices, failure_tags, lifecycle, streams, users, workers};
 
 /// How many records of each model were loaded.
 pub type LoadReport = BTreeMap<&'static str, usize>;
@@ -95,12 +97,25 @@ pub async fn load(c: &impl Db, fx: &Interpreted, source: &str) -> Result<LoadRep
             *report.entry(model).or_default() += 1;
         }
     }
+    for (_, t) in &fx.failure_tags {
+        failure_tags::upsert(c, &t.name, &t.description).await?;
+        *report.entry(MODEL_FAILURE_TAG).or_default() += 1;
+    }
     Ok(report)
+}
+
+/// What [`dump`] read, each part in load order.
+#[derive(Debug, Default)]
+pub struct Dumped {
+    /// The items of every model but failure tags.
+    pub items: Vec<Item>,
+    /// The failure tags, by id.
+    pub failure_tags: Vec<FailureTagRecord>,
 }
 
 /// Reads the items of the given models (all known models when `models` is empty), in load
 /// order. Unknown model names are an error that lists the known ones.
-pub async fn dump(c: &impl Db, models: &[String]) -> Result<Vec<Item>, Error> {
+pub async fn dump(c: &impl Db, models: &[String]) -> Result<Dumped, Error> {
     let mut wanted = Vec::new();
     for m in models {
         let lower = m.to_ascii_lowercase();
@@ -114,12 +129,24 @@ pub async fn dump(c: &impl Db, models: &[String]) -> Result<Vec<Item>, Error> {
             }
         }
     }
-    let mut out = Vec::new();
+    let mut dumped = Dumped::default();
+    let out = &mut dumped.items;
     for model in MODELS {
         if !wanted.is_empty() && !wanted.contains(&model) {
             continue;
         }
         match model {
+            MODEL_FAILURE_TAG => {
+                dumped.failure_tags = failure_tags::list_by_id(c)
+                    .await?
+                    .into_iter()
+                    .map(|t| FailureTagRecord {
+                        id: Some(i64::from(t.id)),
+                        name: t.name,
+                        description: t.description,
+                    })
+                    .collect();
+            }
             lava_common::fixture::MODEL_USER => out.extend(
                 users::list(c)
                     .await?
@@ -152,5 +179,5 @@ pub async fn dump(c: &impl Db, models: &[String]) -> Result<Vec<Item>, Error> {
             ),
         }
     }
-    Ok(out)
+    Ok(dumped)
 }

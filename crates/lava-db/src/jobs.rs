@@ -19,11 +19,11 @@ pub struct NewJob {
     pub definition: String,
     /// The parsed plan (JSON).
     pub plan: serde_json::Value,
-    /// A health check job.
+    /// Made by the scheduler's pass for one device; never from a user's submission.
     pub health_check: bool,
-    /// The requested device type.
+    /// The device type whose devices may take it.
     pub device_type: Option<DeviceTypeName>,
-    /// A requested device.
+    /// The one device that may take it, when the definition names one.
     pub device: Option<DeviceName>,
     /// Tags every candidate device must have.
     pub tags: Vec<String>,
@@ -40,37 +40,39 @@ pub struct NewJob {
 /// A stored job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
-    /// Its id.
+    /// The id pages, REST and lavacli know the job by.
     pub id: JobId,
-    /// The submitter's username.
+    /// The submitter's username; `None` for health checks, which the scheduler makes.
     pub submitter: Option<String>,
-    /// The submitter's id.
+    /// The submitter's user id, `None` exactly when `submitter` is.
     pub submitter_id: Option<i64>,
-    /// The job's name.
+    /// The job's name (`job_name`).
     pub description: String,
-    /// The definition as submitted.
+    /// The definition as submitted, with callback tokens and `secrets` values masked (the
+    /// values are kept apart, see [`crate::callback_tokens`] and [`crate::job_secrets`]).
     pub definition: String,
-    /// The parsed plan.
+    /// The parsed plan as JSON, masked like `definition`.
     pub plan: serde_json::Value,
-    /// A health check.
+    /// Made by the scheduler for one device; how it ends judges that device's health.
     pub health_check: bool,
-    /// Requested device type.
+    /// The device type whose devices may take it.
     pub device_type: Option<DeviceTypeName>,
-    /// Requested device.
+    /// The one device that may take it, when the definition names one (`device` is the
+    /// device it was given).
     pub requested_device: Option<DeviceName>,
-    /// Required tags.
+    /// Tags a device must all have to take it.
     pub tags: Vec<String>,
-    /// Priority.
+    /// 0 to [`crate::job_admin::MAX_PRIORITY`]; higher goes first, then the older job.
     pub priority: i32,
-    /// Visibility.
+    /// Who may see it: [`crate::viewer`] turns it into the one SQL condition every read uses.
     pub visibility: JobVisibility,
-    /// State.
+    /// Where it is in its life; changed only in [`crate::lifecycle`].
     pub state: JobState,
-    /// Health.
+    /// How it ended (`unknown` until it has); set only in [`crate::lifecycle`].
     pub health: JobHealth,
-    /// The device it ran on.
+    /// The device it was given; `None` while it is queued.
     pub device: Option<DeviceName>,
-    /// The worker of that device.
+    /// The worker that runs it: the given device's worker when it was assigned.
     pub worker: Option<WorkerName>,
     /// When it was submitted.
     pub submit_time: DateTime<Utc>,
@@ -84,7 +86,7 @@ pub struct Job {
     pub error_type: Option<ErrorType>,
     /// The ids of the failure tags staff put on it (see [`crate::failure_tags`]).
     pub failure_tags: Vec<i32>,
-    /// Lines in its log.
+    /// The lines of its log the server holds; a worker's next upload starts from here.
     pub log_lines: i64,
 }
 
@@ -272,11 +274,11 @@ pub async fn result_counts(c: &impl Db, id: JobId) -> Result<[i64; 4], Error> {
 pub struct WorkerJob {
     /// The job.
     pub id: JobId,
-    /// Its device.
+    /// The device it was given, one of the worker's.
     pub device: DeviceName,
     /// Scheduled (to start), running, or canceling (to stop).
     pub state: JobState,
-    /// The definition to run.
+    /// The definition to run, masked: the secrets reach the worker apart, in `JobStart`.
     pub definition: String,
     /// The lines of its log the server holds.
     pub log_lines: i64,

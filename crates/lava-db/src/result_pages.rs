@@ -17,9 +17,9 @@ pub struct JobResults {
     pub description: String,
     /// The device it ran on.
     pub device: Option<DeviceName>,
-    /// The requested device type.
+    /// The device type it asked for.
     pub device_type: Option<DeviceTypeName>,
-    /// Its state.
+    /// Its state: a job with test suites is listed whether it has finished or not.
     pub state: JobState,
     /// Its health.
     pub health: JobHealth,

@@ -22,9 +22,9 @@ pub struct Case {
     pub result: TestResult,
     /// The measurement, as text.
     pub measurement: Option<String>,
-    /// Units.
+    /// The measurement's units; empty when there are none.
     pub units: String,
-    /// Its set.
+    /// The `lava-test-set` it was in, if any (LAVA's `test_set`).
     pub set: Option<String>,
 }
 
@@ -99,9 +99,9 @@ pub struct CaseDetail {
     pub result: TestResult,
     /// The measurement with 10 decimals, as LAVA prints it.
     pub measurement: Option<String>,
-    /// Units.
+    /// The measurement's units; empty when there are none.
     pub units: String,
-    /// Its set.
+    /// The `lava-test-set` it was in, if any (LAVA's `test_set`).
     pub set: Option<String>,
     /// The rest of the result line.
     pub metadata: serde_json::Value,

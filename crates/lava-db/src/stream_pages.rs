@@ -12,13 +12,13 @@ use crate::{Db, Error};
 /// A stream in a list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamRow {
-    /// Its database id.
+    /// Its database id, what [`bundles`] pages by.
     pub id: i64,
     /// `/anonymous/lab-health/` and the like.
     pub pathname: StreamPath,
     /// Its name.
     pub name: String,
-    /// Public or not.
+    /// Readable by everyone; otherwise by its owner, its group's members and superusers.
     pub is_public: bool,
     /// Open to anonymous uploads.
     pub is_anonymous: bool,

@@ -9,13 +9,14 @@ use crate::{Db, Error};
 pub struct ApiToken {
     /// The database id, used to remove it.
     pub id: i64,
-    /// Its owner.
+    /// Its owner: the token acts with exactly this user's rights.
     pub username: String,
-    /// Free text.
+    /// What its owner said it is for.
     pub description: String,
     /// When it was made.
     pub created: DateTime<Utc>,
-    /// When it was last used.
+    /// When it last authenticated a request, to the minute (it is written at most once a
+    /// minute); `None` if it never did.
     pub last_used: Option<DateTime<Utc>>,
 }
 

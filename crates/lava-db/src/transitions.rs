@@ -10,11 +10,11 @@ use crate::{Db, Error};
 /// A recorded device transition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceTransition {
-    /// When.
+    /// When the change was written.
     pub created: DateTime<Utc>,
-    /// Old and new state.
+    /// (before, after); equal when only the health changed.
     pub state: (DeviceState, DeviceState),
-    /// Old and new health.
+    /// (before, after); equal when only the state changed.
     pub health: (DeviceHealth, DeviceHealth),
     /// The user's name, if a person made the change.
     pub actor: Option<String>,
@@ -74,13 +74,13 @@ pub async fn device_history_for(
 /// A recorded job transition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobTransition {
-    /// When.
+    /// When the change was written.
     pub created: DateTime<Utc>,
-    /// Old and new state.
+    /// (before, after); equal when only the health changed.
     pub state: (lava_common::state::JobState, lava_common::state::JobState),
-    /// Old and new health.
+    /// (before, after); equal when only the state changed.
     pub health: (lava_common::state::JobHealth, lava_common::state::JobHealth),
-    /// The device involved, if any.
+    /// The job's device at the change; `None` while it had none (queued).
     pub device: Option<DeviceName>,
     /// The user's name, if a person made the change.
     pub actor: Option<String>,

@@ -12,19 +12,21 @@ use crate::{Db, Error};
 /// A worker as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Worker {
-    /// Its hostname.
+    /// The name it authenticates and polls as, which devices' `worker_host` names.
     pub hostname: WorkerName,
-    /// Free text.
+    /// The admin's words about it; nothing reads it.
     pub description: String,
     /// Online or offline, from heartbeats.
     pub state: WorkerState,
-    /// Admin health.
+    /// `active`, `maintenance` or `retired`: set by admins (pages, `manage`, fixtures), never
+    /// by the worker itself, unlike `state`.
     pub health: WorkerHealth,
-    /// Last heartbeat.
+    /// When its last poll arrived; `None` before the first. Silence past the scheduler's
+    /// worker timeout makes it offline.
     pub last_ping: Option<DateTime<Utc>>,
     /// Jobs it may run at once (0: no limit).
     pub job_limit: i32,
-    /// Whether a token has been issued.
+    /// A token was issued, so it can poll; only the token's hash is stored.
     pub has_token: bool,
     /// Number of devices assigned to it.
     pub devices: i64,

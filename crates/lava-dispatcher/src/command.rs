@@ -25,7 +25,7 @@ pub struct Argv(Vec<String>);
 pub struct ArgvError {
     /// The device setting.
     pub key: String,
-    /// Its value.
+    /// Its value as the device file wrote it, unsplit.
     pub value: String,
     /// What is wrong with the value.
     pub reason: String,
@@ -51,7 +51,7 @@ impl Argv {
         (!words.is_empty()).then_some(Argv(words))
     }
 
-    /// The program.
+    /// The program to run: the first word, never empty (an `Argv` has at least one).
     pub fn program(&self) -> &str {
         &self.0[0]
     }

@@ -65,6 +65,7 @@ impl FromStr for PduCommand {
 
 /// Why a power request failed.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs, reason = "each field is named in the variant's message")]
 pub enum PowerError {
     /// Not one of `on`, `off`, `reboot`.
     #[error("unknown pdu command {0:?}; expected on, off or reboot")]
@@ -77,23 +78,19 @@ pub enum PowerError {
     Connect {
         /// `host:port`.
         address: String,
-        /// The cause.
         #[source]
         source: std::io::Error,
     },
     /// Sending the request or reading the reply failed.
     #[error("error talking to pdudaemon for {url}: {source}")]
     Io {
-        /// The request URL.
         url: String,
-        /// The cause.
         #[source]
         source: std::io::Error,
     },
     /// The reply is not HTTP.
     #[error("pdudaemon sent no valid http reply for {url}: {reply:?}")]
     BadReply {
-        /// The request URL.
         url: String,
         /// The start of what came back.
         reply: String,
@@ -101,34 +98,24 @@ pub enum PowerError {
     /// pdudaemon answered with a status other than 200.
     #[error("pdudaemon refused {url}: http status {status}: {body}")]
     Status {
-        /// The request URL.
         url: String,
-        /// The HTTP status code.
         status: u16,
         /// The reply body, trimmed.
         body: String,
     },
     /// No complete reply within the timeout.
     #[error("no reply from pdudaemon for {url} within {after:?}")]
-    RequestTimeout {
-        /// The request URL.
-        url: String,
-        /// The timeout.
-        after: Duration,
-    },
+    RequestTimeout { url: String, after: Duration },
     /// A power command could not be started.
     #[error("cannot run power command {command:?}: {source}")]
     Spawn {
-        /// The command line.
         command: String,
-        /// The cause.
         #[source]
         source: std::io::Error,
     },
     /// A power command exited unsuccessfully.
     #[error("power command {command:?} failed ({status}):\n{output}")]
     Failed {
-        /// The command line.
         command: String,
         /// Its exit status.
         status: ExitStatus,
@@ -137,12 +124,7 @@ pub enum PowerError {
     },
     /// A power command ran past its timeout and was killed with its process group.
     #[error("power command {command:?} did not finish within {after:?} and was killed")]
-    Timeout {
-        /// The command line.
-        command: String,
-        /// The timeout.
-        after: Duration,
-    },
+    Timeout { command: String, after: Duration },
 }
 
 /// Splits `host` or `host:port` into host and port (IPv6 literals are not supported).

@@ -293,7 +293,33 @@ async fn dumpdata_round_trips_into_a_fresh_database() {
         "--reason",
         "cabling",
     ]);
+    lab.manage(&[
+        "failure-tags",
+        "add",
+        "lab network",
+        "--description",
+        "the switch again",
+    ]);
+    lab.manage(&["failure-tags", "add", "bootloader-hang"]);
     let dump = lab.manage(&["dumpdata", "--indent", "2"]);
+    // Failure tags in LAVA's model and shape: the id as pk, name and description.
+    let v: serde_json::Value = serde_json::from_str(&dump).unwrap();
+    let tags: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["model"] == "lava_scheduler_app.jobfailuretag")
+        .cloned()
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            serde_json::json!({"model": "lava_scheduler_app.jobfailuretag", "pk": 1,
+                "fields": {"name": "lab network", "description": "the switch again"}}),
+            serde_json::json!({"model": "lava_scheduler_app.jobfailuretag", "pk": 2,
+                "fields": {"name": "bootloader-hang", "description": ""}}),
+        ]
+    );
     let file = lab.path("dump.json");
     std::fs::write(&file, &dump).unwrap();
 
@@ -301,6 +327,24 @@ async fn dumpdata_round_trips_into_a_fresh_database() {
     other.manage(&["migrate"]);
     other.manage(&["loaddata", file.to_str().unwrap()]);
     assert_eq!(other.manage(&["dumpdata", "--indent", "2"]), dump);
+    assert_eq!(
+        other.manage(&["failure-tags", "list"]),
+        "2\tbootloader-hang\t\n1\tlab network\tthe switch again\n"
+    );
+    // Loading again changes nothing; a changed description is taken, matched by name.
+    other.manage(&["loaddata", file.to_str().unwrap()]);
+    assert_eq!(other.manage(&["dumpdata", "--indent", "2"]), dump);
+    let edited = other.path("edited.json");
+    std::fs::write(&edited, dump.replace("the switch again", "fixed")).unwrap();
+    other.manage(&["loaddata", edited.to_str().unwrap()]);
+    assert!(
+        other
+            .manage(&["failure-tags", "list"])
+            .contains("1\tlab network\tfixed\n")
+    );
+    let only = other.manage(&["dumpdata", "lava_scheduler_app.JobFailureTag"]);
+    let v: serde_json::Value = serde_json::from_str(&only).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
     assert_eq!(
         other.manage(&["devices", "list"]),
         "kvm01\tkvm\tidle\tmaintenance\t-\n"

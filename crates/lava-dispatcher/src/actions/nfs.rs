@@ -25,7 +25,7 @@ pub const EXPORT_OPTIONS: &str = "rw,no_root_squash,no_subtree_check,insecure";
 /// A job's exported root file system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NfsExport {
-    /// The directory.
+    /// The unpacked root file system, the path `exportfs` was given.
     pub dir: PathBuf,
     /// Whether `exportfs` exported it (and must unexport it).
     pub exported: bool,

@@ -125,7 +125,7 @@ impl TftpDir {
         Ok(made)
     }
 
-    /// The directory.
+    /// `ROOT/JOB_ID`: the one directory of the job's files on the TFTP server.
     pub fn path(&self) -> PathBuf {
         self.root.join(&self.job)
     }

@@ -22,13 +22,12 @@ use reader::{Feed, Window};
 
 /// Problems with a console connection.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs, reason = "each field is named in the variant's message")]
 pub enum ConnectionError {
     /// The command could not be started.
     #[error("cannot start '{command}': {source}")]
     Spawn {
-        /// The command line.
         command: String,
-        /// The operating system's error.
         source: std::io::Error,
     },
     /// None of the patterns appeared in time.
@@ -46,7 +45,6 @@ pub enum ConnectionError {
         "connection '{command}' closed ({why}) while waiting for {patterns} (last output: {tail:?})"
     )]
     Closed {
-        /// The command line.
         command: String,
         /// How it closed.
         why: String,
@@ -58,9 +56,7 @@ pub enum ConnectionError {
     /// Writing to the console failed.
     #[error("cannot write to '{command}': {source}")]
     Write {
-        /// The command line.
         command: String,
-        /// The operating system's error.
         source: std::io::Error,
     },
 }

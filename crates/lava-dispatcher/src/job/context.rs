@@ -25,7 +25,7 @@ pub const SET_PROMPT: &str = "export PS1='LAVA''-SHELL# '";
 
 /// The state of a running job.
 pub struct Ctx {
-    /// The job log.
+    /// The job log: every line goes out through it, its secrets masked.
     pub log: JobLog,
     /// The device, as its configuration and the job's context describe it.
     pub device: Device,

@@ -6,7 +6,8 @@ pub use lava_common::error_type::ErrorType;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: {action}: {message}")]
 pub struct Failure {
-    /// Its type.
+    /// LAVA's error type: whose fault it was. `Infrastructure` (the lab's) sends a health
+    /// checked device back to `unknown` instead of `bad`.
     pub kind: ErrorType,
     /// The action that failed (`boot-qemu`, `deploy`, …).
     pub action: String,

@@ -11,6 +11,7 @@ use lava_common::worker_api::PROTOCOL_VERSION;
 /// refused token or a protocol mismatch waits long and says so once; an unreachable or
 /// failing server backs off exponentially.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs, reason = "each field is named in the variant's message")]
 pub enum WorkerError {
     /// The server answered 401.
     #[error(
@@ -35,9 +36,7 @@ pub enum WorkerError {
     /// The server refused the request (a 4xx other than 401 and 409).
     #[error("{url}: the server refused the request ({status}): {message}")]
     Rejected {
-        /// The endpoint.
         url: String,
-        /// The HTTP status.
         status: u16,
         /// What the server said.
         message: String,
@@ -45,9 +44,7 @@ pub enum WorkerError {
     /// The server failed (5xx, or a status the protocol does not use).
     #[error("{url}: the server failed ({status}): {message}")]
     Server {
-        /// The endpoint.
         url: String,
-        /// The HTTP status.
         status: u16,
         /// What the server said.
         message: String,
@@ -55,7 +52,6 @@ pub enum WorkerError {
     /// No answer: connection refused, reset, timed out.
     #[error("cannot reach the server at {url}: {detail}")]
     Unreachable {
-        /// The endpoint.
         url: String,
         /// The transport error with its causes.
         detail: String,
@@ -63,7 +59,6 @@ pub enum WorkerError {
     /// An answer that is not the JSON the protocol promises.
     #[error("{url}: the server's answer is not valid: {detail}")]
     BadAnswer {
-        /// The endpoint.
         url: String,
         /// Why it could not be read.
         detail: String,
@@ -79,20 +74,15 @@ pub enum WorkerError {
     /// A file or directory of the worker could not be used.
     #[error("{}: {source}", path.display())]
     Io {
-        /// The file.
         path: PathBuf,
-        /// The failure.
         #[source]
         source: std::io::Error,
     },
     /// `lava-dispatch` could not be started.
     #[error("cannot start {} for job {job}: {source}", program.display())]
     Spawn {
-        /// The program.
         program: PathBuf,
-        /// The job.
         job: JobId,
-        /// The failure.
         #[source]
         source: std::io::Error,
     },

@@ -54,7 +54,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), WorkerError> {
 /// The directory of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDir {
-    /// The job id.
+    /// The job whose files these are; the directory is named after it.
     pub id: JobId,
     /// `WORK/jobs/ID`.
     pub path: PathBuf,

@@ -47,9 +47,10 @@ pub enum JobEnd {
 /// A job to follow to its end.
 #[derive(Debug)]
 pub struct JobTask<R> {
-    /// Its directory.
+    /// Its directory, where its exit status is written even if the worker restarts.
     pub dir: JobDir,
-    /// Its process.
+    /// Its process (`sh` around `lava-dispatch`, leader of its process group), to wait for
+    /// or signal.
     pub process: JobProcess,
     /// Where its progress goes.
     pub reporter: R,

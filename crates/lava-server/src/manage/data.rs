@@ -112,8 +112,9 @@ pub async fn dumpdata(
     indent: Option<usize>,
 ) -> anyhow::Result<()> {
     let client = ctx.client().await?;
-    let items = lava_db::fixtures::dump(&client, models).await?;
-    let records = fixture::to_records(&items);
+    let dumped = lava_db::fixtures::dump(&client, models).await?;
+    let mut records = fixture::to_records(&dumped.items);
+    records.extend(dumped.failure_tags.iter().map(fixture::failure_tag_record));
     let text = match indent {
         None => serde_json::to_string(&records)?,
         Some(n) => {

@@ -2,11 +2,32 @@
 
 use anyhow::{Context as _, bail};
 use lava_common::ids::check_name;
-use serde_json::json;
+use serde::Serialize;
 
 use super::Ctx;
 use super::output::{print_object, print_rows};
 use lava_cli::DeviceTypes;
+
+/// A device type in `device-types list`.
+#[derive(Serialize)]
+struct TypeRow {
+    name: lava_common::ids::DeviceTypeName,
+    devices: i64,
+    health_check: bool,
+}
+
+/// `device-types show`, the health check job's whole text last.
+#[derive(Serialize)]
+struct TypeDetail {
+    name: lava_common::ids::DeviceTypeName,
+    description: String,
+    devices: i64,
+    health_frequency: i32,
+    health_denominator: lava_common::fixture::HealthDenominator,
+    disable_health_check: bool,
+    display: bool,
+    health_check_job: Option<String>,
+}
 
 /// Runs one `device-types` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: DeviceTypes) -> anyhow::Result<()> {
@@ -27,11 +48,11 @@ pub async fn run(ctx: &Ctx<'_>, command: DeviceTypes) -> anyhow::Result<()> {
                         t.devices.to_string(),
                         hc.to_string(),
                     ];
-                    let value = json!({
-                        "name": t.info.name,
-                        "devices": t.devices,
-                        "health_check": t.info.health_check_job.is_some(),
-                    });
+                    let value = TypeRow {
+                        health_check: t.info.health_check_job.is_some(),
+                        name: t.info.name,
+                        devices: t.devices,
+                    };
                     (line, value)
                 })
                 .collect();
@@ -47,16 +68,16 @@ pub async fn run(ctx: &Ctx<'_>, command: DeviceTypes) -> anyhow::Result<()> {
             let t = lava_db::device_types::get(&client, &name)
                 .await?
                 .with_context(|| format!("device type '{name}' was not found"))?;
-            let value = json!({
-                "name": t.info.name,
-                "description": t.info.description,
-                "devices": t.devices,
-                "health_frequency": t.info.health_frequency,
-                "health_denominator": t.info.health_denominator,
-                "disable_health_check": t.info.disable_health_check,
-                "display": t.info.display,
-                "health_check_job": t.info.health_check_job,
-            });
+            let value = TypeDetail {
+                name: t.info.name,
+                description: t.info.description,
+                devices: t.devices,
+                health_frequency: t.info.health_frequency,
+                health_denominator: t.info.health_denominator,
+                disable_health_check: t.info.disable_health_check,
+                display: t.info.display,
+                health_check_job: t.info.health_check_job,
+            };
             print_object(format.json, &value)
         }
         DeviceTypes::SetHealthCheck { name, file } => {

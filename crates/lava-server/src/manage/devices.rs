@@ -1,12 +1,57 @@
 //! `manage devices …`.
 
 use anyhow::Context as _;
-use lava_common::state::DeviceHealth;
-use serde_json::json;
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
+use lava_common::state::{DeviceHealth, DeviceState};
+use serde::Serialize;
 
 use super::Ctx;
 use super::output::{or_dash, print_object, print_rows};
 use lava_cli::{DeviceTags, Devices};
+
+/// A device in `devices list`.
+#[derive(Serialize)]
+struct DeviceRow {
+    hostname: DeviceName,
+    device_type: DeviceTypeName,
+    state: DeviceState,
+    health: DeviceHealth,
+    worker: Option<WorkerName>,
+    current_job: Option<JobId>,
+}
+
+/// `devices show`: `config` is the `.conf` path when the file is on this host, and
+/// `health_history` the last ten health changes, a line each.
+#[derive(Serialize)]
+struct DeviceDetail {
+    hostname: DeviceName,
+    device_type: DeviceTypeName,
+    description: String,
+    tags: String,
+    state: DeviceState,
+    health: DeviceHealth,
+    worker: Option<WorkerName>,
+    worker_has_config: bool,
+    current_job: Option<JobId>,
+    config: Option<String>,
+    health_history: String,
+}
+
+/// A device that a worker other than its own reports (`devices claims`).
+#[derive(Serialize)]
+struct ClaimRow {
+    device: DeviceName,
+    worker: WorkerName,
+    assigned: Option<WorkerName>,
+    first_seen: String,
+    last_seen: String,
+}
+
+/// A tag of a device (`devices tags list`).
+#[derive(Serialize)]
+struct TagRow {
+    name: String,
+}
 
 /// Runs one `devices` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
@@ -25,14 +70,14 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                         d.info.health.to_string(),
                         or_dash(d.info.worker_host.as_deref()),
                     ];
-                    let value = json!({
-                        "hostname": d.info.hostname,
-                        "device_type": d.info.device_type,
-                        "state": d.info.state,
-                        "health": d.info.health,
-                        "worker": d.info.worker_host,
-                        "current_job": d.current_job,
-                    });
+                    let value = DeviceRow {
+                        hostname: d.info.hostname,
+                        device_type: d.info.device_type,
+                        state: d.info.state,
+                        health: d.info.health,
+                        worker: d.info.worker_host,
+                        current_job: d.current_job,
+                    };
                     (line, value)
                 })
                 .collect();
@@ -58,19 +103,19 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                 .collect();
             let config = lava_common::conf::devices::find(&ctx.settings.dispatcher_etc, &name)
                 .unwrap_or_else(|| ctx.settings.device_conf(&name));
-            let value = json!({
-                "hostname": d.info.hostname,
-                "device_type": d.info.device_type,
-                "description": d.info.description,
-                "tags": d.info.tags.join(", "),
-                "state": d.info.state,
-                "health": d.info.health,
-                "worker": d.info.worker_host,
-                "worker_has_config": d.worker_reported,
-                "current_job": d.current_job,
-                "config": if config.is_file() { Some(config.display().to_string()) } else { None },
-                "health_history": history.join("\n"),
-            });
+            let value = DeviceDetail {
+                tags: d.info.tags.join(", "),
+                hostname: d.info.hostname,
+                device_type: d.info.device_type,
+                description: d.info.description,
+                state: d.info.state,
+                health: d.info.health,
+                worker: d.info.worker_host,
+                worker_has_config: d.worker_reported,
+                current_job: d.current_job,
+                config: config.is_file().then(|| config.display().to_string()),
+                health_history: history.join("\n"),
+            };
             print_object(format.json, &value)
         }
         Devices::SetHealth {
@@ -111,8 +156,13 @@ pub async fn run(ctx: &Ctx<'_>, command: Devices) -> anyhow::Result<()> {
                         first.clone(),
                         last.clone(),
                     ];
-                    let value = json!({"device": c.device, "worker": c.worker,
-                                       "assigned": c.assigned, "first_seen": first, "last_seen": last});
+                    let value = ClaimRow {
+                        device: c.device,
+                        worker: c.worker,
+                        assigned: c.assigned,
+                        first_seen: first,
+                        last_seen: last,
+                    };
                     (line, value)
                 })
                 .collect();
@@ -131,7 +181,7 @@ async fn tags(client: &mut lava_db::Client, command: DeviceTags) -> anyhow::Resu
                 .with_context(|| format!("device '{name}' was not found"))?;
             let rows: Vec<_> = tags
                 .into_iter()
-                .map(|t| (vec![t.clone()], json!({ "name": t })))
+                .map(|t| (vec![t.clone()], TagRow { name: t }))
                 .collect();
             return print_rows(format.json, &rows);
         }

@@ -1,11 +1,19 @@
 //! `manage failure-tags …`.
 
 use anyhow::Context as _;
-use serde_json::json;
+use serde::Serialize;
 
 use super::Ctx;
 use super::output::print_rows;
 use lava_cli::FailureTags;
+
+/// A failure tag in `failure-tags list`; `id` is what REST lists in a job's `failure_tags`.
+#[derive(Serialize)]
+struct TagRow {
+    id: i32,
+    name: String,
+    description: String,
+}
 
 /// Runs one `failure-tags` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: FailureTags) -> anyhow::Result<()> {
@@ -17,7 +25,11 @@ pub async fn run(ctx: &Ctx<'_>, command: FailureTags) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|t| {
                     let line = vec![t.id.to_string(), t.name.clone(), t.description.clone()];
-                    let value = json!({"id": t.id, "name": t.name, "description": t.description});
+                    let value = TagRow {
+                        id: t.id,
+                        name: t.name,
+                        description: t.description,
+                    };
                     (line, value)
                 })
                 .collect();

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use lava_common::state::JobState;
-use serde_json::json;
+use serde::Serialize;
 
 use super::Ctx;
 use super::output::{or_dash, print_object, print_rows};
@@ -30,6 +30,44 @@ pub async fn submit(ctx: &Ctx<'_>, file: &Path, user: Option<&str>) -> anyhow::R
     Ok(())
 }
 
+/// A job in `jobs list`.
+#[derive(Serialize)]
+struct JobRow {
+    id: lava_common::ids::JobId,
+    state: JobState,
+    health: lava_common::state::JobHealth,
+    device: Option<lava_common::ids::DeviceName>,
+    device_type: Option<lava_common::ids::DeviceTypeName>,
+    description: String,
+    priority: i32,
+    health_check: bool,
+}
+
+/// `jobs show`: times in RFC 3339, `tests` the result counts in one line, `log` the log
+/// file once it has lines, `bundles` where its results were filed.
+#[derive(Serialize)]
+struct JobDetail {
+    id: lava_common::ids::JobId,
+    description: String,
+    state: JobState,
+    health: lava_common::state::JobHealth,
+    device_type: Option<lava_common::ids::DeviceTypeName>,
+    device: Option<lava_common::ids::DeviceName>,
+    worker: Option<lava_common::ids::WorkerName>,
+    submitter: Option<String>,
+    priority: i32,
+    health_check: bool,
+    submit_time: String,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    error_type: Option<lava_common::error_type::ErrorType>,
+    failure_comment: Option<String>,
+    tests: String,
+    log_lines: i64,
+    log: Option<String>,
+    bundles: String,
+}
+
 /// Runs one `jobs` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: Jobs) -> anyhow::Result<()> {
     let client = ctx.client().await?;
@@ -51,11 +89,16 @@ pub async fn run(ctx: &Ctx<'_>, command: Jobs) -> anyhow::Result<()> {
                         or_dash(j.device.as_deref()),
                         j.description.clone(),
                     ];
-                    let value = json!({
-                        "id": j.id, "state": j.state, "health": j.health, "device": j.device,
-                        "device_type": j.device_type, "description": j.description,
-                        "priority": j.priority, "health_check": j.health_check,
-                    });
+                    let value = JobRow {
+                        id: j.id,
+                        state: j.state,
+                        health: j.health,
+                        device: j.device,
+                        device_type: j.device_type,
+                        description: j.description,
+                        priority: j.priority,
+                        health_check: j.health_check,
+                    };
                     (line, value)
                 })
                 .collect();
@@ -68,27 +111,31 @@ pub async fn run(ctx: &Ctx<'_>, command: Jobs) -> anyhow::Result<()> {
             let [pass, fail, skip, unknown] = lava_db::jobs::result_counts(&client, id).await?;
             let log = crate::logstore::LogStore::new(ctx.settings.jobs_dir()).path(id);
             let bundles = lava_db::bundles::of_job(&client, id).await?;
-            let value = json!({
-                "id": j.id,
-                "description": j.description,
-                "state": j.state,
-                "health": j.health,
-                "device_type": j.device_type,
-                "device": j.device,
-                "worker": j.worker,
-                "submitter": j.submitter,
-                "priority": j.priority,
-                "health_check": j.health_check,
-                "submit_time": j.submit_time.to_rfc3339(),
-                "start_time": j.start_time.map(|t| t.to_rfc3339()),
-                "end_time": j.end_time.map(|t| t.to_rfc3339()),
-                "error_type": j.error_type,
-                "failure_comment": j.failure_comment,
-                "tests": format!("{pass} pass, {fail} fail, {skip} skip, {unknown} unknown"),
-                "log_lines": j.log_lines,
-                "log": if j.log_lines > 0 { Some(log.display().to_string()) } else { None },
-                "bundles": bundles.iter().map(|(s, b)| format!("{s} #{b}")).collect::<Vec<_>>().join(", "),
-            });
+            let value = JobDetail {
+                id: j.id,
+                description: j.description,
+                state: j.state,
+                health: j.health,
+                device_type: j.device_type,
+                device: j.device,
+                worker: j.worker,
+                submitter: j.submitter,
+                priority: j.priority,
+                health_check: j.health_check,
+                submit_time: j.submit_time.to_rfc3339(),
+                start_time: j.start_time.map(|t| t.to_rfc3339()),
+                end_time: j.end_time.map(|t| t.to_rfc3339()),
+                error_type: j.error_type,
+                failure_comment: j.failure_comment,
+                tests: format!("{pass} pass, {fail} fail, {skip} skip, {unknown} unknown"),
+                log_lines: j.log_lines,
+                log: (j.log_lines > 0).then(|| log.display().to_string()),
+                bundles: bundles
+                    .iter()
+                    .map(|(s, b)| format!("{s} #{b}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
             print_object(format.json, &value)
         }
         Jobs::Cancel { id, reason } => {

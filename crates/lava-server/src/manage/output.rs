@@ -1,11 +1,13 @@
-//! Printing records: one tab-separated record a line, or JSON.
+//! Printing records: one tab-separated record a line, or JSON. A record is a struct whose
+//! fields, in declaration order, are the JSON keys and the `key: value` lines.
 
+use serde::Serialize;
 use serde_json::Value;
 
-/// Prints rows as lines of tab-separated fields, or the JSON values as one array.
-pub fn print_rows(json: bool, rows: &[(Vec<String>, Value)]) -> anyhow::Result<()> {
+/// Prints rows as lines of tab-separated fields, or the records as one JSON array.
+pub fn print_rows<T: Serialize>(json: bool, rows: &[(Vec<String>, T)]) -> anyhow::Result<()> {
     if json {
-        let values: Vec<&Value> = rows.iter().map(|(_, v)| v).collect();
+        let values: Vec<&T> = rows.iter().map(|(_, v)| v).collect();
         println!("{}", serde_json::to_string_pretty(&values)?);
     } else {
         for (fields, _) in rows {
@@ -15,13 +17,14 @@ pub fn print_rows(json: bool, rows: &[(Vec<String>, Value)]) -> anyhow::Result<(
     Ok(())
 }
 
-/// Prints one object as `key: value` lines, or as JSON.
-pub fn print_object(json: bool, value: &Value) -> anyhow::Result<()> {
+/// Prints one record as `key: value` lines (a multi-line text indented under its key, null
+/// as `-`), or as JSON.
+pub fn print_object(json: bool, value: &impl Serialize) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
         return Ok(());
     }
-    if let Value::Object(map) = value {
+    if let Value::Object(map) = serde_json::to_value(value)? {
         for (k, v) in map {
             match v {
                 Value::String(s) if s.contains('\n') => {

@@ -5,11 +5,43 @@ use std::io::BufRead as _;
 use anyhow::{Context as _, bail};
 use lava_common::fixture::{BundleStreamRecord, UserRecord};
 use lava_common::ids::StreamPath;
-use serde_json::json;
+use serde::Serialize;
 
 use super::Ctx;
 use super::output::{or_dash, print_rows};
 use lava_cli::{Streams, Tokens, Users};
+
+/// A bundle stream in `streams list`.
+#[derive(Serialize)]
+struct StreamRow {
+    pathname: lava_common::ids::StreamPath,
+    name: String,
+    bundles: i64,
+    is_public: bool,
+    is_anonymous: bool,
+    user: Option<String>,
+}
+
+/// A user in `users list` (never the password hash).
+#[derive(Serialize)]
+struct UserRow {
+    username: String,
+    email: String,
+    is_staff: bool,
+    is_superuser: bool,
+    is_active: bool,
+    date_joined: String,
+}
+
+/// A token in `tokens list` (never its secret: only its hash is stored).
+#[derive(Serialize)]
+struct TokenRow {
+    id: i64,
+    user: String,
+    created: String,
+    last_used: Option<String>,
+    description: String,
+}
 
 /// Runs one `streams` subcommand.
 pub async fn streams(ctx: &Ctx<'_>, command: Streams) -> anyhow::Result<()> {
@@ -36,14 +68,14 @@ pub async fn streams(ctx: &Ctx<'_>, command: Streams) -> anyhow::Result<()> {
                         }
                         .to_string(),
                     ];
-                    let value = json!({
-                        "pathname": s.info.pathname,
-                        "name": s.info.name,
-                        "bundles": s.bundles,
-                        "is_public": s.info.is_public,
-                        "is_anonymous": s.info.is_anonymous,
-                        "user": s.info.user,
-                    });
+                    let value = StreamRow {
+                        pathname: s.info.pathname,
+                        name: s.info.name,
+                        bundles: s.bundles,
+                        is_public: s.info.is_public,
+                        is_anonymous: s.info.is_anonymous,
+                        user: s.info.user,
+                    };
                     (line, value)
                 })
                 .collect();
@@ -143,14 +175,14 @@ pub async fn users(ctx: &Ctx<'_>, command: Users) -> anyhow::Result<()> {
                         yes(i.is_superuser, "superuser"),
                         yes(i.is_active, "active"),
                     ];
-                    let value = json!({
-                        "username": i.username,
-                        "email": i.email,
-                        "is_staff": i.is_staff,
-                        "is_superuser": i.is_superuser,
-                        "is_active": i.is_active,
-                        "date_joined": u.date_joined.to_rfc3339(),
-                    });
+                    let value = UserRow {
+                        username: i.username.clone(),
+                        email: i.email.clone(),
+                        is_staff: i.is_staff,
+                        is_superuser: i.is_superuser,
+                        is_active: i.is_active,
+                        date_joined: u.date_joined.to_rfc3339(),
+                    };
                     (line, value)
                 })
                 .collect();
@@ -189,13 +221,13 @@ pub async fn tokens(ctx: &Ctx<'_>, command: Tokens) -> anyhow::Result<()> {
                         or_dash(used.as_deref()),
                         t.description.clone(),
                     ];
-                    let value = json!({
-                        "id": t.id,
-                        "user": t.username,
-                        "created": t.created.to_rfc3339(),
-                        "last_used": used,
-                        "description": t.description,
-                    });
+                    let value = TokenRow {
+                        id: t.id,
+                        user: t.username,
+                        created: t.created.to_rfc3339(),
+                        last_used: used,
+                        description: t.description,
+                    };
                     (line, value)
                 })
                 .collect();

@@ -1,11 +1,26 @@
 //! `manage workers …`.
 
 use lava_common::ids::check_name;
-use serde_json::json;
+use serde::Serialize;
 
 use super::Ctx;
 use super::output::{or_dash, print_rows};
 use lava_cli::Workers;
+
+/// A worker in `workers list`: `has_token` says it can authenticate, `pending_claims` counts
+/// the devices its `.conf` files claim that are not yet its own.
+#[derive(Serialize)]
+struct WorkerRow {
+    hostname: lava_common::ids::WorkerName,
+    state: lava_common::state::WorkerState,
+    health: lava_common::state::WorkerHealth,
+    devices: i64,
+    last_ping: Option<String>,
+    job_limit: i32,
+    has_token: bool,
+    approved: bool,
+    pending_claims: i64,
+}
 
 /// Runs one `workers` subcommand.
 pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {
@@ -24,17 +39,17 @@ pub async fn run(ctx: &Ctx<'_>, command: Workers) -> anyhow::Result<()> {
                         w.devices.to_string(),
                         or_dash(seen.as_deref()),
                     ];
-                    let value = json!({
-                        "hostname": w.hostname,
-                        "state": w.state,
-                        "health": w.health,
-                        "devices": w.devices,
-                        "last_ping": seen,
-                        "job_limit": w.job_limit,
-                        "has_token": w.has_token,
-                        "approved": w.approved,
-                        "pending_claims": w.pending_claims,
-                    });
+                    let value = WorkerRow {
+                        hostname: w.hostname,
+                        state: w.state,
+                        health: w.health,
+                        devices: w.devices,
+                        last_ping: seen,
+                        job_limit: w.job_limit,
+                        has_token: w.has_token,
+                        approved: w.approved,
+                        pending_claims: w.pending_claims,
+                    };
                     (line, value)
                 })
                 .collect();

@@ -9,7 +9,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
 
 use super::AppState;
 use super::admin::guard::{CSRF_FIELD, UserPost};
@@ -57,11 +57,27 @@ fn with_cookie(mut r: Response, value: &str) -> Response {
     r
 }
 
+/// The context of the login form. It has no base context: nobody is logged in on it, so
+/// `user` is always null and the page has no logout form to need a session's CSRF token.
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    user: (),
+    next: &'a str,
+    error: Option<&'a str>,
+    login_token: &'a str,
+    csrf_field: &'static str,
+}
+
 /// The login form with a fresh double-submit token.
 fn form(state: &AppState, next: &str, error: Option<&str>, status: StatusCode) -> Response {
     let token = lava_common::token::generate();
-    let ctx = json!({"user": null, "next": next, "error": error, "login_token": token,
-                     "csrf_field": CSRF_FIELD});
+    let ctx = LoginPage {
+        user: (),
+        next,
+        error,
+        login_token: &token,
+        csrf_field: CSRF_FIELD,
+    };
     let page = render(&state.templates, "accounts/login.html", status, &ctx);
     with_cookie(
         page,
@@ -79,10 +95,10 @@ async fn login_page(State(state): State<AppState>, Query(q): Query<Next>) -> Res
 /// The login form's fields.
 #[derive(Debug, serde::Deserialize)]
 pub struct LoginForm {
-    /// Username.
+    /// As typed; an unknown user is refused in the time a wrong password takes.
     #[serde(default)]
     pub username: String,
-    /// Password.
+    /// Checked against the argon2 hash off the async threads, within the throttle's bound.
     #[serde(default)]
     pub password: String,
     /// The double-submit token.

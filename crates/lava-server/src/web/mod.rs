@@ -33,7 +33,7 @@ use crate::logstore::LogStore;
 pub struct AppState {
     /// Database connections.
     pub pool: lava_db::Pool,
-    /// Job logs.
+    /// Job logs on disk: every read and append goes through it.
     pub logs: LogStore,
     /// Long-poll wake-ups.
     pub waiters: Arc<waiters::Waiters>,

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
 
 use super::AppState;
 use super::admin::guard::{Session, UserPage, UserPost};
@@ -19,6 +19,13 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/scheduler/jobsubmit", get(page))
 }
 
+/// The context of the form: the definition as last posted and why it was refused.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    definition: &'a str,
+    error: Option<&'a str>,
+}
+
 fn form(
     state: &AppState,
     s: &Session,
@@ -26,8 +33,8 @@ fn form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let ctx = json!({"definition": definition, "error": error});
-    view::page(state, s, "submit.html", ctx, status)
+    let ctx = FormPage { definition, error };
+    view::page(state, s, "submit.html", &ctx, status)
 }
 
 async fn page(State(state): State<AppState>, UserPage(s): UserPage) -> Response {
@@ -37,7 +44,7 @@ async fn page(State(state): State<AppState>, UserPage(s): UserPage) -> Response 
 /// The form's field.
 #[derive(Debug, serde::Deserialize)]
 pub struct SubmitForm {
-    /// The job definition.
+    /// YAML or JSON as typed; it goes through the one submission path, like lavacli's.
     #[serde(default)]
     pub definition: String,
 }

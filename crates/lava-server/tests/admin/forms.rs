@@ -15,6 +15,7 @@ fn fill(path: &str, job: i64, token: i64) -> String {
         .replace("{worker}", "w1")
         .replace("{username}", "bob")
         .replace("{token}", &token.to_string())
+        .replace("{tag}", "1")
 }
 
 const EVERY_FIELD: &[(&str, &str)] = &[
@@ -37,6 +38,7 @@ const EVERY_FIELD: &[(&str, &str)] = &[
 async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     let s = lab().await;
     s.manage(&["workers", "add", "w1"]);
+    s.manage(&["failure-tags", "add", "t1"]);
     let secret = s
         .manage(&["tokens", "add", "--user", "admin"])
         .trim()
@@ -126,6 +128,11 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         .unwrap();
     assert_eq!((w1.job_limit, w1.approved), (0, false));
     assert_eq!(d.info.worker_host, None);
+    let tags = lava_db::failure_tags::list(&c).await.unwrap();
+    assert_eq!(
+        (tags.len(), tags[0].id, tags[0].name.as_str()),
+        (1, 1, "t1")
+    );
     assert_eq!(
         admin.get("/admin/").await.status,
         StatusCode::OK,

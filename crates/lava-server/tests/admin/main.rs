@@ -9,6 +9,7 @@ mod accounts;
 mod authority;
 mod changes;
 mod client;
+mod failure_tags;
 mod forms;
 mod rest_writes;
 mod throttle;

@@ -6,11 +6,35 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use lava_common::ids::DeviceTypeName;
-use serde_json::json;
+use serde::Serialize;
 
 use super::super::AppState;
 use super::guard::{Session, StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
+
+/// The context of the device type list.
+#[derive(Serialize)]
+struct TypesPage {
+    types: Vec<TypeRow>,
+    log: Vec<view::LogRow>,
+}
+
+/// A device type in the list; a blank health check job counts as none.
+#[derive(Serialize)]
+struct TypeRow {
+    name: DeviceTypeName,
+    devices: i64,
+    has_health_check: bool,
+    disabled: bool,
+}
+
+/// The context of the health check editor; `error` says why the last post was refused.
+#[derive(Serialize)]
+struct EditorPage<'a> {
+    name: &'a str,
+    definition: &'a str,
+    error: Option<&'a str>,
+}
 
 /// The device type list.
 pub async fn list(
@@ -22,20 +46,25 @@ pub async fn list(
         .await
         .or_page(&state)?
         .into_iter()
-        .map(|t| {
-            json!({"name": t.info.name, "devices": t.devices,
-                   "has_health_check": t.info.health_check_job.as_deref().is_some_and(|j| !j.trim().is_empty()),
-                   "disabled": t.info.disable_health_check})
+        .map(|t| TypeRow {
+            has_health_check: t
+                .info
+                .health_check_job
+                .as_deref()
+                .is_some_and(|j| !j.trim().is_empty()),
+            disabled: t.info.disable_health_check,
+            name: t.info.name,
+            devices: t.devices,
         })
         .collect();
     drop(c);
     let log = view::recent_log(&state, 20).await?;
-    let ctx = json!({"types": types, "log": log});
+    let ctx = TypesPage { types, log };
     Ok(view::page(
         &state,
         &s,
         "admin/device_types.html",
-        ctx,
+        &ctx,
         StatusCode::OK,
     ))
 }
@@ -48,8 +77,12 @@ fn editor(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let ctx = json!({"name": name, "definition": definition, "error": error});
-    view::page(state, s, "admin/device_type.html", ctx, status)
+    let ctx = EditorPage {
+        name,
+        definition,
+        error,
+    };
+    view::page(state, s, "admin/device_type.html", &ctx, status)
 }
 
 /// The health check editor of one type.

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::state::DeviceHealth;
-use serde_json::json;
+use serde::Serialize;
 
 use super::super::AppState;
 use super::guard::{StaffPage, StaffPost};
@@ -21,6 +21,69 @@ pub const ADMIN_HEALTH: &[DeviceHealth] = &[
     DeviceHealth::Retired,
 ];
 
+/// The context of the device list.
+#[derive(Serialize)]
+struct DevicesPage {
+    devices: Vec<DeviceRow>,
+    choices: Vec<&'static str>,
+    log: Vec<view::LogRow>,
+}
+
+/// A device in the list (states by plain name, for the forms).
+#[derive(Serialize)]
+struct DeviceRow {
+    hostname: DeviceName,
+    device_type: lava_common::ids::DeviceTypeName,
+    state: &'static str,
+    health: &'static str,
+    worker: Option<WorkerName>,
+    job: Option<lava_common::ids::JobId>,
+}
+
+/// The context of one device's page.
+#[derive(Serialize)]
+struct DevicePage {
+    device: DeviceDetail,
+    history: Vec<HealthChange>,
+    log: Vec<view::LogRow>,
+    choices: Vec<&'static str>,
+    claims: Vec<ClaimRow>,
+    workers: Vec<WorkerName>,
+}
+
+/// The device a page is about: `worker_reported` says its worker's last poll listed it,
+/// `tags` is the tag list as the tags form takes it back.
+#[derive(Serialize)]
+struct DeviceDetail {
+    hostname: DeviceName,
+    device_type: lava_common::ids::DeviceTypeName,
+    state: &'static str,
+    health: &'static str,
+    worker: Option<WorkerName>,
+    worker_reported: bool,
+    tags: String,
+    job: Option<lava_common::ids::JobId>,
+}
+
+/// One health change of a device, with the state it left the device in.
+#[derive(Serialize)]
+struct HealthChange {
+    time: String,
+    old: &'static str,
+    new: &'static str,
+    state: &'static str,
+    actor: Option<String>,
+    reason: String,
+}
+
+/// A worker that reports the device's `.conf` without being its worker.
+#[derive(Serialize)]
+struct ClaimRow {
+    worker: WorkerName,
+    first_seen: String,
+    last_seen: String,
+}
+
 /// The device list with a health form on each row.
 pub async fn list(
     State(state): State<AppState>,
@@ -31,20 +94,28 @@ pub async fn list(
         .await
         .or_page(&state)?
         .into_iter()
-        .map(|d| {
-            json!({"hostname": d.info.hostname, "device_type": d.info.device_type, "state": d.info.state.as_str(),
-                   "health": d.info.health.as_str(), "worker": d.info.worker_host, "job": d.current_job})
+        .map(|d| DeviceRow {
+            state: d.info.state.as_str(),
+            health: d.info.health.as_str(),
+            hostname: d.info.hostname,
+            device_type: d.info.device_type,
+            worker: d.info.worker_host,
+            job: d.current_job,
         })
         .collect();
     drop(c);
     let log = view::recent_log(&state, 20).await?;
     let choices: Vec<_> = ADMIN_HEALTH.iter().map(|h| h.as_str()).collect();
-    let ctx = json!({"devices": devices, "choices": choices, "log": log});
+    let ctx = DevicesPage {
+        devices,
+        choices,
+        log,
+    };
     Ok(view::page(
         &state,
         &s,
         "admin/devices.html",
-        ctx,
+        &ctx,
         StatusCode::OK,
     ))
 }
@@ -67,10 +138,13 @@ pub async fn show(
         .await
         .or_page(&state)?
         .into_iter()
-        .map(|t| {
-            json!({"time": t.created.format("%Y-%m-%d %H:%M:%S").to_string(),
-                   "old": t.health.0.as_str(), "new": t.health.1.as_str(),
-                   "state": t.state.1.as_str(), "actor": t.actor, "reason": t.reason})
+        .map(|t| HealthChange {
+            time: t.created.format("%Y-%m-%d %H:%M:%S").to_string(),
+            old: t.health.0.as_str(),
+            new: t.health.1.as_str(),
+            state: t.state.1.as_str(),
+            actor: t.actor,
+            reason: t.reason,
         })
         .collect();
     let log = view::log_values(
@@ -82,10 +156,10 @@ pub async fn show(
         .await
         .or_page(&state)?
         .into_iter()
-        .map(|c| {
-            json!({"worker": c.worker,
-                   "first_seen": c.first_seen.format("%Y-%m-%d %H:%M:%S").to_string(),
-                   "last_seen": c.last_seen.format("%Y-%m-%d %H:%M:%S").to_string()})
+        .map(|c| ClaimRow {
+            first_seen: c.first_seen.format("%Y-%m-%d %H:%M:%S").to_string(),
+            last_seen: c.last_seen.format("%Y-%m-%d %H:%M:%S").to_string(),
+            worker: c.worker,
         })
         .collect();
     let workers: Vec<_> = lava_db::workers::list(&c)
@@ -95,18 +169,28 @@ pub async fn show(
         .map(|w| w.hostname)
         .collect();
     let choices: Vec<_> = ADMIN_HEALTH.iter().map(|h| h.as_str()).collect();
-    let ctx = json!({"device": {"hostname": d.info.hostname, "device_type": d.info.device_type,
-                                "state": d.info.state.as_str(), "health": d.info.health.as_str(),
-                                "worker": d.info.worker_host, "worker_reported": d.worker_reported,
-                                "tags": d.info.tags.join(" "),
-                                "job": d.current_job},
-                     "history": history, "log": log, "choices": choices,
-                     "claims": claims, "workers": workers});
+    let ctx = DevicePage {
+        device: DeviceDetail {
+            state: d.info.state.as_str(),
+            health: d.info.health.as_str(),
+            tags: d.info.tags.join(" "),
+            hostname: d.info.hostname,
+            device_type: d.info.device_type,
+            worker: d.info.worker_host,
+            worker_reported: d.worker_reported,
+            job: d.current_job,
+        },
+        history,
+        log,
+        choices,
+        claims,
+        workers,
+    };
     Ok(view::page(
         &state,
         &s,
         "admin/device.html",
-        ctx,
+        &ctx,
         StatusCode::OK,
     ))
 }
@@ -114,7 +198,7 @@ pub async fn show(
 /// The health form.
 #[derive(Debug, serde::Deserialize)]
 pub struct HealthForm {
-    /// The new health.
+    /// One of [`ADMIN_HEALTH`]; `bad` and `looping` are left to health checks.
     pub health: DeviceHealth,
     /// Why the change is made, for the admin log.
     #[serde(default)]
@@ -168,7 +252,7 @@ pub async fn set_health(
 /// The worker form: a worker's hostname, or empty for none.
 #[derive(Debug, serde::Deserialize)]
 pub struct WorkerForm {
-    /// The worker.
+    /// The worker's hostname, trimmed; empty takes the device off any worker.
     #[serde(default)]
     pub worker: String,
     /// Why the change is made, for the admin log.
@@ -212,10 +296,10 @@ pub async fn set_worker(
 /// The tags form: the device's whole tag list, separated by spaces or commas.
 #[derive(Debug, serde::Deserialize)]
 pub struct TagsForm {
-    /// The tags.
+    /// Every tag the device is to have; missing ones are created.
     #[serde(default)]
     pub tags: String,
-    /// Why.
+    /// Why the change is made, for the admin log.
     #[serde(default)]
     pub reason: String,
 }

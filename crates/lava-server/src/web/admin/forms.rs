@@ -9,7 +9,7 @@ use axum::routing::post;
 
 use super::super::AppState;
 use super::super::{accounts, submit_form};
-use super::{device_types, devices, groups, jobs, tokens, users, workers};
+use super::{device_types, devices, failure_tags, groups, jobs, tokens, users, workers};
 
 /// Who may post a form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,9 @@ forms! {
     "/admin/devices/{device}/worker", Staff => devices::set_worker;
     "/admin/devices/{device}/tags", Staff => devices::set_tags;
     "/admin/device-types/{device_type}/health-check", Staff => device_types::set_health_check;
+    "/admin/failure-tags/add", Staff => failure_tags::add;
+    "/admin/failure-tags/{tag}", Staff => failure_tags::update;
+    "/admin/failure-tags/{tag}/delete", Staff => failure_tags::delete;
     "/admin/jobs/{job}/cancel", Staff => jobs::cancel;
     "/admin/jobs/{job}/resubmit", Staff => jobs::resubmit;
     "/admin/jobs/{job}/priority", Staff => jobs::priority;

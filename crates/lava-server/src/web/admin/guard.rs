@@ -27,7 +27,7 @@ pub enum Need {
 /// A logged-in caller with their session's CSRF token (for the forms of the page).
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// Who.
+    /// The logged-in user.
     pub caller: Caller,
     /// The session's CSRF token.
     pub csrf: String,
@@ -129,7 +129,7 @@ pub struct FormPost<T, const STAFF: bool> {
     pub caller: Caller,
     /// The session's CSRF token (to render the next page's forms).
     pub csrf: String,
-    /// The fields.
+    /// The decoded body, read only once the login, staff and CSRF checks passed.
     pub form: T,
 }
 

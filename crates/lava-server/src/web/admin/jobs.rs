@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use lava_common::ids::JobId;
 use lava_common::state::JobState;
-use serde_json::json;
+use serde::Serialize;
 
 use lava_db::job_list::{self, JobFilter, JobOrder};
 
@@ -38,6 +38,29 @@ async fn visible(
         })
 }
 
+/// The context of the admin job list.
+#[derive(Serialize)]
+struct JobsPage {
+    jobs: Vec<JobRow>,
+    log: Vec<view::LogRow>,
+    max_priority: i32,
+}
+
+/// A job in the list: `queued` offers the priority form, `can_cancel` the cancel button.
+#[derive(Serialize)]
+struct JobRow {
+    id: JobId,
+    description: String,
+    submitter: Option<String>,
+    state: &'static str,
+    health: &'static str,
+    priority: i32,
+    device: Option<lava_common::ids::DeviceName>,
+    device_type: Option<lava_common::ids::DeviceTypeName>,
+    queued: bool,
+    can_cancel: bool,
+}
+
 /// How many jobs the list shows.
 const LIST_LIMIT: i64 = 100;
 
@@ -56,22 +79,34 @@ pub async fn list(
         .await
         .or_page(&state)?
         .into_iter()
-        .map(|j| {
-            json!({"id": j.id, "description": j.description, "submitter": j.submitter,
-                   "state": j.state.as_str(), "health": j.health.as_str(), "priority": j.priority,
-                   "device": j.device, "device_type": j.device_type,
-                   "queued": j.state == JobState::Submitted,
-                   "can_cancel": matches!(j.state, JobState::Submitted | JobState::Scheduled | JobState::Running)})
+        .map(|j| JobRow {
+            id: j.id,
+            description: j.description,
+            submitter: j.submitter,
+            state: j.state.as_str(),
+            health: j.health.as_str(),
+            priority: j.priority,
+            device: j.device,
+            device_type: j.device_type,
+            queued: j.state == JobState::Submitted,
+            can_cancel: matches!(
+                j.state,
+                JobState::Submitted | JobState::Scheduled | JobState::Running
+            ),
         })
         .collect();
     drop(c);
     let log = view::recent_log(&state, 20).await?;
-    let ctx = json!({"jobs": jobs, "log": log, "max_priority": lava_db::job_admin::MAX_PRIORITY});
+    let ctx = JobsPage {
+        jobs,
+        log,
+        max_priority: lava_db::job_admin::MAX_PRIORITY,
+    };
     Ok(view::page(
         &state,
         &s,
         "admin/jobs.html",
-        ctx,
+        &ctx,
         StatusCode::OK,
     ))
 }

@@ -4,6 +4,7 @@
 
 pub mod device_types;
 pub mod devices;
+pub mod failure_tags;
 pub mod forms;
 pub mod groups;
 pub mod guard;
@@ -18,7 +19,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
 
 use super::AppState;
 use guard::StaffPage;
@@ -34,6 +35,8 @@ pub fn routes() -> Router<AppState> {
             "/admin/device-types/{device_type}/",
             get(device_types::edit),
         )
+        .route("/admin/failure-tags/", get(failure_tags::list))
+        .route("/admin/failure-tags/{tag}/", get(failure_tags::show))
         .route("/admin/jobs/", get(jobs::list))
         .route("/admin/workers/", get(workers::list))
         .route("/admin/users/", get(users::list))
@@ -41,6 +44,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens/", get(tokens::all))
         .route("/api/tokens/", get(tokens::own));
     forms::routes(pages)
+}
+
+/// The context of a page whose only data is the admin log.
+#[derive(Serialize)]
+struct LogPage {
+    log: Vec<view::LogRow>,
 }
 
 /// The admin home: links to each section and the newest changes.
@@ -53,7 +62,7 @@ async fn index(
         &state,
         &s,
         "admin/index.html",
-        json!({"log": log}),
+        &LogPage { log },
         StatusCode::OK,
     ))
 }

@@ -6,23 +6,51 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::super::AppState;
 use super::super::auth::Caller;
 use super::guard::{Session, StaffPage, StaffPost, UserPage, UserPost};
 use super::view::{self, OrPage as _};
 
-async fn token_values(state: &AppState, username: Option<&str>) -> Result<Value, Response> {
+/// The context of a token list: `new_token` carries a secret just made (shown this once);
+/// `log` is only on the staff page.
+#[derive(Serialize)]
+struct TokensPage<'a> {
+    tokens: Vec<TokenRow>,
+    new_token: Option<NewToken<'a>>,
+    log: Option<Vec<view::LogRow>>,
+}
+
+/// A token in the list (never its secret: only its hash is stored).
+#[derive(Serialize)]
+struct TokenRow {
+    id: i64,
+    username: String,
+    description: String,
+    created: String,
+    last_used: Option<String>,
+}
+
+/// A token just made, with its secret.
+#[derive(Serialize)]
+struct NewToken<'a> {
+    username: &'a str,
+    secret: &'a str,
+}
+
+async fn token_values(state: &AppState, username: Option<&str>) -> Result<Vec<TokenRow>, Response> {
     let c = view::db(state).await?;
     Ok(lava_db::tokens::list(&c, username)
         .await
         .or_page(state)?
         .into_iter()
-        .map(|t| {
-            json!({"id": t.id, "username": t.username, "description": t.description,
-                   "created": t.created.format("%Y-%m-%d %H:%M").to_string(),
-                   "last_used": t.last_used.map(|d| d.format("%Y-%m-%d %H:%M").to_string())})
+        .map(|t| TokenRow {
+            id: t.id,
+            username: t.username,
+            description: t.description,
+            created: t.created.format("%Y-%m-%d %H:%M").to_string(),
+            last_used: t.last_used.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
         })
         .collect())
 }
@@ -36,14 +64,21 @@ async fn tokens_page(
 ) -> Result<Response, Response> {
     let owner = (!staff).then_some(s.caller.username.as_str());
     let tokens = token_values(state, owner).await?;
-    let new = secret.map(|(user, secret)| json!({"username": user, "secret": secret}));
+    let new_token = secret.map(|(username, secret)| NewToken { username, secret });
     let (template, log) = if staff {
-        ("admin/tokens.html", view::recent_log(state, 20).await?)
+        (
+            "admin/tokens.html",
+            Some(view::recent_log(state, 20).await?),
+        )
     } else {
-        ("accounts/tokens.html", Value::Null)
+        ("accounts/tokens.html", None)
     };
-    let ctx = json!({"tokens": tokens, "new_token": new, "log": log});
-    Ok(view::page(state, s, template, ctx, StatusCode::OK))
+    let ctx = TokensPage {
+        tokens,
+        new_token,
+        log,
+    };
+    Ok(view::page(state, s, template, &ctx, StatusCode::OK))
 }
 
 /// Makes a token for `username` and records it; returns the secret.
@@ -146,9 +181,9 @@ pub async fn all(
 /// The form of a token for any user.
 #[derive(Debug, serde::Deserialize)]
 pub struct ForForm {
-    /// The owner.
+    /// The user the token acts as: the caller, or anyone when the caller is a superuser.
     pub username: String,
-    /// What it is for.
+    /// What it is for, shown in the token lists.
     #[serde(default)]
     pub description: String,
     /// Why the change is made, for the admin log.

@@ -6,13 +6,58 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use lava_common::fixture::UserRecord;
 use lava_db::accounts::Flags;
-use serde_json::json;
+use serde::Serialize;
 
 use super::super::AppState;
 use super::super::auth::{Caller, hash_password};
 use super::super::throttle;
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
+
+/// The context of the user list.
+#[derive(Serialize)]
+struct UsersPage {
+    users: Vec<Account>,
+    groups: Vec<GroupRow>,
+    log: Vec<view::LogRow>,
+}
+
+/// A user's account flags (never the password hash).
+#[derive(Serialize)]
+struct Account {
+    username: String,
+    email: String,
+    is_staff: bool,
+    is_superuser: bool,
+    is_active: bool,
+}
+
+impl Account {
+    fn of(i: UserRecord) -> Account {
+        Account {
+            username: i.username,
+            email: i.email,
+            is_staff: i.is_staff,
+            is_superuser: i.is_superuser,
+            is_active: i.is_active,
+        }
+    }
+}
+
+/// A group and its members' names.
+#[derive(Serialize)]
+struct GroupRow {
+    name: String,
+    members: Vec<String>,
+}
+
+/// The context of one user's page: `groups` are those the caller may put them in.
+#[derive(Serialize)]
+struct UserPage {
+    account: Account,
+    member_of: Vec<String>,
+    groups: Vec<String>,
+}
 
 /// The user list, the groups, and the forms to add either.
 pub async fn list(
@@ -24,26 +69,25 @@ pub async fn list(
         .await
         .or_page(&state)?
         .into_iter()
-        .map(|u| {
-            let i = u.info;
-            json!({"username": i.username, "email": i.email, "is_staff": i.is_staff,
-                   "is_superuser": i.is_superuser, "is_active": i.is_active})
-        })
+        .map(|u| Account::of(u.info))
         .collect();
     let groups: Vec<_> = lava_db::accounts::groups(&c)
         .await
         .or_page(&state)?
         .into_iter()
-        .map(|g| json!({"name": g.name, "members": g.members}))
+        .map(|g| GroupRow {
+            name: g.name,
+            members: g.members,
+        })
         .collect();
     drop(c);
     let log = view::recent_log(&state, 20).await?;
-    let ctx = json!({"users": users, "groups": groups, "log": log});
+    let ctx = UsersPage { users, groups, log };
     Ok(view::page(
         &state,
         &s,
         "admin/users.html",
-        ctx,
+        &ctx,
         StatusCode::OK,
     ))
 }
@@ -74,15 +118,16 @@ pub async fn show(
         .filter(|g| s.caller.is_superuser || g.members.contains(&s.caller.username))
         .map(|g| g.name)
         .collect();
-    let i = u.info;
-    let ctx = json!({"account": {"username": i.username, "email": i.email, "is_staff": i.is_staff,
-                                 "is_superuser": i.is_superuser, "is_active": i.is_active},
-                     "member_of": member_of, "groups": groups});
+    let ctx = UserPage {
+        account: Account::of(u.info),
+        member_of,
+        groups,
+    };
     Ok(view::page(
         &state,
         &s,
         "admin/user.html",
-        ctx,
+        &ctx,
         StatusCode::OK,
     ))
 }
@@ -92,15 +137,15 @@ pub async fn show(
 pub struct AddForm {
     /// One word.
     pub username: String,
-    /// Optional.
+    /// Trimmed; may be empty.
     #[serde(default)]
     pub email: String,
     /// Empty: no password login until one is set.
     #[serde(default)]
     pub password: String,
-    /// Checkbox.
+    /// Present (any value) when the box is ticked: a browser sends nothing for an unticked one.
     pub is_staff: Option<String>,
-    /// Checkbox.
+    /// Ticked (see `is_staff`): only a superuser may tick it, and it makes the user staff too.
     pub is_superuser: Option<String>,
     /// Why the change is made, for the admin log.
     #[serde(default)]
@@ -181,11 +226,11 @@ pub async fn add(
 /// The flags form (checkboxes: absent means off).
 #[derive(Debug, serde::Deserialize)]
 pub struct FlagsForm {
-    /// Checkbox.
+    /// Present (any value) when the box is ticked: a browser sends nothing for an unticked one.
     pub is_staff: Option<String>,
-    /// Checkbox.
+    /// Ticked (see `is_staff`): only a superuser may change it; it implies staff.
     pub is_superuser: Option<String>,
-    /// Checkbox.
+    /// Ticked (see `is_staff`); an inactive user cannot log in.
     pub is_active: Option<String>,
     /// Why the change is made, for the admin log.
     #[serde(default)]
@@ -236,7 +281,7 @@ pub async fn update(
 /// The password reset form.
 #[derive(Debug, serde::Deserialize)]
 pub struct PasswordForm {
-    /// The new password.
+    /// At least 8 characters; only its argon2 hash is stored, and the user's sessions end.
     pub password: String,
     /// Why the change is made, for the admin log.
     #[serde(default)]

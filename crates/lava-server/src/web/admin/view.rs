@@ -3,12 +3,12 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::super::AppState;
 use super::super::auth::{Auth, Caller};
 use super::super::error::ApiError;
-use super::super::pages::base_context;
+use super::super::pages::WithBase;
 use super::super::pages::templates::render;
 use super::guard::Session;
 
@@ -18,14 +18,15 @@ fn render_for(
     state: &AppState,
     auth: &Auth,
     template: &str,
-    extra: Value,
+    extra: &impl Serialize,
     status: StatusCode,
 ) -> Response {
-    let mut ctx = base_context(auth);
-    if let Value::Object(e) = extra {
-        ctx.extend(e);
-    }
-    render(&state.templates, template, status, &Value::Object(ctx))
+    render(
+        &state.templates,
+        template,
+        status,
+        &WithBase::new(auth, extra),
+    )
 }
 
 /// Renders `template` for a logged-in user with `extra` context and `status`.
@@ -33,17 +34,28 @@ pub fn page(
     state: &AppState,
     s: &Session,
     template: &str,
-    extra: Value,
+    extra: &impl Serialize,
     status: StatusCode,
 ) -> Response {
     render_for(state, &s.auth(), template, extra, status)
 }
 
+/// The context of the error page.
+#[derive(Serialize)]
+struct ErrorPage<'a> {
+    status: u16,
+    reason: &'static str,
+    message: &'a str,
+}
+
 /// The error page with `status` and `message`, for the caller of `auth`.
 pub fn fail_for(state: &AppState, auth: &Auth, status: StatusCode, message: &str) -> Response {
-    let ctx = json!({"status": status.as_u16(), "reason": status.canonical_reason().unwrap_or(""),
-                     "message": message});
-    render_for(state, auth, "accounts/error.html", ctx, status)
+    let ctx = ErrorPage {
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or(""),
+        message,
+    };
+    render_for(state, auth, "accounts/error.html", &ctx, status)
 }
 
 /// The error page with `status` and `message`.
@@ -70,8 +82,19 @@ pub fn db_error(state: &AppState, e: lava_db::Error) -> Response {
     fail(state, api.status, &msg)
 }
 
+/// An admin log entry as the admin pages show it.
+#[derive(Serialize)]
+pub struct LogRow {
+    time: String,
+    username: String,
+    object_type: String,
+    object_id: String,
+    action: String,
+    reason: String,
+}
+
 /// The newest admin log entries for the admin pages.
-pub async fn recent_log(state: &AppState, limit: i64) -> Result<Value, Response> {
+pub async fn recent_log(state: &AppState, limit: i64) -> Result<Vec<LogRow>, Response> {
     let c = state
         .db()
         .await
@@ -82,14 +105,17 @@ pub async fn recent_log(state: &AppState, limit: i64) -> Result<Value, Response>
     Ok(log_values(entries))
 }
 
-/// Admin log entries as template values.
-pub fn log_values(entries: Vec<lava_db::admin_log::Entry>) -> Value {
+/// Admin log entries as the pages show them.
+pub fn log_values(entries: Vec<lava_db::admin_log::Entry>) -> Vec<LogRow> {
     entries
         .into_iter()
-        .map(|e| {
-            json!({"time": e.time.format("%Y-%m-%d %H:%M:%S").to_string(), "username": e.username,
-                   "object_type": e.object_type, "object_id": e.object_id, "action": e.action,
-                   "reason": e.reason})
+        .map(|e| LogRow {
+            time: e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+            username: e.username,
+            object_type: e.object_type,
+            object_id: e.object_id,
+            action: e.action,
+            reason: e.reason,
         })
         .collect()
 }

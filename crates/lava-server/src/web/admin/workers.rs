@@ -8,11 +8,43 @@ use axum::response::Response;
 use lava_common::ids::WorkerName;
 use lava_common::state::WorkerHealth;
 use lava_db::lifecycle::worker::WorkerUpdate;
-use serde_json::json;
+use serde::Serialize;
 
 use super::super::AppState;
 use super::guard::{StaffPage, StaffPost};
 use super::view::{self, OrPage as _};
+
+/// The context of the worker list.
+#[derive(Serialize)]
+struct WorkersPage {
+    workers: Vec<WorkerRow>,
+    choices: Vec<&'static str>,
+    log: Vec<view::LogRow>,
+}
+
+/// A worker and its form's values; `history` is its last few health changes.
+#[derive(Serialize)]
+struct WorkerRow {
+    hostname: WorkerName,
+    description: String,
+    state: &'static str,
+    health: &'static str,
+    job_limit: i32,
+    devices: i64,
+    history: Vec<HealthChange>,
+    approved: bool,
+    pending_claims: i64,
+    last_ping: Option<String>,
+}
+
+/// One health change of a worker.
+#[derive(Serialize)]
+struct HealthChange {
+    old: &'static str,
+    new: &'static str,
+    actor: Option<String>,
+    reason: String,
+}
 
 /// The worker list, each row a form.
 pub async fn list(
@@ -26,25 +58,41 @@ pub async fn list(
             .await
             .or_page(&state)?
             .into_iter()
-            .map(|(old, new, actor, reason)| {
-                json!({"old": old.as_str(), "new": new.as_str(), "actor": actor, "reason": reason})
+            .map(|(old, new, actor, reason)| HealthChange {
+                old: old.as_str(),
+                new: new.as_str(),
+                actor,
+                reason,
             })
             .collect();
-        workers.push(json!({"hostname": w.hostname, "description": w.description,
-            "state": w.state.as_str(), "health": w.health.as_str(), "job_limit": w.job_limit,
-            "devices": w.devices, "history": history, "approved": w.approved,
-            "pending_claims": w.pending_claims,
-            "last_ping": w.last_ping.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())}));
+        workers.push(WorkerRow {
+            state: w.state.as_str(),
+            health: w.health.as_str(),
+            last_ping: w
+                .last_ping
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+            hostname: w.hostname,
+            description: w.description,
+            job_limit: w.job_limit,
+            devices: w.devices,
+            history,
+            approved: w.approved,
+            pending_claims: w.pending_claims,
+        });
     }
     drop(c);
     let log = view::recent_log(&state, 20).await?;
     let choices: Vec<_> = WorkerHealth::ALL.iter().map(|h| h.as_str()).collect();
-    let ctx = json!({"workers": workers, "choices": choices, "log": log});
+    let ctx = WorkersPage {
+        workers,
+        choices,
+        log,
+    };
     Ok(view::page(
         &state,
         &s,
         "admin/workers.html",
-        ctx,
+        &ctx,
         StatusCode::OK,
     ))
 }
@@ -52,7 +100,7 @@ pub async fn list(
 /// The worker form.
 #[derive(Debug, serde::Deserialize)]
 pub struct WorkerForm {
-    /// Admin health.
+    /// `active`, `maintenance` or `retired`; a change is recorded as a worker transition.
     pub health: WorkerHealth,
     /// Free text.
     #[serde(default)]

@@ -5,14 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use lava_common::ids::DeviceTypeName;
 use lava_common::state::DeviceHealth;
-use serde_json::json;
+use serde::Serialize;
 
 use super::svg::{Series, chart};
-use super::{PageError, PageResult, base_context, page, parse_opt};
+use super::{PageError, PageResult, page, parse_opt};
 use crate::web::AppState;
 use crate::web::auth::Auth;
 
@@ -44,6 +43,18 @@ fn health_color(h: DeviceHealth) -> &'static str {
     }
 }
 
+/// The context of `/results/charts`: the device types with a pass-rate chart.
+#[derive(Serialize)]
+struct ChartsPage {
+    types: Vec<DeviceTypeName>,
+}
+
+/// The context of one chart's SVG.
+#[derive(Serialize)]
+struct ChartSvg {
+    chart: super::svg::Chart,
+}
+
 /// `/results/charts`: the page that shows every chart.
 pub async fn index(State(state): State<AppState>, auth: Auth) -> PageResult {
     let c = state.db().await?;
@@ -53,7 +64,7 @@ pub async fn index(State(state): State<AppState>, auth: Auth) -> PageResult {
         .filter(|t| t.info.display)
         .map(|t| t.info.name)
         .collect();
-    Ok(page(&state, &auth, "charts.html", json!({"types": types})))
+    Ok(page(&state, &auth, "charts.html", &ChartsPage { types }))
 }
 
 /// `/results/charts/<name>.svg`.
@@ -132,12 +143,5 @@ pub async fn svg_chart(
         }
         _ => return Err(PageError::NotFound(format!("no chart '{name}'"))),
     };
-    let mut ctx = base_context(&auth);
-    ctx.insert("chart".into(), data);
-    Ok(super::templates::render(
-        &state.templates,
-        "chart.svg",
-        StatusCode::OK,
-        &serde_json::Value::Object(ctx),
-    ))
+    Ok(page(&state, &auth, "chart.svg", &ChartSvg { chart: data }))
 }

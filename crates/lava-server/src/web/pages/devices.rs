@@ -5,25 +5,151 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
+use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::{DeviceHealth, DeviceState};
 use lava_db::device_list::{DeviceFilter, DeviceRow};
 use lava_db::job_list::{JobFilter, JobOrder};
 use lava_db::viewer::Viewer;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{PageError, PageResult, jobs::job_json, page, parse_opt, when};
+use super::{PageError, PageResult, jobs::JobRow, page, parse_opt, when};
 use crate::web::AppState;
 use crate::web::auth::Auth;
 
-/// A device row for a template.
-pub fn device_json(d: &DeviceRow) -> Value {
-    json!({
-        "hostname": d.info.hostname, "device_type": d.info.device_type, "description": d.info.description,
-        "tags": d.info.tags, "state": d.info.state.display_name(), "health": d.info.health.as_str(),
-        "health_name": d.info.health.display_name(), "worker": d.info.worker_host,
-        "job": d.job.as_ref().map(|(id, name)| json!({"id": id, "description": name})),
-    })
+/// A device as the templates show it: `health` is the plain name (for CSS), `health_name`
+/// the display name; `job` its current job.
+#[derive(Serialize)]
+pub struct DeviceView<'a> {
+    hostname: &'a DeviceName,
+    device_type: &'a DeviceTypeName,
+    description: &'a str,
+    tags: &'a [String],
+    state: &'static str,
+    health: &'static str,
+    health_name: &'static str,
+    worker: Option<&'a WorkerName>,
+    job: Option<CurrentJob<'a>>,
+}
+
+/// The job a device is running.
+#[derive(Serialize)]
+struct CurrentJob<'a> {
+    id: JobId,
+    description: &'a str,
+}
+
+impl<'a> DeviceView<'a> {
+    /// The view of `d`.
+    pub fn of(d: &'a DeviceRow) -> DeviceView<'a> {
+        DeviceView {
+            hostname: &d.info.hostname,
+            device_type: &d.info.device_type,
+            description: &d.info.description,
+            tags: &d.info.tags,
+            state: d.info.state.display_name(),
+            health: d.info.health.as_str(),
+            health_name: d.info.health.display_name(),
+            worker: d.info.worker_host.as_ref(),
+            job: d.job.as_ref().map(|(id, description)| CurrentJob {
+                id: *id,
+                description,
+            }),
+        }
+    }
+}
+
+/// The context of `/scheduler/alldevices`.
+#[derive(Serialize)]
+struct DevicesPage<'a> {
+    devices: Vec<DeviceView<'a>>,
+    filter: DevicesFilter<'a>,
+    types: Vec<DeviceTypeName>,
+    workers: Vec<WorkerName>,
+    healths: Vec<&'static str>,
+}
+
+/// The filters the device list shows as set.
+#[derive(Serialize)]
+struct DevicesFilter<'a> {
+    device_type: Option<&'a DeviceTypeName>,
+    health: Option<&'static str>,
+    worker: Option<&'a WorkerName>,
+}
+
+/// The context of `/scheduler/device/<hostname>`.
+#[derive(Serialize)]
+struct DevicePage<'a> {
+    device: DeviceView<'a>,
+    history: Vec<HistoryRow>,
+    recent: Vec<JobRow<'a>>,
+    config: Option<DeviceConfig>,
+}
+
+/// One state or health change of a device.
+#[derive(Serialize)]
+struct HistoryRow {
+    created: Option<String>,
+    old_state: &'static str,
+    new_state: &'static str,
+    old_health: &'static str,
+    new_health: &'static str,
+    actor: Option<String>,
+    reason: String,
+}
+
+/// A device's `.conf` as the page shows it; `text` is null when the file cannot be read.
+#[derive(Serialize)]
+struct DeviceConfig {
+    path: String,
+    text: Option<String>,
+}
+
+/// How many devices of a type there are: `total`, `idle` and `busy` leave retired devices
+/// out; the health counts include them.
+#[derive(Serialize)]
+struct TypeCounts {
+    total: usize,
+    idle: usize,
+    busy: usize,
+    good: usize,
+    bad: usize,
+    retired: usize,
+}
+
+/// The context of `/scheduler/device_types`.
+#[derive(Serialize)]
+struct TypesPage {
+    types: Vec<TypeRow>,
+}
+
+/// A device type in the list.
+#[derive(Serialize)]
+struct TypeRow {
+    name: DeviceTypeName,
+    description: String,
+    health_check: bool,
+    counts: TypeCounts,
+}
+
+/// The context of `/scheduler/device_type/<name>`.
+#[derive(Serialize)]
+struct TypePage<'a> {
+    #[serde(rename = "type")]
+    device_type: TypeSettings,
+    counts: TypeCounts,
+    devices: Vec<DeviceView<'a>>,
+    recent: Vec<JobRow<'a>>,
+}
+
+/// A device type's health check settings; an empty health check job shows as none.
+#[derive(Serialize)]
+struct TypeSettings {
+    name: DeviceTypeName,
+    description: String,
+    health_check_job: Option<String>,
+    health_frequency: i32,
+    health_denominator: lava_common::fixture::HealthDenominator,
+    disable_health_check: bool,
 }
 
 /// `/scheduler/alldevices`.
@@ -61,27 +187,32 @@ pub async fn all(
         &state,
         &auth,
         "devices.html",
-        json!({
-            "devices": devices.iter().map(device_json).collect::<Vec<_>>(),
-            "filter": {"device_type": filter.device_type, "health": filter.health.map(|h| h.as_str()), "worker": filter.worker},
-            "types": types, "workers": workers, "healths": healths,
-        }),
+        &DevicesPage {
+            devices: devices.iter().map(DeviceView::of).collect(),
+            filter: DevicesFilter {
+                device_type: filter.device_type.as_ref(),
+                health: filter.health.map(|h| h.as_str()),
+                worker: filter.worker.as_ref(),
+            },
+            types,
+            workers,
+            healths,
+        },
     ))
 }
 
-/// The ten newest jobs of `filter` that `viewer` may see, newest first, as template rows.
+/// The ten newest jobs of `filter` that `viewer` may see, newest first.
 async fn recent_jobs(
     c: &lava_db::PooledClient,
     viewer: &Viewer,
     filter: JobFilter,
-) -> Result<Vec<Value>, PageError> {
+) -> Result<Vec<lava_db::jobs::Job>, PageError> {
     let filter = JobFilter {
         order: JobOrder::IdDesc,
         limit: 10,
         ..filter
     };
-    let jobs = lava_db::job_list::list(&***c, viewer, &filter).await?;
-    Ok(jobs.iter().map(job_json).collect())
+    Ok(lava_db::job_list::list(&***c, viewer, &filter).await?)
 }
 
 /// `/scheduler/device/<hostname>`: its fields, current job, recent jobs and health history.
@@ -98,13 +229,14 @@ pub async fn one(
     let history: Vec<_> = lava_db::transitions::device_history_for(&c, &viewer, &hostname, 50)
         .await?
         .into_iter()
-        .map(|t| {
-            json!({
-                "created": when(Some(t.created)),
-                "old_state": t.state.0.display_name(), "new_state": t.state.1.display_name(),
-                "old_health": t.health.0.display_name(), "new_health": t.health.1.display_name(),
-                "actor": t.actor, "reason": t.reason,
-            })
+        .map(|t| HistoryRow {
+            created: when(Some(t.created)),
+            old_state: t.state.0.display_name(),
+            new_state: t.state.1.display_name(),
+            old_health: t.health.0.display_name(),
+            new_health: t.health.1.display_name(),
+            actor: t.actor,
+            reason: t.reason,
         })
         .collect();
     let filter = JobFilter {
@@ -117,19 +249,23 @@ pub async fn one(
         &state,
         &auth,
         "device.html",
-        json!({"device": device_json(&device), "history": history, "recent": recent, "config": config}),
+        &DevicePage {
+            device: DeviceView::of(&device),
+            history,
+            recent: recent.iter().map(JobRow::of).collect(),
+            config,
+        },
     ))
 }
 
 /// The largest device config the page shows; a bigger one is cut with a note.
 const CONFIG_LIMIT: usize = 64 * 1024;
 
-/// A device's `.conf` file, `{path, text}`, when it is on this host (single-machine labs; on a
-/// bigger lab it lives on the device's worker and the page says so).
-async fn device_config(hostname: &str) -> Value {
-    let Some(etc) = crate::web::settings().map(|s| s.dispatcher_etc.clone()) else {
-        return Value::Null;
-    };
+/// A device's `.conf` file, when it is on this host (single-machine labs; on a bigger lab it
+/// lives on the device's worker and the page says so). `None` when the web app has no
+/// settings to find it by.
+async fn device_config(hostname: &str) -> Option<DeviceConfig> {
+    let etc = crate::web::settings().map(|s| s.dispatcher_etc.clone())?;
     // The file that names the device (its hostname), found off the runtime.
     let name = hostname.to_string();
     let path = tokio::task::spawn_blocking(move || {
@@ -145,27 +281,48 @@ async fn device_config(hostname: &str) -> Value {
             if bytes.len() > CONFIG_LIMIT {
                 text.push_str("\n… (cut: the file is larger)");
             }
-            json!({"path": path.display().to_string(), "text": text})
+            Some(DeviceConfig {
+                path: path.display().to_string(),
+                text: Some(text),
+            })
         }
-        Err(_) => json!({"path": path.display().to_string(), "text": null}),
+        Err(_) => Some(DeviceConfig {
+            path: path.display().to_string(),
+            text: None,
+        }),
     }
 }
 
 /// Per-type counts of devices: total (not retired), idle, busy, and per health.
-fn type_counts(devices: &[DeviceRow], name: &str) -> Value {
+fn type_counts(devices: &[DeviceRow], name: &str) -> TypeCounts {
     let of: Vec<_> = devices
         .iter()
         .filter(|d| d.info.device_type == name)
         .collect();
     let live = of.iter().filter(|d| d.info.health != DeviceHealth::Retired);
-    json!({
-        "total": live.clone().count(),
-        "idle": live.clone().filter(|d| d.info.state == DeviceState::Idle).count(),
-        "busy": live.clone().filter(|d| d.info.state != DeviceState::Idle).count(),
-        "good": of.iter().filter(|d| d.info.health == DeviceHealth::Good).count(),
-        "bad": of.iter().filter(|d| d.info.health == DeviceHealth::Bad).count(),
-        "retired": of.iter().filter(|d| d.info.health == DeviceHealth::Retired).count(),
-    })
+    TypeCounts {
+        total: live.clone().count(),
+        idle: live
+            .clone()
+            .filter(|d| d.info.state == DeviceState::Idle)
+            .count(),
+        busy: live
+            .clone()
+            .filter(|d| d.info.state != DeviceState::Idle)
+            .count(),
+        good: of
+            .iter()
+            .filter(|d| d.info.health == DeviceHealth::Good)
+            .count(),
+        bad: of
+            .iter()
+            .filter(|d| d.info.health == DeviceHealth::Bad)
+            .count(),
+        retired: of
+            .iter()
+            .filter(|d| d.info.health == DeviceHealth::Retired)
+            .count(),
+    }
 }
 
 /// `/scheduler/device_types`.
@@ -176,19 +333,22 @@ pub async fn types(State(state): State<AppState>, auth: Auth) -> PageResult {
         .await?
         .into_iter()
         .filter(|t| t.info.display)
-        .map(|t| {
-            json!({
-                "name": t.info.name, "description": t.info.description,
-                "health_check": t.info.health_check_job.as_deref().is_some_and(|j| !j.is_empty()),
-                "counts": type_counts(&devices, &t.info.name),
-            })
+        .map(|t| TypeRow {
+            health_check: t
+                .info
+                .health_check_job
+                .as_deref()
+                .is_some_and(|j| !j.is_empty()),
+            counts: type_counts(&devices, &t.info.name),
+            name: t.info.name,
+            description: t.info.description,
         })
         .collect();
     Ok(page(
         &state,
         &auth,
         "device_types.html",
-        json!({"types": types}),
+        &TypesPage { types },
     ))
 }
 
@@ -217,17 +377,18 @@ pub async fn one_type(
         &state,
         &auth,
         "device_type.html",
-        json!({
-            "type": {
-                "name": t.info.name, "description": t.info.description,
-                "health_check_job": t.info.health_check_job.filter(|j| !j.is_empty()),
-                "health_frequency": t.info.health_frequency,
-                "health_denominator": t.info.health_denominator,
-                "disable_health_check": t.info.disable_health_check,
+        &TypePage {
+            device_type: TypeSettings {
+                name: t.info.name,
+                description: t.info.description,
+                health_check_job: t.info.health_check_job.filter(|j| !j.is_empty()),
+                health_frequency: t.info.health_frequency,
+                health_denominator: t.info.health_denominator,
+                disable_health_check: t.info.disable_health_check,
             },
-            "counts": type_counts(&devices, &name),
-            "devices": devices.iter().map(device_json).collect::<Vec<_>>(),
-            "recent": recent,
-        }),
+            counts: type_counts(&devices, &name),
+            devices: devices.iter().map(DeviceView::of).collect(),
+            recent: recent.iter().map(JobRow::of).collect(),
+        },
     ))
 }

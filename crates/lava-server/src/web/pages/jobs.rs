@@ -13,7 +13,7 @@ use lava_common::ids::{DeviceName, DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState};
 use lava_db::job_list::{JobFilter, JobOrder};
 use lava_db::jobs::Job;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{PAGE_SIZE, PageError, PageResult, cut_page, page, parse_opt, when};
 use crate::web::AppState;
@@ -25,18 +25,120 @@ pub const LOG_TAIL: i64 = 1000;
 /// ... and how many bytes of them at most, so a log of huge lines opens as fast.
 pub const LOG_TAIL_BYTES: u64 = 1 << 20;
 
-/// A job row for a template.
-pub fn job_json(j: &Job) -> Value {
-    json!({
-        "id": j.id, "description": j.description, "submitter": j.submitter,
-        "device_type": j.device_type, "device": j.device, "worker": j.worker,
-        "state": j.state.display_name(), "health": j.health.display_name(),
-        "health_class": j.health.as_str(), "priority": j.priority,
-        "visibility": j.visibility.as_str(), "health_check": j.health_check,
-        "submit_time": when(Some(j.submit_time)), "start_time": when(j.start_time),
-        "end_time": when(j.end_time), "failure_comment": j.failure_comment,
-        "error_type": j.error_type, "log_lines": j.log_lines, "tags": j.tags,
-    })
+/// A job as the templates show it: states and healths by display name (`health_class` is
+/// the plain name, for CSS), times as [`when`] writes them.
+#[derive(Serialize)]
+pub struct JobRow<'a> {
+    id: JobId,
+    description: &'a str,
+    submitter: Option<&'a str>,
+    device_type: Option<&'a DeviceTypeName>,
+    device: Option<&'a DeviceName>,
+    worker: Option<&'a lava_common::ids::WorkerName>,
+    state: &'static str,
+    health: &'static str,
+    health_class: &'static str,
+    priority: i32,
+    visibility: &'static str,
+    health_check: bool,
+    submit_time: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    failure_comment: Option<&'a str>,
+    error_type: Option<lava_common::error_type::ErrorType>,
+    log_lines: i64,
+    tags: &'a [String],
+}
+
+impl<'a> JobRow<'a> {
+    /// The row of `j`.
+    pub fn of(j: &'a Job) -> JobRow<'a> {
+        JobRow {
+            id: j.id,
+            description: &j.description,
+            submitter: j.submitter.as_deref(),
+            device_type: j.device_type.as_ref(),
+            device: j.device.as_ref(),
+            worker: j.worker.as_ref(),
+            state: j.state.display_name(),
+            health: j.health.display_name(),
+            health_class: j.health.as_str(),
+            priority: j.priority,
+            visibility: j.visibility.as_str(),
+            health_check: j.health_check,
+            submit_time: when(Some(j.submit_time)),
+            start_time: when(j.start_time),
+            end_time: when(j.end_time),
+            failure_comment: j.failure_comment.as_deref(),
+            error_type: j.error_type,
+            log_lines: j.log_lines,
+            tags: &j.tags,
+        }
+    }
+}
+
+/// The context of a job list page.
+#[derive(Serialize)]
+struct ListPage<'a> {
+    title: &'static str,
+    url: &'static str,
+    jobs: Vec<JobRow<'a>>,
+    older: Option<String>,
+    newest: Option<String>,
+    filter: ListFilter<'a>,
+    fixed_state: bool,
+    states: Vec<&'static str>,
+    healths: Vec<&'static str>,
+}
+
+/// The filters a list page shows as set.
+#[derive(Serialize)]
+struct ListFilter<'a> {
+    state: Option<&'static str>,
+    health: Option<&'static str>,
+    device_type: Option<&'a DeviceTypeName>,
+    device: Option<&'a DeviceName>,
+    submitter: Option<&'a str>,
+}
+
+/// The context of `/scheduler/job/<id>`.
+#[derive(Serialize)]
+struct JobPage<'a> {
+    job: JobRow<'a>,
+    definition: &'a str,
+    timeline: Vec<TimelineRow>,
+    suites: super::results::Suites<'a>,
+    bundles: Vec<BundleLink>,
+    log: LogView,
+}
+
+/// One state change of a job.
+#[derive(Serialize)]
+struct TimelineRow {
+    created: Option<String>,
+    old_state: &'static str,
+    new_state: &'static str,
+    health: &'static str,
+    device: Option<DeviceName>,
+    actor: Option<String>,
+    reason: String,
+}
+
+/// A bundle the job filed, and its stream.
+#[derive(Serialize)]
+struct BundleLink {
+    stream: lava_common::ids::StreamPath,
+    id: i64,
+}
+
+/// Which part of the log the job page shows: lines from `start`, `shown` of them.
+#[derive(Serialize)]
+struct LogView {
+    start: i64,
+    tail: i64,
+    full: bool,
+    shown: i64,
+    finished: bool,
 }
 
 /// What a list page is: its title, its URL and the filter it always applies.
@@ -118,17 +220,23 @@ async fn list(
         &state,
         &auth,
         "jobs.html",
-        json!({
-            "title": kind.title, "url": kind.url,
-            "jobs": jobs.iter().map(job_json).collect::<Vec<_>>(),
-            "older": older, "newest": newest,
-            "filter": {
-                "state": f.state.map(|s| s.as_str()), "health": f.health.map(|h| h.as_str()),
-                "device_type": f.device_type, "device": f.device, "submitter": f.submitter,
+        &ListPage {
+            title: kind.title,
+            url: kind.url,
+            jobs: jobs.iter().map(JobRow::of).collect(),
+            older,
+            newest,
+            filter: ListFilter {
+                state: f.state.map(|s| s.as_str()),
+                health: f.health.map(|h| h.as_str()),
+                device_type: f.device_type.as_ref(),
+                device: f.device.as_ref(),
+                submitter: f.submitter.as_deref(),
             },
-            "fixed_state": kind.base.state.is_some() || !kind.base.states.is_empty(),
-            "states": states, "healths": healths,
-        }),
+            fixed_state: kind.base.state.is_some() || !kind.base.states.is_empty(),
+            states,
+            healths,
+        },
     ))
 }
 
@@ -226,20 +334,21 @@ pub async fn one(
     let timeline: Vec<_> = lava_db::transitions::job_history(&c, id)
         .await?
         .into_iter()
-        .map(|t| {
-            json!({
-                "created": when(Some(t.created)),
-                "old_state": t.state.0.display_name(), "new_state": t.state.1.display_name(),
-                "health": t.health.1.display_name(), "device": t.device, "actor": t.actor,
-                "reason": t.reason,
-            })
+        .map(|t| TimelineRow {
+            created: when(Some(t.created)),
+            old_state: t.state.0.display_name(),
+            new_state: t.state.1.display_name(),
+            health: t.health.1.display_name(),
+            device: t.device,
+            actor: t.actor,
+            reason: t.reason,
         })
         .collect();
-    let suites = super::results::suites_json(&lava_db::results::suite_counts(&c, id).await?);
+    let counts = lava_db::results::suite_counts(&c, id).await?;
     let bundles: Vec<_> = lava_db::bundles::of_job(&c, id)
         .await?
         .into_iter()
-        .map(|(stream, bundle)| json!({"stream": stream, "id": bundle}))
+        .map(|(stream, id)| BundleLink { stream, id })
         .collect();
     let full = q.get("lines").is_some_and(|v| v == "all");
     let log_start = if full {
@@ -254,12 +363,19 @@ pub async fn one(
         &state,
         &auth,
         "job.html",
-        json!({
-            "job": job_json(&job), "definition": job.definition, "timeline": timeline,
-            "suites": suites, "bundles": bundles,
-            "log": {"start": log_start, "tail": LOG_TAIL, "full": full,
-                    "shown": job.log_lines - log_start,
-                    "finished": job.state == JobState::Finished},
-        }),
+        &JobPage {
+            job: JobRow::of(&job),
+            definition: &job.definition,
+            timeline,
+            suites: super::results::Suites::of(&counts),
+            bundles,
+            log: LogView {
+                start: log_start,
+                tail: LOG_TAIL,
+                full,
+                shown: job.log_lines - log_start,
+                finished: job.state == JobState::Finished,
+            },
+        },
     ))
 }

@@ -22,7 +22,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use lava_common::ids::JobId;
 use lava_common::log::{Message, map_to_json, parse_line};
 use lava_common::state::JobState;
-use serde_json::{Value, json};
 use tokio::sync::watch;
 use tower_http::services::ServeFile;
 
@@ -69,17 +68,26 @@ pub async fn raw(
     Ok(res.map(Body::new))
 }
 
-/// One line for the browser: `[number, dt, level, text]`; a line that does not parse is sent
-/// whole at level `raw`, so nothing is hidden. A line read only in part (`cut`: its whole
-/// length) is sent as raw text and says where the rest is.
-fn line_json(n: u64, line: &str, cut: Option<u64>) -> Value {
+/// One line for the browser, sent as the JSON array `[number, dt, level, text]`.
+type LineItem = (u64, String, &'static str, String);
+
+/// The data of the `end` event: how many lines the log has.
+#[derive(serde::Serialize)]
+struct End {
+    lines: u64,
+}
+
+/// One line for the browser; a line that does not parse is sent whole at level `raw`, so
+/// nothing is hidden. A line read only in part (`cut`: its whole length) is sent as raw text
+/// and says where the rest is.
+fn line_item(n: u64, line: &str, cut: Option<u64>) -> LineItem {
     if let Some(whole) = cut {
         let text = format!(
             "{}… [line cut: {} of {whole} bytes shown; the raw log has it whole]",
             line.trim_end_matches('\n'),
             line.len()
         );
-        return json!([n, "", "raw", text]);
+        return (n, String::new(), "raw", text);
     }
     match parse_line(line) {
         Ok(l) => {
@@ -87,10 +95,15 @@ fn line_json(n: u64, line: &str, cut: Option<u64>) -> Value {
                 Message::Text(t) => t,
                 Message::Map(m) => map_to_json(&m).to_string(),
             };
-            json!([n, l.dt, l.lvl.as_str(), text])
+            (n, l.dt, l.lvl.as_str(), text)
         }
-        Err(_) => json!([n, "", "raw", line.trim_end_matches('\n')]),
+        Err(_) => (n, String::new(), "raw", line.trim_end_matches('\n').into()),
     }
+}
+
+/// `item` as JSON text (a tuple of strings and a number always serializes).
+fn to_json(item: &impl serde::Serialize) -> String {
+    serde_json::to_string(item).unwrap_or_default()
 }
 
 /// A follower of one job's log.
@@ -165,7 +178,7 @@ impl Follower {
             let mut pos = pos;
             for line in lines {
                 let text = String::from_utf8_lossy(&line.text);
-                let item = line_json(pos.line, &text, line.cut.then_some(line.len)).to_string();
+                let item = to_json(&line_item(pos.line, &text, line.cut.then_some(line.len)));
                 if data.len() > 1 && data.len() + item.len() + 2 > EVENT_BYTES {
                     break;
                 }
@@ -193,7 +206,7 @@ impl Follower {
             return Ok(Some(
                 Event::default()
                     .event("end")
-                    .data(json!({"lines": have}).to_string()),
+                    .data(to_json(&End { lines: have })),
             ));
         }
         Ok(None)
@@ -245,26 +258,27 @@ mod tests {
         let l =
             "- {\"dt\": \"2026-01-01T00:00:00.000000\", \"lvl\": \"target\", \"msg\": \"<b>hi\"}\n";
         assert_eq!(
-            line_json(7, l, None),
-            json!([7, "2026-01-01T00:00:00.000000", "target", "<b>hi"])
+            to_json(&line_item(7, l, None)),
+            r#"[7,"2026-01-01T00:00:00.000000","target","<b>hi"]"#
         );
         let r = "- {\"dt\": \"x\", \"lvl\": \"results\", \"msg\": {\"case\": \"c\", \"result\": \"pass\"}}\n";
         assert_eq!(
-            line_json(0, r, None)[3],
-            json!("{\"case\":\"c\",\"result\":\"pass\"}")
+            line_item(0, r, None).3,
+            "{\"case\":\"c\",\"result\":\"pass\"}"
         );
         assert_eq!(
-            line_json(1, "garbage\n", None),
-            json!([1, "", "raw", "garbage"])
+            to_json(&line_item(1, "garbage\n", None)),
+            r#"[1,"","raw","garbage"]"#
         );
         // The worst line: one read of nothing but quotes and backslashes, cut.
         let worst = "\"\\".repeat(READ_BYTES / 2);
-        let item = line_json(u64::MAX, &worst, Some(u64::MAX)).to_string();
+        let item = to_json(&line_item(u64::MAX, &worst, Some(u64::MAX)));
         assert!(item.len() + 2 <= EVENT_BYTES, "{}", item.len());
-        let cut = line_json(2, "- {\"dt\": \"x", Some(1000));
+        let cut = line_item(2, "- {\"dt\": \"x", Some(1000));
         assert_eq!(
-            cut[3],
-            json!("- {\"dt\": \"x… [line cut: 11 of 1000 bytes shown; the raw log has it whole]")
+            cut.3,
+            "- {\"dt\": \"x… [line cut: 11 of 1000 bytes shown; the raw log has it whole]"
         );
+        assert_eq!(to_json(&End { lines: 3 }), r#"{"lines":3}"#);
     }
 }

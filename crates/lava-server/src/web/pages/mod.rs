@@ -16,7 +16,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use super::AppState;
 use super::auth::Auth;
@@ -118,28 +118,45 @@ impl IntoResponse for PageError {
 /// What every page is rendered with.
 pub type PageResult = Result<Response, PageError>;
 
-/// The context every page starts from: `user` (null or `{username, is_staff}`) and
-/// `csrf_token` for the user menu's logout form.
-pub fn base_context(auth: &Auth) -> Map<String, Value> {
-    let mut m = Map::new();
-    let user = auth.caller.as_ref().map(
-        |c| json!({"username": c.username, "is_staff": c.is_staff, "is_superuser": c.is_superuser}),
-    );
-    m.insert("user".into(), user.unwrap_or(Value::Null));
-    m.insert(
-        "csrf_token".into(),
-        Value::String(auth.csrf.clone().unwrap_or_default()),
-    );
-    m
+/// The caller as every page's user menu shows it (`user` in the templates).
+#[derive(Serialize)]
+struct UserMenu<'a> {
+    username: &'a str,
+    is_staff: bool,
+    is_superuser: bool,
 }
 
-/// Renders page `name` for `auth` with `extra` merged into the base context.
-pub fn page(state: &AppState, auth: &Auth, name: &str, extra: Value) -> Response {
-    let mut ctx = base_context(auth);
-    if let Value::Object(m) = extra {
-        ctx.extend(m);
+/// A page's own context with what every page starts from: `user` (null when anonymous) and
+/// `csrf_token` for the user menu's logout form. `T`'s fields sit beside them, so a page
+/// struct must not name either.
+#[derive(Serialize)]
+pub struct WithBase<'a, T> {
+    user: Option<UserMenu<'a>>,
+    csrf_token: &'a str,
+    #[serde(flatten)]
+    page: &'a T,
+}
+
+impl<'a, T: Serialize> WithBase<'a, T> {
+    /// `page` for the caller of `auth`.
+    pub fn new(auth: &'a Auth, page: &'a T) -> WithBase<'a, T> {
+        let user = auth.caller.as_ref().map(|c| UserMenu {
+            username: &c.username,
+            is_staff: c.is_staff,
+            is_superuser: c.is_superuser,
+        });
+        WithBase {
+            user,
+            csrf_token: auth.csrf.as_deref().unwrap_or_default(),
+            page,
+        }
     }
-    templates::render(&state.templates, name, StatusCode::OK, &Value::Object(ctx))
+}
+
+/// Renders page `name` for `auth` with the page's own context `extra`.
+pub fn page(state: &AppState, auth: &Auth, name: &str, extra: &impl Serialize) -> Response {
+    let ctx = WithBase::new(auth, extra);
+    templates::render(&state.templates, name, StatusCode::OK, &ctx)
 }
 
 /// Parses an optional query value, naming the parameter when it is wrong.
@@ -156,8 +173,7 @@ where
     }
 }
 
-/// A timestamp as pages show it (UTC, to the second).
-pub fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
-    t.map(|t| Value::String(t.format("%Y-%m-%d %H:%M:%S").to_string()))
-        .unwrap_or(Value::Null)
+/// A timestamp as pages show it (UTC, to the second); `None` stays null.
+pub fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }

@@ -2,7 +2,7 @@
 //! left to the template (which escapes it), so no page data is ever written into SVG raw.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 280.0;
@@ -27,6 +27,47 @@ pub struct Series {
     pub points: Vec<(DateTime<Utc>, f64)>,
 }
 
+/// A chart ready for `chart.svg`: every coordinate computed, every text still to be escaped.
+#[derive(Debug, Serialize)]
+pub struct Chart {
+    title: String,
+    unit: String,
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    legend_x: f64,
+    series: Vec<Line>,
+    y_ticks: Vec<YTick>,
+    x_ticks: Vec<XTick>,
+    empty: bool,
+}
+
+/// A series as a polyline, with where its legend goes.
+#[derive(Debug, Serialize)]
+struct Line {
+    name: String,
+    color: &'static str,
+    points: String,
+    legend_y: f64,
+}
+
+/// A value axis tick: its height and label.
+#[derive(Debug, Serialize)]
+struct YTick {
+    y: String,
+    label: String,
+}
+
+/// A time axis tick: its position and label.
+#[derive(Debug, Serialize)]
+struct XTick {
+    x: String,
+    label: String,
+}
+
 /// A time chart from `from` to `to`, values from 0 to `y_max` (at least 1).
 pub fn chart(
     title: &str,
@@ -35,7 +76,7 @@ pub fn chart(
     to: DateTime<Utc>,
     y_max: Option<f64>,
     series: &[Series],
-) -> Value {
+) -> Chart {
     let span = (to - from).num_seconds().max(1) as f64;
     let top = y_max.unwrap_or_else(|| {
         series
@@ -57,33 +98,47 @@ pub fn chart(
                 .iter()
                 .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
                 .collect();
-            json!({
-                "name": s.name,
-                "color": s.color.unwrap_or(PALETTE[i % PALETTE.len()]),
-                "points": points.join(" "),
-                "legend_y": TOP + 14.0 * i as f64,
-            })
+            Line {
+                name: s.name.clone(),
+                color: s.color.unwrap_or(PALETTE[i % PALETTE.len()]),
+                points: points.join(" "),
+                legend_y: TOP + 14.0 * i as f64,
+            }
         })
         .collect();
     let y_ticks: Vec<_> = (0..=4)
         .map(|i| {
             let v = top * f64::from(i) / 4.0;
-            json!({"y": format!("{:.1}", y(v)), "label": format_value(v)})
+            YTick {
+                y: format!("{:.1}", y(v)),
+                label: format_value(v),
+            }
         })
         .collect();
     let x_ticks: Vec<_> = (0..=4)
         .map(|i| {
             let t = from + chrono::Duration::seconds((span * f64::from(i) / 4.0) as i64);
-            json!({"x": format!("{:.1}", x(t)), "label": t.format("%m-%d %H:%M").to_string()})
+            XTick {
+                x: format!("{:.1}", x(t)),
+                label: t.format("%m-%d %H:%M").to_string(),
+            }
         })
         .collect();
-    json!({
-        "title": title, "unit": unit, "width": WIDTH, "height": HEIGHT,
-        "left": LEFT, "right": WIDTH - RIGHT, "top": TOP, "bottom": HEIGHT - BOTTOM,
-        "legend_x": WIDTH - RIGHT + 10.0,
-        "series": lines, "y_ticks": y_ticks, "x_ticks": x_ticks,
-        "empty": series.iter().all(|s| s.points.is_empty()),
-    })
+    Chart {
+        title: title.to_string(),
+        unit: unit.to_string(),
+        width: WIDTH,
+        height: HEIGHT,
+        left: LEFT,
+        right: WIDTH - RIGHT,
+        top: TOP,
+        bottom: HEIGHT - BOTTOM,
+        legend_x: WIDTH - RIGHT + 10.0,
+        series: lines,
+        y_ticks,
+        x_ticks,
+        empty: series.iter().all(|s| s.points.is_empty()),
+    }
 }
 
 fn format_value(v: f64) -> String {
@@ -111,9 +166,9 @@ mod tests {
         let bottom = HEIGHT - BOTTOM;
         let right = WIDTH - RIGHT;
         assert_eq!(
-            c["series"][0]["points"],
-            json!(format!("{LEFT:.1},{bottom:.1} {right:.1},{TOP:.1}"))
+            c.series[0].points,
+            format!("{LEFT:.1},{bottom:.1} {right:.1},{TOP:.1}")
         );
-        assert_eq!(c["y_ticks"][4]["label"], json!("4"));
+        assert_eq!(c.y_ticks[4].label, "4");
     }
 }

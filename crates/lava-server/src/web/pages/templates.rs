@@ -212,13 +212,13 @@ pub fn escape(s: &str) -> String {
 pub fn render_string(
     templates: &Templates,
     name: &str,
-    context: &serde_json::Value,
+    context: &impl serde::Serialize,
 ) -> Result<String, String> {
     let dir = templates.dir();
     let parsed = templates.parsed();
     let result = match parsed.broken.iter().find(|(n, _)| n == name) {
         Some((_, why)) => Err(why.clone()),
-        None => tera::Context::from_value(context.clone())
+        None => tera::Context::from_serialize(context)
             .and_then(|ctx| parsed.tera.render(name, &ctx))
             .map_err(|e| {
                 let mut why = describe(&e);
@@ -240,7 +240,7 @@ pub fn render(
     templates: &Templates,
     name: &str,
     status: StatusCode,
-    context: &serde_json::Value,
+    context: &impl serde::Serialize,
 ) -> Response {
     match render_string(templates, name, context) {
         Ok(text) if name.ends_with(".svg") => {
