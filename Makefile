@@ -32,7 +32,7 @@ test-image: ## the small kvm test image (kernel + busybox initramfs) in target/l
 test-kvm-image: ## slow: build a full Debian 12 kvm disk image from the mirror and boot it as a kvm job
 	$(CARGO) test -p lava-dispatcher --test kvm_full_image -- --ignored --nocapture
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, LAVA lab import, packages, U-Boot board boot, board jobs and overlays)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, LAVA lab import, packages, U-Boot board boot, board jobs and overlays, a 20,000-job soak of 500 dummy devices)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
@@ -47,6 +47,8 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 	$(CARGO) bench -p lava-testkit --bench uboot_boot
 	$(CARGO) build --release -p lava-dispatcher --bin lava-dispatch
 	$(CARGO) bench -p lava-dispatcher --bench board
+	$(CARGO) build --release -p lava-server -p lava-dispatcher -p lava-testkit --bins
+	$(CURDIR)/target/release/lava-lab soak --devices 500 --workers 5 --jobs 20000 --clients 8
 
 # Each parser of untrusted input, fuzzed for FUZZ_TIME seconds (cargo fuzz on the stable
 # toolchain, see fuzz/run); fails on a crash, with the input saved in fuzz/artifacts/.
