@@ -83,8 +83,12 @@ pub fn records(runs: &[Run], crashes: &[Crash]) -> Vec<String> {
             match a.end {
                 Some(end) if Some(end) <= b.start => {}
                 _ => problems.push(format!(
-                    "{device} ran two jobs at once: job {} ({:?} to {:?}) and job {} (from {:?})",
-                    a.id, a.start, a.end, b.id, b.start
+                    "{device} ran two jobs at once: job {} ({} to {}) and job {} (from {})",
+                    a.id,
+                    when(a.start),
+                    when(a.end),
+                    b.id,
+                    when(b.start)
                 )),
             }
         }
@@ -172,6 +176,14 @@ pub fn free_to_next_running(runs: &[Run]) -> Vec<f64> {
         }
     }
     gaps
+}
+
+/// A time as the problems name it; "never" when unset.
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "never".to_string(),
+        |t| t.format("%H:%M:%S%.6f").to_string(),
+    )
 }
 
 fn secs(d: chrono::TimeDelta) -> f64 {
