@@ -27,7 +27,7 @@ const NETWORK: &str = "-nographic -no-reboot -net nic,model=virtio -net user";
 const PDU: &str = "/usr/bin/pduclient --daemon localhost --hostname pdu --command";
 
 /// The dummy board's shell: the host's /usr read-only in a private root, nothing else.
-const DUMMY_SHELL: &str = "bwrap --unshare-all --die-with-parent --clearenv\n\
+const DUMMY_SHELL: &str = "bwrap --unshare-all --die-with-parent --cap-drop ALL --clearenv\n\
     --setenv PATH /usr/bin:/bin --setenv HOME / --setenv PS1 \"# \"\n\
     --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib\n\
     --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin\n\

@@ -79,7 +79,7 @@ fn job_result(lines: &[lava_common::log::LogLine]) -> String {
 #[test]
 fn a_minimal_boot_and_an_inline_test_run_in_the_sandboxed_shell() {
     let id = format!("dummy{}", std::process::id());
-    let step = "i=1; while [ $i -le 30 ]; do echo \"line $i\"; i=$((i+1)); done; echo x > /usr/x || echo usr-is-read-only; ls /home /root /etc 2>&1 | head -n 3; lava-test-case counted --result pass";
+    let step = "i=1; while [ $i -le 30 ]; do echo \"line $i\"; i=$((i+1)); done; mount -o remount,rw,bind /usr 2>/dev/null && echo remounted; test -w /usr && echo usr-is-writable || echo usr-is-read-only; ls /home /root /etc 2>&1 | head -n 3; lava-test-case counted --result pass";
     let lines = run(&id, &job("", "minimal", step));
     let result = job_result(&lines);
     assert!(result.contains("pass"), "{result}");
@@ -89,6 +89,10 @@ fn a_minimal_boot_and_an_inline_test_run_in_the_sandboxed_shell() {
         assert_eq!(n, 1, "line {i} is logged once: {target:?}");
     }
     assert!(target.iter().any(|t| t == "usr-is-read-only"), "{target:?}");
+    assert!(
+        !target.iter().any(|t| t == "remounted"),
+        "no capability to remount the host's /usr, even for a root worker: {target:?}"
+    );
     assert!(
         target
             .iter()
