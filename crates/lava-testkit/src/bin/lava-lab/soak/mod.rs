@@ -39,7 +39,8 @@ pub struct SoakArgs {
     /// Do not kill and restart worker-0 and the scheduler during the soak.
     #[arg(long)]
     no_crash: bool,
-    /// The lab's directory (kept); by default a temporary one, removed at the end.
+    /// The lab's directory, new or empty, kept at the end; by default a temporary one, removed
+    /// at the end.
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Where lava-server, lava-dispatcher and lava-dispatch are [default: this program's
@@ -99,6 +100,12 @@ pub fn run(args: SoakArgs) -> anyhow::Result<()> {
     let dir = match &args.dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
+            if std::fs::read_dir(d)?.next().is_some() {
+                bail!(
+                    "--dir {} is not empty: a soak starts from a new lab",
+                    d.display()
+                );
+            }
             d.clone()
         }
         None => {
