@@ -60,6 +60,11 @@ fn a_small_lab_under_load_loses_no_job_and_no_line_and_never_double_books() {
             "no bench line for {figure}:\n{stdout}"
         );
     }
+    // A script reads each `bench:` line's last field as the figure.
+    for l in stdout.lines().filter(|l| l.starts_with("bench: ")) {
+        let figure = l.rsplit(": ").next().unwrap();
+        assert!(figure.parse::<f64>().is_ok(), "{l}");
+    }
     let count = |label: &str| -> usize {
         stdout
             .lines()

@@ -242,7 +242,7 @@ fn soak(args: &SoakArgs, lab: &mut Lab, rt: &tokio::runtime::Runtime) -> anyhow:
     Ok(())
 }
 
-/// The figures, one `bench:` line each, ending with the figure.
+/// The figures, one `bench:` line each, ending with the figure (its unit named before).
 fn report(args: &SoakArgs, lab: &mut Lab, runs: &[check::Run], crashes: &[Crash], took: Duration) {
     let what = format!(
         "soak {} devices {} workers {} jobs",
@@ -257,7 +257,7 @@ fn report(args: &SoakArgs, lab: &mut Lab, runs: &[check::Run], crashes: &[Crash]
             args.jobs as f64 * 3600.0 / secs.max(0.001)
         );
     }
-    println!("bench: {what}, wall time: {:.1} s", took.as_secs_f64());
+    println!("bench: {what}, wall time in s: {:.1}", took.as_secs_f64());
     let mut s2r = check::submit_to_running(runs);
     let mut f2n = check::free_to_next_running(runs);
     for (name, v) in [
@@ -268,7 +268,7 @@ fn report(args: &SoakArgs, lab: &mut Lab, runs: &[check::Run], crashes: &[Crash]
         for (q, label) in [(0.5, "p50"), (0.99, "p99")] {
             if let Some(x) = check::quantile(v, q) {
                 println!(
-                    "bench: {what}, {name} {label} ({n} samples): {:.1} ms",
+                    "bench: {what}, {name} {label} in ms ({n} samples): {:.1}",
                     x * 1000.0
                 );
             }
@@ -276,7 +276,7 @@ fn report(args: &SoakArgs, lab: &mut Lab, runs: &[check::Run], crashes: &[Crash]
     }
     for d in lab.daemons() {
         println!(
-            "bench: {what}, peak RSS (VmHWM) of {}{}: {:.1} MiB",
+            "bench: {what}, peak RSS (VmHWM) of {}{} in MiB: {:.1}",
             d.name,
             if d.restarts > 0 {
                 ", over its restarts"
