@@ -9,8 +9,8 @@
 
 use std::process::Command;
 
-/// The CI size: 1,000 jobs take about 2.5 minutes on a loaded 2-core machine (2,000 took
-/// 4.4); `make bench` runs 500 devices, 5 workers, 20,000 jobs.
+/// The CI size: 1,000 jobs take 2.5 to 3 minutes (debug build) on a 2-core machine shared with
+/// other builds; 2,000 took 4.4. `make bench` runs 500 devices, 5 workers, 20,000 jobs.
 const DEVICES: &str = "50";
 const WORKERS: &str = "2";
 const JOBS: &str = "1000";
