@@ -40,7 +40,7 @@ test-lava-dump: ## slow: a real LAVA 2023.01 lab made in a Debian 12 chroot (as 
 	sh tools/lava-2023-dump "$(LAVA_DUMP_DIR)"
 	BIN="$(BIN)" sh tools/lava-2023-import "$(LAVA_DUMP_DIR)"
 
-bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, LAVA lab import, packages, U-Boot board boot, board jobs and overlays)
+bench: ## print performance figures (console, scheduler, latency, log ingest, memory, web pages and APIs, 1 GiB logs, event stream and queue depth, LAVA lab import, packages, U-Boot board boot, board jobs and overlays, a 20,000-job soak of 500 dummy devices)
 	$(CARGO) bench -p lava-dispatcher --bench console
 	$(CARGO) bench -p lava-server --bench runtime
 	$(CARGO) bench -p lava-server --bench api
@@ -55,6 +55,8 @@ bench: ## print performance figures (console, scheduler, latency, log ingest, me
 	$(CARGO) bench -p lava-testkit --bench uboot_boot
 	$(CARGO) build --release -p lava-dispatcher --bin lava-dispatch
 	$(CARGO) bench -p lava-dispatcher --bench board
+	$(CARGO) build --release -p lava-server -p lava-dispatcher -p lava-testkit --bins
+	$(CURDIR)/target/release/lava-lab soak --devices 500 --workers 5 --jobs 20000 --clients 8
 
 # Each parser of untrusted input, fuzzed for FUZZ_TIME seconds (cargo fuzz on the stable
 # toolchain, see fuzz/run); fails on a crash, with the input saved in fuzz/artifacts/.

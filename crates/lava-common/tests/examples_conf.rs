@@ -26,6 +26,13 @@ const NETWORK: &str = "-nographic -no-reboot -net nic,model=virtio -net user";
 
 const PDU: &str = "/usr/bin/pduclient --daemon localhost --hostname pdu --command";
 
+/// The dummy board's shell: the host's /usr read-only in a private root, nothing else.
+const DUMMY_SHELL: &str = "bwrap --unshare-all --die-with-parent --cap-drop ALL --clearenv\n\
+    --setenv PATH /usr/bin:/bin --setenv HOME / --setenv PS1 \"# \"\n\
+    --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib\n\
+    --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin\n\
+    --proc /proc --dev /dev --tmpfs /tmp --chdir / /bin/sh -i";
+
 /// (device file stem, [(key, interpolated value)]).
 fn expected() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
     let qemu_common = |ty: &'static str, host: &'static str| {
@@ -136,8 +143,16 @@ fn expected() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("username", "root".to_owned()),
         ("password", String::new()),
     ];
+    let dummy = vec![
+        ("device_type", "dummy".to_owned()),
+        ("hostname", "dummy01".to_owned()),
+        ("client_type", "dummy".to_owned()),
+        ("deploy_methods", "tmpfs".to_owned()),
+        ("connection_command", DUMMY_SHELL.to_owned()),
+    ];
     vec![
         ("board01", board),
+        ("dummy01", dummy),
         ("kvm", kvm),
         ("qemu01", qemu),
         ("uboot-qemu01", uboot),
@@ -148,8 +163,8 @@ fn expected() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
 fn every_example_conf_parses() {
     let types = confs("device-types");
     let devices = confs("devices");
-    assert_eq!(types.len(), 4, "{types:?}");
-    assert_eq!(devices.len(), 4, "{devices:?}");
+    assert_eq!(types.len(), 5, "{types:?}");
+    assert_eq!(devices.len(), 5, "{devices:?}");
     for path in types.iter().chain(&devices) {
         let file = ConfFile::read(path).unwrap_or_else(|e| panic!("{e}"));
         assert!(!file.entries().is_empty(), "{}", path.display());

@@ -45,7 +45,12 @@ pub fn check(ctx: &Ctx, b: &Boot, plan: &JobPlan) -> Result<(), Failure> {
             {
                 return Err(Failure::config(
                     action,
-                    "boot method qemu needs qemu_options in the device configuration",
+                    format!(
+                        "device type '{}' cannot boot with method qemu: it has no qemu_options \
+                         (client_type = {})",
+                        ctx.device.device_type,
+                        client_type_name(&ctx.device.client_type)
+                    ),
                 ));
             }
         }
@@ -62,6 +67,15 @@ pub fn check(ctx: &Ctx, b: &Boot, plan: &JobPlan) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The device's `client_type` as its `.conf` spells it.
+fn client_type_name(c: &ClientType) -> &str {
+    match c {
+        ClientType::Qemu => "qemu",
+        ClientType::Bootloader => "bootloader",
+        ClientType::Other(name) => name,
+    }
 }
 
 /// Runs the boot action.

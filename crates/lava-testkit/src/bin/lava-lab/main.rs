@@ -1,11 +1,12 @@
 //! `lava-lab`: a private PostgreSQL cluster and a U-Boot QEMU board, for `make run` and
-//! manual testing.
+//! manual testing, and `soak`, a simulated lab under load (`make bench`).
 //!
 //! `pg-start DIR` leaves the server running and prints the database URL, the only thing this
 //! program writes to stdout, so `URL=$(lava-lab pg-start .lava)` works in a Makefile.
 //! `board start DIR` likewise prints only the path of the board's device file.
 
 mod board;
+mod soak;
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,12 @@ enum Cmd {
     /// and tftpd-hpa.
     #[command(subcommand)]
     Board(board::BoardCmd),
+    /// A simulated lab under load: the real web app, scheduler and workers over a private
+    /// PostgreSQL, `dummy` devices, jobs submitted through REST by concurrent clients, a
+    /// worker and the scheduler killed and restarted on the way; prints `bench:` figures and
+    /// fails when a job is lost, a device ran two jobs at once or a log line is lost or
+    /// doubled.
+    Soak(soak::SoakArgs),
     /// Print the URL of the database on the cluster under DIR/pg.
     #[command(name = "pg-url")]
     Url {
@@ -68,6 +75,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Board(cmd) => board::run(cmd),
+        Cmd::Soak(args) => soak::run(args),
         Cmd::Url { dir, database } => {
             println!("{}", ClusterPaths::new(&dir.join("pg"))?.url(&database));
             Ok(())
