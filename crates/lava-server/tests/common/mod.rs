@@ -148,7 +148,8 @@ impl Server {
             .spawn()
             .unwrap();
         s._daemons = vec![Daemon(web), Daemon(sched)];
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // A deadline, not a wait: a loaded 2-core machine can take well over 10 s to start it.
+        let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "the web app did not start");
             std::thread::sleep(Duration::from_millis(50));
