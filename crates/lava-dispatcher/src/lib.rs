@@ -12,6 +12,7 @@ pub mod actions;
 pub mod archive;
 pub mod command;
 pub mod connection;
+pub mod ext4;
 pub mod job;
 pub mod joblog;
 pub mod network;

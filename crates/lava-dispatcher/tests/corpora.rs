@@ -209,16 +209,19 @@ fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
             None,
         ),
         (vec!["--rootfs", &rootfs, "--boot-args", "quiet"], None),
+        (vec!["--timeouts", "deploy=3", "boot=4", "--", "true"], None),
+        (vec!["--tests", "ltp-smoke"], None),
         (
-            vec!["--timeouts", "deploy=3", "boot=4", "--", "true"],
+            vec![
+                "--rootfs",
+                &rootfs,
+                "--partition",
+                "1",
+                "--tests",
+                "ltp-smoke",
+            ],
             Some(
-                "actions[0].deploy.images.rootfs.format: overlays into an ext4 image are not supported",
-            ),
-        ),
-        (
-            vec!["--tests", "ltp-smoke"],
-            Some(
-                "actions[0].deploy.images.rootfs.format: overlays into an ext4 image are not supported",
+                "actions[0].deploy.images.rootfs.root_partition: root_partition (the partition of a disk image that holds the root file system) is not supported",
             ),
         ),
         (
@@ -272,8 +275,28 @@ fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
 /// (`lava-signal: kmsg`), and the command passes only when the modules are there. Returns
 /// the QEMU command line, for the caller's checks of what the context chose.
 fn tuxlava_job_runs(device: &str, kernel: &Path, rootfs: &Path) -> String {
+    tuxlava_job_runs_as(
+        device,
+        kernel,
+        &|_| rootfs.to_path_buf(),
+        |job| job,
+        "follow the rootfs",
+    )
+}
+
+/// [`tuxlava_job_runs`], with the root file system made in the run's directory by `rootfs`,
+/// the generated job changed by `adapt` before it runs, and the words that say where its
+/// overlays went.
+fn tuxlava_job_runs_as(
+    device: &str,
+    kernel: &Path,
+    rootfs: &dyn Fn(&Run) -> PathBuf,
+    adapt: impl Fn(String) -> String,
+    overlays_went: &str,
+) -> String {
     let tux = tuxlava().unwrap();
     let run = Run::new();
+    let rootfs = rootfs(&run);
     let modules = modules_tarball(&run);
     let job = tux
         .job(&[
@@ -282,7 +305,7 @@ fn tuxlava_job_runs(device: &str, kernel: &Path, rootfs: &Path) -> String {
             "--kernel",
             &url(kernel),
             "--rootfs",
-            &url(rootfs),
+            &url(&rootfs),
             "--modules",
             &url(&modules),
             "--tests",
@@ -299,6 +322,7 @@ fn tuxlava_job_runs(device: &str, kernel: &Path, rootfs: &Path) -> String {
     for key in ["lava: true", "lava-signal: kmsg", "compression: zstd"] {
         assert!(job.contains(key), "{key}: {job}");
     }
+    let job = adapt(job);
     parse_job(&job).unwrap();
     let job_file = run.path(&format!("tuxlava-{device}.yaml"));
     std::fs::write(&job_file, &job).unwrap();
@@ -329,7 +353,7 @@ fn tuxlava_job_runs(device: &str, kernel: &Path, rootfs: &Path) -> String {
         "{log}"
     );
     assert!(
-        log.contains("overlay(s) lava, modules follow the rootfs"),
+        log.contains(&format!("overlay(s) lava, modules {overlays_went}")),
         "{log}"
     );
     run.assert_no_leftovers();
@@ -351,6 +375,39 @@ fn tuxlava_x86_64_qemu_job_runs_to_complete() {
         assert!(started.contains(option), "{option}: {started}");
     }
     assert!(!started.contains("-enable-kvm"), "{started}");
+}
+
+/// tuxlava's x86_64 job with its default kind of root file system, a zstd-compressed ext4
+/// image: the test overlay and the modules tarball are written into the image (`debugfs`),
+/// the kernel mounts it as its root and the smoke test and the command run from it. Our
+/// Debian test kernel has no built-in disk driver, so the job gets what its kernel needs
+/// and nothing else: the test image's initramfs (which loads virtio-blk and switches to
+/// `root=/dev/vda`) and the disk on virtio in place of IDE.
+#[test]
+fn tuxlava_x86_64_job_on_an_ext4_root_file_system_runs_to_complete() {
+    let image = test_image().unwrap();
+    let initrd = url(&image.initramfs);
+    let started = tuxlava_job_runs_as(
+        "qemu-x86_64",
+        &image.kernel,
+        &|run| {
+            let rootfs = run.path("files/rootfs.ext4.zst");
+            let raw = std::fs::read(&image.rootfs_ext4).unwrap();
+            std::fs::write(&rootfs, zstd::stream::encode_all(&raw[..], 3).unwrap()).unwrap();
+            rootfs
+        },
+        |job| {
+            assert!(job.contains("format: ext4"), "{job}");
+            let with_initrd = format!(
+                "      initrd:\n        image_arg: '-initrd {{initrd}}'\n        url: \"{initrd}\"\n      rootfs:\n"
+            );
+            job.replace("root=/dev/sda", "root=/dev/vda")
+                .replace("if=ide", "if=virtio")
+                .replacen("      rootfs:\n", &with_initrd, 1)
+        },
+        "written into the ext4 image",
+    );
+    assert!(started.contains("if=virtio,format=raw"), "{started}");
 }
 
 /// tuxlava's arm64 job on the U-Boot board's arm64 kernel and ramdisk, booted directly by

@@ -1,4 +1,5 @@
-//! The small `kvm` test image: a Debian cloud kernel and a busybox initramfs.
+//! The small `kvm` test image: a Debian cloud kernel, a busybox initramfs and the same tree
+//! as an ext4 root file system.
 //!
 //! `share/create-kvm-image` builds it into `<workspace>/target/lava-images` (as `make
 //! test-image` does); [`test_image`] runs that script when the files are missing or older than
@@ -28,6 +29,9 @@ pub struct TestImage {
     /// The busybox initramfs (newc, gzip): `lava-kvm login: ` on the serial console, user
     /// `root` without password, prompt `root@lava-kvm:~# `.
     pub initramfs: PathBuf,
+    /// The same tree as a raw ext4 root file system, which the initramfs mounts from a
+    /// virtio disk and switches to when the kernel command line says `root=/dev/vda`.
+    pub rootfs_ext4: PathBuf,
 }
 
 impl TestImage {
@@ -102,6 +106,7 @@ pub fn test_image() -> Result<TestImage, Error> {
     let image = TestImage {
         kernel: dir.join("vmlinuz"),
         initramfs: dir.join("initramfs.cpio.gz"),
+        rootfs_ext4: dir.join("rootfs.ext4"),
     };
     if !up_to_date(&image, &script) {
         std::fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
@@ -122,7 +127,7 @@ fn up_to_date(image: &TestImage, script: &Path) -> bool {
     let Some(script_time) = mtime(script) else {
         return false;
     };
-    [&image.kernel, &image.initramfs]
+    [&image.kernel, &image.initramfs, &image.rootfs_ext4]
         .iter()
         .all(|f| mtime(f).is_some_and(|t| t > script_time))
 }

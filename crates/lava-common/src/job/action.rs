@@ -130,9 +130,13 @@ pub struct Image {
     pub overlays: Option<ImageOverlays>,
 }
 
-/// A `cpio.newc` image's `overlays` (LAVA's append-overlays).
+/// An image's `overlays` (LAVA's append-overlays) and the `format` of the image they go
+/// into.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageOverlays {
+    /// What the image is, so how the overlays are written into it.
+    #[serde(default)]
+    pub into: OverlayTarget,
     /// `lava: true`: the job's test overlay goes into this image.
     pub lava: bool,
     /// The other overlays by name, in document order.
@@ -148,6 +152,18 @@ pub struct OverlayFile {
     pub kind: OverlayKind,
     /// Where it goes inside the image: absolute, without `..`.
     pub path: String,
+}
+
+/// The `format` of an image that takes overlays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverlayTarget {
+    /// `cpio.newc`: a ramdisk; each overlay follows it as one more cpio archive.
+    #[default]
+    Cpio,
+    /// `ext4`: a raw ext4 file system image; the overlays are written into it with
+    /// e2fsprogs' `debugfs`, without mounting it.
+    Ext4,
 }
 
 /// An overlay's `format`.

@@ -29,7 +29,7 @@ mod yaml_test;
 pub use action::{
     Action, ActionKind, AutoLogin, Boot, BootMethod, Checksum, ChecksumAlgorithm, Compression,
     Deploy, DeployTo, Image, ImageOverlays, KernelType, MAX_FAILURE_RETRY, OverlayFile,
-    OverlayKind, SubmitResults, Test, TestDefinition, TestSource, TransferOverlay,
+    OverlayKind, OverlayTarget, SubmitResults, Test, TestDefinition, TestSource, TransferOverlay,
 };
 pub use depth::MAX_JOB_BYTES;
 pub use error::JobError;

@@ -2,14 +2,16 @@
 //! with LAVA 2023's keys: where it comes from, its checksum and compression, how QEMU takes
 //! it, and what goes into it before it boots (`format: cpio.newc` with `overlays`).
 //!
-//! LAVA writes overlays into three kinds of image; we write them into a newc cpio ramdisk
-//! only, by appending more cpio archives (the kernel unpacks them over the first, the same
-//! tree LAVA's re-packed archive gives). An `ext4` or `tar` image with overlays, `headers`,
-//! `archive` and `format: qcow2` are refused by name, never ignored.
+//! LAVA writes overlays into three kinds of image; we write them into a newc cpio ramdisk, by
+//! appending more cpio archives (the kernel unpacks them over the first, the same tree
+//! LAVA's re-packed archive gives), and into a raw ext4 image (with `debugfs`, as LAVA's
+//! ext4 back end does). A `tar` image with overlays, an ext4 image's `partition` and
+//! `sparse: true`, `headers`, `archive` and `format: qcow2` are refused by name, never
+//! ignored.
 
 use super::action::{
     Checksum, ChecksumAlgorithm, Compression, DeployTo, Image, ImageOverlays, KernelType,
-    OverlayFile, OverlayKind,
+    OverlayFile, OverlayKind, OverlayTarget,
 };
 use super::error::JobError;
 use super::reader::{At, MapAt};
@@ -39,9 +41,15 @@ pub(crate) fn image(at: &At<'_>, role: &str, to: DeployTo) -> Result<Image, JobE
         "header",
         "install_overlay",
         "install_modules",
+        "root_partition",
     ]);
     map.deny_unknown(&keys)?;
     refuse_unsupported(&map)?;
+    if let Some(at) = map.get("root_partition") {
+        return Err(at.error(
+            "root_partition (the partition of a disk image that holds the root file system) is not supported",
+        ));
+    }
     let only = |key: &str, roles: &[&str]| -> Result<Option<At<'_>>, JobError> {
         match map.get_some(key) {
             Some(v) if !roles.contains(&role) => Err(v.error(format!(
@@ -170,31 +178,46 @@ fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobE
         return Ok(None);
     };
     let format_at = map.required("format")?;
-    match format_at.str()? {
-        "cpio.newc" => {}
-        kind @ ("ext4" | "tar") => {
-            let a = if kind == "ext4" { "an" } else { "a" };
-            return Err(format_at.error(format!(
-                "overlays into {a} {kind} image are not supported (a cpio.newc ramdisk takes them)"
-            )));
+    let into = match format_at.str()? {
+        "cpio.newc" => OverlayTarget::Cpio,
+        "ext4" => OverlayTarget::Ext4,
+        "tar" => {
+            return Err(format_at.error(
+                "overlays into a tar image are not supported (a cpio.newc ramdisk or an ext4 image takes them)",
+            ));
         }
         other => {
             return Err(format_at.error(format!(
                 "unknown image format '{other}' (expected cpio.newc, ext4 or tar)"
             )));
         }
-    }
-    for key in ["partition", "sparse"] {
-        if let Some(at) = map.get(key) {
-            return Err(at.error(format!("{key} applies to ext4 images only")));
+    };
+    if into != OverlayTarget::Ext4 {
+        for key in ["partition", "sparse"] {
+            if let Some(at) = map.get(key) {
+                return Err(at.error(format!("{key} applies to ext4 images only")));
+            }
         }
+    }
+    if let Some(at) = map.get("partition") {
+        return Err(at.error(
+            "partition (an ext4 file system inside a partitioned disk image) is not supported",
+        ));
+    }
+    if let Some(at) = map.get("sparse")
+        && at.bool()?
+    {
+        return Err(at.error("sparse: true (an Android sparse ext4 image) is not supported"));
     }
     if to != DeployTo::Tmpfs {
         return Err(overlays_at.error(
             "overlays are supported in tmpfs deploys (a tftp or nfs deploy puts the test overlay into its ramdisk or root file system: install_overlay)",
         ));
     }
-    let mut out = ImageOverlays::default();
+    let mut out = ImageOverlays {
+        into,
+        ..ImageOverlays::default()
+    };
     for (name, at) in overlays_at.map()?.entries() {
         if name == "lava" {
             out.lava = at.bool()?;
@@ -264,15 +287,42 @@ mod tests {
     }
 
     #[test]
+    fn an_ext4_image_takes_overlays_and_says_so() {
+        let img = parse(
+            "url: file:///r.ext4.zst\ncompression: zstd\nformat: ext4\nsparse: false\noverlays:\n  lava: true\n  conf: {url: 'file:///c', format: file, path: /etc/c.conf}\n",
+            DeployTo::Tmpfs,
+        )
+        .unwrap();
+        let o = img.overlays.unwrap();
+        assert_eq!(o.into, OverlayTarget::Ext4);
+        assert!(o.lava);
+        assert_eq!(o.files[0].1.path, "/etc/c.conf");
+        let cpio = parse(
+            "url: x\nformat: cpio.newc\noverlays: {lava: true}\n",
+            DeployTo::Tmpfs,
+        )
+        .unwrap();
+        assert_eq!(cpio.overlays.unwrap().into, OverlayTarget::Cpio);
+    }
+
+    #[test]
     fn what_is_not_done_is_refused_by_name() {
         let cases = [
             (
-                "url: x\nformat: ext4\noverlays: {lava: true}\n",
-                "line 2: format: overlays into an ext4 image are not supported (a cpio.newc ramdisk takes them)",
+                "url: x\nformat: ext4\npartition: 1\noverlays: {lava: true}\n",
+                "line 3: partition: partition (an ext4 file system inside a partitioned disk image) is not supported",
+            ),
+            (
+                "url: x\nroot_partition: 1\n",
+                "line 2: root_partition: root_partition (the partition of a disk image that holds the root file system) is not supported",
+            ),
+            (
+                "url: x\nformat: ext4\nsparse: true\noverlays: {lava: true}\n",
+                "line 3: sparse: sparse: true (an Android sparse ext4 image) is not supported",
             ),
             (
                 "url: x\nformat: tar\noverlays: {lava: true}\n",
-                "line 2: format: overlays into a tar image are not supported (a cpio.newc ramdisk takes them)",
+                "line 2: format: overlays into a tar image are not supported (a cpio.newc ramdisk or an ext4 image takes them)",
             ),
             (
                 "url: x\noverlays: {lava: true}\n",

@@ -1,106 +1,164 @@
-//! LAVA's `overlays` of a `cpio.newc` image in a tmpfs deploy (LAVA's append-overlays): the
-//! job's test overlay (`lava: true`) and named files or tarballs put at a path inside the
-//! image. LAVA unpacks the cpio archive, adds them and packs it again; we append each as one
-//! more gzip'd cpio archive after the image, which the kernel unpacks over it in order, so
-//! the booted tree is the same.
+//! LAVA's `overlays` of an image in a tmpfs deploy (LAVA's append-overlays): the job's test
+//! overlay (`lava: true`) and named files or tarballs put at a path inside the image.
+//!
+//! - `cpio.newc`: LAVA unpacks the cpio archive, adds them and packs it again; we append each
+//!   as one more gzip'd cpio archive after the image, which the kernel unpacks over it in
+//!   order, so the booted tree is the same.
+//! - `ext4`: written into the file system image with `debugfs`, as LAVA's ext4 back end does
+//!   (see [`crate::ext4`]).
 
 use std::path::{Path, PathBuf};
 
-use lava_common::job::{Deploy, OverlayFile, OverlayKind};
+use lava_common::job::{Deploy, OverlayFile, OverlayKind, OverlayTarget};
 
 use super::download;
 use super::ramdisk::{self, RamdiskPlan};
-use crate::archive;
 use crate::job::{Ctx, Failure};
+use crate::testshell::overlay::Overlay;
+use crate::{archive, ext4};
 
 /// The most one tarball overlay may unpack to.
 const MAX_OVERLAY_BYTES: u64 = 1 << 30;
 
-/// Appends each image's overlays to it; returns whether the test overlay went into one.
+/// Puts each image's overlays into it; returns whether the test overlay went into one.
 pub async fn apply(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<bool, Failure> {
     let mut lava_in_image = false;
     for (role, image) in &deploy.images {
         let Some(overlays) = &image.overlays else {
             continue;
         };
-        let mut extras = Vec::new();
-        if overlays.lava
-            && let Some(o) = &ctx.overlay
-        {
-            extras.push(o.cpio.clone());
-            lava_in_image = true;
-        }
-        for (name, file) in &overlays.files {
-            extras.push(named(ctx, action, role, name, file).await?);
-        }
-        if extras.is_empty() {
-            continue;
-        }
-        let source = ctx.images[role].clone();
-        let prepared = ramdisk::prepare(
-            ctx,
-            action,
-            RamdiskPlan {
-                source: &source,
-                said_header: false,
-                extras,
-                wrap: None,
-            },
-        )
-        .await?;
-        let names: Vec<&str> = overlays
-            .lava
+        let lava = if overlays.lava {
+            ctx.overlay.clone()
+        } else {
+            None
+        };
+        lava_in_image |= lava.is_some();
+        let names: Vec<&str> = lava
+            .is_some()
             .then_some("lava")
             .into_iter()
             .chain(overlays.files.iter().map(|(n, _)| n.as_str()))
             .collect();
-        ctx.log.info(format!(
-            "overlay(s) {} follow the {role} in {}",
-            names.join(", "),
-            prepared.display()
-        ));
-        ctx.images.insert(role.clone(), prepared);
+        if names.is_empty() {
+            continue;
+        }
+        let into = match overlays.into {
+            OverlayTarget::Cpio => {
+                append_cpio(ctx, action, role, lava.as_ref(), &overlays.files).await?
+            }
+            OverlayTarget::Ext4 => {
+                write_ext4(ctx, action, role, lava.as_ref(), &overlays.files).await?
+            }
+        };
+        ctx.log
+            .info(format!("overlay(s) {} {into}", names.join(", "),));
     }
     Ok(lava_in_image)
 }
 
-/// Downloads the overlay `name` of image `role` and makes it a gzip'd cpio archive holding
-/// it at its `path`.
+/// A cpio.newc ramdisk: each overlay follows it as one more gzip'd cpio archive.
+async fn append_cpio(
+    ctx: &mut Ctx,
+    action: &str,
+    role: &str,
+    lava: Option<&Overlay>,
+    files: &[(String, OverlayFile)],
+) -> Result<String, Failure> {
+    let mut extras: Vec<PathBuf> = lava.map(|o| o.cpio.clone()).into_iter().collect();
+    for (name, file) in files {
+        let label = format!("{role}.{name}");
+        let stage = ctx.workdir.join(format!("overlay-stage/{label}"));
+        let _ = std::fs::remove_dir_all(&stage);
+        named(ctx, action, role, name, file, &stage).await?;
+        let out = ctx.workdir.join(format!("{label}.cpio.gz"));
+        let (st, to) = (stage.clone(), out.clone());
+        let packed = tokio::task::spawn_blocking(move || archive::cpio_gz(&st, &to))
+            .await
+            .map_err(|e| Failure::infra(action, format!("overlay {label} failed: {e}")))?;
+        let _ = std::fs::remove_dir_all(&stage);
+        packed.map_err(|e| Failure::job(action, format!("overlay {label}: {e}")))?;
+        extras.push(out);
+    }
+    let source = ctx.images[role].clone();
+    let prepared = ramdisk::prepare(
+        ctx,
+        action,
+        RamdiskPlan {
+            source: &source,
+            said_header: false,
+            extras,
+            wrap: None,
+        },
+    )
+    .await?;
+    let said = format!("follow the {role} in {}", prepared.display());
+    ctx.images.insert(role.to_string(), prepared);
+    Ok(said)
+}
+
+/// A raw ext4 file system image: the overlays are staged into one tree, in order (a later
+/// one over an earlier one, as LAVA applies them), and written into the image's root with
+/// `debugfs` ([`ext4::write_tree`]). The image is the job's own decompressed copy.
+async fn write_ext4(
+    ctx: &mut Ctx,
+    action: &str,
+    role: &str,
+    lava: Option<&Overlay>,
+    files: &[(String, OverlayFile)],
+) -> Result<String, Failure> {
+    let stage = ctx.workdir.join(format!("overlay-stage/{role}"));
+    let _ = std::fs::remove_dir_all(&stage);
+    std::fs::create_dir_all(&stage)
+        .map_err(|e| Failure::infra(action, format!("cannot create {}: {e}", stage.display())))?;
+    if let Some(o) = lava {
+        let (tarball, st) = (o.tarball.clone(), stage.clone());
+        tokio::task::spawn_blocking(move || archive::unpack_tar(&tarball, &st, MAX_OVERLAY_BYTES))
+            .await
+            .map_err(|e| Failure::infra(action, format!("the test overlay failed: {e}")))?
+            .map_err(|e| Failure::infra(action, format!("the test overlay: {e}")))?;
+    }
+    for (name, file) in files {
+        named(ctx, action, role, name, file, &stage).await?;
+    }
+    let image = ctx.images[role].clone();
+    let written = ext4::write_tree(&image, &stage, &ctx.workdir).await;
+    let _ = std::fs::remove_dir_all(&stage);
+    let written = written.map_err(|e| Failure::job(action, format!("{role}: {e}")))?;
+    Ok(format!(
+        "written into the ext4 image {} ({} entries, {} bytes)",
+        image.display(),
+        written.entries,
+        written.bytes
+    ))
+}
+
+/// Downloads the overlay `name` of image `role` and puts it at its `path` below `stage`.
 async fn named(
     ctx: &Ctx,
     action: &str,
     role: &str,
     name: &str,
     file: &OverlayFile,
-) -> Result<PathBuf, Failure> {
+    stage: &Path,
+) -> Result<(), Failure> {
     let label = format!("{role}.{name}");
     let fetched = download::fetch(ctx, action, &label, &file.source).await?;
-    let stage = ctx.workdir.join(format!("overlay-stage/{label}"));
-    let _ = std::fs::remove_dir_all(&stage);
-    let out = ctx.workdir.join(format!("{label}.cpio.gz"));
     let (kind, path, what) = (file.kind, file.path.clone(), label.clone());
-    let (from, st, to) = (fetched, stage.clone(), out.clone());
-    let made = tokio::task::spawn_blocking(move || stage_and_pack(kind, &path, &from, &st, &to))
+    let st = stage.to_path_buf();
+    let made = tokio::task::spawn_blocking(move || stage_one(kind, &path, &fetched, &st))
         .await
         .map_err(|e| Failure::infra(action, format!("overlay {what} failed: {e}")))?;
-    let _ = std::fs::remove_dir_all(&stage);
     let bytes = made.map_err(|e| Failure::job(action, format!("overlay {label}: {e}")))?;
     ctx.log.info(format!(
         "overlay {label}: {bytes} bytes at {} in the {role}",
         file.path
     ));
-    Ok(out)
+    Ok(())
 }
 
 /// Puts `fetched` at `path` below `stage` (a tarball unpacked there, a file copied to it, or
-/// into it when `path` ends with `/`) and packs `stage` into `out`. Blocking.
-fn stage_and_pack(
-    kind: OverlayKind,
-    path: &str,
-    fetched: &Path,
-    stage: &Path,
-    out: &Path,
-) -> Result<u64, String> {
+/// into it when `path` ends with `/`). Blocking.
+fn stage_one(kind: OverlayKind, path: &str, fetched: &Path, stage: &Path) -> Result<u64, String> {
     // The job parser took only absolute paths without `..`.
     let rel = path.trim_start_matches('/');
     let mkdir = |d: &Path| {
@@ -124,6 +182,5 @@ fn stage_and_pack(
                 .map_err(|e| format!("cannot copy to {}: {e}", dest.display()))?
         }
     };
-    archive::cpio_gz(stage, out)?;
     Ok(bytes)
 }

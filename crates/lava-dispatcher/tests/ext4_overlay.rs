@@ -1,0 +1,161 @@
+//! Overlays written into a real ext4 image (`mke2fs -d`) with `debugfs`, read back with
+//! `debugfs` and checked with `e2fsck -fn`: through a merged-`/usr` `/lib` symlink, over an
+//! existing file and symlink, with modes, owners and odd but legal names; and the refusals.
+
+use std::os::unix::fs::{PermissionsExt as _, symlink};
+use std::path::Path;
+use std::process::Command;
+
+use lava_dispatcher::ext4::write_tree;
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} (install e2fsprogs): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn debugfs(image: &Path, request: &str) -> String {
+    run(Command::new("/sbin/debugfs")
+        .arg("-R")
+        .arg(request)
+        .arg(image))
+}
+
+fn write(path: &Path, text: &str, mode: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A 16 MiB ext4 image of a merged-`/usr` root: `/lib -> usr/lib`, `/etc/old`, and
+/// `/etc/link -> old`.
+fn image(dir: &Path) -> std::path::PathBuf {
+    let base = dir.join("base");
+    write(&base.join("usr/lib/libc.so"), "libc\n", 0o644);
+    write(&base.join("etc/old"), "old\n", 0o600);
+    symlink("usr/lib", base.join("lib")).unwrap();
+    symlink("old", base.join("etc/link")).unwrap();
+    let img = dir.join("rootfs.ext4");
+    run(Command::new("/sbin/mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-d"])
+        .arg(&base)
+        .arg(&img)
+        .arg("16M"));
+    img
+}
+
+#[tokio::test]
+async fn a_tree_is_written_into_an_ext4_image_through_its_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let stage = dir.path().join("stage");
+    write(
+        &stage.join("lib/modules/6.1/kernel/x.ko"),
+        "module\n",
+        0o644,
+    );
+    write(&stage.join("etc/old"), "new\n", 0o640);
+    write(&stage.join("etc/link"), "was a link\n", 0o644);
+    write(
+        &stage.join("lava-7/bin/lava-test-runner"),
+        "#!/bin/sh\n",
+        0o755,
+    );
+    write(&stage.join("lava-7/dir with space/f"), "spaced\n", 0o644);
+    symlink("/etc/old", stage.join("lava-7/to-old")).unwrap();
+    let written = write_tree(&img, &stage, dir.path()).await.unwrap();
+    // lib/modules, 6.1, kernel, x.ko, etc/old, etc/link, lava-7, bin, runner, dir, f, to-old
+    assert_eq!(written.entries, 12, "{written:?}");
+    assert_eq!(written.bytes, 7 + 4 + 11 + 10 + 7);
+
+    run(Command::new("/sbin/e2fsck").arg("-fn").arg(&img));
+    assert_eq!(
+        debugfs(&img, "cat /usr/lib/modules/6.1/kernel/x.ko"),
+        "module\n"
+    );
+    assert_eq!(debugfs(&img, "cat /usr/lib/libc.so"), "libc\n");
+    assert_eq!(debugfs(&img, "cat /etc/old"), "new\n");
+    assert_eq!(debugfs(&img, "cat /etc/link"), "was a link\n");
+    assert_eq!(
+        debugfs(&img, "cat \"/lava-7/dir with space/f\""),
+        "spaced\n"
+    );
+    let root = debugfs(&img, "ls -p /");
+    assert!(
+        root.contains("/120777/0/0/lib/"),
+        "/lib stays a symlink: {root}"
+    );
+    let bin = debugfs(&img, "ls -p /lava-7/bin");
+    assert!(
+        bin.contains("/100755/0/0/lava-test-runner/10/"),
+        "mode and owner: {bin}"
+    );
+    let etc = debugfs(&img, "ls -p /etc");
+    assert!(etc.contains("/100640/0/0/old/4/"), "{etc}");
+    assert!(etc.contains("/100644/0/0/link/11/"), "{etc}");
+    let link = debugfs(&img, "stat /lava-7/to-old");
+    assert!(link.contains("Fast link dest: \"/etc/old\""), "{link}");
+    assert!(
+        !dir.path().join("debugfs.commands").exists(),
+        "the command file is removed"
+    );
+
+    // A second write of the same tree replaces the files again and leaves a clean image.
+    write_tree(&img, &stage, dir.path()).await.unwrap();
+    run(Command::new("/sbin/e2fsck").arg("-fn").arg(&img));
+    assert_eq!(debugfs(&img, "cat /etc/old"), "new\n");
+}
+
+/// Fills a stage directory.
+type Stage = fn(&Path);
+
+#[tokio::test]
+async fn what_cannot_be_written_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    // (stage directory, what it holds, the refusal's words)
+    let cases: [(&str, Stage, &str); 4] = [
+        (
+            "file-over-dir",
+            |s| write(&s.join("usr/lib"), "x", 0o644),
+            "/usr/lib is a directory in the image, not a file",
+        ),
+        (
+            "dir-over-file",
+            |s| write(&s.join("etc/old/inner"), "x", 0o644),
+            "the directory /etc/old would replace a file of the image",
+        ),
+        (
+            "quote",
+            |s| write(&s.join("etc/a\"b"), "x", 0o644),
+            "cannot be written into an ext4 image",
+        ),
+        (
+            "newline",
+            |s| write(&s.join("etc/a\nmkdir \"/evil"), "x", 0o644),
+            "cannot be written into an ext4 image",
+        ),
+    ];
+    for (name, make, want) in cases {
+        let stage = dir.path().join(name);
+        make(&stage);
+        let e = write_tree(&img, &stage, dir.path()).await.unwrap_err();
+        assert!(e.contains(want), "{name}: {e}");
+    }
+    let root = debugfs(&img, "ls -p /");
+    assert!(!root.contains("evil"), "{root}");
+    run(Command::new("/sbin/e2fsck").arg("-fn").arg(&img));
+    // Not an ext4 image at all.
+    let junk = dir.path().join("junk.img");
+    std::fs::write(&junk, vec![0u8; 1 << 20]).unwrap();
+    let stage = dir.path().join("some");
+    write(&stage.join("f"), "x", 0o644);
+    let e = write_tree(&junk, &stage, dir.path()).await.unwrap_err();
+    assert!(e.contains("not a directory in the image"), "{e}");
+}
