@@ -410,6 +410,116 @@ fn tuxlava_x86_64_job_on_an_ext4_root_file_system_runs_to_complete() {
     assert!(started.contains("if=virtio,format=raw"), "{started}");
 }
 
+/// LAVA 2023's `format: qcow2` on a tmpfs deploy's image: the test image's ext4 root file
+/// system (its host name changed, so that its prompt tells it from the initramfs) as qcow2
+/// is converted to raw after download, QEMU boots it as `{rootfs}` on virtio, and the test
+/// shell (its overlay carried into the root by the initramfs) runs from it.
+#[test]
+fn a_qcow2_image_is_converted_to_raw_and_boots() {
+    let image = test_image().unwrap();
+    let run = Run::new();
+    let raw = run.path("stage.ext4");
+    std::fs::copy(&image.rootfs_ext4, &raw).unwrap();
+    let stage = run.path("hostname-stage");
+    std::fs::create_dir_all(stage.join("etc")).unwrap();
+    std::fs::write(stage.join("etc/hostname"), "lava-qcow2\n").unwrap();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(lava_dispatcher::ext4::write_tree(
+            &raw,
+            &stage,
+            run.dir.path(),
+        ))
+        .unwrap();
+    let qcow2 = run.path("files/rootfs.qcow2");
+    let status = Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(&raw)
+        .arg(&qcow2)
+        .status()
+        .expect("qemu-img (package qemu-utils)");
+    assert!(status.success());
+    let job = format!(
+        r#"device_type: qemu
+job_name: qcow2 root file system
+visibility: public
+context:
+  arch: x86_64
+  no_kvm: true
+timeouts:
+  job: {{minutes: 10}}
+  action: {{minutes: 5}}
+actions:
+- deploy:
+    to: tmpfs
+    images:
+      kernel:
+        image_arg: -kernel {{kernel}} -append "console=ttyS0,115200 root=/dev/vda"
+        url: {kernel}
+      initrd:
+        image_arg: -initrd {{initrd}}
+        url: {initrd}
+      rootfs:
+        image_arg: -drive format=raw,if=virtio,file={{rootfs}}
+        url: {qcow2}
+        format: qcow2
+- boot:
+    method: qemu
+    media: tmpfs
+    auto_login:
+      login_prompt: 'lava-qcow2 login:'
+      username: root
+    prompts:
+    - 'root@lava-qcow2:~#'
+- test:
+    definitions:
+    - from: inline
+      name: qcow2
+      path: inline/qcow2.yaml
+      repository:
+        metadata:
+          format: Lava-Test Test Definition 1.0
+          name: qcow2
+        run:
+          steps:
+          - lava-test-case root-on-vda --shell grep -q "^/dev/vda / ext4" /proc/mounts
+"#,
+        kernel = url(&image.kernel),
+        initrd = url(&image.initramfs),
+        qcow2 = url(&qcow2),
+    );
+    parse_job(&job).unwrap();
+    let job_file = run.path("qcow2.yaml");
+    std::fs::write(&job_file, &job).unwrap();
+    let out = run.dispatch(&run.qemu_device(""), &job_file);
+    let log = run.log_text();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        run.cases(),
+        [(
+            "0_qcow2".to_string(),
+            "root-on-vda".to_string(),
+            "pass".to_string()
+        )],
+        "{log}"
+    );
+    assert!(log.contains("rootfs: converted from qcow2 to raw"), "{log}");
+    let started = log
+        .lines()
+        .find(|l| l.contains("\"starting: qemu-system-"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        started.contains("file=") && started.contains("/rootfs/rootfs.img"),
+        "{started}"
+    );
+    run.assert_no_leftovers();
+}
+
 /// tuxlava's arm64 job on the U-Boot board's arm64 kernel and ramdisk, booted directly by
 /// QEMU: the context's CPU and machine (board features that pass the job allow-list) reach
 /// `qemu-system-aarch64` through LAVA's template.

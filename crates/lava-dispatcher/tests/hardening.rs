@@ -427,6 +427,47 @@ fn a_compressed_image_unpacks_only_up_to_the_workers_limit() {
     assert_eq!(out.status.code(), Some(0), "{}", sb.log());
 }
 
+/// A small qcow2 file whose raw form is bigger than the worker's limit is refused before
+/// anything is written; within the limit it converts.
+#[test]
+fn a_qcow2_image_converts_only_up_to_the_workers_limit() {
+    let sb = Sandbox::new();
+    let qcow2 = sb.images().join("big.qcow2");
+    let status = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&qcow2)
+        .arg("3M")
+        .status()
+        .expect("qemu-img (package qemu-utils)");
+    assert!(status.success());
+    assert!(std::fs::metadata(&qcow2).unwrap().len() < 1 << 20);
+    let job = yaml_job(
+        &format!(
+            "      rootfs:\n        url: 'file://{}'\n        format: qcow2\n",
+            qcow2.display()
+        ),
+        "",
+    );
+    let out = sb.dispatch(&job, &[("LAVA_MAX_IMAGE_MIB", "2")]);
+    let log = sb.log();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("rootfs: the qcow2 image is 3 MiB as raw, more than 2 MiB")
+            && log.contains("jobs.max_image_mib"),
+        "{log}"
+    );
+    assert!(!sb.path("out/work/rootfs/big.img").exists());
+    assert!(!sb.path("out/work/rootfs/big.img.part").exists());
+    let out = sb.dispatch(&job, &[("LAVA_MAX_IMAGE_MIB", "3")]);
+    assert_eq!(out.status.code(), Some(0), "{}", sb.log());
+    assert!(
+        sb.log()
+            .contains("rootfs: converted from qcow2 to raw, 3145728 bytes"),
+        "{}",
+        sb.log()
+    );
+}
+
 /// Serves `body` once on a loopback port, HTTP/1.0 without a length when `length` is false.
 fn serve_once(body: Vec<u8>, length: bool) -> (u16, std::thread::JoinHandle<()>) {
     use std::io::{Read as _, Write as _};

@@ -124,6 +124,11 @@ pub struct Image {
     /// (`install_modules`, default true).
     #[serde(default = "yes")]
     pub install_modules: bool,
+    /// `format: qcow2` without overlays (a tmpfs deploy's image, as LAVA 2023 takes it):
+    /// converted to a raw image with `qemu-img` after download, and `{ROLE}` names the raw
+    /// file.
+    #[serde(default)]
+    pub qcow2: bool,
     /// What goes into this image after download (`format: cpio.newc` with `overlays`): the
     /// files appended to it as more cpio archives, which the kernel unpacks over it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,6 +197,7 @@ impl Image {
             uboot_header: false,
             install_overlay: true,
             install_modules: true,
+            qcow2: false,
             overlays: None,
         }
     }

@@ -5,9 +5,9 @@
 //! LAVA writes overlays into three kinds of image; we write them into a newc cpio ramdisk, by
 //! appending more cpio archives (the kernel unpacks them over the first, the same tree
 //! LAVA's re-packed archive gives), and into a raw ext4 image (with `debugfs`, as LAVA's
-//! ext4 back end does). A `tar` image with overlays, an ext4 image's `partition` and
-//! `sparse: true`, `headers`, `archive` and `format: qcow2` are refused by name, never
-//! ignored.
+//! ext4 back end does). `format: qcow2` without overlays is an image converted to raw after
+//! download, in a tmpfs deploy. A `tar` image with overlays, an ext4 image's `partition` and
+//! `sparse: true`, `headers` and `archive` are refused by name, never ignored.
 
 use super::action::{
     Checksum, ChecksumAlgorithm, Compression, DeployTo, Image, ImageOverlays, KernelType,
@@ -94,6 +94,7 @@ pub(crate) fn image(at: &At<'_>, role: &str, to: DeployTo) -> Result<Image, JobE
         uboot_header,
         install_overlay: flag("install_overlay")?,
         install_modules: flag("install_modules")?,
+        qcow2: qcow2(&map, to)?,
         overlays: overlays(&map, to)?,
         ..download(&map)?
     })
@@ -159,16 +160,38 @@ pub(crate) fn compression(c: &At<'_>) -> Result<Option<Compression>, JobError> {
     })
 }
 
+/// Whether the image is `format: qcow2` (no overlays), which LAVA 2023 converts to raw in a
+/// tmpfs deploy.
+fn qcow2(map: &MapAt<'_>, to: DeployTo) -> Result<bool, JobError> {
+    let Some(f) = map.get("format") else {
+        return Ok(false);
+    };
+    if f.str()? != "qcow2" || map.get("overlays").is_some() {
+        return Ok(false);
+    }
+    if to != DeployTo::Tmpfs {
+        return Err(f.error("format: qcow2 applies to images of a tmpfs deploy"));
+    }
+    for key in ["partition", "sparse"] {
+        if let Some(at) = map.get(key) {
+            return Err(at.error(format!("{key} is given without overlays")));
+        }
+    }
+    Ok(true)
+}
+
 /// `format` and `overlays` (with `partition` and `sparse`, which only an ext4 image takes).
 fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobError> {
     let Some(overlays_at) = map.get("overlays") else {
         if let Some(f) = map.get("format") {
             let format = f.str()?;
-            return Err(f.error(if format == "qcow2" {
-                "format: qcow2 (an image converted to raw before boot) is not supported".into()
-            } else {
-                format!("format '{format}' is given without overlays (it says what they go into)")
-            }));
+            if format == "qcow2" {
+                // Read by qcow2().
+                return Ok(None);
+            }
+            return Err(f.error(format!(
+                "format '{format}' is given without overlays (it says what they go into)"
+            )));
         }
         for key in ["partition", "sparse"] {
             if let Some(at) = map.get(key) {
@@ -306,6 +329,19 @@ mod tests {
     }
 
     #[test]
+    fn a_qcow2_image_of_a_tmpfs_deploy_is_converted() {
+        let img = parse("url: x.qcow2\nformat: qcow2\n", DeployTo::Tmpfs).unwrap();
+        assert!(img.qcow2);
+        assert!(img.overlays.is_none());
+        assert!(!parse("url: x\n", DeployTo::Tmpfs).unwrap().qcow2);
+        let e = parse("url: x.qcow2\nformat: qcow2\n", DeployTo::Tftp).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: format: format: qcow2 applies to images of a tmpfs deploy"
+        );
+    }
+
+    #[test]
     fn what_is_not_done_is_refused_by_name() {
         let cases = [
             (
@@ -329,8 +365,8 @@ mod tests {
                 "line 1: format: required key not provided",
             ),
             (
-                "url: x\nformat: qcow2\n",
-                "line 2: format: format: qcow2 (an image converted to raw before boot) is not supported",
+                "url: x\nformat: qcow2\noverlays: {lava: true}\n",
+                "line 2: format: unknown image format 'qcow2' (expected cpio.newc, ext4 or tar)",
             ),
             (
                 "url: x\nformat: cpio.newc\n",

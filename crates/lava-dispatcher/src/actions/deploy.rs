@@ -98,7 +98,10 @@ pub async fn run(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), Fai
         )
     })?;
     for (role, image) in &deploy.images {
-        let path = download::fetch(ctx, action, role, image).await?;
+        let mut path = download::fetch(ctx, action, role, image).await?;
+        if image.qcow2 {
+            path = super::qcow2::to_raw(ctx, action, role, &path).await?;
+        }
         ctx.log.info(format!("{role}: {}", path.display()));
         ctx.images.insert(role.clone(), path);
         if let Some(arg) = &image.image_arg {

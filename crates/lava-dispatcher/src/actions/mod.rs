@@ -8,6 +8,7 @@ pub mod kernel;
 pub mod login;
 pub mod nfs;
 mod overlays;
+mod qcow2;
 pub mod ramdisk;
 pub mod tftp;
 pub mod uboot;
