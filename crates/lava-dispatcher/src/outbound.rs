@@ -171,15 +171,20 @@ pub fn parse(url: &str, schemes: &[&str]) -> Result<Url, OutboundError> {
     Ok(parsed)
 }
 
-/// GETs an http(s) URL, following at most [`MAX_REDIRECTS`] redirects, each hop resolved
-/// and checked before it is requested. The answer may be any status but a redirect.
+/// GETs an http(s) URL with the job's `headers`, following at most [`MAX_REDIRECTS`]
+/// redirects, each hop resolved and checked before it is requested. The headers go only to
+/// the URL's own origin (scheme, host and port): a redirect elsewhere gets none of them, so
+/// a token meant for an artifact server never reaches the storage it redirects to. The
+/// answer may be any status but a redirect.
 pub async fn get(
     settings: &DispatcherSettings,
     url: &str,
+    headers: &[(String, String)],
     connect_timeout: Duration,
 ) -> Result<reqwest::Response, OutboundError> {
     let failed = OutboundError::Failed;
     let mut current = parse(url, &["http", "https"])?;
+    let origin = current.origin();
     for _ in 0..=MAX_REDIRECTS {
         let addrs = resolve(settings, &current).await?;
         let mut builder = reqwest::Client::builder()
@@ -192,7 +197,13 @@ pub async fn get(
         let client = builder
             .build()
             .map_err(|e| failed(format!("cannot make an HTTP client: {e}")))?;
-        let resp = client.get(current.clone()).send().await.map_err(|e| {
+        let mut request = client.get(current.clone());
+        if current.origin() == origin {
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+        }
+        let resp = request.send().await.map_err(|e| {
             failed(format!(
                 "cannot fetch {current}: {}",
                 crate::worker::error::chain(&e)

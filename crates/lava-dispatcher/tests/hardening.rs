@@ -468,6 +468,109 @@ fn a_qcow2_image_converts_only_up_to_the_workers_limit() {
     );
 }
 
+/// Answers `count` HTTP requests on a loopback port with what `answer` makes of each request
+/// head; returns the port and the request heads, once all were answered.
+fn serve_requests(
+    count: usize,
+    answer: impl Fn(&str) -> String + Send + 'static,
+) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut heads = Vec::new();
+        for _ in 0..count {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            let head = String::from_utf8_lossy(&request).into_owned();
+            let _ = conn.write_all(answer(&head).as_bytes());
+            heads.push(head);
+        }
+        heads
+    });
+    (port, server)
+}
+
+/// A download's `headers` reach the server; a copy fetched with them is not another job's
+/// without them (the cache key holds them); a redirect to another origin gets none of them.
+#[test]
+fn download_headers_reach_their_origin_only_and_key_the_cache() {
+    let ok = |body: &str| {
+        format!(
+            "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let guarded = move |head: &str| {
+        if head
+            .lines()
+            .any(|l| l.eq_ignore_ascii_case("authorization: Bearer s3cret"))
+        {
+            ok("private")
+        } else {
+            "HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_string()
+        }
+    };
+    let sb = Sandbox::new();
+    let (port, server) = serve_requests(2, guarded);
+    let image = |headers: &str| {
+        yaml_job(
+            &format!(
+                "      rootfs:\n        url: 'http://127.0.0.1:{port}/private.img'\n{headers}"
+            ),
+            "",
+        )
+    };
+    let local = [("LAVA_ALLOW_LOCAL_TARGETS", "1")];
+    let with = image("        headers:\n          Authorization: Bearer s3cret\n");
+    let out = sb.dispatch(&with, &local);
+    // Without the header the server answers 403, which fails the job.
+    assert_eq!(out.status.code(), Some(0), "{}", sb.log());
+    let out = sb.dispatch(&image(""), &local);
+    assert_eq!(out.status.code(), Some(1), "{}", sb.log());
+    assert!(sb.log().contains("HTTP 403"), "{}", sb.log());
+    let heads = server.join().unwrap();
+    assert!(
+        !sb.log().contains("s3cret"),
+        "the header's value is not logged"
+    );
+    assert!(!heads[1].contains("s3cret"), "{heads:?}");
+
+    // Another origin (another port) behind a redirect gets no header.
+    let (other, elsewhere) = serve_requests(1, move |_| ok("elsewhere"));
+    let (port, redirector) = serve_requests(1, move |_| {
+        format!(
+            "HTTP/1.0 302 Found\r\nLocation: http://127.0.0.1:{other}/x\r\nContent-Length: 0\r\n\r\n"
+        )
+    });
+    let job = yaml_job(
+        &format!(
+            "      rootfs:\n        url: 'http://127.0.0.1:{port}/r.img'\n        headers:\n          Authorization: Bearer s3cret\n          X-Lab: one\n"
+        ),
+        "",
+    );
+    let out = sb.dispatch(&job, &local);
+    assert_eq!(out.status.code(), Some(0), "{}", sb.log());
+    let first = redirector.join().unwrap();
+    assert!(
+        first[0].contains("s3cret") && first[0].to_ascii_lowercase().contains("x-lab: one"),
+        "{first:?}"
+    );
+    let second = elsewhere.join().unwrap();
+    assert!(
+        !second[0].contains("s3cret") && !second[0].to_ascii_lowercase().contains("x-lab"),
+        "{second:?}"
+    );
+}
+
 /// Serves `body` once on a loopback port, HTTP/1.0 without a length when `length` is false.
 fn serve_once(body: Vec<u8>, length: bool) -> (u16, std::thread::JoinHandle<()>) {
     use std::io::{Read as _, Write as _};

@@ -106,6 +106,10 @@ pub struct Image {
     pub url: String,
     /// How it is compressed; `None` when not compressed.
     pub compression: Option<Compression>,
+    /// HTTP request headers sent with an http(s) download (`headers`), in document order;
+    /// dropped when a redirect leaves the URL's origin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
     /// A checksum to verify after download.
     pub checksum: Option<Checksum>,
     /// QEMU arguments with LAVA's `{kernel}`/`{initrd}`/`{rootfs}` placeholders.
@@ -191,6 +195,7 @@ impl Image {
         Image {
             url: url.into(),
             compression: None,
+            headers: Vec::new(),
             checksum: None,
             image_arg: None,
             kernel_type: None,

@@ -100,14 +100,9 @@ pub(crate) fn image(at: &At<'_>, role: &str, to: DeployTo) -> Result<Image, JobE
     })
 }
 
-/// `headers` and `archive`, which LAVA 2023 accepts on any download, are features this
-/// dispatcher does not have.
+/// `archive`, which LAVA 2023 accepts on any download, is a feature this dispatcher does not
+/// have.
 fn refuse_unsupported(map: &MapAt<'_>) -> Result<(), JobError> {
-    if let Some(at) = map.get("headers") {
-        return Err(
-            at.error("headers (HTTP request headers sent with the download) are not supported")
-        );
-    }
     if let Some(at) = map.get("archive") {
         return Err(
             at.error("archive (an image taken out of a tarball after download) is not supported")
@@ -137,11 +132,69 @@ fn download(map: &MapAt<'_>) -> Result<Image, JobError> {
         }
         checksum = Some(Checksum { algorithm, hex });
     }
+    let url = map.req_str("url")?;
+    let headers = match map.get("headers") {
+        None => Vec::new(),
+        Some(at) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            return Err(at.error("headers apply to http:// and https:// downloads only"));
+        }
+        Some(at) => http_headers(&at)?,
+    };
     Ok(Image {
         compression,
         checksum,
-        ..Image::at(map.req_str("url")?)
+        headers,
+        ..Image::at(url)
     })
+}
+
+/// The most `headers` one download may send.
+const MAX_HEADERS: usize = 32;
+
+/// The longest header value, in bytes.
+const MAX_HEADER_VALUE: usize = 4096;
+
+/// Headers a job may not set: the client's own framing and connection handling, where a
+/// job's value would break or smuggle requests.
+const RESERVED_HEADERS: [&str; 10] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "proxy-authorization",
+];
+
+/// A download's `headers`: a map of header names (HTTP tokens) to one-line values.
+fn http_headers(at: &At<'_>) -> Result<Vec<(String, String)>, JobError> {
+    let map = at.map()?;
+    let mut out = Vec::new();
+    for (name, value_at) in map.entries() {
+        if out.len() == MAX_HEADERS {
+            return Err(at.error(format!("more than {MAX_HEADERS} headers")));
+        }
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || name.len() > 128 || !name.chars().all(token) {
+            return Err(value_at.error(format!("'{name}' is not an HTTP header name")));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(value_at.error(format!(
+                "the header {name} is set by the dispatcher, not by a job"
+            )));
+        }
+        let value = value_at.scalar_string()?;
+        if value.len() > MAX_HEADER_VALUE || value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(value_at.error(format!(
+                "the value of {name} must be one line of at most {MAX_HEADER_VALUE} bytes"
+            )));
+        }
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
 }
 
 /// A `compression` value; `none` is no compression.
@@ -329,6 +382,29 @@ mod tests {
     }
 
     #[test]
+    fn headers_go_with_an_http_download_in_their_order() {
+        let img = parse(
+            "url: https://a/k\nheaders: {Authorization: 'Bearer t', X-Count: 3}\n",
+            DeployTo::Tmpfs,
+        )
+        .unwrap();
+        assert_eq!(
+            img.headers,
+            [
+                ("Authorization".to_string(), "Bearer t".to_string()),
+                ("X-Count".to_string(), "3".to_string())
+            ]
+        );
+        let many: String = (0..33).map(|i| format!("X-{i}: v\n  ")).collect();
+        let e = parse(
+            &format!("url: http://a\nheaders:\n  {many}\n"),
+            DeployTo::Tmpfs,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("more than 32 headers"), "{e}");
+    }
+
+    #[test]
     fn a_qcow2_image_of_a_tmpfs_deploy_is_converted() {
         let img = parse("url: x.qcow2\nformat: qcow2\n", DeployTo::Tmpfs).unwrap();
         assert!(img.qcow2);
@@ -373,8 +449,20 @@ mod tests {
                 "line 2: format: format 'cpio.newc' is given without overlays (it says what they go into)",
             ),
             (
-                "url: x\nheaders: {Authorization: x}\n",
-                "line 2: headers: headers (HTTP request headers sent with the download) are not supported",
+                "url: file:///x\nheaders: {Authorization: x}\n",
+                "line 2: headers: headers apply to http:// and https:// downloads only",
+            ),
+            (
+                "url: http://a/x\nheaders: {Host: other}\n",
+                "line 2: headers.Host: the header Host is set by the dispatcher, not by a job",
+            ),
+            (
+                "url: http://a/x\nheaders: {'a b': c}\n",
+                "line 2: headers.a b: 'a b' is not an HTTP header name",
+            ),
+            (
+                "url: http://a/x\nheaders: {X-A: \"1\\r\\nX-B: 2\"}\n",
+                "line 2: headers.X-A: the value of X-A must be one line of at most 4096 bytes",
             ),
             (
                 "url: x\narchive: tar\n",

@@ -24,13 +24,20 @@ pub fn outbound_failure(action: &str, url: &str, e: OutboundError) -> Failure {
     }
 }
 
-/// The cache file name for a URL and checksum.
+/// The cache file name for a URL, its checksum and its request headers: a copy fetched
+/// with one job's token is never another job's without that token.
 fn cache_key(image: &Image) -> String {
     let mut h = sha2::Sha256::new();
     h.update(image.url.as_bytes());
     if let Some(c) = &image.checksum {
         h.update(b"\0");
         h.update(c.hex.to_ascii_lowercase().as_bytes());
+    }
+    for (name, value) in &image.headers {
+        h.update(b"\0h\0");
+        h.update(name.to_ascii_lowercase().as_bytes());
+        h.update(b"\0");
+        h.update(value.as_bytes());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -103,8 +110,14 @@ fn file_name(url: &str, role: &str) -> String {
 }
 
 /// Downloads `url` to `dest` over HTTP, logging progress.
-async fn http_get(ctx: &Ctx, action: &str, url: &str, dest: &Path) -> Result<(), Failure> {
-    let mut resp = outbound::get(&ctx.settings, url, Duration::from_secs(30))
+async fn http_get(
+    ctx: &Ctx,
+    action: &str,
+    url: &str,
+    headers: &[(String, String)],
+    dest: &Path,
+) -> Result<(), Failure> {
+    let mut resp = outbound::get(&ctx.settings, url, headers, Duration::from_secs(30))
         .await
         .map_err(|e| outbound_failure(action, url, e))?;
     if !resp.status().is_success() {
@@ -206,7 +219,7 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
             ctx.log.info(format!("using the cached copy of {url}"));
         } else {
             let partial = cached.with_extension("part");
-            http_get(ctx, action, url, &partial).await?;
+            http_get(ctx, action, url, &image.headers, &partial).await?;
             std::fs::rename(&partial, &cached).map_err(|e| {
                 Failure::infra(
                     action,

@@ -46,7 +46,7 @@ async fn read_url(ctx: &Ctx, action: &str, url: &str) -> Result<String, Failure>
         return std::fs::read_to_string(&path)
             .map_err(|e| Failure::job(action, format!("cannot read test definition {url}: {e}")));
     }
-    let mut resp = outbound::get(&ctx.settings, url, std::time::Duration::from_secs(30))
+    let mut resp = outbound::get(&ctx.settings, url, &[], std::time::Duration::from_secs(30))
         .await
         .map_err(|e| outbound_failure(action, url, e))?;
     if !resp.status().is_success() {
