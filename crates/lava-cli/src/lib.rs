@@ -117,15 +117,15 @@ pub enum Manage {
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
     },
-    /// Jobs.
+    /// List, show, cancel and remove jobs.
     #[command(subcommand)]
     Jobs(Jobs),
     /// Add a device of a known type: database row and /etc/lava-dispatcher/devices/NAME.conf.
     AddDevice(AddDevice),
-    /// Device types.
+    /// List, add and show device types; set their health check job.
     #[command(subcommand, name = "device-types")]
     DeviceTypes(DeviceTypes),
-    /// Devices.
+    /// List and show devices, set their health or worker, list claims, manage their tags.
     #[command(subcommand)]
     Devices(Devices),
     /// Bundle streams (where results are filed).
@@ -160,13 +160,13 @@ pub enum FailureTags {
     },
     /// Remove a failure tag (it is taken off every job).
     Rm {
-        /// Its name.
+        /// The tag's name, as `list` shows it.
         name: String,
     },
     /// Set a job's failure tags (replacing those it had; none clears them) and, with
     /// --comment, its failure comment.
     Set {
-        /// The job.
+        /// The id of the job to tag.
         job: JobId,
         /// Tag names.
         tags: Vec<String>,
@@ -227,7 +227,7 @@ pub enum DeviceTypes {
     List(Format),
     /// Add a device type.
     Add {
-        /// Its name.
+        /// The name jobs give as `device_type`.
         name: DeviceTypeName,
         /// Free text.
         #[arg(long, default_value = "")]
@@ -235,9 +235,9 @@ pub enum DeviceTypes {
     },
     /// Show one device type, with its health check job.
     Show {
-        /// Its name.
+        /// The device type's name, as `list` shows it.
         name: DeviceTypeName,
-        /// Output format.
+        /// `--json`: JSON instead of tab-separated records.
         #[command(flatten)]
         format: Format,
     },
@@ -260,7 +260,7 @@ pub enum Devices {
         /// Include retired devices.
         #[arg(long)]
         all: bool,
-        /// Output format.
+        /// `--json`: JSON instead of tab-separated records.
         #[command(flatten)]
         format: Format,
     },
@@ -268,7 +268,7 @@ pub enum Devices {
     Show {
         /// Its hostname.
         name: DeviceName,
-        /// Output format.
+        /// `--json`: JSON instead of tab-separated records.
         #[command(flatten)]
         format: Format,
     },
@@ -313,7 +313,7 @@ pub enum DeviceTags {
         /// The device's hostname.
         #[arg(value_name = "HOSTNAME")]
         name: String,
-        /// Output format.
+        /// `--json`: JSON instead of tab-separated records.
         #[command(flatten)]
         format: Format,
     },
@@ -322,7 +322,7 @@ pub enum DeviceTags {
         /// The device's hostname.
         #[arg(value_name = "HOSTNAME")]
         name: String,
-        /// The tag.
+        /// The tag's name, as jobs ask for it in `tags`.
         tag: String,
     },
     /// Take a tag off a device.
@@ -330,7 +330,7 @@ pub enum DeviceTags {
         /// The device's hostname.
         #[arg(value_name = "HOSTNAME")]
         name: String,
-        /// The tag.
+        /// The tag's name, as `list` shows it.
         tag: String,
     },
 }
@@ -398,7 +398,7 @@ pub enum Tokens {
         /// Only this user's tokens.
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
-        /// Output format.
+        /// `--json`: JSON instead of tab-separated records.
         #[command(flatten)]
         format: Format,
     },
@@ -453,7 +453,7 @@ pub enum Jobs {
         /// How many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
-        /// Output format.
+        /// `--json`: JSON instead of tab-separated records.
         #[command(flatten)]
         format: Format,
     },
@@ -461,7 +461,7 @@ pub enum Jobs {
     Show {
         /// The job id.
         id: JobId,
-        /// Output format.
+        /// `--json`: JSON instead of tab-separated records.
         #[command(flatten)]
         format: Format,
     },

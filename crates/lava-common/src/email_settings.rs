@@ -10,7 +10,7 @@
 //! url = "https://lab.example.org"        # the server's address, for links to jobs
 //! ```
 
-/// The email settings.
+/// The `[email]` table; the default (no `smtp`) sends no mail.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EmailSettings {
     /// `host:port` of the SMTP relay; `None`: no mail is sent.

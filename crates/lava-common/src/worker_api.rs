@@ -32,7 +32,7 @@ pub const PREFIX: &str = "/api/worker/v1";
 pub struct DeviceReport {
     /// The device's hostname (the `.conf` file's name).
     pub hostname: DeviceName,
-    /// Its `device_type`.
+    /// The device type its configuration file names.
     pub device_type: DeviceTypeName,
 }
 

@@ -56,7 +56,7 @@ pub async fn set_password(c: &impl Db, username: &str, password_hash: &str) -> R
 /// A group with its members' usernames.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    /// Its name.
+    /// Unique; what a job's `visibility: {group: [...]}` names.
     pub name: String,
     /// Members, by username.
     pub members: Vec<String>,

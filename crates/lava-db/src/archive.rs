@@ -17,7 +17,7 @@ use crate::{Db, Error};
 pub struct Batch {
     /// The jobs, by id.
     pub jobs: Vec<JobId>,
-    /// Their test cases.
+    /// How many test cases those jobs held (deleted with them).
     pub test_cases: i64,
 }
 

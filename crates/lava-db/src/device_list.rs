@@ -12,7 +12,7 @@ use crate::{Db, Error};
 /// Which devices to list; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceFilter {
-    /// Of this device type.
+    /// Only devices of this type.
     pub device_type: Option<DeviceTypeName>,
     /// With this health.
     pub health: Option<DeviceHealth>,

@@ -160,7 +160,7 @@ pub async fn set_worker(
 /// A worker reported a device that is not assigned to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    /// The device.
+    /// The device, assigned to another worker or to none.
     pub device: DeviceName,
     /// The worker that reports it.
     pub worker: WorkerName,

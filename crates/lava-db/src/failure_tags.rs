@@ -5,7 +5,7 @@ use lava_common::ids::{JobId, check_failure_tag_name};
 
 use crate::{Db, Error};
 
-/// A failure tag.
+/// A failure tag: a lab's name for why jobs fail, put on jobs by staff (LAVA's `JobFailureTag`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureTag {
     /// The id REST lists in a job's `failure_tags`.

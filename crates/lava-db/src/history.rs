@@ -13,9 +13,9 @@ use crate::{Db, Error};
 /// What [`fill`] made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Filled {
-    /// Jobs.
+    /// How many jobs were made (the `n` asked for).
     pub jobs: u64,
-    /// Test cases.
+    /// How many test cases those jobs hold.
     pub test_cases: u64,
 }
 

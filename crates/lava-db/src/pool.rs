@@ -99,9 +99,9 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>,
 /// A notification received on a LISTEN connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
-    /// The channel.
+    /// The channel it came on, one of those `listen` was given.
     pub channel: String,
-    /// The payload.
+    /// The text the sender passed to NOTIFY (the event triggers send JSON).
     pub payload: String,
 }
 

@@ -7,12 +7,12 @@ use crate::job_list::{self, JobFilter};
 use crate::viewer::Viewer;
 use crate::{Db, Error};
 
-/// A queued job.
+/// A job in state `submitted`, waiting for a device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedJob {
-    /// Its id.
+    /// The job id that `scheduler.jobs.show` and the job's page take.
     pub id: i64,
-    /// Its description.
+    /// The job's name (`job_name` in its definition).
     pub description: String,
     /// The device type it asked for (none when it named a device).
     pub requested_device_type: Option<String>,

@@ -21,7 +21,7 @@ pub struct JobResults {
     pub device_type: Option<DeviceTypeName>,
     /// Its state: a job with test suites is listed whether it has finished or not.
     pub state: JobState,
-    /// Its health.
+    /// Its health: `unknown` until it finishes.
     pub health: JobHealth,
     /// When it ended.
     pub end_time: Option<DateTime<Utc>>,

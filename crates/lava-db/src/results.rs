@@ -14,11 +14,11 @@ pub use lava_common::log::ResultCase as NewCase;
 pub struct Case {
     /// Its id (a test case's own number, not the job's).
     pub id: i64,
-    /// Its suite.
+    /// Its suite's name (`lava` for the dispatcher's own results).
     pub suite: String,
-    /// Its name.
+    /// The name given to `lava-test-case` (or the dispatcher's, in the `lava` suite).
     pub name: String,
-    /// Its result.
+    /// Pass, fail, skip or unknown.
     pub result: TestResult,
     /// The measurement, as text.
     pub measurement: Option<String>,
@@ -93,9 +93,9 @@ pub struct CaseDetail {
     pub suite_id: i64,
     /// Its suite's name.
     pub suite: String,
-    /// Its name.
+    /// The name given to `lava-test-case` (or the dispatcher's, in the `lava` suite).
     pub name: String,
-    /// Its result.
+    /// Pass, fail, skip or unknown.
     pub result: TestResult,
     /// The measurement with 10 decimals, as LAVA prints it.
     pub measurement: Option<String>,

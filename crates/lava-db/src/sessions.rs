@@ -9,7 +9,7 @@ use crate::{Db, Error};
 pub struct SessionUser {
     /// The user's id.
     pub user_id: i64,
-    /// The username.
+    /// The login name, as pages and the admin log show it.
     pub username: String,
     /// May use the admin interface.
     pub is_staff: bool,

@@ -16,7 +16,7 @@ pub struct StreamRow {
     pub id: i64,
     /// `/anonymous/lab-health/` and the like.
     pub pathname: StreamPath,
-    /// Its name.
+    /// A display name its owner gave; the [`pathname`](Self::pathname) identifies it.
     pub name: String,
     /// Readable by everyone; otherwise by its owner, its group's members and superusers.
     pub is_public: bool,
@@ -29,7 +29,7 @@ pub struct StreamRow {
 /// A bundle in a stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BundleRow {
-    /// Its id.
+    /// Its database id, unique across streams.
     pub id: i64,
     /// The job that filed it.
     pub job: Option<JobId>,

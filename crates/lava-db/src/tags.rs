@@ -7,7 +7,7 @@ use crate::{Db, Error};
 /// A tag as `scheduler.tags.list` and REST show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tag {
-    /// Its name.
+    /// Unique; what jobs list in `tags` and devices carry.
     pub name: String,
     /// What it means, if anyone said.
     pub description: Option<String>,
@@ -16,7 +16,7 @@ pub struct Tag {
 /// A tag with the devices that carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagDevices {
-    /// The tag.
+    /// The tag itself: name and description.
     pub tag: Tag,
     /// The hostnames of its devices, sorted.
     pub devices: Vec<String>,

@@ -4,11 +4,14 @@
 //! ages), the scheduler's way (`queued`: bulk, then one by one for the rest) makes exactly
 //! the assignments the one-by-one pass alone makes.
 
+mod common;
+
 use std::sync::OnceLock;
 
+use common::device;
 use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility, WorkerHealth};
+use lava_common::state::{DeviceHealth, JobVisibility, WorkerHealth};
 use lava_db::jobs::NewJob;
 use lava_db::lifecycle::assign::{self, Assignment};
 use lava_db::lifecycle::worker::{self, WorkerUpdate};
@@ -165,13 +168,10 @@ async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<JobId> {
     for (i, d) in lab.devices.iter().enumerate() {
         let hostname = format!("d{i}");
         let record = DeviceRecord {
-            hostname: DeviceName::from(hostname.clone()),
-            device_type: TYPES[d.device_type].into(),
-            description: String::new(),
             tags: d.tags.clone(),
-            state: DeviceState::Idle,
             health: d.health,
             worker_host: Some(WORKERS[d.worker].into()),
+            ..device(&hostname, TYPES[d.device_type])
         };
         lava_db::devices::add(c, &record).await.unwrap();
         if d.reported {

@@ -6,10 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{job, user};
-use lava_common::fixture::DeviceRecord;
+use common::{device, job, user};
 use lava_common::ids::{DeviceName, DeviceTypeName};
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
+use lava_common::state::{DeviceHealth, JobVisibility};
 use lava_db::notify::EVENTS;
 use lava_testkit::test_db;
 use serde_json::Value;
@@ -33,16 +32,9 @@ async fn changes_of_state_and_health_are_announced_once_each_in_order() {
         .unwrap();
     let ann = lava_db::users::add(&c, &user("ann", false)).await.unwrap();
     for name in ["q02", "q01"] {
-        let d = DeviceRecord {
-            hostname: name.into(),
-            device_type: "qemu".into(),
-            description: String::new(),
-            tags: vec![],
-            state: DeviceState::Idle,
-            health: DeviceHealth::Unknown,
-            worker_host: None,
-        };
-        lava_db::devices::add(&c, &d).await.unwrap();
+        lava_db::devices::add(&c, &device(name, "qemu"))
+            .await
+            .unwrap();
     }
     let got = drain(&mut rx).await;
     let hosts: Vec<&str> = got

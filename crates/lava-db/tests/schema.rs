@@ -1,7 +1,10 @@
 //! The schema against the Rust types: every enum label, and health changes recorded.
 
+mod common;
+
+use common::device;
 use lava_common::error_type::ErrorType;
-use lava_common::fixture::{DeviceRecord, HealthDenominator};
+use lava_common::fixture::HealthDenominator;
 use lava_common::ids::{DeviceName, DeviceTypeName};
 use lava_common::state::{
     CallbackState, DeviceHealth, DeviceState, JobHealth, JobState, TestResult, WorkerHealth,
@@ -73,15 +76,7 @@ async fn health_changes_are_recorded() {
     lava_db::device_types::add(&c, &DeviceTypeName::from("kvm"), "")
         .await
         .unwrap();
-    let d = DeviceRecord {
-        hostname: "kvm01".into(),
-        device_type: "kvm".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
-        health: DeviceHealth::Unknown,
-        worker_host: None,
-    };
+    let d = device("kvm01", "kvm");
     lava_db::devices::add(&c, &d).await.unwrap();
     assert!(matches!(
         lava_db::devices::add(&c, &d).await,

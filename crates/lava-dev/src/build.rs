@@ -44,7 +44,7 @@ pub struct BuildOptions {
     pub include_changes: bool,
     /// `SOURCE_DATE_EPOCH`, if set.
     pub source_date_epoch: Option<String>,
-    /// `cargo`.
+    /// The cargo to run (`$CARGO` when lava-dev runs under cargo, else `cargo`).
     pub cargo: PathBuf,
     /// `dpkg-checkbuilddeps` (a parameter so tests can put a failing one in its place).
     pub checkbuilddeps: String,

@@ -47,7 +47,7 @@ pub fn check(cargo: &Path) -> Result<()> {
 /// One `cargo deb` run: the crate's package assembled from already built binaries.
 #[derive(Debug, Clone)]
 pub struct Assemble<'a> {
-    /// `cargo`.
+    /// The cargo to run, as [`crate::build::BuildOptions`] has it.
     pub cargo: &'a Path,
     /// The workspace to run in (the build copy).
     pub workspace: &'a Path,

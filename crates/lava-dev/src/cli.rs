@@ -160,7 +160,7 @@ pub struct ApacheSiteArgs {
 /// `lava-dev render device`.
 #[derive(Debug, Clone, Args)]
 pub struct DeviceArgs {
-    /// The device type.
+    /// The device type the new file names (`kvm`, `qemu`, ...).
     #[arg(value_name = "TYPE")]
     pub device_type: String,
     /// The device's hostname.

@@ -80,7 +80,25 @@ fn old_lab(dir: &Path, dump: &str) {
     write(&dir.join("dump.json"), dump);
 }
 
-fn import(s: &Server, old: &Path, extra: &[&str]) -> std::process::Output {
+/// A fresh server and, in a temporary directory, an old lab holding `dump`; with
+/// `templates`, LAVA's stock device-type templates where an installed LAVA keeps them (the
+/// old lab's dictionaries extend them, so only then do they all render).
+async fn lab(dump: &str, templates: bool) -> (Server, tempfile::TempDir) {
+    let s = Server::start().await;
+    if templates {
+        let pkg = lava_testkit::lava_device_types().unwrap();
+        copy_dir(
+            &pkg.device_types(),
+            &s.root.path().join("usr/share/lava-server/device-types"),
+        );
+    }
+    let old = tempfile::tempdir().unwrap();
+    old_lab(old.path(), dump);
+    (s, old)
+}
+
+/// Runs `import-lava` on the old lab below `old`: whether it succeeded, its stdout and stderr.
+fn import(s: &Server, old: &Path, extra: &[&str]) -> (bool, String, String) {
     let config = old.join("etc/lava-server/dispatcher-config");
     let dump = old.join("dump.json");
     let mut args = vec![
@@ -92,32 +110,27 @@ fn import(s: &Server, old: &Path, extra: &[&str]) -> std::process::Output {
         dump.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    s.cmd(&args).output().unwrap()
-}
-
-fn out(o: &std::process::Output) -> (String, String) {
+    let o = s.cmd(&args).output().unwrap();
     (
+        o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
 }
 
+/// [`import`] that must succeed: its stdout and stderr.
+fn imported(s: &Server, old: &Path, extra: &[&str]) -> (String, String) {
+    let (ok, stdout, stderr) = import(s, old, extra);
+    assert!(ok, "import-lava {extra:?} failed:\n{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 #[tokio::test]
 async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
-    let pkg = lava_testkit::lava_device_types().unwrap();
-    let s = Server::start().await;
-    // LAVA's stock templates where an installed LAVA keeps them.
-    copy_dir(
-        &pkg.device_types(),
-        &s.root.path().join("usr/share/lava-server/device-types"),
-    );
-    let old = tempfile::tempdir().unwrap();
-    old_lab(old.path(), DUMP);
+    let (s, old) = lab(DUMP, true).await;
     let before = s.manage(&["dumpdata"]);
 
-    let dry = import(&s, old.path(), &["--dry-run"]);
-    let (stdout, stderr) = out(&dry);
-    assert!(dry.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = imported(&s, old.path(), &["--dry-run"]);
     for line in [
         "add group lab-admins",
         "add user ann",
@@ -157,9 +170,7 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
     let devices = s.root.path().join("etc/lava-dispatcher/devices");
     assert!(!devices.join("qemu01.jinja2").exists());
 
-    let run = import(&s, old.path(), &[]);
-    let (stdout, stderr) = out(&run);
-    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = imported(&s, old.path(), &[]);
     assert!(stdout.contains("change(s) made"), "{stdout}");
     assert!(
         stdout.contains("worker w1 has no token yet: `lava-server manage workers add w1`"),
@@ -238,9 +249,7 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
     assert!(!s.manage(&["workers", "add", "w1"]).trim().is_empty());
 
     let after = s.manage(&["dumpdata"]);
-    let again = import(&s, old.path(), &[]);
-    let (stdout, stderr) = out(&again);
-    assert!(again.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = imported(&s, old.path(), &[]);
     assert!(
         stdout.contains("nothing to change: this lab is already here"),
         "{stdout}"
@@ -248,9 +257,7 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
     assert_eq!(s.manage(&["dumpdata"]), after);
 
     // The history: finished jobs keep LAVA's ids, with their results.
-    let dry = import(&s, old.path(), &["--with-history", "--dry-run"]);
-    let (stdout, stderr) = out(&dry);
-    assert!(dry.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = imported(&s, old.path(), &["--with-history", "--dry-run"]);
     assert!(
         stdout.contains(
             "dry run: 0 change(s), 2 job(s) of history and 0 job log(s), nothing written"
@@ -261,9 +268,7 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
         lava_db::jobs::get(&c, JobId(1042)).await.unwrap().is_none(),
         "the dry run left a job"
     );
-    let run = import(&s, old.path(), &["--with-history"]);
-    let (stdout, stderr) = out(&run);
-    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = imported(&s, old.path(), &["--with-history"]);
     assert!(
         stdout.contains(
             "history: 2 job(s), 2 test suite(s), 3 test case(s) imported; 0 job(s) already here"
@@ -315,9 +320,7 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
         .unwrap();
     assert!(id > 1044, "{id}");
 
-    let again = import(&s, old.path(), &["--with-history"]);
-    let (stdout, stderr) = out(&again);
-    assert!(again.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = imported(&s, old.path(), &["--with-history"]);
     assert!(
         stdout
             .contains("0 job(s), 0 test suite(s), 0 test case(s) imported; 2 job(s) already here")
@@ -328,21 +331,16 @@ async fn a_lava_2023_lab_moves_over_once_and_a_second_run_changes_nothing() {
 
 #[tokio::test]
 async fn a_dump_that_does_not_hold_together_imports_nothing() {
-    let s = Server::start().await;
-    let old = tempfile::tempdir().unwrap();
-    old_lab(
-        old.path(),
-        &DUMP.replace(
-            r#""worker_host": "w1", "is_synced": true}},
+    let unknown_worker = DUMP.replace(
+        r#""worker_host": "w1", "is_synced": true}},
 {"model": "lava_scheduler_app.device", "pk": "bbb-01""#,
-            r#""worker_host": "w9", "is_synced": true}},
+        r#""worker_host": "w9", "is_synced": true}},
 {"model": "lava_scheduler_app.device", "pk": "bbb-01""#,
-        ),
     );
+    let (s, old) = lab(&unknown_worker, false).await;
     let before = s.manage(&["dumpdata"]);
-    let run = import(&s, old.path(), &[]);
-    let (stdout, stderr) = out(&run);
-    assert!(!run.status.success(), "{stdout}");
+    let (ok, stdout, stderr) = import(&s, old.path(), &[]);
+    assert!(!ok, "{stdout}");
     assert!(
         stderr.contains("device qemu01: worker 'w9' is neither in the dump nor in the database"),
         "{stderr}"
@@ -357,7 +355,8 @@ async fn a_dump_that_does_not_hold_together_imports_nothing() {
 
     let bad_tag = DUMP.replace(r#""tags": [2], "#, r#""tags": [7], "#);
     old_lab(old.path(), &bad_tag);
-    let (_, stderr) = out(&import(&s, old.path(), &[]));
+    let (ok, _, stderr) = import(&s, old.path(), &[]);
+    assert!(!ok, "{stderr}");
     assert!(
         stderr.contains("qemu01") && stderr.contains("tag 7 is not in the dump"),
         "{stderr}"
@@ -368,7 +367,8 @@ async fn a_dump_that_does_not_hold_together_imports_nothing() {
         r#""submit_time": "yesterday""#,
     );
     old_lab(old.path(), &bad_time);
-    let (_, stderr) = out(&import(&s, old.path(), &["--with-history"]));
+    let (ok, _, stderr) = import(&s, old.path(), &["--with-history"]);
+    assert!(!ok, "{stderr}");
     assert!(
         stderr.contains("1 history record(s) cannot be read, nothing was imported")
             && stderr.contains(r#"lava_scheduler_app.testjob 1043), field 'submit_time'"#),
@@ -383,7 +383,7 @@ async fn a_dump_that_does_not_hold_together_imports_nothing() {
         .path()
         .join("etc/lava-server/dispatcher-config/devices/broken01.jinja2");
     write(&broken, "{% extends 'no-such-board.jinja2' %}\n");
-    let (stdout, stderr) = out(&import(&s, old.path(), &["--dry-run"]));
+    let (stdout, stderr) = imported(&s, old.path(), &["--dry-run"]);
     assert!(
         stderr.contains(&format!("warning: {}", broken.display()))
             && stderr.contains("no-such-board.jinja2"),
@@ -412,19 +412,10 @@ fn natural_keys(dump: &str) -> String {
 
 #[tokio::test]
 async fn a_dump_with_natural_keys_imports_the_same() {
-    let pkg = lava_testkit::lava_device_types().unwrap();
-    let s = Server::start().await;
-    copy_dir(
-        &pkg.device_types(),
-        &s.root.path().join("usr/share/lava-server/device-types"),
-    );
-    let old = tempfile::tempdir().unwrap();
     let dump = natural_keys(DUMP);
     assert!(!dump.contains(r#""submitter": 2"#) && !dump.contains(r#""groups": [1]"#));
-    old_lab(old.path(), &dump);
-    let run = import(&s, old.path(), &["--with-history"]);
-    let (stdout, stderr) = out(&run);
-    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let (s, old) = lab(&dump, true).await;
+    let (stdout, _) = imported(&s, old.path(), &["--with-history"]);
     assert!(
         stdout.contains("add user ann to group lab-admins")
             && stdout.contains("history: 2 job(s), 2 test suite(s), 3 test case(s) imported"),
@@ -438,11 +429,10 @@ async fn a_dump_with_natural_keys_imports_the_same() {
         .await
         .unwrap();
     assert_eq!(page.status(), 404, "a group job is not public");
-    let again = import(&s, old.path(), &["--with-history"]);
-    let (stdout, stderr) = out(&again);
+    let (stdout, _) = imported(&s, old.path(), &["--with-history"]);
     assert!(
         stdout.contains("nothing to change: this lab is already here"),
-        "{stdout}\n{stderr}"
+        "{stdout}"
     );
 }
 
@@ -464,25 +454,19 @@ fn job_output(dir: &Path) -> String {
 
 #[tokio::test]
 async fn job_logs_come_from_lavas_job_output_tree_without_filing_results_again() {
-    let s = Server::start().await;
-    let old = tempfile::tempdir().unwrap();
-    old_lab(old.path(), DUMP);
+    let (s, old) = lab(DUMP, false).await;
     let tree = old.path().join("job-output");
     let log = job_output(&tree);
     let arg = ["--with-history", "--job-output", tree.to_str().unwrap()];
 
-    let dry = import(&s, old.path(), &[&arg[..], &["--dry-run"]].concat());
-    let (stdout, stderr) = out(&dry);
-    assert!(dry.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = imported(&s, old.path(), &[&arg[..], &["--dry-run"]].concat());
     assert!(
         stdout.contains("job logs: 1 found") && stdout.contains("1 missing"),
         "{stdout}"
     );
     assert!(!s.root.path().join("var/lib/lava-server/jobs/1042").exists());
 
-    let run = import(&s, old.path(), &arg);
-    let (stdout, stderr) = out(&run);
-    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = imported(&s, old.path(), &arg);
     assert!(
         stdout.contains("job logs: 1 copied")
             && stdout.contains(
@@ -534,9 +518,7 @@ async fn job_logs_come_from_lavas_job_output_tree_without_filing_results_again()
     let tail = logs.read(&c, JobId(1042), 2, None).await.unwrap().unwrap();
     assert_eq!(tail, format!("{}\n{}\n", source[2], source[3]).into_bytes());
 
-    let again = import(&s, old.path(), &arg);
-    let (stdout, stderr) = out(&again);
-    assert!(again.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = imported(&s, old.path(), &arg);
     assert!(
         stdout.contains("job logs: 0 copied (0 bytes), 1 missing")
             && stdout.contains("nothing to change: this lab is already here"),

@@ -139,11 +139,11 @@ pub struct Interrupt {
 /// How to log in after a boot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Login {
-    /// The login prompt.
+    /// Text the board prints to ask for a username, matched literally; none or empty: no login.
     pub login_prompt: Option<String>,
     /// The user to log in as.
     pub username: Option<String>,
-    /// The password prompt.
+    /// Text the board prints to ask for the password, matched literally (default `Password:`).
     pub password_prompt: Option<String>,
     /// The password (empty means none is asked).
     pub password: Option<String>,

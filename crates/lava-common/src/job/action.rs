@@ -242,13 +242,13 @@ impl KernelType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
-    /// gzip.
+    /// gzip (`compression: gz`).
     Gz,
-    /// xz.
+    /// xz (`compression: xz`).
     Xz,
-    /// bzip2.
+    /// bzip2 (`compression: bz2`).
     Bz2,
-    /// zstd.
+    /// zstd (`compression: zstd`).
     Zstd,
 }
 

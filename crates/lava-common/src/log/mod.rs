@@ -31,7 +31,7 @@ pub enum Level {
     Info,
     /// Something to look at.
     Warning,
-    /// An error.
+    /// A failure the dispatcher reports, such as a power command that failed or a canceled job.
     Error,
     /// The error that ended an action.
     Exception,
@@ -93,7 +93,7 @@ pub enum Value {
     Scalar(String),
     /// A mapping; keys are written sorted.
     Map(BTreeMap<String, Value>),
-    /// A list.
+    /// A list, written in flow style: `[a, b]`.
     List(Vec<Value>),
 }
 

@@ -14,7 +14,7 @@ const MAX_LISTED: usize = 100;
 
 /// What a notification says about its job.
 pub struct Report<'a> {
-    /// The job.
+    /// The job the notification is about; the subject line and link come from it.
     pub job: &'a lava_db::jobs::Job,
     /// Pass, fail, skip and unknown counts of its test suites.
     pub counts: [i64; 4],

@@ -28,7 +28,7 @@ pub const SESSION_DAYS: i64 = 14;
 pub struct Caller {
     /// The user's id.
     pub id: i64,
-    /// The username.
+    /// The login name, as the admin log records it.
     pub username: String,
     /// May use the admin interface.
     pub is_staff: bool,

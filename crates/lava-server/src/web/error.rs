@@ -22,7 +22,7 @@ pub(crate) struct Message<'a> {
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The body.
+    /// The JSON reply: `{"message": ...}`, `{"detail": ...}` or DRF's `{FIELD: [MESSAGE]}`.
     pub body: serde_json::Value,
 }
 

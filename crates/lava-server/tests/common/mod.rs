@@ -205,9 +205,9 @@ pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>
 pub struct Worker {
     /// Its HTTP client.
     pub http: reqwest::Client,
-    /// The server.
+    /// The server's base URL.
     pub base: String,
-    /// Its token.
+    /// Its worker token, sent as `Authorization: Token ...`.
     pub token: String,
 }
 

@@ -42,7 +42,7 @@ impl Candidate {
 enum Wants {
     /// Any device of this type.
     Type(DeviceTypeName),
-    /// This device.
+    /// Only this device (the job named it).
     Device(DeviceName),
 }
 

@@ -23,9 +23,9 @@ pub use rules::{HealthCheckDue, IdleDevice, health_checks_due};
 /// A job given to a device (and so to the device's worker).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Assignment {
-    /// The job.
+    /// The job, which moves to `scheduled`.
     pub job: JobId,
-    /// The device.
+    /// The device, which moves to `reserved`.
     pub device: DeviceName,
     /// The device's worker, which the assignment wakes.
     pub worker: WorkerName,

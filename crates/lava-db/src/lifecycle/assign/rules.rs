@@ -27,7 +27,7 @@ pub(super) const TAKES_JOBS: &str = "(d.health = 'good'
 /// tagged jobs find them before untagged jobs take them.
 pub(super) const DEVICE_ORDER: &str = "cardinality(d.tags) DESC, d.hostname";
 
-/// Queued.
+/// The condition for a job that waits for a device (`j` is `jobs`).
 pub(super) const QUEUED: &str = "j.state = 'submitted'";
 
 /// The order in which queued jobs are taken: highest priority first, then oldest.
@@ -36,11 +36,11 @@ pub(super) const JOB_ORDER: &str = "j.priority DESC, j.submit_time, j.id";
 /// A device whose health check is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheckDue {
-    /// The device.
+    /// The device, idle on an active worker and locked for this pass.
     pub device: DeviceName,
-    /// Its type.
+    /// Its type, whose health check job [`definition`](Self::definition) is.
     pub device_type: DeviceTypeName,
-    /// Its worker.
+    /// Its worker, which the health check's assignment wakes.
     pub worker: WorkerName,
     /// The type's health check job definition.
     pub definition: String,
@@ -49,13 +49,13 @@ pub struct HealthCheckDue {
 /// An idle device that may take an ordinary job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdleDevice {
-    /// The device.
+    /// The device, idle on an active worker and locked for this pass.
     pub hostname: DeviceName,
-    /// Its type.
+    /// Its type: it takes the jobs that ask for this type.
     pub device_type: DeviceTypeName,
-    /// Its tags.
+    /// Its tags: it takes only jobs whose tags are all among them.
     pub tags: Vec<String>,
-    /// Its worker.
+    /// Its worker, whose [`job_limit`](Self::job_limit) applies.
     pub worker: WorkerName,
     /// The worker's job limit (0: none).
     pub job_limit: i32,

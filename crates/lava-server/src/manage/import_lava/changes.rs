@@ -110,13 +110,10 @@ pub struct Records {
     pub tags: Vec<(String, Option<String>)>,
     /// Job failure tags and their descriptions.
     pub failure_tags: Vec<(String, String)>,
-    /// Device types.
     pub device_types: Vec<DeviceTypeRecord>,
     /// Aliases to device types.
     pub aliases: Vec<(String, String)>,
-    /// Workers.
     pub workers: Vec<WorkerRecord>,
-    /// Devices.
     pub devices: Vec<DeviceRecord>,
 }
 

@@ -197,9 +197,7 @@ pub fn find(dir: &Path, id: i64, submitted: DateTime<Utc>) -> Option<Found> {
 /// What a copied log holds.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Copied {
-    /// Lines.
     pub lines: i64,
-    /// Bytes.
     pub bytes: i64,
     /// `(line, byte offset)` entries of the line index, the first at line 0.
     pub index: Vec<(i64, i64)>,

@@ -21,7 +21,7 @@ pub struct Source {
     pub name: String,
     /// Where it was read.
     pub path: PathBuf,
-    /// Its text.
+    /// Its text, at most [`MAX_FILE`] bytes.
     pub text: String,
 }
 

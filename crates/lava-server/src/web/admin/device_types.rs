@@ -106,7 +106,7 @@ pub async fn edit(
     Ok(editor(&state, &s, &name, &job, None, StatusCode::OK))
 }
 
-/// The health check form.
+/// What [`set_health_check`] reads from the device type's page.
 #[derive(Debug, serde::Deserialize)]
 pub struct HealthCheckForm {
     /// The job definition (JSON or YAML); empty removes the health check.

@@ -195,7 +195,7 @@ pub async fn show(
     ))
 }
 
-/// The health form.
+/// What [`set_health`] reads from the device's page.
 #[derive(Debug, serde::Deserialize)]
 pub struct HealthForm {
     /// One of [`ADMIN_HEALTH`]; `bad` and `looping` are left to health checks.

@@ -129,31 +129,55 @@ pub struct TagForm {
     pub reason: String,
 }
 
+/// An add or edit that may go ahead: the caller is a superuser and gave a reason; name and
+/// description are the form's, trimmed (`lava-db` checks the name).
+struct TagEdit<'a> {
+    /// The reason, trimmed and not empty, for the admin log.
+    reason: String,
+    name: &'a str,
+    description: &'a str,
+}
+
+impl TagForm {
+    /// The checks `add` and `update` share, in the order they refuse: 403 for anyone but a
+    /// superuser, then 400 for a missing reason.
+    // The error is the finished page, as in `superuser`.
+    #[allow(clippy::result_large_err)]
+    fn checked(&self, state: &AppState, caller: &Caller) -> Result<TagEdit<'_>, Response> {
+        superuser(state, caller)?;
+        Ok(TagEdit {
+            reason: view::reason(state, &self.reason)?,
+            name: self.name.trim(),
+            description: self.description.trim(),
+        })
+    }
+}
+
 /// Adds a failure tag.
 pub async fn add(
     State(state): State<AppState>,
     post: StaffPost<TagForm>,
 ) -> Result<Response, Response> {
-    superuser(&state, &post.caller)?;
-    let reason = view::reason(&state, &post.form.reason)?;
-    let name = post.form.name.trim();
-    let description = post.form.description.trim();
+    let edit = post.form.checked(&state, &post.caller)?;
     let mut c = view::db(&state).await?;
     let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    let id = lava_db::failure_tags::add(&tx, name, description)
+    let id = lava_db::failure_tags::add(&tx, edit.name, edit.description)
         .await
         .or_page(&state)?;
-    let action = format!("added failure tag '{name}'");
+    let action = format!("added failure tag '{}'", edit.name);
     view::commit_audited(
         &state,
         tx,
         &post.caller,
         ("failure_tag", &id.to_string()),
         &action,
-        &reason,
+        &edit.reason,
     )
     .await?;
-    tracing::info!(%id, %name, user = %post.caller.username, %reason, "failure tag added");
+    tracing::info!(
+        %id, name = %edit.name, user = %post.caller.username, reason = %edit.reason,
+        "failure tag added"
+    );
     Ok(view::done("/admin/failure-tags/"))
 }
 
@@ -163,20 +187,17 @@ pub async fn update(
     Path(id): Path<i32>,
     post: StaffPost<TagForm>,
 ) -> Result<Response, Response> {
-    superuser(&state, &post.caller)?;
-    let reason = view::reason(&state, &post.form.reason)?;
-    let name = post.form.name.trim();
-    let description = post.form.description.trim();
+    let edit = post.form.checked(&state, &post.caller)?;
     let object = ("failure_tag", &*id.to_string());
-    view::change(&state, &post.caller, object, &reason, async |tx| {
+    view::change(&state, &post.caller, object, &edit.reason, async |tx| {
         let Some(old) = lava_db::failure_tags::get(tx, id).await.or_page(&state)? else {
             let msg = format!("failure tag {id} was not found");
             return Err(view::fail(&state, StatusCode::NOT_FOUND, &msg));
         };
-        lava_db::failure_tags::update(tx, id, name, description)
+        lava_db::failure_tags::update(tx, id, edit.name, edit.description)
             .await
             .or_page(&state)?;
-        Ok((format!("failure tag '{}' → '{name}'", old.name), ()))
+        Ok((format!("failure tag '{}' → '{}'", old.name, edit.name), ()))
     })
     .await?;
     Ok(view::done(&format!("/admin/failure-tags/{id}/")))

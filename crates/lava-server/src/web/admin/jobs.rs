@@ -162,7 +162,7 @@ pub async fn resubmit(
     Ok(view::done(&format!("/scheduler/job/{id}")))
 }
 
-/// The priority form.
+/// What [`priority`] reads from a queued job's page.
 #[derive(Debug, serde::Deserialize)]
 pub struct PriorityForm {
     /// 0 to 100.

@@ -97,7 +97,7 @@ pub async fn list(
     ))
 }
 
-/// The worker form.
+/// What [`update`] reads from the worker's page: every setting at once.
 #[derive(Debug, serde::Deserialize)]
 pub struct WorkerForm {
     /// `active`, `maintenance` or `retired`; a change is recorded as a worker transition.
