@@ -40,7 +40,8 @@ impl Failure {
         Failure::new(ErrorType::Configuration, action, message)
     }
 
-    /// A timeout.
+    /// An action or step that ran past its deadline (LAVA's `Timeout` error type); the
+    /// message names the limit that ended it.
     pub fn timeout(action: &str, message: impl Into<String>) -> Failure {
         Failure::new(ErrorType::Timeout, action, message)
     }

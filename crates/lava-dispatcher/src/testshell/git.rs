@@ -29,7 +29,7 @@ pub enum GitTarget {
     File(PathBuf),
     /// A remote one, with the checked addresses of its host.
     Remote {
-        /// The URL.
+        /// As the job gave it, checked by `outbound` (http, https or git scheme).
         url: Url,
         /// Where its host resolved to.
         addrs: Vec<SocketAddr>,
