@@ -5,8 +5,10 @@
 //! The shape: 10 device types of 10 devices each, 20 submitters, jobs submitted evenly over
 //! the past year (the newest 1% still queued or running), 5% health checks, 85% complete,
 //! 10% incomplete, 5% canceled, 3% private (personal or group), a definition of about 1 KiB,
-//! one test suite with three test cases per finished job. Statistics are refreshed at the
-//! end (`VACUUM ANALYZE`), as autovacuum keeps them on a lab's server.
+//! one test suite with three test cases per finished job, and each job's state transitions
+//! (submitted → scheduled → running → finished, as far as it got). Statistics are refreshed
+//! at the end (`VACUUM ANALYZE`), as autovacuum keeps them on a lab's server. Logs are the
+//! caller's (files are not this crate's): [`record_logs`] records what it wrote.
 
 use crate::{Db, Error};
 
@@ -17,6 +19,8 @@ pub struct Filled {
     pub jobs: u64,
     /// How many test cases those jobs hold.
     pub test_cases: u64,
+    /// How many state transitions were recorded for them.
+    pub transitions: u64,
 }
 
 /// Fills an empty database (device types `type-0`…, devices `dev-00`… (`dev-TD`: type T, number D), users `user-0`…)
@@ -70,16 +74,80 @@ pub async fn fill(c: &impl Db, n: i64) -> Result<Filled, Error> {
     ] {
         c.execute(sql, &[]).await?;
     }
+    // Scheduled five seconds before it started; each step on its device, by the scheduler
+    // (no actor).
+    let transitions = c
+        .execute(
+            "INSERT INTO job_transitions (job_id, created, old_state, new_state, old_health,
+                 new_health, device, reason)
+             SELECT j.id, t.at, t.old::job_state, t.new::job_state, 'unknown',
+                 (CASE WHEN t.new = 'finished' THEN j.health ELSE 'unknown' END)::job_health,
+                 j.actual_device, t.reason
+             FROM jobs j, LATERAL (VALUES
+                 (1, j.start_time - interval '5 seconds', 'submitted', 'scheduled', 'assigned'),
+                 (2, j.start_time, 'scheduled', 'running', 'started by the worker'),
+                 (3, j.end_time, 'running', 'finished', 'ended by the worker')
+             ) AS t(step, at, old, new, reason)
+             WHERE j.state <> 'submitted' AND (t.step < 3 OR j.state = 'finished')
+             ORDER BY j.id, t.step",
+            &[],
+        )
+        .await?;
     let cases = c
         .query_one("SELECT count(*) AS n FROM test_cases", &[])
         .await?;
     c.execute(
-        "VACUUM ANALYZE jobs, test_suites, test_cases, users, devices",
+        "VACUUM ANALYZE jobs, job_transitions, test_suites, test_cases, users, devices",
         &[],
     )
     .await?;
     Ok(Filled {
         jobs,
         test_cases: cases.try_get::<_, i64>("n")? as u64,
+        transitions,
     })
+}
+
+/// Whether the database holds any job (a fill needs an empty one).
+pub async fn has_jobs(c: &impl Db) -> Result<bool, Error> {
+    let row = c
+        .query_one("SELECT EXISTS (SELECT 1 FROM jobs) AS any", &[])
+        .await?;
+    Ok(row.try_get("any")?)
+}
+
+/// Up to `limit` ids of jobs that have started, above `after`, in order: the jobs a filled
+/// history has logs for.
+pub async fn started_jobs_after(c: &impl Db, after: i64, limit: i64) -> Result<Vec<i64>, Error> {
+    let rows = c
+        .query(
+            "SELECT id FROM jobs WHERE id > $1 AND state <> 'submitted' ORDER BY id LIMIT $2",
+            &[&after, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<_, i64>("id").map_err(Error::from))
+        .collect()
+}
+
+/// Records the logs a filler wrote, `(job, lines, bytes)` each: the end of each log and the
+/// first entry of its line index (line 0 at byte 0; readers seek forward from there). Jobs
+/// that have a log already are left alone.
+pub async fn record_logs(c: &impl Db, logs: &[(i64, i64, i64)]) -> Result<u64, Error> {
+    let ids: Vec<i64> = logs.iter().map(|l| l.0).collect();
+    let lines: Vec<i64> = logs.iter().map(|l| l.1).collect();
+    let bytes: Vec<i64> = logs.iter().map(|l| l.2).collect();
+    let n = c
+        .execute(
+            "WITH l AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+                            AS l(id, lines, bytes)),
+                  done AS (UPDATE jobs j SET log_lines = l.lines, log_bytes = l.bytes FROM l
+                           WHERE j.id = l.id AND j.log_lines = 0 AND j.log_bytes = 0
+                           RETURNING j.id)
+             INSERT INTO job_log_index (job_id, line, byte_offset)
+             SELECT id, 0, 0 FROM done ON CONFLICT (job_id, line) DO NOTHING",
+            &[&ids, &lines, &bytes],
+        )
+        .await?;
+    Ok(n)
 }

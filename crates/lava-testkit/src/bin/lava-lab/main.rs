@@ -1,11 +1,13 @@
 //! `lava-lab`: a private PostgreSQL cluster and a U-Boot QEMU board, for `make run` and
-//! manual testing, and `soak`, a simulated lab under load (`make bench`).
+//! manual testing, `soak`, a simulated lab under load (`make bench`), and `fill`, a lab with
+//! a long history.
 //!
 //! `pg-start DIR` leaves the server running and prints the database URL, the only thing this
 //! program writes to stdout, so `URL=$(lava-lab pg-start .lava)` works in a Makefile.
 //! `board start DIR` likewise prints only the path of the board's device file.
 
 mod board;
+mod fill;
 mod soak;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +54,10 @@ enum Cmd {
     /// fails when a job is lost, a device ran two jobs at once or a log line is lost or
     /// doubled.
     Soak(soak::SoakArgs),
+    /// A lab with a long history: a private PostgreSQL under DIR/pg filled with a year of
+    /// jobs (results, transitions) and their logs under DIR/server, for measuring pages,
+    /// REST filters and charts at scale; prints the database URL.
+    Fill(fill::FillArgs),
     /// Print the URL of the database on the cluster under DIR/pg.
     #[command(name = "pg-url")]
     Url {
@@ -76,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Board(cmd) => board::run(cmd),
         Cmd::Soak(args) => soak::run(args),
+        Cmd::Fill(args) => fill::run(args),
         Cmd::Url { dir, database } => {
             println!("{}", ClusterPaths::new(&dir.join("pg"))?.url(&database));
             Ok(())
