@@ -385,6 +385,138 @@ pub async fn write_tree(image: &Path, stage: &Path, scratch: &Path) -> Result<Wr
     Ok(written)
 }
 
+/// The most `sfdisk -J` may say about one disk image.
+const MAX_TABLE_JSON: u64 = 1 << 20;
+
+/// Where partition `index` (counted from 0 in the partition table's order, as LAVA counts)
+/// of the disk image `image` lies: its offset and length in bytes, read with `sfdisk -J`.
+pub async fn partition(image: &Path, index: u32) -> Result<(u64, u64), String> {
+    let sfdisk = ["/usr/sbin/sfdisk", "/sbin/sfdisk"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("sfdisk"));
+    let out = Command::new(sfdisk)
+        .arg("-J")
+        .arg(image)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("cannot run sfdisk (install fdisk): {e}"))?;
+    if !out.status.success() || out.stdout.len() as u64 > MAX_TABLE_JSON {
+        return Err(format!(
+            "no partition table in {}: {}",
+            image.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let table: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("sfdisk's answer for {}: {e}", image.display()))?;
+    let table = &table["partitiontable"];
+    let sector = table["sectorsize"].as_u64().unwrap_or(512);
+    let parts = table["partitions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let part = parts.get(index as usize).ok_or_else(|| {
+        format!(
+            "partition {index} (counted from 0) is not in {}, which has {} partition(s)",
+            image.display(),
+            parts.len()
+        )
+    })?;
+    let (Some(start), Some(size)) = (part["start"].as_u64(), part["size"].as_u64()) else {
+        return Err(format!(
+            "partition {index} of {} has no start or size",
+            image.display()
+        ));
+    };
+    let (offset, len) = (start.saturating_mul(sector), size.saturating_mul(sector));
+    let image_len = std::fs::metadata(image)
+        .map_err(|e| format!("cannot read {}: {e}", image.display()))?
+        .len();
+    if offset.checked_add(len).is_none_or(|end| end > image_len) {
+        return Err(format!(
+            "partition {index} of {} ends past the image's {image_len} bytes",
+            image.display()
+        ));
+    }
+    Ok((offset, len))
+}
+
+/// [`write_tree`] into the ext4 file system in partition `index` of the disk image `image`:
+/// the partition is copied out into `scratch`, written, checked to have kept its size (a
+/// file system that claims more than its partition is refused, so nothing lands in the next
+/// one) and copied back in place.
+pub async fn write_tree_in_partition(
+    image: &Path,
+    index: u32,
+    stage: &Path,
+    scratch: &Path,
+) -> Result<Written, String> {
+    let (offset, len) = partition(image, index).await?;
+    let part = scratch.join(format!("partition-{index}.ext4"));
+    let (from, to) = (image.to_path_buf(), part.clone());
+    blocking(move || copy_range(&from, offset, &to, 0, len)).await?;
+    let written = write_tree(&part, stage, scratch).await;
+    let result = match written {
+        Ok(w) => {
+            let (from, to) = (part.clone(), image.to_path_buf());
+            blocking(move || {
+                let now = std::fs::metadata(&from)
+                    .map_err(|e| format!("cannot read {}: {e}", from.display()))?
+                    .len();
+                if now != len {
+                    return Err(format!(
+                        "the file system of partition {index} grew past its {len} bytes"
+                    ));
+                }
+                copy_range(&from, 0, &to, offset, len)
+            })
+            .await
+            .map(|()| w)
+        }
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_file(&part);
+    result
+}
+
+/// Runs file work on a blocking thread.
+async fn blocking(
+    work: impl FnOnce() -> Result<(), String> + Send + 'static,
+) -> Result<(), String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("file work failed: {e}"))?
+}
+
+/// Copies `len` bytes of `from` at `from_at` into `to` at `to_at` (`to` is created when
+/// missing, and never truncated).
+fn copy_range(from: &Path, from_at: u64, to: &Path, to_at: u64, len: u64) -> Result<(), String> {
+    use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+    fn io(p: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+        move |e| format!("cannot copy {}: {e}", p.display())
+    }
+    let mut input = std::fs::File::open(from).map_err(io(from))?;
+    input.seek(SeekFrom::Start(from_at)).map_err(io(from))?;
+    let mut output = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(to)
+        .map_err(io(to))?;
+    output.seek(SeekFrom::Start(to_at)).map_err(io(to))?;
+    let copied = std::io::copy(&mut input.take(len), &mut output).map_err(io(to))?;
+    if copied != len {
+        return Err(format!("{} ended before {len} bytes", from.display()));
+    }
+    output.flush().map_err(io(to))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,3 +159,92 @@ async fn what_cannot_be_written_is_refused_naming_it() {
     let e = write_tree(&junk, &stage, dir.path()).await.unwrap_err();
     assert!(e.contains("not a directory in the image"), "{e}");
 }
+
+/// A 40 MiB disk with a DOS partition table: partition 0 (10 MiB) full of a marker byte,
+/// partition 1 (the rest) holding the ext4 image of [`image`]; returns the disk and the
+/// byte range of partition 0.
+fn disk(dir: &Path) -> (std::path::PathBuf, std::ops::Range<u64>) {
+    use std::io::{Seek as _, SeekFrom, Write as _};
+    let disk = dir.join("disk.img");
+    std::fs::File::create(&disk)
+        .unwrap()
+        .set_len(40 << 20)
+        .unwrap();
+    let mut sfdisk = Command::new("/sbin/sfdisk")
+        .args(["-q"])
+        .arg(&disk)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sfdisk (package fdisk)");
+    sfdisk
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"label: dos\nstart=2048, size=20480, type=83\nstart=22528, type=83\n")
+        .unwrap();
+    assert!(sfdisk.wait().unwrap().success());
+    let mut f = std::fs::OpenOptions::new().write(true).open(&disk).unwrap();
+    f.seek(SeekFrom::Start(2048 * 512)).unwrap();
+    f.write_all(&vec![0xa5u8; 20480 * 512]).unwrap();
+    let fs = image(dir);
+    let bytes = std::fs::read(&fs).unwrap();
+    assert!(bytes.len() <= (40 << 20) - 22528 * 512);
+    f.seek(SeekFrom::Start(22528 * 512)).unwrap();
+    f.write_all(&bytes).unwrap();
+    (disk, 2048 * 512..22528 * 512)
+}
+
+#[tokio::test]
+async fn a_tree_is_written_into_one_partition_of_a_disk_image_and_nowhere_else() {
+    use lava_dispatcher::ext4::{partition, write_tree_in_partition};
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, first) = disk(dir.path());
+    let before = std::fs::read(&disk).unwrap();
+    assert_eq!(
+        partition(&disk, 1).await.unwrap(),
+        (22528 * 512, 59392 * 512)
+    );
+    let stage = dir.path().join("stage");
+    write(
+        &stage.join("lava-3/bin/lava-test-runner"),
+        "#!/bin/sh\n",
+        0o755,
+    );
+    write(&stage.join("etc/old"), "in the partition\n", 0o644);
+    let written = write_tree_in_partition(&disk, 1, &stage, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(written.entries, 4, "{written:?}");
+    let after = std::fs::read(&disk).unwrap();
+    assert_eq!(after.len(), before.len());
+    let first = first.start as usize..first.end as usize;
+    assert_eq!(
+        after[first.clone()],
+        before[first.clone()],
+        "partition 0 untouched"
+    );
+    assert_eq!(
+        after[..first.start],
+        before[..first.start],
+        "the table untouched"
+    );
+    assert!(!dir.path().join("partition-1.ext4").exists());
+    // Read the partition back out and look.
+    let part = dir.path().join("check.ext4");
+    std::fs::write(&part, &after[22528 * 512..]).unwrap();
+    run(Command::new("/sbin/e2fsck").arg("-fn").arg(&part));
+    assert_eq!(debugfs(&part, "cat /etc/old"), "in the partition\n");
+    assert!(debugfs(&part, "ls -p /lava-3/bin").contains("/100755/0/0/lava-test-runner/"));
+
+    let e = write_tree_in_partition(&disk, 5, &stage, dir.path())
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("partition 5 (counted from 0) is not in") && e.contains("has 2 partition(s)"),
+        "{e}"
+    );
+    let e = write_tree_in_partition(&dir.path().join("rootfs.ext4"), 0, &stage, dir.path())
+        .await
+        .unwrap_err();
+    assert!(e.contains("no partition table in"), "{e}");
+}

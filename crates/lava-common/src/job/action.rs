@@ -146,6 +146,10 @@ pub struct ImageOverlays {
     /// What the image is, so how the overlays are written into it.
     #[serde(default)]
     pub into: OverlayTarget,
+    /// For an ext4 file system inside a disk image: its partition, counted from 0 in the
+    /// order of the partition table (`partition`, as LAVA counts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
     /// `lava: true`: the job's test overlay goes into this image.
     pub lava: bool,
     /// The other overlays by name, in document order.

@@ -5,9 +5,10 @@
 //! LAVA writes overlays into three kinds of image; we write them into a newc cpio ramdisk, by
 //! appending more cpio archives (the kernel unpacks them over the first, the same tree
 //! LAVA's re-packed archive gives), and into a raw ext4 image (with `debugfs`, as LAVA's
-//! ext4 back end does). `format: qcow2` without overlays is an image converted to raw after
-//! download, in a tmpfs deploy. A `tar` image with overlays, an ext4 image's `partition` and
-//! `sparse: true`, `headers` and `archive` are refused by name, never ignored.
+//! ext4 back end does, also into one `partition` of a disk image). `format: qcow2` without
+//! overlays is an image converted to raw after download, in a tmpfs deploy. A `tar` image
+//! with overlays, an ext4 image's `sparse: true`, `root_partition` and `archive` are refused
+//! by name, never ignored.
 
 use super::action::{
     Checksum, ChecksumAlgorithm, Compression, DeployTo, Image, ImageOverlays, KernelType,
@@ -275,11 +276,13 @@ fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobE
             }
         }
     }
-    if let Some(at) = map.get("partition") {
-        return Err(at.error(
-            "partition (an ext4 file system inside a partitioned disk image) is not supported",
-        ));
-    }
+    let partition = match map.get("partition") {
+        None => None,
+        Some(at) => match u32::try_from(at.u64()?) {
+            Ok(p) if p < 128 => Some(p),
+            _ => return Err(at.error("a partition is counted from 0 and is below 128")),
+        },
+    };
     if let Some(at) = map.get("sparse")
         && at.bool()?
     {
@@ -292,6 +295,7 @@ fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobE
     }
     let mut out = ImageOverlays {
         into,
+        partition,
         ..ImageOverlays::default()
     };
     for (name, at) in overlays_at.map()?.entries() {
@@ -371,6 +375,7 @@ mod tests {
         .unwrap();
         let o = img.overlays.unwrap();
         assert_eq!(o.into, OverlayTarget::Ext4);
+        assert_eq!(o.partition, None);
         assert!(o.lava);
         assert_eq!(o.files[0].1.path, "/etc/c.conf");
         let cpio = parse(
@@ -379,6 +384,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cpio.overlays.unwrap().into, OverlayTarget::Cpio);
+        let disk = parse(
+            "url: x\nformat: ext4\npartition: 1\noverlays: {lava: true}\n",
+            DeployTo::Tmpfs,
+        )
+        .unwrap();
+        assert_eq!(disk.overlays.unwrap().partition, Some(1));
     }
 
     #[test]
@@ -421,8 +432,8 @@ mod tests {
     fn what_is_not_done_is_refused_by_name() {
         let cases = [
             (
-                "url: x\nformat: ext4\npartition: 1\noverlays: {lava: true}\n",
-                "line 3: partition: partition (an ext4 file system inside a partitioned disk image) is not supported",
+                "url: x\nformat: ext4\npartition: 128\noverlays: {lava: true}\n",
+                "line 3: partition: a partition is counted from 0 and is below 128",
             ),
             (
                 "url: x\nroot_partition: 1\n",

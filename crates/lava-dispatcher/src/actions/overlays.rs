@@ -47,7 +47,8 @@ pub async fn apply(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<bool,
                 append_cpio(ctx, action, role, lava.as_ref(), &overlays.files).await?
             }
             OverlayTarget::Ext4 => {
-                write_ext4(ctx, action, role, lava.as_ref(), &overlays.files).await?
+                let files = &overlays.files;
+                write_ext4(ctx, action, role, overlays.partition, lava.as_ref(), files).await?
             }
         };
         ctx.log
@@ -96,13 +97,15 @@ async fn append_cpio(
     Ok(said)
 }
 
-/// A raw ext4 file system image: the overlays are staged into one tree, in order (a later
-/// one over an earlier one, as LAVA applies them), and written into the image's root with
-/// `debugfs` ([`ext4::write_tree`]). The image is the job's own decompressed copy.
+/// A raw ext4 file system image, or one partition of a disk image: the overlays are staged
+/// into one tree, in order (a later one over an earlier one, as LAVA applies them), and
+/// written into the file system's root with `debugfs` ([`ext4::write_tree`]). The image is
+/// the job's own decompressed copy.
 async fn write_ext4(
     ctx: &mut Ctx,
     action: &str,
     role: &str,
+    partition: Option<u32>,
     lava: Option<&Overlay>,
     files: &[(String, OverlayFile)],
 ) -> Result<String, Failure> {
@@ -121,11 +124,17 @@ async fn write_ext4(
         named(ctx, action, role, name, file, &stage).await?;
     }
     let image = ctx.images[role].clone();
-    let written = ext4::write_tree(&image, &stage, &ctx.workdir).await;
+    let written = match partition {
+        None => ext4::write_tree(&image, &stage, &ctx.workdir).await,
+        Some(p) => ext4::write_tree_in_partition(&image, p, &stage, &ctx.workdir).await,
+    };
     let _ = std::fs::remove_dir_all(&stage);
     let written = written.map_err(|e| Failure::job(action, format!("{role}: {e}")))?;
+    let place = partition
+        .map(|p| format!(" (partition {p})"))
+        .unwrap_or_default();
     Ok(format!(
-        "written into the ext4 image {} ({} entries, {} bytes)",
+        "written into the ext4 image {}{place} ({} entries, {} bytes)",
         image.display(),
         written.entries,
         written.bytes
