@@ -89,6 +89,59 @@ pub fn cpio_gz(dir: &Path, out: &Path) -> Result<(), String> {
     fed.map_err(|e| format!("cannot give cpio its file list: {e}"))
 }
 
+/// Appends everything below `dir` (its entries relative to it, parents first, owned by root)
+/// to the uncompressed tarball `tar_path`, after its last entry: extracting it then gives
+/// the original tree with `dir`'s files over it, as LAVA's re-packed archive does, without
+/// unpacking the original (its device nodes, owners and long names stay as they were).
+/// Returns how many entries were added.
+pub fn append_tree(tar_path: &Path, dir: &Path) -> Result<u64, String> {
+    let name = tar_path.display();
+    let end = {
+        let file = std::fs::File::open(tar_path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let mut archive = tar::Archive::new(BufReader::new(file));
+        let mut end = 0u64;
+        for entry in archive
+            .entries()
+            .map_err(|e| format!("{name} is not a tarball: {e}"))?
+        {
+            let entry = entry.map_err(|e| format!("{name} is not a whole tarball: {e}"))?;
+            end = entry.raw_file_position() + entry.size().div_ceil(512) * 512;
+        }
+        end
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(tar_path)
+        .map_err(|e| format!("cannot write {name}: {e}"))?;
+    // The two zero blocks that end the archive (and any padding after them) go; the new
+    // entries and a new end follow the last entry.
+    file.set_len(end)
+        .map_err(|e| format!("cannot write {name}: {e}"))?;
+    let mut out = std::io::BufWriter::new(file);
+    std::io::Seek::seek(&mut out, std::io::SeekFrom::Start(end))
+        .map_err(|e| format!("cannot write {name}: {e}"))?;
+    let mut builder = tar::Builder::new(out);
+    builder.follow_symlinks(false);
+    builder.mode(tar::HeaderMode::Deterministic);
+    let mut added = 0u64;
+    for entry in WalkDir::new(dir).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        builder
+            .append_path_with_name(entry.path(), rel)
+            .map_err(|e| format!("cannot add {} to {name}: {e}", rel.display()))?;
+        added += 1;
+    }
+    let out = builder
+        .into_inner()
+        .map_err(|e| format!("cannot write {name}: {e}"))?;
+    out.into_inner()
+        .map_err(|e| format!("cannot write {name}: {e}"))?
+        .sync_all()
+        .map_err(|e| format!("cannot write {name}: {e}"))?;
+    Ok(added)
+}
+
 /// Unpacks the tarball `archive` (plain, gzip or xz, told by its first bytes) into `dest`,
 /// at most `limit` bytes of file content. Entries that would land outside `dest` are
 /// refused; devices, pipes and hard links are skipped.
@@ -182,6 +235,60 @@ mod tests {
                 "lava-7/link"
             ]
         );
+    }
+
+    #[test]
+    fn a_tree_appended_to_a_tarball_lands_over_it_and_keeps_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let long = format!("{}/file", "d".repeat(120));
+        std::fs::create_dir_all(root.join(long.rsplit_once('/').unwrap().0)).unwrap();
+        std::fs::write(root.join(&long), "long\n").unwrap();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/conf"), "old\n").unwrap();
+        std::os::unix::fs::symlink("conf", root.join("etc/link")).unwrap();
+        let image = dir.path().join("rootfs.tar");
+        // GNU tar's own archive, with its long-name entry and its end padding.
+        let st = std::process::Command::new("tar")
+            .arg("-cf")
+            .arg(&image)
+            .arg("-C")
+            .arg(&root)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let stage = dir.path().join("stage");
+        std::fs::create_dir_all(stage.join("etc")).unwrap();
+        std::fs::write(stage.join("etc/conf"), "new\n").unwrap();
+        std::fs::create_dir_all(stage.join("lava-9/bin")).unwrap();
+        std::fs::write(stage.join("lava-9/bin/run"), "#!/bin/sh\n").unwrap();
+        assert_eq!(append_tree(&image, &stage).unwrap(), 5);
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let st = std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(&image)
+            .arg("-C")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(
+            std::fs::read_to_string(out.join("etc/conf")).unwrap(),
+            "new\n"
+        );
+        assert_eq!(std::fs::read_to_string(out.join(&long)).unwrap(), "long\n");
+        assert_eq!(
+            std::fs::read_link(out.join("etc/link")).unwrap(),
+            Path::new("conf")
+        );
+        assert!(out.join("lava-9/bin/run").is_file());
+        // Not a tarball: refused, the file left as it was.
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, vec![7u8; 1000]).unwrap();
+        assert!(append_tree(&junk, &stage).is_err());
+        assert_eq!(std::fs::read(&junk).unwrap(), vec![7u8; 1000]);
     }
 
     #[test]

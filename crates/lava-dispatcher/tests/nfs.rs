@@ -38,11 +38,17 @@ fn rootfs_tarball(dir: &Path) -> std::path::PathBuf {
     tarball
 }
 
-#[test]
-fn an_nfs_root_is_unpacked_filled_exported_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let tarball = rootfs_tarball(d);
+/// What one NFS job left: its exit, its log, the export it made and the export table.
+struct NfsRun {
+    out: std::process::Output,
+    log: String,
+    exported: std::path::PathBuf,
+    etab: std::path::PathBuf,
+}
+
+/// Runs a job deploying `nfsrootfs` (the YAML of the image, one line) to nfs, booting the
+/// chroot "board" and running the test `steps` in it, in a private mount namespace.
+fn nfs_job(d: &Path, nfsrootfs: &str, steps: &str) -> NfsRun {
     let nfs = d.join("nfs");
     let state = d.join("nfs-state");
     std::fs::create_dir_all(&state).unwrap();
@@ -73,10 +79,9 @@ fn an_nfs_root_is_unpacked_filled_exported_and_removed() {
         format!(
             "job_name: nfs\ndevice_type: nfsboard\nvisibility: public\ntimeouts:\n  job: {{minutes: 2}}\n\
              actions:\n\
-             - deploy:\n    to: nfs\n    nfsrootfs: {{url: 'file://{}', compression: gz}}\n\
+             - deploy:\n    to: nfs\n    nfsrootfs: {nfsrootfs}\n\
              - boot:\n    method: minimal\n    prompts: ['/ # ']\n\
-             - test:\n    definitions:\n    - from: inline\n      name: inroot\n      path: inline/inroot.yaml\n      repository:\n        metadata: {{format: Lava-Test Test Definition 1.0, name: inroot}}\n        run:\n          steps:\n          - lava-test-case busybox-root --shell test -x /bin/busybox\n",
-            tarball.display()
+             - test:\n    definitions:\n    - from: inline\n      name: inroot\n      path: inline/inroot.yaml\n      repository:\n        metadata: {{format: Lava-Test Test Definition 1.0, name: inroot}}\n        run:\n          steps:\n{steps}",
         ),
     )
     .unwrap();
@@ -99,6 +104,29 @@ fn an_nfs_root_is_unpacked_filled_exported_and_removed() {
         .output()
         .unwrap();
     let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap_or_default();
+    NfsRun {
+        out,
+        log,
+        exported,
+        etab: state.join("etab"),
+    }
+}
+
+#[test]
+fn an_nfs_root_is_unpacked_filled_exported_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tarball = rootfs_tarball(d);
+    let NfsRun {
+        out,
+        log,
+        exported,
+        etab,
+    } = nfs_job(
+        d,
+        &format!("{{url: 'file://{}', compression: gz}}", tarball.display()),
+        "          - lava-test-case busybox-root --shell test -x /bin/busybox\n",
+    );
     assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out.stderr));
     assert!(
         log.contains(&format!(
@@ -123,6 +151,52 @@ fn an_nfs_root_is_unpacked_filled_exported_and_removed() {
     assert!(!log.contains("over the console"), "{log}");
     assert!(log.contains("unexported and removed"), "{log}");
     assert!(!exported.exists(), "the job's root is removed");
-    let etab = std::fs::read_to_string(state.join("etab")).unwrap();
+    let etab = std::fs::read_to_string(etab).unwrap();
     assert!(!etab.contains(&exported.display().to_string()), "{etab}");
+}
+
+/// LAVA 2023's `format: tar` with `overlays` on the nfsrootfs: the test overlay and a named
+/// tarball are appended to the root file system's tarball, so the export holds them and
+/// the test runs from it, with the file the overlay replaced.
+#[test]
+fn an_nfs_roots_overlays_are_in_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tarball = rootfs_tarball(d);
+    let extra = d.join("extra");
+    std::fs::create_dir_all(extra.join("lib/modules/nfs")).unwrap();
+    std::fs::write(extra.join("lib/modules/nfs/marker"), "nfs-overlay\n").unwrap();
+    let extra_tar = d.join("extra.tar.gz");
+    let st = Command::new("tar")
+        .arg("-czf")
+        .arg(&extra_tar)
+        .arg("-C")
+        .arg(&extra)
+        .arg("lib")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let NfsRun { out, log, .. } = nfs_job(
+        d,
+        &format!(
+            "{{url: 'file://{}', compression: gz, format: tar, overlays: {{lava: true, modules: {{url: 'file://{}', format: tar, path: /}}}}}}",
+            tarball.display(),
+            extra_tar.display()
+        ),
+        "          - lava-test-case modules-overlay --shell grep -q nfs-overlay /lib/modules/nfs/marker\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out.stderr));
+    assert!(
+        log.contains(r#""case": "modules-overlay", "definition": "0_inroot""#)
+            && log.contains(r#""result": "pass""#),
+        "{log}"
+    );
+    assert!(
+        log.contains("overlay(s) lava, modules appended to the tarball"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("the test overlay is in the root file system"),
+        "the test overlay came with the tarball, not unpacked a second time: {log}"
+    );
 }

@@ -177,6 +177,9 @@ pub enum OverlayTarget {
     /// `ext4`: a raw ext4 file system image; the overlays are written into it with
     /// e2fsprogs' `debugfs`, without mounting it.
     Ext4,
+    /// `tar`: a tarball (an NFS root file system); the overlays are appended to it as more
+    /// entries, which extraction puts over the earlier ones.
+    Tar,
 }
 
 /// An overlay's `format`.

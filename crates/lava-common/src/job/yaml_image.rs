@@ -5,10 +5,11 @@
 //! LAVA writes overlays into three kinds of image; we write them into a newc cpio ramdisk, by
 //! appending more cpio archives (the kernel unpacks them over the first, the same tree
 //! LAVA's re-packed archive gives), and into a raw ext4 image (with `debugfs`, as LAVA's
-//! ext4 back end does, also into one `partition` of a disk image). `format: qcow2` without
-//! overlays is an image converted to raw after download, in a tmpfs deploy. A `tar` image
-//! with overlays, an ext4 image's `sparse: true`, `root_partition` and `archive` are refused
-//! by name, never ignored.
+//! ext4 back end does, also into one `partition` of a disk image), and appended to a `tar`
+//! image as more entries; in every deploy method, as LAVA's download applies them.
+//! `format: qcow2` without overlays is an image converted to raw after download, in a tmpfs
+//! deploy. An ext4 image's `sparse: true`, `root_partition` and `archive` are refused by
+//! name, never ignored.
 
 use super::action::{
     Checksum, ChecksumAlgorithm, Compression, DeployTo, Image, ImageOverlays, KernelType,
@@ -96,7 +97,7 @@ pub(crate) fn image(at: &At<'_>, role: &str, to: DeployTo) -> Result<Image, JobE
         install_overlay: flag("install_overlay")?,
         install_modules: flag("install_modules")?,
         qcow2: qcow2(&map, to)?,
-        overlays: overlays(&map, to)?,
+        overlays: overlays(&map)?,
         ..download(&map)?
     })
 }
@@ -235,7 +236,7 @@ fn qcow2(map: &MapAt<'_>, to: DeployTo) -> Result<bool, JobError> {
 }
 
 /// `format` and `overlays` (with `partition` and `sparse`, which only an ext4 image takes).
-fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobError> {
+fn overlays(map: &MapAt<'_>) -> Result<Option<ImageOverlays>, JobError> {
     let Some(overlays_at) = map.get("overlays") else {
         if let Some(f) = map.get("format") {
             let format = f.str()?;
@@ -258,11 +259,7 @@ fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobE
     let into = match format_at.str()? {
         "cpio.newc" => OverlayTarget::Cpio,
         "ext4" => OverlayTarget::Ext4,
-        "tar" => {
-            return Err(format_at.error(
-                "overlays into a tar image are not supported (a cpio.newc ramdisk or an ext4 image takes them)",
-            ));
-        }
+        "tar" => OverlayTarget::Tar,
         other => {
             return Err(format_at.error(format!(
                 "unknown image format '{other}' (expected cpio.newc, ext4 or tar)"
@@ -287,11 +284,6 @@ fn overlays(map: &MapAt<'_>, to: DeployTo) -> Result<Option<ImageOverlays>, JobE
         && at.bool()?
     {
         return Err(at.error("sparse: true (an Android sparse ext4 image) is not supported"));
-    }
-    if to != DeployTo::Tmpfs {
-        return Err(overlays_at.error(
-            "overlays are supported in tmpfs deploys (a tftp or nfs deploy puts the test overlay into its ramdisk or root file system: install_overlay)",
-        ));
     }
     let mut out = ImageOverlays {
         into,
@@ -444,10 +436,6 @@ mod tests {
                 "line 3: sparse: sparse: true (an Android sparse ext4 image) is not supported",
             ),
             (
-                "url: x\nformat: tar\noverlays: {lava: true}\n",
-                "line 2: format: overlays into a tar image are not supported (a cpio.newc ramdisk or an ext4 image takes them)",
-            ),
-            (
                 "url: x\noverlays: {lava: true}\n",
                 "line 1: format: required key not provided",
             ),
@@ -507,15 +495,18 @@ mod tests {
                 "{text}"
             );
         }
-        let e = parse(
+        // Every deploy method takes them, as LAVA's download does.
+        let nfs = parse(
+            "url: x\nformat: tar\noverlays: {lava: true}\n",
+            DeployTo::Nfs,
+        )
+        .unwrap();
+        assert_eq!(nfs.overlays.unwrap().into, OverlayTarget::Tar);
+        let tftp = parse(
             "url: x\nformat: cpio.newc\noverlays: {lava: true}\n",
             DeployTo::Tftp,
         )
-        .unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("overlays are supported in tmpfs deploys"),
-            "{e}"
-        );
+        .unwrap();
+        assert_eq!(tftp.overlays.unwrap().into, OverlayTarget::Cpio);
     }
 }

@@ -116,6 +116,10 @@ pub async fn run(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), Fai
         method: Some(method),
         ..Deployed::default()
     };
+    // As LAVA's download does, every method's images get their overlays first.
+    if method != DeployMethod::Tmpfs && super::overlays::apply(ctx, action, deploy).await? {
+        ctx.deployed.overlay_in_image = true;
+    }
     match method {
         DeployMethod::Tmpfs => files(ctx, action, deploy).await,
         DeployMethod::Tftp => to_tftp(ctx, action, deploy).await,
@@ -261,7 +265,10 @@ pub(crate) async fn to_tftp(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Res
             .image(role)
             .unwrap_or_else(|| unreachable!("found above"));
         let mut extras = Vec::new();
+        // With `overlays`, the header (if any) is gone and `lava: true` put the test overlay in.
+        let overlaid = image.overlays.is_some();
         if image.install_overlay
+            && !image.overlays.as_ref().is_some_and(|o| o.lava)
             && let Some(o) = &ctx.overlay
         {
             extras.push(o.cpio.clone());
@@ -282,7 +289,7 @@ pub(crate) async fn to_tftp(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Res
             action,
             RamdiskPlan {
                 source: &source,
-                said_header: image.uboot_header,
+                said_header: image.uboot_header && !overlaid,
                 extras,
                 wrap: wrap.as_deref(),
             },

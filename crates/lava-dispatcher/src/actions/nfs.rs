@@ -97,7 +97,9 @@ pub async fn deploy(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), 
     run(action, words, UNPACK_TIMEOUT).await?;
     ctx.log
         .info(format!("nfsrootfs unpacked in {}", dir.display()));
+    // `overlays` with `lava: true` put the test overlay into the tarball already.
     if image.install_overlay
+        && !image.overlays.as_ref().is_some_and(|o| o.lava)
         && let Some(o) = &ctx.overlay
     {
         archive::unpack_tar(&o.tarball, &dir, u64::MAX)

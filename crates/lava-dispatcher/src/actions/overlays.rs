@@ -1,4 +1,4 @@
-//! LAVA's `overlays` of an image in a tmpfs deploy (LAVA's append-overlays): the job's test
+//! LAVA's `overlays` of an image (LAVA's append-overlays): the job's test
 //! overlay (`lava: true`) and named files or tarballs put at a path inside the image.
 //!
 //! - `cpio.newc`: LAVA unpacks the cpio archive, adds them and packs it again; we append each
@@ -6,6 +6,11 @@
 //!   order, so the booted tree is the same.
 //! - `ext4`: written into the file system image with `debugfs`, as LAVA's ext4 back end does
 //!   (see [`crate::ext4`]).
+//! - `tar`: appended to the tarball as more entries (LAVA unpacks and re-packs it; extracting
+//!   ours gives the same tree).
+//!
+//! Every deploy method applies them right after its downloads, as LAVA's download action
+//! does; a tftp or nfs deploy then makes its ramdisk or root file system from the result.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +55,9 @@ pub async fn apply(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<bool,
                 let files = &overlays.files;
                 write_ext4(ctx, action, role, overlays.partition, lava.as_ref(), files).await?
             }
+            OverlayTarget::Tar => {
+                append_tar(ctx, action, role, lava.as_ref(), &overlays.files).await?
+            }
         };
         ctx.log
             .info(format!("overlay(s) {} {into}", names.join(", "),));
@@ -92,23 +100,51 @@ async fn append_cpio(
         },
     )
     .await?;
-    let said = format!("follow the {role} in {}", prepared.display());
-    ctx.images.insert(role.to_string(), prepared);
+    // A tftp deploy prepares its ramdisk again from this one (the test overlay, modules, a
+    // U-Boot header): keep it out of the directory that preparation writes.
+    let dir = ctx.workdir.join("overlaid").join(role);
+    let kept = dir.join(prepared.file_name().unwrap_or(role.as_ref()));
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::rename(&prepared, &kept))
+        .map_err(|e| Failure::infra(action, format!("cannot move {}: {e}", prepared.display())))?;
+    let said = format!("follow the {role} in {}", kept.display());
+    ctx.images.insert(role.to_string(), kept);
     Ok(said)
 }
 
-/// A raw ext4 file system image, or one partition of a disk image: the overlays are staged
-/// into one tree, in order (a later one over an earlier one, as LAVA applies them), and
-/// written into the file system's root with `debugfs` ([`ext4::write_tree`]). The image is
-/// the job's own decompressed copy.
-async fn write_ext4(
+/// A tarball: the overlays are staged into one tree, in order, and appended to it as more
+/// entries ([`archive::append_tree`]), which extraction puts over the earlier ones.
+async fn append_tar(
     ctx: &mut Ctx,
     action: &str,
     role: &str,
-    partition: Option<u32>,
     lava: Option<&Overlay>,
     files: &[(String, OverlayFile)],
 ) -> Result<String, Failure> {
+    let stage = stage_all(ctx, action, role, lava, files).await?;
+    let image = ctx.images[role].clone();
+    let (tar, st) = (image.clone(), stage.clone());
+    let added = tokio::task::spawn_blocking(move || archive::append_tree(&tar, &st))
+        .await
+        .map_err(|e| Failure::infra(action, format!("overlays of {role} failed: {e}")));
+    let _ = std::fs::remove_dir_all(&stage);
+    let added = added?.map_err(|e| Failure::job(action, format!("{role}: {e}")))?;
+    Ok(format!(
+        "appended to the tarball {} ({added} entries)",
+        image.display()
+    ))
+}
+
+/// Stages the test overlay (when it goes in) and each named overlay, in order (a later one
+/// over an earlier one, as LAVA applies them), into one tree for image `role`; returns the
+/// tree's directory.
+async fn stage_all(
+    ctx: &mut Ctx,
+    action: &str,
+    role: &str,
+    lava: Option<&Overlay>,
+    files: &[(String, OverlayFile)],
+) -> Result<PathBuf, Failure> {
     let stage = ctx.workdir.join(format!("overlay-stage/{role}"));
     let _ = std::fs::remove_dir_all(&stage);
     std::fs::create_dir_all(&stage)
@@ -123,6 +159,22 @@ async fn write_ext4(
     for (name, file) in files {
         named(ctx, action, role, name, file, &stage).await?;
     }
+    Ok(stage)
+}
+
+/// A raw ext4 file system image, or one partition of a disk image: the overlays are staged
+/// into one tree, in order (a later one over an earlier one, as LAVA applies them), and
+/// written into the file system's root with `debugfs` ([`ext4::write_tree`]). The image is
+/// the job's own decompressed copy.
+async fn write_ext4(
+    ctx: &mut Ctx,
+    action: &str,
+    role: &str,
+    partition: Option<u32>,
+    lava: Option<&Overlay>,
+    files: &[(String, OverlayFile)],
+) -> Result<String, Failure> {
+    let stage = stage_all(ctx, action, role, lava, files).await?;
     let image = ctx.images[role].clone();
     let written = match partition {
         None => ext4::write_tree(&image, &stage, &ctx.workdir).await,

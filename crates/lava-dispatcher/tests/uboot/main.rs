@@ -168,6 +168,52 @@ fn the_target_fetches_its_overlay_from_the_tftp_server() {
     run.assert_clean();
 }
 
+/// LAVA 2023's `format: cpio.newc` with `overlays` on a tftp deploy's ramdisk: the test
+/// overlay (`lava: true`) and a named tarball follow the ramdisk as more cpio archives before
+/// the tftp deploy wraps it in its U-Boot header; the board runs the test from it and finds
+/// the named overlay's file.
+#[test]
+fn a_tftp_ramdisks_overlays_reach_the_board() {
+    let run = BoardRun::start(0);
+    let extra = run.dir().join("extra");
+    std::fs::create_dir_all(extra.join("extra")).unwrap();
+    std::fs::write(extra.join("extra/marker"), "board-overlay\n").unwrap();
+    let tarball = run.dir().join("extra.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&extra)
+        .arg("extra")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let definition = "metadata:\n  format: Lava-Test Test Definition 1.0\n  name: overlays\nrun:\n  steps:\n  - lava-test-case extra-overlay --shell grep -q board-overlay /opt/extra/marker\n";
+    let repo = git_repo(run.dir(), "tests.git", &[("overlays.yaml", definition)]);
+    let deploy = run.deploy(&format!(
+        "      format: cpio.newc\n      overlays:\n        lava: true\n        extra: {{url: 'file://{}', format: tar, path: /opt}}\n",
+        tarball.display()
+    ));
+    let job = run.yaml_job(&deploy, "commands: ramdisk", &repo, "overlays.yaml", "");
+    let out = run.dispatch(&job);
+    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    assert_eq!(
+        run.cases(),
+        [(
+            "0_overlays".to_string(),
+            "extra-overlay".to_string(),
+            "pass".to_string()
+        )]
+    );
+    let log = run.log_text();
+    assert!(
+        log.contains("overlay(s) lava, extra follow the ramdisk"),
+        "{log}"
+    );
+    assert!(!log.contains("overlay over the console"), "{log}");
+    run.assert_clean();
+}
+
 /// The fallback for a board whose ramdisk takes no overlay and which fetches nothing itself:
 /// base64 over the console, read by `base64 -d` from the terminal (busybox ash's line
 /// editor would take a second a line of a here-document).
