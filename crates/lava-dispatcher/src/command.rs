@@ -76,6 +76,18 @@ impl Argv {
         cmd
     }
 
+    /// Runs it to its end: stdin closed, stdout and stderr captured, killed when the future
+    /// is dropped (an action's deadline or a cancel).
+    pub async fn output(&self) -> std::io::Result<std::process::Output> {
+        self.command()
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .output()
+            .await
+    }
+
     /// A blocking standard-library command for it (for work done on a blocking thread),
     /// with the secrets taken out of its environment.
     pub fn std_command(&self) -> std::process::Command {

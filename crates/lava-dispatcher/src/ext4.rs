@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use tokio::io::AsyncReadExt as _;
-use tokio::process::Command;
 use walkdir::WalkDir;
+
+use crate::command::Argv;
 
 /// The most output one `debugfs` query may give (a directory listing of about a million
 /// names).
@@ -107,10 +108,15 @@ struct Image<'a> {
 impl Image<'_> {
     /// Runs one read-only `debugfs` request; returns its stdout and stderr.
     async fn query(&self, request: &str) -> Result<(Vec<u8>, String), String> {
-        let mut child = Command::new(&self.debugfs)
-            .arg("-R")
-            .arg(request)
-            .arg(self.path)
+        let words = vec![
+            self.debugfs.display().to_string(),
+            "-R".to_string(),
+            request.to_string(),
+            self.path.display().to_string(),
+        ];
+        let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+        let mut child = argv
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -360,15 +366,12 @@ pub async fn write_tree(image: &Path, stage: &Path, scratch: &Path) -> Result<Wr
     let file = scratch.join("debugfs.commands");
     std::fs::write(&file, &commands)
         .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    let out = Command::new(&img.debugfs)
-        .arg("-w")
-        .arg("-f")
-        .arg(&file)
-        .arg(image)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
+    let words = [&img.debugfs, Path::new("-w"), Path::new("-f"), &file, image]
+        .iter()
+        .map(|w| w.display().to_string())
+        .collect();
+    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+    let out = argv
         .output()
         .await
         .map_err(|e| format!("cannot run debugfs (install e2fsprogs): {e}"));
@@ -396,13 +399,13 @@ pub async fn partition(image: &Path, index: u32) -> Result<(u64, u64), String> {
         .map(PathBuf::from)
         .find(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("sfdisk"));
-    let out = Command::new(sfdisk)
-        .arg("-J")
-        .arg(image)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
+    let words = vec![
+        sfdisk.display().to_string(),
+        "-J".to_string(),
+        image.display().to_string(),
+    ];
+    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+    let out = argv
         .output()
         .await
         .map_err(|e| format!("cannot run sfdisk (install fdisk): {e}"))?;

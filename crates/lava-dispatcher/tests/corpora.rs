@@ -75,6 +75,29 @@ impl Run {
             .unwrap()
     }
 
+    /// Runs the job file `job` on a LAVA qemu dictionary and checks it completed; returns
+    /// its log.
+    fn completes(&self, job: &Path) -> String {
+        let out = self.dispatch(&self.qemu_device(""), job);
+        let log = self.log_text();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        log
+    }
+
+    /// The QEMU command line the job's log shows.
+    fn qemu_started(&self) -> String {
+        let log = self.log_text();
+        log.lines()
+            .find(|l| l.contains("\"starting: qemu-system-"))
+            .unwrap_or_else(|| panic!("{log}"))
+            .to_string()
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(self.path("out/output.yaml")).unwrap_or_default()
     }
@@ -326,15 +349,7 @@ fn tuxlava_job_runs_as(
     parse_job(&job).unwrap();
     let job_file = run.path(&format!("tuxlava-{device}.yaml"));
     std::fs::write(&job_file, &job).unwrap();
-    let dictionary = run.qemu_device("");
-    let out = run.dispatch(&dictionary, &job_file);
-    let log = run.log_text();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{log}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = run.completes(&job_file);
     let pass = |d: &str, c: &str| (d.to_string(), c.to_string(), "pass".to_string());
     assert_eq!(
         run.cases(),
@@ -357,11 +372,7 @@ fn tuxlava_job_runs_as(
         "{log}"
     );
     run.assert_no_leftovers();
-    let started = log
-        .lines()
-        .find(|l| l.contains("\"starting: qemu-system-"))
-        .unwrap_or_else(|| panic!("{log}"));
-    started.to_string()
+    run.qemu_started()
 }
 
 /// tuxlava's x86_64 job on the kvm test image; LAVA's template gives it the job's context:
@@ -491,14 +502,7 @@ actions:
     parse_job(&job).unwrap();
     let job_file = run.path("qcow2.yaml");
     std::fs::write(&job_file, &job).unwrap();
-    let out = run.dispatch(&run.qemu_device(""), &job_file);
-    let log = run.log_text();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{log}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = run.completes(&job_file);
     assert_eq!(
         run.cases(),
         [(
@@ -509,10 +513,7 @@ actions:
         "{log}"
     );
     assert!(log.contains("rootfs: converted from qcow2 to raw"), "{log}");
-    let started = log
-        .lines()
-        .find(|l| l.contains("\"starting: qemu-system-"))
-        .unwrap_or_else(|| panic!("{log}"));
+    let started = run.qemu_started();
     assert!(
         started.contains("file=") && started.contains("/rootfs/rootfs.img"),
         "{started}"

@@ -179,7 +179,7 @@ fn too_big(action: &str, url: &str, what: &str, limit: u64) -> Failure {
 }
 
 /// Runs file work (hashing, copying, decompressing) on a blocking thread.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     action: &str,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Failure> {

@@ -25,6 +25,14 @@ use crate::{archive, ext4};
 /// The most one tarball overlay may unpack to.
 const MAX_OVERLAY_BYTES: u64 = 1 << 30;
 
+/// What goes into one image: its role, the test overlay when `lava: true` and the job has
+/// one, and the named overlays in document order.
+struct Target<'a> {
+    role: &'a str,
+    lava: Option<Overlay>,
+    files: &'a [(String, OverlayFile)],
+}
+
 /// Puts each image's overlays into it; returns whether the test overlay went into one.
 pub async fn apply(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<bool, Failure> {
     let mut lava_in_image = false;
@@ -32,13 +40,14 @@ pub async fn apply(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<bool,
         let Some(overlays) = &image.overlays else {
             continue;
         };
-        let lava = if overlays.lava {
-            ctx.overlay.clone()
-        } else {
-            None
+        let target = Target {
+            role,
+            lava: ctx.overlay.clone().filter(|_| overlays.lava),
+            files: &overlays.files,
         };
-        lava_in_image |= lava.is_some();
-        let names: Vec<&str> = lava
+        lava_in_image |= target.lava.is_some();
+        let names: Vec<&str> = target
+            .lava
             .is_some()
             .then_some("lava")
             .into_iter()
@@ -48,58 +57,39 @@ pub async fn apply(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<bool,
             continue;
         }
         let into = match overlays.into {
-            OverlayTarget::Cpio => {
-                append_cpio(ctx, action, role, lava.as_ref(), &overlays.files).await?
-            }
-            OverlayTarget::Ext4 => {
-                let files = &overlays.files;
-                write_ext4(ctx, action, role, overlays.partition, lava.as_ref(), files).await?
-            }
-            OverlayTarget::Tar => {
-                append_tar(ctx, action, role, lava.as_ref(), &overlays.files).await?
-            }
+            OverlayTarget::Cpio => append_cpio(ctx, action, &target).await?,
+            OverlayTarget::Ext4 => write_ext4(ctx, action, &target, overlays.partition).await?,
+            OverlayTarget::Tar => append_tar(ctx, action, &target).await?,
         };
         ctx.log
-            .info(format!("overlay(s) {} {into}", names.join(", "),));
+            .info(format!("overlay(s) {} {into}", names.join(", ")));
     }
     Ok(lava_in_image)
 }
 
 /// A cpio.newc ramdisk: each overlay follows it as one more gzip'd cpio archive.
-async fn append_cpio(
-    ctx: &mut Ctx,
-    action: &str,
-    role: &str,
-    lava: Option<&Overlay>,
-    files: &[(String, OverlayFile)],
-) -> Result<String, Failure> {
-    let mut extras: Vec<PathBuf> = lava.map(|o| o.cpio.clone()).into_iter().collect();
-    for (name, file) in files {
+async fn append_cpio(ctx: &mut Ctx, action: &str, t: &Target<'_>) -> Result<String, Failure> {
+    let role = t.role;
+    let mut extras: Vec<PathBuf> = t.lava.iter().map(|o| o.cpio.clone()).collect();
+    for (name, file) in t.files {
         let label = format!("{role}.{name}");
         let stage = ctx.workdir.join(format!("overlay-stage/{label}"));
         let _ = std::fs::remove_dir_all(&stage);
         named(ctx, action, role, name, file, &stage).await?;
         let out = ctx.workdir.join(format!("{label}.cpio.gz"));
         let (st, to) = (stage.clone(), out.clone());
-        let packed = tokio::task::spawn_blocking(move || archive::cpio_gz(&st, &to))
-            .await
-            .map_err(|e| Failure::infra(action, format!("overlay {label} failed: {e}")))?;
+        let packed = download::blocking(action, move || archive::cpio_gz(&st, &to)).await;
         let _ = std::fs::remove_dir_all(&stage);
-        packed.map_err(|e| Failure::job(action, format!("overlay {label}: {e}")))?;
+        packed?.map_err(|e| Failure::job(action, format!("overlay {label}: {e}")))?;
         extras.push(out);
     }
-    let source = ctx.images[role].clone();
-    let prepared = ramdisk::prepare(
-        ctx,
-        action,
-        RamdiskPlan {
-            source: &source,
-            said_header: false,
-            extras,
-            wrap: None,
-        },
-    )
-    .await?;
+    let plan = RamdiskPlan {
+        source: &ctx.images[role].clone(),
+        said_header: false,
+        extras,
+        wrap: None,
+    };
+    let prepared = ramdisk::prepare(ctx, action, plan).await?;
     // A tftp deploy prepares its ramdisk again from this one (the test overlay, modules, a
     // U-Boot header): keep it out of the directory that preparation writes.
     let dir = ctx.workdir.join("overlaid").join(role);
@@ -114,21 +104,13 @@ async fn append_cpio(
 
 /// A tarball: the overlays are staged into one tree, in order, and appended to it as more
 /// entries ([`archive::append_tree`]), which extraction puts over the earlier ones.
-async fn append_tar(
-    ctx: &mut Ctx,
-    action: &str,
-    role: &str,
-    lava: Option<&Overlay>,
-    files: &[(String, OverlayFile)],
-) -> Result<String, Failure> {
-    let stage = stage_all(ctx, action, role, lava, files).await?;
-    let image = ctx.images[role].clone();
+async fn append_tar(ctx: &mut Ctx, action: &str, t: &Target<'_>) -> Result<String, Failure> {
+    let stage = stage_all(ctx, action, t).await?;
+    let image = ctx.images[t.role].clone();
     let (tar, st) = (image.clone(), stage.clone());
-    let added = tokio::task::spawn_blocking(move || archive::append_tree(&tar, &st))
-        .await
-        .map_err(|e| Failure::infra(action, format!("overlays of {role} failed: {e}")));
+    let added = download::blocking(action, move || archive::append_tree(&tar, &st)).await;
     let _ = std::fs::remove_dir_all(&stage);
-    let added = added?.map_err(|e| Failure::job(action, format!("{role}: {e}")))?;
+    let added = added?.map_err(|e| Failure::job(action, format!("{}: {e}", t.role)))?;
     Ok(format!(
         "appended to the tarball {} ({added} entries)",
         image.display()
@@ -136,28 +118,23 @@ async fn append_tar(
 }
 
 /// Stages the test overlay (when it goes in) and each named overlay, in order (a later one
-/// over an earlier one, as LAVA applies them), into one tree for image `role`; returns the
+/// over an earlier one, as LAVA applies them), into one tree for the image; returns the
 /// tree's directory.
-async fn stage_all(
-    ctx: &mut Ctx,
-    action: &str,
-    role: &str,
-    lava: Option<&Overlay>,
-    files: &[(String, OverlayFile)],
-) -> Result<PathBuf, Failure> {
-    let stage = ctx.workdir.join(format!("overlay-stage/{role}"));
+async fn stage_all(ctx: &mut Ctx, action: &str, t: &Target<'_>) -> Result<PathBuf, Failure> {
+    let stage = ctx.workdir.join(format!("overlay-stage/{}", t.role));
     let _ = std::fs::remove_dir_all(&stage);
     std::fs::create_dir_all(&stage)
         .map_err(|e| Failure::infra(action, format!("cannot create {}: {e}", stage.display())))?;
-    if let Some(o) = lava {
+    if let Some(o) = &t.lava {
         let (tarball, st) = (o.tarball.clone(), stage.clone());
-        tokio::task::spawn_blocking(move || archive::unpack_tar(&tarball, &st, MAX_OVERLAY_BYTES))
-            .await
-            .map_err(|e| Failure::infra(action, format!("the test overlay failed: {e}")))?
-            .map_err(|e| Failure::infra(action, format!("the test overlay: {e}")))?;
+        download::blocking(action, move || {
+            archive::unpack_tar(&tarball, &st, MAX_OVERLAY_BYTES)
+        })
+        .await?
+        .map_err(|e| Failure::infra(action, format!("the test overlay: {e}")))?;
     }
-    for (name, file) in files {
-        named(ctx, action, role, name, file, &stage).await?;
+    for (name, file) in t.files {
+        named(ctx, action, t.role, name, file, &stage).await?;
     }
     Ok(stage)
 }
@@ -169,19 +146,17 @@ async fn stage_all(
 async fn write_ext4(
     ctx: &mut Ctx,
     action: &str,
-    role: &str,
+    t: &Target<'_>,
     partition: Option<u32>,
-    lava: Option<&Overlay>,
-    files: &[(String, OverlayFile)],
 ) -> Result<String, Failure> {
-    let stage = stage_all(ctx, action, role, lava, files).await?;
-    let image = ctx.images[role].clone();
+    let stage = stage_all(ctx, action, t).await?;
+    let image = ctx.images[t.role].clone();
     let written = match partition {
         None => ext4::write_tree(&image, &stage, &ctx.workdir).await,
         Some(p) => ext4::write_tree_in_partition(&image, p, &stage, &ctx.workdir).await,
     };
     let _ = std::fs::remove_dir_all(&stage);
-    let written = written.map_err(|e| Failure::job(action, format!("{role}: {e}")))?;
+    let written = written.map_err(|e| Failure::job(action, format!("{}: {e}", t.role)))?;
     let place = partition
         .map(|p| format!(" (partition {p})"))
         .unwrap_or_default();
@@ -204,12 +179,10 @@ async fn named(
 ) -> Result<(), Failure> {
     let label = format!("{role}.{name}");
     let fetched = download::fetch(ctx, action, &label, &file.source).await?;
-    let (kind, path, what) = (file.kind, file.path.clone(), label.clone());
-    let st = stage.to_path_buf();
-    let made = tokio::task::spawn_blocking(move || stage_one(kind, &path, &fetched, &st))
-        .await
-        .map_err(|e| Failure::infra(action, format!("overlay {what} failed: {e}")))?;
-    let bytes = made.map_err(|e| Failure::job(action, format!("overlay {label}: {e}")))?;
+    let (kind, path, st) = (file.kind, file.path.clone(), stage.to_path_buf());
+    let bytes = download::blocking(action, move || stage_one(kind, &path, &fetched, &st))
+        .await?
+        .map_err(|e| Failure::job(action, format!("overlay {label}: {e}")))?;
     ctx.log.info(format!(
         "overlay {label}: {bytes} bytes at {} in the {role}",
         file.path

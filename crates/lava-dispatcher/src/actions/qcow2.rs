@@ -7,31 +7,26 @@
 //! on the virtual size `qemu-img info` reports before anything is written.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
-use tokio::process::Command;
-
+use crate::command::Argv;
 use crate::job::{Ctx, Failure};
 
 /// The most `qemu-img info` may say about one image.
 const MAX_INFO_BYTES: usize = 1 << 20;
 
 /// Runs `qemu-img` with `args`; returns its stdout.
-async fn qemu_img(action: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, Failure> {
-    let out = Command::new("qemu-img")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| {
-            Failure::infra(
-                action,
-                format!("cannot run qemu-img (install qemu-utils): {e}"),
-            )
-        })?;
+async fn qemu_img(action: &str, args: &[&str]) -> Result<Vec<u8>, Failure> {
+    let words = std::iter::once("qemu-img")
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect();
+    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+    let out = argv.output().await.map_err(|e| {
+        Failure::infra(
+            action,
+            format!("cannot run qemu-img (install qemu-utils): {e}"),
+        )
+    })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(Failure::job(
@@ -45,17 +40,8 @@ async fn qemu_img(action: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, Fa
 /// Converts the downloaded qcow2 image `qcow2` of `role` to raw; returns the raw file (the
 /// name without `.qcow2`, plus `.img`, as LAVA names it). The qcow2 copy is removed.
 pub async fn to_raw(ctx: &Ctx, action: &str, role: &str, qcow2: &Path) -> Result<PathBuf, Failure> {
-    let info = qemu_img(
-        action,
-        &[
-            "info".as_ref(),
-            "--output=json".as_ref(),
-            "-f".as_ref(),
-            "qcow2".as_ref(),
-            qcow2.as_os_str(),
-        ],
-    )
-    .await?;
+    let file = qcow2.display().to_string();
+    let info = qemu_img(action, &["info", "--output=json", "-f", "qcow2", &file]).await?;
     if info.len() > MAX_INFO_BYTES {
         return Err(Failure::job(
             action,
@@ -99,19 +85,9 @@ pub async fn to_raw(ctx: &Ctx, action: &str, role: &str, qcow2: &Path) -> Result
         name.strip_suffix(".qcow2").unwrap_or(&name)
     ));
     let partial = raw.with_extension("img.part");
-    let converted = qemu_img(
-        action,
-        &[
-            "convert".as_ref(),
-            "-f".as_ref(),
-            "qcow2".as_ref(),
-            "-O".as_ref(),
-            "raw".as_ref(),
-            qcow2.as_os_str(),
-            partial.as_os_str(),
-        ],
-    )
-    .await;
+    let part = partial.display().to_string();
+    let args = ["convert", "-f", "qcow2", "-O", "raw", &file, &part];
+    let converted = qemu_img(action, &args).await;
     if let Err(e) = converted {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
