@@ -7,7 +7,9 @@ use std::path::Path;
 use crate::Error;
 
 /// The board: a U-Boot-like banner, a 3 s autoboot countdown, a `=> ` prompt whose `boot`
-/// command prints a kernel banner and a login prompt, and after `root` a real `/bin/sh`.
+/// command prints a kernel banner and a login prompt, and after `root` a real `/bin/sh` in a
+/// root of its own (bubblewrap: a tmpfs with the host's `/usr` read-only), so the jobs' test
+/// shells write nothing of the host's.
 ///
 /// It records its pid (the leader of its session and process group, thanks to socat's
 /// `setsid`) so teardown can kill the board's shell and whatever the shell started.
@@ -35,7 +37,15 @@ echo "[    0.000000] Linux version 6.1.0-fake (root@fake) #1 SMP PREEMPT_DYNAMIC
 echo; echo "Debian GNU/Linux 12 fakeboard ttyS0"; echo
 until printf 'fakeboard login: '; IFS= read -r user || exit 0; [ "$user" = root ]; do
   echo "Login incorrect"; done
-cd /tmp && PS1='root@fakeboard:~# ' ENV= exec /bin/sh +m -i
+# The board's own root: a tmpfs with the host's /usr read-only (bubblewrap, as the dummy
+# device type does), so what a job does there (its overlay in /lava-ID) never touches the
+# host's files.
+exec bwrap --die-with-parent --unshare-pid --unshare-ipc --unshare-uts --cap-drop ALL \
+  --clearenv --setenv PATH /usr/sbin:/usr/bin:/sbin:/bin --setenv HOME /root \
+  --setenv PS1 'root@fakeboard:~# ' \
+  --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib \
+  --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin \
+  --proc /proc --dev /dev --tmpfs /tmp --dir /root --chdir /tmp /bin/sh +m -i
 "#;
 
 /// What pdudaemon's `localcmdline` PDU runs: `power.sh on|off PORT`.
