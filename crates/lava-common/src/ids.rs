@@ -237,6 +237,20 @@ pub fn check_failure_tag_name(name: &str) -> Result<(), InvalidName> {
     Ok(())
 }
 
+/// Checks a group's name (Django's `Group.name`, a `CharField` of 150): free text shown on
+/// pages and in `manage` output, so only its length and control characters are refused.
+pub fn check_group_name(name: &str) -> Result<(), InvalidName> {
+    let n = name.chars().count();
+    if n == 0 || n > 150 || name.chars().any(char::is_control) {
+        return Err(InvalidName {
+            kind: "group",
+            name: name.to_string(),
+            why: "it must have 1 to 150 characters, none of them control characters",
+        });
+    }
+    Ok(())
+}
+
 /// Checks a bundle stream pathname such as `/anonymous/lab-health/`.
 pub fn check_stream_pathname(pathname: &str) -> Result<(), InvalidName> {
     let inner = pathname.strip_prefix('/').and_then(|p| p.strip_suffix('/'));

@@ -119,8 +119,11 @@ pub async fn upsert(c: &impl Db, u: &UserRecord) -> Result<(), Error> {
     Ok(())
 }
 
-/// Adds a group; returns its id (the existing one when the name is taken).
+/// Adds a group; returns its id (the existing one when the name is taken). The name is
+/// checked by [`lava_common::ids::check_group_name`] whoever adds it (the admin pages, an
+/// import).
 pub async fn add_group(c: &impl Db, name: &str) -> Result<i64, Error> {
+    lava_common::ids::check_group_name(name).map_err(|e| Error::Invalid(e.to_string()))?;
     let row = c
         .query_one(
             "INSERT INTO groups (name) VALUES ($1)

@@ -328,6 +328,14 @@ async fn workers_users_and_groups() {
         .password;
     assert!(stored.starts_with("$argon2"), "{stored}");
 
+    // A group's name is one line of at most 150 characters.
+    for bad in ["two\nlines".to_string(), "g".repeat(151)] {
+        let r = admin
+            .submit("/admin/groups/add", &[("name", &bad), ("reason", "x")])
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad:?}: {}", r.body);
+        assert!(r.body.contains("1 to 150 characters"), "{}", r.body);
+    }
     // Groups and membership: a superuser puts admin in the new group, then admin, a
     // member, manages its members.
     admin
