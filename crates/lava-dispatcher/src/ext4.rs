@@ -30,6 +30,10 @@ const MAX_OUTPUT: u64 = 64 << 20;
 /// How many symlinks one path may pass through (Linux's own limit).
 const MAX_SYMLINK_HOPS: usize = 40;
 
+/// The most entries one tree may write: each is a few `debugfs` commands, and a tarball of
+/// empty files is small next to the commands it would make.
+const MAX_ENTRIES: u64 = 1_000_000;
+
 /// What a name in the image is, as far as writing the tree cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -291,6 +295,11 @@ pub async fn write_tree(image: &Path, stage: &Path, scratch: &Path) -> Result<Wr
         .sort_by_file_name()
     {
         let entry = entry.map_err(|e| format!("cannot read the staged tree: {e}"))?;
+        if written.entries >= MAX_ENTRIES {
+            return Err(format!(
+                "the overlays hold more than {MAX_ENTRIES} files and directories"
+            ));
+        }
         let rel = entry.path().strip_prefix(stage).unwrap_or(entry.path());
         let name = quotable("the name", Path::new(entry.file_name()))?;
         let parent = rel.parent().unwrap_or(Path::new(""));
