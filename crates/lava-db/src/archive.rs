@@ -21,6 +21,17 @@ pub struct Batch {
     pub test_cases: i64,
 }
 
+/// Which of `ids` are jobs in the database (the rest are log directories whose job is
+/// gone).
+pub async fn existing(c: &impl Db, ids: &[i64]) -> Result<Vec<i64>, Error> {
+    let rows = c
+        .query("SELECT id FROM jobs WHERE id = ANY($1)", &[&ids])
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<_, i64>("id").map_err(Error::from))
+        .collect()
+}
+
 /// The cut-off `days` days before the database's clock now: jobs that ended before it are
 /// old. Taken once per run, so a long run does not chase a moving line.
 pub async fn cutoff(c: &impl Db, days: i32) -> Result<DateTime<Utc>, Error> {

@@ -749,4 +749,29 @@ async fn jobs_rm_deletes_old_finished_jobs_their_results_and_logs() {
         again.lines().last().unwrap(),
         "deleted 0 jobs, 0 test cases, 0 bytes of logs"
     );
+    // A run interrupted after a commit left the log directory of a deleted job: the next
+    // run removes it (a dry run only says so), and leaves what is not a job's alone.
+    let orphan = jobs_dir.join("999999");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("output.yaml"), "- {}\n").unwrap();
+    std::fs::create_dir_all(jobs_dir.join("not-a-job")).unwrap();
+    let dry = lab.manage(&["jobs", "rm", "--older-than", "30", "--dry-run"]);
+    assert!(
+        dry.contains("would remove 1 log directories (5 bytes) of jobs no longer in the database"),
+        "{dry}"
+    );
+    assert!(orphan.exists());
+    let swept = lab.manage(&["jobs", "rm", "--older-than", "30"]);
+    assert!(
+        swept.contains("removed 1 log directories (5 bytes) of jobs no longer in the database"),
+        "{swept}"
+    );
+    assert!(!orphan.exists());
+    assert!(jobs_dir.join("not-a-job").exists());
+    for id in &ids[5..] {
+        assert!(
+            jobs_dir.join(id.to_string()).exists(),
+            "job {id} keeps its log"
+        );
+    }
 }

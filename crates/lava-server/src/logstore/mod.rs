@@ -100,6 +100,33 @@ impl LogStore {
         blocking(move || files::size_of_dir(&dir)).await
     }
 
+    /// The jobs that have a log directory here (directories named by a job id; anything
+    /// else is left alone), read off the runtime.
+    pub async fn job_dirs(&self) -> std::io::Result<Vec<JobId>> {
+        let dir = self.dir.clone();
+        blocking(move || {
+            let entries = match std::fs::read_dir(&dir) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                other => other?,
+            };
+            let mut ids = Vec::new();
+            for entry in entries {
+                let entry = entry?;
+                let name = entry.file_name();
+                let id = name.to_str().and_then(|n| n.parse::<i64>().ok());
+                if let Some(id) = id.filter(|i| *i > 0)
+                    && entry.file_type()?.is_dir()
+                    && name.to_str() == Some(id.to_string().as_str())
+                {
+                    ids.push(JobId(id));
+                }
+            }
+            ids.sort();
+            Ok(ids)
+        })
+        .await
+    }
+
     /// Removes job `job`'s log files (a deleted job's); returns the bytes they held.
     pub async fn remove(&self, job: JobId) -> std::io::Result<u64> {
         let dir = self.job_dir(job);

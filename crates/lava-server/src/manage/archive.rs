@@ -3,6 +3,8 @@
 //! batch is one short transaction (the rows it deletes are the only ones it locks, and rows
 //! another transaction holds are skipped), and its log files are removed once it committed,
 //! so a failure never leaves a job without its log. Progress is printed after every batch.
+//! A run interrupted between a commit and its file removals leaves log directories of jobs
+//! that are gone: the next run removes those first ([`sweep`]).
 
 use anyhow::Context as _;
 use lava_common::ids::JobId;
@@ -24,6 +26,39 @@ impl Totals {
             self.jobs, self.test_cases, self.log_bytes
         )
     }
+}
+
+/// Log directories looked up in one query.
+const SWEEP_BATCH: usize = 10_000;
+
+/// Removes (or, in a dry run, counts) the log directories whose job is no longer in the
+/// database.
+async fn sweep(client: &lava_db::Client, logs: &LogStore, dry_run: bool) -> anyhow::Result<()> {
+    let dirs = logs.job_dirs().await.context("cannot list the job logs")?;
+    let (mut orphans, mut bytes) = (0u64, 0u64);
+    for chunk in dirs.chunks(SWEEP_BATCH) {
+        let ids: Vec<i64> = chunk.iter().map(|j| j.0).collect();
+        let kept: std::collections::HashSet<i64> = lava_db::archive::existing(client, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        for &job in chunk.iter().filter(|j| !kept.contains(&j.0)) {
+            orphans += 1;
+            bytes += if dry_run {
+                logs.size(job).await
+            } else {
+                logs.remove(job).await
+            }
+            .with_context(|| format!("the log directory {}", logs.job_dir(job).display()))?;
+        }
+    }
+    if orphans > 0 {
+        let verb = if dry_run { "would remove" } else { "removed" };
+        println!(
+            "{verb} {orphans} log directories ({bytes} bytes) of jobs no longer in the database (left by an interrupted run)"
+        );
+    }
+    Ok(())
 }
 
 /// Runs the command; `batch` jobs per transaction.
@@ -49,6 +84,7 @@ pub async fn rm(
         "{verb} {expected} finished jobs that ended before {} ({days} days ago)",
         cutoff.to_rfc3339()
     );
+    sweep(&client, logs, dry_run).await?;
     let mut totals = Totals::default();
     let mut after = JobId(0);
     loop {
