@@ -319,3 +319,36 @@ fn render_device_prints_what_lava_renders_for_the_job() {
     assert!(ours.contains("lava_review=1"), "{ours}");
     assert!(ours.contains("console=ttyS2"), "{ours}");
 }
+
+/// The worker's `LAVA_QEMU_ACCEL=tcg` reaches a LAVA qemu dictionary as its templates say
+/// it, `no_kvm`: no `-enable-kvm` and no `-cpu host`, whatever the job's context says; the
+/// job's `no_kvm: false` does not undo it.
+#[test]
+fn the_workers_tcg_reaches_a_dictionary_as_no_kvm_over_the_job() {
+    let package = lava_device_types().unwrap();
+    let devices = devices_dir();
+    let types = [package.device_types()];
+    let path = devices.path().join("qemu01.jinja2");
+    let options = |source: &DeviceSource, context: Value| {
+        let device = source.device(context.as_object().unwrap()).unwrap();
+        device.qemu.unwrap().options
+    };
+    let plain = DeviceSource::dictionary(&path, &types).unwrap();
+    let kvm = options(&plain, json!({"arch": "amd64"}));
+    assert!(
+        kvm.contains("-enable-kvm") && kvm.contains("-cpu host"),
+        "{kvm}"
+    );
+    let mut forced = DeviceSource::dictionary(&path, &types).unwrap();
+    assert!(forced.force_context("no_kvm", Value::Bool(true)));
+    for context in [
+        json!({"arch": "amd64"}),
+        json!({"arch": "amd64", "no_kvm": false}),
+    ] {
+        let tcg = options(&forced, context.clone());
+        assert!(
+            !tcg.contains("-enable-kvm") && !tcg.contains("-cpu host"),
+            "{context}: {tcg}"
+        );
+    }
+}

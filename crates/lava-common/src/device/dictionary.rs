@@ -40,6 +40,9 @@ pub struct Dictionary {
     pub hostname: String,
     /// Its type: the template it extends, without `.jinja2`.
     pub device_type: String,
+    /// Context the worker sets for every job, over the job's own (`no_kvm` when
+    /// `LAVA_QEMU_ACCEL=tcg`): [`DeviceSource::force_context`].
+    forced: Map<String, Value>,
     renderer: Renderer,
 }
 
@@ -63,8 +66,22 @@ impl DeviceSource {
             path: path.to_path_buf(),
             hostname,
             device_type,
+            forced: Map::new(),
             renderer: Renderer::for_dictionary(path, types),
         })))
+    }
+
+    /// Sets `key` in every job's context for a dictionary, over what the job says (the
+    /// worker's own setting, such as `no_kvm` where `/dev/kvm` cannot run guests). A `.conf`
+    /// device takes the worker's settings as a layer instead; this returns false for one.
+    pub fn force_context(&mut self, key: &str, value: Value) -> bool {
+        match self {
+            DeviceSource::Conf(_) => false,
+            DeviceSource::Dictionary(d) => {
+                d.forced.insert(key.to_string(), value);
+                true
+            }
+        }
     }
 
     /// The device's name.
@@ -104,11 +121,13 @@ impl DeviceSource {
                     from_lava_yaml(&text, &d.hostname, &d.device_type, &d.path)
                 };
                 super::job_context::check_values(context)?;
-                let device = read(context)?;
+                let mut full = context.clone();
+                full.extend(d.forced.clone());
+                let device = read(&full)?;
                 if !context.is_empty() {
                     // What the device is without the job: the job may not change its
                     // commands (see `job_context`).
-                    let without = read(&Map::new())?;
+                    let without = read(&d.forced)?;
                     super::job_context::check(&d.path, context, &device, &without)?;
                 }
                 Ok(device)

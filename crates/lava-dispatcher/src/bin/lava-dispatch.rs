@@ -109,17 +109,27 @@ fn load_device(args: &Args, host: &HostPaths) -> anyhow::Result<DeviceSource> {
         }
         (None, None) => bail!("name the device with --device FILE or --device-name NAME"),
     };
+    let accel = std::env::var("LAVA_QEMU_ACCEL")
+        .ok()
+        .filter(|a| !a.is_empty());
     if is_dictionary(&file) {
-        return Ok(DeviceSource::dictionary(
-            &file,
-            &template_dirs(&file, host),
-        )?);
+        let mut source = DeviceSource::dictionary(&file, &template_dirs(&file, host))?;
+        // LAVA_QEMU_ACCEL=tcg: LAVA's templates say it with `no_kvm` (no -enable-kvm, no
+        // -cpu host), whatever the job's context says.
+        match accel.as_deref() {
+            None => {}
+            Some("tcg") => {
+                source.force_context("no_kvm", serde_json::Value::Bool(true));
+            }
+            Some(other) => bail!(
+                "LAVA_QEMU_ACCEL={other}: a device dictionary takes only tcg (its templates' no_kvm)"
+            ),
+        }
+        return Ok(source);
     }
     let mut device = DeviceConfig::load_file(&dispatcher_etc_for(&file, host)?, &file)?;
     // LAVA_QEMU_ACCEL=tcg forces emulation where /dev/kvm exists but is unusable.
-    if let Ok(accel) = std::env::var("LAVA_QEMU_ACCEL")
-        && !accel.is_empty()
-    {
+    if let Some(accel) = accel {
         let mut layer = ConfFile::new("LAVA_QEMU_ACCEL (environment)");
         layer.set("qemu_accel", &accel)?;
         device.overlay(&layer);
