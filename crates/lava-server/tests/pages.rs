@@ -661,6 +661,23 @@ async fn the_log_stream_sends_old_lines_then_new_ones_then_the_end() {
         .unwrap();
     assert_eq!(part.status().as_u16(), 206);
     assert_eq!(part.text().await.unwrap(), raw[..10]);
+    // Bytes past the recorded end (an append whose commit failed) are not the log.
+    let file = s
+        .root
+        .path()
+        .join(format!("var/lib/lava-server/jobs/{id}/output.yaml"));
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        b"- {\"lvl\": \"target\", \"msg\": \"never committed\"}\n",
+    )
+    .unwrap();
+    drop(f);
+    let after = page(&s, &format!("/scheduler/job/{id}/log/raw"), None).await;
+    assert_eq!(after, raw, "only the recorded log");
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::TryStreamExt as _;
 use lava_common::ids::JobId;
 use lava_common::log::{Message, map_to_json, parse_line};
 use lava_common::state::JobState;
@@ -38,6 +39,9 @@ const READ_BYTES: usize = 448 * 1024;
 /// line's `"` and `\\` are escaped again; YAML's `\xNN` becomes JSON's `\u00NN`) plus its
 /// number and time, so one read always fits.
 pub const EVENT_BYTES: usize = 1 << 20;
+
+/// The chunk in which a raw log is streamed when it is not served as a file.
+const RAW_CHUNK: usize = 64 << 10;
 
 /// How often a follower looks again without a wake-up (the job's end, another instance's
 /// append whose notification was lost).
@@ -60,6 +64,31 @@ pub async fn raw(
         return Ok(([(header::CONTENT_TYPE, plain)], "").into_response());
     }
     let path = state.logs.path(id);
+    // Bytes past the log's recorded end (an append whose commit failed, or one not yet
+    // committed) are not the log: then only the recorded part is sent, without ranges.
+    let slice = {
+        let c = state.db().await?;
+        state
+            .logs
+            .slice(&c, id, 0, None)
+            .await
+            .map_err(|e| PageError::Unavailable(format!("job log {}: {e}", path.display())))?
+    };
+    let on_disk = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if let Some(slice) = slice.filter(|s| s.len() != on_disk) {
+        let len = slice.len();
+        let body = slice.stream(RAW_CHUNK).inspect_err(move |e| {
+            tracing::error!(job = %id, error = %e, "job log read failed while streaming");
+        });
+        return Ok((
+            [
+                (header::CONTENT_TYPE, plain),
+                (header::CONTENT_LENGTH, HeaderValue::from(len)),
+            ],
+            Body::from_stream(body),
+        )
+            .into_response());
+    }
     let mut res = ServeFile::new(&path)
         .try_call(req)
         .await
