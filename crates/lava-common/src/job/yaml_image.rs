@@ -207,6 +207,11 @@ pub(crate) fn compression(c: &At<'_>) -> Result<Option<Compression>, JobError> {
         "bz2" => Some(Compression::Bz2),
         "zstd" => Some(Compression::Zstd),
         "none" => None,
+        "zip" => {
+            return Err(c.error(
+                "compression: zip is not supported (LAVA keeps such an image as downloaded, for deploy methods this dispatcher does not run; supported: gz, xz, bz2, zstd, none)",
+            ));
+        }
         other => {
             return Err(c.error(format!(
                 "unknown compression '{other}' (supported: gz, xz, bz2, zstd, none)"
@@ -426,6 +431,10 @@ mod tests {
             (
                 "url: x\nformat: ext4\npartition: 128\noverlays: {lava: true}\n",
                 "line 3: partition: a partition is counted from 0 and is below 128",
+            ),
+            (
+                "url: x\ncompression: zip\n",
+                "line 2: compression: compression: zip is not supported (LAVA keeps such an image as downloaded, for deploy methods this dispatcher does not run; supported: gz, xz, bz2, zstd, none)",
             ),
             (
                 "url: x\nroot_partition: 1\n",
