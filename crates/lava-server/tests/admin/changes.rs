@@ -222,7 +222,9 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         (j.state, j.health),
         (JobState::Finished, JobHealth::Canceled)
     );
-    let t = lava_db::job_admin::transitions(&c, JobId(a)).await.unwrap();
+    let t = lava_db::transitions::job_history(&c, JobId(a))
+        .await
+        .unwrap();
     let last = t.last().unwrap();
     assert_eq!(
         (last.actor.as_deref(), last.reason.as_str()),
