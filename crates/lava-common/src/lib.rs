@@ -11,6 +11,7 @@ pub mod device;
 pub mod device_file;
 pub mod dispatcher_settings;
 pub mod email_settings;
+pub mod error_chain;
 pub mod error_type;
 pub mod events_settings;
 pub mod fixture;
