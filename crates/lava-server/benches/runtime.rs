@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{Daemon, EMPTY_JOB, add_bench_type, free_port, ms, percentile, run_bench};
 use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceName, WorkerName};
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
+use lava_common::state::{DeviceHealth, JobVisibility};
 use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
 use serde_json::json;
 
@@ -57,13 +57,10 @@ async fn populate_with(
     }
     for d in 0..devices {
         let rec = DeviceRecord {
-            hostname: format!("d{d:04}").into(),
-            device_type: "bench".into(),
-            description: String::new(),
             tags: tags(d),
-            state: DeviceState::Idle,
             health: DeviceHealth::Good,
             worker_host: Some(format!("w{}", d % workers).into()),
+            ..DeviceRecord::new(format!("d{d:04}"), "bench")
         };
         lava_db::devices::add(&c, &rec).await.expect("device");
     }

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceTypeName, WorkerName};
-use lava_common::state::{CallbackState, DeviceHealth, DeviceState, JobHealth, JobState};
+use lava_common::state::{CallbackState, DeviceHealth, JobHealth, JobState};
 use lava_server::callbacks::{Options, http_client, run_once};
 use lava_server::logstore::LogStore;
 use lava_testkit::test_db;
@@ -68,13 +68,9 @@ async fn lab(c: &lava_db::Client) {
         .await
         .unwrap();
     let device = DeviceRecord {
-        hostname: "qemu01".into(),
-        device_type: "qemu".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
         health: DeviceHealth::Good,
         worker_host: Some("w1".into()),
+        ..DeviceRecord::new("qemu01", "qemu")
     };
     lava_db::devices::add(c, &device).await.unwrap();
 }

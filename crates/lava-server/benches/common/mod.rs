@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
 use lava_common::ids::WorkerName;
-use lava_common::state::{DeviceHealth, DeviceState};
+use lava_common::state::DeviceHealth;
 
 /// A public job with no actions for the `bench` device type.
 pub const EMPTY_JOB: &str = "job_name: b\ndevice_type: bench\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
@@ -114,13 +114,9 @@ pub async fn add_w0_d0(c: &lava_db::Client) -> String {
         .await
         .expect("ping");
     let d = DeviceRecord {
-        hostname: "d0".into(),
-        device_type: "bench".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
         health: DeviceHealth::Good,
         worker_host: Some(w0),
+        ..DeviceRecord::new("d0", "bench")
     };
     lava_db::devices::add(c, &d).await.expect("device");
     token
