@@ -631,17 +631,11 @@ async fn jobs_rm_deletes_old_finished_jobs_their_results_and_logs() {
         let id = lava_server::submit::submit(&c, definition, None)
             .await
             .unwrap();
-        let case = lava_db::results::NewCase {
-            suite: "0_smoke".into(),
-            name: format!("case-{n}"),
-            result: lava_common::state::TestResult::Pass,
-            measurement: None,
-            units: String::new(),
-            set: None,
-            metadata: serde_json::json!({}),
-            start_line: None,
-            end_line: None,
-        };
+        let case = lava_db::results::NewCase::new(
+            "0_smoke",
+            format!("case-{n}"),
+            lava_common::state::TestResult::Pass,
+        );
         lava_db::results::add(&c, id, &case).await.unwrap();
         let dir = jobs_dir.join(id.to_string());
         std::fs::create_dir_all(&dir).unwrap();
