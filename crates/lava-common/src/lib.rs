@@ -22,6 +22,7 @@ pub mod job;
 pub mod limits;
 pub mod log;
 pub mod settings;
+mod settings_value;
 pub mod signals;
 pub mod state;
 pub mod token;
