@@ -233,6 +233,28 @@ pub fn texts(log: Vec<lava_common::log::LogLine>, lvl: lava_common::log::Level) 
         .collect()
 }
 
+/// A lab on a PostgreSQL cluster of its own (in `pgdir`), migrated, with device type `kvm`
+/// and its device `kvm01` (health unknown) loaded from a fixture, and a worker host's
+/// `/etc/lava-dispatcher` for them below `host/` (see [`dispatcher_etc`]). The cluster must
+/// live as long as the lab.
+pub fn kvm01_lab(rt: &tokio::runtime::Runtime, pgdir: &Path) -> (lava_testkit::PgCluster, Lab) {
+    let pg = lava_testkit::PgCluster::start(pgdir).unwrap();
+    rt.block_on(pg.ensure_database("lava")).unwrap();
+    let lab = Lab {
+        dir: tempfile::tempdir().unwrap(),
+        db_url: pg.url("lava"),
+    };
+    lab.manage(&["migrate"]);
+    let fixture = lab.write(
+        "fixture.json",
+        r#"[{"model": "lava_scheduler_app.devicetype", "pk": "kvm", "fields": {}},
+            {"model": "lava_scheduler_app.device", "pk": "kvm01", "fields": {"device_type": "kvm", "health": 0}}]"#,
+    );
+    lab.manage(&["loaddata", fixture.to_str().unwrap()]);
+    dispatcher_etc(&lab.dir.path().join("host"));
+    (pg, lab)
+}
+
 /// The `results` mappings of `log`, in order.
 pub fn results(
     log: Vec<lava_common::log::LogLine>,
