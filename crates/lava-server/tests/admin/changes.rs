@@ -186,27 +186,19 @@ async fn priority_cancel_and_resubmit_of_jobs() {
     let admin = logged_in(&s, "admin", "admin-password").await;
     let c = s.db.client().await.unwrap();
     let a = s.submit(JOB);
-    let p = admin
-        .submit(
-            &format!("/admin/jobs/{a}/priority"),
-            &[("priority", "90"), ("reason", "release")],
-        )
-        .await;
-    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    assert_eq!(
-        lava_db::jobs::get(&c, JobId(a))
+    let job = async |id: i64| lava_db::jobs::get(&c, JobId(id)).await.unwrap().unwrap();
+    let set_priority = async |priority: &str, reason: &str| {
+        admin
+            .submit(
+                &format!("/admin/jobs/{a}/priority"),
+                &[("priority", priority), ("reason", reason)],
+            )
             .await
-            .unwrap()
-            .unwrap()
-            .priority,
-        90
-    );
-    let p = admin
-        .submit(
-            &format!("/admin/jobs/{a}/priority"),
-            &[("priority", "101"), ("reason", "x")],
-        )
-        .await;
+    };
+    let p = set_priority("90", "release").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(job(a).await.priority, 90);
+    let p = set_priority("101", "x").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(p.body.contains("101"), "{}", p.body);
 
@@ -217,7 +209,7 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    let j = lava_db::jobs::get(&c, JobId(a)).await.unwrap().unwrap();
+    let j = job(a).await;
     assert_eq!(
         (j.state, j.health),
         (JobState::Finished, JobHealth::Canceled)
@@ -235,21 +227,9 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         .unwrap();
     assert_eq!(log[0].reason, "wrong image");
     // A finished job's priority stays as it was.
-    let p = admin
-        .submit(
-            &format!("/admin/jobs/{a}/priority"),
-            &[("priority", "10"), ("reason", "x")],
-        )
-        .await;
+    let p = set_priority("10", "x").await;
     assert_eq!(p.status, StatusCode::CONFLICT);
-    assert_eq!(
-        lava_db::jobs::get(&c, JobId(a))
-            .await
-            .unwrap()
-            .unwrap()
-            .priority,
-        90
-    );
+    assert_eq!(job(a).await.priority, 90);
 
     // Resubmitting makes a new job from the same definition, submitted by the admin.
     let p = admin
@@ -257,7 +237,7 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         .await;
     let to = p.location.unwrap();
     let b: i64 = to.strip_prefix("/scheduler/job/").unwrap().parse().unwrap();
-    let j = lava_db::jobs::get(&c, JobId(b)).await.unwrap().unwrap();
+    let j = job(b).await;
     assert_eq!(
         (j.definition.as_str(), j.submitter.as_deref()),
         (JOB, Some("admin"))
