@@ -12,39 +12,30 @@ async fn maintenance_with_a_reason_is_a_transition_and_a_log_entry() {
     let s = lab().await;
     let admin = logged_in(&s, "admin", "admin-password").await;
     let c = s.db.client().await.unwrap();
+    let health = async || {
+        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
+            .await
+            .unwrap()
+            .unwrap()
+            .info
+            .health
+    };
+    let set_health = async |health: &str, reason: &str| {
+        admin
+            .submit(
+                "/admin/devices/kvm01/health",
+                &[("health", health), ("reason", reason)],
+            )
+            .await
+    };
     // No reason: refused, nothing changed.
-    let p = admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "maintenance"), ("reason", " ")],
-        )
-        .await;
+    let p = set_health("maintenance", " ").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
-            .await
-            .unwrap()
-            .unwrap()
-            .info
-            .health,
-        DeviceHealth::Unknown
-    );
+    assert_eq!(health().await, DeviceHealth::Unknown);
 
-    let form = [
-        ("health", "maintenance"),
-        ("reason", "PDU port <7> is dead"),
-    ];
-    let p = admin.submit("/admin/devices/kvm01/health", &form).await;
+    let p = set_health("maintenance", "PDU port <7> is dead").await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    assert_eq!(
-        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
-            .await
-            .unwrap()
-            .unwrap()
-            .info
-            .health,
-        DeviceHealth::Maintenance
-    );
+    assert_eq!(health().await, DeviceHealth::Maintenance);
     let t = &lava_db::devices::health_history(&c, &DeviceName::from("kvm01"), 1)
         .await
         .unwrap()[0];
@@ -77,35 +68,12 @@ async fn maintenance_with_a_reason_is_a_transition_and_a_log_entry() {
     );
 
     // Retired, then good is not a legal step (a retired device comes back through unknown).
-    admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "retired"), ("reason", "gone")],
-        )
-        .await;
-    let p = admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "good"), ("reason", "back")],
-        )
-        .await;
+    set_health("retired", "gone").await;
+    let p = set_health("good", "back").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
-    assert_eq!(
-        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
-            .await
-            .unwrap()
-            .unwrap()
-            .info
-            .health,
-        DeviceHealth::Retired
-    );
+    assert_eq!(health().await, DeviceHealth::Retired);
     // Health checks set bad and looping, not admins.
-    let p = admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "bad"), ("reason", "x")],
-        )
-        .await;
+    let p = set_health("bad", "x").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
 }
 
