@@ -32,11 +32,7 @@ impl EmailSettings {
         let mut out = EmailSettings::default();
         for (key, value) in table {
             let name = format!("email.{key}");
-            let Some(s) = value.as_str() else {
-                problems.push(format!(
-                    "{name}: expected a string, found {}",
-                    value.type_str()
-                ));
+            let Some(s) = crate::settings_value::string(&name, value, problems) else {
                 continue;
             };
             match key.as_str() {

@@ -9,6 +9,8 @@
 //! topic = "org.linaro.validation"      # the prefix of every topic
 //! ```
 
+use crate::settings_value;
+
 /// LAVA's default publisher address.
 pub const DEFAULT_PUBLISHER: &str = "tcp://*:5500";
 
@@ -51,19 +53,13 @@ impl EventSettings {
         for (key, value) in table {
             let name = format!("events.{key}");
             match key.as_str() {
-                "enabled" => match value.as_bool() {
-                    Some(b) => out.enabled = b,
-                    None => problems.push(format!(
-                        "{name}: expected true or false, found {}",
-                        value.type_str()
-                    )),
-                },
+                "enabled" => {
+                    if let Some(b) = settings_value::flag(&name, value, problems) {
+                        out.enabled = b;
+                    }
+                }
                 "publisher" | "publisher_url" | "topic" => {
-                    let Some(s) = value.as_str() else {
-                        problems.push(format!(
-                            "{name}: expected a string, found {}",
-                            value.type_str()
-                        ));
+                    let Some(s) = settings_value::string(&name, value, problems) else {
                         continue;
                     };
                     match key.as_str() {

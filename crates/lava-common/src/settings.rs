@@ -13,6 +13,7 @@ use crate::backoff_settings::Backoff;
 use crate::email_settings::EmailSettings;
 use crate::events_settings::EventSettings;
 use crate::limits::{Limits, PoolSettings};
+use crate::settings_value;
 
 /// The settings file's path below the root.
 pub const SETTINGS_FILE: &str = "etc/lava-server/settings.toml";
@@ -108,16 +109,7 @@ impl Safety {
         problems: &mut Vec<String>,
     ) -> bool {
         let name = format!("{section}.{key}");
-        let flag = |problems: &mut Vec<String>| match value.as_bool() {
-            Some(b) => Some(b),
-            None => {
-                problems.push(format!(
-                    "{name}: expected true or false, found {}",
-                    value.type_str()
-                ));
-                None
-            }
-        };
+        let flag = |problems: &mut Vec<String>| settings_value::flag(&name, value, problems);
         match (section, key) {
             ("web", "secure_cookies") => {
                 if let Some(b) = flag(problems) {
@@ -351,11 +343,7 @@ impl FileValues {
                     continue;
                 }
                 let name = format!("{section}.{key}");
-                let Some(s) = value.as_str() else {
-                    problems.push(format!(
-                        "{name}: expected a string, found {}",
-                        value.type_str()
-                    ));
+                let Some(s) = settings_value::string(&name, value, problems) else {
                     continue;
                 };
                 let s = s.to_string();

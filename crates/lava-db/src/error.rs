@@ -72,12 +72,5 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
         }
         return msg;
     }
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
+    lava_common::error_chain::error_chain(e)
 }

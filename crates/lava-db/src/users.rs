@@ -67,23 +67,30 @@ pub async fn id_of(c: &impl Db, username: &str) -> Result<Option<i64>, Error> {
     Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
+/// A user row's columns, as `$1` to `$8` from [`params`].
+const INSERT: &str = "INSERT INTO users (username, email, first_name, last_name, password,
+    is_staff, is_superuser, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// `u` as the parameters of [`INSERT`].
+fn params(u: &UserRecord) -> [&(dyn tokio_postgres::types::ToSql + Sync); 8] {
+    [
+        &u.username,
+        &u.email,
+        &u.first_name,
+        &u.last_name,
+        &u.password,
+        &u.is_staff,
+        &u.is_superuser,
+        &u.is_active,
+    ]
+}
+
 /// Adds a user; fails naming the username if it exists. Returns the new id.
 pub async fn add(c: &impl Db, u: &UserRecord) -> Result<i64, Error> {
     let row = c
         .query_opt(
-            "INSERT INTO users (username, email, first_name, last_name, password, is_staff,
-                is_superuser, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (username) DO NOTHING RETURNING id",
-            &[
-                &u.username,
-                &u.email,
-                &u.first_name,
-                &u.last_name,
-                &u.password,
-                &u.is_staff,
-                &u.is_superuser,
-                &u.is_active,
-            ],
+            &format!("{INSERT} ON CONFLICT (username) DO NOTHING RETURNING id"),
+            &params(u),
         )
         .await?;
     match row {
@@ -98,22 +105,13 @@ pub async fn add(c: &impl Db, u: &UserRecord) -> Result<i64, Error> {
 /// Inserts a user or updates the one with the same username (fixture loading).
 pub async fn upsert(c: &impl Db, u: &UserRecord) -> Result<(), Error> {
     c.execute(
-        "INSERT INTO users (username, email, first_name, last_name, password, is_staff,
-            is_superuser, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (username) DO UPDATE SET email = EXCLUDED.email,
-            first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-            password = EXCLUDED.password, is_staff = EXCLUDED.is_staff,
-            is_superuser = EXCLUDED.is_superuser, is_active = EXCLUDED.is_active",
-        &[
-            &u.username,
-            &u.email,
-            &u.first_name,
-            &u.last_name,
-            &u.password,
-            &u.is_staff,
-            &u.is_superuser,
-            &u.is_active,
-        ],
+        &format!(
+            "{INSERT} ON CONFLICT (username) DO UPDATE SET email = EXCLUDED.email,
+                first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+                password = EXCLUDED.password, is_staff = EXCLUDED.is_staff,
+                is_superuser = EXCLUDED.is_superuser, is_active = EXCLUDED.is_active"
+        ),
+        &params(u),
     )
     .await?;
     Ok(())

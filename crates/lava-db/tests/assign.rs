@@ -8,7 +8,6 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::device;
 use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceName, DeviceTypeName, JobId, WorkerName};
 use lava_common::state::{DeviceHealth, JobVisibility, WorkerHealth};
@@ -171,7 +170,7 @@ async fn build(c: &lava_db::Transaction<'_>, lab: &Lab) -> Vec<JobId> {
             tags: d.tags.clone(),
             health: d.health,
             worker_host: Some(WORKERS[d.worker].into()),
-            ..device(&hostname, TYPES[d.device_type])
+            ..DeviceRecord::new(hostname.as_str(), TYPES[d.device_type])
         };
         lava_db::devices::add(c, &record).await.unwrap();
         if d.reported {

@@ -6,7 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{device, job, user};
+use common::{job, user};
+use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceName, DeviceTypeName};
 use lava_common::state::{DeviceHealth, JobVisibility};
 use lava_db::notify::EVENTS;
@@ -32,7 +33,7 @@ async fn changes_of_state_and_health_are_announced_once_each_in_order() {
         .unwrap();
     let ann = lava_db::users::add(&c, &user("ann", false)).await.unwrap();
     for name in ["q02", "q01"] {
-        lava_db::devices::add(&c, &device(name, "qemu"))
+        lava_db::devices::add(&c, &DeviceRecord::new(name, "qemu"))
             .await
             .unwrap();
     }

@@ -6,7 +6,7 @@ use lava_common::ids::{DeviceTypeName, JobId};
 use lava_common::state::{JobHealth, JobState, JobVisibility};
 use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::viewer::Viewer;
-use lava_testkit::test_db;
+use lava_testkit::{TestDb, test_db};
 
 use common::{job, user};
 
@@ -14,21 +14,39 @@ fn ids(jobs: &[lava_db::jobs::Job]) -> Vec<JobId> {
     jobs.iter().map(|j| j.id).collect()
 }
 
-#[tokio::test]
-async fn filters_order_paging_and_visibility() {
+/// The users of a lab, by id.
+struct People {
+    alice: i64,
+    bob: i64,
+    root: i64,
+}
+
+/// A private database with `device_types` and three users: alice and bob, and root, a
+/// superuser.
+async fn lab(device_types: &[&str]) -> (TestDb, lava_db::Client, People) {
     let db = test_db().await.unwrap();
     let c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
-        .await
-        .unwrap();
-    lava_db::device_types::add(&c, &DeviceTypeName::from("bbb"), "")
-        .await
-        .unwrap();
-    let alice = lava_db::users::add(&c, &user("alice", false))
-        .await
-        .unwrap();
-    let bob = lava_db::users::add(&c, &user("bob", false)).await.unwrap();
-    let root = lava_db::users::add(&c, &user("root", true)).await.unwrap();
+    for name in device_types {
+        lava_db::device_types::add(&c, &DeviceTypeName::from(*name), "")
+            .await
+            .unwrap();
+    }
+    let add = async |name, superuser| {
+        lava_db::users::add(&c, &user(name, superuser))
+            .await
+            .unwrap()
+    };
+    let people = People {
+        alice: add("alice", false).await,
+        bob: add("bob", false).await,
+        root: add("root", true).await,
+    };
+    (db, c, people)
+}
+
+#[tokio::test]
+async fn filters_order_paging_and_visibility() {
+    let (_db, c, People { alice, bob, root }) = lab(&["qemu", "bbb"]).await;
     let mut all = vec![];
     for (who, dt, vis) in [
         (alice, "qemu", JobVisibility::Public),
@@ -120,11 +138,7 @@ async fn filters_order_paging_and_visibility() {
 
 #[tokio::test]
 async fn a_keyset_page_walks_the_primary_key() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
-        .await
-        .unwrap();
+    let (_db, c, _) = lab(&["qemu"]).await;
     let n = lava_db::jobs::insert_many_for_bench(&c, 100_000, &DeviceTypeName::from("qemu"), None)
         .await
         .unwrap();
@@ -165,16 +179,7 @@ async fn a_keyset_page_walks_the_primary_key() {
 /// deletes.
 #[tokio::test]
 async fn counted_jobs_always_match_an_exact_count() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
-        .await
-        .unwrap();
-    let alice = lava_db::users::add(&c, &user("alice", false))
-        .await
-        .unwrap();
-    let bob = lava_db::users::add(&c, &user("bob", false)).await.unwrap();
-    let root = lava_db::users::add(&c, &user("root", true)).await.unwrap();
+    let (_db, c, People { alice, bob, root }) = lab(&["qemu"]).await;
     lava_db::users::add_group(&c, "lab").await.unwrap();
     lava_db::users::join_group(&c, "bob", "lab").await.unwrap();
     let viewers = [

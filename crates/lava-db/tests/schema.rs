@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::device;
 use lava_common::error_type::ErrorType;
+use lava_common::fixture::DeviceRecord;
 use lava_common::fixture::HealthDenominator;
 use lava_common::ids::{DeviceName, DeviceTypeName};
 use lava_common::state::{
@@ -76,7 +76,7 @@ async fn health_changes_are_recorded() {
     lava_db::device_types::add(&c, &DeviceTypeName::from("kvm"), "")
         .await
         .unwrap();
-    let d = device("kvm01", "kvm");
+    let d = DeviceRecord::new("kvm01", "kvm");
     lava_db::devices::add(&c, &d).await.unwrap();
     assert!(matches!(
         lava_db::devices::add(&c, &d).await,

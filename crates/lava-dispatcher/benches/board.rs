@@ -11,6 +11,9 @@
 //! Prints figures; asserts nothing about speed (a busy machine must not fail a build).
 //! `LAVA_BENCH_BOOTS` sets how many raw boots and jobs are timed (default 3).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -85,27 +88,7 @@ fn git_repo(dir: &Path, files: &[(&str, &[u8])]) -> PathBuf {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, data).unwrap();
     }
-    for args in [
-        &["init", "-q"][..],
-        &["add", "."],
-        &[
-            "-c",
-            "user.name=b",
-            "-c",
-            "user.email=b@b",
-            "commit",
-            "-qm",
-            "bench",
-        ],
-    ] {
-        let st = Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(st.success(), "git {args:?}");
-    }
+    common::commit(&repo);
     repo
 }
 
@@ -261,15 +244,7 @@ fn main() {
     );
 
     // The overlay of a 5 MiB repository with a binary file: in the ramdisk over TFTP...
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let blob: Vec<u8> = (0..5 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
+    let blob = common::noise(5 << 20);
     let def = b"metadata:\n  format: Lava-Test Test Definition 1.0\n  name: big\nrun:\n  steps:\n  - lava-test-case size --shell test -s bin/blob.bin\n";
     let repo = git_repo(dir.path(), &[("big.yaml", def), ("bin/blob.bin", &blob)]);
     let job = run_job(

@@ -1,12 +1,14 @@
 //! `lava-dispatch` end to end: real QEMU (TCG) booting the test image, and the simulated
 //! serial board behind real ser2net and pdudaemon; then every way a job must fail cleanly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use lava_common::log::{Level, Message, Value, parse_line};
+use lava_common::log::{Level, Value};
 use lava_testkit::{FakeBoard, test_image};
 
 fn workspace() -> PathBuf {
@@ -95,22 +97,11 @@ impl Run {
     }
 
     fn log(&self) -> Vec<lava_common::log::LogLine> {
-        std::fs::read_to_string(self.path("out/output.yaml"))
-            .unwrap()
-            .lines()
-            .map(|l| parse_line(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-            .collect()
+        common::parse_log(&std::fs::read_to_string(self.path("out/output.yaml")).unwrap())
     }
 
     fn texts(&self, lvl: Level) -> Vec<String> {
-        self.log()
-            .into_iter()
-            .filter(|l| l.lvl == lvl)
-            .filter_map(|l| match l.msg {
-                Message::Text(t) => Some(t),
-                Message::Map(_) => None,
-            })
-            .collect()
+        common::texts(self.log(), lvl)
     }
 
     /// (definition, case, result) of every test result, LAVA's own actions excluded.
@@ -123,14 +114,7 @@ impl Run {
     }
 
     fn results(&self) -> Vec<std::collections::BTreeMap<String, Value>> {
-        self.log()
-            .into_iter()
-            .filter(|l| l.lvl == Level::Results)
-            .filter_map(|l| match l.msg {
-                Message::Map(m) => Some(m),
-                Message::Text(_) => None,
-            })
-            .collect()
+        common::results(self.log())
     }
 
     /// The final `job` result.

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{Daemon, Lab, bin, file_url_dirs, token_file, wait_for, workspace};
+use common::{Daemon, Lab, bin, file_url_dirs, kvm01_lab, token_file, wait_for};
 use lava_testkit::{PgCluster, test_image};
 
 const LONG_JOB: &str = "job_name: long\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 3}\nactions:\n- deploy:\n    to: tmpfs\n    images:\n      kernel: {url: 'file://KERNEL'}\n      ramdisk: {url: 'file://RAMDISK'}\n- boot:\n    method: qemu\n    auto_login: {login_prompt: 'login:', username: root}\n    prompts: ['root@lava-kvm']\n- test:\n    definitions:\n    - from: inline\n      name: slow\n      path: inline/slow.yaml\n      repository:\n        metadata: {format: Lava-Test Test Definition 1.0, name: slow}\n        run:\n          steps:\n          - sleep 6\n          - lava-test-case after-the-fault --result pass\n";
@@ -152,33 +152,8 @@ impl Running {
 fn restarts_lose_nothing_and_a_dead_worker_ends_its_job() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pgdir = tempfile::tempdir().unwrap();
-    let mut pg = PgCluster::start(pgdir.path()).unwrap();
-    rt.block_on(pg.ensure_database("lava")).unwrap();
-    let lab = Lab {
-        dir: tempfile::tempdir().unwrap(),
-        db_url: pg.url("lava"),
-    };
+    let (mut pg, lab) = kvm01_lab(&rt, pgdir.path());
     let img = test_image().unwrap();
-    let ws = workspace();
-    lab.manage(&["migrate"]);
-    let fixture = lab.write(
-        "fixture.json",
-        r#"[{"model": "lava_scheduler_app.devicetype", "pk": "kvm", "fields": {}},
-            {"model": "lava_scheduler_app.device", "pk": "kvm01", "fields": {"device_type": "kvm", "health": 0}}]"#,
-    );
-    lab.manage(&["loaddata", fixture.to_str().unwrap()]);
-    std::fs::create_dir_all(lab.dir.path().join("host/etc/lava-dispatcher/device-types")).unwrap();
-    std::fs::copy(
-        ws.join("examples/device-types/kvm.conf"),
-        lab.dir
-            .path()
-            .join("host/etc/lava-dispatcher/device-types/kvm.conf"),
-    )
-    .unwrap();
-    lab.write(
-        "host/etc/lava-dispatcher/devices/kvm01.conf",
-        "device_type = kvm\nhostname = kvm01\n",
-    );
     let token = lab.manage(&["workers", "add", "w"]).trim().to_string();
     token_file(&lab.dir.path().join("host"), &token);
     lab.manage(&["workers", "approve", "w"]);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,33 @@ fn dispatch(root: &Path, args: &[&str], job: &Path, cache: &Path) -> std::proces
     dispatch_with(root, args, job, cache, &root.join("nothing"))
 }
 
+/// What a run of a job on kvm01 left.
+struct Run {
+    code: Option<i32>,
+    stderr: String,
+    /// Its log, `output.yaml`.
+    log: String,
+}
+
+/// Runs `job` on kvm01 with its log in `out_dir`; `files` as for [`dispatch_with`].
+fn run_kvm01(root: &Path, job: &Path, out_dir: &Path, cache: &Path, files: &Path) -> Run {
+    let args = [
+        "--device-name",
+        "kvm01",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ];
+    let out = dispatch_with(root, &args, job, cache, files);
+    let stderr = text(&out.stderr);
+    let log = std::fs::read_to_string(out_dir.join("output.yaml"))
+        .unwrap_or_else(|e| panic!("no log in {}: {e}; stderr: {stderr}", out_dir.display()));
+    Run {
+        code: out.status.code(),
+        stderr,
+        log,
+    }
+}
+
 fn install_kvm(root: &Path) {
     common::dispatcher_etc(root);
 }
@@ -134,24 +161,9 @@ fn http_images_are_checked_decompressed_and_cached() {
     let cache = dir.path().join("cache");
     for round in 0..2 {
         let out_dir = dir.path().join(format!("out{round}"));
-        let out = dispatch(
-            &root,
-            &[
-                "--device-name",
-                "kvm01",
-                "--output-dir",
-                out_dir.to_str().unwrap(),
-            ],
-            &job,
-            &cache,
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "round {round}: {}",
-            text(&out.stderr)
-        );
-        let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
+        let run = run_kvm01(&root, &job, &out_dir, &cache, &root.join("nothing"));
+        assert_eq!(run.code, Some(0), "round {round}: {}", run.stderr);
+        let log = run.log;
         assert!(
             log.contains("the shell is ready"),
             "the decompressed kernel booted"
@@ -167,24 +179,15 @@ fn http_images_are_checked_decompressed_and_cached() {
         .unwrap()
         .replace(&sha, &"f".repeat(64));
     std::fs::write(&job, bad).unwrap();
-    let out_dir = dir.path().join("out-bad");
-    let out = dispatch(
+    let run = run_kvm01(
         &root,
-        &[
-            "--device-name",
-            "kvm01",
-            "--output-dir",
-            out_dir.to_str().unwrap(),
-        ],
         &job,
+        &dir.path().join("out-bad"),
         &cache,
+        &root.join("nothing"),
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        std::fs::read_to_string(out_dir.join("output.yaml"))
-            .unwrap()
-            .contains("checksum mismatch")
-    );
+    assert_eq!(run.code, Some(1));
+    assert!(run.log.contains("checksum mismatch"), "{}", run.log);
 }
 
 #[test]
@@ -209,26 +212,7 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
     )
     .unwrap();
     std::os::unix::fs::symlink(dir.path().join("outside.yaml"), repo.join("escape.yaml")).unwrap();
-    let git = |args: &[&str]| {
-        let st = Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(st.status.success(), "git {args:?}: {}", text(&st.stderr));
-    };
-    git(&["init", "-q"]);
-    git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "."]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@t",
-        "commit",
-        "-qm",
-        "tests",
-    ]);
+    common::commit(&repo);
     let img = test_image().unwrap();
     let job = |name: &str, testdef: &str, params: &str| {
         let job = dir.path().join(format!("{name}.json"));
@@ -250,20 +234,8 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
     };
     let run = |job: &Path| {
         let out_dir = dir.path().join("out");
-        let out = dispatch_with(
-            &root,
-            &[
-                "--device-name",
-                "kvm01",
-                "--output-dir",
-                out_dir.to_str().unwrap(),
-            ],
-            job,
-            &dir.path().join("cache"),
-            dir.path(),
-        );
-        let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
-        (out.status.code(), log)
+        let run = run_kvm01(&root, job, &out_dir, &dir.path().join("cache"), dir.path());
+        (run.code, run.log)
     };
     let (code, log) = run(&job(
         "smoke",
@@ -293,68 +265,14 @@ fn git_test_definitions_from_a_file_url_with_their_files() {
     );
 }
 
-/// A git repository of `mib` MiB: a binary file of pseudo-random bytes (every byte value,
-/// newlines and NULs included) and a definition that checks it arrived whole.
-fn big_repo(dir: &Path, mib: usize) -> PathBuf {
-    let repo = dir.join("big.git");
-    std::fs::create_dir_all(repo.join("bin")).unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let blob: Vec<u8> = (0..mib << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
-    let sum = sha2::Sha256::digest(&blob)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
-    std::fs::write(repo.join("bin/blob.bin"), &blob).unwrap();
-    std::fs::write(
-        repo.join("big.yaml"),
-        format!(
-            "metadata:\n  format: Lava-Test Test Definition 1.0\n  name: big\n\
-             run:\n  steps:\n\
-             \x20\x20- lava-test-case blob-size --shell test \"$(wc -c < bin/blob.bin)\" -eq {}\n\
-             \x20\x20- lava-test-case blob-sum --shell test \"$(sha256sum bin/blob.bin | cut -d' ' -f1)\" = {sum}\n",
-            blob.len()
-        ),
-    )
-    .unwrap();
-    for args in [
-        &["init", "-q"][..],
-        &["add", "."],
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "big",
-        ],
-    ] {
-        let st = Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(st.status.success(), "git {args:?}: {}", text(&st.stderr));
-    }
-    repo
-}
-
 /// Runs a kvm job whose test comes from a `mib` MiB repository with a binary file (see
-/// [`big_repo`]); `initrd` is extra YAML for the initrd image, `minutes` the job timeout.
+/// [`common::big_repo`]); `initrd` is extra YAML for the initrd image, `minutes` the job timeout.
 /// Asserts the job completes with both checks of the blob passed; returns its log.
 fn big_repo_job(mib: usize, initrd: &str, minutes: u32) -> String {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     install_kvm(&root);
-    let repo = big_repo(dir.path(), mib);
+    let (repo, _) = common::big_repo(dir.path(), mib);
     let img = test_image().unwrap();
     let job = dir.path().join("big.yaml");
     std::fs::write(
@@ -371,21 +289,14 @@ fn big_repo_job(mib: usize, initrd: &str, minutes: u32) -> String {
         ),
     )
     .unwrap();
-    let out_dir = dir.path().join("out");
-    let out = dispatch_with(
+    let Run { code, stderr, log } = run_kvm01(
         &root,
-        &[
-            "--device-name",
-            "kvm01",
-            "--output-dir",
-            out_dir.to_str().unwrap(),
-        ],
         &job,
+        &dir.path().join("out"),
         &dir.path().join("cache"),
         dir.path(),
     );
-    let log = std::fs::read_to_string(out_dir.join("output.yaml")).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out.stderr));
+    assert_eq!(code, Some(0), "{stderr}\n{log}");
     let results: Vec<&str> = log
         .lines()
         .filter(|l| l.contains(r#""definition": "0_big""#))
@@ -427,18 +338,8 @@ fn an_empty_job_completes_and_bad_arguments_are_named() {
     std::fs::write(&job, "job_name: empty\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n").unwrap();
     let out_dir = dir.path().join("out");
     let cache = dir.path().join("cache");
-    let out = dispatch(
-        &root,
-        &[
-            "--device-name",
-            "kvm01",
-            "--output-dir",
-            out_dir.to_str().unwrap(),
-        ],
-        &job,
-        &cache,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let run = run_kvm01(&root, &job, &out_dir, &cache, &root.join("nothing"));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
 
     let out = dispatch(&root, &["--device-name", "nosuch"], &job, &cache);
     assert_eq!(out.status.code(), Some(2));
@@ -458,25 +359,15 @@ fn an_empty_job_completes_and_bad_arguments_are_named() {
     );
 
     std::fs::write(&job, "job_name: x\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n").unwrap();
-    let out = dispatch(
-        &root,
-        &[
-            "--device-name",
-            "kvm01",
-            "--output-dir",
-            out_dir.to_str().unwrap(),
-        ],
-        &job,
-        &cache,
-    );
+    let run = run_kvm01(&root, &job, &out_dir, &cache, &root.join("nothing"));
     assert_eq!(
-        out.status.code(),
+        run.code,
         Some(1),
         "a job for another device type is refused"
     );
     assert!(
-        std::fs::read_to_string(out_dir.join("output.yaml"))
-            .unwrap()
-            .contains("asks for device type 'qemu'")
+        run.log.contains("asks for device type 'qemu'"),
+        "{}",
+        run.log
     );
 }

@@ -11,8 +11,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Daemon, Lab, bin, wait_for, workspace};
-use lava_testkit::{PgCluster, test_image};
+use common::{Daemon, bin, kvm01_lab, token_file, wait_for};
+use lava_testkit::test_image;
 
 const JOB: &str = "job_name: secrets\ndevice_type: kvm\nvisibility: public\nsecrets:\n  API_KEY: \"VALUE\"\ntimeouts:\n  job: {minutes: 3}\nactions:\n- deploy:\n    to: tmpfs\n    images:\n      kernel: {url: 'file://KERNEL'}\n      ramdisk: {url: 'file://RAMDISK'}\n- boot:\n    method: qemu\n    auto_login: {login_prompt: 'login:', username: root}\n    prompts: ['root@lava-kvm']\n- test:\n    definitions:\n    - from: inline\n      name: wait\n      path: inline/wait.yaml\n      repository:\n        metadata: {format: Lava-Test Test Definition 1.0, name: wait}\n        run:\n          steps:\n          - . /lava-*/secrets\n          - 'case \"$API_KEY\" in PFX-*-SFX) lava-test-case secret-read --result pass;; *) lava-test-case secret-read --result fail;; esac'\n          - echo \"leak:$API_KEY:${#API_KEY}\"\n          - sleep 8\n          - lava-test-case waited --result pass\n";
 
@@ -65,39 +65,12 @@ fn assert_private(dir: &Path) {
 fn neither_the_token_nor_a_secret_leaks_from_a_job_and_job_files_are_private() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pgdir = tempfile::tempdir().unwrap();
-    let pg = PgCluster::start(pgdir.path()).unwrap();
-    rt.block_on(pg.ensure_database("lava")).unwrap();
-    let lab = Lab {
-        dir: tempfile::tempdir().unwrap(),
-        db_url: pg.url("lava"),
-    };
+    let (_pg, lab) = kvm01_lab(&rt, pgdir.path());
     let img = test_image().unwrap();
-    lab.manage(&["migrate"]);
-    let fixture = lab.write(
-        "fixture.json",
-        r#"[{"model": "lava_scheduler_app.devicetype", "pk": "kvm", "fields": {}},
-            {"model": "lava_scheduler_app.device", "pk": "kvm01", "fields": {"device_type": "kvm", "health": 0}}]"#,
-    );
-    lab.manage(&["loaddata", fixture.to_str().unwrap()]);
     let host = lab.dir.path().join("host");
-    let etc = host.join("etc/lava-dispatcher");
-    std::fs::create_dir_all(etc.join("device-types")).unwrap();
-    std::fs::copy(
-        workspace().join("examples/device-types/kvm.conf"),
-        etc.join("device-types/kvm.conf"),
-    )
-    .unwrap();
-    lab.write(
-        "host/etc/lava-dispatcher/devices/kvm01.conf",
-        "device_type = kvm\nhostname = kvm01\n",
-    );
     let token = lab.manage(&["workers", "add", "w"]).trim().to_string();
     lab.manage(&["devices", "set-worker", "kvm01", "w"]);
-    let token_file = lab.write(
-        "host/etc/lava-dispatcher/worker.token",
-        &format!("{token}\n"),
-    );
-    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let token_file = token_file(&host, &token);
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -10,7 +10,7 @@ use std::time::Instant;
 use common::{EMPTY_JOB, add_bench_type, ms, percentile, run_bench, start_web};
 use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceTypeName, JobId};
-use lava_common::state::{DeviceHealth, DeviceState};
+use lava_common::state::DeviceHealth;
 use lava_server::web::xmlrpc::codec::{Value, call, parse_response};
 
 const JOBS: i64 = 100_000;
@@ -20,13 +20,8 @@ async fn populate(db: &lava_testkit::TestDb) -> String {
     let c = db.client().await.expect("db");
     add_bench_type(&c).await;
     let d = DeviceRecord {
-        hostname: "bench01".into(),
-        device_type: "bench".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
         health: DeviceHealth::Good,
-        worker_host: None,
+        ..DeviceRecord::new("bench01", "bench")
     };
     lava_db::devices::add(&c, &d).await.expect("device");
     let user = lava_common::fixture::UserRecord {

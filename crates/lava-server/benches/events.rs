@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{Daemon, EMPTY_JOB, add_bench_type, ms, percentile, run_bench, start_web_with_events};
 use lava_common::fixture::DeviceRecord;
-use lava_common::state::{DeviceHealth, DeviceState, JobHealth};
+use lava_common::state::{DeviceHealth, JobHealth};
 use zeromq::{Socket as _, SocketRecv as _};
 
 const LAVACLI: &str = "/usr/bin/lavacli";
@@ -113,13 +113,9 @@ async fn events(db: &lava_testkit::TestDb) {
         .await
         .expect("worker");
     let d = DeviceRecord {
-        hostname: "bench01".into(),
-        device_type: "bench".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
         health: DeviceHealth::Good,
         worker_host: Some("w1".into()),
+        ..DeviceRecord::new("bench01", "bench")
     };
     lava_db::devices::add(&c, &d).await.expect("device");
     let root = tempfile::tempdir().expect("root");

@@ -9,9 +9,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{EMPTY_JOB, add_w0_d0, ms, percentile, run_bench, start_web};
-use lava_common::state::JobVisibility;
-use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
+use common::{
+    EMPTY_JOB, Worker, add_w0_d0, ms, percentile, run_bench, schedule_on_d0, start_web, web_root,
+};
+use lava_common::worker_api::PollResponse;
 use serde_json::{Value, json};
 
 /// The log's size.
@@ -36,33 +37,8 @@ fn line(n: usize) -> String {
 async fn populate(db: &lava_testkit::TestDb) -> String {
     let mut c = db.client().await.expect("db");
     let token = add_w0_d0(&c).await;
-    let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
-    let mut job = lava_server::submit::new_job(EMPTY_JOB, &plan, None, false);
-    job.device = Some("d0".into());
-    job.device_type = None;
-    job.visibility = JobVisibility::Public;
-    lava_db::jobs::insert(&c, &job).await.expect("insert");
-    let opts = lava_server::scheduler::Options {
-        worker_timeout: Duration::from_secs(3600),
-        queue_timeout: None,
-        backoff: Default::default(),
-    };
-    lava_server::scheduler::pass::run(&mut c, &opts)
-        .await
-        .expect("pass");
+    schedule_on_d0(&mut c, EMPTY_JOB).await;
     token
-}
-
-async fn worker_post(http: &reqwest::Client, base: &str, token: &str, path: &str, body: Value) {
-    let r = http
-        .post(format!("{base}{PREFIX}/{path}"))
-        .header("authorization", format!("Token {token}"))
-        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-        .json(&body)
-        .send()
-        .await
-        .expect("worker API");
-    assert!(r.status().is_success(), "{path}: {}", r.status());
 }
 
 /// The web process's peak memory (`VmHWM`) in MiB, and a reset of that peak to now.
@@ -109,37 +85,20 @@ fn rate(bytes: u64, d: Duration) -> String {
 async fn bench() {
     let db = lava_testkit::test_db().await.expect("db");
     let token = populate(&db).await;
-    let root = tempfile::tempdir().expect("root");
-    let share = root.path().join("usr/share/lava-server");
-    std::fs::create_dir_all(&share).expect("share");
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for dir in ["templates", "static"] {
-        let from = repo.join(dir).canonicalize().expect("repo dir");
-        std::os::unix::fs::symlink(from, share.join(dir)).expect("symlink");
-    }
+    let root = web_root();
     let (web, base) = start_web(root.path(), db.url()).await;
     let mem = Memory(web.0.id());
     let http = reqwest::Client::new();
     let poll = json!({"version": "bench", "devices": [{"hostname": "d0", "device_type": "bench"}],
                       "running": [], "wait_ms": 0});
-    let r = http
-        .post(format!("{base}{PREFIX}/poll"))
-        .header("authorization", format!("Token {token}"))
-        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-        .json(&poll)
-        .send()
-        .await
-        .expect("poll");
-    let r: PollResponse = r.json().await.expect("poll reply");
+    let w = Worker {
+        http: http.clone(),
+        base: base.clone(),
+        token,
+    };
+    let r: PollResponse = w.post_ok("poll", poll).await;
     let id = r.start.first().expect("a job to start").id;
-    worker_post(
-        &http,
-        &base,
-        &token,
-        &format!("jobs/{id}/started"),
-        json!({}),
-    )
-    .await;
+    let _: Value = w.post_ok(&format!("jobs/{id}/started"), json!({})).await;
 
     // Upload, batches made ahead of the clock so the figure is the server's.
     let (mut batches, mut total, mut n) = (Vec::new(), 0usize, 0usize);
@@ -163,10 +122,8 @@ async fn bench() {
     let peak = mem.reset();
     let started = Instant::now();
     for (from, body) in batches.drain(..) {
-        let r = http
-            .post(format!("{base}{PREFIX}/jobs/{id}/logs"))
-            .header("authorization", format!("Token {token}"))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        let r = w
+            .request(&format!("jobs/{id}/logs"))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -182,14 +139,12 @@ async fn bench() {
         rate(total as u64, took),
         mem.peak_mib(),
     );
-    worker_post(
-        &http,
-        &base,
-        &token,
-        &format!("jobs/{id}/finished"),
-        json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": lines}),
-    )
-    .await;
+    let _: Value = w
+        .post_ok(
+            &format!("jobs/{id}/finished"),
+            json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": lines}),
+        )
+        .await;
 
     let peak = mem.reset();
     let started = Instant::now();

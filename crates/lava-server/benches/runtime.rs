@@ -7,11 +7,11 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, EMPTY_JOB, add_bench_type, free_port, ms, percentile, run_bench};
+use common::{Daemon, EMPTY_JOB, Worker, add_bench_type, free_port, ms, percentile, run_bench};
 use lava_common::fixture::DeviceRecord;
 use lava_common::ids::{DeviceName, WorkerName};
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
-use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
+use lava_common::state::{DeviceHealth, JobVisibility};
+use lava_common::worker_api::PollResponse;
 use serde_json::json;
 
 async fn populate(db: &lava_testkit::TestDb, devices: usize, workers: usize) -> Vec<String> {
@@ -57,13 +57,10 @@ async fn populate_with(
     }
     for d in 0..devices {
         let rec = DeviceRecord {
-            hostname: format!("d{d:04}").into(),
-            device_type: "bench".into(),
-            description: String::new(),
             tags: tags(d),
-            state: DeviceState::Idle,
             health: DeviceHealth::Good,
             worker_host: Some(format!("w{}", d % workers).into()),
+            ..DeviceRecord::new(format!("d{d:04}"), "bench")
         };
         lava_db::devices::add(&c, &rec).await.expect("device");
     }
@@ -192,14 +189,12 @@ async fn fake_worker(
     jobs: usize,
     started: std::sync::Arc<std::sync::Mutex<Vec<(i64, Instant)>>>,
 ) {
-    let http = reqwest::Client::new();
-    let post = |path: String, body: serde_json::Value| {
-        http.post(format!("{base}{PREFIX}/{path}"))
-            .header("authorization", format!("Token {token}"))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .json(&body)
-            .send()
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base,
+        token,
     };
+    let post = |path: String, body: serde_json::Value| w.request(&path).json(&body).send();
     let devices: Vec<_> = devices
         .iter()
         .map(|d| json!({"hostname": d, "device_type": "bench"}))
@@ -346,12 +341,14 @@ async fn through_the_daemons() {
     // Log ingest: 500,000 lines in batches of 5,000 through the worker API.
     queue_on(&db, 1).await;
     let mut r: PollResponse = PollResponse::default();
-    let http = reqwest::Client::new();
+    let w = Worker {
+        http: reqwest::Client::new(),
+        base: base.clone(),
+        token: tokens[0].clone(),
+    };
     while r.start.is_empty() {
-        r = http
-            .post(format!("{base}{PREFIX}/poll"))
-            .header("authorization", format!("Token {}", tokens[0]))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        r = w
+            .request("poll")
             .json(&json!({"version": "bench", "devices": [{"hostname": "d0020", "device_type": "bench"}], "running": [], "wait_ms": 5000}))
             .send()
             .await
@@ -365,10 +362,8 @@ async fn through_the_daemons() {
     let batch: String = line.repeat(5000);
     let t0 = Instant::now();
     for b in 0..100u64 {
-        let resp = http
-            .post(format!("{base}{PREFIX}/jobs/{id}/logs"))
-            .header("authorization", format!("Token {}", tokens[0]))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        let resp = w
+            .request(&format!("jobs/{id}/logs"))
             .json(&json!({"offset": b * 5000, "lines": batch}))
             .send()
             .await

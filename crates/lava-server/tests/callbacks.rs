@@ -8,11 +8,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use lava_common::fixture::DeviceRecord;
-use lava_common::ids::{DeviceTypeName, WorkerName};
-use lava_common::state::{CallbackState, DeviceHealth, DeviceState, JobHealth, JobState};
+use lava_common::ids::{DeviceTypeName, JobId, WorkerName};
+use lava_common::state::{CallbackState, DeviceHealth, JobHealth, JobState, TestResult};
+use lava_db::results::NewCase;
 use lava_server::callbacks::{Options, http_client, run_once};
 use lava_server::logstore::LogStore;
-use lava_testkit::test_db;
+use lava_testkit::{TestDb, test_db};
 
 /// One request the listener got.
 #[derive(Debug, Clone)]
@@ -60,23 +61,53 @@ async fn listen() -> (Listener, String) {
     (l, url)
 }
 
-async fn lab(c: &lava_db::Client) {
-    lava_db::device_types::add(c, &DeviceTypeName::from("qemu"), "")
+/// A private database with device type qemu and its good device qemu01 on worker w1.
+async fn lab() -> (TestDb, lava_db::Client) {
+    let db = test_db().await.unwrap();
+    let c = db.client().await.unwrap();
+    lava_db::device_types::add(&c, &DeviceTypeName::from("qemu"), "")
         .await
         .unwrap();
-    lava_db::workers::add(c, &WorkerName::from("w1"), "", "hash")
+    lava_db::workers::add(&c, &WorkerName::from("w1"), "", "hash")
         .await
         .unwrap();
     let device = DeviceRecord {
-        hostname: "qemu01".into(),
-        device_type: "qemu".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
         health: DeviceHealth::Good,
         worker_host: Some("w1".into()),
+        ..DeviceRecord::new("qemu01", "qemu")
     };
-    lava_db::devices::add(c, &device).await.unwrap();
+    lava_db::devices::add(&c, &device).await.unwrap();
+    (db, c)
+}
+
+/// Submits `definition` and cancels it while queued (which queues its callbacks for
+/// `status: canceled`); returns its id.
+async fn submit_canceled(c: &lava_db::Client, definition: &str) -> JobId {
+    let id = lava_server::submit::submit(c, definition, None)
+        .await
+        .unwrap();
+    lava_db::lifecycle::job::cancel(c, id, None, "test")
+        .await
+        .unwrap();
+    id
+}
+
+/// A log store in a directory that lives as long as the returned guard.
+fn log_store() -> (tempfile::TempDir, LogStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = LogStore::new(dir.path().to_path_buf());
+    (dir, logs)
+}
+
+/// A URL on a loopback port nothing listens on.
+fn dead_url() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", closed.local_addr().unwrap())
+}
+
+/// The job's first (or only) callback row.
+async fn first_callback(c: &lava_db::Client, id: JobId) -> lava_db::callbacks::Record {
+    lava_db::callbacks::of_job(c, id).await.unwrap().remove(0)
 }
 
 fn job(notify: &str) -> String {
@@ -91,10 +122,10 @@ fn job(notify: &str) -> String {
 async fn run_job(
     c: &lava_db::Client,
     definition: &str,
-    case: &lava_db::results::NewCase,
+    case: &NewCase,
     health: JobHealth,
     comment: Option<&str>,
-) -> lava_common::ids::JobId {
+) -> JobId {
     let id = lava_server::submit::submit(c, definition, None)
         .await
         .unwrap();
@@ -135,9 +166,7 @@ fn fast() -> Options {
 
 #[tokio::test]
 async fn a_finished_job_calls_back_with_lava_formats() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
+    let (_db, c) = lab().await;
     let (l, base) = listen().await;
     let definition = job(&format!(
         "notify:\n  criteria: {{status: finished}}\n  callbacks:\n\
@@ -145,20 +174,17 @@ async fn a_finished_job_calls_back_with_lava_formats() {
          \x20 - {{url: '{base}/cb-form/{{ID}}', method: POST, token: sekrit, header: X-Lava-Token}}\n\
          \x20 - {{url: '{base}/cb-get/{{ID}}/{{STATUS_STRING}}'}}\n"
     ));
-    let case = lava_db::results::NewCase {
-        suite: "0_smoke".into(),
-        name: "boot-time".into(),
-        result: lava_common::state::TestResult::Pass,
+    let case = NewCase {
         measurement: Some("42.5".into()),
         units: "ms".into(),
-        set: None,
         metadata: serde_json::json!({"level": "3.1"}),
         start_line: Some(5),
         end_line: Some(9),
+        ..NewCase::new("0_smoke", "boot-time", TestResult::Pass)
     };
     let id = run_job(&c, &definition, &case, JobHealth::Complete, None).await;
 
-    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let (_logs_dir, logs) = log_store();
     assert_eq!(
         run_once(&c, &logs, &http_client(true), &fast())
             .await
@@ -273,36 +299,22 @@ async fn a_finished_job_calls_back_with_lava_formats() {
 
 #[tokio::test]
 async fn failures_are_retried_then_given_up_and_recorded() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
+    let (_db, c) = lab().await;
     let (l, base) = listen().await;
     l.answers
         .lock()
         .unwrap()
         .push(StatusCode::INTERNAL_SERVER_ERROR);
     // A closed port for the second callback: it never succeeds.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let dead = dead_url();
     let definition = job(&format!(
         "notify:\n  criteria: {{status: canceled}}\n  callbacks:\n\
          \x20 - {{url: '{base}/flaky/{{ID}}', method: POST}}\n\
          \x20 - {{url: '{dead}/never'}}\n"
     ));
-    let id = lava_server::submit::submit(&c, &definition, None)
-        .await
-        .unwrap();
+    let id = submit_canceled(&c, &definition).await;
     // Without a notify block nothing is queued.
-    let plain = lava_server::submit::submit(&c, &job(""), None)
-        .await
-        .unwrap();
-    lava_db::lifecycle::job::cancel(&c, id, None, "test")
-        .await
-        .unwrap();
-    lava_db::lifecycle::job::cancel(&c, plain, None, "test")
-        .await
-        .unwrap();
+    let plain = submit_canceled(&c, &job("")).await;
     assert!(
         lava_db::callbacks::of_job(&c, plain)
             .await
@@ -310,10 +322,10 @@ async fn failures_are_retried_then_given_up_and_recorded() {
             .is_empty()
     );
 
-    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let (_logs_dir, logs) = log_store();
     let http = http_client(true);
     assert_eq!(run_once(&c, &logs, &http, &fast()).await.unwrap(), 1);
-    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    let r = first_callback(&c, id).await;
     assert_eq!((r.state, r.attempts), (CallbackState::Pending, 1));
     assert!(
         r.last_error.as_deref().unwrap().contains("HTTP 500"),
@@ -326,7 +338,7 @@ async fn failures_are_retried_then_given_up_and_recorded() {
         ..fast()
     };
     assert_eq!(run_once(&c, &logs, &http, &over).await.unwrap(), 1);
-    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    let r = first_callback(&c, id).await;
     assert_eq!((r.state, r.attempts), (CallbackState::Failed, 2));
     assert!(
         r.last_error.as_deref().unwrap().contains("callbacks[1]"),
@@ -346,9 +358,7 @@ async fn failures_are_retried_then_given_up_and_recorded() {
 
 #[tokio::test]
 async fn a_bad_notify_block_is_refused_at_submit() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
+    let (_db, c) = lab().await;
     let definition = job(
         "notify:\n  criteria: {status: finished}\n  callbacks:\n  - {url: 'http://x/', dataset: everything}\n",
     );
@@ -364,9 +374,7 @@ async fn a_bad_notify_block_is_refused_at_submit() {
 
 #[tokio::test]
 async fn the_active_scheduler_sends_them() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
+    let (db, c) = lab().await;
     let (l, base) = listen().await;
     let root = tempfile::tempdir().unwrap();
     // The listener is on loopback, which callbacks refuse unless the settings allow it.
@@ -386,12 +394,7 @@ async fn the_active_scheduler_sends_them() {
     let definition = job(&format!(
         "notify:\n  criteria: {{status: all}}\n  callback: {{url: '{base}/cb/{{ID}}/{{STATUS_STRING}}'}}\n"
     ));
-    let id = lava_server::submit::submit(&c, &definition, None)
-        .await
-        .unwrap();
-    lava_db::lifecycle::job::cancel(&c, id, None, "test")
-        .await
-        .unwrap();
+    let id = submit_canceled(&c, &definition).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while l.seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -405,9 +408,7 @@ async fn the_active_scheduler_sends_them() {
 
 #[tokio::test]
 async fn local_targets_are_refused_unless_allowed() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
+    let (_db, c) = lab().await;
     let (l, base) = listen().await;
     let port = base.rsplit(':').next().unwrap();
     // The same local service by address, by name, and by an IPv4-mapped IPv6 address.
@@ -417,13 +418,8 @@ async fn local_targets_are_refused_unless_allowed() {
          \x20 - {{url: 'http://localhost:{port}/by-name'}}\n\
          \x20 - {{url: 'http://[::ffff:127.0.0.1]:{port}/mapped'}}\n"
     ));
-    let id = lava_server::submit::submit(&c, &definition, None)
-        .await
-        .unwrap();
-    lava_db::lifecycle::job::cancel(&c, id, None, "test")
-        .await
-        .unwrap();
-    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let id = submit_canceled(&c, &definition).await;
+    let (_logs_dir, logs) = log_store();
     let strict = Options {
         allow_local_targets: false,
         ..fast()
@@ -435,7 +431,7 @@ async fn local_targets_are_refused_unless_allowed() {
         l.seen.lock().unwrap().is_empty(),
         "nothing reached the local listener"
     );
-    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    let r = first_callback(&c, id).await;
     let error = r.last_error.as_deref().unwrap();
     for (i, what) in [(0, "127.0.0.1"), (1, "'localhost'"), (2, "127.0.0.1")] {
         let part = error
@@ -463,9 +459,7 @@ async fn local_targets_are_refused_unless_allowed() {
 
 #[tokio::test]
 async fn redirects_are_followed_only_a_few_times() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
+    let (_db, c) = lab().await;
     // A listener that redirects every request to itself.
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());
@@ -484,17 +478,12 @@ async fn redirects_are_followed_only_a_few_times() {
     let definition = job(&format!(
         "notify:\n  criteria: {{status: canceled}}\n  callback: {{url: '{base}/start'}}\n"
     ));
-    let id = lava_server::submit::submit(&c, &definition, None)
-        .await
-        .unwrap();
-    lava_db::lifecycle::job::cancel(&c, id, None, "test")
-        .await
-        .unwrap();
-    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let id = submit_canceled(&c, &definition).await;
+    let (_logs_dir, logs) = log_store();
     run_once(&c, &logs, &http_client(true), &fast())
         .await
         .unwrap();
-    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    let r = first_callback(&c, id).await;
     assert!(
         r.last_error.as_deref().unwrap().contains("redirects"),
         "{r:?}"
@@ -510,27 +499,18 @@ async fn redirects_are_followed_only_a_few_times() {
 /// window is over the next failure is the last, and every attempt is counted.
 #[tokio::test]
 async fn failures_are_retried_over_the_window_with_growing_delays() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let (_db, c) = lab().await;
+    let dead = dead_url();
     let definition = job(&format!(
         "notify:\n  criteria: {{status: canceled}}\n  callback: {{url: '{dead}/down'}}\n"
     ));
-    let id = lava_server::submit::submit(&c, &definition, None)
-        .await
-        .unwrap();
-    lava_db::lifecycle::job::cancel(&c, id, None, "test")
-        .await
-        .unwrap();
-    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let id = submit_canceled(&c, &definition).await;
+    let (_logs_dir, logs) = log_store();
     let http = http_client(true);
     // No delay: eight attempts in a row, all within the window, so still pending.
     for attempt in 1..=8 {
         assert_eq!(run_once(&c, &logs, &http, &fast()).await.unwrap(), 1);
-        let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+        let r = first_callback(&c, id).await;
         assert_eq!((r.state, r.attempts), (CallbackState::Pending, attempt));
     }
     // The settings' default window (24 h) with a real first delay: the next attempt waits.
@@ -541,7 +521,7 @@ async fn failures_are_retried_over_the_window_with_growing_delays() {
     assert_eq!(real.retry_window, Duration::from_secs(24 * 3600));
     assert_eq!(run_once(&c, &logs, &http, &real).await.unwrap(), 1);
     assert_eq!(run_once(&c, &logs, &http, &real).await.unwrap(), 0);
-    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    let r = first_callback(&c, id).await;
     assert_eq!((r.state, r.attempts), (CallbackState::Pending, 9));
 
     // A day later (the row made 25 hours ago, its retry due now), the window is over.
@@ -553,7 +533,7 @@ async fn failures_are_retried_over_the_window_with_growing_delays() {
     .await
     .unwrap();
     assert_eq!(run_once(&c, &logs, &http, &real).await.unwrap(), 1);
-    let r = &lava_db::callbacks::of_job(&c, id).await.unwrap()[0];
+    let r = first_callback(&c, id).await;
     assert_eq!((r.state, r.attempts), (CallbackState::Failed, 10));
     assert!(r.done.is_some());
 }
@@ -662,9 +642,7 @@ fn with_mail(port: u16) -> Options {
 
 #[tokio::test]
 async fn recipients_get_mail_through_the_relay_once() {
-    let db = test_db().await.unwrap();
-    let c = db.client().await.unwrap();
-    lab(&c).await;
+    let (_db, c) = lab().await;
     lava_db::users::add(
         &c,
         &lava_common::fixture::UserRecord {
@@ -686,17 +664,7 @@ async fn recipients_get_mail_through_the_relay_once() {
          \x20 - to: {method: email, email: ann@lab.example}\n\
          \x20 - to: {method: email, user: bob}\n",
     );
-    let case = lava_db::results::NewCase {
-        suite: "0_smoke".into(),
-        name: "ping".into(),
-        result: lava_common::state::TestResult::Fail,
-        measurement: None,
-        units: String::new(),
-        set: None,
-        metadata: serde_json::json!({}),
-        start_line: None,
-        end_line: None,
-    };
+    let case = NewCase::new("0_smoke", "ping", TestResult::Fail);
     let id = run_job(
         &c,
         &definition,
@@ -706,7 +674,7 @@ async fn recipients_get_mail_through_the_relay_once() {
     )
     .await;
 
-    let logs = LogStore::new(tempfile::tempdir().unwrap().path().to_path_buf());
+    let (_logs_dir, logs) = log_store();
     let http = http_client(true);
     // Without a relay, the mail cannot go: the row says why and stays pending.
     run_once(&c, &logs, &http, &fast()).await.unwrap();

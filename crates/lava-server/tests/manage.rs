@@ -611,20 +611,15 @@ fn every_command_has_help() {
 #[tokio::test]
 async fn jobs_rm_deletes_old_finished_jobs_their_results_and_logs() {
     use lava_common::fixture::DeviceRecord;
-    use lava_common::state::{DeviceHealth, DeviceState};
+    use lava_common::state::DeviceHealth;
     let lab = Lab::new().await;
     let c = lab.db.client().await.unwrap();
     lava_db::device_types::add(&c, &"kvm".into(), "")
         .await
         .unwrap();
     let device = DeviceRecord {
-        hostname: "kvm01".into(),
-        device_type: "kvm".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
         health: DeviceHealth::Good,
-        worker_host: None,
+        ..DeviceRecord::new("kvm01", "kvm")
     };
     lava_db::devices::add(&c, &device).await.unwrap();
     let definition = r#"{"job_name": "old", "device_type": "kvm", "timeout": 60, "actions": []}"#;
@@ -636,17 +631,11 @@ async fn jobs_rm_deletes_old_finished_jobs_their_results_and_logs() {
         let id = lava_server::submit::submit(&c, definition, None)
             .await
             .unwrap();
-        let case = lava_db::results::NewCase {
-            suite: "0_smoke".into(),
-            name: format!("case-{n}"),
-            result: lava_common::state::TestResult::Pass,
-            measurement: None,
-            units: String::new(),
-            set: None,
-            metadata: serde_json::json!({}),
-            start_line: None,
-            end_line: None,
-        };
+        let case = lava_db::results::NewCase::new(
+            "0_smoke",
+            format!("case-{n}"),
+            lava_common::state::TestResult::Pass,
+        );
         lava_db::results::add(&c, id, &case).await.unwrap();
         let dir = jobs_dir.join(id.to_string());
         std::fs::create_dir_all(&dir).unwrap();

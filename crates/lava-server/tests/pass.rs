@@ -4,9 +4,7 @@ use std::time::Duration;
 
 use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
 use lava_common::ids::WorkerName;
-use lava_common::state::{
-    DeviceHealth, DeviceState, JobHealth, JobState, JobVisibility, WorkerHealth,
-};
+use lava_common::state::{DeviceHealth, JobHealth, JobState, JobVisibility, WorkerHealth};
 use lava_db::lifecycle::worker::{self, WorkerUpdate};
 
 const JOB: &str = r#"{"job_name": "plain", "device_type": "kvm", "timeout": 60, "actions": []}"#;
@@ -45,13 +43,9 @@ async fn kvm_lab(
     worker::update(c, &w1, &update, None, "test").await.unwrap();
     for (name, health) in devices {
         let d = DeviceRecord {
-            hostname: (*name).into(),
-            device_type: "kvm".into(),
-            description: String::new(),
-            tags: vec![],
-            state: DeviceState::Idle,
             health: *health,
             worker_host: Some("w1".into()),
+            ..DeviceRecord::new(*name, "kvm")
         };
         lava_db::devices::add(c, &d).await.unwrap();
     }

@@ -270,7 +270,8 @@ impl PgCluster {
             let _ = temp.keep();
         }
         if let Some(watchdog) = self.watchdog.take() {
-            watchdog.fire();
+            // A watchdog that cannot be waited for has exited already.
+            let _ = watchdog.fire();
         }
     }
 }

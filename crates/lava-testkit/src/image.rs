@@ -108,28 +108,40 @@ pub fn test_image() -> Result<TestImage, Error> {
         initramfs: dir.join("initramfs.cpio.gz"),
         rootfs_ext4: dir.join("rootfs.ext4"),
     };
-    if !up_to_date(&image, &script) {
-        std::fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
-        let _lock = DirLock::acquire(&dir.join(".lock"))?;
-        // Another process may have built it while we waited; the script checks again.
-        command::run(
-            Command::new("sh").arg(&script).arg("--output").arg(&dir),
-            None,
-        )?;
+    let files = [&image.kernel, &image.initramfs, &image.rootfs_ext4];
+    if !newer_than(&files, &script) {
+        build_locked(&script, &dir, || Ok(()))?;
     }
     *built = Some(image.clone());
     Ok(image)
 }
 
-/// Whether both files exist and are newer than the script that builds them.
-fn up_to_date(image: &TestImage, script: &Path) -> bool {
+/// Whether all `files` exist and are newer than `script`, which builds them.
+pub(crate) fn newer_than(files: &[&PathBuf], script: &Path) -> bool {
     let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let Some(script_time) = mtime(script) else {
         return false;
     };
-    [&image.kernel, &image.initramfs, &image.rootfs_ext4]
+    files
         .iter()
         .all(|f| mtime(f).is_some_and(|t| t > script_time))
+}
+
+/// Runs `sh script --output dir`, then `more`, holding the lock `dir/.lock` between
+/// processes. Another process may have built the files while we waited; the script checks
+/// again, and so must `more`.
+pub(crate) fn build_locked(
+    script: &Path,
+    dir: &Path,
+    more: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
+    let _lock = DirLock::acquire(&dir.join(".lock"))?;
+    command::run(
+        Command::new("sh").arg(script).arg("--output").arg(dir),
+        None,
+    )?;
+    more()
 }
 
 /// A lock between processes: a directory that holds the owner's pid, removed on drop.

@@ -4,102 +4,18 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lava_testkit::FakeBoard;
+use lava_testkit::{FakeBoard, TelnetConsole};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Every wait has its own timeout: a silent or powered-off board is never reported.
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A raw TCP client of ser2net's telnet port that strips telnet negotiation.
-///
-/// ser2net opens with `IAC WILL/DO …` options and doubles a board's 0xff byte; a client that
-/// never answers the options still gets the board's output unchanged.
-struct Console {
-    stream: TcpStream,
-    /// Undecoded output not yet matched.
-    pending: Vec<u8>,
-    /// Everything seen, for failure messages.
-    transcript: String,
-    /// Where we are in the telnet byte stream.
-    state: Telnet,
-}
-
-/// The telnet decoder's state (RFC 854).
-#[derive(Clone, Copy)]
-enum Telnet {
-    /// Board output.
-    Data,
-    /// After IAC (0xff).
-    Iac,
-    /// After IAC WILL/WONT/DO/DONT: one option byte follows.
-    Option,
-    /// Inside IAC SB … IAC SE.
-    Sub,
-    /// After IAC inside a subnegotiation.
-    SubIac,
-}
-
-impl Console {
-    async fn connect(port: u16) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        Self {
-            stream,
-            pending: Vec::new(),
-            transcript: String::new(),
-            state: Telnet::Data,
-        }
-    }
-
-    /// Strips telnet commands from `input` into `self.pending`, undoubling 0xff.
-    fn feed(&mut self, input: &[u8]) {
-        for &b in input {
-            self.state = match (self.state, b) {
-                (Telnet::Data, 0xff) => Telnet::Iac,
-                (Telnet::Data, _) | (Telnet::Iac, 0xff) => {
-                    self.pending.push(b);
-                    Telnet::Data
-                }
-                (Telnet::Iac, 250) => Telnet::Sub,
-                (Telnet::Iac, 251..=254) => Telnet::Option,
-                (Telnet::Iac | Telnet::Option, _) => Telnet::Data,
-                (Telnet::Sub, 0xff) => Telnet::SubIac,
-                (Telnet::SubIac, 240) => Telnet::Data,
-                (Telnet::Sub | Telnet::SubIac, _) => Telnet::Sub,
-            };
-        }
-    }
-
-    /// Reads until `needle` appears; consumes the output up to and including it.
-    async fn expect(&mut self, needle: &str) -> Duration {
-        let started = Instant::now();
-        let mut buf = [0u8; 4096];
-        loop {
-            let text = String::from_utf8_lossy(&self.pending).into_owned();
-            if let Some(at) = text.find(needle) {
-                self.transcript.push_str(&text[..at + needle.len()]);
-                self.pending = text.as_bytes()[at + needle.len()..].to_vec();
-                return started.elapsed();
-            }
-            let left = WAIT.checked_sub(started.elapsed()).unwrap_or_default();
-            match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
-                Ok(Ok(0)) => panic!(
-                    "eof waiting for {needle:?}; saw:\n{}{text}",
-                    self.transcript
-                ),
-                Ok(Ok(n)) => self.feed(&buf[..n]),
-                Ok(Err(err)) => panic!("read error waiting for {needle:?}: {err}"),
-                Err(_) => panic!(
-                    "no {needle:?} within {WAIT:?}; saw:\n{}{text}",
-                    self.transcript
-                ),
-            }
-        }
-    }
-
-    /// Sends `text`; lines end with `\r` alone (`\r\n` would be two line ends).
-    async fn send(&mut self, text: &str) {
-        self.stream.write_all(text.as_bytes()).await.unwrap();
+/// Waits for `needle` on the console; a timeout or a closed console fails the test, quoting
+/// what the board printed.
+fn wait(console: &mut TelnetConsole, needle: &str) {
+    if let Err(e) = console.expect(needle, WAIT) {
+        panic!("{e}");
     }
 }
 
@@ -130,28 +46,28 @@ async fn boots_to_a_shell_over_telnet_and_leaves_nothing_behind() {
     eprintln!("lab started in {:?}", started.elapsed());
     assert_eq!(board.pdu_log(), "", "the board starts powered off");
 
-    let mut console = Console::connect(board.telnet_port()).await;
-    console.expect("ser2net port").await;
+    let mut console = TelnetConsole::connect(board.telnet_port()).unwrap();
+    wait(&mut console, "ser2net port");
     let powered = Instant::now();
     assert_eq!(pdu(&board, "on", "").await, 200);
-    console.expect("U-Boot 2023.01 (fake-board)").await;
-    console.expect("Hit any key to stop autoboot").await;
+    wait(&mut console, "U-Boot 2023.01 (fake-board)");
+    wait(&mut console, "Hit any key to stop autoboot");
     eprintln!("countdown {:?} after power on", powered.elapsed());
-    console.send(" ").await;
-    console.expect("=> ").await;
-    console.send("boot\r").await;
-    console.expect("Starting kernel ...").await;
-    console.expect("fakeboard login: ").await;
-    console.send("root\r").await;
-    console.expect("root@fakeboard:~# ").await;
-    console.send("echo hello\r").await;
-    console.expect("\nhello\r\n").await;
+    console.send(" ").unwrap();
+    wait(&mut console, "=> ");
+    console.send("boot\r").unwrap();
+    wait(&mut console, "Starting kernel ...");
+    wait(&mut console, "fakeboard login: ");
+    console.send("root\r").unwrap();
+    wait(&mut console, "root@fakeboard:~# ");
+    console.send("echo hello\r").unwrap();
+    wait(&mut console, "\nhello\r\n");
     eprintln!("shell answered {:?} after power on", powered.elapsed());
 
     // A reboot cuts the board off and starts a new one on the same connection.
     let rebooting = Instant::now();
     assert_eq!(pdu(&board, "reboot", "&delay=1").await, 200);
-    console.expect("U-Boot 2023.01 (fake-board)").await;
+    wait(&mut console, "U-Boot 2023.01 (fake-board)");
     eprintln!(
         "new banner {:?} after the reboot request",
         rebooting.elapsed()
@@ -166,8 +82,8 @@ async fn boots_to_a_shell_over_telnet_and_leaves_nothing_behind() {
     // Teardown while the board runs: the hard case, with a socat and a shell outside our tree.
     assert_eq!(pdu(&board, "on", "").await, 200);
     // The old board's countdown may still be unread: wait for the new banner first.
-    console.expect("U-Boot 2023.01 (fake-board)").await;
-    console.expect("Hit any key to stop autoboot").await;
+    wait(&mut console, "U-Boot 2023.01 (fake-board)");
+    wait(&mut console, "Hit any key to stop autoboot");
     let pids = board.pids();
     assert_eq!(
         pids.len(),

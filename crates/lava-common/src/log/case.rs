@@ -29,6 +29,24 @@ pub struct ResultCase {
     pub end_line: Option<i64>,
 }
 
+impl ResultCase {
+    /// A case with only its suite, name and result: no measurement, units, set, metadata or
+    /// log lines. Set the others with struct update syntax.
+    pub fn new(suite: impl Into<String>, name: impl Into<String>, result: TestResult) -> Self {
+        ResultCase {
+            suite: suite.into(),
+            name: name.into(),
+            result,
+            measurement: None,
+            units: String::new(),
+            set: None,
+            metadata: serde_json::json!({}),
+            start_line: None,
+            end_line: None,
+        }
+    }
+}
+
 /// The keys of a `results` mapping that have a column of their own; the rest is metadata.
 const KNOWN: [&str; 8] = [
     "case",

@@ -1,10 +1,10 @@
-//! Rows the database tests share: a user, a queued job and a device.
+//! Rows the database tests share: a user and a queued job (a device is `DeviceRecord::new`).
 
 // Each test target compiles this module and uses only the rows it needs.
 #![allow(dead_code)]
 
-use lava_common::fixture::{DeviceRecord, UserRecord};
-use lava_common::state::{DeviceHealth, DeviceState, JobVisibility};
+use lava_common::fixture::UserRecord;
+use lava_common::state::JobVisibility;
 use lava_db::jobs::NewJob;
 
 /// An active user; a superuser is staff too.
@@ -36,19 +36,5 @@ pub fn job(submitter: i64, device_type: &str, visibility: JobVisibility) -> NewJ
         visibility,
         viewing_groups: vec![],
         queue_timeout: None,
-    }
-}
-
-/// An idle device of `device_type` (which must exist) in unknown health, with no tags and no
-/// worker: what `lava-server manage devices add` makes; change fields with `..device(…)`.
-pub fn device(hostname: &str, device_type: &str) -> DeviceRecord {
-    DeviceRecord {
-        hostname: hostname.into(),
-        device_type: device_type.into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
-        health: DeviceHealth::Unknown,
-        worker_host: None,
     }
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
+use lava_common::error_chain::error_chain;
 
 /// The template's path below the source tree.
 pub const TEMPLATE: &str = "apache/lava-server.conf.tera";
@@ -69,7 +70,7 @@ impl ApacheSite {
         let text = std::fs::read_to_string(template).map_err(Error::io(template))?;
         let bad = |e: tera::Error| Error::Template {
             path: template.to_path_buf(),
-            message: chain(&e),
+            message: error_chain(&e),
         };
         if let Some(name) = &self.server_name
             && (name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '"'))
@@ -128,16 +129,4 @@ fn comment(
         })
         .collect();
     Ok(tera::Value::String(lines.join("\n")))
-}
-
-/// Tera's error with its causes (the useful part is usually in a source).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

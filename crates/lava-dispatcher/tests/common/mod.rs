@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-/// A daemon stopped with SIGTERM (then SIGKILL) when dropped.
+/// A daemon stopped with SIGTERM (then, after 20 s, SIGKILL) when dropped.
 pub struct Daemon(pub Child);
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
                 return;
@@ -130,4 +130,140 @@ pub fn dispatcher_etc(root: &Path) -> PathBuf {
     )
     .unwrap();
     etc
+}
+
+/// Makes `repo` (a directory with files) a git repository with one commit of them all.
+pub fn commit(repo: &Path) {
+    for args in [
+        &["init", "-q"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "tests",
+        ],
+    ] {
+        let st = Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+}
+
+/// A git repository `name` in `dir` holding `files`.
+pub fn git_repo(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let repo = dir.join(name);
+    std::fs::create_dir_all(&repo).unwrap();
+    for (path, text) in files {
+        let p = repo.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    commit(&repo);
+    repo
+}
+
+/// `len` pseudo-random bytes (xorshift): every byte value, newlines and NULs among them, and
+/// nothing a compressor could shrink.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A git repository of `mib` MiB: a binary file of pseudo-random bytes (every byte value,
+/// newlines and NULs among them) and `big.yaml`, whose two cases check it arrived whole.
+pub fn big_repo(dir: &Path, mib: usize) -> (PathBuf, [&'static str; 2]) {
+    use sha2::Digest as _;
+    let repo = dir.join("big.git");
+    std::fs::create_dir_all(repo.join("bin")).unwrap();
+    let blob = noise(mib << 20);
+    let sum: String = sha2::Sha256::digest(&blob)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(repo.join("bin/blob.bin"), &blob).unwrap();
+    std::fs::write(
+        repo.join("big.yaml"),
+        format!(
+            "metadata:\n  format: Lava-Test Test Definition 1.0\n  name: big\n\
+             run:\n  steps:\n\
+             \x20\x20- lava-test-case blob-size --shell test \"$(wc -c < bin/blob.bin)\" -eq {}\n\
+             \x20\x20- lava-test-case blob-sum --shell test \"$(sha256sum bin/blob.bin | cut -d' ' -f1)\" = {sum}\n",
+            blob.len()
+        ),
+    )
+    .unwrap();
+    commit(&repo);
+    (repo, ["blob-size", "blob-sum"])
+}
+
+/// A job log's lines (`output.yaml` as `text`), each parsed.
+pub fn parse_log(text: &str) -> Vec<lava_common::log::LogLine> {
+    text.lines()
+        .map(|l| lava_common::log::parse_line(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// The text messages of `log` at level `lvl`, in order.
+pub fn texts(log: Vec<lava_common::log::LogLine>, lvl: lava_common::log::Level) -> Vec<String> {
+    log.into_iter()
+        .filter(|l| l.lvl == lvl)
+        .filter_map(|l| match l.msg {
+            lava_common::log::Message::Text(t) => Some(t),
+            lava_common::log::Message::Map(_) => None,
+        })
+        .collect()
+}
+
+/// A lab on a PostgreSQL cluster of its own (in `pgdir`), migrated, with device type `kvm`
+/// and its device `kvm01` (health unknown) loaded from a fixture, and a worker host's
+/// `/etc/lava-dispatcher` for them below `host/` (see [`dispatcher_etc`]). The cluster must
+/// live as long as the lab.
+pub fn kvm01_lab(rt: &tokio::runtime::Runtime, pgdir: &Path) -> (lava_testkit::PgCluster, Lab) {
+    let pg = lava_testkit::PgCluster::start(pgdir).unwrap();
+    rt.block_on(pg.ensure_database("lava")).unwrap();
+    let lab = Lab {
+        dir: tempfile::tempdir().unwrap(),
+        db_url: pg.url("lava"),
+    };
+    lab.manage(&["migrate"]);
+    let fixture = lab.write(
+        "fixture.json",
+        r#"[{"model": "lava_scheduler_app.devicetype", "pk": "kvm", "fields": {}},
+            {"model": "lava_scheduler_app.device", "pk": "kvm01", "fields": {"device_type": "kvm", "health": 0}}]"#,
+    );
+    lab.manage(&["loaddata", fixture.to_str().unwrap()]);
+    dispatcher_etc(&lab.dir.path().join("host"));
+    (pg, lab)
+}
+
+/// The `results` mappings of `log`, in order.
+pub fn results(
+    log: Vec<lava_common::log::LogLine>,
+) -> Vec<std::collections::BTreeMap<String, lava_common::log::Value>> {
+    log.into_iter()
+        .filter(|l| l.lvl == lava_common::log::Level::Results)
+        .filter_map(|l| match l.msg {
+            lava_common::log::Message::Map(m) => Some(m),
+            lava_common::log::Message::Text(_) => None,
+        })
+        .collect()
 }

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use lava_common::log::{Level, LogLine, Message, Value, parse_line};
+use lava_common::log::{Level, LogLine, Value};
 use lava_testkit::{BoardImage, UbootBoard, UbootBoardConfig, board_image, built_pduclient};
-use sha2::Digest as _;
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -171,21 +170,11 @@ impl BoardRun {
     }
 
     pub fn log(&self) -> Vec<LogLine> {
-        self.log_text()
-            .lines()
-            .map(|l| parse_line(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-            .collect()
+        crate::common::parse_log(&self.log_text())
     }
 
     fn texts(&self, lvl: Level) -> Vec<String> {
-        self.log()
-            .into_iter()
-            .filter(|l| l.lvl == lvl)
-            .filter_map(|l| match l.msg {
-                Message::Text(t) => Some(t),
-                Message::Map(_) => None,
-            })
-            .collect()
+        crate::common::texts(self.log(), lvl)
     }
 
     /// What was typed on the console.
@@ -194,14 +183,7 @@ impl BoardRun {
     }
 
     pub fn results(&self) -> Vec<std::collections::BTreeMap<String, Value>> {
-        self.log()
-            .into_iter()
-            .filter(|l| l.lvl == Level::Results)
-            .filter_map(|l| match l.msg {
-                Message::Map(m) => Some(m),
-                Message::Text(_) => None,
-            })
-            .collect()
+        crate::common::results(self.log())
     }
 
     /// (definition, case, result) of every test result, LAVA's own excluded.
@@ -264,77 +246,4 @@ impl BoardRun {
     }
 }
 
-/// A git repository `name` in `dir` holding `files`.
-pub fn git_repo(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let repo = dir.join(name);
-    std::fs::create_dir_all(&repo).unwrap();
-    for (path, text) in files {
-        let p = repo.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    commit(&repo);
-    repo
-}
-
-fn commit(repo: &Path) {
-    for args in [
-        &["init", "-q"][..],
-        &["add", "."],
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "tests",
-        ],
-    ] {
-        let st = Command::new("git")
-            .arg("-C")
-            .arg(repo)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&st.stderr)
-        );
-    }
-}
-
-/// A git repository of `mib` MiB: a binary file of pseudo-random bytes (every byte value,
-/// newlines and NULs among them) and `big.yaml`, whose two cases check it arrived whole.
-pub fn big_repo(dir: &Path, mib: usize) -> (PathBuf, [&'static str; 2]) {
-    let repo = dir.join("big.git");
-    std::fs::create_dir_all(repo.join("bin")).unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let blob: Vec<u8> = (0..mib << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
-    let sum: String = sha2::Sha256::digest(&blob)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(repo.join("bin/blob.bin"), &blob).unwrap();
-    std::fs::write(
-        repo.join("big.yaml"),
-        format!(
-            "metadata:\n  format: Lava-Test Test Definition 1.0\n  name: big\n\
-             run:\n  steps:\n\
-             \x20\x20- lava-test-case blob-size --shell test \"$(wc -c < bin/blob.bin)\" -eq {}\n\
-             \x20\x20- lava-test-case blob-sum --shell test \"$(sha256sum bin/blob.bin | cut -d' ' -f1)\" = {sum}\n",
-            blob.len()
-        ),
-    )
-    .unwrap();
-    commit(&repo);
-    (repo, ["blob-size", "blob-sum"])
-}
+pub use crate::common::{big_repo, git_repo};

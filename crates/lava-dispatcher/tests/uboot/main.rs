@@ -6,6 +6,8 @@
 //!
 //! The worker and server path for the same jobs is in `lab.rs`-style `worker.rs` here.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod faults;
 mod harness;
 mod kernelci;

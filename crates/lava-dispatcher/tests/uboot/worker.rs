@@ -8,31 +8,7 @@ use std::time::{Duration, Instant};
 use lava_testkit::test_db;
 
 use super::harness::{BoardRun, git_repo, smoke};
-
-/// A daemon stopped with SIGTERM when dropped.
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bin(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join(name)
-}
+use crate::common::{Daemon, bin, token_file};
 
 #[test]
 fn both_board_jobs_run_through_the_server_and_a_worker() {
@@ -85,10 +61,7 @@ fn both_board_jobs_run_through_the_server_and_a_worker() {
     let token = manage(&["workers", "add", "board-host"]).trim().to_string();
     // Only the devices an admin assigned to a worker are its to run.
     manage(&["devices", "set-worker", &hostname, "board-host"]);
-    let token_file = etc.join("worker.token");
-    std::fs::write(&token_file, format!("{token}\n")).unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    token_file(&worker_root, &token);
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

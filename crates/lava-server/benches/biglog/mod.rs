@@ -6,11 +6,12 @@
 use std::time::{Duration, Instant};
 
 use lava_common::ids::{DeviceName, WorkerName};
-use lava_common::state::JobVisibility;
-use lava_common::worker_api::{PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, PollResponse};
+use lava_common::worker_api::PollResponse;
 use serde_json::{Value, json};
 
-use crate::common::{EMPTY_JOB, add_w0_d0, ms, percentile, start_web};
+use crate::common::{
+    EMPTY_JOB, Worker, add_w0_d0, ms, percentile, schedule_on_d0, start_web, web_root,
+};
 
 const LINES: usize = 400_000;
 const BATCH: usize = 10_000;
@@ -41,44 +42,8 @@ async fn populate(db: &lava_testkit::TestDb) -> String {
     .await
     .expect("report");
     let text = EMPTY_JOB.replace("device_type: bench", "device_type: bench\ntarget: d0");
-    let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
-    let mut job = lava_server::submit::new_job(&text, &plan, None, false);
-    job.device = Some("d0".into());
-    job.device_type = None;
-    job.visibility = JobVisibility::Public;
-    lava_db::jobs::insert(&c, &job).await.expect("insert");
-    let opts = lava_server::scheduler::Options {
-        worker_timeout: Duration::from_secs(3600),
-        queue_timeout: None,
-        backoff: Default::default(),
-    };
-    lava_server::scheduler::pass::run(&mut c, &opts)
-        .await
-        .expect("pass");
+    schedule_on_d0(&mut c, &text).await;
     token
-}
-
-/// The bench playing worker `w0`.
-struct Worker {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Worker {
-    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        let r = self
-            .http
-            .post(format!("{}{PREFIX}/{path}", self.base))
-            .header("authorization", format!("Token {}", self.token))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .json(&body)
-            .send()
-            .await
-            .expect("worker API");
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r
-    }
 }
 
 /// The web process's `VmHWM` (peak) and `VmRSS` in MiB.
@@ -167,14 +132,7 @@ async fn read_stream(
 pub async fn run() {
     let db = lava_testkit::test_db().await.expect("db");
     let token = populate(&db).await;
-    let root = tempfile::tempdir().expect("root");
-    let share = root.path().join("usr/share/lava-server");
-    std::fs::create_dir_all(&share).expect("share");
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for dir in ["templates", "static"] {
-        let from = repo.join(dir).canonicalize().expect("repo dir");
-        std::os::unix::fs::symlink(from, share.join(dir)).expect("symlink");
-    }
+    let root = web_root();
     let (web, base) = start_web(root.path(), db.url()).await;
     let pid = web.0.id();
     let http = reqwest::Client::new();
@@ -185,18 +143,19 @@ pub async fn run() {
     };
     let poll = json!({"version": "bench", "devices": [{"hostname": "d0", "device_type": "bench"}],
                       "running": [], "wait_ms": 0});
-    let r: PollResponse = w.post("poll", poll).await.json().await.expect("poll");
+    let r: PollResponse = w.post_ok("poll", poll).await;
     let id = r.start.first().expect("a job to start").id;
-    w.post(&format!("jobs/{id}/started"), json!({})).await;
+    let _: Value = w.post_ok(&format!("jobs/{id}/started"), json!({})).await;
 
     let started = Instant::now();
     for b in 0..LINES / BATCH {
         let batch: String = (b * BATCH..(b + 1) * BATCH).map(line).collect();
-        w.post(
-            &format!("jobs/{id}/logs"),
-            json!({"offset": b * BATCH, "lines": batch}),
-        )
-        .await;
+        let _: Value = w
+            .post_ok(
+                &format!("jobs/{id}/logs"),
+                json!({"offset": b * BATCH, "lines": batch}),
+            )
+            .await;
     }
     let took = started.elapsed();
     let (hwm, rss) = memory_mib(pid);
@@ -235,7 +194,7 @@ pub async fn run() {
         .expect("the page's stream start");
 
     let t = Instant::now();
-    w.post(
+    let _: Value = w.post_ok(
         &format!("jobs/{id}/finished"),
         json!({"health": "complete", "error_type": null, "error_msg": null, "log_lines": LINES}),
     )

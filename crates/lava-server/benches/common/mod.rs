@@ -1,13 +1,21 @@
 //! What the benches share: latency percentiles and their printing, a daemon that dies with
-//! the bench, and the `bench` device type with its empty job. Each bench uses a part of it.
+//! the bench, the `bench` device type with its empty job, a job scheduled on `d0`, and the
+//! tests' worker-API client. Each bench uses a part of it.
 #![allow(dead_code)]
+
+#[path = "../../tests/common/worker_http.rs"]
+mod worker_http;
+
+// Each bench target compiles this module; not all of them play a worker.
+#[allow(unused_imports)]
+pub use worker_http::Worker;
 
 use std::process::Child;
 use std::time::Duration;
 
 use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
 use lava_common::ids::WorkerName;
-use lava_common::state::{DeviceHealth, DeviceState};
+use lava_common::state::DeviceHealth;
 
 /// A public job with no actions for the `bench` device type.
 pub const EMPTY_JOB: &str = "job_name: b\ndevice_type: bench\nvisibility: public\ntimeouts:\n  job: {minutes: 1}\nactions: []\n";
@@ -114,14 +122,44 @@ pub async fn add_w0_d0(c: &lava_db::Client) -> String {
         .await
         .expect("ping");
     let d = DeviceRecord {
-        hostname: "d0".into(),
-        device_type: "bench".into(),
-        description: String::new(),
-        tags: vec![],
-        state: DeviceState::Idle,
         health: DeviceHealth::Good,
         worker_host: Some(w0),
+        ..DeviceRecord::new("d0", "bench")
     };
     lava_db::devices::add(c, &d).await.expect("device");
     token
+}
+
+/// Queues a public job for device `d0` with [`EMPTY_JOB`]'s plan and `definition` as its
+/// stored text (EMPTY_JOB or a variant of it), and runs one scheduler pass, which gives it to
+/// `d0`.
+pub async fn schedule_on_d0(c: &mut lava_db::Client, definition: &str) {
+    let plan = lava_common::job::parse_job(EMPTY_JOB).expect("job");
+    let mut job = lava_server::submit::new_job(definition, &plan, None, false);
+    job.device = Some("d0".into());
+    job.device_type = None;
+    job.visibility = lava_common::state::JobVisibility::Public;
+    lava_db::jobs::insert(c, &job).await.expect("insert");
+    let opts = lava_server::scheduler::Options {
+        worker_timeout: Duration::from_secs(3600),
+        queue_timeout: None,
+        backoff: Default::default(),
+    };
+    lava_server::scheduler::pass::run(c, &opts)
+        .await
+        .expect("pass");
+}
+
+/// A `LAVA_ROOT` whose `usr/share/lava-server` links to the repository's templates and
+/// static files, so that `lava-server web` serves the pages.
+pub fn web_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("root");
+    let share = root.path().join("usr/share/lava-server");
+    std::fs::create_dir_all(&share).expect("share");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for dir in ["templates", "static"] {
+        let from = repo.join(dir).canonicalize().expect("repo dir");
+        std::os::unix::fs::symlink(from, share.join(dir)).expect("symlink");
+    }
+    root
 }

@@ -20,6 +20,7 @@ use lava_common::state::CallbackState;
 use tokio::sync::watch;
 
 use crate::logstore::LogStore;
+use lava_common::error_chain::error_chain;
 use payload::Payload;
 use spec::{Callback, Dataset, Method, Notify, Recipient, Verbosity};
 
@@ -108,24 +109,12 @@ async fn send(
         .timeout(timeout)
         .send()
         .await
-        .map_err(|e| format!("{url}: {}", chain(&e)))?;
+        .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
     if resp.status().is_success() {
         Ok(())
     } else {
         Err(format!("{url}: HTTP {}", resp.status()))
     }
-}
-
-/// An error with its causes (reqwest's own message leaves out why a connection failed).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    out
 }
 
 /// Sends what is due once; returns how many rows it handled.

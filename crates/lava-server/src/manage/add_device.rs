@@ -10,7 +10,6 @@ use anyhow::{Context as _, bail};
 use lava_common::device_file::NewDevice;
 use lava_common::fixture::{BundleStreamRecord, DeviceRecord};
 use lava_common::ids::{StreamPath, check_name};
-use lava_common::state::{DeviceHealth, DeviceState};
 
 use super::Ctx;
 use lava_cli::AddDevice;
@@ -89,15 +88,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &AddDevice) -> anyhow::Result<()> {
     if lava_db::device_types::ensure(&tx, &args.device_type).await? {
         println!("added device type '{}' to the database", args.device_type);
     }
-    let record = DeviceRecord {
-        hostname: args.name.clone(),
-        device_type: args.device_type.clone(),
-        description: String::new(),
-        tags: Vec::new(),
-        state: DeviceState::Idle,
-        health: DeviceHealth::Unknown,
-        worker_host: None,
-    };
+    let record = DeviceRecord::new(args.name.clone(), args.device_type.clone());
     lava_db::devices::add(&tx, &record).await?;
     if args.bundle_stream {
         if streams == 0 {

@@ -12,39 +12,30 @@ async fn maintenance_with_a_reason_is_a_transition_and_a_log_entry() {
     let s = lab().await;
     let admin = logged_in(&s, "admin", "admin-password").await;
     let c = s.db.client().await.unwrap();
+    let health = async || {
+        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
+            .await
+            .unwrap()
+            .unwrap()
+            .info
+            .health
+    };
+    let set_health = async |health: &str, reason: &str| {
+        admin
+            .submit(
+                "/admin/devices/kvm01/health",
+                &[("health", health), ("reason", reason)],
+            )
+            .await
+    };
     // No reason: refused, nothing changed.
-    let p = admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "maintenance"), ("reason", " ")],
-        )
-        .await;
+    let p = set_health("maintenance", " ").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
-            .await
-            .unwrap()
-            .unwrap()
-            .info
-            .health,
-        DeviceHealth::Unknown
-    );
+    assert_eq!(health().await, DeviceHealth::Unknown);
 
-    let form = [
-        ("health", "maintenance"),
-        ("reason", "PDU port <7> is dead"),
-    ];
-    let p = admin.submit("/admin/devices/kvm01/health", &form).await;
+    let p = set_health("maintenance", "PDU port <7> is dead").await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    assert_eq!(
-        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
-            .await
-            .unwrap()
-            .unwrap()
-            .info
-            .health,
-        DeviceHealth::Maintenance
-    );
+    assert_eq!(health().await, DeviceHealth::Maintenance);
     let t = &lava_db::devices::health_history(&c, &DeviceName::from("kvm01"), 1)
         .await
         .unwrap()[0];
@@ -77,35 +68,12 @@ async fn maintenance_with_a_reason_is_a_transition_and_a_log_entry() {
     );
 
     // Retired, then good is not a legal step (a retired device comes back through unknown).
-    admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "retired"), ("reason", "gone")],
-        )
-        .await;
-    let p = admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "good"), ("reason", "back")],
-        )
-        .await;
+    set_health("retired", "gone").await;
+    let p = set_health("good", "back").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
-    assert_eq!(
-        lava_db::devices::get(&c, &DeviceName::from("kvm01"))
-            .await
-            .unwrap()
-            .unwrap()
-            .info
-            .health,
-        DeviceHealth::Retired
-    );
+    assert_eq!(health().await, DeviceHealth::Retired);
     // Health checks set bad and looping, not admins.
-    let p = admin
-        .submit(
-            "/admin/devices/kvm01/health",
-            &[("health", "bad"), ("reason", "x")],
-        )
-        .await;
+    let p = set_health("bad", "x").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
 }
 
@@ -186,27 +154,19 @@ async fn priority_cancel_and_resubmit_of_jobs() {
     let admin = logged_in(&s, "admin", "admin-password").await;
     let c = s.db.client().await.unwrap();
     let a = s.submit(JOB);
-    let p = admin
-        .submit(
-            &format!("/admin/jobs/{a}/priority"),
-            &[("priority", "90"), ("reason", "release")],
-        )
-        .await;
-    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    assert_eq!(
-        lava_db::jobs::get(&c, JobId(a))
+    let job = async |id: i64| lava_db::jobs::get(&c, JobId(id)).await.unwrap().unwrap();
+    let set_priority = async |priority: &str, reason: &str| {
+        admin
+            .submit(
+                &format!("/admin/jobs/{a}/priority"),
+                &[("priority", priority), ("reason", reason)],
+            )
             .await
-            .unwrap()
-            .unwrap()
-            .priority,
-        90
-    );
-    let p = admin
-        .submit(
-            &format!("/admin/jobs/{a}/priority"),
-            &[("priority", "101"), ("reason", "x")],
-        )
-        .await;
+    };
+    let p = set_priority("90", "release").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(job(a).await.priority, 90);
+    let p = set_priority("101", "x").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(p.body.contains("101"), "{}", p.body);
 
@@ -217,12 +177,14 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    let j = lava_db::jobs::get(&c, JobId(a)).await.unwrap().unwrap();
+    let j = job(a).await;
     assert_eq!(
         (j.state, j.health),
         (JobState::Finished, JobHealth::Canceled)
     );
-    let t = lava_db::job_admin::transitions(&c, JobId(a)).await.unwrap();
+    let t = lava_db::transitions::job_history(&c, JobId(a))
+        .await
+        .unwrap();
     let last = t.last().unwrap();
     assert_eq!(
         (last.actor.as_deref(), last.reason.as_str()),
@@ -233,21 +195,9 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         .unwrap();
     assert_eq!(log[0].reason, "wrong image");
     // A finished job's priority stays as it was.
-    let p = admin
-        .submit(
-            &format!("/admin/jobs/{a}/priority"),
-            &[("priority", "10"), ("reason", "x")],
-        )
-        .await;
+    let p = set_priority("10", "x").await;
     assert_eq!(p.status, StatusCode::CONFLICT);
-    assert_eq!(
-        lava_db::jobs::get(&c, JobId(a))
-            .await
-            .unwrap()
-            .unwrap()
-            .priority,
-        90
-    );
+    assert_eq!(job(a).await.priority, 90);
 
     // Resubmitting makes a new job from the same definition, submitted by the admin.
     let p = admin
@@ -255,7 +205,7 @@ async fn priority_cancel_and_resubmit_of_jobs() {
         .await;
     let to = p.location.unwrap();
     let b: i64 = to.strip_prefix("/scheduler/job/").unwrap().parse().unwrap();
-    let j = lava_db::jobs::get(&c, JobId(b)).await.unwrap().unwrap();
+    let j = job(b).await;
     assert_eq!(
         (j.definition.as_str(), j.submitter.as_deref()),
         (JOB, Some("admin"))

@@ -4,6 +4,9 @@
 
 pub mod printed;
 pub mod sockets;
+mod worker_http;
+
+pub use worker_http::Worker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -201,40 +204,7 @@ pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>
     }
 }
 
-/// The test playing a worker over HTTP.
-pub struct Worker {
-    /// Its HTTP client.
-    pub http: reqwest::Client,
-    /// The server's base URL.
-    pub base: String,
-    /// Its worker token, sent as `Authorization: Token ...`.
-    pub token: String,
-}
-
 impl Worker {
-    /// POSTs `body` to the worker API path; status and reply.
-    pub async fn post<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (u16, T) {
-        let r = self
-            .http
-            .post(format!("{}{PREFIX}/{path}", self.base))
-            .header("authorization", format!("Token {}", self.token))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        match serde_json::from_str(&text) {
-            Ok(v) => (status, v),
-            Err(e) => panic!("{path}: HTTP {status} {text:?}: {e}"),
-        }
-    }
-
     /// One poll reporting `running` jobs (id, lines).
     pub async fn poll(&self, running: &[(i64, u64)], wait_ms: u64) -> PollResponse {
         let running: Vec<_> = running

@@ -7,12 +7,10 @@
 //! the process and a lock directory between processes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 use crate::Error;
-use crate::command;
-use crate::image::{DirLock, workspace_root};
+use crate::image::{build_locked, newer_than, workspace_root};
 
 use super::qemu;
 
@@ -44,36 +42,24 @@ pub fn board_image() -> Result<BoardImage, Error> {
         dtb: dir.join("virt.dtb"),
     };
     let args_file = dir.join("virt.dtb.args");
-    if !up_to_date(&image, &script, &args_file) {
-        std::fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
-        let _lock = DirLock::acquire(&dir.join(".lock"))?;
-        // Another process may have built it while we waited; the script checks again.
-        command::run(
-            Command::new("sh").arg(&script).arg("--output").arg(&dir),
-            None,
-        )?;
-        if !dtb_current(&image.dtb, &args_file) {
-            let tmp = dir.join(".virt.dtb.tmp");
-            qemu::dump_dtb(&tmp)?;
-            std::fs::rename(&tmp, &image.dtb).map_err(Error::io("rename", &tmp))?;
-            std::fs::write(&args_file, qemu::dtb_args()).map_err(Error::io("write", &args_file))?;
-        }
+    // Up to date: the kernel and ramdisk newer than the script, and the dtb dumped with the
+    // board's current machine options.
+    if !(newer_than(&[&image.kernel, &image.ramdisk], &script)
+        && dtb_current(&image.dtb, &args_file))
+    {
+        build_locked(&script, &dir, || {
+            if !dtb_current(&image.dtb, &args_file) {
+                let tmp = dir.join(".virt.dtb.tmp");
+                qemu::dump_dtb(&tmp)?;
+                std::fs::rename(&tmp, &image.dtb).map_err(Error::io("rename", &tmp))?;
+                std::fs::write(&args_file, qemu::dtb_args())
+                    .map_err(Error::io("write", &args_file))?;
+            }
+            Ok(())
+        })?;
     }
     *built = Some(image.clone());
     Ok(image)
-}
-
-/// Whether the kernel and ramdisk are newer than the script and the dtb was dumped with the
-/// board's current machine options.
-fn up_to_date(image: &BoardImage, script: &Path, args_file: &Path) -> bool {
-    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let Some(script_time) = mtime(script) else {
-        return false;
-    };
-    [&image.kernel, &image.ramdisk]
-        .iter()
-        .all(|f| mtime(f).is_some_and(|t| t > script_time))
-        && dtb_current(&image.dtb, args_file)
 }
 
 fn dtb_current(dtb: &Path, args_file: &Path) -> bool {

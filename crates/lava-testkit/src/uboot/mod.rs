@@ -39,7 +39,9 @@ pub use conf::{DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, SHELL_PROMPT};
 pub use image::{BoardImage, board_image};
 
 use layout::Layout;
-use teardown::{Removal, Watchdog};
+use teardown::Removal;
+
+use crate::watchdog::Watchdog;
 
 /// The board's device type.
 pub const DEVICE_TYPE: &str = "uboot-qemu";
@@ -143,7 +145,7 @@ impl UbootBoard {
             watchdog: None,
         };
         // From here on, an early return drops `board`, which tears down what exists.
-        board.watchdog = Some(Watchdog::spawn(&board.layout, &board.removal())?);
+        board.watchdog = Some(teardown::watchdog(&board.layout, &board.removal())?);
         board.make_tftp_root()?;
         files::write_run_files(
             &board.layout,
@@ -274,7 +276,7 @@ impl UbootBoard {
         let Some(watchdog) = self.watchdog.take() else {
             return Ok(());
         };
-        let result = watchdog.fire();
+        let result = teardown::fire(watchdog);
         for child in &mut self.daemons {
             // Killed by the watchdog already; killing our own unreaped child again is safe
             // (its pid cannot be reused yet) and keeps `wait` from hanging if one survived.

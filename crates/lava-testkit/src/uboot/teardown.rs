@@ -7,12 +7,11 @@
 //! QEMU started by pdudaemon and tftpd's per-transfer children as well as the daemons. The
 //! network namespace, and the mounts inside it, go away with the last of its processes.
 
-use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 
 use crate::Error;
+use crate::watchdog::{WAIT_OR_DETACH, Watchdog};
 
 use super::layout::{Layout, MARKER_VAR};
 
@@ -78,55 +77,28 @@ pub(crate) fn tear_down(layout: &Layout, removal: &Removal) -> Result<(), Error>
 }
 
 /// A process that tears the board down when we exit without doing it (our end of its stdin
-/// closes, whatever the way we exit), unless told to [`Watchdog::detach`].
-#[derive(Debug)]
-pub(crate) struct Watchdog {
-    child: Child,
-    stdin: Option<ChildStdin>,
+/// closes, whatever the way we exit), unless told to [`Watchdog::detach`] (`lava-lab board
+/// start` lets the board outlive us).
+pub(crate) fn watchdog(layout: &Layout, removal: &Removal) -> Result<Watchdog, Error> {
+    Watchdog::start(
+        command(WAIT_OR_DETACH, layout, removal),
+        "/bin/sh -c <board watchdog>",
+    )
 }
 
-impl Watchdog {
-    pub(crate) fn spawn(layout: &Layout, removal: &Removal) -> Result<Self, Error> {
-        let prefix = "read -r cmd; [ \"$cmd\" = detach ] && exit 0\n";
-        let mut cmd = command(prefix, layout, removal);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own group: a Ctrl-C aimed at the tests must not kill it before it worked.
-            .process_group(0);
-        let mut child = cmd.spawn().map_err(|source| Error::Spawn {
-            command: "/bin/sh -c <board watchdog>".into(),
-            source,
-        })?;
-        let stdin = child.stdin.take();
-        Ok(Self { child, stdin })
+/// Makes the board's watchdog tear down now, and waits until it has.
+pub(crate) fn fire(watchdog: Watchdog) -> Result<(), Error> {
+    let status = watchdog
+        .fire()
+        .map_err(Error::io("wait for", "the board watchdog"))?;
+    if status.success() {
+        return Ok(());
     }
-
-    /// Lets the board outlive us (`lava-lab board start`).
-    pub(crate) fn detach(mut self) {
-        if let Some(mut stdin) = self.stdin.take() {
-            // If the write fails the watchdog is gone already, which is what we want anyway.
-            let _ = stdin.write_all(b"detach\n");
-        }
-        let _ = self.child.wait();
-    }
-
-    /// Makes the watchdog tear down now, and waits until it has.
-    pub(crate) fn fire(mut self) -> Result<(), Error> {
-        self.stdin.take();
-        let status = self
-            .child
-            .wait()
-            .map_err(Error::io("wait for", "the board watchdog"))?;
-        if status.success() {
-            return Ok(());
-        }
-        Err(Error::Command {
-            command: "the board watchdog".into(),
-            status,
-            output: "board processes survived SIGKILL".into(),
-        })
-    }
+    Err(Error::Command {
+        command: "the board watchdog".into(),
+        status,
+        output: "board processes survived SIGKILL".into(),
+    })
 }
 
 /// The pids of the processes marked as `layout`'s board, read from `/proc`.

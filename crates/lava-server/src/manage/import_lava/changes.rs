@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, Item, UserRecord, WorkerRecord};
 use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::settings::Settings;
-use lava_common::state::DeviceHealth;
 
 use super::tree::Tree;
 use crate::conffiles::read_optional;
@@ -238,15 +237,7 @@ pub async fn plan(
         if !types.contains_key(&dt) && lava_db::device_types::get(c, &dt).await?.is_none() {
             types.insert(dt.clone(), default_type(dt.clone()));
         }
-        devices.push(DeviceRecord {
-            hostname: name,
-            device_type: dt,
-            description: String::new(),
-            tags: Vec::new(),
-            state: lava_common::state::DeviceState::Idle,
-            health: DeviceHealth::Unknown,
-            worker_host: None,
-        });
+        devices.push(DeviceRecord::new(name, dt));
     }
     for (name, check) in &tree.health_checks {
         let dt = DeviceTypeName::from(name.as_str());

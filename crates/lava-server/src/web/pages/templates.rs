@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use lava_common::error_chain::error_chain;
 
 /// The extensions read as templates; each is autoescaped (page data is never trusted).
 const EXTENSIONS: [&str; 2] = ["html", "svg"];
@@ -172,7 +173,7 @@ fn parse(dir: &Path, files: &Fingerprint) -> Parsed {
             .and_then(|text| {
                 tera::Template::new(&name, None, &text)
                     .map(|_| ())
-                    .map_err(|e| describe(&e))
+                    .map_err(|e| error_chain(&e))
             });
         match parsed {
             Ok(()) => good.push((path, Some(name))),
@@ -182,21 +183,9 @@ fn parse(dir: &Path, files: &Fingerprint) -> Parsed {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![".html", ".svg"]);
     if let Err(e) = tera.add_template_files(good) {
-        broken.push(("(inheritance)".into(), describe(&e)));
+        broken.push(("(inheritance)".into(), error_chain(&e)));
     }
     Parsed { tera, broken }
-}
-
-/// The error chain of a tera error: the template, then the line and what is wrong.
-fn describe(e: &tera::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 /// Escapes text for the error page, which cannot come from a template (they may be broken).
@@ -221,7 +210,7 @@ pub fn render_string(
         None => tera::Context::from_serialize(context)
             .and_then(|ctx| parsed.tera.render(name, &ctx))
             .map_err(|e| {
-                let mut why = describe(&e);
+                let mut why = error_chain(&e);
                 // A page that extends or includes a broken template fails as "not found":
                 // say which one is broken and why.
                 for (n, w) in &parsed.broken {

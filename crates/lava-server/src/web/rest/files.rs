@@ -10,7 +10,7 @@ use lava_common::conf::ConfFile;
 use lava_common::fixture::{DeviceRecord, WorkerRecord};
 use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::settings::Settings;
-use lava_common::state::{DeviceHealth, DeviceState, WorkerHealth};
+use lava_common::state::{DeviceHealth, WorkerHealth};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -214,13 +214,11 @@ pub async fn device_create(
         }
     }
     let record = DeviceRecord {
-        hostname: hostname.clone(),
-        device_type,
         description: field(&body, "description", false)?.unwrap_or_default(),
         tags,
-        state: DeviceState::Idle,
         health,
         worker_host: Some(worker),
+        ..DeviceRecord::new(hostname.clone(), device_type)
     };
     logged(&state, &who, ("device", &hostname), "added", async |tx| {
         lava_db::devices::add(tx, &record).await

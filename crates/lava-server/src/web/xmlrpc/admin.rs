@@ -4,7 +4,7 @@
 
 use lava_common::fixture::{DeviceRecord, HealthDenominator, WorkerRecord};
 use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
-use lava_common::state::{DeviceHealth, DeviceState, WorkerHealth};
+use lava_common::state::{DeviceHealth, WorkerHealth};
 use lava_db::device_types::TypeChanges;
 
 use super::args::Args;
@@ -94,13 +94,10 @@ pub async fn device_add(ctx: &Ctx, a: Args) -> Result<Value, Fault> {
         return Err(Fault::new(404, not_found("worker", &worker)));
     }
     let record = DeviceRecord {
-        hostname: hostname.clone(),
-        device_type: type_name,
         description,
-        tags: vec![],
-        state: DeviceState::Idle,
         health,
         worker_host: Some(worker),
+        ..DeviceRecord::new(hostname.clone(), type_name)
     };
     let tx = begin(&mut c).await?;
     lava_db::devices::add(&tx, &record)
