@@ -45,3 +45,14 @@ pub async fn queue_deadlines_passed(c: &impl Db) -> Result<Vec<(JobId, f64)>, Er
         .map(|r| Ok((r.try_get("id")?, r.try_get("secs")?)))
         .collect()
 }
+
+/// Readies the pass's transaction: no JIT compilation for the rest of it. The pass is a few
+/// short queries, but over a big queue the planner's cost estimates cross `jit_above_cost`,
+/// and compiling then costs more than running: measured at 50,000 queued jobs and 2,000
+/// idle devices, the candidates query took 50 ms instead of 12 without statistics, and
+/// 260-340 ms instead of 13 with them (as autovacuum leaves a real lab). `SET LOCAL` ends
+/// with the transaction, so the connection's setting is untouched afterwards.
+pub async fn begin_pass(c: &impl Db) -> Result<(), Error> {
+    c.execute("SET LOCAL jit = off", &[]).await?;
+    Ok(())
+}

@@ -316,3 +316,62 @@ async fn a_type_on_limited_and_unlimited_workers_assigns_in_device_order() {
     assert_eq!(single.len(), 2);
     assert_eq!(bulk, single);
 }
+
+/// A job another transaction holds locked is left for the next pass, and so is the device
+/// it would have had; the other pairs are made. Once the lock is gone, the next pass makes
+/// that pair.
+#[tokio::test]
+async fn a_locked_job_waits_for_the_next_pass_with_its_device() {
+    let worker = GenWorker {
+        online: true,
+        active: true,
+        job_limit: 0,
+    };
+    let device = GenDevice {
+        device_type: 0,
+        worker: 0,
+        tags: vec![],
+        health: DeviceHealth::Good,
+        reported: true,
+    };
+    let job = |priority| GenJob {
+        device_type: 0,
+        device: None,
+        tags: vec![],
+        priority,
+        age_secs: 0,
+    };
+    let lab = Lab {
+        checked: [false, false],
+        workers: vec![worker.clone(), worker],
+        devices: vec![device.clone(), device],
+        jobs: vec![job(90), job(80), job(70)],
+    };
+    let db = lava_testkit::test_db().await.unwrap();
+    let mut c = db.client().await.unwrap();
+    let tx = c.transaction().await.unwrap();
+    let ids = build(&tx, &lab).await;
+    tx.commit().await.unwrap();
+
+    let mut other = db.client().await.unwrap();
+    let holder = other.transaction().await.unwrap();
+    holder
+        .execute("SELECT id FROM jobs WHERE id = $1 FOR UPDATE", &[&ids[0]])
+        .await
+        .unwrap();
+    let pair = |job: JobId, device: &str| Assignment {
+        job,
+        device: DeviceName::from(device),
+        worker: WorkerName::from("w0"),
+    };
+    let tx = c.transaction().await.unwrap();
+    let made = assign::queued(&tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(made, vec![pair(ids[1], "d1")]);
+
+    holder.rollback().await.unwrap();
+    let tx = c.transaction().await.unwrap();
+    let made = assign::queued(&tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(made, vec![pair(ids[0], "d0")]);
+}

@@ -38,6 +38,7 @@ pub struct Report {
 /// Runs one pass.
 pub async fn run(client: &mut lava_db::Client, opts: &Options) -> Result<Report, lava_db::Error> {
     let tx = client.transaction().await?;
+    lava_db::scheduler::begin_pass(&tx).await?;
     let mut report = Report::default();
     for worker in lava_db::scheduler::silent_workers(&tx, opts.worker_timeout.as_secs_f64()).await?
     {

@@ -82,13 +82,18 @@ pub(super) async fn pairs(c: &impl Db) -> Result<Vec<Assignment>, Error> {
             worker: d.worker.clone(),
         });
     }
-    let ids: Vec<JobId> = out.iter().map(|a| a.job).collect();
+    let mut ids: Vec<JobId> = out.iter().map(|a| a.job).collect();
+    ids.sort_unstable();
+    // One probe of the queue per chosen job, in id order (the order every pass locks in):
+    // the subquery with its own lock is not flattened into a join, so the plan cannot
+    // become a scan of the whole queue, with or without statistics.
+    let sql = "SELECT j.id FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, n)
+         CROSS JOIN LATERAL (
+            SELECT id FROM jobs WHERE id = u.id AND state = 'submitted'
+            FOR UPDATE SKIP LOCKED) j
+         ORDER BY u.n";
     let locked: Vec<JobId> = c
-        .query(
-            "SELECT id FROM jobs WHERE id = ANY($1) AND state = 'submitted'
-             ORDER BY id FOR UPDATE SKIP LOCKED",
-            &[&ids],
-        )
+        .query(sql, &[&ids])
         .await?
         .iter()
         .map(|r| r.try_get("id"))

@@ -35,6 +35,13 @@ pub struct Assignment {
 /// idle to reserved, naming the states it expects; writes their transition rows and wakes
 /// their workers. Returns how many jobs and devices changed: a job that had left the queue
 /// changes nothing, not even its device.
+///
+/// Each job is reached through its row's address (`ctid`), read by one index probe per pair
+/// behind an `OFFSET 0` fence: joined on `id`, the planner hashed the whole queue (50,000
+/// rows) to update 1,850, with or without statistics. The callers hold every job locked
+/// (the bulk pass's lock query, [`rules::best_job`], or a health check inserted by this
+/// transaction), so its row cannot change between the probe and the update; if one did
+/// anyway, the update would skip that pair, as for a job that left the queue.
 async fn apply(c: &impl Db, pairs: &[Assignment]) -> Result<(i64, i64), Error> {
     let queued = (JobState::Submitted, JobHealth::Unknown);
     let job = JobMove::new(queued, (JobState::Scheduled, JobHealth::Unknown))?;
@@ -47,11 +54,12 @@ async fn apply(c: &impl Db, pairs: &[Assignment]) -> Result<(i64, i64), Error> {
     let row = c
         .query_one(
             "WITH pairs AS (
-                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS p(job, device, worker)
+                SELECT p.*, x.tid FROM unnest($1::bigint[], $2::text[], $3::text[]) AS p(job, device, worker)
+                CROSS JOIN LATERAL (SELECT ctid AS tid FROM jobs WHERE id = p.job OFFSET 0) x
             ),
             moved_jobs AS (
                 UPDATE jobs j SET state = $5, health = $7, actual_device = p.device, worker_host = p.worker
-                FROM pairs p WHERE j.id = p.job AND j.state = $4 AND j.health = $6
+                FROM pairs p WHERE j.ctid = p.tid AND j.state = $4 AND j.health = $6
                 RETURNING j.id, p.device, p.worker
             ),
             moved_devices AS (
