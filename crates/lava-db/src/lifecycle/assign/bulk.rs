@@ -55,12 +55,8 @@ struct Queue {
 /// The pairs the one-by-one rule makes, computed from two reads; the jobs are locked
 /// (a job another transaction holds is left for the next pass, with its device).
 pub(super) async fn pairs(c: &impl Db) -> Result<Vec<Assignment>, Error> {
-    // A device whose worker holds its job limit already takes nothing this pass.
-    let devices: Vec<IdleDevice> = rules::idle_devices(c)
-        .await?
-        .into_iter()
-        .filter(|d| d.job_limit <= 0 || d.busy_on_worker < i64::from(d.job_limit))
-        .collect();
+    // A device whose worker holds its job limit already is not among them.
+    let devices: Vec<IdleDevice> = rules::idle_devices(c).await?;
     if devices.is_empty() {
         return Ok(Vec::new());
     }

@@ -59,7 +59,8 @@ pub struct IdleDevice {
     pub worker: WorkerName,
     /// The worker's job limit (0: none).
     pub job_limit: i32,
-    /// Devices of the worker that are not idle (each holds a job) when this was read.
+    /// Devices of the worker that are not idle (each holds a job) when this was read,
+    /// counted only when the worker has a job limit (0 otherwise).
     pub busy_on_worker: i64,
 }
 
@@ -108,16 +109,25 @@ pub async fn health_checks_due(
         .collect()
 }
 
-/// Idle devices that may take ordinary jobs, in [`DEVICE_ORDER`]. Locked, skipping rows
-/// another pass holds.
+/// Idle devices that may take ordinary jobs, in [`DEVICE_ORDER`], leaving out those whose
+/// worker already holds its job limit. Locked, skipping rows another pass holds.
+///
+/// Only the devices returned are locked: when every device is busy or waits for its worker's
+/// limit, the pass locks nothing, so it writes nothing and its commit has nothing to flush
+/// (locking the waiting devices every pass cost more than the rest of a steady pass). The
+/// busy devices are counted once for each worker with a limit, before the join: counted
+/// beside each idle device, they were counted again for every one of them.
 pub async fn idle_devices(c: &impl Db) -> Result<Vec<IdleDevice>, Error> {
     let sql = format!(
-        "SELECT d.hostname, d.device_type, d.tags, d.worker_host, w.job_limit,
-            coalesce(b.busy, 0) AS busy
-         {DEVICES}
-         LEFT JOIN (SELECT x.worker_host, count(*) AS busy FROM devices x
-                    WHERE x.state <> 'idle' GROUP BY x.worker_host) b ON b.worker_host = w.hostname
-         WHERE {IDLE_ON_ACTIVE_WORKER} AND {TAKES_JOBS}
+        "WITH w AS MATERIALIZED (
+            SELECT hostname, state, health, job_limit, CASE WHEN job_limit > 0 THEN (
+                SELECT count(*) FROM devices x
+                WHERE x.worker_host = workers.hostname AND x.state <> 'idle') ELSE 0 END AS busy
+            FROM workers)
+         SELECT d.hostname, d.device_type, d.tags, d.worker_host, w.job_limit, w.busy
+         FROM devices d JOIN device_types t ON t.name = d.device_type
+         JOIN w ON w.hostname = d.worker_host
+         WHERE {IDLE_ON_ACTIVE_WORKER} AND {TAKES_JOBS} AND (w.job_limit <= 0 OR w.busy < w.job_limit)
          ORDER BY {DEVICE_ORDER}
          FOR UPDATE OF d SKIP LOCKED"
     );
