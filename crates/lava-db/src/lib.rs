@@ -55,8 +55,8 @@ pub use db::{Db, begin, transaction};
 pub use deadpool_postgres::{PoolError, TimeoutType};
 pub use error::Error;
 pub use pool::{
-    Notification, Pool, PoolSettings, PooledClient, SCHEDULER_LOCK, connect, listen, migrate, pool,
-    pool_with, try_advisory_lock,
+    LOG_FILES_LOCK, Notification, Pool, PoolSettings, PooledClient, SCHEDULER_LOCK, connect,
+    listen, migrate, pool, pool_with, try_advisory_lock,
 };
 
 /// Re-exported so callers need no direct dependency to name clients and transactions.

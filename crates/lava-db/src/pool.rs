@@ -150,6 +150,13 @@ pub async fn listen(
 /// The advisory lock key the active scheduler holds ("LAVA" in ASCII).
 pub const SCHEDULER_LOCK: i64 = 0x4C41_5641;
 
+/// The advisory lock key held by the commands that write or remove job log directories of
+/// jobs outside the running server ("LOGS" in ASCII): `manage jobs rm`, whose sweep removes a
+/// log directory with no job row, and `manage import-lava --job-output`, which writes log
+/// directories before the transaction that adds their jobs commits. The second to start
+/// refuses, so the sweep never takes an import's logs for orphans.
+pub const LOG_FILES_LOCK: i64 = 0x4C4F_4753;
+
 /// Tries to take a session-level advisory lock on this connection; it is held until the
 /// connection closes, so a scheduler that dies releases it at once.
 pub async fn try_advisory_lock(client: &tokio_postgres::Client, key: i64) -> Result<bool, Error> {

@@ -466,6 +466,26 @@ async fn job_logs_come_from_lavas_job_output_tree_without_filing_results_again()
     );
     assert!(!s.root.path().join("var/lib/lava-server/jobs/1042").exists());
 
+    // While `manage jobs rm` holds the log files lock, the import refuses to start: its log
+    // directories would have no job rows until it commits, and the archive's sweep removes
+    // such directories.
+    let holder = lava_db::connect(s.db.url()).await.unwrap();
+    assert!(
+        lava_db::try_advisory_lock(&holder, lava_db::LOG_FILES_LOCK)
+            .await
+            .unwrap()
+    );
+    let (ok, _, stderr) = import(&s, old.path(), &arg);
+    assert!(
+        !ok && stderr.contains("manage import-lava --job-output cannot start: another"),
+        "{stderr}"
+    );
+    assert!(!s.root.path().join("var/lib/lava-server/jobs/1042").exists());
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&lava_db::LOG_FILES_LOCK])
+        .await
+        .unwrap();
+
     let (stdout, stderr) = imported(&s, old.path(), &arg);
     assert!(
         stdout.contains("job logs: 1 copied")

@@ -675,6 +675,26 @@ async fn jobs_rm_deletes_old_finished_jobs_their_results_and_logs() {
         );
     }
 
+    // While an import writes job logs (holding the log files lock), the archive refuses to
+    // start, so its sweep cannot take those logs for orphans.
+    let holder = lab.db.client().await.unwrap();
+    assert!(
+        lava_db::try_advisory_lock(&holder, lava_db::LOG_FILES_LOCK)
+            .await
+            .unwrap()
+    );
+    let out = lab.server(&["manage", "jobs", "rm", "--older-than", "30"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("manage jobs rm cannot start: another `manage jobs rm` or `manage import-lava --job-output`"),
+        "{err}"
+    );
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&lava_db::LOG_FILES_LOCK])
+        .await
+        .unwrap();
+
     let dry = lab.manage(&[
         "jobs",
         "rm",

@@ -4,7 +4,9 @@
 //! another transaction holds are skipped), and its log files are removed once it committed,
 //! so a failure never leaves a job without its log. Progress is printed after every batch.
 //! A run interrupted between a commit and its file removals leaves log directories of jobs
-//! that are gone: the next run removes those first ([`sweep`]).
+//! that are gone: the next run removes those first ([`sweep`]). It holds
+//! [`lava_db::LOG_FILES_LOCK`], so it never runs beside an `import-lava --job-output`, whose
+//! log directories have no job row until its transaction commits.
 
 use anyhow::Context as _;
 use lava_common::ids::JobId;
@@ -77,6 +79,7 @@ pub async fn rm(
             i32::MAX
         ),
     };
+    super::hold_log_files_lock(&client, "manage jobs rm").await?;
     let cutoff = lava_db::archive::cutoff(&client, days).await?;
     let expected = lava_db::archive::count_old(&client, cutoff).await?;
     let verb = if dry_run { "would delete" } else { "deleting" };

@@ -36,6 +36,18 @@ impl Ctx<'_> {
     }
 }
 
+/// Takes [`lava_db::LOG_FILES_LOCK`] on `client` for as long as it stays open, or refuses:
+/// `what` (this command) cannot run while `other` holds it.
+async fn hold_log_files_lock(client: &lava_db::Client, what: &str) -> anyhow::Result<()> {
+    if !lava_db::try_advisory_lock(client, lava_db::LOG_FILES_LOCK).await? {
+        anyhow::bail!(
+            "{what} cannot start: another `manage jobs rm` or `manage import-lava --job-output` \
+             is writing or removing job log directories; run it again when that one has finished"
+        );
+    }
+    Ok(())
+}
+
 /// Hides the password of a database URL for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -38,6 +38,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &ImportLava) -> anyhow::Result<()> {
     }
     check_dictionaries(ctx, &tree);
     let mut client = ctx.client().await?;
+    if args.job_output.is_some() {
+        super::hold_log_files_lock(&client, "manage import-lava --job-output").await?;
+    }
     let tx = client.transaction().await?;
     let (records, history) = match &args.dump {
         Some(file) if args.with_history => {
