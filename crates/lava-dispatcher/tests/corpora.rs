@@ -9,6 +9,8 @@
 //!
 //! KernelCI's QEMU baseline job, in its container image, is in `corpora/kernelci.rs`.
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "corpora/kernelci.rs"]
 mod kernelci;
 #[path = "corpora/podman.rs"]
@@ -65,9 +67,14 @@ impl Run {
 
     /// [`Run::dispatch`] with more environment variables (the worker's `LAVA_DOCKER_*`).
     fn dispatch_with(&self, device: &Path, job: &Path, env: &[(&str, &OsStr)]) -> Output {
+        self.dispatch_command(device, job, env).output().unwrap()
+    }
+
+    /// The `lava-dispatch` command of [`Run::dispatch_with`], to start.
+    fn dispatch_command(&self, device: &Path, job: &Path, env: &[(&str, &OsStr)]) -> Command {
         let image_dir = test_image().unwrap().kernel.parent().unwrap().to_path_buf();
-        Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
-            .envs(env.iter().copied())
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lava-dispatch"));
+        cmd.envs(env.iter().copied())
             .args(["--device", device.to_str().unwrap()])
             .args(["--output-dir", self.path("out").to_str().unwrap()])
             .args(["--job-id", &format!("corpora{}", std::process::id())])
@@ -80,9 +87,8 @@ impl Run {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap()
+            .stderr(Stdio::piped());
+        cmd
     }
 
     /// Runs the job file `job` on a LAVA qemu dictionary and checks it completed; returns

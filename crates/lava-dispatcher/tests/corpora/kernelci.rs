@@ -3,13 +3,14 @@
 //! shape they render, with our own commands and images, and run as rendered: its QEMU in a
 //! container image (`docker`), under podman with storage private to the test.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use lava_common::job::parse_job;
 use lava_testkit::test_image;
 
+use super::common::{ramdisk_with_init_script, wait_for};
 use super::podman::{IMAGE, IMAGE_QEMU, Podman};
 use super::{Run, url};
 
@@ -134,38 +135,40 @@ fn buildroot_like_ramdisk(run: &Run) -> PathBuf {
 
 /// The test image with an `/init` that mounts what a shell needs, then ends with `last`.
 fn ramdisk_with_init(run: &Run, last: &str) -> PathBuf {
-    let stage = run.path("ramdisk-stage");
-    std::fs::create_dir_all(&stage).unwrap();
-    let init = stage.join("init");
-    std::fs::write(
-        &init,
-        format!(
-            "#!/bin/sh\nexport PATH=/sbin:/usr/sbin:/bin:/usr/bin\n\
-             mount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\nmount -t sysfs sysfs /sys\n\
-             exec </dev/console >/dev/console 2>&1\ncd /\nexport PS1='\\w \\$ '\n{last}"
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cpio = Command::new("cpio")
-        .args(["-o", "-H", "newc", "--quiet", "-R", "0:0"])
-        .current_dir(&stage)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    cpio.stdin.take().unwrap().write_all(b"init\n").unwrap();
-    let out = cpio.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&out.stdout).unwrap();
-    let mut ramdisk = std::fs::read(test_image().unwrap().initramfs).unwrap();
-    ramdisk.extend(gz.finish().unwrap());
+    let script = format!(
+        "#!/bin/sh\nexport PATH=/sbin:/usr/sbin:/bin:/usr/bin\n\
+         mount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\nmount -t sysfs sysfs /sys\n\
+         exec </dev/console >/dev/console 2>&1\ncd /\nexport PS1='\\w \\$ '\n{last}"
+    );
+    let base = std::fs::read(test_image().unwrap().initramfs).unwrap();
+    let ramdisk = ramdisk_with_init_script(&base, &script, &run.path("ramdisk-stage"));
     let file = run.path("files/rootfs.cpio.gz");
     std::fs::write(&file, ramdisk).unwrap();
     file
+}
+
+/// The boot's `docker` block for the test's local image, run from the image's own QEMU.
+fn local_docker() -> String {
+    format!("    docker:\n      binary: {IMAGE_QEMU}\n      image: {IMAGE}\n      local: true\n")
+}
+
+/// The worker's settings for the test's podman, allowing [`IMAGE`] alone, as the environment
+/// variables `lava-dispatch` reads them from.
+fn worker_env(podman: &Podman) -> Vec<(&'static str, OsString)> {
+    let mut env = podman.env();
+    env.extend([
+        ("LAVA_DOCKER_ENGINE", OsString::from("podman")),
+        ("LAVA_DOCKER_IMAGES", OsString::from(IMAGE)),
+        (
+            "LAVA_DOCKER_ENGINE_OPTIONS",
+            OsString::from(podman.engine_options().join(" ")),
+        ),
+    ]);
+    env
+}
+
+fn as_env<'a>(env: &'a [(&'static str, OsString)]) -> Vec<(&'static str, &'a OsStr)> {
+    env.iter().map(|(k, v)| (*k, v.as_os_str())).collect()
 }
 
 /// A worker where `/dev/kvm` cannot run guests says so in its dictionary (KernelCI's jobs do
@@ -188,16 +191,8 @@ fn a_kernelci_qemu_baseline_job_runs_in_its_container() {
     let podman = Podman::new(&run.path("podman"));
     podman.import_qemu_image();
     let options = podman.engine_options().join(" ");
-    let podman_env = podman.env();
-    let mut env: Vec<(&str, &OsStr)> = podman_env
-        .iter()
-        .map(|(k, v)| (*k, v.as_os_str()))
-        .collect();
-    env.extend([
-        ("LAVA_DOCKER_ENGINE", OsStr::new("podman")),
-        ("LAVA_DOCKER_IMAGES", OsStr::new(IMAGE)),
-        ("LAVA_DOCKER_ENGINE_OPTIONS", OsStr::new(&options)),
-    ]);
+    let worker = worker_env(&podman);
+    let env = as_env(&worker);
     let device = run.qemu_device(NO_KVM);
 
     let as_rendered = kernelci_qemu_job(&kernel, &ramdisk, KERNELCI_DOCKER, "minutes: 6");
@@ -224,10 +219,7 @@ fn a_kernelci_qemu_baseline_job_runs_in_its_container() {
     );
     assert!(!log.contains("starting: "), "nothing started: {log}");
 
-    let docker = format!(
-        "    docker:\n      binary: {IMAGE_QEMU}\n      image: {IMAGE}\n      local: true\n"
-    );
-    let job = kernelci_qemu_job(&kernel, &ramdisk, &docker, "minutes: 6");
+    let job = kernelci_qemu_job(&kernel, &ramdisk, &local_docker(), "minutes: 6");
     std::fs::write(&job_file, &job).unwrap();
     let out = run.dispatch_with(&device, &job_file, &env);
     let log = run.log_text();
@@ -273,6 +265,70 @@ fn a_kernelci_qemu_baseline_job_runs_in_its_container() {
     );
     assert_eq!(podman.containers(), "", "the job's container is gone");
     run.assert_no_leftovers();
+}
+
+/// A job canceled while its QEMU runs in the container (SIGTERM to `lava-dispatch`, as the
+/// worker sends it) leaves no container behind: killing the engine's client does not stop
+/// one, the finalize step removes it.
+#[test]
+fn a_canceled_job_leaves_no_container() {
+    let run = Run::new();
+    let kernel = url(&test_image().unwrap().kernel);
+    let ramdisk = url(&ramdisk_with_init(
+        &run,
+        "echo 'no shell on this board'\nexec sleep 100000\n",
+    ));
+    let podman = Podman::new(&run.path("podman"));
+    podman.import_qemu_image();
+    let worker = worker_env(&podman);
+    let job = kernelci_qemu_job(&kernel, &ramdisk, &local_docker(), "minutes: 6");
+    let job_file = run.path("kernelci-qemu.yaml");
+    std::fs::write(&job_file, &job).unwrap();
+    let device = run.qemu_device(NO_KVM);
+    let child = run
+        .dispatch_command(&device, &job_file, &as_env(&worker))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut dispatch = Stopped(Some(child));
+    wait_for("the board's init in the container", 300, || {
+        run.log_text()
+            .contains("no shell on this board")
+            .then_some(())
+    });
+    let running = podman.containers();
+    assert!(
+        running.starts_with("lava-docker-qemu-corpora"),
+        "the job's container runs: {running:?}"
+    );
+    let mut child = dispatch.0.take().unwrap();
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    let log = run.log_text();
+    assert_eq!(status.code(), Some(3), "canceled: {log}");
+    assert!(
+        log.contains("removed the container lava-docker-qemu-corpora"),
+        "{log}"
+    );
+    assert_eq!(podman.containers(), "", "the job's container is gone");
+    run.assert_no_leftovers();
+}
+
+/// A `lava-dispatch` killed if the test fails before it ends.
+struct Stopped(Option<std::process::Child>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// What the job names as its image is checked at submit: only an image reference, never an
