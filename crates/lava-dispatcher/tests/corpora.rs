@@ -139,17 +139,32 @@ impl Run {
 
     /// No process mentions this run's directory any more (QEMU above all).
     fn assert_no_leftovers(&self) {
+        let live = self.leftovers();
+        assert!(live.is_empty(), "left running: {live:?}");
+    }
+
+    /// [`Run::assert_no_leftovers`], once the processes have had up to `secs` to end by
+    /// themselves: podman's monitor (`conmon`) outlives its removed container by a moment.
+    fn assert_no_leftovers_within(&self, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while !self.leftovers().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        self.assert_no_leftovers();
+    }
+
+    /// The processes (`STAT ARGS`) that mention this run's directory, zombies aside.
+    fn leftovers(&self) -> Vec<String> {
         let needle = self.dir.path().to_str().unwrap();
         let out = Command::new("ps")
             .args(["-eo", "stat=,args="])
             .output()
             .unwrap();
-        let ps = String::from_utf8_lossy(&out.stdout).into_owned();
-        let live: Vec<&str> = ps
+        String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter(|l| l.contains(needle) && !l.trim_start().starts_with('Z'))
-            .collect();
-        assert!(live.is_empty(), "left running: {live:?}");
+            .map(str::to_string)
+            .collect()
     }
 }
 
