@@ -66,7 +66,8 @@ pub fn check(ctx: &Ctx, action: &str, docker: &BootDocker) -> Result<(), Failure
     } else {
         s.docker_images.join(", ")
     };
-    Err(Failure::config(
+    // The job asks for what this worker does not allow, as with a refused `image_arg`.
+    Err(Failure::job(
         action,
         format!(
             "docker image '{}' is not allowed on this worker: add it to docker.images in {} \
@@ -193,6 +194,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut ctx = crate::job::test_ctx(dir.path());
         let e = check(&ctx, "validate", &docker("kernelci/qemu", false)).unwrap_err();
+        assert_eq!(e.kind, crate::job::ErrorType::Job);
         assert!(
             e.message.starts_with(
                 "docker image 'kernelci/qemu' is not allowed on this worker: add it to docker.images in "
