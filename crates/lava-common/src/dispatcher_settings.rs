@@ -30,6 +30,15 @@
 //! # The worker's address as boards reach it ({SERVER_IP}, {NFS_SERVER_IP}); when unset, the
 //! # address of the interface of the default route.
 //! dispatcher_ip = "192.168.0.2"
+//!
+//! [docker]
+//! # The container engine a QEMU boot's `docker` block runs under: docker or podman (a name
+//! # in PATH or an absolute path).
+//! engine = "docker"
+//! # The images jobs may run their QEMU in; empty (the default): none.
+//! images = ["kernelci/qemu"]
+//! # Options given to the engine before its command (`--root DIR` for podman's storage…).
+//! engine_options = []
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -64,7 +73,7 @@ pub const DEFAULT_TFTP_ROOT: &str = "srv/tftp";
 pub const DEFAULT_NFS_ROOT: &str = "var/lib/lava-dispatcher/nfs";
 
 /// Every setting: (section, key, environment variable).
-pub const KEYS: [(&str, &str, &str); 7] = [
+pub const KEYS: [(&str, &str, &str); 10] = [
     ("jobs", "file_url_dirs", "LAVA_FILE_URL_DIRS"),
     ("jobs", "allow_local_targets", "LAVA_ALLOW_LOCAL_TARGETS"),
     ("jobs", "git_timeout", "LAVA_GIT_TIMEOUT"),
@@ -72,7 +81,13 @@ pub const KEYS: [(&str, &str, &str); 7] = [
     ("tftp", "root", "LAVA_TFTP_ROOT"),
     ("nfs", "root", "LAVA_NFS_ROOT"),
     ("network", "dispatcher_ip", "LAVA_DISPATCHER_IP"),
+    ("docker", "engine", "LAVA_DOCKER_ENGINE"),
+    ("docker", "images", "LAVA_DOCKER_IMAGES"),
+    ("docker", "engine_options", "LAVA_DOCKER_ENGINE_OPTIONS"),
 ];
+
+/// The default container engine.
+pub const DEFAULT_DOCKER_ENGINE: &str = "docker";
 
 /// What a job may reach from the worker host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +111,14 @@ pub struct DispatcherSettings {
     /// `network.dispatcher_ip`: the worker's address as boards reach it; `None` for the
     /// address of the default route's interface.
     pub dispatcher_ip: Option<std::net::IpAddr>,
+    /// `docker.engine`: the container engine QEMU boots with a `docker` block run under.
+    pub docker_engine: String,
+    /// `docker.images`: the only images those boots may name (none by default), so a job
+    /// cannot make the worker run an image of its choosing.
+    pub docker_images: Vec<String>,
+    /// `docker.engine_options`: the admin's options for the engine, given before each of its
+    /// commands (`run`, `rm`).
+    pub docker_engine_options: Vec<String>,
 }
 
 impl DispatcherSettings {
@@ -113,6 +136,9 @@ impl DispatcherSettings {
             tftp_root: host.root.join(DEFAULT_TFTP_ROOT),
             nfs_root: host.root.join(DEFAULT_NFS_ROOT),
             dispatcher_ip: None,
+            docker_engine: DEFAULT_DOCKER_ENGINE.to_string(),
+            docker_images: Vec::new(),
+            docker_engine_options: Vec::new(),
         }
     }
 
@@ -174,6 +200,15 @@ impl DispatcherSettings {
         if let Some(ip) = values.dispatcher_ip {
             out.dispatcher_ip = Some(ip);
         }
+        if let Some(e) = values.docker_engine {
+            out.docker_engine = e;
+        }
+        if let Some(i) = values.docker_images {
+            out.docker_images = i;
+        }
+        if let Some(o) = values.docker_engine_options {
+            out.docker_engine_options = o;
+        }
         if problems.is_empty() {
             Ok(out)
         } else {
@@ -208,6 +243,9 @@ struct Values {
     tftp_root: Option<PathBuf>,
     nfs_root: Option<PathBuf>,
     dispatcher_ip: Option<std::net::IpAddr>,
+    docker_engine: Option<String>,
+    docker_images: Option<Vec<String>>,
+    docker_engine_options: Option<Vec<String>>,
 }
 
 impl Values {
@@ -246,9 +284,24 @@ impl Values {
                     "{name}: expected a number of MiB from 1 to {MAX_IMAGE_MIB_CEILING}, found {value}"
                 )),
             },
-            "tftp.root" | "nfs.root" | "network.dispatcher_ip" => match value.as_str() {
-                Some(text) => self.text(name, name, text, problems),
-                None => problems.push(wrong("a string")),
+            "tftp.root" | "nfs.root" | "network.dispatcher_ip" | "docker.engine" => {
+                match value.as_str() {
+                    Some(text) => self.text(name, name, text, problems),
+                    None => problems.push(wrong("a string")),
+                }
+            }
+            "docker.images" | "docker.engine_options" => match value.as_array() {
+                Some(items) => {
+                    let mut words = Vec::new();
+                    for item in items {
+                        match item.as_str() {
+                            Some(s) => words.push(s.to_string()),
+                            None => problems.push(wrong("an array of strings")),
+                        }
+                    }
+                    self.docker_list(name, name, words, problems);
+                }
+                None => problems.push(wrong("an array of strings")),
             },
             _ => unreachable!("every key of KEYS is read"),
         }
@@ -282,16 +335,69 @@ impl Values {
                     "{var}: '{value}' is not a number of MiB from 1 to {MAX_IMAGE_MIB_CEILING}"
                 )),
             },
-            "tftp.root" | "nfs.root" | "network.dispatcher_ip" => {
+            "tftp.root" | "nfs.root" | "network.dispatcher_ip" | "docker.engine" => {
                 self.text(name, var, value, problems)
+            }
+            // Image references hold no space nor comma; the engine's options are words.
+            "docker.images" | "docker.engine_options" => {
+                let words = value
+                    .split(|c: char| c.is_whitespace() || (c == ',' && name == "docker.images"))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                self.docker_list(name, var, words, problems)
             }
             _ => unreachable!("every key of KEYS is read"),
         }
     }
 
-    /// A directory or address setting, from the file or a variable (`shown` names it).
+    /// `docker.images` or `docker.engine_options`, from the file or a variable (`shown`).
+    fn docker_list(
+        &mut self,
+        name: &str,
+        shown: &str,
+        words: Vec<String>,
+        problems: &mut Vec<String>,
+    ) {
+        let before = problems.len();
+        for w in &words {
+            if name == "docker.images" {
+                if let Err(e) = crate::job::check_image_reference(w) {
+                    problems.push(format!("{shown}: {e}"));
+                }
+            } else if w.is_empty() || w.chars().any(char::is_control) {
+                problems.push(format!(
+                    "{shown}: '{}' is not an option word (empty, or a control character)",
+                    w.escape_default()
+                ));
+            }
+        }
+        if problems.len() == before {
+            if name == "docker.images" {
+                self.docker_images = Some(words);
+            } else {
+                self.docker_engine_options = Some(words);
+            }
+        }
+    }
+
+    /// A directory, address or program setting, from the file or a variable (`shown` names
+    /// it).
     fn text(&mut self, name: &str, shown: &str, value: &str, problems: &mut Vec<String>) {
         match name {
+            "docker.engine" => {
+                let ok = !value.is_empty()
+                    && !value.starts_with('-')
+                    && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+                if ok {
+                    self.docker_engine = Some(value.to_string());
+                } else {
+                    problems.push(format!(
+                        "{shown}: '{}' is not a program (docker, podman or an absolute path)",
+                        value.escape_default()
+                    ));
+                }
+            }
             "network.dispatcher_ip" => match value.parse() {
                 Ok(ip) => self.dispatcher_ip = Some(ip),
                 Err(_) => problems.push(format!("{shown}: '{value}' is not an IP address")),
@@ -459,6 +565,53 @@ mod tests {
             ]
         );
         assert!(e.to_string().contains("dispatcher.toml"), "{e}");
+    }
+
+    #[test]
+    fn docker_runs_no_image_unless_the_admin_lists_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = load(dir.path(), &[]).unwrap();
+        assert_eq!(s.docker_engine, "docker");
+        assert!(s.docker_images.is_empty());
+        assert!(s.docker_engine_options.is_empty());
+        write(
+            dir.path(),
+            "[docker]\nengine = \"/usr/bin/podman\"\nimages = [\"kernelci/qemu\", \"localhost/q:1\"]\nengine_options = [\"--root\", \"/srv/podman\"]\n",
+        );
+        let s = load(dir.path(), &[]).unwrap();
+        assert_eq!(s.docker_engine, "/usr/bin/podman");
+        assert_eq!(s.docker_images, ["kernelci/qemu", "localhost/q:1"]);
+        assert_eq!(s.docker_engine_options, ["--root", "/srv/podman"]);
+        let s = load(
+            dir.path(),
+            &[
+                ("LAVA_DOCKER_ENGINE", "podman"),
+                ("LAVA_DOCKER_IMAGES", "a/b:1, c"),
+                ("LAVA_DOCKER_ENGINE_OPTIONS", "--root /r --runroot /rr"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.docker_engine, "podman");
+        assert_eq!(s.docker_images, ["a/b:1", "c"]);
+        assert_eq!(
+            s.docker_engine_options,
+            ["--root", "/r", "--runroot", "/rr"]
+        );
+        write(
+            dir.path(),
+            "[docker]\nengine = \"--privileged\"\nimages = [\"-v/:/h\", 3]\nengine_options = [\"\"]\n",
+        );
+        let e = load(dir.path(), &[("LAVA_DOCKER_IMAGES", "Bad")]).unwrap_err();
+        assert_eq!(
+            e.problems,
+            [
+                "docker.engine: '--privileged' is not a program (docker, podman or an absolute path)",
+                "docker.images: expected an array of strings, found array",
+                "docker.images: '-v/:/h' is not a valid image reference: '-v' is not a path component (lowercase letters and digits, separated by single '.', '_', '__' or '-')",
+                "docker.engine_options: '' is not an option word (empty, or a control character)",
+                "LAVA_DOCKER_IMAGES: 'Bad' is not a valid image reference: 'Bad' is not a path component (lowercase letters and digits, separated by single '.', '_', '__' or '-')",
+            ]
+        );
     }
 
     #[test]

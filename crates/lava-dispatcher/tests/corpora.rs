@@ -7,10 +7,16 @@
 //! key, and the x86_64 and arm64 ones run to complete on a LAVA device dictionary over
 //! LAVA's own `qemu.jinja2` (Debian's lava-server 2023.01) with the project's test images.
 //!
-//! KernelCI's LAVA job templates (kernelci-core's `config/runtime/`) are Jinja2 fed by its
-//! pipeline's database, so the QEMU x86_64 baseline job is written here in the shape they
-//! render, with our own commands and images.
+//! KernelCI's QEMU baseline job, in its container image, is in `corpora/kernelci.rs`.
 
+#[path = "common/mod.rs"]
+mod common;
+#[path = "corpora/kernelci.rs"]
+mod kernelci;
+#[path = "corpora/podman.rs"]
+mod podman;
+
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -56,8 +62,19 @@ impl Run {
     /// Runs `job` with `lava-dispatch` on `device`; file URLs may name the test image and
     /// this run's `files/`.
     fn dispatch(&self, device: &Path, job: &Path) -> Output {
+        self.dispatch_with(device, job, &[])
+    }
+
+    /// [`Run::dispatch`] with more environment variables (the worker's `LAVA_DOCKER_*`).
+    fn dispatch_with(&self, device: &Path, job: &Path, env: &[(&str, &OsStr)]) -> Output {
+        self.dispatch_command(device, job, env).output().unwrap()
+    }
+
+    /// The `lava-dispatch` command of [`Run::dispatch_with`], to start.
+    fn dispatch_command(&self, device: &Path, job: &Path, env: &[(&str, &OsStr)]) -> Command {
         let image_dir = test_image().unwrap().kernel.parent().unwrap().to_path_buf();
-        Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lava-dispatch"));
+        cmd.envs(env.iter().copied())
             .args(["--device", device.to_str().unwrap()])
             .args(["--output-dir", self.path("out").to_str().unwrap()])
             .args(["--job-id", &format!("corpora{}", std::process::id())])
@@ -70,9 +87,8 @@ impl Run {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap()
+            .stderr(Stdio::piped());
+        cmd
     }
 
     /// Runs the job file `job` on a LAVA qemu dictionary and checks it completed; returns
@@ -123,17 +139,32 @@ impl Run {
 
     /// No process mentions this run's directory any more (QEMU above all).
     fn assert_no_leftovers(&self) {
+        let live = self.leftovers();
+        assert!(live.is_empty(), "left running: {live:?}");
+    }
+
+    /// [`Run::assert_no_leftovers`], once the processes have had up to `secs` to end by
+    /// themselves: podman's monitor (`conmon`) outlives its removed container by a moment.
+    fn assert_no_leftovers_within(&self, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while !self.leftovers().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        self.assert_no_leftovers();
+    }
+
+    /// The processes (`STAT ARGS`) that mention this run's directory, zombies aside.
+    fn leftovers(&self) -> Vec<String> {
         let needle = self.dir.path().to_str().unwrap();
         let out = Command::new("ps")
             .args(["-eo", "stat=,args="])
             .output()
             .unwrap();
-        let ps = String::from_utf8_lossy(&out.stdout).into_owned();
-        let live: Vec<&str> = ps
+        String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter(|l| l.contains(needle) && !l.trim_start().starts_with('Z'))
-            .collect();
-        assert!(live.is_empty(), "left running: {live:?}");
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -260,12 +291,8 @@ fn tuxlava_qemu_jobs_validate_or_are_refused_by_name() {
             ],
             None,
         ),
-        (
-            vec!["--qemu-image", "docker.io/qemu/qemu:latest"],
-            Some(
-                "actions[1].boot.docker: docker (the boot's program run in a container) is not supported",
-            ),
-        ),
+        // QEMU in a container image: `boot.docker`, run by `corpora/kernelci.rs`.
+        (vec!["--qemu-image", "docker.io/qemu/qemu:latest"], None),
     ];
     let mut failures = Vec::new();
     for device in ["qemu-x86_64", "qemu-arm64"] {
@@ -536,250 +563,4 @@ fn tuxlava_arm64_qemu_job_runs_to_complete() {
     ] {
         assert!(started.contains(option), "{option}: {started}");
     }
-}
-
-/// A QEMU x86_64 baseline job in the shape KernelCI's LAVA templates render
-/// (`config/runtime/base/lava.jinja2` with `boot/qemu.jinja2` and `tests/baseline.jinja2` of
-/// kernelci-core): numeric priority, a context, `timeouts.queue`, a notify callback,
-/// metadata, a tmpfs deploy of a kernel and ramdisk with `image_arg`s and `os`, a QEMU boot
-/// run in KernelCI's container image (`docker`) with `failure_retry` and its steps' own
-/// `timeouts`, and an inline baseline test signalling through the kernel log. The commands
-/// are ours. `docker` is left out when `with_docker` is false.
-fn kernelci_qemu_job(kernel: &str, ramdisk: &str, with_docker: bool, login_limit: &str) -> String {
-    let docker = if with_docker {
-        "    docker:\n      binary: qemu-system-x86_64\n      image: kernelci/qemu\n"
-    } else {
-        ""
-    };
-    format!(
-        r#"job_name: "[KernelCI AKS] 66a0f1c2d3e4 baseline-x86 v6.9-rc1-12-gabcdef012345"
-
-device_type: qemu
-
-visibility: public
-
-priority: 10
-
-context:
-  arch: x86_64
-  cpu: qemu64
-  guestfs_interface: ide
-
-timeouts:
-  action:
-    minutes: 10
-  actions:
-    power-off:
-      seconds: 30
-  job:
-    minutes: 30
-  queue:
-    days: 2
-
-notify:
-  callback:
-    content-type: json
-    dataset: all
-    method: POST
-    token: kernelci-callback
-    url: https://kernelci.example/node/66a0f1c2d3e4
-  criteria:
-    status: finished
-
-metadata:
-  node_id: 66a0f1c2d3e4
-  api_config_name: staging
-  storage_config_name: staging-azure
-
-actions:
-- deploy:
-    images:
-      kernel:
-        image_arg: -kernel {{kernel}} -append "console=ttyS0,115200 root=/dev/ram0 debug
-          verbose console_msg_format=syslog earlycon"
-        url: '{kernel}'
-      ramdisk:
-        image_arg: -initrd {{ramdisk}}
-        url: '{ramdisk}'
-    os: oe
-    timeout:
-      minutes: 3
-    to: tmpfs
-
-- boot:
-{docker}    media: tmpfs
-    method: qemu
-    failure_retry: 3
-    prompts:
-      - '/ #'
-      - '~ #'
-    timeout:
-      minutes: 20
-    timeouts:
-      bootloader-commands:
-        minutes: 3
-      auto-login-action:
-        {login_limit}
-      login-action:
-        minutes: 2
-
-- test:
-    definitions:
-    - from: inline
-      lava-signal: kmsg
-      name: dmesg
-      path: inline/dmesg.yaml
-      repository:
-        metadata:
-          description: baseline test plan
-          environment:
-            - lava-test-shell
-          format: Lava-Test Test Definition 1.0
-          name: baseline
-          os:
-            - debian
-          scope:
-            - functional
-        run:
-          steps:
-            - lava-test-case proc-cmdline --shell grep -q console_msg_format=syslog /proc/cmdline
-            - lava-test-case kmsg-writable --shell test -w /dev/kmsg
-
-    timeout:
-      minutes: 1
-"#
-    )
-}
-
-/// A ramdisk like KernelCI's buildroot one: the test image with an `/init` after it (a second
-/// cpio archive, which the kernel unpacks over the first) that mounts the kernel's file
-/// systems and gives a root shell on the console with busybox's prompt, `/ # `.
-fn buildroot_like_ramdisk(run: &Run) -> PathBuf {
-    ramdisk_with_init(run, "exec setsid cttyhack sh -i\n")
-}
-
-/// The test image with an `/init` that mounts what a shell needs, then ends with `last`.
-fn ramdisk_with_init(run: &Run, last: &str) -> PathBuf {
-    let stage = run.path("ramdisk-stage");
-    std::fs::create_dir_all(&stage).unwrap();
-    let init = stage.join("init");
-    std::fs::write(
-        &init,
-        format!(
-            "#!/bin/sh\nexport PATH=/sbin:/usr/sbin:/bin:/usr/bin\n\
-             mount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\nmount -t sysfs sysfs /sys\n\
-             exec </dev/console >/dev/console 2>&1\ncd /\nexport PS1='\\w \\$ '\n{last}"
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cpio = Command::new("cpio")
-        .args(["-o", "-H", "newc", "--quiet", "-R", "0:0"])
-        .current_dir(&stage)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    cpio.stdin.take().unwrap().write_all(b"init\n").unwrap();
-    let out = cpio.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&out.stdout).unwrap();
-    let mut ramdisk = std::fs::read(test_image().unwrap().initramfs).unwrap();
-    ramdisk.extend(gz.finish().unwrap());
-    let file = run.path("files/rootfs.cpio.gz");
-    std::fs::write(&file, ramdisk).unwrap();
-    file
-}
-
-/// A worker where `/dev/kvm` cannot run guests says so in its dictionary (KernelCI's jobs do
-/// not set `no_kvm`, and LAVA's template then asks QEMU for KVM).
-const NO_KVM: &str = "{% set no_kvm = true %}\n";
-
-/// KernelCI's QEMU job as its templates render it is refused naming `docker`: KernelCI runs
-/// QEMU from its container image, and this dispatcher runs the worker's QEMU. The same job
-/// without that key (the only change) validates and runs to complete on a LAVA qemu device:
-/// its test's markers come through the kernel log, and its boot's step limits are kept
-/// (`login-action`, no step of a QEMU boot, limits nothing, as in LAVA).
-#[test]
-fn a_kernelci_qemu_baseline_job_runs_but_for_its_container() {
-    let run = Run::new();
-    let kernel = url(&test_image().unwrap().kernel);
-    let ramdisk = url(&buildroot_like_ramdisk(&run));
-    let as_rendered = kernelci_qemu_job(&kernel, &ramdisk, true, "minutes: 6");
-    let e = parse_job(&as_rendered).unwrap_err().to_string();
-    assert!(
-        e.contains("actions[1].boot.docker: docker (the boot's program run in a container) is not supported"),
-        "{e}"
-    );
-    let job = kernelci_qemu_job(&kernel, &ramdisk, false, "minutes: 6");
-    let plan = parse_job(&job).unwrap();
-    assert_eq!(plan.priority, 10);
-    assert_eq!(
-        plan.timeouts.queue,
-        Some(std::time::Duration::from_secs(2 * 86400))
-    );
-    let job_file = run.path("kernelci-qemu.yaml");
-    std::fs::write(&job_file, &job).unwrap();
-    let device = run.qemu_device(NO_KVM);
-    let out = run.dispatch(&device, &job_file);
-    let log = run.log_text();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{log}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pass = |c: &str| ("0_dmesg".to_string(), c.to_string(), "pass".to_string());
-    assert_eq!(
-        run.cases(),
-        [pass("proc-cmdline"), pass("kmsg-writable")],
-        "{log}"
-    );
-    assert!(
-        log.contains(
-            "timeouts.login-action of boot-qemu-image: no step of this action has that name"
-        ),
-        "{log}"
-    );
-    assert!(log.contains("] <LAVA_SIGNAL_STARTRUN 0_dmesg"), "{log}");
-    run.assert_no_leftovers();
-}
-
-/// The boot's `auto-login-action` limit holds inside its 20 minutes: with two seconds for it
-/// and a board that never shows its shell prompt (its init waits forever, so how fast this
-/// machine boots does not matter), each of the three tries fails naming the step, and the
-/// job ends incomplete within seconds, not after the boot's 20 minutes.
-#[test]
-fn a_kernelci_boot_step_limit_ends_the_boot_naming_the_step() {
-    let run = Run::new();
-    let kernel = url(&test_image().unwrap().kernel);
-    let ramdisk = url(&ramdisk_with_init(
-        &run,
-        "echo 'no shell on this board'\nexec sleep 100000\n",
-    ));
-    let job = kernelci_qemu_job(&kernel, &ramdisk, false, "seconds: 2");
-    let job_file = run.path("kernelci-qemu.yaml");
-    std::fs::write(&job_file, &job).unwrap();
-    let device = run.qemu_device(NO_KVM);
-    let started = std::time::Instant::now();
-    let out = run.dispatch(&device, &job_file);
-    let log = run.log_text();
-    assert_eq!(out.status.code(), Some(1), "{log}");
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(120),
-        "{log}"
-    );
-    let step_failures = log
-        .lines()
-        .filter(|l| {
-            l.contains("\"lvl\": \"exception\"")
-                && l.contains("auto-login-action timed out after 2s")
-        })
-        .count();
-    assert_eq!(step_failures, 3, "one per try: {log}");
-    assert!(log.contains("\"error_type\": \"LAVATimeout\""), "{log}");
-    run.assert_no_leftovers();
 }

@@ -308,6 +308,9 @@ pub struct Boot {
     /// How the target fetches the test overlay itself after login (`transfer_overlay`).
     #[serde(default)]
     pub transfer_overlay: Option<TransferOverlay>,
+    /// The container image QEMU runs in (`docker`, QEMU boots only).
+    #[serde(default)]
+    pub docker: Option<super::docker::BootDocker>,
 }
 
 /// The target downloads and unpacks the test overlay itself (`transfer_overlay`).

@@ -163,6 +163,7 @@ fn action(at: &At<'_>) -> Result<Action, JobError> {
                 prompts: Vec::new(),
                 auto_login: None,
                 transfer_overlay: None,
+                docker: None,
             })
         }
         "lava_test_shell" => {

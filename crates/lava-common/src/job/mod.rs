@@ -12,6 +12,7 @@
 
 mod action;
 mod depth;
+mod docker;
 mod error;
 mod fields;
 mod json;
@@ -32,6 +33,7 @@ pub use action::{
     OverlayKind, OverlayTarget, SubmitResults, Test, TestDefinition, TestSource, TransferOverlay,
 };
 pub use depth::MAX_JOB_BYTES;
+pub use docker::{BootDocker, MAX_IMAGE_REFERENCE, check_image_reference};
 pub use error::JobError;
 pub use json::parse_json;
 pub use plan::{DEFAULT_PRIORITY, JobPlan, SourceFormat, Timeouts, Visibility};

@@ -226,11 +226,6 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
             "docker",
         ],
     )?;
-    if let Some(at) = map.get("docker") {
-        return Err(at.error(
-            "docker (the boot's program run in a container) is not supported: QEMU runs on the worker",
-        ));
-    }
     let method_at = map.required("method")?;
     let name = method_at.str()?;
     let Some((_, method)) = BootMethod::SUPPORTED.iter().find(|(n, _)| *n == name) else {
@@ -239,6 +234,16 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
             "unknown boot method '{name}' (supported: {})",
             supported.join(", ")
         )));
+    };
+    let docker = match map.get("docker") {
+        None => None,
+        Some(at) if *method != BootMethod::Qemu => {
+            return Err(at.error(format!(
+                "docker (the boot's program run in a container) is supported only with method: \
+                 qemu, not {name}"
+            )));
+        }
+        Some(at) => Some(super::docker::boot_docker(&at)?),
     };
     // A string names a command set of the device type; a list is the commands themselves.
     let (commands, command_set) = match map.get_some("commands") {
@@ -268,6 +273,7 @@ fn boot(map: &MapAt<'_>) -> Result<Boot, JobError> {
         prompts: prompts.unwrap_or_default(),
         auto_login,
         transfer_overlay,
+        docker,
     })
 }
 
@@ -484,11 +490,42 @@ mod tests {
         let e =
             parse("boot: {method: qemu, timeouts: {auto-login-action: {weeks: 6}}}\n").unwrap_err();
         assert_eq!(e.path(), "boot.timeouts.auto-login-action.weeks");
-        let e = parse("boot: {method: qemu, docker: {image: qemu:9}}\n").unwrap_err();
+        let a = parse("boot: {method: qemu, docker: {image: kernelci/qemu:9, binary: qemu-system-x86_64, local: true}}\n").unwrap();
+        let ActionKind::Boot(b) = a.kind else {
+            panic!()
+        };
+        let d = b.docker.unwrap();
         assert_eq!(
-            e.to_string(),
-            "line 1: boot.docker: docker (the boot's program run in a container) is not supported: QEMU runs on the worker"
+            (d.image.as_str(), d.binary.as_deref(), d.local),
+            ("kernelci/qemu:9", Some("qemu-system-x86_64"), true)
         );
+        let ActionKind::Boot(b) = parse("boot: {method: qemu, docker: {image: qemu}}\n")
+            .unwrap()
+            .kind
+        else {
+            panic!()
+        };
+        assert_eq!(b.docker.map(|d| (d.binary, d.local)), Some((None, false)));
+        for (job, want) in [
+            (
+                "boot: {method: u-boot, docker: {image: qemu}}\n",
+                "line 1: boot.docker: docker (the boot's program run in a container) is supported only with method: qemu, not u-boot",
+            ),
+            (
+                "boot: {method: qemu, docker: {image: --privileged}}\n",
+                "line 1: boot.docker.image: '--privileged' is not a valid image reference: '--privileged' is not a path component (lowercase letters and digits, separated by single '.', '_', '__' or '-')",
+            ),
+            (
+                "boot: {method: qemu, docker: {image: qemu, binary: -v}}\n",
+                "line 1: boot.docker.binary: '-v' is not a program: up to 255 letters, digits, '/', '.', '_', '-' and '+', not starting with '-'",
+            ),
+            (
+                "boot: {method: qemu, docker: {image: qemu, network_from: x}}\n",
+                "line 1: boot.docker.network_from: network_from is not supported: the boot's container is named by the dispatcher and joins no other container",
+            ),
+        ] {
+            assert_eq!(parse(job).unwrap_err().to_string(), want);
+        }
         let e = parse("boot: {method: u-boot, failure_retry: 0}\n").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -37,6 +37,9 @@ pub fn check(ctx: &Ctx, b: &Boot, plan: &JobPlan) -> Result<(), Failure> {
     let action = "validate";
     match method(b, ctx) {
         BootMethod::Qemu => {
+            if let Some(docker) = &b.docker {
+                super::container::check(ctx, action, docker)?;
+            }
             if ctx
                 .device
                 .qemu
@@ -174,7 +177,19 @@ pub fn qemu_argv(ctx: &Ctx, action: &str, b: &Boot) -> Result<Argv, Failure> {
 }
 
 async fn qemu(ctx: &mut Ctx, action: &str, b: &Boot) -> Result<(), Failure> {
-    let argv = qemu_argv(ctx, action, b)?;
+    let mut argv = qemu_argv(ctx, action, b)?;
+    if let Some(docker) = &b.docker {
+        // A retried boot's container is still there (its client was killed): its name
+        // would clash with the new one's.
+        if let Some(old) = ctx.container.take() {
+            old.remove(&ctx.log)
+                .await
+                .map_err(|e| Failure::infra(action, e))?;
+        }
+        let (wrapped, container) = super::container::wrap(ctx, action, docker, &argv)?;
+        ctx.container = Some(container);
+        argv = wrapped;
+    }
     ctx.log.info(format!("starting: {argv}"));
     let conn =
         Connection::spawn(&argv, &ctx.log).map_err(|e| Failure::infra(action, e.to_string()))?;

@@ -1,6 +1,7 @@
 //! The actions of a job: deploy, boot, test, submit results; and the finalize step.
 
 pub mod boot;
+pub mod container;
 pub mod deploy;
 pub mod download;
 mod image_check;
@@ -93,6 +94,17 @@ pub async fn finalize(ctx: &mut Ctx) -> Result<(), Failure> {
         conn.close().await;
     }
     let mut result = Ok(());
+    if let Some(c) = ctx.container.take() {
+        let name = c.name.clone();
+        match c.remove(&ctx.log).await {
+            Ok(()) => ctx.log.info(format!("removed the container {name}")),
+            Err(e) => {
+                let f = Failure::infra("finalize", e);
+                ctx.log.error(f.message.clone());
+                result = Err(f);
+            }
+        }
+    }
     if ctx.powered {
         if let Err(f) = power(ctx, "finalize", PowerKey::Off).await {
             ctx.log.error(f.message.clone());

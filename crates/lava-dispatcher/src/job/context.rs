@@ -60,6 +60,8 @@ pub struct Ctx {
     pub transfer_overlay: Option<TransferOverlay>,
     /// The console, once a boot action has connected.
     pub conn: Option<Connection>,
+    /// The container a QEMU boot with `docker` runs in, removed when the job ends.
+    pub container: Option<crate::actions::container::Container>,
     /// Whether the shell prompt has been set.
     pub shell_ready: bool,
     /// The current action's deadline.
@@ -178,6 +180,7 @@ pub fn test_ctx(dir: &std::path::Path) -> Ctx {
         overlay_on_target: false,
         transfer_overlay: None,
         conn: None,
+        container: None,
         shell_ready: false,
         deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
         connection_timeout: None,

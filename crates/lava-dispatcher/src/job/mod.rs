@@ -152,6 +152,7 @@ pub async fn run(
         overlay_on_target: false,
         transfer_overlay: None,
         conn: None,
+        container: None,
         shell_ready: false,
         deadline: job_deadline,
         connection_timeout: plan.timeouts.connection,

@@ -267,3 +267,31 @@ pub fn results(
         })
         .collect()
 }
+
+/// `base` (a ramdisk) with a second, gzip'd cpio archive after it holding only `/init` (mode
+/// 0755, owned by root) with `script`: the kernel unpacks it over the first, as KernelCI's
+/// buildroot ramdisks give their shell. `stage` is a scratch directory of the test's.
+pub fn ramdisk_with_init_script(base: &[u8], script: &str, stage: &Path) -> Vec<u8> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::process::Stdio;
+    std::fs::create_dir_all(stage).unwrap();
+    let init = stage.join("init");
+    std::fs::write(&init, script).unwrap();
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cpio = Command::new("cpio")
+        .args(["-o", "-H", "newc", "--quiet", "-R", "0:0"])
+        .current_dir(stage)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cpio.stdin.take().unwrap().write_all(b"init\n").unwrap();
+    let out = cpio.wait_with_output().unwrap();
+    assert!(out.status.success(), "cpio: {out:?}");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&out.stdout).unwrap();
+    let mut ramdisk = base.to_vec();
+    ramdisk.extend(gz.finish().unwrap());
+    ramdisk
+}

@@ -7,8 +7,8 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use super::common::ramdisk_with_init_script;
 use super::harness::BoardRun;
 
 /// A ramdisk like KernelCI's buildroot one: the board's ramdisk with an `/init` after it (a
@@ -16,34 +16,13 @@ use super::harness::BoardRun;
 /// gives a root shell on the console with busybox's prompt, `/ # ` (the board's busybox links
 /// its applets at boot, as its own `/init` does).
 fn buildroot_like_ramdisk(run: &BoardRun) -> PathBuf {
-    let stage = run.dir().join("ramdisk-stage");
-    std::fs::create_dir_all(&stage).unwrap();
-    let init = stage.join("init");
-    std::fs::write(
-        &init,
-        "#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n/bin/busybox --install -s\n\
+    let script = "#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n/bin/busybox --install -s\n\
          export PATH=/sbin:/usr/sbin:/bin:/usr/bin\n\
          mount -t devtmpfs devtmpfs /dev\nmount -t sysfs sysfs /sys\n\
          exec </dev/console >/dev/console 2>&1\ncd /\nexport PS1='\\w \\$ '\n\
-         exec setsid cttyhack sh -i\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cpio = Command::new("cpio")
-        .args(["-o", "-H", "newc", "--quiet", "-R", "0:0"])
-        .current_dir(&stage)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    cpio.stdin.take().unwrap().write_all(b"init\n").unwrap();
-    let out = cpio.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&out.stdout).unwrap();
-    let mut ramdisk = std::fs::read(&run.image.ramdisk).unwrap();
-    ramdisk.extend(gz.finish().unwrap());
+         exec setsid cttyhack sh -i\n";
+    let base = std::fs::read(&run.image.ramdisk).unwrap();
+    let ramdisk = ramdisk_with_init_script(&base, script, &run.dir().join("ramdisk-stage"));
     let file = run.dir().join("rootfs.cpio.gz");
     std::fs::write(&file, ramdisk).unwrap();
     file

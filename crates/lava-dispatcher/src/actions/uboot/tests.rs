@@ -88,6 +88,7 @@ fn a_seed_era_boot_picks_the_set_for_what_was_deployed() {
         prompts: Vec::new(),
         auto_login: None,
         transfer_overlay: None,
+        docker: None,
     };
     let pick = |v: &View| commands(&ctx, "t", &boot, v).map(|(set, _)| set).unwrap();
     assert_eq!(pick(&view(true, true, true)), "ramdisk");
