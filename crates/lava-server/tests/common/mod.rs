@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod printed;
+pub mod rest;
 pub mod sockets;
 mod worker_http;
 
