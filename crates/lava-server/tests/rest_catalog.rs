@@ -339,11 +339,7 @@ async fn every_route_serves_exactly_its_methods_with_its_allow_header_and_permis
     let s = Server::start().await;
     let admin = s.user("admin", true);
     let bob = s.user("bob", false);
-    s.manage(&["users", "add", "sam", "--staff"]);
-    let sam = s
-        .manage(&["tokens", "add", "--user", "sam", "--description", "t"])
-        .trim()
-        .to_string();
+    let sam = s.staff("sam");
     setup_files(&s);
     let _w = s.worker("w1");
     let as_admin = s.rest(Some(&admin));
