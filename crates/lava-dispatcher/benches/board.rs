@@ -19,10 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lava_common::log::{Level, LogLine, Message, parse_line};
-use lava_testkit::{
-    SHELL_PROMPT, TelnetConsole, UbootBoard, UbootBoardConfig, board_image, built_pduclient,
-    run_power_command,
-};
+use lava_testkit::{UbootBoard, UbootBoardConfig, board_image, built_pduclient};
 
 const WAIT: Duration = Duration::from_secs(300);
 
@@ -37,47 +34,6 @@ fn workspace() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-/// Power-on to shell prompt with the commands typed by hand, and the kernel's transfer. The
-/// board is powered as the dispatcher powers it: through its `hard_reset_command`.
-fn raw_boot(board: &UbootBoard, commands: &[String]) -> (Duration, Duration) {
-    let mut console = TelnetConsole::connect(board.telnet_port()).expect("console");
-    console
-        .expect("ser2net port", WAIT)
-        .expect("ser2net's banner");
-    let value = |key: &str| board.device_value(key).expect(key);
-    let prompt = value("bootloader_prompt");
-    let powered = Instant::now();
-    run_power_command(board, "hard_reset_command").expect("power on");
-    console
-        .expect(&value("interrupt_boot_prompt"), WAIT)
-        .expect("countdown");
-    console
-        .send(&format!("{}\r", value("interrupt_boot_command")))
-        .expect("send");
-    console.expect(&prompt, WAIT).expect("U-Boot prompt");
-    let (last, before) = commands.split_last().expect("commands");
-    let mut kernel = Duration::ZERO;
-    for command in before {
-        let sent = Instant::now();
-        console.send(&format!("{command}\r")).expect("send");
-        console.expect(&prompt, WAIT).expect("U-Boot prompt");
-        if command.contains("/Image") {
-            kernel = sent.elapsed();
-        }
-    }
-    console.send(&format!("{last}\r")).expect("send");
-    console
-        .expect(&value("login_prompt"), WAIT)
-        .expect("login prompt");
-    console
-        .send(&format!("{}\r", value("username")))
-        .expect("send");
-    console.expect(SHELL_PROMPT, WAIT).expect("shell prompt");
-    let took = powered.elapsed();
-    run_power_command(board, "power_off_cmd").expect("power off");
-    (took, kernel)
 }
 
 fn git_repo(dir: &Path, files: &[(&str, &[u8])]) -> PathBuf {
@@ -209,9 +165,12 @@ fn main() {
     let (mut raw, mut raw_net) = (Vec::new(), Vec::new());
     let (mut total, mut shell, mut shell_net) = (Vec::new(), Vec::new(), Vec::new());
     for n in 0..boots {
-        let (took, kernel) = raw_boot(&board, &commands);
-        raw.push(took.as_secs_f64());
-        raw_net.push((took - kernel).as_secs_f64());
+        // Powered as the dispatcher powers the board: through its `hard_reset_command`.
+        let boot = board
+            .raw_boot(&commands, "hard_reset_command", WAIT)
+            .expect("raw boot");
+        raw.push(boot.shell_prompt.as_secs_f64());
+        raw_net.push((boot.shell_prompt - boot.kernel_tftp).as_secs_f64());
         let job = run_job(
             &board,
             dir.path(),

@@ -407,6 +407,14 @@ fn qemu_job(run: &Run, extra_timeouts: &str, deploy: &str, boot: &str, steps: &s
     )
 }
 
+/// How a [`qemu_job`] on the kvm device with `deploy`, `boot` and `steps` ends: the error
+/// type and message of the incomplete job.
+fn kvm_job_fails(run: &Run, deploy: &str, boot: &str, steps: &str) -> (String, String) {
+    let device = run.kvm_device();
+    let job = qemu_job(run, "", deploy, boot, steps);
+    incomplete(run, &device, &job)
+}
+
 const LOGIN: &str = "    timeout: {seconds: 40}\n    auto_login: {login_prompt: 'login:', username: root}\n    prompts: ['root@lava-kvm']\n";
 
 /// How a seed-era boot on a fake board whose `.conf` ends with `settings` ends: the error
@@ -451,15 +459,12 @@ fn a_failing_pdu_command_names_the_command() {
 #[test]
 fn a_wrong_login_prompt_times_out_naming_the_action() {
     let run = Run::new();
-    let device = run.kvm_device();
-    let job = qemu_job(
+    let (kind, msg) = kvm_job_fails(
         &run,
-        "",
         "",
         "    timeout: {seconds: 15}\n    auto_login: {login_prompt: 'nosuch-login:', username: root}\n    prompts: ['# ']\n",
         "          - 'true'\n",
     );
-    let (kind, msg) = incomplete(&run, &device, &job);
     assert_eq!(kind, "LAVATimeout");
     assert!(msg.contains("boot-qemu-image"), "{msg}");
 }
@@ -518,15 +523,13 @@ fn sigterm_mid_test_cancels_through_finalize() {
 #[test]
 fn a_checksum_mismatch_is_a_job_error() {
     let run = Run::new();
-    let device = run.kvm_device();
     let img = test_image().unwrap();
     let deploy = format!(
         "      kernel: {{url: 'file://{}', sha256sum: '{}'}}\n",
         img.kernel.display(),
         "0".repeat(64)
     );
-    let job = qemu_job(&run, "", &deploy, LOGIN, "          - 'true'\n");
-    let (kind, msg) = incomplete(&run, &device, &job);
+    let (kind, msg) = kvm_job_fails(&run, &deploy, LOGIN, "          - 'true'\n");
     assert_eq!(kind, "Job");
     assert!(msg.contains("checksum mismatch"), "{msg}");
 }
@@ -536,15 +539,12 @@ fn an_unreachable_image_url_is_an_infrastructure_error() {
     let mut run = Run::new();
     // A closed port of this host: local targets allowed, so the fetch really fails.
     run.env.push(("LAVA_ALLOW_LOCAL_TARGETS", "true"));
-    let device = run.kvm_device();
-    let job = qemu_job(
+    let (kind, msg) = kvm_job_fails(
         &run,
-        "",
         "      kernel: {url: 'http://127.0.0.1:1/vmlinuz'}\n",
         LOGIN,
         "          - 'true'\n",
     );
-    let (kind, msg) = incomplete(&run, &device, &job);
     assert_eq!(kind, "Infrastructure");
     assert!(
         msg.contains("cannot download http://127.0.0.1:1/vmlinuz"),
@@ -555,15 +555,12 @@ fn an_unreachable_image_url_is_an_infrastructure_error() {
 #[test]
 fn lava_test_raise_ends_the_job_with_a_test_error() {
     let run = Run::new();
-    let device = run.kvm_device();
-    let job = qemu_job(
+    let (kind, msg) = kvm_job_fails(
         &run,
-        "",
         "",
         LOGIN,
         "          - lava-test-case before --result pass\n          - lava-test-raise disk-full\n          - lava-test-case after --result pass\n",
     );
-    let (kind, msg) = incomplete(&run, &device, &job);
     assert_eq!(kind, "Test");
     assert!(msg.contains("disk-full"), "{msg}");
     let cases: Vec<String> = run.cases().into_iter().map(|(_, c, _)| c).collect();

@@ -68,6 +68,19 @@ impl Lab {
     fn devices(&self) -> devices::DeviceScan {
         devices::scan(&self.settings)
     }
+
+    /// Writes `name` (a `.conf`, a dictionary or any other file) into the devices directory.
+    fn device_file(&self, name: &str, text: &str) {
+        std::fs::write(self.settings.devices_dir().join(name), text).unwrap();
+    }
+}
+
+/// (hostname, device type) of every device a scan found.
+fn hosts_and_types(scan: &devices::DeviceScan) -> Vec<(&str, &str)> {
+    scan.devices
+        .iter()
+        .map(|d| (d.hostname.as_str(), d.device_type.as_str()))
+        .collect()
 }
 
 fn start(id: i64, device: &str, definition: &str) -> JobStart {
@@ -429,18 +442,10 @@ async fn jobs_that_ended_while_the_worker_was_away() {
 fn devices_come_from_the_conf_files_and_move_with_them() {
     let lab = Lab::new();
     let devices_dir = lab.settings.devices_dir();
-    std::fs::write(
-        devices_dir.join("broken.conf"),
-        "device_type = nosuchtype\n",
-    )
-    .unwrap();
-    std::fs::write(devices_dir.join("README"), "not a device\n").unwrap();
-    let scan = devices::scan(&lab.settings);
-    let names: Vec<_> = scan
-        .devices
-        .iter()
-        .map(|d| (d.hostname.as_str(), d.device_type.as_str()))
-        .collect();
+    lab.device_file("broken.conf", "device_type = nosuchtype\n");
+    lab.device_file("README", "not a device\n");
+    let scan = lab.devices();
+    let names = hosts_and_types(&scan);
     assert_eq!(names, [("kvm01", "kvm"), ("slow01", "fakeboard")]);
     assert_eq!(scan.invalid.len(), 1);
     assert_eq!(scan.invalid[0].0, "broken.conf");
@@ -455,7 +460,7 @@ fn devices_come_from_the_conf_files_and_move_with_them() {
         lab.dir.path().join("kvm01.conf"),
     )
     .unwrap();
-    let scan = devices::scan(&lab.settings);
+    let scan = lab.devices();
     assert!(scan.devices.iter().all(|d| d.hostname != "kvm01"));
 }
 
@@ -466,23 +471,11 @@ fn devices_come_from_the_conf_files_and_move_with_them() {
 fn device_dictionaries_are_devices_too() {
     let lab = Lab::new();
     let devices_dir = lab.settings.devices_dir();
-    std::fs::write(
-        devices_dir.join("bbb01.jinja2"),
-        "{% extends 'beaglebone-black.jinja2' %}\n{% set connection_command = 'telnet localhost 7001' %}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        devices_dir.join("kvm01.jinja2"),
-        "{% extends 'qemu.jinja2' %}\n",
-    )
-    .unwrap();
-    std::fs::write(devices_dir.join("loose.jinja2"), "{% set x = 1 %}\n").unwrap();
-    let scan = devices::scan(&lab.settings);
-    let names: Vec<_> = scan
-        .devices
-        .iter()
-        .map(|d| (d.hostname.as_str(), d.device_type.as_str()))
-        .collect();
+    lab.device_file("bbb01.jinja2", "{% extends 'beaglebone-black.jinja2' %}\n{% set connection_command = 'telnet localhost 7001' %}\n");
+    lab.device_file("kvm01.jinja2", "{% extends 'qemu.jinja2' %}\n");
+    lab.device_file("loose.jinja2", "{% set x = 1 %}\n");
+    let scan = lab.devices();
+    let names = hosts_and_types(&scan);
     assert_eq!(
         names,
         [("bbb01", "beaglebone-black"), ("slow01", "fakeboard")]
@@ -530,24 +523,12 @@ fn a_device_is_named_by_its_hostname_and_its_file_name_only_stands_in() {
     )
     .unwrap();
     // No hostname: the file's name.
-    std::fs::write(devices_dir.join("plain.conf"), "device_type = kvm\n").unwrap();
+    lab.device_file("plain.conf", "device_type = kvm\n");
     // Two files declaring one name: neither is served, both are named.
-    std::fs::write(
-        devices_dir.join("twin-a.conf"),
-        "device_type = kvm\nhostname = twin\n",
-    )
-    .unwrap();
-    std::fs::write(
-        devices_dir.join("twin-b.conf"),
-        "device_type = kvm\nhostname = twin\n",
-    )
-    .unwrap();
-    std::fs::write(
-        devices_dir.join("bad.conf"),
-        "device_type = kvm\nhostname = no/slash\n",
-    )
-    .unwrap();
-    let scan = devices::scan(&lab.settings);
+    lab.device_file("twin-a.conf", "device_type = kvm\nhostname = twin\n");
+    lab.device_file("twin-b.conf", "device_type = kvm\nhostname = twin\n");
+    lab.device_file("bad.conf", "device_type = kvm\nhostname = no/slash\n");
+    let scan = lab.devices();
     let names: Vec<_> = scan.devices.iter().map(|d| d.hostname.as_str()).collect();
     assert_eq!(names, ["kvm01", "plain", "slow01"]);
     assert_eq!(

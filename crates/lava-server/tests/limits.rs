@@ -140,41 +140,27 @@ fn padded_job(size: usize) -> String {
 
 #[tokio::test]
 async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
-    let s = Server::start_with(&Start {
-        settings: Some("[limits]\nlog_batch_bytes = 2162688\n"),
-        ..Start::default()
-    })
-    .await;
+    let s = Server::start_with_settings("[limits]\nlog_batch_bytes = 2162688\n").await;
     let token = s.user("alice", false);
     let http = client();
     let over = padded_job((1 << 20) + 1);
     let under = padded_job(900_000);
 
     // REST job submissions: 413 with DRF's {"detail"} body, naming the limit.
+    let as_alice = s.rest(Some(&token));
     for path in ["/api/v0.2/jobs/", "/api/v0.2/jobs/validate/"] {
-        let r = http
-            .post(format!("{}{path}", s.url))
-            .header("authorization", format!("Token {token}"))
-            .json(&json!({ "definition": over }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 413, "{path}");
-        let body: Json = r.json().await.unwrap();
+        let (status, body) = as_alice.post(path, json!({ "definition": over })).await;
+        assert_eq!(status, 413, "{path}");
         let detail = body["detail"].as_str().unwrap();
         assert!(
             detail.contains("1048576") && detail.contains("limits.job_bytes"),
             "{detail}"
         );
     }
-    let r = http
-        .post(format!("{}/api/v0.2/jobs/", s.url))
-        .header("authorization", format!("Token {token}"))
-        .json(&json!({ "definition": under }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201, "a 900 KB job is within the limit");
+    let (status, body) = as_alice
+        .post("/api/v0.2/jobs/", json!({ "definition": under }))
+        .await;
+    assert_eq!(status, 201, "a 900 KB job is within the limit: {body}");
 
     // The same without a Content-Length (chunked): refused while it is read.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
@@ -198,27 +184,21 @@ async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
     assert!(body["detail"].is_string(), "{body}");
 
     // XML-RPC: a fault, as every XML-RPC error is.
-    let r = http
-        .post(format!("{}/RPC2", s.url))
-        .basic_auth("alice", Some(&token))
-        .body(call("scheduler.jobs.submit", &[Value::str(&over)]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let (code, message) = parse_response(&r.bytes().await.unwrap())
-        .unwrap()
-        .unwrap_err();
+    let submit = async |job: &str| {
+        let r = http
+            .post(format!("{}/RPC2", s.url))
+            .basic_auth("alice", Some(&token))
+            .body(call("scheduler.jobs.submit", &[Value::str(job)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        parse_response(&r.bytes().await.unwrap()).unwrap()
+    };
+    let (code, message) = submit(&over).await.unwrap_err();
     assert_eq!(code, 413, "{message}");
     assert!(message.contains("limits.job_bytes"), "{message}");
-    let r = http
-        .post(format!("{}/RPC2", s.url))
-        .basic_auth("alice", Some(&token))
-        .body(call("scheduler.jobs.submit", &[Value::str(&under)]))
-        .send()
-        .await
-        .unwrap();
-    let reply = parse_response(&r.bytes().await.unwrap()).unwrap();
+    let reply = submit(&under).await;
     assert!(matches!(reply, Ok(Value::Int(_))), "{reply:?}");
 
     // The web form: an HTML page.
@@ -247,15 +227,15 @@ async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
-    let r = http
-        .put(format!("{}/api/v0.2/devices/kvm01/", s.url))
-        .header("authorization", format!("Token {token}"))
-        .json(&json!({ "description": "d".repeat(100_000) }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 413);
-    assert!(r.json::<Json>().await.unwrap()["detail"].is_string());
+    let (status, body) = as_alice
+        .json(
+            "PUT",
+            "/api/v0.2/devices/kvm01/",
+            Some(json!({ "description": "d".repeat(100_000) })),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert!(body["detail"].is_string(), "{body}");
 
     // The worker API: log batches have their own limit (2 MiB here), other messages 1 MiB.
     let w = s.worker("w1");
@@ -305,11 +285,7 @@ async fn every_route_has_a_body_limit_answered_in_its_surface_shape() {
 
 #[tokio::test]
 async fn an_over_long_log_line_is_cut_and_marked_and_keeps_its_place() {
-    let s = Server::start_with(&Start {
-        settings: Some("[limits]\nlog_line_bytes = 65536\n"),
-        ..Start::default()
-    })
-    .await;
+    let s = Server::start_with_settings("[limits]\nlog_line_bytes = 65536\n").await;
     let w = s.worker("w1");
     w.poll(&[], 0).await;
     let id = s.submit(EMPTY_JOB);
@@ -368,11 +344,7 @@ async fn get_status(s: &Server, path: &str) -> (u16, Option<String>, String) {
 
 #[tokio::test]
 async fn a_request_that_gets_no_database_connection_is_a_503_not_a_hang() {
-    let s = Server::start_with(&Start {
-        settings: Some("[database]\npool_size = 2\npool_wait_timeout = 1\n"),
-        ..Start::default()
-    })
-    .await;
+    let s = Server::start_with_settings("[database]\npool_size = 2\npool_wait_timeout = 1\n").await;
     // Two requests take both connections and wait on a table lock the test holds.
     let mut locker = s.db.client().await.unwrap();
     let tx = locker.transaction().await.unwrap();

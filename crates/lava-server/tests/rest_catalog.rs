@@ -13,55 +13,6 @@ use serde_json::{Value, json};
 const KVM_TYPE: &str = "qemu_binary = qemu-system-x86_64\nmemory = 256\n";
 const KVM01: &str = "device_type = kvm\nhostname = kvm01\nconsole = %(hostname)s-console\n";
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// `method path` with an optional token and JSON body: (status, Allow header, body).
-async fn call(
-    s: &Server,
-    token: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, String, String) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut r = client().request(m, format!("{}{path}", s.url));
-    if let Some(t) = token {
-        r = r.header("authorization", format!("Token {t}"));
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    let allow = r
-        .headers()
-        .get("allow")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, allow, r.text().await.unwrap())
-}
-
-async fn json_of(
-    s: &Server,
-    token: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (status, _, text) = call(s, token, method, path, body).await;
-    let v = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{method} {path}: {text}"))
-    };
-    (status, v)
-}
-
 fn setup_files(s: &Server) -> std::path::PathBuf {
     let etc = s.root.path().join("etc/lava-dispatcher");
     std::fs::create_dir_all(etc.join("device-types")).unwrap();
@@ -77,163 +28,108 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
     let admin = s.user("admin", true);
     let bob = s.user("bob", false);
     let etc = setup_files(&s);
-    let a = Some(admin.as_str());
+    let (as_admin, as_bob, anon) = (s.rest(Some(&admin)), s.rest(Some(&bob)), s.rest(None));
 
     // tags
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/tags/",
-        Some(json!({"name": "fast", "description": "Fast boards"})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post(
+            "/api/v0.2/tags/",
+            json!({"name": "fast", "description": "Fast boards"}),
+        )
+        .await;
     assert_eq!(
         (st, v.clone()),
         (201, json!({"name": "fast", "description": "Fast boards"}))
     );
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/tags/",
-        Some(json!({"name": "fast"})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post("/api/v0.2/tags/", json!({"name": "fast"}))
+        .await;
     assert_eq!(st, 400, "{v}");
     assert!(v["name"][0].as_str().unwrap().contains("fast"), "{v}");
-    let (st, _) = json_of(
-        &s,
-        Some(&bob),
-        "POST",
-        "/api/v0.2/tags/",
-        Some(json!({"name": "x"})),
-    )
-    .await;
+    let (st, _) = as_bob.post("/api/v0.2/tags/", json!({"name": "x"})).await;
     assert_eq!(st, 403);
-    json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/tags/",
-        Some(json!({"name": "slow"})),
-    )
-    .await;
-    let (_, v) = json_of(&s, None, "GET", "/api/v0.2/tags/", None).await;
+    as_admin
+        .post("/api/v0.2/tags/", json!({"name": "slow"}))
+        .await;
+    let (_, v) = anon.get("/api/v0.2/tags/").await;
     assert_eq!(v["count"], 2);
     assert_eq!(
         v["results"][0],
         json!({"name": "fast", "description": "Fast boards"})
     );
-    let (st, _) = json_of(&s, a, "DELETE", "/api/v0.2/tags/slow/", None).await;
+    let (st, _) = as_admin.delete("/api/v0.2/tags/slow/").await;
     assert_eq!(st, 204);
-    assert_eq!(
-        json_of(&s, None, "GET", "/api/v0.2/tags/slow/", None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(anon.get("/api/v0.2/tags/slow/").await.0, 404);
 
     // aliases: created here, shown on the type, resolved at submit
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/aliases/",
-        Some(json!({"name": "kvm-alias", "device_type": "kvm"})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post(
+            "/api/v0.2/aliases/",
+            json!({"name": "kvm-alias", "device_type": "kvm"}),
+        )
+        .await;
     assert_eq!(
         (st, v),
         (201, json!({"name": "kvm-alias", "device_type": "kvm"}))
     );
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/aliases/",
-        Some(json!({"name": "x", "device_type": "nosuch"})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post(
+            "/api/v0.2/aliases/",
+            json!({"name": "x", "device_type": "nosuch"}),
+        )
+        .await;
     assert_eq!(st, 400);
     assert!(
         v["device_type"][0].as_str().unwrap().contains("nosuch"),
         "{v}"
     );
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/aliases/",
-        Some(json!({"name": "kvm", "device_type": "kvm"})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post(
+            "/api/v0.2/aliases/",
+            json!({"name": "kvm", "device_type": "kvm"}),
+        )
+        .await;
     assert_eq!(st, 400, "{v}");
     assert_eq!(
-        json_of(&s, None, "GET", "/api/v0.2/aliases/kvm-alias/", None)
-            .await
-            .1,
+        anon.get("/api/v0.2/aliases/kvm-alias/").await.1,
         json!({"name": "kvm-alias", "device_type": "kvm"})
     );
     assert_eq!(
-        json_of(&s, None, "GET", "/api/v0.2/devicetypes/kvm/", None)
-            .await
-            .1["aliases"],
+        anon.get("/api/v0.2/devicetypes/kvm/").await.1["aliases"],
         json!(["kvm-alias"])
     );
-    let (st, v) = json_of(
-        &s,
-        Some(&bob),
-        "POST",
-        "/api/v0.2/jobs/",
-        Some(
+    let (st, v) = as_bob
+        .post(
+            "/api/v0.2/jobs/",
             json!({"definition": EMPTY_JOB.replace("device_type: kvm", "device_type: kvm-alias")}),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(st, 201, "{v}");
     let aliased = v["job_ids"][0].as_i64().unwrap();
     assert_eq!(
-        json_of(&s, None, "GET", &format!("/api/v0.2/jobs/{aliased}/"), None)
-            .await
-            .1["requested_device_type"],
+        anon.get(&format!("/api/v0.2/jobs/{aliased}/")).await.1["requested_device_type"],
         "kvm"
     );
 
     // permissions: none kept, an honest empty list
-    let (st, v) = json_of(&s, None, "GET", "/api/v0.2/permissions/devicetypes/", None).await;
+    let (st, v) = anon.get("/api/v0.2/permissions/devicetypes/").await;
     assert_eq!((st, v["count"].clone()), (200, json!(0)));
-    assert_eq!(
-        json_of(&s, None, "GET", "/api/v0.2/permissions/devices/", None)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(anon.get("/api/v0.2/permissions/devices/").await.0, 200);
 
     // device dictionary and device-type template
-    let (st, v) = json_of(&s, a, "GET", "/api/v0.2/devices/kvm01/dictionary/", None).await;
+    let (st, v) = as_admin.get("/api/v0.2/devices/kvm01/dictionary/").await;
     assert_eq!((st, v), (200, json!({"dictionary": KVM01})));
     assert_eq!(
-        json_of(
-            &s,
-            Some(&bob),
-            "GET",
-            "/api/v0.2/devices/kvm01/dictionary/",
-            None
-        )
-        .await
-        .0,
+        as_bob.get("/api/v0.2/devices/kvm01/dictionary/").await.0,
         403
     );
     let broken = "device_type = kvm\nhostname = kvm01\nthis line is broken\n";
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/devices/kvm01/dictionary/",
-        Some(json!({"dictionary": broken})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post(
+            "/api/v0.2/devices/kvm01/dictionary/",
+            json!({"dictionary": broken}),
+        )
+        .await;
     assert_eq!(st, 400);
     let msg = v["dictionary"][0].as_str().unwrap();
     assert!(msg.contains("kvm01.conf") && msg.contains('3'), "{msg}");
@@ -242,73 +138,64 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
         KVM01
     );
     let wrong_type = "device_type = qemu\n";
-    let (st, _) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/devices/kvm01/dictionary/",
-        Some(json!({"dictionary": wrong_type})),
-    )
-    .await;
+    let (st, _) = as_admin
+        .post(
+            "/api/v0.2/devices/kvm01/dictionary/",
+            json!({"dictionary": wrong_type}),
+        )
+        .await;
     assert_eq!(st, 400);
     let new = format!("{KVM01}memory = 512\n");
-    let (st, _) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/devices/kvm01/dictionary/",
-        Some(json!({"dictionary": new})),
-    )
-    .await;
+    let (st, _) = as_admin
+        .post(
+            "/api/v0.2/devices/kvm01/dictionary/",
+            json!({"dictionary": new}),
+        )
+        .await;
     assert_eq!(st, 200);
     assert_eq!(
         std::fs::read_to_string(etc.join("devices/kvm01.conf")).unwrap(),
         new
     );
-    let (st, v) = json_of(&s, a, "GET", "/api/v0.2/devicetypes/kvm/template/", None).await;
+    let (st, v) = as_admin.get("/api/v0.2/devicetypes/kvm/template/").await;
     assert_eq!((st, v), (200, json!({"template": KVM_TYPE})));
-    let (st, _) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/devicetypes/kvm/template/",
-        Some(json!({"template": "memory 1024\n"})),
-    )
-    .await;
+    let (st, _) = as_admin
+        .post(
+            "/api/v0.2/devicetypes/kvm/template/",
+            json!({"template": "memory 1024\n"}),
+        )
+        .await;
     assert_eq!(st, 400);
     assert_eq!(
         std::fs::read_to_string(etc.join("device-types/kvm.conf")).unwrap(),
         KVM_TYPE
     );
-    let (st, _) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/devicetypes/kvm/template/",
-        Some(json!({"template": "memory = 1024\n"})),
-    )
-    .await;
+    let (st, _) = as_admin
+        .post(
+            "/api/v0.2/devicetypes/kvm/template/",
+            json!({"template": "memory = 1024\n"}),
+        )
+        .await;
     assert_eq!(st, 200);
     assert_eq!(
         std::fs::read_to_string(etc.join("device-types/kvm.conf")).unwrap(),
         "memory = 1024\n"
     );
     assert_eq!(
-        json_of(&s, a, "GET", "/api/v0.2/devicetypes/nosuch/template/", None)
+        as_admin
+            .get("/api/v0.2/devicetypes/nosuch/template/")
             .await
             .0,
         404
     );
 
     // creating workers and devices
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/workers/",
-        Some(json!({"hostname": "w2", "description": "second", "job_limit": 2})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post(
+            "/api/v0.2/workers/",
+            json!({"hostname": "w2", "description": "second", "job_limit": 2}),
+        )
+        .await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(
         (
@@ -319,30 +206,20 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
         (json!("w2"), json!(2), json!("Active"))
     );
     assert_eq!(
-        json_of(
-            &s,
-            a,
-            "POST",
-            "/api/v0.2/workers/",
-            Some(json!({"hostname": "w2"}))
-        )
-        .await
-        .0,
+        as_admin
+            .post("/api/v0.2/workers/", json!({"hostname": "w2"}))
+            .await
+            .0,
         400
     );
     assert_eq!(
-        json_of(
-            &s,
-            Some(&bob),
-            "POST",
-            "/api/v0.2/workers/",
-            Some(json!({"hostname": "w3"}))
-        )
-        .await
-        .0,
+        as_bob
+            .post("/api/v0.2/workers/", json!({"hostname": "w3"}))
+            .await
+            .0,
         403
     );
-    let (st, v) = json_of(&s, a, "POST", "/api/v0.2/devices/", Some(json!({"hostname": "kvm02", "device_type": "kvm", "worker_host": "w2", "tags": ["fast"], "health": "Maintenance"}))).await;
+    let (st, v) = as_admin.post("/api/v0.2/devices/", json!({"hostname": "kvm02", "device_type": "kvm", "worker_host": "w2", "tags": ["fast"], "health": "Maintenance"})).await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(
         (
@@ -352,37 +229,28 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
         ),
         (json!(["fast"]), json!("Maintenance"), json!("w2"))
     );
-    let (st, v) = json_of(
-        &s,
-        a,
-        "POST",
-        "/api/v0.2/devices/",
-        Some(json!({"hostname": "kvm03", "device_type": "kvm", "worker_host": "nosuch"})),
-    )
-    .await;
+    let (st, v) = as_admin
+        .post(
+            "/api/v0.2/devices/",
+            json!({"hostname": "kvm03", "device_type": "kvm", "worker_host": "nosuch"}),
+        )
+        .await;
     assert_eq!(st, 400);
     assert!(
         v["worker_host"][0].as_str().unwrap().contains("nosuch"),
         "{v}"
     );
     assert_eq!(
-        json_of(
-            &s,
-            a,
-            "POST",
-            "/api/v0.2/devices/",
-            Some(json!({"hostname": "kvm02", "device_type": "kvm", "worker_host": "w2"}))
-        )
-        .await
-        .0,
-        400
-    );
-    assert_eq!(
-        json_of(&s, None, "GET", "/api/v0.2/devices/kvm03/", None)
+        as_admin
+            .post(
+                "/api/v0.2/devices/",
+                json!({"hostname": "kvm02", "device_type": "kvm", "worker_host": "w2"})
+            )
             .await
             .0,
-        404
+        400
     );
+    assert_eq!(anon.get("/api/v0.2/devices/kvm03/").await.0, 404);
 
     // filters and job fields: one job ends incomplete with an error type
     let w = s.worker("w1");
@@ -396,7 +264,7 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
         .await;
     assert_eq!(status, 200);
     let second = s.submit(EMPTY_JOB);
-    let (_, job) = json_of(&s, None, "GET", &format!("/api/v0.2/jobs/{aliased}/"), None).await;
+    let (_, job) = anon.get(&format!("/api/v0.2/jobs/{aliased}/")).await;
     assert_eq!(job["error_type"], "Infrastructure");
     assert!(
         job["failure_comment"]
@@ -413,14 +281,9 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
             .map(|j| j["id"].as_i64().unwrap())
             .collect()
     };
-    let (_, v) = json_of(
-        &s,
-        None,
-        "GET",
-        &format!("/api/v0.2/jobs/?id__in={aliased},{second},999999"),
-        None,
-    )
-    .await;
+    let (_, v) = anon
+        .get(&format!("/api/v0.2/jobs/?id__in={aliased},{second},999999"))
+        .await;
     assert_eq!(
         (ids(&v), v["count"].clone()),
         (vec![aliased, second], json!(2))
@@ -438,21 +301,14 @@ async fn tags_aliases_files_creation_filters_and_job_fields() {
             vec![aliased],
         ),
     ] {
-        let (_, v) = json_of(&s, None, "GET", &format!("/api/v0.2/jobs/?{query}"), None).await;
+        let (_, v) = anon.get(&format!("/api/v0.2/jobs/?{query}")).await;
         assert_eq!(ids(&v), want, "{query}");
     }
-    let (_, v) = json_of(&s, None, "GET", "/api/v0.2/jobs/?actual_device=kvm02", None).await;
+    let (_, v) = anon.get("/api/v0.2/jobs/?actual_device=kvm02").await;
     assert_eq!(v["count"], 0);
-    let (_, v) = json_of(&s, None, "GET", "/api/v0.2/jobs/?health_check=true", None).await;
+    let (_, v) = anon.get("/api/v0.2/jobs/?health_check=true").await;
     assert_eq!(v["count"], 0);
-    let (st, v) = json_of(
-        &s,
-        None,
-        "GET",
-        "/api/v0.2/jobs/?submit_time__gt=yesterday",
-        None,
-    )
-    .await;
+    let (st, v) = anon.get("/api/v0.2/jobs/?submit_time__gt=yesterday").await;
     assert_eq!(st, 400, "{v}");
     assert_eq!(v, json!({"submit_time__gt": ["Enter a valid date/time."]}));
 }
@@ -483,35 +339,26 @@ async fn every_route_serves_exactly_its_methods_with_its_allow_header_and_permis
     let s = Server::start().await;
     let admin = s.user("admin", true);
     let bob = s.user("bob", false);
-    s.manage(&["users", "add", "sam", "--staff"]);
-    let sam = s
-        .manage(&["tokens", "add", "--user", "sam", "--description", "t"])
-        .trim()
-        .to_string();
+    let sam = s.staff("sam");
     setup_files(&s);
     let _w = s.worker("w1");
-    json_of(
-        &s,
-        Some(&admin),
-        "POST",
-        "/api/v0.2/tags/",
-        Some(json!({"name": "fast"})),
-    )
-    .await;
-    json_of(
-        &s,
-        Some(&admin),
-        "POST",
-        "/api/v0.2/aliases/",
-        Some(json!({"name": "kvm-alias", "device_type": "kvm"})),
-    )
-    .await;
+    let as_admin = s.rest(Some(&admin));
+    as_admin
+        .post("/api/v0.2/tags/", json!({"name": "fast"}))
+        .await;
+    as_admin
+        .post(
+            "/api/v0.2/aliases/",
+            json!({"name": "kvm-alias", "device_type": "kvm"}),
+        )
+        .await;
     let job = s.submit(EMPTY_JOB);
+    let (anon, as_bob, as_sam) = (s.rest(None), s.rest(Some(&bob)), s.rest(Some(&sam)));
     let mut checked = 0;
     for r in ROUTES {
         let path = concrete(r.path, job);
         let want = allow(r);
-        let (st, allow_got, body) = call(&s, None, "OPTIONS", &path, None).await;
+        let (st, allow_got, body) = anon.call("OPTIONS", &path, None).await;
         assert_eq!(
             (st, allow_got.as_str()),
             (200, want.as_str()),
@@ -520,7 +367,7 @@ async fn every_route_serves_exactly_its_methods_with_its_allow_header_and_permis
         for verb in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             let perm = r.methods.iter().find(|(v, _)| *v == verb).map(|(_, p)| *p);
             // Anonymous first: a route's own method refuses or serves; any other is a 405.
-            let (st, allow_got, body) = call(&s, None, verb, &path, Some(json!({}))).await;
+            let (st, allow_got, body) = anon.call(verb, &path, Some(json!({}))).await;
             assert_eq!(allow_got, want, "{verb} {path}: Allow");
             checked += 1;
             match perm {
@@ -533,8 +380,7 @@ async fn every_route_serves_exactly_its_methods_with_its_allow_header_and_permis
                         "{body}"
                     );
                     if p >= Perm::Staff {
-                        let (st, _, body) =
-                            call(&s, Some(&bob), verb, &path, Some(json!({}))).await;
+                        let (st, _, body) = as_bob.call(verb, &path, Some(json!({}))).await;
                         assert_eq!(st, 403, "{verb} {path} as a user: {body}");
                         assert!(
                             body.contains("You do not have permission to perform this action."),
@@ -542,8 +388,7 @@ async fn every_route_serves_exactly_its_methods_with_its_allow_header_and_permis
                         );
                     }
                     if p == Perm::Superuser {
-                        let (st, _, body) =
-                            call(&s, Some(&sam), verb, &path, Some(json!({}))).await;
+                        let (st, _, body) = as_sam.call(verb, &path, Some(json!({}))).await;
                         assert_eq!(st, 403, "{verb} {path} as staff: {body}");
                     }
                 }

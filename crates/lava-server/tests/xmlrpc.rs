@@ -33,21 +33,48 @@ fn basic(user: &str, token: &str) -> String {
     )
 }
 
-/// A call as `user` (or anonymous): the value or the fault.
-async fn rpc(
-    s: &Server,
-    auth: Option<&str>,
-    method: &str,
-    params: impl AsRef<[Value]>,
-) -> Result<Value, (i64, String)> {
-    let (status, _, body) = raw(s, auth, call(method, params.as_ref())).await;
-    assert_eq!(status, 200, "{body}");
-    parse_response(body.as_bytes()).unwrap()
+/// Calls as one user (`auth`, a Basic header) or anonymous.
+#[derive(Clone, Copy)]
+struct Rpc<'a> {
+    s: &'a Server,
+    auth: Option<&'a str>,
+}
+
+impl<'a> Rpc<'a> {
+    fn new(s: &'a Server, auth: Option<&'a str>) -> Self {
+        Rpc { s, auth }
+    }
+
+    /// One call: the value or the fault.
+    async fn call(
+        &self,
+        method: &str,
+        params: impl AsRef<[Value]>,
+    ) -> Result<Value, (i64, String)> {
+        let (status, _, body) = raw(self.s, self.auth, call(method, params.as_ref())).await;
+        assert_eq!(status, 200, "{body}");
+        parse_response(body.as_bytes()).unwrap()
+    }
+}
+
+/// A server with a superuser (its Basic header) and worker `w1`, not yet polled.
+async fn admin_and_worker() -> (Server, String, Worker) {
+    let s = Server::start().await;
+    let admin = basic("admin", &s.user("admin", true));
+    let w = s.worker("w1");
+    (s, admin, w)
 }
 
 /// Submits `job` as the user of `auth`; the new job's id.
 async fn submit(s: &Server, auth: &str, job: &str) -> i64 {
-    match rpc(s, Some(auth), "scheduler.jobs.submit", &[Value::str(job)]).await {
+    let as_user = Rpc {
+        s,
+        auth: Some(auth),
+    };
+    match as_user
+        .call("scheduler.jobs.submit", &[Value::str(job)])
+        .await
+    {
         Ok(Value::Int(id)) => id,
         other => panic!("submit: {other:?}"),
     }
@@ -72,6 +99,7 @@ const PERSONAL_JOB: &str = "job_name: secret\ndevice_type: kvm\nvisibility: pers
 #[tokio::test]
 async fn version_auth_and_protocol_faults() {
     let s = Server::start().await;
+    let anon = Rpc::new(&s, None);
     let token = s.user("admin", true);
     let (status, headers, body) = raw(&s, None, call("system.version", &[])).await;
     assert_eq!(status, 200);
@@ -86,11 +114,12 @@ async fn version_auth_and_protocol_faults() {
         "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><string>2023.01</string></value>\n</param>\n</params>\n</methodResponse>\n"
     );
     let me = basic("admin", &token);
+    let as_me = Rpc::new(&s, Some(&me));
     assert_eq!(
-        rpc(&s, Some(&me), "system.whoami", &[]).await,
+        as_me.call("system.whoami", &[]).await,
         Ok(Value::str("admin"))
     );
-    assert_eq!(rpc(&s, None, "system.whoami", &[]).await, Ok(Value::Nil));
+    assert_eq!(anon.call("system.whoami", &[]).await, Ok(Value::Nil));
 
     // A wrong pair is HTTP 401, not anonymous (a token of another user counts as wrong).
     s.user("bob", false);
@@ -118,11 +147,11 @@ async fn version_auth_and_protocol_faults() {
     );
 
     assert_eq!(
-        rpc(&s, None, "scheduler.jobs.nosuch", &[]).await,
+        anon.call("scheduler.jobs.nosuch", &[]).await,
         Err((-32601, "No such method: 'scheduler.jobs.nosuch'".into()))
     );
     assert_eq!(
-        rpc(&s, None, "scheduler.jobs.show", &[]).await,
+        anon.call("scheduler.jobs.show", &[]).await,
         Err((-32603, "Internal Server Error (contact server administrator for details): scheduler.jobs.show() missing 1 required positional argument: 'job_id'".into()))
     );
     let (_, _, body) = raw(&s, None, "not xml".into()).await;
@@ -130,7 +159,7 @@ async fn version_auth_and_protocol_faults() {
         parse_response(body.as_bytes()).unwrap(),
         Err((-32603, "Unable to decode request".into()))
     );
-    let Ok(Value::Array(methods)) = rpc(&s, None, "system.listMethods", &[]).await else {
+    let Ok(Value::Array(methods)) = anon.call("system.listMethods", &[]).await else {
         panic!("listMethods")
     };
     assert!(methods.contains(&Value::str("scheduler.jobs.logs")));
@@ -138,9 +167,8 @@ async fn version_auth_and_protocol_faults() {
 
 #[tokio::test]
 async fn jobs_submit_show_list_logs_and_cancel() {
-    let s = Server::start().await;
-    let admin = basic("admin", &s.user("admin", true));
-    let w = s.worker("w1");
+    let (s, admin, w) = admin_and_worker().await;
+    let (anon, as_admin) = (Rpc::new(&s, None), Rpc::new(&s, Some(&admin)));
     w.poll(&[], 0).await; // attaches kvm01
 
     let (_, _, body) = raw(
@@ -155,25 +183,17 @@ async fn jobs_submit_show_list_logs_and_cancel() {
     );
     let bad_type = EMPTY_JOB.replace("device_type: kvm", "device_type: nosuchtype");
     assert_eq!(
-        rpc(
-            &s,
-            Some(&admin),
-            "scheduler.jobs.submit",
-            &[Value::str(bad_type)]
-        )
-        .await,
+        as_admin
+            .call("scheduler.jobs.submit", &[Value::str(bad_type)])
+            .await,
         Err((
             400,
             "Device unavailable: Device type 'nosuchtype' is unavailable.".into()
         ))
     );
-    let Err((400, msg)) = rpc(
-        &s,
-        Some(&admin),
-        "scheduler.jobs.submit",
-        &[Value::str("a: [")],
-    )
-    .await
+    let Err((400, msg)) = as_admin
+        .call("scheduler.jobs.submit", &[Value::str("a: [")])
+        .await
     else {
         panic!("bad YAML accepted")
     };
@@ -184,13 +204,12 @@ async fn jobs_submit_show_list_logs_and_cancel() {
 
     let id = submit(&s, &admin, EMPTY_JOB).await;
     // Not started: `[]`, not finished.
-    let logs = rpc(
-        &s,
-        None,
-        "scheduler.jobs.logs",
-        &[Value::str(id.to_string()), Value::Int(0), Value::Nil],
-    )
-    .await;
+    let logs = anon
+        .call(
+            "scheduler.jobs.logs",
+            &[Value::str(id.to_string()), Value::Int(0), Value::Nil],
+        )
+        .await;
     assert_eq!(
         logs,
         Ok(Value::Array(vec![
@@ -206,7 +225,7 @@ async fn jobs_submit_show_list_logs_and_cancel() {
 
     // String and int ids alike; members in LAVA's order; times as dateTime.
     for arg in [Value::str(id.to_string()), Value::Int(id)] {
-        let show = rpc(&s, None, "scheduler.jobs.show", &[arg]).await.unwrap();
+        let show = anon.call("scheduler.jobs.show", &[arg]).await.unwrap();
         assert_eq!(
             names(&show),
             [
@@ -234,8 +253,7 @@ async fn jobs_submit_show_list_logs_and_cancel() {
         assert_eq!(member(&show, "failure_comment"), &Value::Nil);
     }
 
-    let logs =
-        |a: Value, b: Value| rpc(&s, None, "scheduler.jobs.logs", vec![Value::Int(id), a, b]);
+    let logs = |a: Value, b: Value| anon.call("scheduler.jobs.logs", vec![Value::Int(id), a, b]);
     let expect = |data: String| {
         Ok(Value::Array(vec![
             Value::Bool(true),
@@ -249,9 +267,7 @@ async fn jobs_submit_show_list_logs_and_cancel() {
     // jobs.list: six positional params, upper-case enums, newest first.
     let second = submit(&s, &admin, EMPTY_JOB).await;
     let list = |state: &str, verbose: bool| {
-        rpc(
-            &s,
-            Some(&admin),
+        as_admin.call(
             "scheduler.jobs.list",
             vec![
                 Value::str(state),
@@ -287,20 +303,19 @@ async fn jobs_submit_show_list_logs_and_cancel() {
         panic!("start_time")
     };
     assert!(start.ends_with("+00:00") && start.contains(' '), "{start}");
-    let all = rpc(
-        &s,
-        None,
-        "scheduler.jobs.list",
-        &[
-            Value::Nil,
-            Value::Nil,
-            Value::Int(0),
-            Value::Int(25),
-            Value::Int(0),
-            Value::Bool(false),
-        ],
-    )
-    .await;
+    let all = anon
+        .call(
+            "scheduler.jobs.list",
+            &[
+                Value::Nil,
+                Value::Nil,
+                Value::Int(0),
+                Value::Int(25),
+                Value::Int(0),
+                Value::Bool(false),
+            ],
+        )
+        .await;
     let Ok(Value::Array(all)) = all else {
         panic!("list")
     };
@@ -315,13 +330,9 @@ async fn jobs_submit_show_list_logs_and_cancel() {
     let bob = basic("bob", &s.user("bob", false));
     let sref = &s;
     let cancel = |who: Option<String>, id: i64| async move {
-        rpc(
-            sref,
-            who.as_deref(),
-            "scheduler.jobs.cancel",
-            vec![Value::str(id.to_string())],
-        )
-        .await
+        Rpc::new(sref, who.as_deref())
+            .call("scheduler.jobs.cancel", vec![Value::str(id.to_string())])
+            .await
     };
     assert_eq!(cancel(None, second).await.unwrap_err().0, 401);
     assert_eq!(
@@ -336,7 +347,8 @@ async fn jobs_submit_show_list_logs_and_cancel() {
         cancel(Some(admin.clone()), 99_999).await,
         Err((404, "Job '99999' was not found.".into()))
     );
-    let status = rpc(&s, None, "scheduler.job_status", &[Value::Int(second)])
+    let status = anon
+        .call("scheduler.job_status", &[Value::Int(second)])
         .await
         .unwrap();
     // Queued: canceled at once; already given to kvm01 by the scheduler: canceling.
@@ -353,6 +365,9 @@ async fn a_private_job_is_not_found_for_others() {
     let alice = basic("alice", &s.user("alice", false));
     let bob = basic("bob", &s.user("bob", false));
     let root = basic("root", &s.user("root", true));
+    let anon = Rpc::new(&s, None);
+    let as_alice = Rpc::new(&s, Some(&alice));
+    let as_bob = Rpc::new(&s, Some(&bob));
     let id = submit(&s, &alice, PERSONAL_JOB).await;
     let not_found = Err((404, format!("Job '{id}' was not found.")));
     for method in [
@@ -370,7 +385,7 @@ async fn a_private_job_is_not_found_for_others() {
         };
         for who in callers {
             assert_eq!(
-                rpc(&s, who, method, &[Value::Int(id)]).await,
+                Rpc::new(&s, who).call(method, &[Value::Int(id)]).await,
                 not_found,
                 "{method} {who:?}"
             );
@@ -393,69 +408,54 @@ async fn a_private_job_is_not_found_for_others() {
         missing.replace(&(id + 1000).to_string(), &id.to_string()),
         "same bytes as a missing job"
     );
-    let list = rpc(&s, Some(&bob), "scheduler.jobs.list", &[]).await;
+    let list = as_bob.call("scheduler.jobs.list", &[]).await;
     assert_eq!(list, Ok(Value::Array(vec![])));
     assert_eq!(
-        rpc(&s, Some(&bob), "scheduler.jobs.resubmit", [Value::Int(id)]).await,
+        as_bob
+            .call("scheduler.jobs.resubmit", [Value::Int(id)])
+            .await,
         not_found
     );
-    let Ok(Value::Int(again)) = rpc(
-        &s,
-        Some(&alice),
-        "scheduler.jobs.resubmit",
-        [Value::Int(id)],
-    )
-    .await
+    let Ok(Value::Int(again)) = as_alice
+        .call("scheduler.jobs.resubmit", [Value::Int(id)])
+        .await
     else {
         panic!("resubmit")
     };
     assert!(again > id);
     assert_eq!(
-        rpc(
-            &s,
-            None,
-            "scheduler.jobs.validate",
-            [Value::str(PERSONAL_JOB)]
-        )
-        .await,
+        anon.call("scheduler.jobs.validate", [Value::str(PERSONAL_JOB)])
+            .await,
         Ok(Value::Struct(vec![]))
     );
-    let Ok(Value::Struct(problems)) = rpc(
-        &s,
-        None,
-        "scheduler.jobs.validate",
-        [Value::str("job_name: x\n")],
-    )
-    .await
+    let Ok(Value::Struct(problems)) = anon
+        .call("scheduler.jobs.validate", [Value::str("job_name: x\n")])
+        .await
     else {
         panic!("validate")
     };
     assert_eq!(problems.len(), 1, "{problems:?}");
     for who in [&alice, &root] {
-        let show = rpc(&s, Some(who), "scheduler.jobs.show", &[Value::Int(id)])
+        let show = Rpc::new(&s, Some(who))
+            .call("scheduler.jobs.show", &[Value::Int(id)])
             .await
             .unwrap();
         assert_eq!(member(&show, "visibility"), &Value::str("Personal"));
     }
     assert_eq!(
-        rpc(
-            &s,
-            Some(&alice),
-            "scheduler.jobs.definition",
-            &[Value::Int(id)]
-        )
-        .await,
+        as_alice
+            .call("scheduler.jobs.definition", &[Value::Int(id)])
+            .await,
         Ok(Value::str(PERSONAL_JOB))
     );
 }
 
 #[tokio::test]
 async fn devices_types_workers_and_bundle_streams() {
-    let s = Server::start().await;
-    let admin = basic("admin", &s.user("admin", true));
-    let w = s.worker("w1");
+    let (s, admin, w) = admin_and_worker().await;
+    let (anon, as_admin) = (Rpc::new(&s, None), Rpc::new(&s, Some(&admin)));
     w.poll(&[], 0).await;
-    let Ok(Value::Array(devices)) = rpc(&s, None, "scheduler.devices.list", &[]).await else {
+    let Ok(Value::Array(devices)) = anon.call("scheduler.devices.list", &[]).await else {
         panic!()
     };
     assert_eq!(devices.len(), 1);
@@ -471,7 +471,8 @@ async fn devices_types_workers_and_bundle_streams() {
         ]
     );
     assert_eq!(member(&devices[0], "state"), &Value::str("Idle"));
-    let show = rpc(&s, None, "scheduler.devices.show", &[Value::str("kvm01")])
+    let show = anon
+        .call("scheduler.devices.show", &[Value::str("kvm01")])
         .await
         .unwrap();
     assert_eq!(
@@ -492,22 +493,24 @@ async fn devices_types_workers_and_bundle_streams() {
     );
     assert_eq!(member(&show, "worker"), &Value::str("w1"));
     assert_eq!(
-        rpc(&s, None, "scheduler.devices.show", &[Value::str("nosuch")]).await,
+        anon.call("scheduler.devices.show", &[Value::str("nosuch")])
+            .await,
         Err((404, "Device 'nosuch' was not found.".into()))
     );
-    let Ok(Value::Array(types)) = rpc(&s, None, "scheduler.device_types.list", &[]).await else {
+    let Ok(Value::Array(types)) = anon.call("scheduler.device_types.list", &[]).await else {
         panic!()
     };
     assert_eq!(member(&types[0], "name"), &Value::str("kvm"));
     assert_eq!(member(&types[0], "devices"), &Value::Int(1));
     assert_eq!(
-        rpc(&s, None, "scheduler.workers.list", &[]).await,
+        anon.call("scheduler.workers.list", &[]).await,
         Ok(Value::Array(vec![Value::str("w1")]))
     );
 
     // Health through devices.update (LAVA's arguments: hostname, worker, user, group,
     // public, health): staff only, recorded.
     let bob = basic("bob", &s.user("bob", false));
+    let as_bob = Rpc::new(&s, Some(&bob));
     let update = [
         Value::str("kvm01"),
         Value::Nil,
@@ -517,59 +520,53 @@ async fn devices_types_workers_and_bundle_streams() {
         Value::str("MAINTENANCE"),
     ];
     assert_eq!(
-        rpc(&s, Some(&bob), "scheduler.devices.update", &update)
+        as_bob
+            .call("scheduler.devices.update", &update)
             .await
             .unwrap_err()
             .0,
         403
     );
     assert_eq!(
-        rpc(&s, Some(&admin), "scheduler.devices.update", &update).await,
+        as_admin.call("scheduler.devices.update", &update).await,
         Ok(Value::Nil)
     );
-    let show = rpc(&s, None, "scheduler.devices.show", &[Value::str("kvm01")])
+    let show = anon
+        .call("scheduler.devices.show", &[Value::str("kvm01")])
         .await
         .unwrap();
     assert_eq!(member(&show, "health"), &Value::str("Maintenance"));
 
     let path = Value::str("/anonymous/api-test/");
     assert_eq!(
-        rpc(
-            &s,
-            Some(&admin),
-            "dashboard.make_stream",
-            &[path.clone(), Value::str("api")]
-        )
-        .await,
+        as_admin
+            .call("dashboard.make_stream", &[path.clone(), Value::str("api")])
+            .await,
         Ok(path.clone())
     );
     assert_eq!(
-        rpc(
-            &s,
-            Some(&admin),
-            "dashboard.make_stream",
-            &[path.clone(), Value::str("api")]
-        )
-        .await
-        .unwrap_err()
-        .0,
+        as_admin
+            .call("dashboard.make_stream", &[path.clone(), Value::str("api")])
+            .await
+            .unwrap_err()
+            .0,
         409
     );
-    let Ok(Value::Str(sha)) = rpc(
-        &s,
-        None,
-        "dashboard.put",
-        &[Value::str("{\"a\": 1}"), Value::str("b.json"), path.clone()],
-    )
-    .await
+    let Ok(Value::Str(sha)) = anon
+        .call(
+            "dashboard.put",
+            &[Value::str("{\"a\": 1}"), Value::str("b.json"), path.clone()],
+        )
+        .await
     else {
         panic!("put")
     };
-    let got = rpc(&s, None, "dashboard.get", &[Value::str(sha.clone())])
+    let got = anon
+        .call("dashboard.get", &[Value::str(sha.clone())])
         .await
         .unwrap();
     assert_eq!(member(&got, "content"), &Value::str("{\"a\":1}"));
-    let Ok(Value::Array(streams)) = rpc(&s, None, "dashboard.streams", &[]).await else {
+    let Ok(Value::Array(streams)) = anon.call("dashboard.streams", &[]).await else {
         panic!()
     };
     let mine = streams

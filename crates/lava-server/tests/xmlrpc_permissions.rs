@@ -52,11 +52,7 @@ fn fault_code(body: &str) -> Option<i64> {
 async fn every_write_method_refuses_anonymous_callers_and_users_without_the_role() {
     let s = Server::start().await;
     let bob = s.user("bob", false);
-    s.manage(&["users", "add", "sam", "--staff"]);
-    let sam = s
-        .manage(&["tokens", "add", "--user", "sam", "--description", "t"])
-        .trim()
-        .to_string();
+    let sam = s.staff("sam");
     let mut walked = 0;
     for m in METHODS {
         // Seed-era bundle uploads into `/anonymous/` streams are open to anyone, as they

@@ -8,73 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use lava_testkit::{
-    SHELL_PROMPT, TelnetConsole, UbootBoard, UbootBoardConfig, board_image, built_pduclient,
-    run_power_command,
-};
+use lava_testkit::{UbootBoard, UbootBoardConfig, board_image, built_pduclient};
 
 const WAIT: Duration = Duration::from_secs(300);
-
-/// When each stage of one boot was reached, from the power-on request.
-struct Boot {
-    uboot_prompt: Duration,
-    kernel_tftp: Duration,
-    starting_kernel: Duration,
-    login_prompt: Duration,
-    shell_prompt: Duration,
-}
-
-fn boot(board: &UbootBoard, commands: &[String]) -> Boot {
-    let mut console = TelnetConsole::connect(board.telnet_port()).expect("console");
-    console
-        .expect("ser2net port", WAIT)
-        .expect("ser2net's banner");
-    let value = |key: &str| board.device_value(key).expect(key);
-    let prompt = value("bootloader_prompt");
-    let powered = Instant::now();
-    run_power_command(board, "power_on_cmd").expect("power on");
-    console
-        .expect(&value("interrupt_boot_prompt"), WAIT)
-        .expect("countdown");
-    console
-        .send(&format!("{}\r", value("interrupt_boot_command")))
-        .expect("send");
-    console.expect(&prompt, WAIT).expect("U-Boot prompt");
-    let uboot_prompt = powered.elapsed();
-    let (last, before) = commands.split_last().expect("commands");
-    let mut kernel_tftp = Duration::ZERO;
-    for command in before {
-        let sent = Instant::now();
-        console.send(&format!("{command}\r")).expect("send");
-        let out = console.expect(&prompt, WAIT).expect("U-Boot prompt");
-        assert!(!out.contains("TFTP error"), "{command}: {out}");
-        if command.contains("/Image") {
-            kernel_tftp = sent.elapsed();
-        }
-    }
-    console.send(&format!("{last}\r")).expect("send");
-    console
-        .expect(&value("image_boot_msg"), WAIT)
-        .expect("kernel start");
-    let starting_kernel = powered.elapsed();
-    console
-        .expect(&value("login_prompt"), WAIT)
-        .expect("login prompt");
-    let login_prompt = powered.elapsed();
-    console
-        .send(&format!("{}\r", value("username")))
-        .expect("send");
-    console.expect(SHELL_PROMPT, WAIT).expect("shell prompt");
-    let shell_prompt = powered.elapsed();
-    run_power_command(board, "power_off_cmd").expect("power off");
-    Boot {
-        uboot_prompt,
-        kernel_tftp,
-        starting_kernel,
-        login_prompt,
-        shell_prompt,
-    }
-}
 
 fn main() {
     let boots: usize = std::env::var("LAVA_BENCH_BOOTS")
@@ -94,7 +30,9 @@ fn main() {
     let kernel_mib = std::fs::metadata(&image.kernel).expect("kernel").len() as f64 / 1048576.0;
     let mut totals = Vec::new();
     for n in 1..=boots {
-        let b = boot(&board, &commands);
+        let b = board
+            .raw_boot(&commands, "power_on_cmd", WAIT)
+            .expect("raw boot");
         println!(
             "u-boot raw boot {n}/{boots}: shell prompt {:.2} s after power-on (U-Boot prompt \
              {:.2} s, 'Starting kernel' {:.2} s, login prompt {:.2} s; kernel TFTP {:.2} s = \

@@ -183,6 +183,9 @@ pub enum Error {
     /// A boot command set is unusable.
     #[error("{0}")]
     BootCommands(String),
+    /// Driving a board's console failed (a wait ran out, ser2net closed, i/o).
+    #[error(transparent)]
+    Console(#[from] crate::ConsoleError),
     /// The per-process shared cluster failed to start (earlier, in another test).
     #[error("the shared test cluster failed to start: {0}")]
     SharedCluster(String),

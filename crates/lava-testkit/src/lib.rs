@@ -36,6 +36,6 @@ pub use telnet::{ConsoleError, TelnetConsole};
 pub use testdb::{TestDb, test_db};
 pub use tuxlava::{TUXLAVA_VERSION, Tuxlava, tuxlava};
 pub use uboot::{
-    BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, JobFiles, SERVER_IP,
+    BoardImage, DEVICE_TYPE, DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, JobFiles, RawBoot, SERVER_IP,
     SHELL_PROMPT, UbootBoard, UbootBoardConfig, board_image, built_pduclient, run_power_command,
 };

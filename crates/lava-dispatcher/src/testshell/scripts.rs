@@ -11,16 +11,31 @@ use std::collections::BTreeMap;
 
 use lava_common::job::TestDefinitionFile;
 
-/// `lava-test-case NAME --result R [--measurement M] [--units U]` or
-/// `lava-test-case NAME --shell COMMAND...`.
-pub const LAVA_TEST_CASE: &str = r#"#!/bin/sh
-# lava-test-case NAME --result pass|fail|skip|unknown [--measurement M] [--units U]
-# lava-test-case NAME --shell COMMAND...
-L=LAVA
+/// A `lava-test-*` helper: `#!/bin/sh`, its usage comment, then the `signal` function every
+/// helper prints its markers with (to the console, or to `/dev/kmsg` under `KMSG`), then its
+/// body. Each helper is a file of its own on the target, so each carries the function.
+macro_rules! helper {
+    ($comment:literal, $body:literal) => {
+        concat!(
+            "#!/bin/sh\n",
+            $comment,
+            r#"L=LAVA
 signal() {
     if [ -n "$KMSG" ]; then echo "<0>$1" > /dev/kmsg; else echo "$1"; fi
 }
-name="$1"
+"#,
+            $body
+        )
+    };
+}
+
+/// `lava-test-case NAME --result R [--measurement M] [--units U]` or
+/// `lava-test-case NAME --shell COMMAND...`.
+pub const LAVA_TEST_CASE: &str = helper!(
+    r#"# lava-test-case NAME --result pass|fail|skip|unknown [--measurement M] [--units U]
+# lava-test-case NAME --shell COMMAND...
+"#,
+    r#"name="$1"
 if [ -z "$name" ] || [ $# -lt 2 ]; then
     echo "usage: lava-test-case NAME --result RESULT | --shell COMMAND..." >&2
     exit 1
@@ -58,29 +73,26 @@ case "$1" in
     exit 1
     ;;
 esac
-"#;
+"#
+);
 
 /// `lava-test-set start NAME` / `lava-test-set stop`.
-pub const LAVA_TEST_SET: &str = r#"#!/bin/sh
-L=LAVA
-signal() {
-    if [ -n "$KMSG" ]; then echo "<0>$1" > /dev/kmsg; else echo "$1"; fi
-}
-case "$1" in
+pub const LAVA_TEST_SET: &str = helper!(
+    "",
+    r#"case "$1" in
 start) signal "<${L}_SIGNAL_TESTSET START $2>" ;;
 stop) signal "<${L}_SIGNAL_TESTSET STOP>" ;;
 *) echo "usage: lava-test-set start NAME | stop" >&2; exit 1 ;;
 esac
-"#;
+"#
+);
 
 /// `lava-test-raise MESSAGE`: ends the job with a test error.
-pub const LAVA_TEST_RAISE: &str = r#"#!/bin/sh
-L=LAVA
-signal() {
-    if [ -n "$KMSG" ]; then echo "<0>$1" > /dev/kmsg; else echo "$1"; fi
-}
-signal "<${L}_SIGNAL_TESTRAISE $*>"
-"#;
+pub const LAVA_TEST_RAISE: &str = helper!(
+    "",
+    r#"signal "<${L}_SIGNAL_TESTRAISE $*>"
+"#
+);
 
 /// Quotes a value for `sh`.
 pub fn sh_quote(s: &str) -> String {

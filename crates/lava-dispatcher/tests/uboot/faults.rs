@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use lava_common::log::{Message, Value};
 
-use super::harness::{BoardRun, git_repo, smoke, workspace};
+use super::harness::{BoardRun, workspace};
 
 /// The longest single wait of the boot: past a dead board's silence, within a TFTP transfer
 /// of the 27 MiB kernel on a busy machine.
@@ -18,17 +18,8 @@ const SILENT_WAIT: &str = "  connections:\n    uboot-action: {seconds: 20}\n";
 #[test]
 fn a_board_that_never_shows_the_interrupt_prompt_times_out_naming_it() {
     let run = BoardRun::start(5);
-    let repo = git_repo(run.dir(), "t.git", &[("smoke.yaml", smoke())]);
-    let job = run.yaml_job(
-        &run.deploy(""),
-        "commands: ramdisk",
-        &repo,
-        "smoke.yaml",
-        SILENT_WAIT,
-    );
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(1), "{}", run.log_text());
-    let (kind, msg) = run.error();
+    let job = run.smoke_job("commands: ramdisk", SILENT_WAIT);
+    let (kind, msg) = run.fails(&job);
     assert_eq!(kind, "LAVATimeout", "{msg}");
     assert!(
         msg.contains("waiting for the interrupt prompt 'Hit any key to stop autoboot'"),
@@ -42,12 +33,8 @@ fn a_board_that_never_shows_the_interrupt_prompt_times_out_naming_it() {
 #[test]
 fn failure_retry_boots_the_board_on_its_second_try() {
     let run = BoardRun::start(1);
-    let repo = git_repo(run.dir(), "t.git", &[("smoke.yaml", smoke())]);
-    let job = run.yaml_job(
-        &run.deploy(""),
+    let job = run.smoke_job(
         "commands: ramdisk\n    failure_retry: 3\n    failure_retry_interval: 3",
-        &repo,
-        "smoke.yaml",
         BOOT_WAIT,
     );
     let text = std::fs::read_to_string(&job).unwrap();
@@ -64,8 +51,7 @@ fn failure_retry_boots_the_board_on_its_second_try() {
         "{namespaced}"
     );
     std::fs::write(&job, namespaced).unwrap();
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     let log = run.log_text();
     assert!(
         log.contains("uboot-action failed (attempt 1 of 3): trying again"),
@@ -103,12 +89,10 @@ fn failure_retry_boots_the_board_on_its_second_try() {
 #[test]
 fn a_file_missing_on_the_tftp_server_is_named_with_uboots_error() {
     let run = BoardRun::start(0);
-    let repo = git_repo(run.dir(), "t.git", &[("smoke.yaml", smoke())]);
+    let repo = run.smoke_repo();
     let boot = "commands:\n    - setenv autoload no\n    - dhcp\n    - setenv serverip {SERVER_IP}\n    - tftp {KERNEL_ADDR} {KERNEL}.missing\n    - '{BOOTX}'";
     let job = run.yaml_job(&run.deploy(""), boot, &repo, "smoke.yaml", "");
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(1), "{}", run.log_text());
-    let (kind, msg) = run.error();
+    let (kind, msg) = run.fails(&job);
     assert_eq!(kind, "Infrastructure", "{msg}");
     assert!(
         msg.contains(&format!(
@@ -123,7 +107,7 @@ fn a_file_missing_on_the_tftp_server_is_named_with_uboots_error() {
 #[test]
 fn a_kernel_that_does_not_boot_ends_the_job_naming_the_boot_message() {
     let run = BoardRun::start(0);
-    let repo = git_repo(run.dir(), "t.git", &[("smoke.yaml", smoke())]);
+    let repo = run.smoke_repo();
     let junk = run.dir().join("Image");
     std::fs::write(&junk, vec![0u8; 1 << 20]).unwrap();
     let deploy = run.deploy("").replace(
@@ -131,9 +115,7 @@ fn a_kernel_that_does_not_boot_ends_the_job_naming_the_boot_message() {
         &junk.display().to_string(),
     );
     let job = run.yaml_job(&deploy, "commands: ramdisk", &repo, "smoke.yaml", BOOT_WAIT);
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(1), "{}", run.log_text());
-    let (kind, msg) = run.error();
+    let (kind, msg) = run.fails(&job);
     assert_eq!(kind, "Infrastructure", "{msg}");
     assert!(msg.contains("'Starting kernel' never seen"), "{msg}");
     assert!(msg.contains("booti 0x40400000"), "{msg}");
@@ -143,14 +125,7 @@ fn a_kernel_that_does_not_boot_ends_the_job_naming_the_boot_message() {
 #[test]
 fn cancel_during_the_tftp_transfer_stops_the_board_and_removes_the_files() {
     let run = BoardRun::start(0);
-    let repo = git_repo(run.dir(), "t.git", &[("smoke.yaml", smoke())]);
-    let job = run.yaml_job(
-        &run.deploy(""),
-        "commands: ramdisk",
-        &repo,
-        "smoke.yaml",
-        "",
-    );
+    let job = run.smoke_job("commands: ramdisk", "");
     let mut child = run.command(&job).spawn().unwrap();
     // Canceled once tftpd-hpa has the kernel's request, while the 27 MiB go to the board.
     let deadline = Instant::now() + Duration::from_secs(300);

@@ -165,6 +165,36 @@ impl BoardRun {
         self.command(job).output().unwrap()
     }
 
+    /// Runs `job`, which must end complete (exit 0).
+    pub fn passes(&self, job: &Path) {
+        let out = self.dispatch(job);
+        assert_eq!(out.status.code(), Some(0), "{}", self.log_text());
+    }
+
+    /// Runs `job`, which must end incomplete (exit 1): its (error_type, error_msg).
+    pub fn fails(&self, job: &Path) -> (String, String) {
+        let out = self.dispatch(job);
+        assert_eq!(out.status.code(), Some(1), "{}", self.log_text());
+        self.error()
+    }
+
+    /// [`BoardRun::yaml_job`] with the plain deploy running `smoke.yaml` from
+    /// [`BoardRun::smoke_repo`].
+    pub fn smoke_job(&self, boot: &str, timeouts: &str) -> PathBuf {
+        self.yaml_job(
+            &self.deploy(""),
+            boot,
+            &self.smoke_repo(),
+            "smoke.yaml",
+            timeouts,
+        )
+    }
+
+    /// A repository `tests.git` in the run's directory holding `smoke.yaml`.
+    pub fn smoke_repo(&self) -> PathBuf {
+        git_repo(self.dir(), "tests.git", &[("smoke.yaml", smoke())])
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(self.out().join("output.yaml")).unwrap_or_default()
     }

@@ -19,10 +19,9 @@ use harness::{BoardRun, git_repo};
 #[test]
 fn the_yaml_example_boots_over_tftp_and_runs_its_tests_from_the_ramdisk() {
     let run = BoardRun::start(0);
-    let repo = git_repo(run.dir(), "tests.git", &[("smoke.yaml", harness::smoke())]);
+    let repo = run.smoke_repo();
     let job = run.example("jobs/uboot-ramdisk.yaml", &repo);
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     let cases = run.cases();
     assert_eq!(
         cases,
@@ -85,7 +84,7 @@ fn the_yaml_example_runs_on_the_boards_lava_device_dictionary() {
     let share = run.dir().join("root/usr/share/lava-server");
     std::fs::create_dir_all(&share).unwrap();
     std::os::unix::fs::symlink(package.device_types(), share.join("device-types")).unwrap();
-    let repo = git_repo(run.dir(), "tests.git", &[("smoke.yaml", harness::smoke())]);
+    let repo = run.smoke_repo();
     let job = run.example("jobs/uboot-ramdisk.yaml", &repo);
     let text = std::fs::read_to_string(&job).unwrap();
     let marked = text.replace(
@@ -116,10 +115,9 @@ fn the_yaml_example_runs_on_the_boards_lava_device_dictionary() {
 #[test]
 fn the_seed_era_json_example_runs_on_the_board() {
     let run = BoardRun::start(0);
-    let repo = git_repo(run.dir(), "tests.git", &[("smoke.yaml", harness::smoke())]);
+    let repo = run.smoke_repo();
     let job = run.example("jobs/uboot-kernel.json", &repo);
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     assert_eq!(run.cases().len(), 4, "{:?}", run.cases());
     let input = run.inputs().join("\n");
     // A seed-era boot with a ramdisk takes the device type's ramdisk set; the kernel's type
@@ -137,8 +135,7 @@ fn a_five_mib_repository_with_a_binary_file_runs_on_the_board() {
     let run = BoardRun::start(0);
     let (repo, cases) = harness::big_repo(run.dir(), 5);
     let job = run.yaml_job(&run.deploy(""), "commands: ramdisk", &repo, "big.yaml", "");
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     assert_eq!(
         run.cases(),
         cases.map(|c| ("0_big".to_string(), c.to_string(), "pass".to_string()))
@@ -151,13 +148,12 @@ fn a_five_mib_repository_with_a_binary_file_runs_on_the_board() {
 #[test]
 fn the_target_fetches_its_overlay_from_the_tftp_server() {
     let run = BoardRun::start(0);
-    let repo = git_repo(run.dir(), "tests.git", &[("smoke.yaml", harness::smoke())]);
+    let repo = run.smoke_repo();
     let deploy = run.deploy("      install_overlay: false\n");
     // The board's network comes up in the background after boot: try for a while.
     let boot = "commands: ramdisk\n    transfer_overlay:\n      download_command: for i in 1 2 3 4 5 6 7 8 9 10; do tftp -g -l overlay.tar.gz -r {OVERLAY} {SERVER_IP} && break; sleep 2; done; test -s overlay.tar.gz\n      unpack_command: tar -C / -xzf";
     let job = run.yaml_job(&deploy, boot, &repo, "smoke.yaml", "");
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     assert_eq!(run.cases().len(), 4, "{:?}", run.cases());
     let log = run.log_text();
     assert!(log.contains("the target fetches the test overlay"), "{log}");
@@ -197,8 +193,7 @@ fn a_tftp_ramdisks_overlays_reach_the_board() {
         tarball.display()
     ));
     let job = run.yaml_job(&deploy, "commands: ramdisk", &repo, "overlays.yaml", "");
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     assert_eq!(
         run.cases(),
         [(
@@ -222,11 +217,10 @@ fn a_tftp_ramdisks_overlays_reach_the_board() {
 #[test]
 fn without_ramdisk_or_transfer_the_overlay_goes_over_the_console() {
     let run = BoardRun::start(0);
-    let repo = git_repo(run.dir(), "tests.git", &[("smoke.yaml", harness::smoke())]);
+    let repo = run.smoke_repo();
     let deploy = run.deploy("      install_overlay: false\n");
     let job = run.yaml_job(&deploy, "commands: ramdisk", &repo, "smoke.yaml", "");
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     assert_eq!(run.cases().len(), 4, "{:?}", run.cases());
     let log = run.log_text();
     assert!(log.contains("overlay over the console: "), "{log}");
@@ -242,8 +236,7 @@ fn a_one_mib_incompressible_overlay_goes_over_the_console_intact() {
     let (repo, cases) = harness::big_repo(run.dir(), 1);
     let deploy = run.deploy("      install_overlay: false\n");
     let job = run.yaml_job(&deploy, "commands: ramdisk", &repo, "big.yaml", "");
-    let out = run.dispatch(&job);
-    assert_eq!(out.status.code(), Some(0), "{}", run.log_text());
+    run.passes(&job);
     assert_eq!(
         run.cases(),
         cases.map(|c| ("0_big".to_string(), c.to_string(), "pass".to_string()))

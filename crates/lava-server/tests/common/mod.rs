@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod printed;
+pub mod rest;
 pub mod sockets;
 mod worker_http;
 
@@ -249,10 +250,17 @@ pub async fn finish(w: &Worker, id: i64, health: &str) {
 impl Server {
     /// Adds a user (superuser or not) and returns an API token of theirs.
     pub fn user(&self, name: &str, superuser: bool) -> String {
+        self.user_with_token(name, if superuser { &["--superuser"] } else { &[] })
+    }
+
+    /// Adds a staff user (not a superuser) and returns its API token.
+    pub fn staff(&self, name: &str) -> String {
+        self.user_with_token(name, &["--staff"])
+    }
+
+    fn user_with_token(&self, name: &str, flags: &[&str]) -> String {
         let mut args = vec!["users", "add", name];
-        if superuser {
-            args.push("--superuser");
-        }
+        args.extend_from_slice(flags);
         self.manage(&args);
         self.manage(&["tokens", "add", "--user", name, "--description", "test"])
             .trim()

@@ -24,6 +24,7 @@ mod image;
 mod layout;
 mod preflight;
 mod qemu;
+mod raw_boot;
 mod teardown;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ use crate::process::free_ports;
 pub use by_hand::{JobFiles, built_pduclient, run_power_command};
 pub use conf::{DEVICE_TYPE_CONF, DEVICE_TYPE_TEMPLATE, SHELL_PROMPT};
 pub use image::{BoardImage, board_image};
+pub use raw_boot::RawBoot;
 
 use layout::Layout;
 use teardown::Removal;

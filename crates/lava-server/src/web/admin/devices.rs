@@ -220,31 +220,33 @@ pub async fn set_health(
             &format!("health: '{health}' is set by health checks, not by hand"),
         ));
     }
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    let old =
-        lava_db::lifecycle::device::set_health(&tx, &device, health, &reason, Some(post.caller.id))
-            .await
-            .or_page(&state)?;
-    let action = format!("health {old} → {health}");
-    view::audit(
+    let old = view::change(
         &state,
-        &tx,
         &post.caller,
         ("device", &device),
-        &action,
         &reason,
+        async |tx| {
+            let old = lava_db::lifecycle::device::set_health(
+                tx,
+                &device,
+                health,
+                &reason,
+                Some(post.caller.id),
+            )
+            .await
+            .or_page(&state)?;
+            // The scheduler looks again: a device back to good or unknown can take jobs.
+            lava_db::notify::send(
+                tx,
+                lava_db::notify::SCHEDULER,
+                &format!("device {device} health"),
+            )
+            .await
+            .or_page(&state)?;
+            Ok((format!("health {old} → {health}"), old))
+        },
     )
     .await?;
-    // The scheduler looks again: a device back to good or unknown can take jobs.
-    lava_db::notify::send(
-        &tx,
-        lava_db::notify::SCHEDULER,
-        &format!("device {device} health"),
-    )
-    .await
-    .or_page(&state)?;
-    tx.commit().await.or_page(&state)?;
     tracing::info!(%device, %old, %health, user = %post.caller.username, %reason, "device health set");
     Ok(view::done(&format!("/admin/devices/{device}/")))
 }
@@ -270,23 +272,22 @@ pub async fn set_worker(
     let worker = Some(post.form.worker.trim())
         .filter(|w| !w.is_empty())
         .map(WorkerName::from);
-    let mut c = view::db(&state).await?;
-    let tx = lava_db::begin(&mut c).await.or_page(&state)?;
-    let old = lava_db::devices::set_worker(&tx, &device, worker.as_ref())
-        .await
-        .or_page(&state)?;
-    let action = format!(
-        "worker {} → {}",
-        old.as_deref().unwrap_or("-"),
-        worker.as_deref().unwrap_or("-")
-    );
-    view::commit_audited(
+    view::change(
         &state,
-        tx,
         &post.caller,
         ("device", &device),
-        &action,
         &reason,
+        async |tx| {
+            let old = lava_db::devices::set_worker(tx, &device, worker.as_ref())
+                .await
+                .or_page(&state)?;
+            let action = format!(
+                "worker {} → {}",
+                old.as_deref().unwrap_or("-"),
+                worker.as_deref().unwrap_or("-")
+            );
+            Ok((action, ()))
+        },
     )
     .await?;
     tracing::info!(%device, ?worker, user = %post.caller.username, %reason, "device worker set");

@@ -11,11 +11,10 @@ use lava_common::fixture::{DeviceRecord, WorkerRecord};
 use lava_common::ids::{DeviceName, DeviceTypeName, WorkerName};
 use lava_common::settings::Settings;
 use lava_common::state::{DeviceHealth, WorkerHealth};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::super::AppState;
-use super::super::auth::Auth;
+use super::super::auth::{Auth, Caller};
 use super::super::error::{ApiError, Message};
 use super::catalog::{bad, field, logged, require};
 use super::{not_found, ok};
@@ -31,16 +30,117 @@ fn settings() -> Result<&'static Settings, ApiError> {
     })
 }
 
-/// `{"dictionary": TEXT}`: a device's `.conf` (jinja2) as the admin wrote it.
-#[derive(Serialize)]
-struct Dictionary {
-    dictionary: String,
+/// The admin-written `.conf` a route reads or replaces: a device's dictionary (jinja2) or a
+/// device type's template. Both routes open the same way (a superuser, an owner that exists)
+/// and differ only in the file, the JSON key and how a new text is checked.
+#[derive(Clone, Copy)]
+enum Conf<'a> {
+    /// `devices/<hostname>/dictionary/`.
+    Dictionary(&'a str),
+    /// `devicetypes/<name>/template/`.
+    Template(&'a str),
 }
 
-/// `{"template": TEXT}`: a device type's `.conf` as the admin wrote it.
-#[derive(Serialize)]
-struct Template {
-    template: String,
+/// A [`Conf`] whose caller may use it and whose owner exists.
+struct Opened {
+    who: Caller,
+    path: std::path::PathBuf,
+    /// The device's type, which a new dictionary must keep (`None` for a template).
+    device_type: Option<DeviceTypeName>,
+}
+
+impl<'a> Conf<'a> {
+    /// The JSON field holding the text, in answers and request bodies.
+    fn key(self) -> &'static str {
+        match self {
+            Conf::Dictionary(_) => "dictionary",
+            Conf::Template(_) => "template",
+        }
+    }
+
+    /// The device's or the device type's name.
+    fn name(self) -> &'a str {
+        match self {
+            Conf::Dictionary(name) | Conf::Template(name) => name,
+        }
+    }
+
+    /// What the change is logged against.
+    fn object(self) -> &'static str {
+        match self {
+            Conf::Dictionary(_) => "device",
+            Conf::Template(_) => "device_type",
+        }
+    }
+
+    /// Superusers only, then a 404 unless the device or device type exists.
+    async fn open(self, state: &AppState, auth: &Auth) -> Result<Opened, ApiError> {
+        let who = require(auth, Perm::Superuser)?;
+        let c = state.db().await?;
+        let settings = settings()?;
+        Ok(match self {
+            Conf::Dictionary(hostname) => {
+                let device = lava_db::devices::get(&c, &DeviceName::from(hostname))
+                    .await?
+                    .ok_or_else(not_found)?;
+                Opened {
+                    who,
+                    path: settings.device_conf(hostname),
+                    device_type: Some(device.info.device_type),
+                }
+            }
+            Conf::Template(name) => {
+                lava_db::device_types::get(&c, &DeviceTypeName::from(name))
+                    .await?
+                    .ok_or_else(not_found)?;
+                Opened {
+                    who,
+                    path: settings.device_type_conf(name),
+                    device_type: None,
+                }
+            }
+        })
+    }
+
+    /// `GET`: `{KEY: TEXT}`, a 404 when the file is missing.
+    async fn get(self, state: &AppState, auth: &Auth) -> Result<Response, ApiError> {
+        let opened = self.open(state, auth).await?;
+        let text = read(&opened.path)?.ok_or_else(not_found)?;
+        Ok(ok(serde_json::Map::from_iter([(
+            self.key().to_owned(),
+            Value::String(text),
+        )])))
+    }
+
+    /// `POST` with `{KEY: TEXT}`: checked as its reader reads it, refused with the bad line
+    /// named, else written atomically and logged.
+    async fn set(self, state: &AppState, auth: &Auth, body: &Value) -> Result<Response, ApiError> {
+        let opened = self.open(state, auth).await?;
+        let key = self.key();
+        let text = field(body, key, true)?.unwrap_or_default();
+        match &opened.device_type {
+            Some(device_type) => check_device_conf(settings()?, self.name(), device_type, &text)
+                .map_err(|e| bad(key, e))?,
+            None => ConfFile::parse(&opened.path, &text)
+                .map(drop)
+                .map_err(|e| bad(key, e.to_string()))?,
+        }
+        write(opened.path, text).await?;
+        logged(
+            state,
+            &opened.who,
+            (self.object(), self.name()),
+            &format!("{key} replaced"),
+            async |_| Ok(()),
+        )
+        .await?;
+        Ok(ok(Message {
+            message: match self {
+                Conf::Dictionary(_) => "dictionary updated",
+                Conf::Template(_) => "template updated",
+            },
+        }))
+    }
 }
 
 fn read(path: &std::path::Path) -> Result<Option<String>, ApiError> {
@@ -67,25 +167,13 @@ async fn write(path: std::path::PathBuf, text: String) -> Result<(), ApiError> {
         })
 }
 
-async fn device_type_of(state: &AppState, hostname: &str) -> Result<DeviceTypeName, ApiError> {
-    let c = state.db().await?;
-    Ok(lava_db::devices::get(&c, &DeviceName::from(hostname))
-        .await?
-        .ok_or_else(not_found)?
-        .info
-        .device_type)
-}
-
 /// `GET /api/v0.2/devices/<hostname>/dictionary/`: `{"dictionary": TEXT}`.
 pub async fn dictionary_get(
     State(state): State<AppState>,
     auth: Auth,
     Path(hostname): Path<String>,
 ) -> Result<Response, ApiError> {
-    require(&auth, Perm::Superuser)?;
-    device_type_of(&state, &hostname).await?;
-    let text = read(&settings()?.device_conf(&hostname))?.ok_or_else(not_found)?;
-    Ok(ok(Dictionary { dictionary: text }))
+    Conf::Dictionary(&hostname).get(&state, &auth).await
 }
 
 /// `POST /api/v0.2/devices/<hostname>/dictionary/` with `{"dictionary": TEXT}`.
@@ -95,31 +183,7 @@ pub async fn dictionary_set(
     Path(hostname): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let who = require(&auth, Perm::Superuser)?;
-    let device_type = device_type_of(&state, &hostname).await?;
-    let text = field(&body, "dictionary", true)?.unwrap_or_default();
-    let s = settings()?;
-    check_device_conf(s, &hostname, &device_type, &text).map_err(|e| bad("dictionary", e))?;
-    write(s.device_conf(&hostname), text).await?;
-    logged(
-        &state,
-        &who,
-        ("device", &hostname),
-        "dictionary replaced",
-        async |_| Ok(()),
-    )
-    .await?;
-    Ok(ok(Message {
-        message: "dictionary updated",
-    }))
-}
-
-async fn type_exists(state: &AppState, name: &str) -> Result<(), ApiError> {
-    let c = state.db().await?;
-    lava_db::device_types::get(&c, &DeviceTypeName::from(name))
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(())
+    Conf::Dictionary(&hostname).set(&state, &auth, &body).await
 }
 
 /// `GET /api/v0.2/devicetypes/<name>/template/`: `{"template": TEXT}`.
@@ -128,10 +192,7 @@ pub async fn template_get(
     auth: Auth,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    require(&auth, Perm::Superuser)?;
-    type_exists(&state, &name).await?;
-    let text = read(&settings()?.device_type_conf(&name))?.ok_or_else(not_found)?;
-    Ok(ok(Template { template: text }))
+    Conf::Template(&name).get(&state, &auth).await
 }
 
 /// `POST /api/v0.2/devicetypes/<name>/template/` with `{"template": TEXT}`.
@@ -141,23 +202,7 @@ pub async fn template_set(
     Path(name): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let who = require(&auth, Perm::Superuser)?;
-    type_exists(&state, &name).await?;
-    let text = field(&body, "template", true)?.unwrap_or_default();
-    let path = settings()?.device_type_conf(&name);
-    ConfFile::parse(&path, &text).map_err(|e| bad("template", e.to_string()))?;
-    write(path, text).await?;
-    logged(
-        &state,
-        &who,
-        ("device_type", &name),
-        "template replaced",
-        async |_| Ok(()),
-    )
-    .await?;
-    Ok(ok(Message {
-        message: "template updated",
-    }))
+    Conf::Template(&name).set(&state, &auth, &body).await
 }
 
 /// `POST /api/v0.2/devices/` with `{"hostname", "device_type", "worker_host",
@@ -224,13 +269,7 @@ pub async fn device_create(
         lava_db::devices::add(tx, &record).await
     })
     .await
-    .map_err(|e| {
-        if e.status == StatusCode::CONFLICT {
-            bad("hostname", e.text())
-        } else {
-            e
-        }
-    })?;
+    .map_err(hostname_taken)?;
     let c = state.db().await?;
     let d = lava_db::devices::get(&c, &hostname)
         .await?
@@ -288,16 +327,19 @@ pub async fn worker_create(
         lava_db::lifecycle::worker::load(tx, &record, "added through the REST API").await
     })
     .await
-    .map_err(|e| {
-        if e.status == StatusCode::CONFLICT {
-            bad("hostname", e.text())
-        } else {
-            e
-        }
-    })?;
+    .map_err(hostname_taken)?;
     let c = state.db().await?;
     let w = lava_db::workers::get(&c, &hostname)
         .await?
         .ok_or_else(not_found)?;
     Ok((StatusCode::CREATED, Json(super::devices::worker_json(&w))).into_response())
+}
+
+/// A record that already exists (409) is refused as DRF refuses it: a 400 naming `hostname`.
+fn hostname_taken(e: ApiError) -> ApiError {
+    if e.status == StatusCode::CONFLICT {
+        bad("hostname", e.text())
+    } else {
+        e
+    }
 }
