@@ -43,19 +43,16 @@ pub fn cpio_gz(dir: &Path, out: &Path) -> Result<(), String> {
         list.extend_from_slice(rel.as_os_str().as_encoded_bytes());
         list.push(0);
     }
-    let argv = Argv::from_words(
+    let argv = Argv::new(
+        "cpio",
         [
-            "cpio",
             "--create",
             "--format=newc",
             "--null",
             "--owner=0:0",
             "--quiet",
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .unwrap_or_else(|| unreachable!("cpio is a word"));
+        ],
+    );
     let mut child = argv
         .std_command()
         .current_dir(dir)

@@ -46,6 +46,18 @@ impl Argv {
         Ok(Argv(words))
     }
 
+    /// A command the code itself names: `program` and its `args`.
+    pub fn new<S: Into<String>>(
+        program: impl Into<String>,
+        args: impl IntoIterator<Item = S>,
+    ) -> Argv {
+        Argv(
+            std::iter::once(program.into())
+                .chain(args.into_iter().map(Into::into))
+                .collect(),
+        )
+    }
+
     /// A command from words already split; `None` when there is no program.
     pub fn from_words(words: Vec<String>) -> Option<Argv> {
         (!words.is_empty()).then_some(Argv(words))

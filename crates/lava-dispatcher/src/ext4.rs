@@ -112,13 +112,14 @@ struct Image<'a> {
 impl Image<'_> {
     /// Runs one read-only `debugfs` request; returns its stdout and stderr.
     async fn query(&self, request: &str) -> Result<(Vec<u8>, String), String> {
-        let words = vec![
+        let argv = Argv::new(
             self.debugfs.display().to_string(),
-            "-R".to_string(),
-            request.to_string(),
-            self.path.display().to_string(),
-        ];
-        let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+            [
+                "-R".to_string(),
+                request.to_string(),
+                self.path.display().to_string(),
+            ],
+        );
         let mut child = argv
             .command()
             .stdin(Stdio::null())
@@ -375,11 +376,10 @@ pub async fn write_tree(image: &Path, stage: &Path, scratch: &Path) -> Result<Wr
     let file = scratch.join("debugfs.commands");
     std::fs::write(&file, &commands)
         .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    let words = [&img.debugfs, Path::new("-w"), Path::new("-f"), &file, image]
-        .iter()
-        .map(|w| w.display().to_string())
-        .collect();
-    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+    let argv = Argv::new(
+        img.debugfs.display().to_string(),
+        [Path::new("-w"), Path::new("-f"), &file, image].map(|w| w.display().to_string()),
+    );
     let out = argv
         .output()
         .await
@@ -408,12 +408,10 @@ pub async fn partition(image: &Path, index: u32) -> Result<(u64, u64), String> {
         .map(PathBuf::from)
         .find(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("sfdisk"));
-    let words = vec![
+    let argv = Argv::new(
         sfdisk.display().to_string(),
-        "-J".to_string(),
-        image.display().to_string(),
-    ];
-    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+        ["-J".to_string(), image.display().to_string()],
+    );
     let out = argv
         .output()
         .await

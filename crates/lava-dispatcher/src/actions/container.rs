@@ -27,8 +27,10 @@ const REMOVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A container this job started, removed when the boot is retried or the job ends.
 #[derive(Debug)]
 pub struct Container {
-    /// The engine and the admin's options for it.
-    engine: Vec<String>,
+    /// The engine (`docker.engine`).
+    engine: String,
+    /// The admin's options for it (`docker.engine_options`).
+    options: Vec<String>,
     /// The container's name.
     pub name: String,
 }
@@ -37,9 +39,9 @@ impl Container {
     /// `ENGINE [engine_options] rm -f NAME`; a container already gone (`--rm` removed it when
     /// QEMU exited) is no error.
     pub async fn remove(self, log: &JobLog) -> Result<(), String> {
-        let mut words = self.engine.clone();
+        let mut words = self.options.clone();
         words.extend(["rm".into(), "-f".into(), self.name.clone()]);
-        let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("the engine is set"));
+        let argv = Argv::new(self.engine, words);
         log.debug(format!("removing the container: {argv}"));
         let out = match tokio::time::timeout(REMOVE_TIMEOUT, argv.output()).await {
             Err(_) => return Err(format!("{argv} took more than {REMOVE_TIMEOUT:?}")),
@@ -142,10 +144,12 @@ pub fn wrap(
         ));
     }
     let settings = &ctx.settings;
-    let mut engine = vec![settings.docker_engine.clone()];
-    engine.extend(settings.docker_engine_options.iter().cloned());
+    let (engine, options) = (
+        settings.docker_engine.clone(),
+        settings.docker_engine_options.clone(),
+    );
     let name = container_name(&ctx.job_id);
-    let mut words = engine.clone();
+    let mut words = options.clone();
     words.extend(
         [
             "run",
@@ -173,8 +177,15 @@ pub fn wrap(
             .unwrap_or_else(|| qemu.program().to_string()),
     );
     words.extend(qemu.args().iter().cloned());
-    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("the engine is set"));
-    Ok((argv, Container { engine, name }))
+    let argv = Argv::new(engine.clone(), words);
+    Ok((
+        argv,
+        Container {
+            engine,
+            options,
+            name,
+        },
+    ))
 }
 
 #[cfg(test)]

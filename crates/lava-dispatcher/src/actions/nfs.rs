@@ -36,8 +36,7 @@ fn spec(dir: &Path) -> String {
     format!("*:{}", dir.display())
 }
 
-async fn run(action: &str, words: Vec<String>, limit: Duration) -> Result<String, Failure> {
-    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program"));
+async fn run(action: &str, argv: Argv, limit: Duration) -> Result<String, Failure> {
     let shown = argv.to_string();
     let out = tokio::time::timeout(limit, argv.command().kill_on_drop(true).output())
         .await
@@ -83,7 +82,6 @@ pub async fn deploy(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), 
         exported: false,
     });
     let words = [
-        "tar",
         "--extract",
         "--numeric-owner",
         "--preserve-permissions",
@@ -92,9 +90,8 @@ pub async fn deploy(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), 
     .map(String::from)
     .into_iter()
     .chain([rootfs.display().to_string()])
-    .chain(["--directory".to_string(), dir.display().to_string()])
-    .collect();
-    run(action, words, UNPACK_TIMEOUT).await?;
+    .chain(["--directory".to_string(), dir.display().to_string()]);
+    run(action, Argv::new("tar", words), UNPACK_TIMEOUT).await?;
     ctx.log
         .info(format!("nfsrootfs unpacked in {}", dir.display()));
     // `overlays` with `lava: true` put the test overlay into the tarball already.
@@ -114,12 +111,11 @@ pub async fn deploy(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<(), 
         archive::unpack_tar(m, &dir, ctx.settings.max_image_bytes)
             .map_err(|e| Failure::job(action, format!("modules: {e}")))?;
     }
-    let words = ["exportfs", "-o", EXPORT_OPTIONS]
-        .map(String::from)
-        .into_iter()
-        .chain([spec(&dir)])
-        .collect();
-    run(action, words, EXPORT_TIMEOUT).await?;
+    let argv = Argv::new(
+        "exportfs",
+        ["-o".to_string(), EXPORT_OPTIONS.to_string(), spec(&dir)],
+    );
+    run(action, argv, EXPORT_TIMEOUT).await?;
     if let Some(n) = ctx.nfs.as_mut() {
         n.exported = true;
     }
@@ -151,8 +147,8 @@ fn nfsd_running() -> bool {
 pub async fn remove(action: &str, export: NfsExport) -> Result<(), Failure> {
     let mut result = Ok(());
     if export.exported {
-        let words = vec!["exportfs".into(), "-u".into(), spec(&export.dir)];
-        result = run(action, words, EXPORT_TIMEOUT).await.map(drop);
+        let argv = Argv::new("exportfs", ["-u".to_string(), spec(&export.dir)]);
+        result = run(action, argv, EXPORT_TIMEOUT).await.map(drop);
     }
     if let Err(e) = std::fs::remove_dir_all(&export.dir)
         && e.kind() != std::io::ErrorKind::NotFound

@@ -16,11 +16,7 @@ const MAX_INFO_BYTES: usize = 1 << 20;
 
 /// Runs `qemu-img` with `args`; returns its stdout.
 async fn qemu_img(action: &str, args: &[&str]) -> Result<Vec<u8>, Failure> {
-    let words = std::iter::once("qemu-img")
-        .chain(args.iter().copied())
-        .map(String::from)
-        .collect();
-    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("a program is given"));
+    let argv = Argv::new("qemu-img", args.iter().copied());
     let out = argv.output().await.map_err(|e| {
         Failure::infra(
             action,

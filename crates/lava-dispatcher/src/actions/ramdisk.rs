@@ -76,7 +76,6 @@ pub async fn prepare(ctx: &Ctx, action: &str, plan: RamdiskPlan<'_>) -> Result<P
     };
     let wrapped = dir.join(format!("{base}.uboot"));
     let words = [
-        "mkimage",
         "-A",
         arch,
         "-O",
@@ -91,9 +90,8 @@ pub async fn prepare(ctx: &Ctx, action: &str, plan: RamdiskPlan<'_>) -> Result<P
     ]
     .map(String::from)
     .into_iter()
-    .chain([payload.display().to_string(), wrapped.display().to_string()])
-    .collect();
-    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("mkimage is a word"));
+    .chain([payload.display().to_string(), wrapped.display().to_string()]);
+    let argv = Argv::new("mkimage", words);
     ctx.log.debug(format!("{argv}"));
     let run = argv.command().kill_on_drop(true).output();
     let out = match tokio::time::timeout(MKIMAGE_TIMEOUT, run).await {

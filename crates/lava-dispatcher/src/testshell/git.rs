@@ -82,12 +82,12 @@ impl Drop for GroupGuard {
 
 /// Runs `git` with `config` (`-c` pairs) and `args`, under the job's limits.
 async fn git(ctx: &Ctx, action: &str, config: &[String], args: &[&str]) -> Result<(), Failure> {
-    let mut words = vec!["git".to_string()];
+    let mut words = Vec::new();
     for c in config {
         words.extend(["-c".to_string(), c.clone()]);
     }
     words.extend(args.iter().map(|a| a.to_string()));
-    let argv = Argv::from_words(words).unwrap_or_else(|| unreachable!("git is a word"));
+    let argv = Argv::new("git", words);
     let mut cmd = argv.command();
     cmd.env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ASKPASS", "true")
