@@ -427,6 +427,64 @@ fn a_compressed_image_unpacks_only_up_to_the_workers_limit() {
     assert_eq!(out.status.code(), Some(0), "{}", sb.log());
 }
 
+/// A zip of `members`, each deflated.
+fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in members {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zipped_image_unpacks_only_up_to_the_workers_limit_and_only_alone() {
+    let sb = Sandbox::new();
+    let zeros = vec![0u8; 3 << 20];
+    std::fs::write(
+        sb.images().join("bomb.img.zip"),
+        zip_of(&[("bomb.img", &zeros)]),
+    )
+    .unwrap();
+    std::fs::write(
+        sb.images().join("two.img.zip"),
+        zip_of(&[("a.img", b"a"), ("b.img", b"b")]),
+    )
+    .unwrap();
+    let job = |name: &str| {
+        yaml_job(
+            &format!(
+                "      rootfs:\n        url: 'file://{}/{name}'\n        compression: zip\n",
+                sb.images().display()
+            ),
+            "",
+        )
+    };
+    let out = sb.dispatch(&job("bomb.img.zip"), &[("LAVA_MAX_IMAGE_MIB", "2")]);
+    let log = sb.log();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("bomb.img.zip unpacks to more than 2 MiB")
+            && log.contains("jobs.max_image_mib"),
+        "{log}"
+    );
+    assert!(!sb.path("out/work/rootfs/bomb.img").exists());
+    let out = sb.dispatch(&job("two.img.zip"), &[]);
+    let log = sb.log();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("two.img.zip is a zip archive of 2 members; compression: zip takes one"),
+        "{log}"
+    );
+    assert!(!sb.path("out/work/rootfs/two.img").exists());
+    // Within the limit, the one member unpacks.
+    let out = sb.dispatch(&job("bomb.img.zip"), &[("LAVA_MAX_IMAGE_MIB", "3")]);
+    assert!(!sb.log().contains("max_image_mib"), "{}", sb.log());
+    assert_eq!(out.status.code(), Some(0), "{}", sb.log());
+}
+
 /// A small qcow2 file whose raw form is bigger than the worker's limit is refused before
 /// anything is written; within the limit it converts.
 #[test]

@@ -1,5 +1,5 @@
-//! Where jobs get their images and test definitions: HTTP with a cache, gz decompression and
-//! checksums; git repositories given as local paths or file:// URLs; devices by name.
+//! Where jobs get their images and test definitions: HTTP with a cache, gz and zip
+//! decompression and checksums; git repositories given as local paths or file:// URLs; devices by name.
 
 mod common;
 
@@ -188,6 +188,62 @@ fn http_images_are_checked_decompressed_and_cached() {
     );
     assert_eq!(run.code, Some(1));
     assert!(run.log.contains("checksum mismatch"), "{}", run.log);
+}
+
+/// `compression: zip`, as LAVA's tftp ramdisks and overlaid images use it: the one member of
+/// the zip is taken out at download, and the guest boots from it.
+#[test]
+fn a_zipped_ramdisk_is_unzipped_and_boots() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    install_kvm(&root);
+    let img = test_image().unwrap();
+    let served = dir.path().join("www");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::copy(&img.kernel, served.join("vmlinuz")).unwrap();
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(served.join("ramdisk.zip")).unwrap());
+    zip.start_file(
+        "initramfs.cpio.gz",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    zip.write_all(&std::fs::read(&img.initramfs).unwrap())
+        .unwrap();
+    zip.finish().unwrap();
+    let http = Http::serve(&served);
+    let job = dir.path().join("job.yaml");
+    std::fs::write(
+        &job,
+        format!(
+            "job_name: zip\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 3}}\n\
+             actions:\n- deploy:\n    to: tmpfs\n    images:\n\
+             \x20     kernel: {{url: 'http://127.0.0.1:{p}/vmlinuz'}}\n\
+             \x20     ramdisk: {{url: 'http://127.0.0.1:{p}/ramdisk.zip', compression: zip}}\n\
+             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n",
+            p = http.port
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let cache = dir.path().join("cache");
+    let run = run_kvm01(&root, &job, &out_dir, &cache, &root.join("nothing"));
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stderr, run.log);
+    assert!(run.log.contains("the shell is ready"), "{}", run.log);
+    // The member, under the URL's name less `.zip`, is what QEMU was given.
+    let unpacked = format!(
+        "ramdisk.zip (Zip) to {}",
+        out_dir.join("work/ramdisk/ramdisk").display()
+    );
+    assert!(run.log.contains(&unpacked), "{}", run.log);
+    assert!(
+        run.log.contains(&format!(
+            "-initrd {}",
+            out_dir.join("work/ramdisk/ramdisk").display()
+        )),
+        "{}",
+        run.log
+    );
 }
 
 #[test]

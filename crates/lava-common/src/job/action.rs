@@ -257,6 +257,8 @@ pub enum Compression {
     Bz2,
     /// zstd (`compression: zstd`).
     Zstd,
+    /// A zip archive of one member (`compression: zip`), deflated or stored.
+    Zip,
 }
 
 /// An expected checksum of an image.

@@ -207,14 +207,10 @@ pub(crate) fn compression(c: &At<'_>) -> Result<Option<Compression>, JobError> {
         "bz2" => Some(Compression::Bz2),
         "zstd" => Some(Compression::Zstd),
         "none" => None,
-        "zip" => {
-            return Err(c.error(
-                "compression: zip is not supported (LAVA keeps such an image as downloaded, for deploy methods this dispatcher does not run; supported: gz, xz, bz2, zstd, none)",
-            ));
-        }
+        "zip" => Some(Compression::Zip),
         other => {
             return Err(c.error(format!(
-                "unknown compression '{other}' (supported: gz, xz, bz2, zstd, none)"
+                "unknown compression '{other}' (supported: gz, xz, bz2, zstd, zip, none)"
             )));
         }
     })
@@ -433,8 +429,8 @@ mod tests {
                 "line 3: partition: a partition is counted from 0 and is below 128",
             ),
             (
-                "url: x\ncompression: zip\n",
-                "line 2: compression: compression: zip is not supported (LAVA keeps such an image as downloaded, for deploy methods this dispatcher does not run; supported: gz, xz, bz2, zstd, none)",
+                "url: x\ncompression: lz4\n",
+                "line 2: compression: unknown compression 'lz4' (supported: gz, xz, bz2, zstd, zip, none)",
             ),
             (
                 "url: x\nroot_partition: 1\n",

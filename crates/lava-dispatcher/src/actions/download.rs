@@ -1,7 +1,7 @@
 //! Fetching images: `file://` (inside `jobs.file_url_dirs` only) and `http(s)://` (never a
 //! local address, see [`crate::outbound`]), with progress in the log, checksum checks, a
-//! cache keyed by URL and checksum, and gz, xz, bz2 or zstd decompression into the job's
-//! directory.
+//! cache keyed by URL and checksum, and gz, xz, bz2, zstd or (one-member) zip decompression
+//! into the job's directory.
 
 use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -251,6 +251,7 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         Some(Compression::Xz) => dest_dir.join(unpack(".xz")),
         Some(Compression::Bz2) => dest_dir.join(unpack(".bz2")),
         Some(Compression::Zstd) => dest_dir.join(unpack(".zst")),
+        Some(Compression::Zip) => dest_dir.join(unpack(".zip")),
         None => dest_dir.join(name),
     };
     let compression = image.compression;
@@ -265,7 +266,40 @@ pub async fn fetch(ctx: &Ctx, action: &str, role: &str, image: &Image) -> Result
         place(&act, &link, &from, &to, compression, limit)
     })
     .await??;
+    if let Some(c) = compression {
+        ctx.log
+            .debug(format!("unpacked {url} ({c:?}) to {}", dest.display()));
+    }
     Ok(dest)
+}
+
+/// Writes what `reader` decompresses to `dest`, at most `limit` bytes; on failure nothing is
+/// left at `dest`.
+fn write_capped(
+    action: &str,
+    url: &str,
+    reader: impl std::io::Read,
+    c: Compression,
+    dest: &Path,
+    limit: u64,
+) -> Result<(), Failure> {
+    let mut out = std::fs::File::create(dest).map_err(|e| {
+        Failure::infra(
+            action,
+            format!("cannot unpack {url} to {}: {e}", dest.display()),
+        )
+    })?;
+    // One byte past the limit tells an image of exactly `limit` bytes from a bigger one.
+    let written = std::io::copy(&mut reader.take(limit.saturating_add(1)), &mut out)
+        .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")));
+    if !matches!(written, Ok(n) if n <= limit) {
+        drop(out);
+        let _ = std::fs::remove_file(dest);
+    }
+    if written? > limit {
+        return Err(too_big(action, url, "unpacks to", limit));
+    }
+    Ok(())
 }
 
 /// Puts the downloaded `source` at `dest`, decompressing it (at most `limit` bytes), and
@@ -291,10 +325,10 @@ fn place(
             std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o640)).map_err(io)?;
         }
         Some(c) => {
-            let input = std::fs::File::open(source).map_err(io)?;
-            let mut out = std::fs::File::create(dest).map_err(io)?;
-            let input = std::io::BufReader::new(input);
-            let reader: Box<dyn std::io::Read> = match c {
+            let input = std::io::BufReader::new(std::fs::File::open(source).map_err(io)?);
+            // The zip archive a member is read from; it outlives the reader.
+            let mut archive;
+            let reader: Box<dyn std::io::Read + '_> = match c {
                 // Every member or stream of a file, not the first only: ramdisks are often
                 // several compressed cpio archives one after another.
                 Compression::Gz => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
@@ -304,17 +338,19 @@ fn place(
                     zstd::stream::read::Decoder::with_buffer(input)
                         .map_err(|e| Failure::job(action, format!("{url}: {e}")))?,
                 ),
+                Compression::Zip => {
+                    archive = super::unzip::open(source)
+                        .map_err(|e| Failure::job(action, format!("{url} {e}")))?;
+                    let member = archive.by_index(0).map_err(|e| {
+                        Failure::job(action, format!("{url}: cannot unzip it: {e}"))
+                    })?;
+                    if member.size() > limit {
+                        return Err(too_big(action, url, "unpacks to", limit));
+                    }
+                    Box::new(member)
+                }
             };
-            // One byte past the limit tells an image of exactly `limit` bytes from a bigger one.
-            let written = std::io::copy(&mut reader.take(limit.saturating_add(1)), &mut out)
-                .map_err(|e| Failure::job(action, format!("{url} is not valid {c:?} data: {e}")));
-            if !matches!(written, Ok(n) if n <= limit) {
-                drop(out);
-                let _ = std::fs::remove_file(dest);
-            }
-            if written? > limit {
-                return Err(too_big(action, url, "unpacks to", limit));
-            }
+            write_capped(action, url, reader, c, dest, limit)?;
         }
     }
     if let Some(why) = super::image_check::names_host_files(dest).map_err(io)? {

@@ -13,6 +13,7 @@ mod qcow2;
 pub mod ramdisk;
 pub mod tftp;
 pub mod uboot;
+pub(crate) mod unzip;
 mod validate;
 
 pub use validate::validate;
