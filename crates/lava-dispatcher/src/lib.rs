@@ -18,6 +18,7 @@ pub mod joblog;
 pub mod network;
 pub mod outbound;
 pub mod power;
+pub mod sparse;
 pub mod startup;
 pub mod testshell;
 pub mod worker;

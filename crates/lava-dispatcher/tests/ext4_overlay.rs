@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use lava_dispatcher::ext4::write_tree;
+use lava_dispatcher::sparse;
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd
@@ -247,4 +248,61 @@ async fn a_tree_is_written_into_one_partition_of_a_disk_image_and_nowhere_else()
         .await
         .unwrap_err();
     assert!(e.contains("no partition table in"), "{e}");
+}
+
+/// `sparse: true`: an Android sparse image made by `img2simg` from a real ext4 image gets the
+/// tree, stays sparse, and expands (`simg2img`) to a clean file system holding it.
+#[tokio::test]
+async fn a_tree_is_written_into_an_android_sparse_ext4_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image(dir.path());
+    let img = dir.path().join("rootfs.simg");
+    run(Command::new("img2simg").arg(&raw).arg(&img));
+    let stage = dir.path().join("stage");
+    write(
+        &stage.join("lava-3/bin/lava-test-runner"),
+        "#!/bin/sh\n",
+        0o755,
+    );
+    write(&stage.join("etc/old"), "new\n", 0o640);
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+
+    // Bounded by the raw size its header gives, before anything is expanded.
+    let before = std::fs::read(&img).unwrap();
+    let err = sparse::write_tree(&img, None, &stage, &scratch, 15 << 20)
+        .await
+        .unwrap_err();
+    assert!(err.contains("expands to 16 MiB, more than 15 MiB"), "{err}");
+    assert_eq!(std::fs::read(&img).unwrap(), before, "untouched");
+    assert_eq!(sparse::raw_size(&img).unwrap(), 16 << 20);
+
+    let written = sparse::write_tree(&img, None, &stage, &scratch, 16 << 20)
+        .await
+        .unwrap();
+    assert_eq!(written.entries, 4, "{written:?}");
+    assert_eq!(sparse::raw_size(&img).unwrap(), 16 << 20, "still sparse");
+    assert_eq!(
+        std::fs::read_dir(&scratch).unwrap().count(),
+        0,
+        "scratch emptied"
+    );
+    let back = dir.path().join("back.ext4");
+    run(Command::new("simg2img").arg(&img).arg(&back));
+    run(Command::new("/sbin/e2fsck").arg("-fn").arg(&back));
+    assert_eq!(debugfs(&back, "cat /etc/old"), "new\n");
+    assert_eq!(
+        debugfs(&back, "cat /lava-3/bin/lava-test-runner"),
+        "#!/bin/sh\n"
+    );
+    assert_eq!(debugfs(&back, "cat /usr/lib/libc.so"), "libc\n");
+
+    // A plain ext4 image said to be sparse is refused, naming it, and left as it was.
+    let err = sparse::write_tree(&raw, None, &stage, &scratch, 1 << 30)
+        .await
+        .unwrap_err();
+    assert!(
+        err.ends_with("rootfs.ext4 is not an Android sparse image (sparse: true says it is)"),
+        "{err}"
+    );
 }

@@ -485,6 +485,52 @@ fn a_zipped_image_unpacks_only_up_to_the_workers_limit_and_only_alone() {
     assert_eq!(out.status.code(), Some(0), "{}", sb.log());
 }
 
+/// An Android sparse ext4 image with an overlay: refused past the worker's limit on the size
+/// its header gives; within it, the overlay is written.
+#[test]
+fn a_sparse_image_expands_only_up_to_the_workers_limit() {
+    let sb = Sandbox::new();
+    let raw = sb.path("raw.ext4");
+    let made = std::process::Command::new("/sbin/mke2fs")
+        .args(["-q", "-F", "-t", "ext4"])
+        .arg(&raw)
+        .arg("3M")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let simg = sb.images().join("root.simg");
+    let packed = std::process::Command::new("img2simg")
+        .arg(&raw)
+        .arg(&simg)
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    std::fs::write(sb.images().join("motd"), "sparse overlay\n").unwrap();
+    let job = yaml_job(
+        &format!(
+            "      rootfs:\n        url: 'file://{i}/root.simg'\n        format: ext4\n        sparse: true\n\
+             \x20       overlays:\n          motd: {{url: 'file://{i}/motd', format: file, path: /etc/motd}}\n",
+            i = sb.images().display()
+        ),
+        "",
+    );
+    let out = sb.dispatch(&job, &[("LAVA_MAX_IMAGE_MIB", "2")]);
+    let log = sb.log();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("the sparse image expands to 3 MiB, more than 2 MiB"),
+        "{log}"
+    );
+    let out = sb.dispatch(&job, &[("LAVA_MAX_IMAGE_MIB", "3")]);
+    let log = sb.log();
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    // What is in the image, and that it is still sparse, is read back in ext4_overlay.rs.
+    assert!(
+        log.contains("written into the sparse ext4 image") && log.contains("(2 entries, 15 bytes)"),
+        "{log}"
+    );
+}
+
 /// A small qcow2 file whose raw form is bigger than the worker's limit is refused before
 /// anything is written; within the limit it converts.
 #[test]

@@ -150,6 +150,10 @@ pub struct ImageOverlays {
     /// order of the partition table (`partition`, as LAVA counts it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<u32>,
+    /// `sparse: true`: the ext4 image is an Android sparse image, expanded before the
+    /// overlays are written and packed again after.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sparse: bool,
     /// `lava: true`: the job's test overlay goes into this image.
     pub lava: bool,
     /// The other overlays by name, in document order.

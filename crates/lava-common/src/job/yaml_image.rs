@@ -8,7 +8,8 @@
 //! ext4 back end does, also into one `partition` of a disk image), and appended to a `tar`
 //! image as more entries; in every deploy method, as LAVA's download applies them.
 //! `format: qcow2` without overlays is an image converted to raw after download, in a tmpfs
-//! deploy. An ext4 image's `sparse: true`, `root_partition` and `archive` are refused by
+//! deploy. An ext4 image's `sparse: true` (an Android sparse image) is expanded, written and
+//! packed again, as LAVA does. `root_partition` (fastboot's) and `archive` are refused by
 //! name, never ignored.
 
 use super::action::{
@@ -281,14 +282,14 @@ fn overlays(map: &MapAt<'_>) -> Result<Option<ImageOverlays>, JobError> {
             _ => return Err(at.error("a partition is counted from 0 and is below 128")),
         },
     };
-    if let Some(at) = map.get("sparse")
-        && at.bool()?
-    {
-        return Err(at.error("sparse: true (an Android sparse ext4 image) is not supported"));
-    }
+    let sparse = match map.get("sparse") {
+        None => false,
+        Some(at) => at.bool()?,
+    };
     let mut out = ImageOverlays {
         into,
         partition,
+        sparse,
         ..ImageOverlays::default()
     };
     for (name, at) in overlays_at.map()?.entries() {
@@ -437,8 +438,8 @@ mod tests {
                 "line 2: root_partition: root_partition (the partition of a disk image that holds the root file system) is not supported",
             ),
             (
-                "url: x\nformat: ext4\nsparse: true\noverlays: {lava: true}\n",
-                "line 3: sparse: sparse: true (an Android sparse ext4 image) is not supported",
+                "url: x\nformat: tar\nsparse: true\noverlays: {lava: true}\n",
+                "line 3: sparse: sparse applies to ext4 images only",
             ),
             (
                 "url: x\noverlays: {lava: true}\n",

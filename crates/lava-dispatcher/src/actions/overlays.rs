@@ -5,7 +5,8 @@
 //!   as one more gzip'd cpio archive after the image, which the kernel unpacks over it in
 //!   order, so the booted tree is the same.
 //! - `ext4`: written into the file system image with `debugfs`, as LAVA's ext4 back end does
-//!   (see [`crate::ext4`]).
+//!   (see [`crate::ext4`]); an Android sparse one (`sparse: true`) is expanded first and
+//!   packed again after (see [`crate::sparse`]).
 //! - `tar`: appended to the tarball as more entries (LAVA unpacks and re-packs it; extracting
 //!   ours gives the same tree).
 //!
@@ -14,13 +15,13 @@
 
 use std::path::{Path, PathBuf};
 
-use lava_common::job::{Deploy, OverlayFile, OverlayKind, OverlayTarget};
+use lava_common::job::{Deploy, ImageOverlays, OverlayFile, OverlayKind, OverlayTarget};
 
 use super::download;
 use super::ramdisk::{self, RamdiskPlan};
 use crate::job::{Ctx, Failure};
 use crate::testshell::overlay::Overlay;
-use crate::{archive, ext4};
+use crate::{archive, ext4, sparse};
 
 /// The most one tarball overlay may unpack to.
 const MAX_OVERLAY_BYTES: u64 = 1 << 30;
@@ -58,7 +59,7 @@ pub async fn apply(ctx: &mut Ctx, action: &str, deploy: &Deploy) -> Result<bool,
         }
         let into = match overlays.into {
             OverlayTarget::Cpio => append_cpio(ctx, action, &target).await?,
-            OverlayTarget::Ext4 => write_ext4(ctx, action, &target, overlays.partition).await?,
+            OverlayTarget::Ext4 => write_ext4(ctx, action, &target, overlays).await?,
             OverlayTarget::Tar => append_tar(ctx, action, &target).await?,
         };
         ctx.log
@@ -147,21 +148,31 @@ async fn write_ext4(
     ctx: &mut Ctx,
     action: &str,
     t: &Target<'_>,
-    partition: Option<u32>,
+    overlays: &ImageOverlays,
 ) -> Result<String, Failure> {
     let stage = stage_all(ctx, action, t).await?;
     let image = ctx.images[t.role].clone();
+    let (partition, scratch) = (overlays.partition, &ctx.workdir);
     let written = match partition {
-        None => ext4::write_tree(&image, &stage, &ctx.workdir).await,
-        Some(p) => ext4::write_tree_in_partition(&image, p, &stage, &ctx.workdir).await,
+        _ if overlays.sparse => {
+            let limit = ctx.settings.max_image_bytes;
+            sparse::write_tree(&image, partition, &stage, scratch, limit).await
+        }
+        None => ext4::write_tree(&image, &stage, scratch).await,
+        Some(p) => ext4::write_tree_in_partition(&image, p, &stage, scratch).await,
     };
     let _ = std::fs::remove_dir_all(&stage);
     let written = written.map_err(|e| Failure::job(action, format!("{}: {e}", t.role)))?;
     let place = partition
         .map(|p| format!(" (partition {p})"))
         .unwrap_or_default();
+    let kind = if overlays.sparse {
+        "sparse ext4"
+    } else {
+        "ext4"
+    };
     Ok(format!(
-        "written into the ext4 image {}{place} ({} entries, {} bytes)",
+        "written into the {kind} image {}{place} ({} entries, {} bytes)",
         image.display(),
         written.entries,
         written.bytes
