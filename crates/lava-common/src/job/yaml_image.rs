@@ -9,8 +9,8 @@
 //! image as more entries; in every deploy method, as LAVA's download applies them.
 //! `format: qcow2` without overlays is an image converted to raw after download, in a tmpfs
 //! deploy. An ext4 image's `sparse: true` (an Android sparse image) is expanded, written and
-//! packed again, as LAVA does. `root_partition` (fastboot's) and `archive` are refused by
-//! name, never ignored.
+//! packed again, as LAVA does. `root_partition` (fastboot's) and `archive` (a directory as the
+//! image, for LAVA's downloads and LXC deploys) are refused by name, never ignored.
 
 use super::action::{
     Checksum, ChecksumAlgorithm, Compression, DeployTo, Image, ImageOverlays, KernelType,
@@ -103,13 +103,13 @@ pub(crate) fn image(at: &At<'_>, role: &str, to: DeployTo) -> Result<Image, JobE
     })
 }
 
-/// `archive`, which LAVA 2023 accepts on any download, is a feature this dispatcher does not
-/// have.
+/// `archive`, which LAVA 2023 accepts on any download: it makes the image a directory, which
+/// none of the deploys we run can take.
 fn refuse_unsupported(map: &MapAt<'_>) -> Result<(), JobError> {
     if let Some(at) = map.get("archive") {
-        return Err(
-            at.error("archive (an image taken out of a tarball after download) is not supported")
-        );
+        return Err(at.error(
+            "archive: tar is not supported: LAVA unpacks such a download into a directory and hands the directory over, which only its downloads and LXC deploys take (a QEMU image_arg here names files only)",
+        ));
     }
     Ok(())
 }
@@ -423,6 +423,18 @@ mod tests {
     }
 
     #[test]
+    fn sparse_true_marks_an_ext4_image_with_overlays() {
+        let img = parse(
+            "url: x\nformat: ext4\nsparse: true\noverlays: {lava: true}\n",
+            DeployTo::Tmpfs,
+        )
+        .unwrap();
+        assert!(img.overlays.unwrap().sparse);
+        let img = parse("url: x.zip\ncompression: zip\n", DeployTo::Tftp).unwrap();
+        assert_eq!(img.compression, Some(Compression::Zip));
+    }
+
+    #[test]
     fn what_is_not_done_is_refused_by_name() {
         let cases = [
             (
@@ -471,7 +483,7 @@ mod tests {
             ),
             (
                 "url: x\narchive: tar\n",
-                "line 2: archive: archive (an image taken out of a tarball after download) is not supported",
+                "line 2: archive: archive: tar is not supported: LAVA unpacks such a download into a directory and hands the directory over, which only its downloads and LXC deploys take (a QEMU image_arg here names files only)",
             ),
             (
                 "url: x\nformat: cpio.newc\npartition: 1\noverlays: {lava: true}\n",
