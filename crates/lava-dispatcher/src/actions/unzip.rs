@@ -1,9 +1,10 @@
 //! `compression: zip`: an image delivered as a zip archive of one member.
 //!
-//! LAVA 2023 downloads such an image as it is and runs `unzip` on it where it rewrites the
-//! image (a ramdisk it unpacks, an image it appends overlays to); elsewhere it hands over the
-//! zip itself, which no board or QEMU can boot. We take the one member out at download, in
-//! every deploy, so each of those cases gets the image LAVA's working case gets. A zip of
+//! LAVA 2023 downloads such an image as it is and runs `unzip` on it where it appends
+//! overlays to it; elsewhere it hands over the zip itself, which no board or QEMU can boot,
+//! and a tftp ramdisk it must rewrite fails (it unzips it but cannot zip it again). We take
+//! the one member out at download, in every deploy, so each case gets the image LAVA's
+//! working case gets. A zip of
 //! several members (which `unzip` would scatter beside the image) is refused, as is a member
 //! that is a directory, encrypted, or packed with a method other than deflate or store.
 
