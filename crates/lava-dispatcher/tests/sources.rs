@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lava_testkit::test_image;
+use lava_testkit::{TestImage, test_image};
 use sha2::Digest as _;
 
 fn text(b: &[u8]) -> String {
@@ -122,14 +122,38 @@ fn install_kvm(root: &Path) {
     common::dispatcher_etc(root);
 }
 
+/// A kvm01 lab below `dir`, the test image, and an empty `www` directory below `dir` to
+/// serve images from: `(root, image, www)`.
+fn lab_with_www(dir: &Path) -> (PathBuf, TestImage, PathBuf) {
+    let root = dir.join("root");
+    install_kvm(&root);
+    let www = dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    (root, test_image().unwrap(), www)
+}
+
+/// A kvm job that boots the `kernel` and `ramdisk` given as YAML flow maps, written to
+/// `dir/job.yaml`.
+fn boot_job(dir: &Path, name: &str, kernel: &str, ramdisk: &str) -> PathBuf {
+    let job = dir.join("job.yaml");
+    std::fs::write(
+        &job,
+        format!(
+            "job_name: {name}\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 3}}\n\
+             actions:\n- deploy:\n    to: tmpfs\n    images:\n\
+             \x20     kernel: {kernel}\n\
+             \x20     ramdisk: {ramdisk}\n\
+             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n"
+        ),
+    )
+    .unwrap();
+    job
+}
+
 #[test]
 fn http_images_are_checked_decompressed_and_cached() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    install_kvm(&root);
-    let img = test_image().unwrap();
-    let served = dir.path().join("www");
-    std::fs::create_dir_all(&served).unwrap();
+    let (root, img, served) = lab_with_www(dir.path());
     // The kernel is served gzip-compressed; its checksum is that of the compressed file.
     let status = Command::new("sh")
         .arg("-c")
@@ -145,19 +169,13 @@ fn http_images_are_checked_decompressed_and_cached() {
     let sha = sha2::Sha256::digest(std::fs::read(served.join("vmlinuz.gz")).unwrap());
     let sha: String = sha.iter().map(|b| format!("{b:02x}")).collect();
     let http = Http::serve(&served);
-    let job = dir.path().join("job.yaml");
-    std::fs::write(
-        &job,
-        format!(
-            "job_name: http\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 3}}\n\
-             actions:\n- deploy:\n    to: tmpfs\n    images:\n\
-             \x20     kernel: {{url: 'http://127.0.0.1:{p}/vmlinuz.gz', compression: gz, sha256sum: '{sha}'}}\n\
-             \x20     ramdisk: {{url: 'http://127.0.0.1:{p}/initramfs.cpio.gz'}}\n\
-             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n",
-            p = http.port
-        ),
-    )
-    .unwrap();
+    let p = http.port;
+    let job = boot_job(
+        dir.path(),
+        "http",
+        &format!("{{url: 'http://127.0.0.1:{p}/vmlinuz.gz', compression: gz, sha256sum: '{sha}'}}"),
+        &format!("{{url: 'http://127.0.0.1:{p}/initramfs.cpio.gz'}}"),
+    );
     let cache = dir.path().join("cache");
     for round in 0..2 {
         let out_dir = dir.path().join(format!("out{round}"));
@@ -190,17 +208,13 @@ fn http_images_are_checked_decompressed_and_cached() {
     assert!(run.log.contains("checksum mismatch"), "{}", run.log);
 }
 
-/// `compression: zip`, as LAVA's tftp ramdisks and overlaid images use it: the one member of
-/// the zip is taken out at download, and the guest boots from it.
+/// `compression: zip`: the one member of the zip is taken out at download, and the guest
+/// boots from it.
 #[test]
 fn a_zipped_ramdisk_is_unzipped_and_boots() {
     use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    install_kvm(&root);
-    let img = test_image().unwrap();
-    let served = dir.path().join("www");
-    std::fs::create_dir_all(&served).unwrap();
+    let (root, img, served) = lab_with_www(dir.path());
     std::fs::copy(&img.kernel, served.join("vmlinuz")).unwrap();
     let mut zip = zip::ZipWriter::new(std::fs::File::create(served.join("ramdisk.zip")).unwrap());
     zip.start_file(
@@ -212,19 +226,13 @@ fn a_zipped_ramdisk_is_unzipped_and_boots() {
         .unwrap();
     zip.finish().unwrap();
     let http = Http::serve(&served);
-    let job = dir.path().join("job.yaml");
-    std::fs::write(
-        &job,
-        format!(
-            "job_name: zip\ndevice_type: kvm\nvisibility: public\ntimeouts:\n  job: {{minutes: 3}}\n\
-             actions:\n- deploy:\n    to: tmpfs\n    images:\n\
-             \x20     kernel: {{url: 'http://127.0.0.1:{p}/vmlinuz'}}\n\
-             \x20     ramdisk: {{url: 'http://127.0.0.1:{p}/ramdisk.zip', compression: zip}}\n\
-             - boot:\n    method: qemu\n    auto_login: {{login_prompt: 'login:', username: root}}\n    prompts: ['root@lava-kvm']\n",
-            p = http.port
-        ),
-    )
-    .unwrap();
+    let p = http.port;
+    let job = boot_job(
+        dir.path(),
+        "zip",
+        &format!("{{url: 'http://127.0.0.1:{p}/vmlinuz'}}"),
+        &format!("{{url: 'http://127.0.0.1:{p}/ramdisk.zip', compression: zip}}"),
+    );
     let out_dir = dir.path().join("out");
     let cache = dir.path().join("cache");
     let run = run_kvm01(&root, &job, &out_dir, &cache, &root.join("nothing"));
