@@ -98,16 +98,7 @@ impl Server {
     pub async fn start_with(opts: &Start<'_>) -> Server {
         let db = test_db().await.unwrap();
         let root = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let events_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let (mut port, events_port) = free_port_pair();
         let mut s = Server {
             root,
             db,
@@ -126,11 +117,34 @@ impl Server {
             "loaddata",
             examples().join("models/kvm.json").to_str().unwrap(),
         ]);
+        // A port picked free can be taken by a parallel test's daemon before ours binds it:
+        // the web app then exits, and it is started again on other ports.
+        for attempt in 1..=3 {
+            if attempt > 1 {
+                let events_port;
+                (port, events_port) = free_port_pair();
+                s.url = format!("http://127.0.0.1:{port}");
+                s.events = format!("tcp://127.0.0.1:{events_port}");
+            }
+            match s.start_daemons(port, opts.umask) {
+                Ok(()) => return s,
+                Err(why) if attempt < 3 => eprintln!("the web app exited, starting again: {why}"),
+                Err(why) => panic!("the web app did not start: {why}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// Starts the web app on `port` and the scheduler; waits until the web app listens.
+    /// `Err` when the web app exited first, with what it printed.
+    fn start_daemons(&mut self, port: u16, umask: Option<&str>) -> Result<(), String> {
         let listen = format!("127.0.0.1:{port}");
-        let mut web = match opts.umask {
+        let stderr_path = self.root.path().join("web.stderr");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut web = match umask {
             // The shell only sets the umask and execs the server in its place.
             Some(umask) => {
-                let mut c = s.cmd(&["web", "--listen", &listen]);
+                let mut c = self.cmd(&["web", "--listen", &listen]);
                 let bin = c.get_program().to_owned();
                 c = Command::new("sh");
                 c.arg("-c")
@@ -138,29 +152,48 @@ impl Server {
                         "umask {umask} && exec \"$0\" web --listen {listen}"
                     ))
                     .arg(bin)
-                    .env("LAVA_ROOT", s.root.path())
-                    .env("LAVA_DATABASE_URL", s.db.url())
-                    .env("LAVA_EVENT_SOCKET", &s.events);
+                    .env("LAVA_ROOT", self.root.path())
+                    .env("LAVA_DATABASE_URL", self.db.url())
+                    .env("LAVA_EVENT_SOCKET", &self.events);
                 c
             }
-            None => s.cmd(&["web", "--listen", &listen]),
+            None => self.cmd(&["web", "--listen", &listen]),
         };
-        let web = web.stderr(Stdio::null()).spawn().unwrap();
-        let sched = s
+        let mut web = Daemon(web.stderr(stderr).spawn().unwrap());
+        // A deadline, not a wait: a loaded 2-core machine can take well over 10 s to start it.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = web.0.try_wait().unwrap() {
+                let printed = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                return Err(format!("{status}: {}", printed.trim()));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the web app did not start in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let sched = self
             .cmd(&["scheduler", "--interval", "1", "--worker-timeout", "5"])
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        s._daemons = vec![Daemon(web), Daemon(sched)];
-        // A deadline, not a wait: a loaded 2-core machine can take well over 10 s to start it.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the web app did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        s
+        self._daemons = vec![web, Daemon(sched)];
+        Ok(())
     }
+}
 
+/// Two distinct loopback ports that were free a moment ago.
+fn free_port_pair() -> (u16, u16) {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+impl Server {
     /// Registers a worker, assigns it kvm01 (the device its polls report), as an admin
     /// does, and plays it.
     pub fn worker(&self, name: &str) -> Worker {
