@@ -38,10 +38,17 @@ pub fn raw_size(image: &Path) -> Result<u64, String> {
     Ok(u64::from(u32_at(12)) * u64::from(u32_at(16)))
 }
 
-/// Runs one of the sparse tools to its end; the error names it and what it printed.
-async fn tool(program: &str, from: &Path, to: &Path) -> Result<(), String> {
-    let args = [from.display().to_string(), to.display().to_string()];
-    let out = Argv::new(program, args)
+/// Runs one of the sparse tools to its end, with no file it writes allowed past `limit`
+/// bytes (util-linux `prlimit --fsize`: the header's size is the image's word, its chunks
+/// could say more); the error names it and what it printed.
+async fn tool(program: &str, from: &Path, to: &Path, limit: u64) -> Result<(), String> {
+    let args = [
+        format!("--fsize={limit}"),
+        program.to_string(),
+        from.display().to_string(),
+        to.display().to_string(),
+    ];
+    let out = Argv::new("prlimit", args)
         .output()
         .await
         .map_err(|e| format!("cannot run {program} (install android-sdk-libsparse-utils): {e}"))?;
@@ -76,12 +83,12 @@ pub async fn write_tree(
     let raw = scratch.join("unsparsed.img");
     let packed = image.with_extension("sparse.part");
     let result = async {
-        tool("simg2img", image, &raw).await?;
+        tool("simg2img", image, &raw, size).await?;
         let written = match partition {
             None => ext4::write_tree(&raw, stage, scratch).await?,
             Some(p) => ext4::write_tree_in_partition(&raw, p, stage, scratch).await?,
         };
-        tool("img2simg", &raw, &packed).await?;
+        tool("img2simg", &raw, &packed, limit).await?;
         std::fs::rename(&packed, image).map_err(|e| {
             format!(
                 "cannot move {} to {}: {e}",
