@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::worker_api::PollResponse;
 use serde_json::{Value, json};
 
@@ -33,14 +32,6 @@ fn line(n: usize) -> String {
 async fn populate(db: &lava_testkit::TestDb) -> String {
     let mut c = db.client().await.expect("db");
     let token = add_w0_d0(&c).await;
-    // The worker's first poll: it has the device's `.conf`.
-    lava_db::workers::report_devices(
-        &c,
-        &WorkerName::from("w0"),
-        &[DeviceName::from("d0".to_string())],
-    )
-    .await
-    .expect("report");
     let text = EMPTY_JOB.replace("device_type: bench", "device_type: bench\ntarget: d0");
     schedule_on_d0(&mut c, &text).await;
     token

@@ -14,7 +14,7 @@ use std::process::Child;
 use std::time::Duration;
 
 use lava_common::fixture::{DeviceRecord, DeviceTypeRecord, HealthDenominator};
-use lava_common::ids::WorkerName;
+use lava_common::ids::{DeviceName, WorkerName};
 use lava_common::state::DeviceHealth;
 
 /// A public job with no actions for the `bench` device type.
@@ -123,10 +123,15 @@ pub async fn add_w0_d0(c: &lava_db::Client) -> String {
         .expect("ping");
     let d = DeviceRecord {
         health: DeviceHealth::Good,
-        worker_host: Some(w0),
+        worker_host: Some(w0.clone()),
         ..DeviceRecord::new("d0", "bench")
     };
     lava_db::devices::add(c, &d).await.expect("device");
+    // The worker's first poll: it has the device's `.conf` (a device its worker has not
+    // reported is not scheduled).
+    lava_db::workers::report_devices(c, &w0, &[DeviceName::from("d0".to_string())])
+        .await
+        .expect("report");
     token
 }
 
