@@ -13,18 +13,62 @@ use std::path::Path;
 
 use zip::ZipArchive;
 
+/// How many members the zip archive in `file` says it has, from its end-of-central-directory
+/// record (or the zip64 one it points to), read before the directory itself so that a zip of
+/// millions of entries costs nothing to refuse. `None` when there is no such record.
+fn declared_members(file: &mut File) -> std::io::Result<Option<u64>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let len = file.seek(SeekFrom::End(0))?;
+    // The record is 22 bytes followed by a comment of at most 65,535.
+    let tail_len = len.min(22 + 65_535);
+    let mut tail = vec![0u8; tail_len as usize];
+    file.seek(SeekFrom::Start(len - tail_len))?;
+    file.read_exact(&mut tail)?;
+    let Some(at) = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..i + 4] == *b"PK\x05\x06")
+    else {
+        return Ok(None);
+    };
+    let count = u64::from(u16::from_le_bytes([tail[at + 10], tail[at + 11]]));
+    if count != 0xffff || at < 20 || tail[at - 20..at - 16] != *b"PK\x06\x07" {
+        return Ok(Some(count));
+    }
+    // Zip64: the locator before the record gives where the zip64 record is.
+    let mut offset = [0u8; 8];
+    offset.copy_from_slice(&tail[at - 12..at - 4]);
+    let mut record = [0u8; 40];
+    file.seek(SeekFrom::Start(u64::from_le_bytes(offset)))?;
+    file.read_exact(&mut record)?;
+    if record[..4] != *b"PK\x06\x06" {
+        return Ok(Some(count));
+    }
+    let mut total = [0u8; 8];
+    total.copy_from_slice(&record[32..40]);
+    Ok(Some(u64::from_le_bytes(total)))
+}
+
+/// The refusal of a zip of `n` members, or `None` for one.
+fn not_one(n: u64) -> Option<String> {
+    match n {
+        1 => None,
+        0 => Some("is an empty zip archive".into()),
+        n => Some(format!(
+            "is a zip archive of {n} members; compression: zip takes one (the image)"
+        )),
+    }
+}
+
 /// Opens `source` as a zip archive of exactly one file. The error says what is wrong.
 pub(crate) fn open(source: &Path) -> Result<ZipArchive<File>, String> {
-    let file = File::open(source).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut file = File::open(source).map_err(|e| format!("cannot read it: {e}"))?;
+    let declared = declared_members(&mut file).map_err(|e| format!("cannot read it: {e}"))?;
+    if let Some(why) = declared.and_then(not_one) {
+        return Err(why);
+    }
     let mut archive = ZipArchive::new(file).map_err(|e| format!("is not a zip archive: {e}"))?;
-    match archive.len() {
-        1 => {}
-        0 => return Err("is an empty zip archive".into()),
-        n => {
-            return Err(format!(
-                "is a zip archive of {n} members; compression: zip takes one (the image)"
-            ));
-        }
+    if let Some(why) = not_one(archive.len() as u64) {
+        return Err(why);
     }
     let member = archive
         .by_index_raw(0)
@@ -86,6 +130,17 @@ mod tests {
             "is a zip archive of 2 members; compression: zip takes one (the image)"
         );
         assert_eq!(err(&[("d/", b"")]), "holds 'd/', which is not a file");
+        // A directory of 60,000 entries, said by its end record alone, is refused unread.
+        let mut record = b"PK\x05\x06\0\0\0\0".to_vec();
+        record.extend_from_slice(&60_000u16.to_le_bytes());
+        record.extend_from_slice(&60_000u16.to_le_bytes());
+        record.extend_from_slice(&[0; 10]);
+        let many = dir.path().join("many.zip");
+        std::fs::write(&many, &record).unwrap();
+        assert_eq!(
+            open(&many).unwrap_err(),
+            "is a zip archive of 60000 members; compression: zip takes one (the image)"
+        );
         let plain = dir.path().join("plain");
         std::fs::write(&plain, b"not a zip at all").unwrap();
         assert!(
