@@ -43,12 +43,16 @@ pub struct Tuxlava {
 
 impl Tuxlava {
     /// The job tuxlava writes for `args` (`--device qemu-x86_64 --kernel URL …`), as text.
+    /// tuxlava makes directories of its own in `TMPDIR`: they go into one of ours, removed
+    /// when the call returns.
     pub fn job(&self, args: &[&str]) -> Result<String, Error> {
+        let tmp = tempfile::tempdir().map_err(Error::io("create", "a TMPDIR for tuxlava"))?;
         let out = command::run(
             Command::new(self.venv.join("bin/python"))
                 .args(["-m", "tuxlava"])
                 .args(args)
-                .env("PYTHONDONTWRITEBYTECODE", "1"),
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .env("TMPDIR", tmp.path()),
             None,
         )?;
         String::from_utf8(out.stdout).map_err(|_| Error::Missing {
