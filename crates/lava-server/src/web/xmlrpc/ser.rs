@@ -67,6 +67,17 @@ fn variant(name: &str, v: Value) -> Value {
     Value::Struct(vec![(name.to_string(), v)])
 }
 
+/// The `Serializer` methods of the integer types, each an [`int`].
+macro_rules! serialize_ints {
+    ($($method:ident: $ty:ty),+ $(,)?) => {
+        $(
+            fn $method(self, v: $ty) -> Result<Value, SerError> {
+                int(v)
+            }
+        )+
+    };
+}
+
 impl ser::Serializer for ToValue {
     type Ok = Value;
     type Error = SerError;
@@ -81,29 +92,15 @@ impl ser::Serializer for ToValue {
     fn serialize_bool(self, v: bool) -> Result<Value, SerError> {
         Ok(Value::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Value, SerError> {
-        int(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<Value, SerError> {
-        int(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<Value, SerError> {
-        int(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<Value, SerError> {
-        int(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Value, SerError> {
-        int(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<Value, SerError> {
-        int(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<Value, SerError> {
-        int(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<Value, SerError> {
-        int(v)
+    serialize_ints! {
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
     }
     fn serialize_f32(self, v: f32) -> Result<Value, SerError> {
         Ok(Value::Double(v.into()))
@@ -228,48 +225,30 @@ impl Seq {
     }
 }
 
-impl ser::SerializeSeq for Seq {
-    type Ok = Value;
-    type Error = SerError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, SerError> {
-        self.done()
-    }
+/// The four array-like serde traits, for which [`Seq`] only pushes each element and
+/// finishes with [`Seq::done`]; they differ in the name of the element method alone.
+macro_rules! seq_impls {
+    ($($tr:ident::$method:ident),+ $(,)?) => {
+        $(
+            impl ser::$tr for Seq {
+                type Ok = Value;
+                type Error = SerError;
+                fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerError> {
+                    self.push(v)
+                }
+                fn end(self) -> Result<Value, SerError> {
+                    self.done()
+                }
+            }
+        )+
+    };
 }
 
-impl ser::SerializeTuple for Seq {
-    type Ok = Value;
-    type Error = SerError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, SerError> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq {
-    type Ok = Value;
-    type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, SerError> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTupleVariant for Seq {
-    type Ok = Value;
-    type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, SerError> {
-        self.done()
-    }
+seq_impls! {
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field,
 }
 
 /// A `<struct>` being built, members in the order they come.
@@ -331,35 +310,30 @@ impl ser::SerializeMap for Members {
     }
 }
 
-impl ser::SerializeStruct for Members {
-    type Ok = Value;
-    type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        v: &T,
-    ) -> Result<(), SerError> {
-        self.push(name.to_string(), v)
-    }
-    fn end(self) -> Result<Value, SerError> {
-        self.done()
-    }
+/// The two struct-like serde traits, for which [`Members`] pushes each named field and
+/// finishes with [`Members::done`].
+macro_rules! struct_impls {
+    ($($tr:ident),+ $(,)?) => {
+        $(
+            impl ser::$tr for Members {
+                type Ok = Value;
+                type Error = SerError;
+                fn serialize_field<T: Serialize + ?Sized>(
+                    &mut self,
+                    name: &'static str,
+                    v: &T,
+                ) -> Result<(), SerError> {
+                    self.push(name.to_string(), v)
+                }
+                fn end(self) -> Result<Value, SerError> {
+                    self.done()
+                }
+            }
+        )+
+    };
 }
 
-impl ser::SerializeStructVariant for Members {
-    type Ok = Value;
-    type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        v: &T,
-    ) -> Result<(), SerError> {
-        self.push(name.to_string(), v)
-    }
-    fn end(self) -> Result<Value, SerError> {
-        self.done()
-    }
-}
+struct_impls!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 #[path = "ser_tests.rs"]
