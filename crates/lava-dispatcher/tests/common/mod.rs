@@ -295,3 +295,37 @@ pub fn ramdisk_with_init_script(base: &[u8], script: &str, stage: &Path) -> Vec<
     ramdisk.extend(gz.finish().unwrap());
     ramdisk
 }
+
+/// The test action of KernelCI's baseline job (`tests/baseline.jinja2` of kernelci-core), as
+/// an item of a job's `actions`: an inline definition signalling through the kernel log whose
+/// first case is `first` (`NAME --shell COMMAND`) and whose second checks `/dev/kmsg` is
+/// writable.
+pub fn kernelci_baseline_test(first: &str) -> String {
+    format!(
+        r#"- test:
+    definitions:
+    - from: inline
+      lava-signal: kmsg
+      name: dmesg
+      path: inline/dmesg.yaml
+      repository:
+        metadata:
+          description: baseline test plan
+          environment:
+            - lava-test-shell
+          format: Lava-Test Test Definition 1.0
+          name: baseline
+          os:
+            - debian
+          scope:
+            - functional
+        run:
+          steps:
+            - lava-test-case {first}
+            - lava-test-case kmsg-writable --shell test -w /dev/kmsg
+
+    timeout:
+      minutes: 1
+"#
+    )
+}

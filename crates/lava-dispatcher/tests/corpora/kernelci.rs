@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use lava_common::job::parse_job;
 use lava_testkit::test_image;
 
-use super::common::{ramdisk_with_init_script, wait_for};
+use super::common::{kernelci_baseline_test, ramdisk_with_init_script, wait_for};
 use super::podman::{IMAGE, IMAGE_QEMU, Podman};
 use super::{Run, url};
 
@@ -98,31 +98,10 @@ actions:
       login-action:
         minutes: 2
 
-- test:
-    definitions:
-    - from: inline
-      lava-signal: kmsg
-      name: dmesg
-      path: inline/dmesg.yaml
-      repository:
-        metadata:
-          description: baseline test plan
-          environment:
-            - lava-test-shell
-          format: Lava-Test Test Definition 1.0
-          name: baseline
-          os:
-            - debian
-          scope:
-            - functional
-        run:
-          steps:
-            - lava-test-case proc-cmdline --shell grep -q console_msg_format=syslog /proc/cmdline
-            - lava-test-case kmsg-writable --shell test -w /dev/kmsg
-
-    timeout:
-      minutes: 1
-"#
+{baseline}"#,
+        baseline = kernelci_baseline_test(
+            "proc-cmdline --shell grep -q console_msg_format=syslog /proc/cmdline"
+        ),
     )
 }
 

@@ -8,7 +8,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::common::ramdisk_with_init_script;
+use super::common::{kernelci_baseline_test, ramdisk_with_init_script};
 use super::harness::BoardRun;
 
 /// A ramdisk like KernelCI's buildroot one: the board's ramdisk with an `/init` after it (a
@@ -106,35 +106,14 @@ actions:
       login-action:
         minutes: 2
 
-- test:
-    definitions:
-    - from: inline
-      lava-signal: kmsg
-      name: dmesg
-      path: inline/dmesg.yaml
-      repository:
-        metadata:
-          description: baseline test plan
-          environment:
-            - lava-test-shell
-          format: Lava-Test Test Definition 1.0
-          name: baseline
-          os:
-            - debian
-          scope:
-            - functional
-        run:
-          steps:
-            - lava-test-case modules --shell grep -q kernelci-modules /lib/modules/kernelci/marker
-            - lava-test-case kmsg-writable --shell test -w /dev/kmsg
-
-    timeout:
-      minutes: 1
-"#,
+{baseline}"#,
         kernel = run.image.kernel.display(),
         dtb = run.image.dtb.display(),
         ramdisk = ramdisk.display(),
         modules = modules.display(),
+        baseline = kernelci_baseline_test(
+            "modules --shell grep -q kernelci-modules /lib/modules/kernelci/marker"
+        ),
     )
 }
 
