@@ -65,20 +65,30 @@ pub async fn get(c: &impl Db, hostname: &DeviceName) -> Result<Option<Device>, E
     row.as_ref().map(from_row).transpose()
 }
 
+/// A device row's columns, as `$1` to `$6` from [`insert_params`]; [`add`] and
+/// [`crate::lifecycle::device::load`] each add their own `ON CONFLICT`.
+pub(crate) const INSERT: &str =
+    "INSERT INTO devices (hostname, device_type, description, tags, health, worker_host)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// `d` as the parameters of [`INSERT`].
+pub(crate) fn insert_params(d: &DeviceRecord) -> [&(dyn tokio_postgres::types::ToSql + Sync); 6] {
+    [
+        &d.hostname,
+        &d.device_type,
+        &d.description,
+        &d.tags,
+        &d.health,
+        &d.worker_host,
+    ]
+}
+
 /// Adds a new idle device; fails naming the device if it exists.
 pub async fn add(c: &impl Db, d: &DeviceRecord) -> Result<(), Error> {
     let n = c
         .execute(
-            "INSERT INTO devices (hostname, device_type, description, tags, health, worker_host)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hostname) DO NOTHING",
-            &[
-                &d.hostname,
-                &d.device_type,
-                &d.description,
-                &d.tags,
-                &d.health,
-                &d.worker_host,
-            ],
+            &format!("{INSERT} ON CONFLICT (hostname) DO NOTHING"),
+            &insert_params(d),
         )
         .await?;
     if n == 0 {

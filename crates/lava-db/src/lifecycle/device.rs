@@ -92,21 +92,15 @@ pub async fn give_up_failing(
 pub async fn load(c: &impl Db, d: &DeviceRecord, reason: &str) -> Result<(), Error> {
     let before = devices::get(c, &d.hostname).await?;
     c.execute(
-        "INSERT INTO devices (hostname, device_type, description, tags, health, worker_host)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (hostname) DO UPDATE SET device_type = EXCLUDED.device_type,
-            description = EXCLUDED.description, tags = EXCLUDED.tags,
-            worker_host = EXCLUDED.worker_host,
-            worker_reported = CASE WHEN devices.worker_host IS NOT DISTINCT FROM EXCLUDED.worker_host
-                THEN devices.worker_reported END",
-        &[
-            &d.hostname,
-            &d.device_type,
-            &d.description,
-            &d.tags,
-            &d.health,
-            &d.worker_host,
-        ],
+        &format!(
+            "{} ON CONFLICT (hostname) DO UPDATE SET device_type = EXCLUDED.device_type,
+                description = EXCLUDED.description, tags = EXCLUDED.tags,
+                worker_host = EXCLUDED.worker_host,
+                worker_reported = CASE WHEN devices.worker_host IS NOT DISTINCT FROM EXCLUDED.worker_host
+                    THEN devices.worker_reported END",
+            devices::INSERT
+        ),
+        &devices::insert_params(d),
     )
     .await?;
     if before.is_some_and(|old| old.info.health != d.health) {
