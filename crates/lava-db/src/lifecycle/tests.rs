@@ -26,47 +26,16 @@ async fn a_stale_move_changes_nothing_and_the_schema_refuses_contradictions() {
     };
     crate::devices::add(&c, &d).await.unwrap();
     // Two readers saw `unknown`; the first changes it, the second loses visibly.
+    let kvm01 = DeviceName::from("kvm01");
     let seen = (DeviceState::Idle, DeviceHealth::Unknown);
-    let first = DeviceMove::new(
-        &DeviceName::from("kvm01"),
-        seen,
-        (DeviceState::Idle, DeviceHealth::Good),
-    )
-    .unwrap();
-    let second = DeviceMove::new(
-        &DeviceName::from("kvm01"),
-        seen,
-        (DeviceState::Idle, DeviceHealth::Bad),
-    )
-    .unwrap();
+    let first = DeviceMove::new(&kvm01, seen, (DeviceState::Idle, DeviceHealth::Good)).unwrap();
+    let second = DeviceMove::new(&kvm01, seen, (DeviceState::Idle, DeviceHealth::Bad)).unwrap();
     let no_more = ("", "", &[][..]);
-    assert!(
-        first
-            .write(
-                &c,
-                &DeviceName::from("kvm01"),
-                no_more,
-                None,
-                None,
-                "check passed"
-            )
-            .await
-            .unwrap()
-    );
-    assert!(
-        !second
-            .write(
-                &c,
-                &DeviceName::from("kvm01"),
-                no_more,
-                None,
-                None,
-                "too late"
-            )
-            .await
-            .unwrap()
-    );
-    let history = crate::transitions::device_history(&c, &DeviceName::from("kvm01"), 10)
+    let first_wrote = first.write(&c, &kvm01, no_more, None, None, "check passed");
+    assert!(first_wrote.await.unwrap());
+    let second_wrote = second.write(&c, &kvm01, no_more, None, None, "too late");
+    assert!(!second_wrote.await.unwrap());
+    let history = crate::transitions::device_history(&c, &kvm01, 10)
         .await
         .unwrap();
     assert_eq!(history.len(), 1, "a lost race writes no transition row");
