@@ -75,18 +75,27 @@ pub(crate) fn write_lab(dir: &Path, telnet_port: u16, pdu_http_port: u16) -> Res
     let with_dir = |script: &str| script.replacen('\n', &format!("\nD='{d}'\n"), 1);
     write(dir, "board.sh", &with_dir(BOARD_SH), 0o755)?;
     write(dir, "power.sh", &with_dir(POWER_SH), 0o755)?;
+    write_daemon_confs(dir, telnet_port, pdu_http_port)
+}
+
+/// Writes `ser2net.yaml` (the console on `telnet_port`) and `pdudaemon.conf` (its HTTP
+/// listener on `pdu_http_port`) into `dir`: the two daemons every fake board's lab runs.
+pub(crate) fn write_daemon_confs(
+    dir: &Path,
+    telnet_port: u16,
+    pdu_http_port: u16,
+) -> Result<(), Error> {
     write(dir, "ser2net.yaml", &ser2net_yaml(dir, telnet_port), 0o644)?;
     write(
         dir,
         "pdudaemon.conf",
         &pdudaemon_conf(dir, pdu_http_port),
         0o644,
-    )?;
-    Ok(())
+    )
 }
 
 /// One telnet connection (`kickolduser`, with the banner) on `127.0.0.1:port`.
-pub(crate) fn ser2net_yaml(dir: &Path, port: u16) -> String {
+fn ser2net_yaml(dir: &Path, port: u16) -> String {
     format!(
         "%YAML 1.1\n---\nconnection: &board01\n  \
          accepter: telnet(rfc2217),tcp,127.0.0.1,{port}\n  \
@@ -100,7 +109,7 @@ pub(crate) fn ser2net_yaml(dir: &Path, port: u16) -> String {
 /// pdudaemon over HTTP on `127.0.0.1:port`, with the `localcmdline` PDU `pdu`.
 ///
 /// `cmd_on`/`cmd_off` are `%`-formatted with the port by pdudaemon: each needs one `%s`.
-pub(crate) fn pdudaemon_conf(dir: &Path, port: u16) -> String {
+fn pdudaemon_conf(dir: &Path, port: u16) -> String {
     let power = dir
         .join("power.sh")
         .display()

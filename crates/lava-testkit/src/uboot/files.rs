@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::Error;
-use crate::board::scripts::{pdudaemon_conf, ser2net_yaml, write};
+use crate::board::scripts::{write, write_daemon_confs};
 use crate::command::quote_if_needed;
 
 use super::layout::Layout;
@@ -109,13 +109,7 @@ pub(crate) fn write_run_files(
         &[("R", &r), ("SERVER_IP", SERVER_IP), ("TFTP_ROOT", &root)],
     );
     write(run, "netns.sh", &netns, 0o755)?;
-    write(run, "ser2net.yaml", &ser2net_yaml(run, telnet_port), 0o644)?;
-    write(
-        run,
-        "pdudaemon.conf",
-        &pdudaemon_conf(run, pdu_http_port),
-        0o644,
-    )?;
+    write_daemon_confs(run, telnet_port, pdu_http_port)?;
     write(run, "dead-boots", &format!("{dead_boots}\n"), 0o644)?;
     let nsdev = layout.nsdev();
     std::fs::create_dir_all(&nsdev).map_err(Error::io("create directory", &nsdev))?;
