@@ -3,7 +3,7 @@
 //! Each test that needs pdudaemon starts its own on a free loopback port, with a
 //! `localcmdline` PDU named `pdu` whose commands append `on PORT` / `off PORT` to a log file.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ impl Pdudaemon {
             .prefix("lava-pdud-")
             .tempdir()
             .unwrap();
-        let port = free_port();
+        let [port] = lava_testkit::free_ports().unwrap();
         let log = dir.path().join("power.log");
         let conf = serde_json::json!({
             "daemon": { "hostname": "127.0.0.1", "port": port, "listener": "http",
@@ -80,15 +80,6 @@ impl Drop for Pdudaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A loopback port nobody listens on (the kernel's pick, released again).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn pduclient(args: &[&str]) -> Output {
@@ -156,7 +147,9 @@ fn unknown_pdu_fails_naming_the_url_and_status_500() {
 
 #[test]
 fn refused_connection_names_the_daemon_address() {
-    let daemon = format!("127.0.0.1:{}", free_port());
+    // A loopback port nobody listens on.
+    let [port] = lava_testkit::free_ports().unwrap();
+    let daemon = format!("127.0.0.1:{port}");
     let out = pduclient(&[
         "--daemon",
         &daemon,

@@ -32,6 +32,7 @@ pub use lava_server_pkg::{
 };
 pub use paths::ClusterPaths;
 pub use pgbin::pg_bindir;
+pub use process::free_ports;
 pub use telnet::{ConsoleError, TelnetConsole};
 pub use testdb::{TestDb, test_db};
 pub use tuxlava::{TUXLAVA_VERSION, Tuxlava, tuxlava};

@@ -14,7 +14,7 @@ pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// `N` distinct loopback TCP ports that were free a moment ago (the kernel's picks, all
 /// held at once so none comes twice, then released for the daemons).
-pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N], Error> {
+pub fn free_ports<const N: usize>() -> Result<[u16; N], Error> {
     let mut held = Vec::with_capacity(N);
     let mut ports = [0; N];
     for port in &mut ports {
