@@ -292,20 +292,15 @@ fn render_device_prints_what_lava_renders_for_the_job() {
         "job_name: review\ndevice_type: beaglebone-black\nvisibility: public\ntimeouts:\n  job: {minutes: 5}\ncontext:\n  extra_kernel_args: 'quiet lava_review=1'\n  console_device: ttyS2\nactions: []\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
-        .arg("--device")
-        .arg(&dictionary)
-        .arg("--render-device")
-        .arg(&job)
-        .env("LAVA_ROOT", dir.path().join("root"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ours = String::from_utf8(out.stdout).unwrap();
+    let ours = lava_testkit::stdout_of(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lava-dispatch"))
+            .arg("--device")
+            .arg(&dictionary)
+            .arg("--render-device")
+            .arg(&job)
+            .env("LAVA_ROOT", dir.path().join("root")),
+    )
+    .unwrap();
     let context = json!({"extra_kernel_args": "quiet lava_review=1", "console_device": "ttyS2"});
     let lava = python_render(
         &[devices.clone(), package.device_types()],

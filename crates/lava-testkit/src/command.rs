@@ -58,6 +58,15 @@ pub(crate) fn run(cmd: &mut Command, log: Option<&Path>) -> Result<Output, Error
     })
 }
 
+/// What `cmd` prints on stdout, once it has run to success (see [`run`] for its failure).
+pub fn stdout_of(cmd: &mut Command) -> Result<String, Error> {
+    let output = run(cmd, None)?;
+    String::from_utf8(output.stdout).map_err(|source| Error::NotUtf8 {
+        command: describe(cmd),
+        source,
+    })
+}
+
 /// The last few lines of `text`.
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -77,6 +86,16 @@ mod tests {
         assert!(err.starts_with("sh -c 'for i in $(seq 1 30)"), "{err}");
         assert!(err.contains("exit status: 3"), "{err}");
         assert!(err.contains("line30") && err.contains("line11") && !err.contains("line10"));
+    }
+
+    #[test]
+    fn stdout_of_is_the_text_of_a_successful_command_only() {
+        let out = stdout_of(Command::new("sh").args(["-c", "echo out; echo err >&2"])).unwrap();
+        assert_eq!(out, "out\n");
+        let err = stdout_of(Command::new("sh").args(["-c", "echo why >&2; exit 1"])).unwrap_err();
+        assert!(err.to_string().contains("why"), "{err}");
+        let err = stdout_of(Command::new("printf").arg("\\377")).unwrap_err();
+        assert!(matches!(err, Error::NotUtf8 { .. }), "{err}");
     }
 
     #[test]

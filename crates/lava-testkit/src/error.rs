@@ -44,6 +44,15 @@ pub enum Error {
         /// The tail of its output, or of the server log.
         output: String,
     },
+    /// A command's output, which its caller reads as text, was not UTF-8.
+    #[error("{command} printed what is not UTF-8: {source}")]
+    NotUtf8 {
+        /// The program and its arguments.
+        command: String,
+        /// Where the bytes stopped being UTF-8.
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
     /// The socket path would not fit into `sockaddr_un`.
     #[error(
         "unix socket path {path}/.s.PGSQL.5432 is {len} bytes, longer than the {max} the kernel \

@@ -25,6 +25,7 @@ mod watchdog;
 
 pub use board::{FakeBoard, PDU_HOSTNAME, PDU_PORT, REBOOT_DELAY_SECS};
 pub use cluster::PgCluster;
+pub use command::stdout_of;
 pub use error::Error;
 pub use image::{TestImage, test_image};
 pub use lava_server_pkg::{

@@ -82,23 +82,17 @@ pub fn source_env(path: &Path, names: &[&str]) -> Vec<String> {
         .map(|n| format!("printf '%s\\n' \"${n}\""))
         .collect::<Vec<_>>()
         .join("; ");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(". \"$1\" && {script}"))
-        .arg("sh")
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    lava_testkit::stdout_of(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(". \"$1\" && {script}"))
+            .arg("sh")
+            .arg(path),
+    )
+    .unwrap()
+    .lines()
+    .map(str::to_owned)
+    .collect()
 }
 
 /// The processes marked as the board in `dir` (`LAVA_UBOOT_BOARD=DIR/run`).
