@@ -79,6 +79,47 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The context of a job before its first action: nothing downloaded, deployed, built or
+    /// connected, the device not powered, no test actions, secrets or connection timeout
+    /// (a job's plan sets those), and `deadline` for the validation.
+    pub fn new(
+        log: JobLog,
+        device: Device,
+        settings: DispatcherSettings,
+        job_id: String,
+        workdir: PathBuf,
+        cache_dir: PathBuf,
+        deadline: Instant,
+    ) -> Ctx {
+        Ctx {
+            log,
+            device,
+            settings,
+            job_id,
+            workdir,
+            cache_dir,
+            images: BTreeMap::new(),
+            image_args: Vec::new(),
+            deployed: Default::default(),
+            tftp: None,
+            nfs: None,
+            tests: Vec::new(),
+            source: SourceFormat::Yaml,
+            overlay: None,
+            overlay_on_target: false,
+            transfer_overlay: None,
+            conn: None,
+            container: None,
+            shell_ready: false,
+            deadline,
+            connection_timeout: None,
+            step_timeouts: BTreeMap::new(),
+            powered: false,
+            definitions_run: 0,
+            secrets: BTreeMap::new(),
+        }
+    }
+
     /// How long the next wait may take: the connection timeout, or a little past the
     /// action's deadline, so that the runner, which knows whether the job or the action ran
     /// out of time, is the one that reports it.
@@ -162,31 +203,13 @@ pub fn test_ctx(dir: &std::path::Path) -> Ctx {
     let device =
         lava_common::device::from_conf(&DeviceConfig::layered(&[&conf]), &serde_json::Map::new())
             .unwrap();
-    Ctx {
-        log: JobLog::create(&dir.join("output.yaml"), false).unwrap(),
+    Ctx::new(
+        JobLog::create(&dir.join("output.yaml"), false).unwrap(),
         device,
-        settings: DispatcherSettings::defaults(&host),
-        job_id: "t".into(),
-        workdir: dir.join("work"),
-        cache_dir: dir.join("cache"),
-        images: BTreeMap::new(),
-        image_args: Vec::new(),
-        deployed: Default::default(),
-        tftp: None,
-        nfs: None,
-        tests: Vec::new(),
-        source: SourceFormat::Yaml,
-        overlay: None,
-        overlay_on_target: false,
-        transfer_overlay: None,
-        conn: None,
-        container: None,
-        shell_ready: false,
-        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
-        connection_timeout: None,
-        step_timeouts: BTreeMap::new(),
-        powered: false,
-        definitions_run: 0,
-        secrets: BTreeMap::new(),
-    }
+        DispatcherSettings::defaults(&host),
+        "t".into(),
+        dir.join("work"),
+        dir.join("cache"),
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+    )
 }

@@ -135,31 +135,19 @@ pub async fn run(
         })
         .collect();
     let mut ctx = Ctx {
-        log: log.clone(),
-        device,
-        settings: opts.settings,
-        job_id: opts.job_id,
-        workdir: opts.workdir,
-        cache_dir: opts.cache_dir,
-        images: BTreeMap::new(),
-        image_args: Vec::new(),
-        deployed: Default::default(),
-        tftp: None,
-        nfs: None,
         tests,
         source: plan.source,
-        overlay: None,
-        overlay_on_target: false,
-        transfer_overlay: None,
-        conn: None,
-        container: None,
-        shell_ready: false,
-        deadline: job_deadline,
         connection_timeout: plan.timeouts.connection,
-        step_timeouts: BTreeMap::new(),
-        powered: false,
-        definitions_run: 0,
         secrets: plan.secrets.clone(),
+        ..Ctx::new(
+            log.clone(),
+            device,
+            opts.settings,
+            opts.job_id,
+            opts.workdir,
+            opts.cache_dir,
+            job_deadline,
+        )
     };
     let mut outcome = Outcome::Complete;
     if let Err(f) = actions::validate(&ctx, plan).await {
