@@ -296,6 +296,20 @@ pub fn ramdisk_with_init_script(base: &[u8], script: &str, stage: &Path) -> Vec<
     ramdisk
 }
 
+/// The job timeouts KernelCI's LAVA template (`config/runtime/base/lava.jinja2` of
+/// kernelci-core) gives every job, queue time included.
+pub const KERNELCI_TIMEOUTS: &str = "timeouts:
+  action:
+    minutes: 10
+  actions:
+    power-off:
+      seconds: 30
+  job:
+    minutes: 30
+  queue:
+    days: 2
+";
+
 /// The test action of KernelCI's baseline job (`tests/baseline.jinja2` of kernelci-core), as
 /// an item of a job's `actions`: an inline definition signalling through the kernel log whose
 /// first case is `first` (`NAME --shell COMMAND`) and whose second checks `/dev/kmsg` is

@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use lava_common::job::parse_job;
 use lava_testkit::test_image;
 
-use super::common::{kernelci_baseline_test, ramdisk_with_init_script, wait_for};
+use super::common::{
+    KERNELCI_TIMEOUTS, kernelci_baseline_test, ramdisk_with_init_script, wait_for,
+};
 use super::podman::{IMAGE, IMAGE_QEMU, Podman};
 use super::{Run, url};
 
@@ -40,17 +42,7 @@ context:
   cpu: qemu64
   guestfs_interface: ide
 
-timeouts:
-  action:
-    minutes: 10
-  actions:
-    power-off:
-      seconds: 30
-  job:
-    minutes: 30
-  queue:
-    days: 2
-
+{KERNELCI_TIMEOUTS}
 notify:
   callback:
     content-type: json

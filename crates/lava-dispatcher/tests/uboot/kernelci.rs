@@ -8,7 +8,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::common::{kernelci_baseline_test, ramdisk_with_init_script};
+use super::common::{KERNELCI_TIMEOUTS, kernelci_baseline_test, ramdisk_with_init_script};
 use super::harness::BoardRun;
 
 /// A ramdisk like KernelCI's buildroot one: the board's ramdisk with an `/init` after it (a
@@ -55,17 +55,7 @@ visibility: public
 
 priority: 10
 
-timeouts:
-  action:
-    minutes: 10
-  actions:
-    power-off:
-      seconds: 30
-  job:
-    minutes: 30
-  queue:
-    days: 2
-
+{KERNELCI_TIMEOUTS}
 metadata:
   node_id: 66a0f1c2d3e5
   api_config_name: staging
