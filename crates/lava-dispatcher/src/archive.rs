@@ -246,15 +246,7 @@ mod tests {
         std::os::unix::fs::symlink("conf", root.join("etc/link")).unwrap();
         let image = dir.path().join("rootfs.tar");
         // GNU tar's own archive, with its long-name entry and its end padding.
-        let st = std::process::Command::new("tar")
-            .arg("-cf")
-            .arg(&image)
-            .arg("-C")
-            .arg(&root)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(st.success());
+        lava_testkit::tar(&image, &root, ".").unwrap();
         let stage = dir.path().join("stage");
         std::fs::create_dir_all(stage.join("etc")).unwrap();
         std::fs::write(stage.join("etc/conf"), "new\n").unwrap();

@@ -184,15 +184,7 @@ fn modules_tarball(run: &Run) -> PathBuf {
     )
     .unwrap();
     let tarball = run.path("files/modules.tar.gz");
-    let status = Command::new("tar")
-        .arg("-czf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&stage)
-        .arg("lib")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    lava_testkit::tar(&tarball, &stage, "lib").unwrap();
     tarball
 }
 

@@ -26,15 +26,7 @@ fn rootfs_tarball(dir: &Path) -> std::path::PathBuf {
         let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
     }
     let tarball = dir.join("rootfs.tar.gz");
-    let st = Command::new("tar")
-        .arg("-czf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&root)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    lava_testkit::tar(&tarball, &root, ".").unwrap();
     tarball
 }
 
@@ -167,15 +159,7 @@ fn an_nfs_roots_overlays_are_in_the_export() {
     std::fs::create_dir_all(extra.join("lib/modules/nfs")).unwrap();
     std::fs::write(extra.join("lib/modules/nfs/marker"), "nfs-overlay\n").unwrap();
     let extra_tar = d.join("extra.tar.gz");
-    let st = Command::new("tar")
-        .arg("-czf")
-        .arg(&extra_tar)
-        .arg("-C")
-        .arg(&extra)
-        .arg("lib")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    lava_testkit::tar(&extra_tar, &extra, "lib").unwrap();
     let NfsRun { out, log, .. } = nfs_job(
         d,
         &format!(

@@ -16,6 +16,7 @@ mod lava_server_pkg;
 mod paths;
 mod pgbin;
 mod process;
+mod tarball;
 mod telnet;
 mod testdb;
 mod tuxlava;
@@ -34,6 +35,7 @@ pub use lava_server_pkg::{
 pub use paths::ClusterPaths;
 pub use pgbin::pg_bindir;
 pub use process::free_ports;
+pub use tarball::tar;
 pub use telnet::{ConsoleError, TelnetConsole};
 pub use testdb::{TestDb, test_db};
 pub use tuxlava::{TUXLAVA_VERSION, Tuxlava, tuxlava};

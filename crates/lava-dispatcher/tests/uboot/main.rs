@@ -177,15 +177,7 @@ fn a_tftp_ramdisks_overlays_reach_the_board() {
     std::fs::create_dir_all(extra.join("extra")).unwrap();
     std::fs::write(extra.join("extra/marker"), "board-overlay\n").unwrap();
     let tarball = run.dir().join("extra.tar");
-    let st = std::process::Command::new("tar")
-        .arg("-cf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&extra)
-        .arg("extra")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    lava_testkit::tar(&tarball, &extra, "extra").unwrap();
     let definition = "metadata:\n  format: Lava-Test Test Definition 1.0\n  name: overlays\nrun:\n  steps:\n  - lava-test-case extra-overlay --shell grep -q board-overlay /opt/extra/marker\n";
     let repo = git_repo(run.dir(), "tests.git", &[("overlays.yaml", definition)]);
     let deploy = run.deploy(&format!(
