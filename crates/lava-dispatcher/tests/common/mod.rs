@@ -310,6 +310,28 @@ pub const KERNELCI_TIMEOUTS: &str = "timeouts:
     days: 2
 ";
 
+/// The end of the boot action KernelCI's boot templates render: three tries, the prompts of
+/// its ramdisks' shell, and limits on the boot and its steps, `auto-login-action`'s being
+/// `login_limit` (`minutes: 6` as KernelCI renders it).
+pub fn kernelci_boot_limits(login_limit: &str) -> String {
+    format!(
+        "    failure_retry: 3
+    prompts:
+      - '/ #'
+      - '~ #'
+    timeout:
+      minutes: 20
+    timeouts:
+      bootloader-commands:
+        minutes: 3
+      auto-login-action:
+        {login_limit}
+      login-action:
+        minutes: 2
+"
+    )
+}
+
 /// The test action of KernelCI's baseline job (`tests/baseline.jinja2` of kernelci-core), as
 /// an item of a job's `actions`: an inline definition signalling through the kernel log whose
 /// first case is `first` (`NAME --shell COMMAND`) and whose second checks `/dev/kmsg` is

@@ -11,7 +11,8 @@ use lava_common::job::parse_job;
 use lava_testkit::test_image;
 
 use super::common::{
-    KERNELCI_TIMEOUTS, kernelci_baseline_test, ramdisk_with_init_script, wait_for,
+    KERNELCI_TIMEOUTS, kernelci_baseline_test, kernelci_boot_limits, ramdisk_with_init_script,
+    wait_for,
 };
 use super::podman::{IMAGE, IMAGE_QEMU, Podman};
 use super::{Run, url};
@@ -76,21 +77,9 @@ actions:
 - boot:
 {docker}    media: tmpfs
     method: qemu
-    failure_retry: 3
-    prompts:
-      - '/ #'
-      - '~ #'
-    timeout:
-      minutes: 20
-    timeouts:
-      bootloader-commands:
-        minutes: 3
-      auto-login-action:
-        {login_limit}
-      login-action:
-        minutes: 2
-
+{boot_limits}
 {baseline}"#,
+        boot_limits = kernelci_boot_limits(login_limit),
         baseline = kernelci_baseline_test(
             "proc-cmdline --shell grep -q console_msg_format=syslog /proc/cmdline"
         ),

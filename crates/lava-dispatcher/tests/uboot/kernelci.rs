@@ -8,7 +8,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::common::{KERNELCI_TIMEOUTS, kernelci_baseline_test, ramdisk_with_init_script};
+use super::common::{
+    KERNELCI_TIMEOUTS, kernelci_baseline_test, kernelci_boot_limits, ramdisk_with_init_script,
+};
 use super::harness::BoardRun;
 
 /// A ramdisk like KernelCI's buildroot one: the board's ramdisk with an `/init` after it (a
@@ -82,25 +84,13 @@ actions:
 - boot:
     method: u-boot
     commands: ramdisk
-    failure_retry: 3
-    prompts:
-    - '/ #'
-    - '~ #'
-    timeout:
-      minutes: 20
-    timeouts:
-      bootloader-commands:
-        minutes: 3
-      auto-login-action:
-        minutes: 6
-      login-action:
-        minutes: 2
-
+{boot_limits}
 {baseline}"#,
         kernel = run.image.kernel.display(),
         dtb = run.image.dtb.display(),
         ramdisk = ramdisk.display(),
         modules = modules.display(),
+        boot_limits = kernelci_boot_limits("minutes: 6"),
         baseline = kernelci_baseline_test(
             "modules --shell grep -q kernelci-modules /lib/modules/kernelci/marker"
         ),
