@@ -97,7 +97,10 @@ deb: ## build every .deb (lava, lava-server, lava-dispatcher, lava-dev) into tar
 	rm -rf target/debian
 	$(BIN)/lava-dev build --output $(CURDIR)/target/debian
 
+# lintian runs with TMPDIR a directory of its own, removed after it: it leaves its mldbm-*
+# files in TMPDIR.
 install-test: deb ## as root: lintian, install the .debs, enable the Apache site, check, upgrade, purge
-	lintian --fail-on error,warning target/debian/lava*.deb
+	tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/lava-lintian.XXXXXX") && trap 'rm -rf "$$tmp"' EXIT && trap 'exit 130' INT && trap 'exit 143' TERM && \
+		TMPDIR="$$tmp" lintian --fail-on error,warning target/debian/lava*.deb
 	CHECKOUT="$(CURDIR)" REBUILD="$(BIN)/lava-dev build --output $(CURDIR)/target/debian/upgrade" \
 		sh debian/tests/install-test $(CURDIR)/target/debian
