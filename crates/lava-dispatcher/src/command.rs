@@ -15,6 +15,9 @@ use std::fmt;
 /// Environment variables that hold secrets of the worker and never reach a child.
 pub const SECRET_ENV: [&str; 1] = ["LAVA_WORKER_TOKEN"];
 
+/// The most [`Argv::output`] keeps of a child's stdout, and of its stderr.
+pub const MAX_OUTPUT: u64 = 16 << 20;
+
 /// A program and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Argv(Vec<String>);
@@ -88,16 +91,40 @@ impl Argv {
         cmd
     }
 
-    /// Runs it to its end: stdin closed, stdout and stderr captured, killed when the future
-    /// is dropped (an action's deadline or a cancel).
+    /// Runs it to its end: stdin closed, stdout and stderr captured (at most [`MAX_OUTPUT`]
+    /// bytes each), killed when the future is dropped (an action's deadline or a cancel).
     pub async fn output(&self) -> std::io::Result<std::process::Output> {
-        self.command()
+        self.output_capped(MAX_OUTPUT).await
+    }
+
+    /// [`Argv::output`] keeping at most `max` bytes of each stream: a child that prints more
+    /// is killed and the error (of kind `InvalidData`) says so, naming the program, so
+    /// nothing it prints is held whole before it is judged.
+    pub async fn output_capped(&self, max: u64) -> std::io::Result<std::process::Output> {
+        let mut child = self
+            .command()
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
-            .output()
-            .await
+            .spawn()?;
+        let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(std::io::Error::other("the child's output was not piped"));
+        };
+        let (stdout, stderr) = tokio::try_join!(read_capped(out, max), read_capped(err, max))?;
+        if stdout.len() as u64 > max || stderr.len() as u64 > max {
+            child.kill().await?;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} printed more than {max} bytes", self.program()),
+            ));
+        }
+        let status = child.wait().await?;
+        Ok(std::process::Output {
+            status,
+            stdout,
+            stderr,
+        })
     }
 
     /// A blocking standard-library command for it (for work done on a blocking thread),
@@ -120,6 +147,14 @@ impl Argv {
         }
         cmd
     }
+}
+
+/// Up to `max + 1` bytes of `r` (one more than allowed, so too much can be told apart).
+async fn read_capped(r: impl tokio::io::AsyncRead + Unpin, max: u64) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    r.take(max + 1).read_to_end(&mut buf).await?;
+    Ok(buf)
 }
 
 impl fmt::Display for Argv {
@@ -156,5 +191,23 @@ mod tests {
         );
         assert!(Argv::from_config("k", "   ").is_err());
         assert!(Argv::from_words(Vec::new()).is_none());
+    }
+    #[tokio::test]
+    async fn output_keeps_what_fits_and_kills_a_child_that_prints_more() {
+        let fits = Argv::new("sh", ["-c", "printf abc; printf err >&2; exit 3"]);
+        let out = fits.output_capped(3).await.unwrap();
+        assert_eq!(
+            (&out.stdout[..], &out.stderr[..]),
+            (&b"abc"[..], &b"err"[..])
+        );
+        assert_eq!(out.status.code(), Some(3));
+        // `yes` never ends by itself: the cap ends it.
+        let endless = Argv::new("yes", ["lava"]);
+        let err = endless.output_capped(1000).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert_eq!(err.to_string(), "yes printed more than 1000 bytes");
+        let noisy = Argv::new("sh", ["-c", "head -c 1001 /dev/zero >&2"]);
+        let err = noisy.output_capped(1000).await.unwrap_err();
+        assert_eq!(err.to_string(), "sh printed more than 1000 bytes");
     }
 }

@@ -413,10 +413,10 @@ pub async fn partition(image: &Path, index: u32) -> Result<(u64, u64), String> {
         ["-J".to_string(), image.display().to_string()],
     );
     let out = argv
-        .output()
+        .output_capped(MAX_TABLE_JSON)
         .await
-        .map_err(|e| format!("cannot run sfdisk (install fdisk): {e}"))?;
-    if !out.status.success() || out.stdout.len() as u64 > MAX_TABLE_JSON {
+        .map_err(|e| format!("sfdisk on {} (install fdisk): {e}", image.display()))?;
+    if !out.status.success() {
         return Err(format!(
             "no partition table in {}: {}",
             image.display(),

@@ -38,7 +38,7 @@ fn spec(dir: &Path) -> String {
 
 async fn run(action: &str, argv: Argv, limit: Duration) -> Result<String, Failure> {
     let shown = argv.to_string();
-    let out = tokio::time::timeout(limit, argv.command().kill_on_drop(true).output())
+    let out = tokio::time::timeout(limit, argv.output())
         .await
         .map_err(|_| Failure::infra(action, format!("{shown} did not finish within {limit:?}")))?
         .map_err(|e| Failure::infra(action, format!("cannot run {shown}: {e}")))?;

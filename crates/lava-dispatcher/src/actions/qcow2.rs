@@ -11,17 +11,21 @@ use std::path::{Path, PathBuf};
 use crate::command::Argv;
 use crate::job::{Ctx, Failure};
 
-/// The most `qemu-img info` may say about one image.
-const MAX_INFO_BYTES: usize = 1 << 20;
+/// The most `qemu-img` may print (`info` about one image, or `convert`'s messages).
+const MAX_INFO_BYTES: u64 = 1 << 20;
 
 /// Runs `qemu-img` with `args`; returns its stdout.
 async fn qemu_img(action: &str, args: &[&str]) -> Result<Vec<u8>, Failure> {
     let argv = Argv::new("qemu-img", args.iter().copied());
-    let out = argv.output().await.map_err(|e| {
-        Failure::infra(
-            action,
-            format!("cannot run qemu-img (install qemu-utils): {e}"),
-        )
+    let out = argv.output_capped(MAX_INFO_BYTES).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            Failure::job(action, format!("qemu-img said too much: {e}"))
+        } else {
+            Failure::infra(
+                action,
+                format!("cannot run qemu-img (install qemu-utils): {e}"),
+            )
+        }
     })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
@@ -38,12 +42,6 @@ async fn qemu_img(action: &str, args: &[&str]) -> Result<Vec<u8>, Failure> {
 pub async fn to_raw(ctx: &Ctx, action: &str, role: &str, qcow2: &Path) -> Result<PathBuf, Failure> {
     let file = qcow2.display().to_string();
     let info = qemu_img(action, &["info", "--output=json", "-f", "qcow2", &file]).await?;
-    if info.len() > MAX_INFO_BYTES {
-        return Err(Failure::job(
-            action,
-            format!("{role}: qemu-img info said too much"),
-        ));
-    }
     let info: serde_json::Value = serde_json::from_slice(&info)
         .map_err(|e| Failure::job(action, format!("{role}: qemu-img info: {e}")))?;
     if info.get("backing-filename").is_some() {

@@ -93,7 +93,7 @@ pub async fn prepare(ctx: &Ctx, action: &str, plan: RamdiskPlan<'_>) -> Result<P
     .chain([payload.display().to_string(), wrapped.display().to_string()]);
     let argv = Argv::new("mkimage", words);
     ctx.log.debug(format!("{argv}"));
-    let run = argv.command().kill_on_drop(true).output();
+    let run = argv.output();
     let out = match tokio::time::timeout(MKIMAGE_TIMEOUT, run).await {
         Err(_) => {
             return Err(Failure::infra(
