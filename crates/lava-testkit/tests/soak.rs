@@ -81,3 +81,119 @@ fn a_small_lab_under_load_loses_no_job_and_no_line_and_never_double_books() {
     );
     eprintln!("{stdout}");
 }
+
+/// A process's parent and start time (in clock ticks since boot), from `/proc/PID/stat`;
+/// `None` once it is gone or a zombie.
+fn parent_and_start(pid: u32) -> Option<(u32, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: the fields follow its end.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
+/// Every living descendant of `root`: (pid, start time, command name).
+fn descendants(root: u32) -> Vec<(u32, u64, String)> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some((parent, start)) = parent_and_start(pid) {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            all.push((pid, parent, start, comm.trim().to_string()));
+        }
+    }
+    let mut found: Vec<(u32, u64, String)> = Vec::new();
+    let mut parents = vec![root];
+    while let Some(p) = parents.pop() {
+        for (pid, parent, start, comm) in &all {
+            if *parent == p {
+                found.push((*pid, *start, comm.clone()));
+                parents.push(*pid);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn an_interrupted_soak_stops_every_process_it_started() {
+    let lab_lab = std::path::Path::new(env!("CARGO_BIN_EXE_lava-lab"));
+    let dir = tempfile::tempdir().unwrap();
+    let soak = Command::new(lab_lab)
+        .args([
+            "soak",
+            "--devices",
+            "4",
+            "--workers",
+            "1",
+            "--jobs",
+            "100000",
+        ])
+        .args(["--clients", "1", "--no-crash", "--timeout", "600"])
+        .arg("--dir")
+        .arg(dir.path().join("lab"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupted while a job runs: a lava-dispatch of the worker's is among its processes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let seen = loop {
+        let now = descendants(soak.id());
+        if now.iter().any(|(_, _, comm)| comm == "lava-dispatch") {
+            break now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no job ran within 300 s; processes: {now:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(soak.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = soak.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let alive = |procs: &[(u32, u64, String)]| -> Vec<(u32, u64, String)> {
+        procs
+            .iter()
+            .filter(|(pid, start, _)| parent_and_start(*pid).is_some_and(|(_, s)| s == *start))
+            .cloned()
+            .collect()
+    };
+    // An orphan's end is reaped by init: give it a moment.
+    let mut left = alive(&seen);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = alive(&seen);
+    }
+    for (pid, _, _) in &left {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(
+        left.is_empty(),
+        "still running after the soak ended ({}): {left:?}\n{stderr}",
+        out.status
+    );
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by a signal: the lab is stopped"),
+        "{stderr}"
+    );
+}

@@ -9,6 +9,8 @@ mod lab;
 mod stack;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -117,8 +119,9 @@ pub fn run(args: SoakArgs) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let interrupted = on_signals(&rt)?;
     let mut lab = Lab::start(&dir, &bin, args.devices, args.workers, &rt)?;
-    let result = soak(&args, &mut lab, &rt);
+    let result = soak(&args, &mut lab, &rt, &interrupted);
     if result.is_err() {
         eprintln!("soak: the lab's logs are in {}", dir.join("logs").display());
     }
@@ -126,7 +129,30 @@ pub fn run(args: SoakArgs) -> anyhow::Result<()> {
     result
 }
 
-fn soak(args: &SoakArgs, lab: &mut Lab, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+/// A flag set by SIGINT or SIGTERM: the soak then stops, and its lab with it (the daemons
+/// lead process groups of their own, so the signal reaches the soak alone).
+fn on_signals(rt: &tokio::runtime::Runtime) -> anyhow::Result<Arc<AtomicBool>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let flag = Arc::new(AtomicBool::new(false));
+    let _inside = rt.enter();
+    for kind in [SignalKind::interrupt(), SignalKind::terminate()] {
+        let mut signals = signal(kind).context("cannot handle SIGINT and SIGTERM")?;
+        let flag = flag.clone();
+        rt.spawn(async move {
+            if signals.recv().await.is_some() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+    Ok(flag)
+}
+
+fn soak(
+    args: &SoakArgs,
+    lab: &mut Lab,
+    rt: &tokio::runtime::Runtime,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<()> {
     let clients = (0..args.clients)
         .map(|_| Rest::new(&lab.url, &lab.token))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -154,6 +180,9 @@ fn soak(args: &SoakArgs, lab: &mut Lab, rt: &tokio::runtime::Runtime) -> anyhow:
     let deadline = started + Duration::from_secs(args.timeout);
     let mut last_report = Instant::now();
     loop {
+        if interrupted.load(Ordering::SeqCst) {
+            bail!("interrupted by a signal: the lab is stopped");
+        }
         let finished = rt.block_on(progress.count("Finished"))? as usize;
         for d in lab.daemons() {
             d.check_alive()?;

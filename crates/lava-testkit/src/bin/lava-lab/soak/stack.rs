@@ -1,14 +1,18 @@
 //! The soak's daemons: the real `lava-server web`, `lava-server scheduler` and `lava-dispatcher
 //! worker` binaries, each one process of ours that can be killed hard and started again, with
-//! its peak resident memory (`VmHWM`) kept over every incarnation.
+//! its peak resident memory (`VmHWM`) kept over every incarnation. Each incarnation leads a
+//! process group of its own, so stopping a daemon also ends what it started (a worker's
+//! `lava-dispatch` processes), and a terminal's Ctrl-C reaches the soak alone, which stops
+//! its lab in order.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 /// How long a daemon may take to stop on SIGTERM before it gets SIGKILL.
@@ -21,6 +25,8 @@ pub struct Daemon {
     make: Box<dyn Fn() -> Command>,
     log: PathBuf,
     child: Option<Child>,
+    /// The process groups of every incarnation (one each, led by it), ended with the daemon.
+    groups: Vec<Pid>,
     /// The largest `VmHWM` seen in any incarnation, in KiB.
     peak_kib: u64,
     /// How many times it was killed and started again.
@@ -48,6 +54,7 @@ impl Daemon {
             make: Box::new(make),
             log: log.to_path_buf(),
             child: None,
+            groups: Vec::new(),
             peak_kib: 0,
             restarts: 0,
         };
@@ -63,10 +70,16 @@ impl Daemon {
             .with_context(|| format!("cannot open {}", self.log.display()))?;
         let err = out.try_clone()?;
         let mut cmd = (self.make)();
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
         let child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}: {cmd:?}", self.name))?;
+        if let Ok(pid) = i32::try_from(child.id()) {
+            self.groups.push(Pid::from_raw(pid));
+        }
         self.child = Some(child);
         Ok(())
     }
@@ -110,25 +123,33 @@ impl Daemon {
         self.spawn()
     }
 
-    /// SIGTERM, then SIGKILL after [`STOP_WAIT`]; waits for the process.
+    /// SIGTERM to its process group, then SIGKILL after [`STOP_WAIT`]; waits for the process,
+    /// then kills what is left of each of its incarnations' groups (a crashed incarnation's
+    /// `lava-dispatch`, or one its daemon did not stop).
     pub fn stop(&mut self) {
         self.sample();
-        let Some(mut c) = self.child.take() else {
-            return;
-        };
-        if let Ok(pid) = i32::try_from(c.id()) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + STOP_WAIT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = c.try_wait() {
-                return;
+        if let Some(mut c) = self.child.take() {
+            if let Some(group) = self.groups.last() {
+                let _ = killpg(*group, Signal::SIGTERM);
             }
-            std::thread::sleep(Duration::from_millis(50));
+            let deadline = Instant::now() + STOP_WAIT;
+            let mut stopped = false;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    stopped = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !stopped {
+                eprintln!("{} did not stop on SIGTERM: killed", self.name);
+                let _ = c.kill();
+                let _ = c.wait();
+            }
         }
-        eprintln!("{} did not stop on SIGTERM: killed", self.name);
-        let _ = c.kill();
-        let _ = c.wait();
+        for group in self.groups.drain(..) {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
     }
 }
 
