@@ -58,6 +58,13 @@ pub async fn pass_rates(
 
 /// The queue length at each of `points` instants from `from` to `to`: jobs submitted by then
 /// and not yet started (a job canceled in the queue has its start and end set when it ends).
+///
+/// One read finds the jobs queued at some point of the window, through the start-time index
+/// (started after `from`, or not started); each job then counts from the first instant at or
+/// after its submission to the first at or after its start, found by binary search among the
+/// instants (`width_bucket`), and the instants sum what reached them. The cost follows the
+/// jobs of the window, not the history: sampling each instant against every job read a
+/// million-job history 96 times (seconds).
 pub async fn queue_length(
     c: &impl Db,
     viewer: &Viewer,
@@ -66,18 +73,27 @@ pub async fn queue_length(
     points: i32,
 ) -> Result<Vec<(DateTime<Utc>, i64)>, Error> {
     let (user, su) = viewer.params();
-    // One scan picks the jobs that were queued at some point of the window; the samples then
-    // only look at those.
     let sql = format!(
-        "WITH q AS (
+        "WITH p AS (
+             SELECT g, $3::timestamptz + (($4::timestamptz - $3::timestamptz) / greatest($5::int - 1, 1)) * g AS t
+             FROM generate_series(0, $5::int - 1) g),
+         ps AS (SELECT array_agg(t ORDER BY g) AS ts FROM p),
+         q AS MATERIALIZED (
              SELECT j.submit_time AS t0, coalesce(j.start_time, j.end_time, 'infinity') AS t1
              FROM jobs j
              WHERE j.submit_time <= $4::timestamptz
+               AND (j.start_time > $3::timestamptz OR j.start_time IS NULL)
                AND coalesce(j.start_time, j.end_time, 'infinity') > $3::timestamptz
                AND {}),
-         p AS (SELECT $3::timestamptz + (($4::timestamptz - $3::timestamptz) / greatest($5::int - 1, 1)) * g AS t
-               FROM generate_series(0, $5::int - 1) g)
-         SELECT p.t, (SELECT count(*) FROM q WHERE q.t0 <= p.t AND q.t1 > p.t) AS n
+         -- k: how many instants come before the event, so it counts from instant k on.
+         ev AS (
+             SELECT e.k, sum(e.d) AS d
+             FROM q CROSS JOIN ps CROSS JOIN LATERAL (VALUES
+                 (width_bucket(q.t0, ps.ts) - coalesce(ps.ts[width_bucket(q.t0, ps.ts)] = q.t0, false)::int, 1),
+                 (width_bucket(q.t1, ps.ts) - coalesce(ps.ts[width_bucket(q.t1, ps.ts)] = q.t1, false)::int, -1)
+             ) AS e(k, d)
+             GROUP BY e.k)
+         SELECT p.t, coalesce((SELECT sum(ev.d) FROM ev WHERE ev.k <= p.g), 0)::bigint AS n
          FROM p ORDER BY p.t",
         Viewer::job_condition("j", 1)
     );
