@@ -1,7 +1,7 @@
 //! A long history: `lava_db::history::fill` makes a year of jobs (JOBS, default 200,000;
 //! `LAVA_BENCH_JOBS` to change it), then the job lists behind REST `jobs/` filters and the
-//! all-jobs page are timed (list and count, as a request runs them, p50 and p99), then
-//! `manage jobs rm --older-than 30` deletes the older jobs a batch of 1,000 per transaction:
+//! all-jobs page are timed (list and count, as a request runs them, p50 and p99), and the
+//! three charts over their default windows, then `manage jobs rm --older-than 30` deletes the older jobs a batch of 1,000 per transaction:
 //! jobs per second and the longest batch (how long its rows stay locked). Prints figures;
 //! asserts nothing (the goal: p50 under 5 ms, p99 under 20 ms at a million jobs).
 
@@ -16,6 +16,8 @@ use lava_db::job_list::{self, JobFilter, JobOrder};
 use lava_db::viewer::Viewer;
 
 const RUNS: usize = 200;
+/// Runs of each chart (each reads more than a list).
+const CHART_RUNS: usize = 20;
 
 fn main() {
     common::run_bench(bench());
@@ -139,6 +141,47 @@ async fn bench() {
         lat.sort();
         println!(
             "{what} at {jobs} jobs (count + list): p50 {}, p99 {}",
+            ms(percentile(&lat, 0.5)),
+            ms(percentile(&lat, 0.99))
+        );
+    }
+
+    // The charts page's three charts over their default windows (`/results/charts/…`).
+    let charts: [(&str, i64); 3] = [
+        ("queue length", 7),
+        ("device health", 30),
+        ("pass rates", 30),
+    ];
+    for (chart, days) in charts {
+        let mut lat: Vec<Duration> = Vec::with_capacity(CHART_RUNS);
+        for i in 0..CHART_RUNS + 3 {
+            let to = chrono::Utc::now();
+            let from = to - chrono::Duration::days(days);
+            let t = Instant::now();
+            match chart {
+                "queue length" => {
+                    lava_db::charts::queue_length(&c, &viewer, from, to, 96)
+                        .await
+                        .expect("chart");
+                }
+                "device health" => {
+                    lava_db::charts::device_health(&c, from, to, 96)
+                        .await
+                        .expect("chart");
+                }
+                _ => {
+                    lava_db::charts::pass_rates(&c, &viewer, from)
+                        .await
+                        .expect("chart");
+                }
+            }
+            if i >= 3 {
+                lat.push(t.elapsed());
+            }
+        }
+        lat.sort();
+        println!(
+            "chart {chart} ({days} days) at {jobs} jobs: p50 {}, p99 {}",
             ms(percentile(&lat, 0.5)),
             ms(percentile(&lat, 0.99))
         );
