@@ -111,14 +111,25 @@ impl Argv {
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(std::io::Error::other("the child's output was not piped"));
         };
-        let (stdout, stderr) = tokio::try_join!(read_capped(out, max), read_capped(err, max))?;
-        if stdout.len() as u64 > max || stderr.len() as u64 > max {
-            child.kill().await?;
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{} printed more than {max} bytes", self.program()),
-            ));
+        let (out, err) = (read_capped(out, max), read_capped(err, max));
+        tokio::pin!(out, err);
+        let (mut stdout, mut stderr) = (None, None);
+        // The first stream past the bound ends the child at once, whatever the other does.
+        while stdout.is_none() || stderr.is_none() {
+            let (read, into) = tokio::select! {
+                r = &mut out, if stdout.is_none() => (r?, &mut stdout),
+                r = &mut err, if stderr.is_none() => (r?, &mut stderr),
+            };
+            if read.len() as u64 > max {
+                child.kill().await?;
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} printed more than {max} bytes", self.program()),
+                ));
+            }
+            *into = Some(read);
         }
+        let (stdout, stderr) = (stdout.unwrap_or_default(), stderr.unwrap_or_default());
         let status = child.wait().await?;
         Ok(std::process::Output {
             status,
@@ -206,6 +217,18 @@ mod tests {
         let err = endless.output_capped(1000).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         assert_eq!(err.to_string(), "yes printed more than 1000 bytes");
+        // Past the bound on stdout while stderr stays open (SIGPIPE ignored, so closing the
+        // pipe does not end it): ended by the bound, not by waiting for stderr.
+        let stubborn = Argv::new(
+            "sh",
+            ["-c", "trap '' PIPE; yes 2>/dev/null; exec sleep 600"],
+        );
+        let bounded = stubborn.output_capped(1000);
+        let err = tokio::time::timeout(std::time::Duration::from_secs(60), bounded)
+            .await
+            .expect("the bound ends the child")
+            .unwrap_err();
+        assert_eq!(err.to_string(), "sh printed more than 1000 bytes");
         let noisy = Argv::new("sh", ["-c", "head -c 1001 /dev/zero >&2"]);
         let err = noisy.output_capped(1000).await.unwrap_err();
         assert_eq!(err.to_string(), "sh printed more than 1000 bytes");
