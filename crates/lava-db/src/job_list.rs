@@ -141,26 +141,29 @@ fn conditions(viewer: &Viewer, f: &JobFilter) -> Where {
     if let Some(id) = f.id_lt {
         w.push("j.id < $?", Box::new(id));
     }
-    if let Some(t) = f.ended_since {
-        w.push("j.end_time >= $?", Box::new(t));
-    }
     if !f.ids.is_empty() {
         w.push("j.id = ANY($?)", Box::new(f.ids.clone()));
     }
-    for (t, cond) in [
-        (f.submitted_after, "j.submit_time > $?"),
-        (f.submitted_before, "j.submit_time < $?"),
-        (f.ended_after, "j.end_time > $?"),
-        (f.ended_before, "j.end_time < $?"),
-    ] {
+    for (column, op, t) in time_bounds(f) {
         if let Some(t) = t {
-            w.push(cond, Box::new(t));
+            w.push(&format!("j.{column} {op} $?"), Box::new(t));
         }
     }
     if let Some(h) = f.health_check {
         w.push("j.health_check = $?", Box::new(h));
     }
     w
+}
+
+/// The time filters of `f`: (column, operator, bound), the bound `None` when not set.
+fn time_bounds(f: &JobFilter) -> [(&'static str, &'static str, Option<DateTime<Utc>>); 5] {
+    [
+        ("submit_time", ">", f.submitted_after),
+        ("submit_time", "<", f.submitted_before),
+        ("end_time", ">", f.ended_after),
+        ("end_time", "<", f.ended_before),
+        ("end_time", ">=", f.ended_since),
+    ]
 }
 
 /// The jobs `viewer` may see that match `f`, in `f.order`, paged by `f.limit`/`f.offset`.
@@ -211,27 +214,13 @@ async fn sort_window(c: &impl Db, f: &JobFilter) -> Result<bool, Error> {
     if !matches!(f.order, JobOrder::IdAsc | JobOrder::IdDesc) {
         return Ok(false);
     }
-    let windows = [
-        (
-            "submit_time",
-            vec![(f.submitted_after, ">"), (f.submitted_before, "<")],
-        ),
-        (
-            "end_time",
-            vec![
-                (f.ended_after, ">"),
-                (f.ended_before, "<"),
-                (f.ended_since, ">="),
-            ],
-        ),
-    ];
-    for (column, bounds) in windows {
+    for window in ["submit_time", "end_time"] {
         let mut w = Where {
             sql: "WHERE true".to_string(),
             params: Vec::new(),
         };
-        for (t, op) in bounds {
-            if let Some(t) = t {
+        for (column, op, t) in time_bounds(f) {
+            if let (true, Some(t)) = (column == window, t) {
                 w.push(&format!("j.{column} {op} $?"), Box::new(t));
             }
         }
@@ -240,7 +229,7 @@ async fn sort_window(c: &impl Db, f: &JobFilter) -> Result<bool, Error> {
         }
         w.params.push(Box::new(SORTED_WINDOW + 1));
         let sql = format!(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM jobs j {} ORDER BY j.{column} LIMIT ${}) w",
+            "SELECT count(*) AS n FROM (SELECT 1 FROM jobs j {} ORDER BY j.{window} LIMIT ${}) w",
             w.sql,
             w.params.len()
         );
